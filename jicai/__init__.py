@@ -1,0 +1,1 @@
+"""Jicai — full-process management of volume-based procurement (集采全流程管理)."""

@@ -1,0 +1,141 @@
+"""All scoping lives here (SPEC §9). Queries, views and API endpoints ask these functions what an actor
+may see; anything outside answers 404 (`get_visible_or_404`), so existence is not revealed.
+
+An *actor* is a logged-in `User` or an API-token actor: both have `organisation` and `role`.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from jicai.accounts.models import Organisation, OrganisationKind, Role
+from jicai.core.errors import NotFound
+from jicai.registry.models import Company, Institution, Region
+
+
+@dataclass
+class TokenActor:
+    """The actor behind an API token: acts for its organisation in the token's role."""
+
+    organisation: Organisation
+    role: str
+    token_id: int
+    is_authenticated: bool = True
+    pk = None
+
+    @property
+    def organisation_id(self) -> int:
+        return self.organisation.pk
+
+    @property
+    def is_superuser(self) -> bool:
+        return False
+
+
+def kind(actor) -> str | None:
+    org = getattr(actor, "organisation", None)
+    return org.kind if org is not None else None
+
+
+def is_admin(actor) -> bool:
+    return bool(getattr(actor, "is_superuser", False)) or getattr(actor, "role", None) == Role.ADMIN
+
+
+def is_bureau(actor) -> bool:
+    return kind(actor) == OrganisationKind.BUREAU
+
+
+def bureau_region(actor) -> Region | None:
+    return actor.organisation.region if is_bureau(actor) else None
+
+
+def institution_of(actor) -> Institution | None:
+    return actor.organisation.institution if kind(actor) == OrganisationKind.INSTITUTION else None
+
+
+def company_of(actor) -> Company | None:
+    return actor.organisation.company if kind(actor) == OrganisationKind.COMPANY else None
+
+
+def region_subtree_q(region: Region, field: str = "region") -> Q:
+    """Q for rows whose `field` (a Region foreign key) lies in region's subtree, region included."""
+    return Q(**{f"{field}__path__startswith": region.path})
+
+
+# ---- master data -------------------------------------------------------------------------------
+
+
+def visible_regions(actor) -> QuerySet[Region]:
+    """Admins and non-bureau users see the whole public region tree; a bureau sees its subtree."""
+    qs = Region.objects.all()
+    region = bureau_region(actor)
+    if region is not None and not is_admin(actor):
+        qs = qs.filter(path__startswith=region.path)
+    return qs
+
+
+def visible_institutions(actor) -> QuerySet[Institution]:
+    """Bureau: its subtree. Institution: itself, and a consortium lead also its members.
+    Company: institutions of the provinces where it holds a winning role (its customers). Admin: all."""
+    qs = Institution.objects.all()
+    if is_admin(actor):
+        return qs
+    org_kind = kind(actor)
+    if org_kind == OrganisationKind.BUREAU:
+        return qs.filter(region_subtree_q(actor.organisation.region))
+    if org_kind == OrganisationKind.INSTITUTION:
+        own = actor.organisation.institution
+        members = Q(consortium__lead=own) if own.consortium_id and _is_lead(own) else Q(pk__in=[])
+        return qs.filter(Q(pk=own.pk) | members)
+    if org_kind == OrganisationKind.COMPANY:
+        from jicai.batches.models import Winner
+
+        province_paths = (
+            Winner.objects.filter(product__manufacturer=actor.organisation.company)
+            .values_list("province__path", flat=True)
+            .distinct()
+        )
+        q = Q(pk__in=[])
+        for path in province_paths:
+            q |= Q(region__path__startswith=path)
+        return qs.filter(q)
+    return qs.none()
+
+
+def _is_lead(institution: Institution) -> bool:
+    return institution.consortium is not None and institution.consortium.lead_id == institution.pk
+
+
+def visible_companies(actor) -> QuerySet[Company]:
+    """Company names and codes are public (tender results); everyone signed in sees them."""
+    return Company.objects.all()
+
+
+def can_manage_master_data(actor) -> bool:
+    """Regions, institutions, companies, products: platform admins only."""
+    return is_admin(actor)
+
+
+def can_manage_batches(actor) -> bool:
+    """Batches, winners, substitutes, listing prices: admins and province bureaus."""
+    if is_admin(actor):
+        return True
+    region = bureau_region(actor)
+    return region is not None and region.level == "province"
+
+
+def can_import(actor, import_kind: str) -> bool:
+    """Which import kinds an actor may load (master data kinds; later issues add transaction kinds)."""
+    if import_kind in {"regions", "institutions", "companies", "products"}:
+        return can_manage_master_data(actor)
+    if import_kind in {"batches", "items", "winners", "substitutes", "listing-prices"}:
+        return can_manage_batches(actor)
+    return False
+
+
+def get_visible_or_404(queryset: QuerySet, **lookup):
+    """The one object matching lookup inside an already-scoped queryset, else NotFound (→ 404)."""
+    obj = queryset.filter(**lookup).first()
+    if obj is None:
+        raise NotFound("未找到该记录，或您无权查看")
+    return obj

@@ -1,0 +1,21 @@
+"""Top-level URLs: each app owns its urls.py; the API collects each app's router in jicai/api/api.py."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from jicai.api.api import api
+
+admin.site.site_header = "集采全流程管理平台 · 运维后台"
+admin.site.site_title = "集采平台后台"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("registry/", include("jicai.registry.urls")),
+    path("batches/", include("jicai.batches.urls")),
+    path("policy/", include("jicai.policy.urls")),
+    path("imports/", include("jicai.ingest.urls")),
+    path("accounts/", include("jicai.accounts.urls")),
+    path("calendar/", include("jicai.core.urls")),
+    path("", include("jicai.web.urls")),
+]

@@ -1,0 +1,33 @@
+"""Shared fixtures: `world` builds one persona per role (see tests/factories.py); `client_for` logs one in."""
+
+import pytest
+from django.test import Client
+
+from tests.factories import build_world
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.fixture
+def client_for(db):
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_client_for(db):
+    """A Django test client sending a freshly issued bearer token of the user's organisation."""
+    from jicai.accounts.actions import create_api_token
+
+    def make(user) -> Client:
+        _, key = create_api_token(actor=user, organisation=user.organisation, name="test", role=user.role)
+        return Client(headers={"Authorization": f"Bearer {key}"})
+
+    return make
