@@ -50,7 +50,15 @@ class CodeCheck:
 
 
 def _normalise(value: object) -> str:
-    return ("" if value is None else str(value)).strip().upper()
+    # Surrounding whitespace is noise from spreadsheets; letter case is not: official codes are upper case
+    # and a lower-case letter is an alphabet error (SPEC §2), so it is reported rather than silently fixed.
+    return ("" if value is None else str(value)).strip()
+
+
+def _lower_case_error(code: str, what: str) -> CodeCheck | None:
+    if code != code.upper():
+        return CodeCheck(code, f"{what}中的字母应为大写")
+    return None
 
 
 def split_segments(code: str, segments: tuple[tuple[str, int], ...]) -> dict[str, str]:
@@ -81,6 +89,8 @@ def check_region_code(value: object) -> CodeCheck:
 
 def check_institution_code(value: object) -> CodeCheck:
     code = _normalise(value)
+    if lower := _lower_case_error(code, "医疗机构代码"):
+        return lower
     if not re.fullmatch(r"[HP]\d{11}", code):
         return CodeCheck(code, "医疗机构代码应为 H 或 P 加 11 位数字（共 12 位）")
     region = check_region_code(code[1:7])
@@ -105,6 +115,8 @@ def check_uscc(value: object) -> CodeCheck:
     code = _normalise(value)
     if len(code) != 18:
         return CodeCheck(code, "统一社会信用代码应为 18 位")
+    if lower := _lower_case_error(code, "统一社会信用代码"):
+        return lower
     if not USCC_RE.fullmatch(code):
         return CodeCheck(code, "统一社会信用代码含有无效字符（不使用 I、O、S、V、Z）")
     expected = uscc_check_char(code[:17])
@@ -124,6 +136,8 @@ def check_product_code(value: object) -> CodeCheck:
     code = _normalise(value)
     if not code:
         return CodeCheck(code, "产品代码不能为空")
+    if lower := _lower_case_error(code, "产品代码"):
+        return lower
     kind = code[0]
     if kind == "X":
         if len(code) != 23:
