@@ -9,6 +9,11 @@ import chinese_calendar
 SOURCE_UPLOADED = "uploaded"
 SOURCE_PACKAGE = "chinesecalendar"
 SOURCE_PROVISIONAL = "provisional"
+SOURCE_LABELS = {
+    SOURCE_UPLOADED: "已上传",
+    SOURCE_PACKAGE: "chinesecalendar 包",
+    SOURCE_PROVISIONAL: "临时：周一至周五",
+}
 
 
 @dataclass(frozen=True)

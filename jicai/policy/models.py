@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 
 from jicai.batches.models import Batch
 from jicai.registry.models import Region
@@ -32,6 +34,13 @@ class PolicyProfile(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["batch"], condition=models.Q(region__isnull=True), name="policy_batch_unique"
+            ),
+            # NULLs never collide in a unique index, so the platform-wide profile (no region, no batch)
+            # needs its own constraint to stay a single row.
+            models.UniqueConstraint(
+                Coalesce("region", Value(0)),
+                Coalesce("batch", Value(0)),
+                name="policy_scope_unique",
             ),
         ]
         verbose_name = "政策参数配置"

@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from jicai.policy import views
 
 app_name = "policy"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.profile, name="profile"),
+]

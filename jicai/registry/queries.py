@@ -1,9 +1,9 @@
 """Scoped reads of master data for web pages and the API (scoping itself lives in accounts.access)."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from jicai.accounts import access
-from jicai.registry.models import Company, Consortium, Institution, Product, Region
+from jicai.registry.models import Company, Consortium, Institution, InstitutionLevel, Product, Region
 
 
 def list_regions(actor, *, q: str = "", level: str = "", parent: str = "") -> QuerySet[Region]:
@@ -90,3 +90,51 @@ def list_products(actor, *, q: str = "", category: str = "", manufacturer: str =
 
 def get_product(actor, code: str) -> Product:
     return access.get_visible_or_404(Product.objects.select_related("manufacturer"), code=code)
+
+
+# ---- web pages (home, detail) ----------------------------------------------------------------------
+
+
+class SubqueryCount(Subquery):
+    """COUNT(*) of a correlated subquery: one query for a list of parents, not one per parent."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _count)"
+    output_field = IntegerField()
+
+
+def institution_level_counts(actor, *, region: Region | None = None) -> list[tuple[str, str, int]]:
+    """[(level, Chinese label, count)] of the visible institutions (in region's subtree when given), every
+    level listed in the fixed order 三级 → 基层 even when zero, so charts keep their axis."""
+    qs = access.visible_institutions(actor)
+    if region is not None:
+        qs = qs.filter(region__path__startswith=region.path)
+    counts = dict(qs.order_by().values_list("level").annotate(n=Count("id")))
+    return [(value, label, counts.get(value, 0)) for value, label in InstitutionLevel.choices]
+
+
+def child_regions_with_counts(actor, region: Region) -> QuerySet[Region]:
+    """Visible children of region, each with `institution_count` = visible institutions in its subtree."""
+    in_subtree = access.visible_institutions(actor).filter(region__path__startswith=OuterRef("path")).values("pk")
+    return (
+        access.visible_regions(actor)
+        .filter(parent=region)
+        .annotate(institution_count=SubqueryCount(in_subtree))
+        .order_by("code")
+    )
+
+
+def region_institution_count(actor, region: Region) -> int:
+    return access.visible_institutions(actor).filter(region__path__startswith=region.path).count()
+
+
+def consortium_members(actor, consortium: Consortium) -> QuerySet[Institution]:
+    return access.visible_institutions(actor).filter(consortium=consortium).select_related("region").order_by("code")
+
+
+def consortium_of_lead(actor, institution: Institution) -> Consortium | None:
+    """The consortium this institution leads, if any (and visible)."""
+    return visible_consortia(actor).filter(lead=institution).first()
+
+
+def company_products(actor, company: Company) -> QuerySet[Product]:
+    return list_products(actor, manufacturer=company.code)

@@ -1,10 +1,19 @@
-"""Login and the per-role home pages."""
+"""Login and the per-role home pages: one view dispatches on the actor's role to a page built from the
+database (no placeholder numbers: what later modules will fill is said as such)."""
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from jicai.accounts import access
+from jicai.accounts.models import Role
+from jicai.batches import queries as batch_queries
+from jicai.registry import queries as registry_queries
+from jicai.web import queries as web_queries
+from jicai.web.charts import bar_data
 from jicai.web.forms import LoginForm
+
+HOME_BATCHES = 10
 
 
 class LoginView(auth_views.LoginView):
@@ -13,6 +22,86 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def _recent_batches(actor):
+    return list(batch_queries.list_batches(actor)[:HOME_BATCHES])
+
+
+def admin_home(request):
+    actor = request.user
+    counts = web_queries.master_table_counts(actor)
+    return render(request, "web/home_admin.html", {
+        "counts": counts,
+        "audit_rows": list(web_queries.recent_audit_rows(actor)),
+    })
+
+
+def bureau_home(request):
+    actor = request.user
+    region = access.bureau_region(actor)
+    level_counts = registry_queries.institution_level_counts(actor, region=region)
+    return render(request, "web/home_bureau.html", {
+        "region": region,
+        "children": list(registry_queries.child_regions_with_counts(actor, region)),
+        "level_counts": level_counts,
+        "institution_total": sum(n for _, _, n in level_counts),
+        "level_chart": bar_data(level_counts, "医疗机构数"),
+        "batches": _recent_batches(actor),
+        "can_manage_batches": access.can_manage_batches(actor),
+    })
+
+
+def institution_home(request):
+    actor = request.user
+    institution = access.institution_of(actor)
+    led = registry_queries.consortium_of_lead(actor, institution)
+    return render(request, "web/home_institution.html", {
+        "institution": institution,
+        "led_consortium": led,
+        "members": list(registry_queries.consortium_members(actor, led)) if led else [],
+        "batches": _recent_batches(actor),
+    })
+
+
+def doctor_home(request):
+    return render(request, "web/home_doctor.html", {"institution": access.institution_of(request.user)})
+
+
+def manufacturer_home(request):
+    actor = request.user
+    company = access.company_of(actor)
+    products = registry_queries.company_products(actor, company)
+    role_counts = batch_queries.company_role_counts(actor, company)
+    return render(request, "web/home_manufacturer.html", {
+        "company": company,
+        "products": list(products[:50]),
+        "product_count": products.count(),
+        "winner_rows": list(batch_queries.company_winner_rows(actor, company)[:200]),
+        "role_counts": role_counts,
+        "role_chart": bar_data(role_counts, "中选记录数"),
+    })
+
+
+def distributor_home(request):
+    return render(request, "web/home_distributor.html", {"company": access.company_of(request.user)})
+
+
+HOME_BY_ROLE = {
+    Role.BUREAU: (access.is_bureau, bureau_home),
+    Role.INSTITUTION: (access.institution_of, institution_home),
+    Role.DOCTOR: (access.institution_of, doctor_home),
+    Role.MANUFACTURER: (access.company_of, manufacturer_home),
+    Role.DISTRIBUTOR: (access.company_of, distributor_home),
+}
+
+
 @login_required
 def home(request):
-    return render(request, "web/home.html", {})
+    user = request.user
+    if access.is_admin(user):
+        return admin_home(request)
+    has_org, view = HOME_BY_ROLE.get(user.role, (None, None))
+    # A role whose organisation link is missing (e.g. a user created by hand in the admin) gets an
+    # explanation instead of a crash.
+    if view is None or user.organisation_id is None or not has_org(user):
+        return render(request, "web/home_unlinked.html", status=200)
+    return view(request)

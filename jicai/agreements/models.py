@@ -1,0 +1,63 @@
+"""Purchase agreements (购销协议) and suppliers' delivery relationships (配送关系): SPEC §6."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from jicai.batches.models import AgreementYear, Item
+from jicai.registry.models import Company, Institution, Region
+
+
+class DeliveryRelationship(models.Model):
+    """The distributor a supplier chose for a region (its subtree); the most specific region wins."""
+
+    supplier = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="delivery_relationships")
+    distributor = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="distribution_relationships")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="delivery_relationships")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["supplier", "region"], name="delivery_relationship_unique")]
+        verbose_name = "配送关系"
+        verbose_name_plural = "配送关系"
+
+
+class AgreementStatus(models.TextChoices):
+    DRAFT = "draft", "待签订"
+    INSTITUTION_SIGNED = "institution_signed", "医疗机构已签"
+    SUPPLIER_SIGNED = "supplier_signed", "企业已签"
+    EFFECTIVE = "effective", "已生效"
+
+
+class PurchaseAgreement(models.Model):
+    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.PROTECT, related_name="agreements")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="agreements")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="agreements")
+    supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="supplier_agreements")
+    distributor = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="distributor_agreements"
+    )
+    agreed_qty = models.BigIntegerField("约定采购量")
+    winning_price = models.DecimalField("中选价", max_digits=14, decimal_places=4)
+    budget = models.DecimalField("预算金额", max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    status = models.CharField("状态", max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT)
+    due_date = models.DateField("签订截止日期", null=True, blank=True)
+    institution_signed_at = models.DateTimeField(null=True, blank=True)
+    institution_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    supplier_signed_at = models.DateTimeField(null=True, blank=True)
+    supplier_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    effective_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agreement_year", "institution", "item"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement_year", "institution", "item"], name="agreement_unique"),
+            models.CheckConstraint(condition=models.Q(agreed_qty__gte=0), name="agreement_qty_nonnegative"),
+        ]
+        indexes = [models.Index(fields=["supplier", "status"]), models.Index(fields=["institution", "status"])]
+        verbose_name = "购销协议"
+        verbose_name_plural = "购销协议"

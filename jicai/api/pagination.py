@@ -1,0 +1,88 @@
+"""Shared pieces for app routers: page-number pagination, the error schema for OpenAPI, decimal strings.
+
+Every list endpoint takes `paging: Query[PageParams]` and returns `paginate(queryset, paging)` with the
+response schema `page_of(ItemSchema)`: `{"count", "page", "page_size", "results"}`."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
+from ninja import Field, Schema
+from pydantic import create_model
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+
+
+class PageParams(Schema):
+    page: int = Field(1, ge=1, description="页码，从 1 开始 / page number, from 1")
+    page_size: int = Field(
+        DEFAULT_PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description=f"每页条数，最多 {MAX_PAGE_SIZE} / rows per page",
+    )
+
+
+def paginate(queryset: QuerySet, paging: PageParams) -> dict[str, Any]:
+    """One COUNT and one page query (plus whatever prefetches the queryset carries); a page past the end is
+    an empty `results` list, not an error, so clients can loop until results run out."""
+    offset = (paging.page - 1) * paging.page_size
+    return {
+        "count": queryset.count(),
+        "page": paging.page,
+        "page_size": paging.page_size,
+        "results": list(queryset[offset : offset + paging.page_size]),
+    }
+
+
+_page_schemas: dict[type, type] = {}
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """The paginated response schema for item_schema, named "<Item>Page" in OpenAPI."""
+    if item_schema not in _page_schemas:
+        name = item_schema.__name__.removesuffix("Out") + "Page"
+        _page_schemas[item_schema] = create_model(
+            name,
+            __base__=Schema,
+            count=(int, Field(..., description="符合条件的总条数 / total rows matching the filters")),
+            page=(int, ...),
+            page_size=(int, ...),
+            results=(list[item_schema], ...),
+        )
+    return _page_schemas[item_schema]
+
+
+class ErrorDetail(Schema):
+    code: str = Field(
+        ..., description="stable machine-readable code, e.g. not_found, unauthorized, validation_error"
+    )
+    message: str = Field(..., description="human-readable message (Chinese)")
+    details: Any = Field(
+        ..., description="list of specifics, e.g. [{loc, reason, type}] for validation errors"
+    )
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+def with_errors(ok: Any, *statuses: int, ok_status: int = 200) -> dict[int, Any]:
+    """Response map for an operation: the success schema plus the error shape for each listed status."""
+    responses: dict[int, Any] = {ok_status: ok}
+    for status in (401, 422, *statuses):
+        responses[status] = ErrorOut
+    return responses
+
+
+def decimal_str(value: Decimal | None, places: int | None = None) -> str | None:
+    """A Decimal as an exact string: fixed `places` decimals (prices, amounts) or, without places, the
+    shortest plain form ("0.5", "1", "12") — never exponent notation, never a float."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    if places is not None:
+        return f"{value.quantize(Decimal(1).scaleb(-places)):f}"
+    normalized = value.normalize()
+    return f"{normalized:f}"

@@ -1,0 +1,123 @@
+"""`jicai demo`: builds a synthetic province as an ordered list of steps sharing one DemoContext.
+
+Later issues append steps (demand reports, agreements, orders, tickets, usage) to STEPS before the
+monitoring hook; each step runs in its own transaction with its own seeded random generator, so adding a
+step never changes what the existing ones produce.
+"""
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.core.management.color import no_style
+from django.db import connection, transaction
+
+from jicai.demo.context import DemoContext
+from jicai.demo.models import DemoRun
+from jicai.demo.scales import SCALES
+from jicai.demo.steps.accounts import build_logins, build_organisations
+from jicai.demo.steps.batches import build_batches
+from jicai.demo.steps.companies import build_companies
+from jicai.demo.steps.institutions import build_institutions
+from jicai.demo.steps.items import build_items
+from jicai.demo.steps.monitoring import run_monitoring
+from jicai.demo.steps.regions import build_regions
+from jicai.demo.steps.substitutes import build_substitutes
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str  # also the seed of the step's random generator: never rename a step
+    label: str
+    run: Callable[[DemoContext], None]
+
+
+STEPS: list[Step] = [
+    Step("regions", "行政区划", build_regions),
+    Step("companies", "生产与配送企业", build_companies),
+    Step("institutions", "医疗机构与医共体", build_institutions),
+    Step("batches", "集采批次与协议年度", build_batches),
+    Step("items", "采购品种、产品、中选结果与挂网价", build_items),
+    Step("substitutes", "可替代药品", build_substitutes),
+    Step("organisations", "机构账户", build_organisations),
+    Step("logins", "演示登录账户", build_logins),
+    # Steps of later issues go here, before monitoring.
+    Step("monitoring", "运行监测", run_monitoring),
+]
+
+# Apps whose tables a demo owns and replaces: every Jicai app plus the framework tables that point at users.
+_FRAMEWORK_APPS = ("admin", "sessions", "axes")
+
+
+class DemoRefused(Exception):
+    """The database holds data that no demo run created."""
+
+
+def _owned_models() -> list:
+    models = []
+    for config in apps.get_app_configs():
+        if config.name.startswith("jicai.") or config.label in _FRAMEWORK_APPS:
+            models += [m for m in config.get_models(include_auto_created=True) if m._meta.managed]
+    return models
+
+
+def _domain_models() -> list:
+    """Models whose rows count as data for the refusal check (the demo's own marker excluded)."""
+    return [m for m in _owned_models() if m._meta.app_config.name.startswith("jicai.") and m is not DemoRun]
+
+
+def non_demo_data() -> list[str]:
+    """Tables holding rows while no DemoRun marks the database as a demo (empty list: safe to build)."""
+    if DemoRun.objects.exists():
+        return []
+    return [m._meta.verbose_name for m in _domain_models() if m.objects.exists()]
+
+
+def wipe() -> None:
+    """Empty every table the demo owns and restart their id sequences, so a re-run gives identical ids."""
+    tables = sorted({m._meta.db_table for m in _owned_models()})
+    sql = connection.ops.sql_flush(no_style(), tables, reset_sequences=True, allow_cascade=True)
+    if connection.vendor == "postgresql":
+        # TRUNCATE refuses tables with deferred foreign-key checks still pending in this transaction (a demo
+        # built earlier in the same transaction, as in tests): fire them now, then defer again.
+        connection.check_constraints()
+    connection.ops.execute_sql_flush(sql)
+
+
+def table_counts() -> dict[str, int]:
+    counts = {}
+    for model in _domain_models():
+        if model._meta.auto_created:
+            continue
+        counts[model._meta.label] = model.objects.count()
+    return counts
+
+
+def run_demo(*, scale: str, seed: int, force: bool = False, write: Callable[[str], None] = print) -> DemoContext:
+    config = SCALES[scale]
+    with transaction.atomic():
+        tables = non_demo_data()
+        if tables and not force:
+            raise DemoRefused(
+                "数据库中已有非演示数据（" + "、".join(tables[:6]) + ("等" if len(tables) > 6 else "")
+                + "），为避免覆盖真实数据，已停止生成。确认要清空这些数据并生成演示数据，请加 --force。"
+            )
+        wipe()
+        run = DemoRun.objects.create(scale=scale, seed=seed)
+    ctx = DemoContext(scale=config, seed=seed, write=write)
+    started = time.perf_counter()
+    for number, step in enumerate(STEPS, start=1):
+        ctx.rng = random.Random(f"jicai-demo/{seed}/{step.name}")
+        write(f"[{number}/{len(STEPS)}] {step.label} …")
+        step_started = time.perf_counter()
+        with transaction.atomic():
+            step.run(ctx)
+        write(f"      用时 {time.perf_counter() - step_started:.2f} 秒")
+    run.seconds = round(time.perf_counter() - started, 3)
+    run.counts = table_counts()
+    run.status = DemoRun.Status.DONE
+    run.save(update_fields=["seconds", "counts", "status"])
+    ctx.extra["run"] = run
+    return ctx
