@@ -14,8 +14,16 @@ def _user(actor):
     return actor if isinstance(actor, get_user_model()) and actor.is_authenticated else None
 
 
-def record(*, actor, action: str, obj=None, object_type: str = "", object_id: object = "", summary: str = "",
-           changes: dict | None = None) -> AuditLog:
+def record(
+    *,
+    actor,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id: object = "",
+    summary: str = "",
+    changes: dict | None = None,
+) -> AuditLog:
     """Write one audit row. `obj` (a model instance) fills object_type/object_id when given."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower

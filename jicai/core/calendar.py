@@ -47,7 +47,9 @@ class WorkdayCalendar:
     def from_database(cls) -> "WorkdayCalendar":
         from jicai.core.models import CalendarDay, CalendarYear
 
-        uploaded: dict[int, dict[dt.date, bool]] = {y: {} for y in CalendarYear.objects.values_list("year", flat=True)}
+        uploaded: dict[int, dict[dt.date, bool]] = {
+            y: {} for y in CalendarYear.objects.values_list("year", flat=True)
+        }
         for year_id, day, is_workday in CalendarDay.objects.values_list("year_id", "date", "is_workday"):
             uploaded.setdefault(year_id, {})[day] = is_workday
         return cls(uploaded)

@@ -32,7 +32,9 @@ class CalendarYear(models.Model):
 
     year = models.PositiveIntegerField(primary_key=True)
     uploaded_at = models.DateTimeField(auto_now=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
     note = models.CharField(max_length=255, blank=True)
 
     class Meta:

@@ -34,23 +34,32 @@ def _year_rows(calendar: WorkdayCalendar, current_year: int) -> list[dict]:
     rows = []
     for year in years:
         source = calendar.source(year)
-        rows.append({"year": year, "source": source, "source_label": SOURCE_LABELS[source],
-                     "uploaded": uploaded.get(year)})
+        rows.append(
+            {
+                "year": year,
+                "source": source,
+                "source_label": SOURCE_LABELS[source],
+                "uploaded": uploaded.get(year),
+            }
+        )
     return rows
 
 
 @login_required
 def calendar_page(request):
     _require_admin(request.user)
-    upload_form = CalendarUploadForm(request.POST or None, request.FILES or None,
-                                     initial={"year": timezone.localdate().year + 1})
+    upload_form = CalendarUploadForm(
+        request.POST or None, request.FILES or None, initial={"year": timezone.localdate().year + 1}
+    )
     row_errors = []
     if request.method == "POST" and upload_form.is_valid():
         upload = upload_form.cleaned_data["file"]
         year = upload_form.cleaned_data["year"]
         try:
             rows = read_calendar_file(upload.read(), upload.name)
-            upload_calendar_year(actor=request.user, year=year, rows=rows, note=upload_form.cleaned_data["note"])
+            upload_calendar_year(
+                actor=request.user, year=year, rows=rows, note=upload_form.cleaned_data["note"]
+            )
         except ImportRejected as exc:
             row_errors = exc.errors
             messages.error(request, exc.message)

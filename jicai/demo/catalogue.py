@@ -1,4 +1,4 @@
-"""The demo's drug catalogue (data/catalogue.txt) and consumables, parsed into procurement-item templates.
+"""The demo's drug catalogue (data/drugs.py) and consumables, parsed into procurement-item templates.
 
 Each catalogue line is one real generic; each of its dosage-form groups becomes one item template whose
 first spec is the reference spec (item_factor 1). Parsing validates every dosage form against the project's
@@ -9,27 +9,56 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 
+from jicai.demo.data.drugs import CATALOGUE
 from jicai.registry.dosage_forms import CONSUMABLE, form_group
-
-CATALOGUE_FILE = Path(__file__).with_name("data") / "catalogue.txt"
 
 # Minimum unit (最小制剂单位) and typical pack sizes by dosage form.
 UNIT_BY_FORM = {
-    "胶囊": "粒", "软胶囊": "粒", "肠溶胶囊": "粒", "缓释胶囊": "粒",
-    "颗粒剂": "袋", "干混悬剂": "袋",
-    "口服溶液剂": "瓶", "口服混悬剂": "瓶", "糖浆剂": "瓶",
-    "注射液": "支", "注射用浓溶液": "支", "注射用无菌粉末": "瓶",
-    "吸入气雾剂": "瓶", "吸入粉雾剂": "吸", "吸入用混悬液": "支", "吸入溶液": "支",
-    "乳膏剂": "支", "软膏剂": "支", "凝胶剂": "支", "滴眼剂": "支", "贴剂": "贴",
+    "胶囊": "粒",
+    "软胶囊": "粒",
+    "肠溶胶囊": "粒",
+    "缓释胶囊": "粒",
+    "颗粒剂": "袋",
+    "干混悬剂": "袋",
+    "口服溶液剂": "瓶",
+    "口服混悬剂": "瓶",
+    "糖浆剂": "瓶",
+    "注射液": "支",
+    "注射用浓溶液": "支",
+    "注射用无菌粉末": "瓶",
+    "吸入气雾剂": "瓶",
+    "吸入粉雾剂": "吸",
+    "吸入用混悬液": "支",
+    "吸入溶液": "支",
+    "乳膏剂": "支",
+    "软膏剂": "支",
+    "凝胶剂": "支",
+    "滴眼剂": "支",
+    "贴剂": "贴",
 }
-PACK_SIZES = {"片": (7, 14, 28, 30, 36, 48, 60, 100), "粒": (10, 14, 24, 28, 30, 48, 60), "袋": (6, 9, 10, 12),
-              "支": (1, 2, 5, 10), "瓶": (1,), "吸": (60, 120), "贴": (5, 10), "个": (1,), "套": (1,)}
+PACK_SIZES = {
+    "片": (7, 14, 28, 30, 36, 48, 60, 100),
+    "粒": (10, 14, 24, 28, 30, 48, 60),
+    "袋": (6, 9, 10, 12),
+    "支": (1, 2, 5, 10),
+    "瓶": (1,),
+    "吸": (60, 120),
+    "贴": (5, 10),
+    "个": (1,),
+    "套": (1,),
+}
 
 _AMOUNT_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(mg|g|μg|ml|万单位|单位|IU)")
-_TO_BASE = {"g": Decimal(1000), "mg": Decimal(1), "μg": Decimal("0.001"), "ml": Decimal(1),
-            "万单位": Decimal(10000), "单位": Decimal(1), "IU": Decimal(1)}
+_TO_BASE = {
+    "g": Decimal(1000),
+    "mg": Decimal(1),
+    "μg": Decimal("0.001"),
+    "ml": Decimal(1),
+    "万单位": Decimal(10000),
+    "单位": Decimal(1),
+    "IU": Decimal(1),
+}
 
 
 def unit_for(dosage_form: str) -> str:
@@ -71,6 +100,8 @@ class ItemTemplate:
     forms: list[FormSpecs] = field(default_factory=list)
     line_no: int = 0
     consumable: bool = False
+    consumable_unit: str = ""  # consumables: their unit (个/套); drugs derive it from the dosage form
+    code_class: str = ""  # consumables: the 14 class digits of their C code
 
     @property
     def reference_spec(self) -> str:
@@ -121,7 +152,7 @@ def parse_catalogue(text: str) -> list[GenericLine]:
 
 @cache
 def catalogue() -> tuple[GenericLine, ...]:
-    return tuple(parse_catalogue(CATALOGUE_FILE.read_text(encoding="utf-8")))
+    return tuple(parse_catalogue(CATALOGUE))
 
 
 @dataclass(frozen=True)
@@ -135,8 +166,12 @@ class ConsumableTemplate:
 
 # Consumables (医用耗材) of the provincial consumables tender: NHSA C-code class digits are illustrative.
 CONSUMABLES = (
-    ConsumableTemplate("冠状动脉药物洗脱支架", "02010200301001", ("3.0×18mm", "2.75×24mm", "3.5×29mm"), "个", Decimal("690")),
-    ConsumableTemplate("冠状动脉球囊扩张导管", "02010200202001", ("2.5×15mm", "3.0×20mm"), "个", Decimal("285")),
+    ConsumableTemplate(
+        "冠状动脉药物洗脱支架", "02010200301001", ("3.0×18mm", "2.75×24mm", "3.5×29mm"), "个", Decimal("690")
+    ),
+    ConsumableTemplate(
+        "冠状动脉球囊扩张导管", "02010200202001", ("2.5×15mm", "3.0×20mm"), "个", Decimal("285")
+    ),
     ConsumableTemplate("一次性使用静脉留置针", "14030100103001", ("22G", "24G", "20G"), "个", Decimal("3.9")),
     ConsumableTemplate("一次性使用输液器", "14030100201001", ("0.7mm", "0.55mm"), "套", Decimal("1.2")),
     ConsumableTemplate("人工晶状体", "11020300401001", ("+20.0D", "+22.0D"), "个", Decimal("980")),
@@ -148,6 +183,11 @@ CONSUMABLES = (
 
 def consumable_item(template: ConsumableTemplate) -> ItemTemplate:
     return ItemTemplate(
-        generic_name=template.generic_name, atc="", dosage_form_group=CONSUMABLE,
-        forms=[FormSpecs(CONSUMABLE, template.specs, template.price)], consumable=True,
+        generic_name=template.generic_name,
+        atc="",
+        dosage_form_group=CONSUMABLE,
+        forms=[FormSpecs(CONSUMABLE, template.specs, template.price)],
+        consumable=True,
+        consumable_unit=template.unit,
+        code_class=template.code_class,
     )

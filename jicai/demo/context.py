@@ -41,7 +41,9 @@ class DemoContext:
     item_products: dict[int, list[Any]] = field(default_factory=dict)  # item pk → [Product]
     winners: list[Any] = field(default_factory=list)  # Winner
     products: list[Any] = field(default_factory=list)  # every Product created
-    organisations: dict[tuple[str, int], Any] = field(default_factory=dict)  # (kind, linked pk) → Organisation
+    organisations: dict[tuple[str, int], Any] = field(
+        default_factory=dict
+    )  # (kind, linked pk) → Organisation
     admin_organisation: Any = None
     logins: list[Login] = field(default_factory=list)
     # Free-form results of later steps (demand reports, agreements, orders …) keyed by step name.

@@ -64,15 +64,29 @@ def _owned_models() -> list:
 
 
 def _domain_models() -> list:
-    """Models whose rows count as data for the refusal check (the demo's own marker excluded)."""
+    """Jicai tables whose rows are counted and printed (the demo's own marker excluded)."""
     return [m for m in _owned_models() if m._meta.app_config.name.startswith("jicai.") and m is not DemoRun]
 
 
+# A real deployment cannot exist without some of these rows; rows a migration might seed (policy
+# defaults, calendars) deliberately do not count, so `make demo` works on any freshly migrated database.
+DATA_MODELS = (
+    "registry.Region",
+    "registry.Institution",
+    "registry.Company",
+    "registry.Product",
+    "batches.Batch",
+    "accounts.Organisation",
+    "accounts.User",
+)
+
+
 def non_demo_data() -> list[str]:
-    """Tables holding rows while no DemoRun marks the database as a demo (empty list: safe to build)."""
+    """Names of tables holding rows while no DemoRun marks the database as a demo (empty: safe to build)."""
     if DemoRun.objects.exists():
         return []
-    return [m._meta.verbose_name for m in _domain_models() if m.objects.exists()]
+    models = [apps.get_model(label) for label in DATA_MODELS]
+    return [str(m._meta.verbose_name) for m in models if m.objects.exists()]
 
 
 def wipe() -> None:
@@ -95,13 +109,17 @@ def table_counts() -> dict[str, int]:
     return counts
 
 
-def run_demo(*, scale: str, seed: int, force: bool = False, write: Callable[[str], None] = print) -> DemoContext:
+def run_demo(
+    *, scale: str, seed: int, force: bool = False, write: Callable[[str], None] = print
+) -> DemoContext:
     config = SCALES[scale]
     with transaction.atomic():
         tables = non_demo_data()
         if tables and not force:
             raise DemoRefused(
-                "数据库中已有非演示数据（" + "、".join(tables[:6]) + ("等" if len(tables) > 6 else "")
+                "数据库中已有非演示数据（"
+                + "、".join(tables[:6])
+                + ("等" if len(tables) > 6 else "")
                 + "），为避免覆盖真实数据，已停止生成。确认要清空这些数据并生成演示数据，请加 --force。"
             )
         wipe()

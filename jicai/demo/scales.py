@@ -18,14 +18,42 @@ class BatchSpec:
 BATCHES = {
     spec.code: spec
     for spec in (
-        BatchSpec("GY-YD2024-1", "第十批国家组织药品集中带量采购", "national", dt.date(2025, 1, 1), dt.date(2027, 12, 31)),
-        BatchSpec("SD-YP2025-1", "山东省2025年第一批药品集中带量采购", "provincial", dt.date(2025, 7, 1),
-                  dt.date(2027, 6, 30)),
-        BatchSpec("GY-YD2023-1", "第九批国家组织药品集中带量采购", "national", dt.date(2024, 3, 1), dt.date(2027, 2, 28)),
-        BatchSpec("SD-YP2024-1", "山东省2024年药品集中带量采购（接续）", "provincial", dt.date(2024, 9, 1),
-                  dt.date(2027, 8, 31)),
-        BatchSpec("SD-HC2025-1", "山东省2025年医用耗材集中带量采购", "provincial", dt.date(2025, 7, 1),
-                  dt.date(2027, 6, 30), consumables=True),
+        BatchSpec(
+            "GY-YD2024-1",
+            "第十批国家组织药品集中带量采购",
+            "national",
+            dt.date(2025, 1, 1),
+            dt.date(2027, 12, 31),
+        ),
+        BatchSpec(
+            "SD-YP2025-1",
+            "山东省2025年第一批药品集中带量采购",
+            "provincial",
+            dt.date(2025, 7, 1),
+            dt.date(2027, 6, 30),
+        ),
+        BatchSpec(
+            "GY-YD2023-1",
+            "第九批国家组织药品集中带量采购",
+            "national",
+            dt.date(2024, 3, 1),
+            dt.date(2027, 2, 28),
+        ),
+        BatchSpec(
+            "SD-YP2024-1",
+            "山东省2024年药品集中带量采购（接续）",
+            "provincial",
+            dt.date(2024, 9, 1),
+            dt.date(2027, 8, 31),
+        ),
+        BatchSpec(
+            "SD-HC2025-1",
+            "山东省2025年医用耗材集中带量采购",
+            "provincial",
+            dt.date(2025, 7, 1),
+            dt.date(2027, 6, 30),
+            consumables=True,
+        ),
     )
 }
 

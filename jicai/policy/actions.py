@@ -34,8 +34,9 @@ def _json_text(value) -> str | None:
 
 
 @transaction.atomic
-def set_policy_values(*, actor, region: Region | None, batch: Batch | None, values: dict,
-                      note: str = "") -> PolicyProfile:
+def set_policy_values(
+    *, actor, region: Region | None, batch: Batch | None, values: dict, note: str = ""
+) -> PolicyProfile:
     """Set (or, with an empty value, remove) overrides at (region, batch).
 
     Every value is validated by its parameter's type first; any error rejects the whole call, naming
@@ -56,7 +57,9 @@ def set_policy_values(*, actor, region: Region | None, batch: Batch | None, valu
             except ValueError as exc:
                 errors.append({"parameter": name, "label": parameter.label, "reason": str(exc)})
     if errors:
-        message = "；".join(f"{e['label'] or e['parameter']}（{e['parameter']}）：{e['reason']}" for e in errors)
+        message = "；".join(
+            f"{e['label'] or e['parameter']}（{e['parameter']}）：{e['reason']}" for e in errors
+        )
         raise DomainError(f"政策参数无效：{message}", code="invalid_policy", details=errors)
 
     # Lock the row so two editors of the same profile cannot lose each other's parameters.

@@ -48,6 +48,9 @@ class PolicyProfileAdmin(admin.ModelAdmin):
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
         new = obj.values or {}
-        changes = {k: [old.get(k), new.get(k)] for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
-        audit.record(actor=request.user, action="admin_save_policy_profile", obj=obj, summary=str(obj),
-                     changes=changes)
+        changes = {
+            k: [old.get(k), new.get(k)] for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+        }
+        audit.record(
+            actor=request.user, action="admin_save_policy_profile", obj=obj, summary=str(obj), changes=changes
+        )

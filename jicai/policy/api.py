@@ -32,8 +32,13 @@ def get_policy(request, region: str = "", batch: str = ""):
         "region": view.region.code if view.region else None,
         "batch": view.batch.code if view.batch else None,
         "parameters": [
-            {"name": r.name, "label": r.label, "value": r.json_value, "source": r.source,
-             "source_text": r.source_text}
+            {
+                "name": r.name,
+                "label": r.label,
+                "value": r.json_value,
+                "source": r.source,
+                "source_text": r.source_text,
+            }
             for r in view.policy.rows()
         ],
     }

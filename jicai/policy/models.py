@@ -15,8 +15,12 @@ class PolicyProfile(models.Model):
     region=None is the platform-wide profile; batch=None applies to every batch of the region.
     """
 
-    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.CASCADE, related_name="policy_profiles")
-    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="policy_profiles")
+    region = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.CASCADE, related_name="policy_profiles"
+    )
+    batch = models.ForeignKey(
+        Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="policy_profiles"
+    )
     values = models.JSONField(default=dict, blank=True)
     note = models.CharField("依据/说明", max_length=255, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -82,8 +82,14 @@ class DecimalParameter(Parameter):
 
     type_name = "decimal"
 
-    def __init__(self, *args, minimum: Decimal = Decimal(0), maximum: Decimal | None = None,
-                 exclusive_min: bool = False, **kw):
+    def __init__(
+        self,
+        *args,
+        minimum: Decimal = Decimal(0),
+        maximum: Decimal | None = None,
+        exclusive_min: bool = False,
+        **kw,
+    ):
         self.minimum, self.maximum, self.exclusive_min = minimum, maximum, exclusive_min
         super().__init__(*args, **kw)
 
@@ -220,9 +226,15 @@ class TiersParameter(Parameter):
     def parse(self, raw) -> tuple[Decimal, ...]:
         if isinstance(raw, str):
             text = raw.strip()
-            parts = json.loads(text) if text.startswith("[") else [
-                p.strip().lstrip("<").strip() for p in text.replace("/", ",").replace("，", ",").split(",") if p.strip()
-            ]
+            parts = (
+                json.loads(text)
+                if text.startswith("[")
+                else [
+                    p.strip().lstrip("<").strip()
+                    for p in text.replace("/", ",").replace("，", ",").split(",")
+                    if p.strip()
+                ]
+            )
         else:
             parts = raw
         if not isinstance(parts, list | tuple) or len(parts) != 3:
@@ -275,8 +287,10 @@ class PrepaymentParameter(Parameter):
 
     def display(self, value: PrepaymentRule) -> str:
         pct = lambda d: f"{(d * 100).normalize():f}%"  # noqa: E731
-        return (f"协议生效时预付 ≥ {pct(value.first_share)}；时间进度 ≥ {pct(value.second_elapsed)}"
-                f"或完成率 ≥ {pct(value.second_completion)} 时累计 ≥ {pct(value.second_total)}")
+        return (
+            f"协议生效时预付 ≥ {pct(value.first_share)}；时间进度 ≥ {pct(value.second_elapsed)}"
+            f"或完成率 ≥ {pct(value.second_completion)} 时累计 ≥ {pct(value.second_total)}"
+        )
 
 
 # ---- the SPEC §3 table ---------------------------------------------------------------------------
@@ -284,74 +298,166 @@ class PrepaymentParameter(Parameter):
 D = Decimal
 PARAMETERS: tuple[Parameter, ...] = (
     DecimalParameter(
-        "report_drop_threshold", "报量低于历史采购量需说明的比例", "0.20",
+        "report_drop_threshold",
+        "报量低于历史采购量需说明的比例",
+        "0.20",
         'Shandong (一); Henan uses 0.0 ("低于历史采购量")',
-        "报量 < 历史采购量 × (1 − t) 时须填写说明", maximum=D(1)),
+        "报量 < 历史采购量 × (1 − t) 时须填写说明",
+        maximum=D(1),
+    ),
     RatioTableParameter(
-        "agreed_ratio_by_winners", "约定采购量比例（按中选企业数）",
+        "agreed_ratio_by_winners",
+        "约定采购量比例（按中选企业数）",
         {"1": "0.50", "2": "0.60", "3": "0.70", "4+": "0.80"},
-        "national batch 7 rule; configurable per batch", "约定采购量 = 报量 × 比例（按品种中选企业数，4+ 表示 4 家及以上）"),
+        "national batch 7 rule; configurable per batch",
+        "约定采购量 = 报量 × 比例（按品种中选企业数，4+ 表示 4 家及以上）",
+    ),
     ChoiceParameter(
-        "progress_basis", "采购进度口径", "received", "choice; `ordered` allowed",
-        "计入已采购量的口径", choices={"received": "入库确认数量", "ordered": "订单数量"}),
+        "progress_basis",
+        "采购进度口径",
+        "received",
+        "choice; `ordered` allowed",
+        "计入已采购量的口径",
+        choices={"received": "入库确认数量", "ordered": "订单数量"},
+    ),
     DecimalParameter(
-        "progress_tolerance", "进度滞后系数", "1.0", 'Shandong/Yantai "低于序时进度"',
-        "完成率 < 时间进度 × k 时提示进度滞后", exclusive_min=True),
+        "progress_tolerance",
+        "进度滞后系数",
+        "1.0",
+        'Shandong/Yantai "低于序时进度"',
+        "完成率 < 时间进度 × k 时提示进度滞后",
+        exclusive_min=True,
+    ),
     DecimalParameter(
-        "over_purchase_multiple", "超量采购倍数", "4", "Shandong (七)",
-        "中选产品采购量 > 约定量 × k 时预警", exclusive_min=True),
+        "over_purchase_multiple",
+        "超量采购倍数",
+        "4",
+        "Shandong (七)",
+        "中选产品采购量 > 约定量 × k 时预警",
+        exclusive_min=True,
+    ),
     DecimalParameter(
-        "delivery_rate_floor", "配送率下限", "0.80", "Shandong (三)(七)",
-        "配送率低于此值时预警", maximum=D(1)),
+        "delivery_rate_floor", "配送率下限", "0.80", "Shandong (三)(七)", "配送率低于此值时预警", maximum=D(1)
+    ),
     TiersParameter(
-        "delivery_rate_tiers", "配送率分档", ["0.80", "0.60", "0.30"], "Shandong (三)(七)",
-        "配送率 <第1档 / <第2档 / <第3档 分别为 1/2/3 档"),
+        "delivery_rate_tiers",
+        "配送率分档",
+        ["0.80", "0.60", "0.30"],
+        "Shandong (三)(七)",
+        "配送率 <第1档 / <第2档 / <第3档 分别为 1/2/3 档",
+    ),
     IntParameter(
-        "delivery_grace_days", "订单配送宽限天数（自然日）", 3, "choice",
-        "订单行下单后多少个自然日内应完成配送"),
+        "delivery_grace_days",
+        "订单配送宽限天数（自然日）",
+        3,
+        "choice",
+        "订单行下单后多少个自然日内应完成配送",
+    ),
     IntParameter(
-        "ticket_reply_workdays", "诉求答复时限（工作日）", 2, "Henan (八), Shandong (四)",
-        "企业应在此工作日内答复诉求", minimum=1),
+        "ticket_reply_workdays",
+        "诉求答复时限（工作日）",
+        2,
+        "Henan (八), Shandong (四)",
+        "企业应在此工作日内答复诉求",
+        minimum=1,
+    ),
     IntParameter(
-        "ticket_fix_max_workdays", "诉求整改最长时限（工作日）", 5, "same (Henan (八), Shandong (四))",
-        "承诺解决日期不得晚于答复日后此工作日数", minimum=1),
+        "ticket_fix_max_workdays",
+        "诉求整改最长时限（工作日）",
+        5,
+        "same (Henan (八), Shandong (四))",
+        "承诺解决日期不得晚于答复日后此工作日数",
+        minimum=1,
+    ),
     TiersParameter(
-        "ticket_resolution_tiers", "诉求解决率分档", ["0.80", "0.60", "0.30"], "Shandong (七)",
-        "诉求及时解决率 <第1档 / <第2档 / <第3档 分别为 1/2/3 档"),
+        "ticket_resolution_tiers",
+        "诉求解决率分档",
+        ["0.80", "0.60", "0.30"],
+        "Shandong (七)",
+        "诉求及时解决率 <第1档 / <第2档 / <第3档 分别为 1/2/3 档",
+    ),
     IntParameter(
-        "receipt_confirm_days", "收货确认时限（自然日）", 5, 'choice ("不及时确认收货")',
-        "配送后超过此天数未确认收货即预警"),
+        "receipt_confirm_days",
+        "收货确认时限（自然日）",
+        5,
+        'choice ("不及时确认收货")',
+        "配送后超过此天数未确认收货即预警",
+    ),
     IntParameter(
-        "payment_due_days", "回款时限（天）", 30, 'Hubei (三); alt rule "end of next month"',
-        "医疗机构在收货后此天数内向企业回款"),
+        "payment_due_days",
+        "回款时限（天）",
+        30,
+        'Hubei (三); alt rule "end of next month"',
+        "医疗机构在收货后此天数内向企业回款",
+    ),
     ChoiceParameter(
-        "payment_due_rule", "回款时限计算规则", "after_receipt", 'Hubei (三); alt rule "end of next month"',
+        "payment_due_rule",
+        "回款时限计算规则",
+        "after_receipt",
+        'Hubei (三); alt rule "end of next month"',
         "after_receipt：收货后 N 天；end_of_next_month：收货次月月底",
-        choices={"after_receipt": "收货后 N 天", "end_of_next_month": "收货次月月底"}),
+        choices={"after_receipt": "收货后 N 天", "end_of_next_month": "收货次月月底"},
+    ),
     DecimalParameter(
-        "abnormal_order_multiple", "超常规订单倍数", "3", 'choice ("超常规订单", "突击采购")',
-        "单个订单行数量 > k × 月均采购量时预警", exclusive_min=True),
+        "abnormal_order_multiple",
+        "超常规订单倍数",
+        "3",
+        'choice ("超常规订单", "突击采购")',
+        "单个订单行数量 > k × 月均采购量时预警",
+        exclusive_min=True,
+    ),
     DecimalParameter(
-        "substitute_growth_threshold", "可替代药品同比增长预警比例", "0.30", "choice (Heilongjiang 3.3.1, quarterly)",
-        "可替代药品采购量同比增长超过此比例时预警"),
+        "substitute_growth_threshold",
+        "可替代药品同比增长预警比例",
+        "0.30",
+        "choice (Heilongjiang 3.3.1, quarterly)",
+        "可替代药品采购量同比增长超过此比例时预警",
+    ),
     DecimalParameter(
-        "listing_cap_multiple", "非供应省份挂网价上限倍数", "1.5",
+        "listing_cap_multiple",
+        "非供应省份挂网价上限倍数",
+        "1.5",
         "Yantai 一: ≤ max(1.5 × own winning price, highest winning price of the item)",
-        "国家集采中选产品在非供应省份挂网的限价倍数", exclusive_min=True),
+        "国家集采中选产品在非供应省份挂网的限价倍数",
+        exclusive_min=True,
+    ),
     DecimalParameter(
-        "nonwinning_selfpay_increase", "非中选产品自付比例提高", "0.10", "Yantai (五)",
-        "非中选产品患者自付比例提高的幅度", maximum=D(1)),
+        "nonwinning_selfpay_increase",
+        "非中选产品自付比例提高",
+        "0.10",
+        "Yantai (五)",
+        "非中选产品患者自付比例提高的幅度",
+        maximum=D(1),
+    ),
     PrepaymentParameter(
-        "prepayment_tranches", "医保基金预付安排",
-        {"first_share": "0.30", "second_elapsed": "0.50", "second_completion": "0.60", "second_total": "0.90"},
+        "prepayment_tranches",
+        "医保基金预付安排",
+        {
+            "first_share": "0.30",
+            "second_elapsed": "0.50",
+            "second_completion": "0.60",
+            "second_total": "0.90",
+        },
         "Hubei (三)",
-        "协议生效时预付 ≥ 预算的 30%；年度过半或完成 ≥ 60% 时付第二笔，累计 ≥ 90%"),
+        "协议生效时预付 ≥ 预算的 30%；年度过半或完成 ≥ 60% 时付第二笔，累计 ≥ 90%",
+    ),
     ChoiceParameter(
-        "months_to_complete", "院内计划完成月数", 10, "Heilongjiang 3.1.1",
-        "院内把年度约定量分摊到的月数", choices={10: "10 个月", 11: "11 个月"}),
+        "months_to_complete",
+        "院内计划完成月数",
+        10,
+        "Heilongjiang 3.1.1",
+        "院内把年度约定量分摊到的月数",
+        choices={10: "10 个月", 11: "11 个月"},
+    ),
     IntParameter(
-        "company_report_day", "企业月报截止日", 5, "Hubei 五(二)",
-        "企业每月此日前报送上月生产、供应、库存、回款情况", minimum=1, maximum=28),
+        "company_report_day",
+        "企业月报截止日",
+        5,
+        "Hubei 五(二)",
+        "企业每月此日前报送上月生产、供应、库存、回款情况",
+        minimum=1,
+        maximum=28,
+    ),
 )
 
 BY_NAME: dict[str, Parameter] = {p.name: p for p in PARAMETERS}

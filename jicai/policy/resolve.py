@@ -76,7 +76,9 @@ class Policy:
         return dict(self._values)
 
     def __repr__(self):
-        return f"<Policy region={getattr(self.region, 'code', None)} batch={getattr(self.batch, 'code', None)}>"
+        return (
+            f"<Policy region={getattr(self.region, 'code', None)} batch={getattr(self.batch, 'code', None)}>"
+        )
 
 
 def describe_profile(profile: PolicyProfile) -> str:
@@ -107,7 +109,9 @@ class PolicyResolver:
             code = profile.region.code if profile.region_id else None
             self._profiles[(code, profile.batch_id)] = profile
             self._parsed[id(profile)] = {
-                name: get_parameter(name).parse(raw) for name, raw in (profile.values or {}).items() if name in BY_NAME
+                name: get_parameter(name).parse(raw)
+                for name, raw in (profile.values or {}).items()
+                if name in BY_NAME
             }
 
     @classmethod

@@ -89,7 +89,11 @@ def payment_due(received_on: dt.date, days: int, rule: str) -> dt.date:
             raise ValueError("回款天数不能为负")
         return received_on + dt.timedelta(days=days)
     if rule == END_OF_NEXT_MONTH:
-        year, month = (received_on.year + 1, 1) if received_on.month == 12 else (received_on.year, received_on.month + 1)
+        year, month = (
+            (received_on.year + 1, 1)
+            if received_on.month == 12
+            else (received_on.year, received_on.month + 1)
+        )
         return dt.date(year, month, calendar.monthrange(year, month)[1])
     raise ValueError(f"未知的回款规则：{rule}")
 
@@ -119,8 +123,9 @@ def prepayment_tranches(budget: Decimal, rule: PrepaymentRule) -> PrepaymentTran
     return PrepaymentTranches(first=first, second=max(total - first, Decimal("0.00")))
 
 
-def prepayment_required(budget: Decimal, rule: PrepaymentRule, *, in_effect: bool, elapsed: Number,
-                        completion: Number | None) -> Decimal:
+def prepayment_required(
+    budget: Decimal, rule: PrepaymentRule, *, in_effect: bool, elapsed: Number, completion: Number | None
+) -> Decimal:
     """Cumulative minimum prepaid by now: 0 before the agreement takes effect, T1 once it does, T1 + T2
     once elapsed ≥ second_elapsed (time progress) or completion ≥ second_completion."""
     if not in_effect:
@@ -163,12 +168,20 @@ class ListingVerdict:
 
 def listing_cap(own_winning_price: Decimal, highest_winning_price: Decimal, multiple: Decimal) -> Decimal:
     """Yantai 一: max(multiple × own winning price, highest winning price of the item), 4 decimals."""
-    return quantise_price(max(to_decimal(multiple) * to_decimal(own_winning_price), to_decimal(highest_winning_price)))
+    return quantise_price(
+        max(to_decimal(multiple) * to_decimal(own_winning_price), to_decimal(highest_winning_price))
+    )
 
 
-def listing_verdict(*, price: Decimal, role: str | None, own_winning_price: Decimal | None,
-                    highest_winning_price: Decimal | None, multiple: Decimal,
-                    other_spec_of_winner: bool) -> ListingVerdict:
+def listing_verdict(
+    *,
+    price: Decimal,
+    role: str | None,
+    own_winning_price: Decimal | None,
+    highest_winning_price: Decimal | None,
+    multiple: Decimal,
+    other_spec_of_winner: bool,
+) -> ListingVerdict:
     """Where a listing price stands under SPEC §4.
 
     role is the product's winner role in this province (None: no winners row here); own_winning_price

@@ -33,8 +33,13 @@ def profile(request):
             raise Http404("未找到该页面")
         submitted = {p.name: request.POST.get(p.name, "") for p in PARAMETERS}
         try:
-            set_policy_values(actor=request.user, region=view.region, batch=view.batch, values=submitted,
-                              note=request.POST.get("note", "").strip())
+            set_policy_values(
+                actor=request.user,
+                region=view.region,
+                batch=view.batch,
+                values=submitted,
+                note=request.POST.get("note", "").strip(),
+            )
         except NotFound as exc:
             raise Http404(exc.message) from exc
         except DomainError as exc:
@@ -55,8 +60,14 @@ def profile(request):
             override_text = parameter.to_text(parameter.parse(stored[row.name]))
         else:
             override_text = ""
-        rows.append({"row": row, "override": override_text, "error": field_errors.get(row.name, ""),
-                     "default_text": row.parameter.to_text(row.parameter.default)})
+        rows.append(
+            {
+                "row": row,
+                "override": override_text,
+                "error": field_errors.get(row.name, ""),
+                "default_text": row.parameter.to_text(row.parameter.default),
+            }
+        )
 
     return render(
         request,
@@ -70,7 +81,9 @@ def profile(request):
             "is_admin": is_admin(request.user),
             "region_code": view.region.code if view.region else "",
             "batch_code": view.batch.code if view.batch else "",
-            "note": request.POST.get("note", "") if submitted is not None else (view.profile.note if view.profile else ""),
+            "note": request.POST.get("note", "")
+            if submitted is not None
+            else (view.profile.note if view.profile else ""),
         },
         status=status,
     )

@@ -157,10 +157,10 @@ def test_listing_prices_show_status_and_cap_per_spec_rules(listing_world, client
     w = listing_world
     response = client_for(w.admin).get("/batches/listing-prices/")
     assert listing_statuses(response) == [
-        (w.product.code, "山东省", "0.1500", "0.1200", "挂网价与中选价不一致"),
-        (w.product.code, "山东省", "0.1200", "0.1200", "按中选价挂网"),
         (w.product.code, "北京市", "0.2100", "0.2000", "非供应省份挂网价超限"),
         (w.product.code, "北京市", "0.1900", "0.2000", "非供应省份挂网（未超限价）"),
+        (w.product.code, "山东省", "0.1500", "0.1200", "挂网价与中选价不一致"),
+        (w.product.code, "山东省", "0.1200", "0.1200", "按中选价挂网"),
         (w.other_spec.code, "山东省", "0.0800", "—", "暂停挂网（中选企业未列入供应清单的规格）"),
         (w.loser.code, "山东省", "0.0900", "—", "非中选产品"),
     ]
@@ -195,6 +195,7 @@ def test_listing_price_xlsx_has_status_column(listing_world, client_for):
 
 
 def make_listing_prices(world, n: int, start: int):
+    """n products with a listing price each; every fifth is never a winner, the rest win in a cycle of roles."""
     products = [
         factories.product(f"XC10FFF001A0010101{start + i:05d}", world.maker if i % 2 else world.other_maker,
                           spec=f"{start + i}mg")
@@ -204,9 +205,10 @@ def make_listing_prices(world, n: int, start: int):
         [ListingPrice(product=p, province=world.province, price=Decimal("0.3000"), valid_from="2024-03-01")
          for p in products]
     )
+    roles = ["main", "backup", "backup2", "nonsupply"]
     Winner.objects.bulk_create(
-        [Winner(item=world.item, product=p, province=world.province, role="nonsupply", winning_price=Decimal("0.1"))
-         for p in products[::3]]
+        [Winner(item=world.item, product=p, province=world.province, role=roles[i % 4], winning_price=Decimal("0.1"))
+         for i, p in enumerate(products) if i % 5]
     )
 
 
@@ -227,7 +229,7 @@ def test_batch_list_query_count_does_not_grow_with_rows(world, client_for, djang
             factories.batch(code=f"B{start + i}")
 
     client = client_for(world.province_bureau)
-    grow(10, 100)
+    grow(12, 100)
     with CaptureQueriesContext(connection) as small:
         assert len(table_rows(client.get(url))) >= 10
     grow(90, 200)

@@ -8,13 +8,22 @@ from jicai.core.models import AuditLog
 
 def test_record_writes_actor_organisation_object_and_changes(world):
     before = AuditLog.objects.count()
-    row = audit.record(actor=world.city_bureau, action="demo_action", obj=world.hospital, summary="改名",
-                       changes={"name": ["旧", "新"]})
+    row = audit.record(
+        actor=world.city_bureau,
+        action="demo_action",
+        obj=world.hospital,
+        summary="改名",
+        changes={"name": ["旧", "新"]},
+    )
     assert AuditLog.objects.count() == before + 1
     row.refresh_from_db()
     assert row.actor == world.city_bureau
     assert row.organisation_id == world.city_bureau_org.pk
-    assert (row.action, row.object_type, row.object_id) == ("demo_action", "registry.institution", str(world.hospital.pk))
+    assert (row.action, row.object_type, row.object_id) == (
+        "demo_action",
+        "registry.institution",
+        str(world.hospital.pk),
+    )
     assert row.summary == "改名"
     assert row.changes == {"name": ["旧", "新"]}
     assert row.at is not None

@@ -49,7 +49,11 @@ def test_module_functions_agree_with_the_calendar(db):
 def test_sources_by_year():
     calendar = offline()
     assert package_covers(2026) and not package_covers(2027)
-    assert [calendar.source(y) for y in (2025, 2026, 2027)] == [SOURCE_PACKAGE, SOURCE_PACKAGE, SOURCE_PROVISIONAL]
+    assert [calendar.source(y) for y in (2025, 2026, 2027)] == [
+        SOURCE_PACKAGE,
+        SOURCE_PACKAGE,
+        SOURCE_PROVISIONAL,
+    ]
 
 
 def test_a_2027_date_without_a_schedule_is_provisional_monday_to_friday(db):
@@ -69,10 +73,14 @@ def test_a_span_crossing_into_an_unpublished_year_is_provisional(db):
 
 
 def test_an_uploaded_2027_schedule_is_used_and_not_provisional(world):
-    upload_calendar_year(actor=world.admin, year=2027, rows=[
-        {"date": "2027-01-01", "is_workday": "false", "name": "元旦"},          # a Friday off
-        {"date": "2027-01-09", "is_workday": "true", "name": "元旦调休上班"},    # a Saturday on
-    ])
+    upload_calendar_year(
+        actor=world.admin,
+        year=2027,
+        rows=[
+            {"date": "2027-01-01", "is_workday": "false", "name": "元旦"},  # a Friday off
+            {"date": "2027-01-09", "is_workday": "true", "name": "元旦调休上班"},  # a Saturday on
+        ],
+    )
     calendar = WorkdayCalendar.from_database()
     assert calendar.source(2027) == SOURCE_UPLOADED
     assert calendar.is_workday(D(2027, 1, 1)) is False
@@ -88,7 +96,9 @@ def test_an_uploaded_2027_schedule_is_used_and_not_provisional(world):
 
 def test_an_uploaded_year_overrides_the_package(world):
     # Pretend 2025's National Day was moved: 2025-10-01 declared a working day by upload.
-    upload_calendar_year(actor=world.admin, year=2025, rows=[{"date": "2025-10-01", "is_workday": "是", "name": ""}])
+    upload_calendar_year(
+        actor=world.admin, year=2025, rows=[{"date": "2025-10-01", "is_workday": "是", "name": ""}]
+    )
     calendar = WorkdayCalendar.from_database()
     assert calendar.is_workday(D(2025, 10, 1)) is True
     assert calendar.is_workday(D(2025, 9, 28)) is False  # no longer the package's make-up Sunday

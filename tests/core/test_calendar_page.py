@@ -33,12 +33,15 @@ def test_admin_sees_each_year_with_its_source(world, client_for):
     assert "节假日安排" in response.content.decode()
 
 
-@pytest.mark.parametrize("who", ["province_bureau", "city_bureau", "pharmacist", "doctor", "manufacturer",
-                                 "distributor_user"])
+@pytest.mark.parametrize(
+    "who", ["province_bureau", "city_bureau", "pharmacist", "doctor", "manufacturer", "distributor_user"]
+)
 def test_non_admins_get_404_and_cannot_upload(world, client_for, who):
     client = client_for(getattr(world, who))
     assert client.get(URL).status_code == 404
-    response = client.post(URL, {"year": 2027, "file": csv_file("date,is_workday,name\n2027-01-01,false,元旦\n")})
+    response = client.post(
+        URL, {"year": 2027, "file": csv_file("date,is_workday,name\n2027-01-01,false,元旦\n")}
+    )
     assert response.status_code == 404
     assert client.get(reverse("core:calendar_template")).status_code == 404
     assert not CalendarYear.objects.exists()
@@ -52,11 +55,18 @@ def test_anonymous_users_are_sent_to_login(db, client):
 
 def test_admin_uploads_a_year_and_it_becomes_the_source(world, client_for):
     client = client_for(world.admin)
-    response = client.post(URL, {"year": 2027, "note": "国办通知",
-                                 "file": csv_file("date,is_workday,name\n2027-01-01,否,元旦\n2027-01-09,是,调休\n")})
+    response = client.post(
+        URL,
+        {
+            "year": 2027,
+            "note": "国办通知",
+            "file": csv_file("date,is_workday,name\n2027-01-01,否,元旦\n2027-01-09,是,调休\n"),
+        },
+    )
     assert response.status_code == 302
     assert list(CalendarDay.objects.values_list("date", "is_workday")) == [
-        (dt.date(2027, 1, 1), False), (dt.date(2027, 1, 9), True)
+        (dt.date(2027, 1, 1), False),
+        (dt.date(2027, 1, 9), True),
     ]
     page = client.get(URL)
     rows = {row["year"]: row for row in page.context["years"]}
@@ -66,8 +76,15 @@ def test_admin_uploads_a_year_and_it_becomes_the_source(world, client_for):
 
 def test_bad_file_reports_every_row_and_writes_nothing(world, client_for):
     client = client_for(world.admin)
-    response = client.post(URL, {"year": 2027, "file": csv_file(
-        "date,is_workday,name\n2027-01-01,false,元旦\n2026-12-31,false,\n2027-02-30,也许,\n")})
+    response = client.post(
+        URL,
+        {
+            "year": 2027,
+            "file": csv_file(
+                "date,is_workday,name\n2027-01-01,false,元旦\n2026-12-31,false,\n2027-02-30,也许,\n"
+            ),
+        },
+    )
     assert response.status_code == 400
     errors = [e.as_dict() for e in response.context["row_errors"]]
     assert errors == [
@@ -98,14 +115,22 @@ def test_template_download(world, client_for):
 def test_check_form_shows_the_official_answer(world, client_for):
     response = client_for(world.admin).get(URL, {"check_date": "2025-09-30", "n": "1"})
     result = response.context["check_result"]
-    assert (result["date"], result["provisional"], result["start_is_workday"]) == (dt.date(2025, 10, 9), False, True)
+    assert (result["date"], result["provisional"], result["start_is_workday"]) == (
+        dt.date(2025, 10, 9),
+        False,
+        True,
+    )
     assert "2025-10-09" in response.content.decode()
 
 
 def test_check_form_marks_an_unpublished_year_provisional(world, client_for):
     response = client_for(world.admin).get(URL, {"check_date": "2027-01-01", "n": "1"})
     result = response.context["check_result"]
-    assert (result["date"], result["provisional"], result["start_source"]) == (dt.date(2027, 1, 4), True, "临时：周一至周五")
+    assert (result["date"], result["provisional"], result["start_source"]) == (
+        dt.date(2027, 1, 4),
+        True,
+        "临时：周一至周五",
+    )
     assert 'data-testid="check-provisional"' in response.content.decode()
 
 

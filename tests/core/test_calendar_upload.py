@@ -29,7 +29,9 @@ def test_upload_writes_the_days_and_an_audit_row(world):
 
 def test_reupload_replaces_the_year(world):
     upload_calendar_year(actor=world.admin, year=2027, rows=GOOD)
-    upload_calendar_year(actor=world.admin, year=2027, rows=[{"date": "2027-10-01", "is_workday": "否", "name": "国庆"}])
+    upload_calendar_year(
+        actor=world.admin, year=2027, rows=[{"date": "2027-10-01", "is_workday": "否", "name": "国庆"}]
+    )
     assert list(CalendarDay.objects.values_list("date", flat=True)) == [dt.date(2027, 10, 1)]
     assert AuditLog.objects.filter(action="upload_calendar_year").first().changes == {"days": [2, 1]}
 
@@ -56,7 +58,10 @@ def test_every_bad_row_is_reported_and_nothing_is_written(world):
     ]
     assert caught.value.message == "导入被拒绝：共 7 处错误，未写入任何数据"
     # The earlier upload is untouched.
-    assert list(CalendarDay.objects.values_list("date", flat=True)) == [dt.date(2027, 1, 1), dt.date(2027, 2, 20)]
+    assert list(CalendarDay.objects.values_list("date", flat=True)) == [
+        dt.date(2027, 1, 1),
+        dt.date(2027, 2, 20),
+    ]
     assert AuditLog.objects.filter(action="upload_calendar_year").count() == 1
 
 
@@ -88,7 +93,9 @@ def test_csv_with_bom_and_chinese_booleans_is_read():
 
 def test_csv_without_bom_and_with_chinese_headers_is_read():
     data = "日期,是否工作日,名称\n2027-01-01,false,元旦\n".encode()
-    assert read_calendar_file(data, "x.csv") == [{"date": "2027-01-01", "is_workday": "false", "name": "元旦", "_row": 2}]
+    assert read_calendar_file(data, "x.csv") == [
+        {"date": "2027-01-01", "is_workday": "false", "name": "元旦", "_row": 2}
+    ]
 
 
 def test_blank_lines_keep_the_row_numbers_the_user_sees(world):

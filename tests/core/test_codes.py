@@ -35,7 +35,12 @@ def test_real_western_drug_code_is_valid_without_warnings():
 
 def test_drug_code_segments_split_1_5_4_4_4_5():
     assert codes.split_segments(REAL_DRUG, codes.DRUG_WESTERN_SEGMENTS) == {
-        "类别": "X", "分类": "L02BB", "通用名": "A326", "剂型": "A001", "规格包装": "0101", "企业": "02180",
+        "类别": "X",
+        "分类": "L02BB",
+        "通用名": "A326",
+        "剂型": "A001",
+        "规格包装": "0101",
+        "企业": "02180",
     }
 
 

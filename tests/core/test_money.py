@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from jicai.core.money import amount, money, parse_qty, price, round_half_up, to_decimal
 
 
-@pytest.mark.parametrize(("value", "expected"), [("2.5", 3), ("3.5", 4), ("2.4999", 2), ("-2.5", -3), (0, 0), ("7", 7)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("2.5", 3), ("3.5", 4), ("2.4999", 2), ("-2.5", -3), (0, 0), ("7", 7)]
+)
 def test_round_half_up_rounds_half_away_from_zero(value, expected):
     assert round_half_up(value) == expected
 
@@ -42,7 +44,9 @@ def test_to_decimal_accepts_thousand_separators_and_rejects_junk():
             to_decimal(junk)
 
 
-@pytest.mark.parametrize(("value", "expected"), [(0, 0), (5, 5), ("12", 12), (" 7 ", 7), ("3.0", 3), (Decimal("4"), 4)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(0, 0), (5, 5), ("12", 12), (" 7 ", 7), ("3.0", 3), (Decimal("4"), 4)]
+)
 def test_parse_qty_accepts_whole_numbers(value, expected):
     assert parse_qty(value) == expected
 
@@ -58,7 +62,7 @@ def test_parse_qty_can_refuse_zero():
         parse_qty(0, allow_zero=False)
 
 
-@given(st.decimals(min_value=-10**6, max_value=10**6, places=3))
+@given(st.decimals(min_value=-(10**6), max_value=10**6, places=3))
 def test_money_is_within_half_a_cent_and_has_two_places(value):
     rounded = money(value)
     assert rounded.as_tuple().exponent == -2

@@ -29,25 +29,45 @@ pytestmark = pytest.mark.django_db
 
 
 def counts() -> dict[str, int]:
-    models = (Region, Consortium, Institution, Company, Product, Batch, AgreementYear, Item, Winner, ItemFactor,
-              Substitute, ListingPrice, Organisation, User)
+    models = (
+        Region,
+        Consortium,
+        Institution,
+        Company,
+        Product,
+        Batch,
+        AgreementYear,
+        Item,
+        Winner,
+        ItemFactor,
+        Substitute,
+        ListingPrice,
+        Organisation,
+        User,
+    )
     return {m.__name__: m.objects.count() for m in models}
 
 
 def snapshot() -> dict:
     """Everything a seed decides, keyed by codes (not ids)."""
     return {
-        "institutions": list(Institution.objects.order_by("code").values_list("code", "name", "level", "ownership")),
+        "institutions": list(
+            Institution.objects.order_by("code").values_list("code", "name", "level", "ownership")
+        ),
         "companies": list(Company.objects.order_by("name").values_list("name", "code")),
-        "products": list(Product.objects.order_by("code").values_list("code", "spec", "pack", "manufacturer__name")),
+        "products": list(
+            Product.objects.order_by("code").values_list("code", "spec", "pack", "manufacturer__name")
+        ),
         "winners": list(
             Winner.objects.order_by("item__batch__code", "item__item_code", "product__code").values_list(
                 "item__batch__code", "item__item_code", "product__code", "role", "winning_price"
             )
         ),
-        "listings": list(ListingPrice.objects.order_by("product__code").values_list("product__code", "price")),
+        "listings": list(
+            ListingPrice.objects.order_by("product__code").values_list("product__code", "price")
+        ),
         "substitutes": list(
-            Substitute.objects.order_by("item__item_code", "product__code").values_list(
+            Substitute.objects.order_by("item__batch__code", "item__item_code", "product__code").values_list(
                 "item__batch__code", "item__item_code", "product__code", "degree"
             )
         ),
@@ -57,22 +77,25 @@ def snapshot() -> dict:
 def test_small_scale_builds_with_exact_counts_for_seed_1(run_demo):
     run_demo("small", 1)
 
-    assert counts() == {
-        "Region": 17,  # 山东省 + 威海/日照/东营 + their 4 + 4 + 5 counties
-        "Consortium": 6,  # one per county that is not an urban district: 荣成 乳山 五莲 莒县 利津 广饶
-        "Institution": 50,
-        "Company": 94,  # 60 generic + 14 originator + 8 consumable makers + 6 provincial + 2×3 city distributors
-        "Product": 229,
-        "Batch": 3,
-        "AgreementYear": 7,  # 2025-01-01..2027-12-31 → 3; the two 2025-07-01..2027-06-30 cycles → 2 each
-        "Item": 35,  # 32 items of the first 24 catalogue generics + 3 consumables
-        "Winner": 100,
-        "ItemFactor": 25,
-        "Substitute": 102,
-        "ListingPrice": 229,  # every product is listed once
-        "Organisation": 162,  # admin + 17 bureaus + 50 institutions + 94 companies
-        "User": 8,
-    }
+    assert (
+        counts()
+        == {
+            "Region": 17,  # 山东省 + 威海/日照/东营 + their 4 + 4 + 5 counties
+            "Consortium": 6,  # one per county that is not an urban district: 荣成 乳山 五莲 莒县 利津 广饶
+            "Institution": 50,
+            "Company": 94,  # 60 generic + 14 originator + 8 consumable makers + 6 provincial + 2×3 city distributors
+            "Product": 229,
+            "Batch": 3,
+            "AgreementYear": 7,  # 2025-01-01..2027-12-31 → 3; the two 2025-07-01..2027-06-30 cycles → 2 each
+            "Item": 35,  # 32 items of the first 24 catalogue generics + 3 consumables
+            "Winner": 100,
+            "ItemFactor": 25,
+            "Substitute": 102,
+            "ListingPrice": 229,  # every product is listed once
+            "Organisation": 162,  # admin + 17 bureaus + 50 institutions + 94 companies
+            "User": 8,
+        }
+    )
     run = DemoRun.objects.get()
     assert (run.scale, run.seed, run.status) == ("small", 1, DemoRun.Status.DONE)
     assert run.counts["registry.Institution"] == 50
@@ -84,8 +107,12 @@ def test_same_seed_twice_gives_identical_data(run_demo):
     run_demo("small", 1)
 
     assert snapshot() == first
-    assert first["winners"][0][4] == Winner.objects.order_by("item__batch__code", "item__item_code",
-                                                             "product__code").first().winning_price
+    assert (
+        first["winners"][0][4]
+        == Winner.objects.order_by("item__batch__code", "item__item_code", "product__code")
+        .first()
+        .winning_price
+    )
 
 
 def test_different_seed_gives_different_data(run_demo):
@@ -123,8 +150,12 @@ def test_every_code_passes_the_validators_without_warnings(run_demo):
 def test_every_level_and_ownership_is_present(run_demo):
     run_demo("small", 1)
 
-    assert set(Institution.objects.values_list("level", flat=True)) == {"tertiary", "secondary", "primary",
-                                                                       "grassroots"}
+    assert set(Institution.objects.values_list("level", flat=True)) == {
+        "tertiary",
+        "secondary",
+        "primary",
+        "grassroots",
+    }
     assert set(Institution.objects.values_list("ownership", flat=True)) == {"public", "private", "military"}
 
 
@@ -151,10 +182,17 @@ def test_each_item_has_exactly_one_main_winner_and_its_products_belong_to_it(run
     for item in Item.objects.all():
         mains = Winner.objects.filter(item=item, province=shandong, role=WinnerRole.MAIN)
         assert mains.count() == 1, item
-        linked = Product.objects.filter(winner_rows__item=item) | Product.objects.filter(item_factors__item=item)
+        linked = Product.objects.filter(winner_rows__item=item) | Product.objects.filter(
+            item_factors__item=item
+        )
         for product in linked.distinct():
-            assert (product.generic_name, product.dosage_form_group) == (item.generic_name, item.dosage_form_group)
-        members = Product.objects.filter(generic_name=item.generic_name, dosage_form_group=item.dosage_form_group)
+            assert (product.generic_name, product.dosage_form_group) == (
+                item.generic_name,
+                item.dosage_form_group,
+            )
+        members = Product.objects.filter(
+            generic_name=item.generic_name, dosage_form_group=item.dosage_form_group
+        )
         # Every item also has non-winning products to compare against.
         assert members.exclude(winner_rows__item=item).exists(), item
     assert Winner.objects.filter(role=WinnerRole.NONSUPPLY, item__batch__kind="national").exists()
@@ -272,4 +310,6 @@ def test_catalogue_reaches_500_items_with_known_dosage_forms():
 
     assert len(items) >= 500
     assert len({t.key for t in items}) == len(items)
-    assert {"阿托伐他汀钙", "苯磺酸氨氯地平", "盐酸二甲双胍", "恩替卡韦", "硫酸氢氯吡格雷"} <= {t.generic_name for t in items}
+    assert {"阿托伐他汀钙", "苯磺酸氨氯地平", "盐酸二甲双胍", "恩替卡韦", "硫酸氢氯吡格雷"} <= {
+        t.generic_name for t in items
+    }

@@ -32,7 +32,11 @@ def test_bureau_defaults_to_its_region_and_sees_inherited_sources(world, api_cli
     assert (body["region"], grace["value"], grace["source"]) == ("371002", 4, "山东省配置")
     body = client.get("/api/v1/policy", {"region": "371002", "batch": "GY-YD2023-1"}).json()
     grace = next(p for p in body["parameters"] if p["name"] == "delivery_grace_days")
-    assert (body["batch"], grace["value"], grace["source"]) == ("GY-YD2023-1", 2, "威海市配置（批次 GY-YD2023-1）")
+    assert (body["batch"], grace["value"], grace["source"]) == (
+        "GY-YD2023-1",
+        2,
+        "威海市配置（批次 GY-YD2023-1）",
+    )
 
 
 @pytest.mark.parametrize("region", ["370000", "370200", "370202"])

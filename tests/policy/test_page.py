@@ -80,12 +80,21 @@ def post_all(client, region="", batch="", **values):
 
 def test_bureau_saves_overrides_and_sees_them(world, client_for):
     client = client_for(world.city_bureau)
-    response = post_all(client, region="371000", batch="GY-YD2023-1", report_drop_threshold="0.05",
-                        agreed_ratio_by_winners="1:0.6, 2+:0.7", note="威医保〔2025〕1号")
+    response = post_all(
+        client,
+        region="371000",
+        batch="GY-YD2023-1",
+        report_drop_threshold="0.05",
+        agreed_ratio_by_winners="1:0.6, 2+:0.7",
+        note="威医保〔2025〕1号",
+    )
     assert response.status_code == 302
     assert response["Location"] == "/policy/?region=371000&batch=GY-YD2023-1"
     stored = PolicyProfile.objects.get(region=world.city, batch=world.batch)
-    assert stored.values == {"report_drop_threshold": "0.05", "agreed_ratio_by_winners": {"1": "0.6", "2+": "0.7"}}
+    assert stored.values == {
+        "report_drop_threshold": "0.05",
+        "agreed_ratio_by_winners": {"1": "0.6", "2+": "0.7"},
+    }
     assert stored.note == "威医保〔2025〕1号"
 
     page = client.get(response["Location"])
@@ -109,7 +118,9 @@ def test_invalid_values_show_errors_and_write_nothing(world, client_for):
 def test_admin_edits_the_platform_profile(world, client_for):
     response = post_all(client_for(world.admin), payment_due_rule="end_of_next_month")
     assert response.status_code == 302 and response["Location"] == "/policy/"
-    assert PolicyProfile.objects.get(region=None, batch=None).values == {"payment_due_rule": "end_of_next_month"}
+    assert PolicyProfile.objects.get(region=None, batch=None).values == {
+        "payment_due_rule": "end_of_next_month"
+    }
 
 
 def test_county_bureau_sees_inherited_values_read_only_above_but_edits_its_own(world, client_for, profile):

@@ -62,7 +62,12 @@ def test_decimals_parse_as_decimal_and_keep_precision():
     assert p.parse("0.25") == D("0.25") and p.to_json(D("0.25")) == "0.25"
     assert p.parse(0.1) == D("0.1")
     assert p.parse("0") == D("0")
-    for bad, message in [("1.5", "应不大于 1"), ("-0.1", "应不小于 0"), ("abc", "应为数字"), (True, "应为数字")]:
+    for bad, message in [
+        ("1.5", "应不大于 1"),
+        ("-0.1", "应不小于 0"),
+        ("abc", "应为数字"),
+        (True, "应为数字"),
+    ]:
         with pytest.raises(ValueError, match=message):
             p.parse(bad)
 
@@ -109,18 +114,21 @@ def test_ratio_table_from_text_dict_and_json():
     assert p.display(p.default) == "1 家：0.50；2 家：0.60；3 家：0.70；4+ 家：0.80"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("2:0.5, 3+:0.6", "从 1 起连续"),
-    ("1:0.5, 3+:0.6", "从 1 起连续"),
-    ("1+:0.5, 2:0.6", "只有最大的企业数"),
-    ("1:1.5", "0 且不超过 1"),
-    ("1:0", "0 且不超过 1"),
-    ("0:0.5", "应从 1 开始"),
-    ("a:0.5", "应为正整数"),
-    ("1 0.5", "应写成"),
-    ("", "应为"),
-    ("1:0.5, 1:0.6", "重复"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2:0.5, 3+:0.6", "从 1 起连续"),
+        ("1:0.5, 3+:0.6", "从 1 起连续"),
+        ("1+:0.5, 2:0.6", "只有最大的企业数"),
+        ("1:1.5", "0 且不超过 1"),
+        ("1:0", "0 且不超过 1"),
+        ("0:0.5", "应从 1 开始"),
+        ("a:0.5", "应为正整数"),
+        ("1 0.5", "应写成"),
+        ("", "应为"),
+        ("1:0.5, 1:0.6", "重复"),
+    ],
+)
 def test_bad_ratio_tables_are_refused(text, message):
     with pytest.raises(ValueError, match=message):
         get_parameter("agreed_ratio_by_winners").parse(text)
@@ -139,11 +147,17 @@ def test_tiers():
 
 def test_prepayment_rule():
     p = get_parameter("prepayment_tranches")
-    text = '{"first_share": "0.4", "second_elapsed": "0.5", "second_completion": "0.6", "second_total": "0.95"}'
+    text = (
+        '{"first_share": "0.4", "second_elapsed": "0.5", "second_completion": "0.6", "second_total": "0.95"}'
+    )
     assert p.parse(text) == PrepaymentRule(D("0.4"), D("0.5"), D("0.6"), D("0.95"))
     assert p.display(p.default) == "协议生效时预付 ≥ 30%；时间进度 ≥ 50%或完成率 ≥ 60% 时累计 ≥ 90%"
-    for bad in ("not json", '{"first_share": "0.3"}', '{"first_share": "0.95", "second_elapsed": "0.5", '
-                '"second_completion": "0.6", "second_total": "0.9"}', "[1]"):
+    for bad in (
+        "not json",
+        '{"first_share": "0.3"}',
+        '{"first_share": "0.95", "second_elapsed": "0.5", "second_completion": "0.6", "second_total": "0.9"}',
+        "[1]",
+    ):
         with pytest.raises(ValueError):
             p.parse(bad)
 

@@ -25,20 +25,28 @@ def test_platform_province_city_and_batch_sources(world, profile):
     profile(world.city, world.batch, report_drop_threshold="0.00")
     policy = effective_policy(region=world.county, batch=world.batch)
     assert (policy.report_drop_threshold, policy.source("report_drop_threshold")) == (
-        D("0.00"), "威海市配置（批次 GY-YD2023-1）")
+        D("0.00"),
+        "威海市配置（批次 GY-YD2023-1）",
+    )
     assert (policy.delivery_grace_days, policy.source("delivery_grace_days")) == (6, "山东省配置")
     assert (policy.payment_due_days, policy.source("payment_due_days")) == (45, "全平台配置")
     assert (policy.receipt_confirm_days, policy.source("receipt_confirm_days")) == (5, "默认值（SPEC）")
 
     # Without the batch, the city's batch profile does not apply.
     no_batch = effective_policy(region=world.county)
-    assert (no_batch.report_drop_threshold, no_batch.source("report_drop_threshold")) == (D("0.15"), "山东省配置")
+    assert (no_batch.report_drop_threshold, no_batch.source("report_drop_threshold")) == (
+        D("0.15"),
+        "山东省配置",
+    )
     # A sibling city only inherits the province.
     other = effective_policy(region=world.other_county, batch=world.batch)
     assert other.source("report_drop_threshold") == "山东省配置"
     # The platform view sees only platform and defaults.
     platform = effective_policy()
-    assert (platform.report_drop_threshold, platform.source("report_drop_threshold")) == (D("0.10"), "全平台配置")
+    assert (platform.report_drop_threshold, platform.source("report_drop_threshold")) == (
+        D("0.10"),
+        "全平台配置",
+    )
 
 
 def test_batch_profile_beats_no_batch_profile_at_the_same_region(world, profile):
@@ -72,9 +80,17 @@ def test_another_batch_profile_does_not_apply(world, profile):
 
 
 def test_values_come_back_in_their_python_types(world, profile):
-    profile(world.province, delivery_rate_tiers=["0.9", "0.7", "0.5"], months_to_complete=11,
-            prepayment_tranches={"first_share": "0.4", "second_elapsed": "0.5", "second_completion": "0.6",
-                                 "second_total": "0.95"})
+    profile(
+        world.province,
+        delivery_rate_tiers=["0.9", "0.7", "0.5"],
+        months_to_complete=11,
+        prepayment_tranches={
+            "first_share": "0.4",
+            "second_elapsed": "0.5",
+            "second_completion": "0.6",
+            "second_total": "0.95",
+        },
+    )
     policy = effective_policy(region=world.city)
     assert policy.delivery_rate_tiers == (D("0.9"), D("0.7"), D("0.5"))
     assert policy.months_to_complete == 11
@@ -94,7 +110,12 @@ def test_rows_list_every_parameter_with_display_and_source_text(world, profile):
     rows = effective_policy(region=world.city).rows()
     first = rows[0]
     assert (first.name, first.label, first.display, first.json_value, first.source) == (
-        "report_drop_threshold", "报量低于历史采购量需说明的比例", "0.15", "0.15", "山东省配置")
+        "report_drop_threshold",
+        "报量低于历史采购量需说明的比例",
+        "0.15",
+        "0.15",
+        "山东省配置",
+    )
     assert first.source_text == 'Shandong (一); Henan uses 0.0 ("低于历史采购量")'
     assert len(rows) == 21
 
@@ -107,7 +128,9 @@ def test_effective_policy_runs_one_query(world, profile, django_assert_num_queri
         assert policy.source("report_drop_threshold") == "威海市配置（批次 GY-YD2023-1）"
 
 
-def test_resolver_loads_once_and_resolves_many_pairs_without_queries(world, profile, django_assert_num_queries):
+def test_resolver_loads_once_and_resolves_many_pairs_without_queries(
+    world, profile, django_assert_num_queries
+):
     other = make_batch(code="SD-2024-1", kind="provincial")
     profile(None, report_drop_threshold="0.10")
     profile(world.province, report_drop_threshold="0.15")
@@ -119,7 +142,8 @@ def test_resolver_loads_once_and_resolves_many_pairs_without_queries(world, prof
     with django_assert_num_queries(0):
         got = {
             (getattr(r, "code", None), getattr(b, "code", None)): resolver.resolve(r, b).report_drop_threshold
-            for r in regions for b in (world.batch, other, None)
+            for r in regions
+            for b in (world.batch, other, None)
         }
     assert got[("371002", "GY-YD2023-1")] == D("0.05")
     assert got[("371002", "SD-2024-1")] == D("0.15")

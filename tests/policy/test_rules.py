@@ -32,7 +32,9 @@ HUBEI = BY_NAME["prepayment_tranches"].default
 # ---- agreed ratio and quantity -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("count", "ratio"), [(1, "0.50"), (2, "0.60"), (3, "0.70"), (4, "0.80"), (5, "0.80"), (40, "0.80")])
+@pytest.mark.parametrize(
+    ("count", "ratio"), [(1, "0.50"), (2, "0.60"), (3, "0.70"), (4, "0.80"), (5, "0.80"), (40, "0.80")]
+)
 def test_agreed_ratio_by_winner_count_with_4_meaning_4_or_more(count, ratio):
     assert agreed_ratio(count, TABLE) == D(ratio)
 
@@ -47,9 +49,19 @@ def test_agreed_ratio_with_a_shorter_table():
     assert agreed_ratio(7, {1: D("0.6"), 2: D("0.75")}) == D("0.75")
 
 
-@pytest.mark.parametrize(("reported", "ratio", "expected"),
-                         [(101, "0.50", 51), (100, "0.50", 50), (3, "0.50", 2), (1, "0.50", 1), (0, "0.80", 0),
-                          (7, "0.70", 5), (15, "0.70", 11), (1234, "0.60", 740)])
+@pytest.mark.parametrize(
+    ("reported", "ratio", "expected"),
+    [
+        (101, "0.50", 51),
+        (100, "0.50", 50),
+        (3, "0.50", 2),
+        (1, "0.50", 1),
+        (0, "0.80", 0),
+        (7, "0.70", 5),
+        (15, "0.70", 11),
+        (1234, "0.60", 740),
+    ],
+)
 def test_agreed_qty_rounds_half_up(reported, ratio, expected):
     # 101×0.5 = 50.5 → 51; 3×0.5 = 1.5 → 2; 7×0.7 = 4.9 → 5; 15×0.7 = 10.5 → 11; 1234×0.6 = 740.4 → 740
     assert agreed_qty(reported, D(ratio)) == expected
@@ -90,8 +102,11 @@ def test_no_history_never_needs_explanation():
     assert needs_explanation(0, 0, D("0.20")) is False
 
 
-@given(st.integers(min_value=0, max_value=10**7), st.integers(min_value=0, max_value=10**7),
-       st.decimals(min_value=0, max_value=1, places=2))
+@given(
+    st.integers(min_value=0, max_value=10**7),
+    st.integers(min_value=0, max_value=10**7),
+    st.decimals(min_value=0, max_value=1, places=2),
+)
 def test_needs_explanation_matches_exact_arithmetic(reported, history, threshold):
     assert needs_explanation(reported, history, threshold) == (
         Fraction(reported) < Fraction(history) * (1 - Fraction(threshold))
@@ -111,7 +126,9 @@ def test_time_progress_counts_both_ends():
 
 def test_time_progress_in_a_leap_year():
     assert time_progress(dt.date(2024, 3, 1), dt.date(2025, 2, 28), dt.date(2024, 3, 31)) == D(31) / D(365)
-    assert time_progress(dt.date(2024, 1, 1), dt.date(2024, 12, 31), dt.date(2024, 7, 1)) == D("0.5")  # Jan–Jun = 182 days, +1 = 183/366
+    assert time_progress(dt.date(2024, 1, 1), dt.date(2024, 12, 31), dt.date(2024, 7, 1)) == D(
+        "0.5"
+    )  # Jan–Jun = 182 days, +1 = 183/366
 
 
 def test_time_progress_before_start_is_an_error():
@@ -121,8 +138,11 @@ def test_time_progress_before_start_is_an_error():
         time_progress(dt.date(2025, 1, 1), dt.date(2024, 12, 31), dt.date(2025, 1, 1))
 
 
-@given(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2090, 1, 1)),
-       st.integers(min_value=0, max_value=800), st.integers(min_value=0, max_value=1000))
+@given(
+    st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2090, 1, 1)),
+    st.integers(min_value=0, max_value=800),
+    st.integers(min_value=0, max_value=1000),
+)
 def test_time_progress_is_between_0_and_1_and_monotonic(start, length, offset):
     end = start + dt.timedelta(days=length)
     as_of = start + dt.timedelta(days=offset)
@@ -134,9 +154,19 @@ def test_time_progress_is_between_0_and_1_and_monotonic(start, length, offset):
 # ---- tiers -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("rate", "tier"), [
-    ("1", 0), ("0.80", 0), ("0.7999", 1), ("0.60", 1), ("0.5999", 2), ("0.30", 2), ("0.2999", 3), ("0", 3),
-])
+@pytest.mark.parametrize(
+    ("rate", "tier"),
+    [
+        ("1", 0),
+        ("0.80", 0),
+        ("0.7999", 1),
+        ("0.60", 1),
+        ("0.5999", 2),
+        ("0.30", 2),
+        ("0.2999", 3),
+        ("0", 3),
+    ],
+)
 def test_rate_tier_boundaries(rate, tier):
     assert rate_tier(D(rate), TIERS) == tier
 
@@ -164,12 +194,15 @@ def test_payment_due_after_receipt():
     assert payment_due(dt.date(2025, 12, 15), 30, "after_receipt") == dt.date(2026, 1, 14)
 
 
-@pytest.mark.parametrize(("received", "due"), [
-    (dt.date(2025, 12, 15), dt.date(2026, 1, 31)),
-    (dt.date(2025, 1, 31), dt.date(2025, 2, 28)),
-    (dt.date(2024, 1, 1), dt.date(2024, 2, 29)),
-    (dt.date(2025, 11, 30), dt.date(2025, 12, 31)),
-])
+@pytest.mark.parametrize(
+    ("received", "due"),
+    [
+        (dt.date(2025, 12, 15), dt.date(2026, 1, 31)),
+        (dt.date(2025, 1, 31), dt.date(2025, 2, 28)),
+        (dt.date(2024, 1, 1), dt.date(2024, 2, 29)),
+        (dt.date(2025, 11, 30), dt.date(2025, 12, 31)),
+    ],
+)
 def test_payment_due_end_of_next_month_across_year_ends_and_february(received, due):
     assert payment_due(received, 30, "end_of_next_month") == due
 
@@ -201,11 +234,21 @@ def test_prepayment_tranches_round_to_the_cent():
 
 def test_prepayment_required_by_stage():
     budget = D("10000")
-    assert prepayment_required(budget, HUBEI, in_effect=False, elapsed=D("0.9"), completion=D("0.9")) == D("0")
-    assert prepayment_required(budget, HUBEI, in_effect=True, elapsed=D("0.49"), completion=D("0.59")) == D("3000.00")
-    assert prepayment_required(budget, HUBEI, in_effect=True, elapsed=D("0.50"), completion=D("0")) == D("9000.00")
-    assert prepayment_required(budget, HUBEI, in_effect=True, elapsed=D("0.1"), completion=D("0.60")) == D("9000.00")
-    assert prepayment_required(budget, HUBEI, in_effect=True, elapsed=Fraction(1, 2), completion=None) == D("9000.00")
+    assert prepayment_required(budget, HUBEI, in_effect=False, elapsed=D("0.9"), completion=D("0.9")) == D(
+        "0"
+    )
+    assert prepayment_required(budget, HUBEI, in_effect=True, elapsed=D("0.49"), completion=D("0.59")) == D(
+        "3000.00"
+    )
+    assert prepayment_required(budget, HUBEI, in_effect=True, elapsed=D("0.50"), completion=D("0")) == D(
+        "9000.00"
+    )
+    assert prepayment_required(budget, HUBEI, in_effect=True, elapsed=D("0.1"), completion=D("0.60")) == D(
+        "9000.00"
+    )
+    assert prepayment_required(budget, HUBEI, in_effect=True, elapsed=Fraction(1, 2), completion=None) == D(
+        "9000.00"
+    )
 
 
 @given(st.decimals(min_value=0, max_value=10**9, places=2))
@@ -228,8 +271,14 @@ def test_listing_cap_is_the_larger_of_multiple_times_own_and_highest():
 
 
 def verdict(**kw):
-    base = dict(price=D("0.1200"), role=None, own_winning_price=None, highest_winning_price=None,
-                multiple=D("1.5"), other_spec_of_winner=False)
+    base = dict(
+        price=D("0.1200"),
+        role=None,
+        own_winning_price=None,
+        highest_winning_price=None,
+        multiple=D("1.5"),
+        other_spec_of_winner=False,
+    )
     base.update(kw)
     return listing_verdict(**base)
 
@@ -237,9 +286,11 @@ def verdict(**kw):
 @pytest.mark.parametrize("role", ["main", "backup", "backup2"])
 def test_a_supplier_here_lists_at_its_winning_price(role):
     assert verdict(role=role, own_winning_price=D("0.12"), highest_winning_price=D("0.20")) == ListingVerdict(
-        "at_winning_price", D("0.12"))
+        "at_winning_price", D("0.12")
+    )
     assert verdict(role=role, price=D("0.1201"), own_winning_price=D("0.12")) == ListingVerdict(
-        "price_mismatch", D("0.12"))
+        "price_mismatch", D("0.12")
+    )
     assert verdict(role=role, price=D("0.1100"), own_winning_price=D("0.12")).status == "price_mismatch"
 
 
@@ -257,7 +308,8 @@ def test_a_winner_elsewhere_without_a_row_here_is_capped_like_nonsupply():
 
 def test_highest_price_unknown_falls_back_to_own_price():
     assert verdict(price=D("0.18"), role="nonsupply", own_winning_price=D("0.12")) == ListingVerdict(
-        "within_cap", D("0.1800"))
+        "within_cap", D("0.1800")
+    )
 
 
 def test_other_spec_of_a_winner_is_suspended_and_others_are_non_winning():
@@ -275,14 +327,22 @@ def test_inconsistent_inputs_are_errors():
 
 
 def test_every_status_has_a_chinese_label():
-    assert set(LISTING_STATUS_LABELS) == {"at_winning_price", "price_mismatch", "within_cap", "above_cap",
-                                          "suspended", "non_winning"}
+    assert set(LISTING_STATUS_LABELS) == {
+        "at_winning_price",
+        "price_mismatch",
+        "within_cap",
+        "above_cap",
+        "suspended",
+        "non_winning",
+    }
     assert ListingVerdict("above_cap", D("1")).label == "非供应省份挂网价超限"
 
 
-@given(st.decimals(min_value=D("0.0001"), max_value=1000, places=4),
-       st.decimals(min_value=D("0.0001"), max_value=1000, places=4),
-       st.decimals(min_value=1, max_value=3, places=2))
+@given(
+    st.decimals(min_value=D("0.0001"), max_value=1000, places=4),
+    st.decimals(min_value=D("0.0001"), max_value=1000, places=4),
+    st.decimals(min_value=1, max_value=3, places=2),
+)
 def test_listing_cap_is_at_least_both_bounds(own, highest, multiple):
     cap = listing_cap(own, highest, multiple)
     assert cap >= highest

@@ -23,15 +23,26 @@ def _bureau_name(region, ctx: DemoContext) -> str:
 
 def build_organisations(ctx: DemoContext) -> None:
     admin = Organisation(kind=OrganisationKind.ADMIN, name="平台运营中心")
-    bureaus = [Organisation(kind=OrganisationKind.BUREAU, name=_bureau_name(r, ctx), region=r) for r in ctx.regions.values()]
-    institutions = [Organisation(kind=OrganisationKind.INSTITUTION, name=i.name, institution=i) for i in ctx.institutions]
-    companies = [Organisation(kind=OrganisationKind.COMPANY, name=c.name, company=c) for c in ctx.companies.values()]
-    created = Organisation.objects.bulk_create([admin, *bureaus, *institutions, *companies], batch_size=BATCH_SIZE)
+    bureaus = [
+        Organisation(kind=OrganisationKind.BUREAU, name=_bureau_name(r, ctx), region=r)
+        for r in ctx.regions.values()
+    ]
+    institutions = [
+        Organisation(kind=OrganisationKind.INSTITUTION, name=i.name, institution=i) for i in ctx.institutions
+    ]
+    companies = [
+        Organisation(kind=OrganisationKind.COMPANY, name=c.name, company=c) for c in ctx.companies.values()
+    ]
+    created = Organisation.objects.bulk_create(
+        [admin, *bureaus, *institutions, *companies], batch_size=BATCH_SIZE
+    )
     ctx.admin_organisation = created[0]
     for org in created[1:]:
         key = (org.kind, org.region_id or org.institution_id or org.company_id)
         ctx.organisations[key] = org
-    ctx.log(f"{len(created)} 个机构账户（医保局 {len(bureaus)}、医疗机构 {len(institutions)}、企业 {len(companies)}）")
+    ctx.log(
+        f"{len(created)} 个机构账户（医保局 {len(bureaus)}、医疗机构 {len(institutions)}、企业 {len(companies)}）"
+    )
 
 
 def build_logins(ctx: DemoContext) -> None:
@@ -44,7 +55,9 @@ def build_logins(ctx: DemoContext) -> None:
         county = ctx.counties[city.code][0]
         institution = next(i for i in ctx.institutions if i.region_id == county.pk)
     first_item = ctx.items[0]
-    main_maker = next(p.manufacturer for p in ctx.item_products[first_item.pk] if p.demo_role == WinnerRole.MAIN)
+    main_maker = next(
+        p.manufacturer for p in ctx.item_products[first_item.pk] if p.demo_role == WinnerRole.MAIN
+    )
     distributor = ctx.distributors[0]
 
     def org(kind, pk):
@@ -55,13 +68,25 @@ def build_logins(ctx: DemoContext) -> None:
         ("省医保局", "province", org("bureau", ctx.province.pk), Role.BUREAU, "省局经办"),
         ("市医保局", "city", org("bureau", city.pk), Role.BUREAU, "市局经办"),
         ("县医保局", "county", org("bureau", county.pk), Role.BUREAU, "县局经办"),
-        ("医疗机构（药学部）", "pharmacist", org("institution", institution.pk), Role.INSTITUTION, "药学部主任"),
+        (
+            "医疗机构（药学部）",
+            "pharmacist",
+            org("institution", institution.pk),
+            Role.INSTITUTION,
+            "药学部主任",
+        ),
         ("医师", "doctor", org("institution", institution.pk), Role.DOCTOR, "门诊医师"),
         ("中选生产企业", "manufacturer", org("company", main_maker.pk), Role.MANUFACTURER, "企业集采专员"),
         ("配送企业", "distributor", org("company", distributor.pk), Role.DISTRIBUTOR, "配送专员"),
     ]
     for label, username, organisation, role, full_name in personas:
-        account_actions.create_user(actor=None, username=username, password=DEMO_PASSWORD, organisation=organisation,
-                                    role=role, full_name=full_name)
+        account_actions.create_user(
+            actor=None,
+            username=username,
+            password=DEMO_PASSWORD,
+            organisation=organisation,
+            role=role,
+            full_name=full_name,
+        )
         ctx.logins.append(Login(label, username, DEMO_PASSWORD, organisation.name))
     ctx.log(f"{len(personas)} 个演示账户")

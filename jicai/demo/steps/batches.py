@@ -9,8 +9,13 @@ from jicai.demo.scales import BATCHES
 def build_batches(ctx: DemoContext) -> None:
     for code in ctx.scale.batch_codes:
         spec = BATCHES[code]
-        batch = Batch.objects.create(code=spec.code, name=spec.name, kind=spec.kind, cycle_start=spec.cycle_start,
-                                     cycle_end=spec.cycle_end)
+        batch = Batch.objects.create(
+            code=spec.code,
+            name=spec.name,
+            kind=spec.kind,
+            cycle_start=spec.cycle_start,
+            cycle_end=spec.cycle_end,
+        )
         batch.demo_spec = spec
         batch.demo_years = sync_agreement_years(batch=batch)
         ctx.batches.append(batch)

@@ -32,8 +32,10 @@ def build_companies(ctx: DemoContext) -> None:
     rows += [("distributor", n, r, CompanyKind.DISTRIBUTOR) for n, r in data.PROVINCIAL_DISTRIBUTORS]
     for city in ctx.cities:
         short = city.name.removesuffix("市")
-        rows += [("distributor", p.format(city=short), city.code, CompanyKind.DISTRIBUTOR)
-                 for p in data.CITY_DISTRIBUTOR_PATTERNS]
+        rows += [
+            ("distributor", p.format(city=short), city.code, CompanyKind.DISTRIBUTOR)
+            for p in data.CITY_DISTRIBUTOR_PATTERNS
+        ]
     companies = Company.objects.bulk_create(
         [Company(code=_uscc(rng, region, taken), name=name, kind=kind) for _, name, region, kind in rows]
     )
@@ -46,4 +48,6 @@ def build_companies(ctx: DemoContext) -> None:
     # Product-code enterprise segments follow the fixed order above, independent of the random USCC bodies.
     for index, company in enumerate(companies):
         company.enterprise_segment = enterprise_segment(index + 1)
-    ctx.log(f"{sum(len(v) for v in ctx.manufacturers.values())} 家生产企业、{len(ctx.distributors)} 家配送企业")
+    ctx.log(
+        f"{sum(len(v) for v in ctx.manufacturers.values())} 家生产企业、{len(ctx.distributors)} 家配送企业"
+    )

@@ -68,16 +68,30 @@ def _county_plan(rng, county, city, quota: int) -> list[Planned]:
         elif kind == "township":
             item = ("H", f"{prefix}{towns.next()}镇卫生院", InstitutionLevel.GRASSROOTS, Ownership.PUBLIC)
         elif kind == "community":
-            item = ("H", f"{prefix}{streets.next()}街道社区卫生服务中心", InstitutionLevel.GRASSROOTS, Ownership.PUBLIC)
+            item = (
+                "H",
+                f"{prefix}{streets.next()}街道社区卫生服务中心",
+                InstitutionLevel.GRASSROOTS,
+                Ownership.PUBLIC,
+            )
         elif kind == "private":
             level = InstitutionLevel.SECONDARY if rng.random() < 0.2 else InstitutionLevel.PRIMARY
             item = ("H", f"{prefix}{brands.next()}医院", level, Ownership.PRIVATE)
         elif kind == "clinic":
-            item = ("H", f"{prefix}{clinics.next()}{rng.choice(names.CLINIC_KINDS)}", InstitutionLevel.GRASSROOTS,
-                    Ownership.PRIVATE)
+            item = (
+                "H",
+                f"{prefix}{clinics.next()}{rng.choice(names.CLINIC_KINDS)}",
+                InstitutionLevel.GRASSROOTS,
+                Ownership.PRIVATE,
+            )
         else:  # pharmacy
             chain = rng.choice(names.PHARMACY_CHAINS)
-            item = ("P", f"{chain}（{prefix}{shop_streets.next()}店）", InstitutionLevel.GRASSROOTS, Ownership.PRIVATE)
+            item = (
+                "P",
+                f"{chain}（{prefix}{shop_streets.next()}店）",
+                InstitutionLevel.GRASSROOTS,
+                Ownership.PRIVATE,
+            )
         plan.append(Planned(county, *item, kind))
     return plan
 
@@ -88,10 +102,16 @@ def build_institutions(ctx: DemoContext) -> None:
     for city in ctx.cities:
         seat = ctx.counties[city.code][0]  # city hospitals sit in the first urban district
         for pattern, ownership in names.CITY_HOSPITALS[: scale.city_hospitals]:
-            plan.append(Planned(seat, "H", pattern.format(city=city.name), InstitutionLevel.TERTIARY, ownership, "city"))
+            plan.append(
+                Planned(
+                    seat, "H", pattern.format(city=city.name), InstitutionLevel.TERTIARY, ownership, "city"
+                )
+            )
         if city.code == "370100":
             for name in names.PROVINCIAL_HOSPITALS:
-                plan.append(Planned(seat, "H", name, InstitutionLevel.TERTIARY, Ownership.PUBLIC, "provincial"))
+                plan.append(
+                    Planned(seat, "H", name, InstitutionLevel.TERTIARY, Ownership.PUBLIC, "provincial")
+                )
         for name in names.MILITARY_HOSPITALS.get(city.code, ()):
             plan.append(Planned(seat, "H", name, InstitutionLevel.TERTIARY, Ownership.MILITARY, "military"))
     counties = [(county, city) for city in ctx.cities for county in ctx.counties[city.code]]
@@ -104,7 +124,9 @@ def build_institutions(ctx: DemoContext) -> None:
     for p in plan:
         serials[(p.letter, p.region.code)] += 1
         code = f"{p.letter}{p.region.code}{serials[(p.letter, p.region.code)]:05d}"
-        objects.append(Institution(code=code, name=p.name, region=p.region, level=p.level, ownership=p.ownership))
+        objects.append(
+            Institution(code=code, name=p.name, region=p.region, level=p.level, ownership=p.ownership)
+        )
     institutions = Institution.objects.bulk_create(objects, batch_size=BATCH_SIZE)
     for inst, p in zip(institutions, plan, strict=True):
         inst.demo_kind = p.kind
@@ -122,7 +144,12 @@ def build_institutions(ctx: DemoContext) -> None:
         lead = next((i for i in members if i.demo_kind == "hospital"), None)
         townships = [i for i in members if i.demo_kind == "township"]
         if lead and townships:
-            groups.append((Consortium(code=lead.code, name=f"{county.name}紧密型县域医共体", lead=lead), [lead, *townships]))
+            groups.append(
+                (
+                    Consortium(code=lead.code, name=f"{county.name}紧密型县域医共体", lead=lead),
+                    [lead, *townships],
+                )
+            )
     ctx.consortia = Consortium.objects.bulk_create([c for c, _ in groups])
     # One UPDATE per consortium (≈ one per county), never one per institution.
     for consortium, members in zip(ctx.consortia, (m for _, m in groups), strict=True):

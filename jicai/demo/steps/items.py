@@ -25,7 +25,9 @@ def _segment_maps():
     its code at every scale."""
     generics, forms = {}, {}
     for line in catalogue():
-        generics.setdefault(line.generic_name, f"{chr(ord('A') + len(generics) // 1000)}{len(generics) % 1000:03d}")
+        generics.setdefault(
+            line.generic_name, f"{chr(ord('A') + len(generics) // 1000)}{len(generics) % 1000:03d}"
+        )
         for template in line.items:
             for fs in template.forms:
                 forms.setdefault(fs.dosage_form, f"A{len(forms) + 1:03d}")
@@ -47,7 +49,9 @@ def variants_of(template) -> list[Variant]:
         for spec in fs.specs:
             # Per-unit prices grow less than proportionally with strength (差比价), hence the exponent.
             ratio = spec_factor(spec, fs.specs[0])
-            result.append(Variant(fi, len(result) + 1, fs.dosage_form, spec, fs.price * ratio ** Decimal("0.85")))
+            result.append(
+                Variant(fi, len(result) + 1, fs.dosage_form, spec, fs.price * ratio ** Decimal("0.85"))
+            )
     return result
 
 
@@ -68,19 +72,28 @@ class ProductMaker:
             if template.consumable:
                 code = f"C{template.code_class}{maker.enterprise_segment}{variant.spec_index:03d}{rng.randrange(10000):04d}"
             else:
-                code = (f"X{template.atc}{self.generic_segments[template.generic_name]}"
-                        f"{self.form_segments[variant.dosage_form]}{variant.spec_index:02d}{pack_index % 100:02d}"
-                        f"{maker.enterprise_segment}")
+                code = (
+                    f"X{template.atc}{self.generic_segments[template.generic_name]}"
+                    f"{self.form_segments[variant.dosage_form]}{variant.spec_index:02d}{pack_index % 100:02d}"
+                    f"{maker.enterprise_segment}"
+                )
             if code not in self.codes:
                 break
             pack_index += 1  # same maker, spec and pack twice: the next pack number keeps codes unique
         self.codes.add(code)
         return Product(
-            code=code, generic_name=template.generic_name, dosage_form=variant.dosage_form,
-            dosage_form_group=template.dosage_form_group, spec=variant.spec, pack=f"{per_pack}{unit}/盒", unit=unit,
-            units_per_pack=per_pack, manufacturer=maker,
+            code=code,
+            generic_name=template.generic_name,
+            dosage_form=variant.dosage_form,
+            dosage_form_group=template.dosage_form_group,
+            spec=variant.spec,
+            pack=f"{per_pack}{unit}/盒",
+            unit=unit,
+            units_per_pack=per_pack,
+            manufacturer=maker,
             category=ProductCategory.CONSUMABLE if template.consumable else ProductCategory.WESTERN,
-            consistency_passed=consistency and not template.consumable, originator=originator,
+            consistency_passed=consistency and not template.consumable,
+            originator=originator,
         )
 
 
@@ -98,14 +111,15 @@ def _item_plans(ctx: DemoContext):
     for batch in consumable_batches:
         for ct in CONSUMABLES[: ctx.scale.consumables]:
             template = consumable_item(ct)
-            template.consumable_unit, template.code_class = ct.unit, ct.code_class
             numbers[batch.pk] = numbers.get(batch.pk, 0) + 1
             plans.append((batch, f"H{numbers[batch.pk]:03d}", template))
     return plans
 
 
 def _roles(rng, national: bool, consumable: bool) -> list[str]:
-    supply = [WinnerRole.MAIN, WinnerRole.BACKUP, WinnerRole.BACKUP2][: rng.choices((1, 2, 3), weights=(2, 4, 4))[0]]
+    supply = [WinnerRole.MAIN, WinnerRole.BACKUP, WinnerRole.BACKUP2][
+        : rng.choices((1, 2, 3), weights=(2, 4, 4))[0]
+    ]
     nonsupply = [WinnerRole.NONSUPPLY] * (rng.choice((0, 1, 2, 3)) if national and not consumable else 0)
     return supply + nonsupply + [NONWINNING] * rng.choice((1, 2, 2, 3))
 
@@ -128,14 +142,16 @@ def build_items(ctx: DemoContext) -> None:
     rng = ctx.rng
     plans = _item_plans(ctx)
     items = Item.objects.bulk_create(
-        [Item(batch=b, item_code=code, generic_name=t.generic_name, dosage_form_group=t.dosage_form_group)
-         for b, code, t in plans],
+        [
+            Item(batch=b, item_code=code, generic_name=t.generic_name, dosage_form_group=t.dosage_form_group)
+            for b, code, t in plans
+        ],
         batch_size=BATCH_SIZE,
     )
     maker = ProductMaker(ctx)
     ctx.extra["product_maker"] = maker
     generic_pool = ctx.manufacturers["generic"]
-    rows = []  # (item, product, role, price)
+    rows = []  # (item, product, role, unit price, variant)
     for item, (batch, _, template) in zip(items, plans, strict=True):
         ctx.items.append(item)
         ctx.item_templates[item.pk] = template
@@ -154,8 +170,13 @@ def build_items(ctx: DemoContext) -> None:
                 variant = variants[0]
             else:
                 variant = rng.choice(variants)
-            product = maker.make(template, variant, company, originator=role == ORIGINATOR,
-                                 consistency=winner or role == ORIGINATOR or rng.random() < 0.6)
+            product = maker.make(
+                template,
+                variant,
+                company,
+                originator=role == ORIGINATOR,
+                consistency=winner or role == ORIGINATOR or rng.random() < 0.6,
+            )
             unit_price = _price(rng, variant, role, supply_level)
             if role in (WinnerRole.MAIN, WinnerRole.BACKUP):
                 # Later roles and non-winners are priced relative to the previous supplier's level.
@@ -170,7 +191,9 @@ def build_items(ctx: DemoContext) -> None:
         product.demo_role, product.demo_price = role, unit_price
         ctx.item_products.setdefault(item.pk, []).append(product)
         if role not in (NONWINNING, ORIGINATOR):
-            winners.append(Winner(item=item, product=product, province=ctx.province, role=role, winning_price=unit_price))
+            winners.append(
+                Winner(item=item, product=product, province=ctx.province, role=role, winning_price=unit_price)
+            )
             highest[item.pk] = max(highest.get(item.pk, Decimal(0)), unit_price)
         template = ctx.item_templates[item.pk]
         factor = Decimal(1) if template.consumable else spec_factor(variant.spec, template.reference_spec)
@@ -183,9 +206,14 @@ def build_items(ctx: DemoContext) -> None:
             listed = min(to_price(unit_price * Decimal(str(round(rng.uniform(1.0, 1.45), 4)))), cap)
         else:
             listed = unit_price
-        listings.append(ListingPrice(product=product, province=ctx.province, price=listed,
-                                     valid_from=item.batch.cycle_start))
+        listings.append(
+            ListingPrice(
+                product=product, province=ctx.province, price=listed, valid_from=item.batch.cycle_start
+            )
+        )
     ctx.winners = Winner.objects.bulk_create(winners, batch_size=BATCH_SIZE)
     ItemFactor.objects.bulk_create(factors, batch_size=BATCH_SIZE)
     ListingPrice.objects.bulk_create(listings, batch_size=BATCH_SIZE)
-    ctx.log(f"{len(items)} 个品种、{len(products)} 个产品、{len(winners)} 条中选结果、{len(factors)} 条折算系数")
+    ctx.log(
+        f"{len(items)} 个品种、{len(products)} 个产品、{len(winners)} 条中选结果、{len(factors)} 条折算系数"
+    )

@@ -37,8 +37,10 @@ def build_substitutes(ctx: DemoContext) -> None:
             makers = rng.sample(ctx.manufacturers["generic"], 2)
             made = [maker.make(template, variant, m) for m in makers]
             for product in made:
-                product.demo_price = max(to_price(variant.base_price * Decimal(str(round(rng.uniform(1.0, 2.5), 4)))),
-                                         Decimal("0.0001"))
+                product.demo_price = max(
+                    to_price(variant.base_price * Decimal(str(round(rng.uniform(1.0, 2.5), 4)))),
+                    Decimal("0.0001"),
+                )
             off_batch[template.key] = made
             pending_products.extend(made)
         return off_batch[template.key]
@@ -49,8 +51,10 @@ def build_substitutes(ctx: DemoContext) -> None:
         if template.consumable:
             continue
         candidates = [
-            t for t in all_templates
-            if t.dosage_form_group == template.dosage_form_group and t.generic_name != template.generic_name
+            t
+            for t in all_templates
+            if t.dosage_form_group == template.dosage_form_group
+            and t.generic_name != template.generic_name
             and t.atc[:4] == template.atc[:4]
         ]
         # Prefer the closest class and generics that are themselves in the scale's batches.
@@ -66,7 +70,10 @@ def build_substitutes(ctx: DemoContext) -> None:
     created = Product.objects.bulk_create(pending_products, batch_size=BATCH_SIZE)
     ctx.products.extend(created)
     ListingPrice.objects.bulk_create(
-        [ListingPrice(product=p, province=ctx.province, price=p.demo_price, valid_from=earliest) for p in created],
+        [
+            ListingPrice(product=p, province=ctx.province, price=p.demo_price, valid_from=earliest)
+            for p in created
+        ],
         batch_size=BATCH_SIZE,
     )
     Substitute.objects.bulk_create(

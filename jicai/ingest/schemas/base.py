@@ -8,6 +8,7 @@ A schema runs in three steps on an `ImportContext`:
 """
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -73,6 +74,7 @@ class ImportContext:
         self.errors: list[RowError] = []
         self.warnings: list[RowError] = []
         self.extra: dict = {}
+        self.code_cache: dict = {}
 
     def error(self, row: Row | int, column: str, reason: str) -> None:
         if isinstance(row, Row):
@@ -107,24 +109,37 @@ def text(ctx: ImportContext, row: Row, column: str, *, max_length: int, required
     return value
 
 
-def code(ctx: ImportContext, row: Row, column: str, check: Callable, *, required: bool = True) -> str | None:
+def code(ctx: ImportContext, row: Row, column: str, check: Callable, *, required: bool = True,
+         warn: bool = True) -> str | None:
+    """A validated code. `warn=False` for references: an odd-looking code is reported where it is defined,
+    not on every row that points at it."""
     value = row.raw.get(column, "")
     if not value:
         if required:
             ctx.error(row, column, "不能为空")
         return None if required else ""
-    result = check(value)
+    # The same reference (a maker, a province) repeats on many rows: check each distinct value once.
+    cache = ctx.code_cache.setdefault(check, {})
+    result = cache.get(value)
+    if result is None:
+        result = cache[value] = check(value)
     if result.error:
         ctx.error(row, column, f"{result.error}：{value}")
         return None
-    for warning in result.warnings:
+    for warning in result.warnings if warn else ():
         ctx.warn(row, column, warning)
     return result.code
 
 
-def enum(ctx: ImportContext, row: Row, column: str, choices: Iterable[str], *, required: bool = True) -> str | None:
+@functools.cache
+def _choice_values(choices_class) -> tuple[str, ...]:
+    return tuple(choices_class.values)
+
+
+def enum(ctx: ImportContext, row: Row, column: str, choices, *, required: bool = True) -> str | None:
+    """`choices` is a TextChoices class (its values are computed once, not per row)."""
     value = row.raw.get(column, "").strip()
-    choices = list(choices)
+    choices = _choice_values(choices)
     if not value:
         if required:
             ctx.error(row, column, f"不能为空（可选值：{'/'.join(choices)}）")

@@ -48,7 +48,7 @@ class BatchSchema(Schema):
         v = row.values
         v["code"] = check_batch_code(ctx, row, "code")
         v["name"] = text(ctx, row, "name", max_length=128)
-        v["kind"] = enum(ctx, row, "kind", BatchKind.values)
+        v["kind"] = enum(ctx, row, "kind", BatchKind)
         v["cycle_start"] = date(ctx, row, "cycle_start")
         v["cycle_end"] = date(ctx, row, "cycle_end")
         if v["cycle_start"] and v["cycle_end"] and v["cycle_end"] < v["cycle_start"]:

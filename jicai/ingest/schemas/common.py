@@ -23,7 +23,7 @@ def province_code(ctx: ImportContext, row: Row, column: str = "province_code") -
 
 
 def product_code(ctx: ImportContext, row: Row, column: str = "product_code") -> str | None:
-    return code(ctx, row, column, check_product_code)
+    return code(ctx, row, column, check_product_code, warn=False)
 
 
 def resolve_items(ctx: ImportContext) -> dict[tuple[str, str], Item]:

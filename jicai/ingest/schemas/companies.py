@@ -33,7 +33,7 @@ class CompanySchema(Schema):
         v = row.values
         v["code"] = code(ctx, row, "code", check_uscc)
         v["name"] = text(ctx, row, "name", max_length=128)
-        v["kind"] = enum(ctx, row, "kind", CompanyKind.values)
+        v["kind"] = enum(ctx, row, "kind", CompanyKind)
 
     def resolve(self, ctx: ImportContext) -> None:
         ctx.extra["stored"] = lookup(Company.objects.all(), "code", {r.values["code"] for r in ctx.good_rows})

@@ -46,8 +46,8 @@ class InstitutionSchema(Schema):
         v["code"] = code(ctx, row, "code", check_institution_code)
         v["name"] = text(ctx, row, "name", max_length=128 - len(CONSORTIUM_SUFFIX))
         v["region_code"] = code(ctx, row, "region_code", check_region_code)
-        v["level"] = enum(ctx, row, "level", InstitutionLevel.values)
-        v["ownership"] = enum(ctx, row, "ownership", Ownership.values)
+        v["level"] = enum(ctx, row, "level", InstitutionLevel)
+        v["ownership"] = enum(ctx, row, "ownership", Ownership)
         v["consortium_code"] = code(ctx, row, "consortium_code", check_institution_code, required=False)
         if v["code"] and v["region_code"] and v["code"][1:7] != v["region_code"]:
             ctx.warn(row, "region_code", f"机构代码中的行政区划 {v['code'][1:7]} 与 region_code {v['region_code']} 不一致")

@@ -56,8 +56,8 @@ class ProductSchema(Schema):
         v["pack"] = text(ctx, row, "pack", max_length=128, required=False)
         v["unit"] = text(ctx, row, "unit", max_length=16)
         v["units_per_pack"] = integer(ctx, row, "units_per_pack", positive=True)
-        v["manufacturer_code"] = code(ctx, row, "manufacturer_code", check_uscc)
-        v["category"] = enum(ctx, row, "category", ProductCategory.values)
+        v["manufacturer_code"] = code(ctx, row, "manufacturer_code", check_uscc, warn=False)
+        v["category"] = enum(ctx, row, "category", ProductCategory)
         v["consistency_passed"] = boolean(ctx, row, "consistency_passed")
         v["originator"] = boolean(ctx, row, "originator")
         if v["code"] and v["category"] and product_category(v["code"]) != v["category"]:

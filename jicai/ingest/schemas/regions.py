@@ -41,7 +41,7 @@ class RegionSchema(Schema):
         v = row.values
         v["code"] = code(ctx, row, "code", check_region_code)
         v["name"] = text(ctx, row, "name", max_length=64)
-        v["level"] = enum(ctx, row, "level", RegionLevel.values)
+        v["level"] = enum(ctx, row, "level", RegionLevel)
         v["parent_code"] = code(ctx, row, "parent_code", check_region_code, required=False)
         if not (v["code"] and v["level"]):
             return

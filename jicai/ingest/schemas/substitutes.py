@@ -37,7 +37,7 @@ class SubstituteSchema(Schema):
         v["batch_code"] = batch_code(ctx, row)
         v["item_code"] = text(ctx, row, "item_code", max_length=32)
         v["product_code"] = product_code(ctx, row)
-        v["degree"] = enum(ctx, row, "degree", SubstituteDegree.values)
+        v["degree"] = enum(ctx, row, "degree", SubstituteDegree)
 
     def resolve(self, ctx: ImportContext) -> None:
         items = resolve_items(ctx)

@@ -54,7 +54,7 @@ class WinnerSchema(Schema):
         v["item_code"] = text(ctx, row, "item_code", max_length=32)
         v["product_code"] = product_code(ctx, row)
         v["province_code"] = province_code(ctx, row)
-        v["role"] = enum(ctx, row, "role", WinnerRole.values)
+        v["role"] = enum(ctx, row, "role", WinnerRole)
         v["winning_price"] = decimal(ctx, row, "winning_price", places=4, max_digits=14)
         v["item_factor"] = decimal(ctx, row, "item_factor", places=6, max_digits=12, positive=True,
                                    default=Decimal(1))

@@ -19,8 +19,12 @@ class Command(BaseCommand):
     help = "生成演示用的模拟省份数据（地区、机构、企业、批次、品种、中选结果、挂网价、演示账户）"
 
     def add_arguments(self, parser):
-        parser.add_argument("--scale", choices=list(SCALES), default="small", help="规模：small / medium / province")
-        parser.add_argument("--seed", type=int, default=1, help="随机种子（相同规模与种子生成完全相同的数据）")
+        parser.add_argument(
+            "--scale", choices=list(SCALES), default="small", help="规模：small / medium / province"
+        )
+        parser.add_argument(
+            "--seed", type=int, default=1, help="随机种子（相同规模与种子生成完全相同的数据）"
+        )
         parser.add_argument("--force", action="store_true", help="数据库中有非演示数据时仍然清空并生成")
 
     def handle(self, *args, scale, seed, force, **options):
