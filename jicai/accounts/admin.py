@@ -52,8 +52,21 @@ class UserAdmin(DjangoUserAdmin, AuditedModelAdmin):
         ("时间", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "organisation", "role", "full_name",
-                                                  "usable_password", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "organisation",
+                    "role",
+                    "full_name",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
     )
 
 
@@ -64,8 +77,16 @@ class ApiTokenAdmin(AuditedModelAdmin):
     list_display = ("name", "organisation", "role", "prefix", "created_at", "last_used_at", "revoked_at")
     list_filter = ("role", "revoked_at")
     search_fields = ("name", "prefix", "organisation__name")
-    readonly_fields = ("organisation", "name", "role", "prefix", "key_hash", "created_at", "created_by",
-                       "last_used_at")
+    readonly_fields = (
+        "organisation",
+        "name",
+        "role",
+        "prefix",
+        "key_hash",
+        "created_at",
+        "created_by",
+        "last_used_at",
+    )
     list_select_related = ("organisation",)
 
     def has_add_permission(self, request):

@@ -4,7 +4,9 @@ from jicai.accounts.models import ROLES_BY_KIND, Role
 
 
 class TokenCreateForm(forms.Form):
-    name = forms.CharField(label="用途", max_length=64, error_messages={"required": "请填写令牌用途，例如“HIS 接口”。"})
+    name = forms.CharField(
+        label="用途", max_length=64, error_messages={"required": "请填写令牌用途，例如“HIS 接口”。"}
+    )
     role = forms.ChoiceField(label="角色")
 
     def __init__(self, *args, organisation, **kwargs):

@@ -49,7 +49,10 @@ def tokens(request):
         return _page(request, form, status=400)
     try:
         token, key = actions.create_api_token(
-            actor=user, organisation=user.organisation, name=form.cleaned_data["name"], role=form.cleaned_data["role"]
+            actor=user,
+            organisation=user.organisation,
+            name=form.cleaned_data["name"],
+            role=form.cleaned_data["role"],
         )
     except DomainError as exc:
         form.add_error(None, exc.message)

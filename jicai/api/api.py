@@ -4,6 +4,7 @@ docs, and the routers each app contributes from its own api.py.
 Every error under /api/v1/ — ours, ninja's own (validation, auth, 405) and unknown routes — answers
 `{"error": {"code", "message", "details"}}` so clients need one parser."""
 
+import json
 import logging
 from functools import update_wrapper
 from pathlib import Path
@@ -112,8 +113,6 @@ class LocalSwagger(DocsBase):
     }
 
     def render_page(self, request, api, **kwargs):
-        import json
-
         config = dict(self.settings, url=self.get_openapi_url(api, kwargs))
         namespace = api.urls_namespace
         return render(

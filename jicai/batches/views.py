@@ -81,7 +81,11 @@ ITEM_COLUMNS = [
 def _batch_page_context(batch, label: str) -> dict:
     return {
         "batch": batch,
-        "breadcrumbs": [("集采批次", reverse("batches:batches")), (batch.code, batch_url(batch.code)), (label, None)],
+        "breadcrumbs": [
+            ("集采批次", reverse("batches:batches")),
+            (batch.code, batch_url(batch.code)),
+            (label, None),
+        ],
     }
 
 
@@ -90,8 +94,14 @@ def item_list(request, code):
     batch = queries.get_batch(request.user, code)
     values = filter_values(request, [])
     qs = queries.list_items(request.user, batch=batch.code, q=values["q"])
-    page = ListPage(f"{batch.code} 采购品种", ITEM_COLUMNS, [], "品种编码或通用名", f"{batch.code}_采购品种",
-                    context=_batch_page_context(batch, "采购品种"))
+    page = ListPage(
+        f"{batch.code} 采购品种",
+        ITEM_COLUMNS,
+        [],
+        "品种编码或通用名",
+        f"{batch.code}_采购品种",
+        context=_batch_page_context(batch, "采购品种"),
+    )
     return render_list(request, page, qs, values)
 
 
@@ -124,13 +134,23 @@ def item_detail(request, code, item_code):
 # ---- winners of a batch --------------------------------------------------------------------------
 
 WINNER_COLUMNS = [
-    Column("品种编码", lambda w: w.item.item_code, lambda w: item_url(w.item.batch.code, w.item.item_code), width=12),
+    Column(
+        "品种编码",
+        lambda w: w.item.item_code,
+        lambda w: item_url(w.item.batch.code, w.item.item_code),
+        width=12,
+    ),
     Column("通用名", lambda w: w.item.generic_name, width=18),
     Column("省份", lambda w: w.province.name, width=10),
     Column("角色", lambda w: w.get_role_display(), width=10),
     Column("产品编码", lambda w: w.product.code, lambda w: product_url(w.product.code), width=28),
     Column("规格", lambda w: w.product.spec),
-    Column("生产企业", lambda w: w.product.manufacturer.name, lambda w: company_url(w.product.manufacturer.code), width=28),
+    Column(
+        "生产企业",
+        lambda w: w.product.manufacturer.name,
+        lambda w: company_url(w.product.manufacturer.code),
+        width=28,
+    ),
     Column("中选价（元）", lambda w: w.winning_price, numeric=True, width=12),
 ]
 
@@ -144,16 +164,29 @@ def winner_list(request, code):
         Filter("role", "角色", WinnerRole.choices),
     ]
     values = filter_values(request, filters, defaults={"province": _default_province_code(actor)})
-    qs = queries.list_winners(actor, batch=batch.code, province=values["province"], role=values["role"], q=values["q"])
-    page = ListPage(f"{batch.code} 中选结果", WINNER_COLUMNS, filters, "产品编码或企业名称", f"{batch.code}_中选结果",
-                    context=_batch_page_context(batch, "中选结果"))
+    qs = queries.list_winners(
+        actor, batch=batch.code, province=values["province"], role=values["role"], q=values["q"]
+    )
+    page = ListPage(
+        f"{batch.code} 中选结果",
+        WINNER_COLUMNS,
+        filters,
+        "产品编码或企业名称",
+        f"{batch.code}_中选结果",
+        context=_batch_page_context(batch, "中选结果"),
+    )
     return render_list(request, page, qs, values)
 
 
 # ---- substitutes of a batch ----------------------------------------------------------------------
 
 SUBSTITUTE_COLUMNS = [
-    Column("品种编码", lambda s: s.item.item_code, lambda s: item_url(s.item.batch.code, s.item.item_code), width=12),
+    Column(
+        "品种编码",
+        lambda s: s.item.item_code,
+        lambda s: item_url(s.item.batch.code, s.item.item_code),
+        width=12,
+    ),
     Column("品种通用名", lambda s: s.item.generic_name, width=18),
     Column("可替代产品编码", lambda s: s.product.code, lambda s: product_url(s.product.code), width=28),
     Column("可替代产品通用名", lambda s: s.product.generic_name, width=18),
@@ -169,8 +202,14 @@ def substitute_list(request, code):
     batch = queries.get_batch(request.user, code)
     values = filter_values(request, SUBSTITUTE_FILTERS)
     qs = queries.search_substitutes(request.user, batch=batch.code, q=values["q"], degree=values["degree"])
-    page = ListPage(f"{batch.code} 可替代药品", SUBSTITUTE_COLUMNS, SUBSTITUTE_FILTERS, "产品编码、通用名或品种编码",
-                    f"{batch.code}_可替代药品", context=_batch_page_context(batch, "可替代药品"))
+    page = ListPage(
+        f"{batch.code} 可替代药品",
+        SUBSTITUTE_COLUMNS,
+        SUBSTITUTE_FILTERS,
+        "产品编码、通用名或品种编码",
+        f"{batch.code}_可替代药品",
+        context=_batch_page_context(batch, "可替代药品"),
+    )
     return render_list(request, page, qs, values)
 
 
@@ -180,7 +219,12 @@ LISTING_COLUMNS = [
     Column("产品编码", lambda lp: lp.product.code, lambda lp: product_url(lp.product.code), width=28),
     Column("通用名", lambda lp: lp.product.generic_name, width=18),
     Column("规格", lambda lp: lp.product.spec),
-    Column("生产企业", lambda lp: lp.product.manufacturer.name, lambda lp: company_url(lp.product.manufacturer.code), width=28),
+    Column(
+        "生产企业",
+        lambda lp: lp.product.manufacturer.name,
+        lambda lp: company_url(lp.product.manufacturer.code),
+        width=28,
+    ),
     Column("省份", lambda lp: lp.province.name, width=10),
     Column("挂网价（元）", lambda lp: lp.price, numeric=True, width=12),
     Column("生效日期", lambda lp: lp.valid_from, width=12),
@@ -197,13 +241,21 @@ def listing_price_list(request):
         Filter("product", "产品编码", placeholder="医保编码"),
     ]
     values = filter_values(request, filters, defaults={"province": _default_province_code(actor)})
-    qs = queries.list_listing_prices(actor, province=values["province"], product=values["product"], q=values["q"])
+    qs = queries.list_listing_prices(
+        actor, province=values["province"], product=values["product"], q=values["q"]
+    )
     page = ListPage(
-        "挂网价格", LISTING_COLUMNS, filters, "产品编码或通用名", "挂网价格",
+        "挂网价格",
+        LISTING_COLUMNS,
+        filters,
+        "产品编码或通用名",
+        "挂网价格",
         prepare=lambda rows: queries.attach_listing_verdicts(actor, rows),
-        context={"breadcrumbs": [("挂网价格", None)],
-                 "list_note": "挂网状态按 SPEC §4 规则计算：供应省份按中选价挂网；中选但非本省供应的产品挂网价不得高于"
-                              "max(倍数 × 本产品中选价, 品种最高中选价)，倍数取自政策参数“listing_cap_multiple”；"
-                              "中选企业未列入供应清单的其他规格暂停挂网。"},
+        context={
+            "breadcrumbs": [("挂网价格", None)],
+            "list_note": "挂网状态按 SPEC §4 规则计算：供应省份按中选价挂网；中选但非本省供应的产品挂网价不得高于"
+            "max(倍数 × 本产品中选价, 品种最高中选价)，倍数取自政策参数“listing_cap_multiple”；"
+            "中选企业未列入供应清单的其他规格暂停挂网。",
+        },
     )
     return render_list(request, page, qs, values)

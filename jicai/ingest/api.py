@@ -65,15 +65,33 @@ class JobOut(Schema):
 @router.post("/imports/{kind}", response=ImportOut, summary="批量导入（JSON 行）")
 def import_rows(request, kind: str, payload: ImportIn):
     """Rows are objects keyed by the CSV column names; errors answer 422 with every bad row."""
-    return _run(kind=kind, rows_or_file=payload.rows, actor=request.actor, source="api",
-                dry_run=payload.dry_run, batch_code=payload.batch)
+    return _run(
+        kind=kind,
+        rows_or_file=payload.rows,
+        actor=request.actor,
+        source="api",
+        dry_run=payload.dry_run,
+        batch_code=payload.batch,
+    )
 
 
 @router.post("/imports/{kind}/file", response=ImportOut, summary="批量导入（上传 CSV/XLSX 文件）")
-def import_file(request, kind: str, file: UploadedFile = File(...), dry_run: bool = Form(False),
-                batch: str | None = Form(None)):
-    return _run(kind=kind, rows_or_file=file.read(), actor=request.actor, source="api",
-                filename=file.name or "", dry_run=dry_run, batch_code=batch or None)
+def import_file(
+    request,
+    kind: str,
+    file: File[UploadedFile],
+    dry_run: Form[bool] = False,
+    batch: Form[str | None] = None,
+):
+    return _run(
+        kind=kind,
+        rows_or_file=file.read(),
+        actor=request.actor,
+        source="api",
+        filename=file.name or "",
+        dry_run=dry_run,
+        batch_code=batch or None,
+    )
 
 
 @router.get("/imports", response=list[JobOut], summary="本机构的导入记录")

@@ -29,3 +29,6 @@ class ImportJob(models.Model):
         ordering = ["-started_at", "-id"]
         verbose_name = "导入记录"
         verbose_name_plural = "导入记录"
+
+    def __str__(self):
+        return f"{self.kind} {self.filename or self.source} {self.get_status_display()}"

@@ -51,8 +51,10 @@ class ImportResult:
 
     def summary(self) -> str:
         verb = "试运行" if self.dry_run else "已导入"
-        return (f"{verb} {self.kind}：{self.rows} 行（新增 {self.created}，更新 {self.updated}，"
-                f"未变 {self.unchanged}）")
+        return (
+            f"{verb} {self.kind}：{self.rows} 行（新增 {self.created}，更新 {self.updated}，"
+            f"未变 {self.unchanged}）"
+        )
 
 
 def get_schema(kind: str) -> Schema:
@@ -106,8 +108,11 @@ def _map_rows(schema: Schema, table: Table, ctx: ImportContext) -> None:
         for name in required:
             if name not in seen:
                 ctx.error(1, name, "缺少必需的列")
-        rename = {header: mapping[header.strip().lower()] for header in table.header
-                  if header.strip().lower() in mapping}
+        rename = {
+            header: mapping[header.strip().lower()]
+            for header in table.header
+            if header.strip().lower() in mapping
+        }
         for number, raw in table.rows:
             ctx.rows.append(Row(number, {rename[h]: v for h, v in raw.items() if h in rename}))
         return
@@ -172,8 +177,17 @@ def _user(actor):
     return actor if getattr(actor, "pk", None) and hasattr(actor, "username") else None
 
 
-def run_import(*, kind: str, rows_or_file, actor, source: str, filename: str = "", dry_run: bool = False,
-               batch_code: str | None = None, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+def run_import(
+    *,
+    kind: str,
+    rows_or_file,
+    actor,
+    source: str,
+    filename: str = "",
+    dry_run: bool = False,
+    batch_code: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
     """Validate every row and, when all are valid and this is not a dry run, upsert them atomically.
 
     Raises NotFound for an unknown kind or one the actor may not import (both answer 404),
@@ -199,17 +213,35 @@ def run_import(*, kind: str, rows_or_file, actor, source: str, filename: str = "
                 schema.after_write(ctx)
             seconds = time.monotonic() - started
             job = ImportJob.objects.create(
-                kind=kind, source=source, filename=filename[:255], sha256=sha256,
+                kind=kind,
+                source=source,
+                filename=filename[:255],
+                sha256=sha256,
                 status=ImportJob.Status.DRY_RUN if dry_run else ImportJob.Status.DONE,
-                rows=len(ctx.rows), created=counts.created, updated=counts.updated, unchanged=counts.unchanged,
-                errors=[], actor=_user(actor), organisation_id=_org_id(actor), seconds=seconds,
+                rows=len(ctx.rows),
+                created=counts.created,
+                updated=counts.updated,
+                unchanged=counts.unchanged,
+                errors=[],
+                actor=_user(actor),
+                organisation_id=_org_id(actor),
+                seconds=seconds,
             )
             if not dry_run:
                 log = audit.record(
-                    actor=_user(actor), action=f"import_{kind}"[:64], obj=job,
+                    actor=_user(actor),
+                    action=f"import_{kind}"[:64],
+                    obj=job,
                     summary=f"导入 {kind} {filename}：新增 {counts.created}，更新 {counts.updated}，未变 {counts.unchanged}",
-                    changes={"kind": kind, "file": filename, "sha256": sha256, "rows": len(ctx.rows),
-                             "created": counts.created, "updated": counts.updated, "unchanged": counts.unchanged},
+                    changes={
+                        "kind": kind,
+                        "file": filename,
+                        "sha256": sha256,
+                        "rows": len(ctx.rows),
+                        "created": counts.created,
+                        "updated": counts.updated,
+                        "unchanged": counts.unchanged,
+                    },
                 )
                 if _user(actor) is None and _org_id(actor) is not None:
                     # audit.record only takes users; an API token still acts for its organisation.
@@ -217,11 +249,26 @@ def run_import(*, kind: str, rows_or_file, actor, source: str, filename: str = "
     except (ImportRejected, UnreadableFile) as exc:
         errors = exc.errors if isinstance(exc, ImportRejected) else [RowError(0, "", exc.message)]
         ImportJob.objects.create(
-            kind=kind, source=source, filename=filename[:255], sha256=sha256, status=ImportJob.Status.REJECTED,
-            rows=len(ctx.rows), errors=[e.as_dict() for e in errors[:STORED_ERRORS]], actor=_user(actor),
-            organisation_id=_org_id(actor), seconds=time.monotonic() - started,
+            kind=kind,
+            source=source,
+            filename=filename[:255],
+            sha256=sha256,
+            status=ImportJob.Status.REJECTED,
+            rows=len(ctx.rows),
+            errors=[e.as_dict() for e in errors[:STORED_ERRORS]],
+            actor=_user(actor),
+            organisation_id=_org_id(actor),
+            seconds=time.monotonic() - started,
         )
         raise
-    return ImportResult(kind=kind, rows=len(ctx.rows), created=counts.created, updated=counts.updated,
-                        unchanged=counts.unchanged, dry_run=dry_run, warnings=_sorted(ctx.warnings, schema),
-                        job_id=job.pk, seconds=seconds)
+    return ImportResult(
+        kind=kind,
+        rows=len(ctx.rows),
+        created=counts.created,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        dry_run=dry_run,
+        warnings=_sorted(ctx.warnings, schema),
+        job_id=job.pk,
+        seconds=seconds,
+    )

@@ -33,8 +33,12 @@ def upload(request):
             upload_file = form.cleaned_data["file"]
             try:
                 context["result"] = run_import(
-                    kind=form.cleaned_data["kind"], rows_or_file=upload_file.read(), actor=request.user,
-                    source="web", filename=upload_file.name, dry_run=form.cleaned_data["dry_run"],
+                    kind=form.cleaned_data["kind"],
+                    rows_or_file=upload_file.read(),
+                    actor=request.user,
+                    source="web",
+                    filename=upload_file.name,
+                    dry_run=form.cleaned_data["dry_run"],
                     batch_code=form.cleaned_data["batch"] or None,
                 )
             except NotFound as exc:

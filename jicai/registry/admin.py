@@ -52,8 +52,17 @@ class CompanyAdmin(AuditedModelAdmin):
 
 @admin.register(Product)
 class ProductAdmin(AuditedModelAdmin):
-    list_display = ("code", "generic_name", "dosage_form", "dosage_form_group", "spec", "manufacturer", "category",
-                    "consistency_passed", "originator")
+    list_display = (
+        "code",
+        "generic_name",
+        "dosage_form",
+        "dosage_form_group",
+        "spec",
+        "manufacturer",
+        "category",
+        "consistency_passed",
+        "originator",
+    )
     list_filter = ("category", "dosage_form_group", "consistency_passed", "originator")
     search_fields = ("code", "generic_name", "spec", "manufacturer__name")
     autocomplete_fields = ("manufacturer",)

@@ -41,7 +41,11 @@ REGION_COLUMNS = [
     Column("行政区划代码", lambda r: r.code, lambda r: region_url(r.code)),
     Column("名称", lambda r: r.name, width=20),
     Column("级别", lambda r: r.get_level_display(), width=8),
-    Column("上级区划代码", lambda r: r.parent.code if r.parent else None, lambda r: region_url(r.parent and r.parent.code)),
+    Column(
+        "上级区划代码",
+        lambda r: r.parent.code if r.parent else None,
+        lambda r: region_url(r.parent and r.parent.code),
+    ),
     Column("上级名称", lambda r: r.parent.name if r.parent else None, width=20),
 ]
 
@@ -86,16 +90,26 @@ INSTITUTION_COLUMNS = [
     Column("地区代码", lambda i: i.region.code, width=10),
     Column("等级", lambda i: i.get_level_display(), width=8),
     Column("性质", lambda i: i.get_ownership_display(), width=8),
-    Column("医共体", lambda i: i.consortium.name if i.consortium else None,
-           lambda i: consortium_url(i.consortium and i.consortium.code), width=24),
+    Column(
+        "医共体",
+        lambda i: i.consortium.name if i.consortium else None,
+        lambda i: consortium_url(i.consortium and i.consortium.code),
+        width=24,
+    ),
 ]
 
 
 @scoped_page
 def institution_list(request):
     values = filter_values(request, INSTITUTION_FILTERS)
-    qs = queries.list_institutions(request.user, q=values["q"], region=values["region"], level=values["level"],
-                                   ownership=values["ownership"], consortium=values["consortium"])
+    qs = queries.list_institutions(
+        request.user,
+        q=values["q"],
+        region=values["region"],
+        level=values["level"],
+        ownership=values["ownership"],
+        consortium=values["consortium"],
+    )
     page = ListPage("医疗机构", INSTITUTION_COLUMNS, INSTITUTION_FILTERS, "机构代码或名称", "医疗机构")
     return render_list(request, page, qs, values)
 
@@ -122,7 +136,12 @@ def institution_detail(request, code):
 CONSORTIUM_COLUMNS = [
     Column("医共体代码", lambda c: c.code, lambda c: consortium_url(c.code)),
     Column("名称", lambda c: c.name, width=28),
-    Column("牵头机构", lambda c: c.lead.name if c.lead else None, lambda c: institution_url(c.lead and c.lead.code), width=28),
+    Column(
+        "牵头机构",
+        lambda c: c.lead.name if c.lead else None,
+        lambda c: institution_url(c.lead and c.lead.code),
+        width=28,
+    ),
     Column("所在地区", lambda c: c.lead.region.name if c.lead else None),
     Column("成员数", lambda c: c.member_count, numeric=True, width=8),
 ]
@@ -214,8 +233,13 @@ PRODUCT_COLUMNS = [
 @scoped_page
 def product_list(request):
     values = filter_values(request, PRODUCT_FILTERS)
-    qs = queries.list_products(request.user, q=values["q"], category=values["category"],
-                               manufacturer=values["manufacturer"], dosage_form_group=values["dosage_form_group"])
+    qs = queries.list_products(
+        request.user,
+        q=values["q"],
+        category=values["category"],
+        manufacturer=values["manufacturer"],
+        dosage_form_group=values["dosage_form_group"],
+    )
     page = ListPage("产品", PRODUCT_COLUMNS, PRODUCT_FILTERS, "医保编码、通用名或规格", "产品")
     return render_list(request, page, qs, values)
 
@@ -233,6 +257,9 @@ def product_detail(request, code):
             "winner_rows": list(batch_queries.product_winner_rows(actor, product)),
             "factors": list(batch_queries.product_item_factors(actor, product)),
             "listing_prices": list(batch_queries.list_listing_prices(actor, product=product.code)),
-            "breadcrumbs": [("产品", reverse("registry:products")), (f"{product.generic_name} {product.spec}", None)],
+            "breadcrumbs": [
+                ("产品", reverse("registry:products")),
+                (f"{product.generic_name} {product.spec}", None),
+            ],
         },
     )

@@ -39,7 +39,13 @@ class AuditedModelAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj):
         # Record before deleting: the pk and the string form are gone afterwards.
         snapshot = {k: _as_text(v) for k, v in model_to_dict(obj).items() if k != "password"}
-        audit.record(actor=request.user, action="admin_delete", obj=obj, summary=str(obj), changes={"deleted": snapshot})
+        audit.record(
+            actor=request.user,
+            action="admin_delete",
+            obj=obj,
+            summary=str(obj),
+            changes={"deleted": snapshot},
+        )
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):

@@ -3,4 +3,8 @@
 
 def bar_data(counts: list[tuple[str, str, int]], series: str) -> dict:
     """counts = [(value, label, n)] → {"labels", "values", "series"}."""
-    return {"labels": [label for _, label, _ in counts], "values": [n for _, _, n in counts], "series": series}
+    return {
+        "labels": [label for _, label, _ in counts],
+        "values": [n for _, _, n in counts],
+        "series": series,
+    }

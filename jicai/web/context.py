@@ -32,5 +32,11 @@ def navigation(request):
         except NoReverseMatch:  # a page not built yet
             continue
         if who(user):
-            items.append({"label": label, "url": url, "active": request.path == url or (url != "/" and request.path.startswith(url))})
+            items.append(
+                {
+                    "label": label,
+                    "url": url,
+                    "active": request.path == url or (url != "/" and request.path.startswith(url)),
+                }
+            )
     return {"nav_items": items}

@@ -47,7 +47,9 @@ def organisation_tokens(actor) -> QuerySet[ApiToken]:
     org_id = getattr(actor, "organisation_id", None)
     if org_id is None:
         return ApiToken.objects.none()
-    return ApiToken.objects.filter(organisation_id=org_id).select_related("created_by").order_by("-created_at")
+    return (
+        ApiToken.objects.filter(organisation_id=org_id).select_related("created_by").order_by("-created_at")
+    )
 
 
 def get_organisation_token(actor, token_id: int) -> ApiToken:

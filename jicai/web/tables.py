@@ -53,7 +53,9 @@ class ListPage:
     context: dict = field(default_factory=dict)
 
 
-def filter_values(request: HttpRequest, filters: Sequence[Filter], defaults: dict | None = None) -> dict[str, str]:
+def filter_values(
+    request: HttpRequest, filters: Sequence[Filter], defaults: dict | None = None
+) -> dict[str, str]:
     """Current value of q and each filter. A default applies only when the parameter is absent, so a user can
     still clear it (e.g. a bureau's province default on winner lists)."""
     defaults = defaults or {}
@@ -73,7 +75,9 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, dt.datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(value) else str(value)
+        return (
+            timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(value) else str(value)
+        )
     return str(value)
 
 
@@ -110,8 +114,13 @@ def render_list(request: HttpRequest, page: ListPage, queryset, values: dict[str
     kept = {k: v for k, v in values.items() if v or k in request.GET}
     querystring = urlencode(kept)
     filters = [
-        {"name": f.name, "label": f.label, "choices": f.choices, "value": values.get(f.name, ""),
-         "placeholder": f.placeholder}
+        {
+            "name": f.name,
+            "label": f.label,
+            "choices": f.choices,
+            "value": values.get(f.name, ""),
+            "placeholder": f.placeholder,
+        }
         for f in page.filters
     ]
     context = {
@@ -139,7 +148,9 @@ def export_value(value: Any) -> Any:
     return value
 
 
-def write_xlsx(target, columns: Sequence[Column], objects: Iterable, prepare=None, sheet: str = "数据") -> int:
+def write_xlsx(
+    target, columns: Sequence[Column], objects: Iterable, prepare=None, sheet: str = "数据"
+) -> int:
     """Write the header and one row per object; returns the number of data rows. Constant-memory mode
     flushes each row to disk, so a 100 000-row export does not hold the sheet in memory."""
     workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})

@@ -29,37 +29,49 @@ def _recent_batches(actor):
 def admin_home(request):
     actor = request.user
     counts = web_queries.master_table_counts(actor)
-    return render(request, "web/home_admin.html", {
-        "counts": counts,
-        "audit_rows": list(web_queries.recent_audit_rows(actor)),
-    })
+    return render(
+        request,
+        "web/home_admin.html",
+        {
+            "counts": counts,
+            "audit_rows": list(web_queries.recent_audit_rows(actor)),
+        },
+    )
 
 
 def bureau_home(request):
     actor = request.user
     region = access.bureau_region(actor)
     level_counts = registry_queries.institution_level_counts(actor, region=region)
-    return render(request, "web/home_bureau.html", {
-        "region": region,
-        "children": list(registry_queries.child_regions_with_counts(actor, region)),
-        "level_counts": level_counts,
-        "institution_total": sum(n for _, _, n in level_counts),
-        "level_chart": bar_data(level_counts, "医疗机构数"),
-        "batches": _recent_batches(actor),
-        "can_manage_batches": access.can_manage_batches(actor),
-    })
+    return render(
+        request,
+        "web/home_bureau.html",
+        {
+            "region": region,
+            "children": list(registry_queries.child_regions_with_counts(actor, region)),
+            "level_counts": level_counts,
+            "institution_total": sum(n for _, _, n in level_counts),
+            "level_chart": bar_data(level_counts, "医疗机构数"),
+            "batches": _recent_batches(actor),
+            "can_manage_batches": access.can_manage_batches(actor),
+        },
+    )
 
 
 def institution_home(request):
     actor = request.user
     institution = access.institution_of(actor)
     led = registry_queries.consortium_of_lead(actor, institution)
-    return render(request, "web/home_institution.html", {
-        "institution": institution,
-        "led_consortium": led,
-        "members": list(registry_queries.consortium_members(actor, led)) if led else [],
-        "batches": _recent_batches(actor),
-    })
+    return render(
+        request,
+        "web/home_institution.html",
+        {
+            "institution": institution,
+            "led_consortium": led,
+            "members": list(registry_queries.consortium_members(actor, led)) if led else [],
+            "batches": _recent_batches(actor),
+        },
+    )
 
 
 def doctor_home(request):
@@ -71,14 +83,18 @@ def manufacturer_home(request):
     company = access.company_of(actor)
     products = registry_queries.company_products(actor, company)
     role_counts = batch_queries.company_role_counts(actor, company)
-    return render(request, "web/home_manufacturer.html", {
-        "company": company,
-        "products": list(products[:50]),
-        "product_count": products.count(),
-        "winner_rows": list(batch_queries.company_winner_rows(actor, company)[:200]),
-        "role_counts": role_counts,
-        "role_chart": bar_data(role_counts, "中选记录数"),
-    })
+    return render(
+        request,
+        "web/home_manufacturer.html",
+        {
+            "company": company,
+            "products": list(products[:50]),
+            "product_count": products.count(),
+            "winner_rows": list(batch_queries.company_winner_rows(actor, company)[:200]),
+            "role_counts": role_counts,
+            "role_chart": bar_data(role_counts, "中选记录数"),
+        },
+    )
 
 
 def distributor_home(request):

@@ -39,10 +39,18 @@ def test_non_admin_cannot_open_back_office(world, client_for):
 
 
 def test_admin_creates_user_with_argon2_password_and_audit_row(world, client_for):
-    response = client_for(world.admin).post("/admin/accounts/user/add/", {
-        "username": "wh_pharmacy2", "organisation": world.hospital_org.pk, "role": "institution", "full_name": "王药师",
-        "usable_password": "true", "password1": "Strong-pass-2026", "password2": "Strong-pass-2026",
-    })
+    response = client_for(world.admin).post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "wh_pharmacy2",
+            "organisation": world.hospital_org.pk,
+            "role": "institution",
+            "full_name": "王药师",
+            "usable_password": "true",
+            "password1": "Strong-pass-2026",
+            "password2": "Strong-pass-2026",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     user = User.objects.get(username="wh_pharmacy2")
     assert user.password.startswith("argon2$") and user.check_password("Strong-pass-2026")
@@ -51,10 +59,17 @@ def test_admin_creates_user_with_argon2_password_and_audit_row(world, client_for
 
 
 def test_admin_refuses_role_not_matching_organisation(world, client_for):
-    response = client_for(world.admin).post("/admin/accounts/user/add/", {
-        "username": "bad", "organisation": world.maker_org.pk, "role": "doctor",
-        "usable_password": "true", "password1": "Strong-pass-2026", "password2": "Strong-pass-2026",
-    })
+    response = client_for(world.admin).post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "bad",
+            "organisation": world.maker_org.pk,
+            "role": "doctor",
+            "usable_password": "true",
+            "password1": "Strong-pass-2026",
+            "password2": "Strong-pass-2026",
+        },
+    )
     assert response.status_code == 200 and "不适用于企业" in response.content.decode()
     assert not User.objects.filter(username="bad").exists()
 
@@ -62,13 +77,23 @@ def test_admin_refuses_role_not_matching_organisation(world, client_for):
 def test_admin_change_is_audited_with_old_and_new_values(world, client_for):
     client = client_for(world.admin)
     hospital = world.hospital
-    response = client.post(f"/admin/registry/institution/{hospital.pk}/change/", {
-        "code": hospital.code, "name": "威海市环翠区第一人民医院", "region": world.county.pk, "level": "tertiary",
-        "ownership": "public", "consortium": "",
-    })
+    response = client.post(
+        f"/admin/registry/institution/{hospital.pk}/change/",
+        {
+            "code": hospital.code,
+            "name": "威海市环翠区第一人民医院",
+            "region": world.county.pk,
+            "level": "tertiary",
+            "ownership": "public",
+            "consortium": "",
+        },
+    )
     assert response.status_code == 302
     row = AuditLog.objects.get(action="admin_change", object_type="registry.institution")
-    assert row.changes == {"name": ["威海市环翠区人民医院", "威海市环翠区第一人民医院"], "level": ["secondary", "tertiary"]}
+    assert row.changes == {
+        "name": ["威海市环翠区人民医院", "威海市环翠区第一人民医院"],
+        "level": ["secondary", "tertiary"],
+    }
     assert Institution.objects.get(pk=hospital.pk).name == "威海市环翠区第一人民医院"
 
 
@@ -82,18 +107,32 @@ def test_admin_delete_is_audited(world, client_for):
 
 
 def test_admin_region_move_rewrites_subtree_paths(world, client_for):
-    response = client_for(world.admin).post(f"/admin/registry/region/{world.county.pk}/change/", {
-        "code": "371002", "name": "环翠区", "parent": world.other_city.pk, "level": "county",
-    })
+    response = client_for(world.admin).post(
+        f"/admin/registry/region/{world.county.pk}/change/",
+        {
+            "code": "371002",
+            "name": "环翠区",
+            "parent": world.other_city.pk,
+            "level": "county",
+        },
+    )
     assert response.status_code == 302
     assert Region.objects.get(code="371002").path == "370000/370200/371002/"
 
 
 def test_admin_batch_cycle_edit_resyncs_agreement_years(world, client_for):
     b = world.batch
-    data = {"code": b.code, "name": b.name, "kind": b.kind, "cycle_start": "2024-03-01", "cycle_end": "2025-02-28",
-            "agreement_years-TOTAL_FORMS": "3", "agreement_years-INITIAL_FORMS": "3",
-            "agreement_years-MIN_NUM_FORMS": "0", "agreement_years-MAX_NUM_FORMS": "1000"}
+    data = {
+        "code": b.code,
+        "name": b.name,
+        "kind": b.kind,
+        "cycle_start": "2024-03-01",
+        "cycle_end": "2025-02-28",
+        "agreement_years-TOTAL_FORMS": "3",
+        "agreement_years-INITIAL_FORMS": "3",
+        "agreement_years-MIN_NUM_FORMS": "0",
+        "agreement_years-MAX_NUM_FORMS": "1000",
+    }
     for i, year in enumerate(AgreementYear.objects.filter(batch=b).order_by("number")):
         data[f"agreement_years-{i}-id"] = year.pk
         data[f"agreement_years-{i}-batch"] = b.pk

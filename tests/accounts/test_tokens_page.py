@@ -12,9 +12,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def tokens(world):
-    mine, _ = create_api_token(actor=world.pharmacist, organisation=world.hospital_org, name="HIS 接口", role="institution")
-    theirs, _ = create_api_token(actor=world.other_pharmacist, organisation=world.other_hospital_org,
-                                 name="青岛 HIS", role="institution")
+    mine, _ = create_api_token(
+        actor=world.pharmacist, organisation=world.hospital_org, name="HIS 接口", role="institution"
+    )
+    theirs, _ = create_api_token(
+        actor=world.other_pharmacist,
+        organisation=world.other_hospital_org,
+        name="青岛 HIS",
+        role="institution",
+    )
     return mine, theirs
 
 
@@ -52,7 +58,9 @@ def test_company_may_issue_distributor_token_but_not_institution_role(world, cli
     assert client.post("/accounts/tokens/", {"name": "配送", "role": "distributor"}).status_code == 200
     response = client.post("/accounts/tokens/", {"name": "错误", "role": "institution"})
     assert response.status_code == 400 and "该角色不适用于本机构" in html(response)
-    assert list(ApiToken.objects.filter(organisation=world.maker_org).values_list("role", flat=True)) == ["distributor"]
+    assert list(ApiToken.objects.filter(organisation=world.maker_org).values_list("role", flat=True)) == [
+        "distributor"
+    ]
 
 
 def test_create_token_needs_a_name(world, client_for):

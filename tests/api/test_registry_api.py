@@ -242,3 +242,13 @@ def test_product_filters(world, api_client_for, query, expected):
 
 def test_missing_product_is_404(world, api_client_for, not_found_body):
     assert get_json(api_client_for(world.admin), "/products/XC10AAA001A001010199999", 404) == not_found_body
+
+
+def test_consortium_member_codes_only_list_members_the_actor_may_see(world, consortium, api_client_for):
+    """A member in another city stays hidden from the county bureau that can see the lead."""
+    world.other_hospital.consortium = consortium
+    world.other_hospital.save(update_fields=["consortium"])
+    county = get_json(api_client_for(world.county_bureau), "/consortia/H37100200001")
+    assert (county["member_codes"], county["member_count"]) == (["H37100200001", "H37100200002"], 2)
+    province = get_json(api_client_for(world.province_bureau), "/consortia/H37100200001")
+    assert province["member_codes"] == ["H37020200001", "H37100200001", "H37100200002"]

@@ -45,27 +45,43 @@ def test_unknown_batch_is_404_on_every_batch_page(world, client_for):
 
 
 def add_second_winner(world, role="backup", price="0.2000"):
-    Winner.objects.create(item=world.item, product=world.other_product, province=world.province, role=role,
-                          winning_price=Decimal(price))
+    Winner.objects.create(
+        item=world.item,
+        product=world.other_product,
+        province=world.province,
+        role=role,
+        winning_price=Decimal(price),
+    )
 
 
 def test_item_list_counts_distinct_winning_companies(world, client_for):
     add_second_winner(world)
-    Item.objects.create(batch=world.batch, item_code="GY7-002", generic_name="氨氯地平", dosage_form_group="口服常释剂型")
+    Item.objects.create(
+        batch=world.batch, item_code="GY7-002", generic_name="氨氯地平", dosage_form_group="口服常释剂型"
+    )
     response = client_for(world.doctor).get(f"{BATCH}/items/")
-    assert table_rows(response) == [["GY7-001", "阿托伐他汀钙", "口服常释剂型", "2"], ["GY7-002", "氨氯地平", "口服常释剂型", "0"]]
-    assert [r[0] for r in table_rows(client_for(world.doctor).get(f"{BATCH}/items/", {"q": "氨氯"}))] == ["GY7-002"]
+    assert table_rows(response) == [
+        ["GY7-001", "阿托伐他汀钙", "口服常释剂型", "2"],
+        ["GY7-002", "氨氯地平", "口服常释剂型", "0"],
+    ]
+    assert [r[0] for r in table_rows(client_for(world.doctor).get(f"{BATCH}/items/", {"q": "氨氯"}))] == [
+        "GY7-002"
+    ]
 
 
 def test_item_detail_lists_winners_nonwinning_products_and_substitutes(world, client_for):
-    substitute = factories.product("XC10AAA002A001010100003", world.other_maker, generic_name="瑞舒伐他汀钙", spec="10mg")
+    substitute = factories.product(
+        "XC10AAA002A001010100003", world.other_maker, generic_name="瑞舒伐他汀钙", spec="10mg"
+    )
     Substitute.objects.create(item=world.item, product=substitute, degree="most")
     response = client_for(world.pharmacist).get(f"{BATCH}/items/GY7-001/")
     assert table_rows(response, "item-winners") == [
         ["山东省", "主供", "XC10AAA001A001010100001", "20mg", "齐鲁制药有限公司", "0.1200"]
     ]
     # The other maker's atorvastatin has no winner row in 山东省: non-winning there.
-    assert table_rows(response, "item-nonwinning") == [["XC10AAA001A001010100002", "片剂", "20mg", "华北制药股份有限公司"]]
+    assert table_rows(response, "item-nonwinning") == [
+        ["XC10AAA001A001010100002", "片剂", "20mg", "华北制药股份有限公司"]
+    ]
     assert table_rows(response, "item-substitutes") == [
         ["XC10AAA002A001010100003", "瑞舒伐他汀钙", "10mg", "华北制药股份有限公司", "大部分替代"]
     ]
@@ -73,11 +89,18 @@ def test_item_detail_lists_winners_nonwinning_products_and_substitutes(world, cl
 
 def test_item_detail_nonwinning_is_per_province(world, client_for):
     beijing = factories.region("110000", "北京市")
-    Winner.objects.create(item=world.item, product=world.other_product, province=beijing, role="main",
-                          winning_price=Decimal("0.1500"))
+    Winner.objects.create(
+        item=world.item,
+        product=world.other_product,
+        province=beijing,
+        role="main",
+        winning_price=Decimal("0.1500"),
+    )
     client = client_for(world.manufacturer)
     in_beijing = client.get(f"{BATCH}/items/GY7-001/", {"province": "110000"})
-    assert table_rows(in_beijing, "item-nonwinning") == [["XC10AAA001A001010100001", "片剂", "20mg", "齐鲁制药有限公司"]]
+    assert table_rows(in_beijing, "item-nonwinning") == [
+        ["XC10AAA001A001010100001", "片剂", "20mg", "齐鲁制药有限公司"]
+    ]
     # Without a choice the manufacturer (no home province) sees the first province with winners: 北京市.
     assert "非中选产品（北京市）" in html(client.get(f"{BATCH}/items/GY7-001/"))
     # A Shandong bureau defaults to its own province.
@@ -87,17 +110,26 @@ def test_item_detail_nonwinning_is_per_province(world, client_for):
 def test_winner_list_filters_by_province_and_role_and_defaults_bureau_to_its_province(world, client_for):
     add_second_winner(world)
     beijing = factories.region("110000", "北京市")
-    Winner.objects.create(item=world.item, product=world.other_product, province=beijing, role="main",
-                          winning_price=Decimal("0.2000"))
+    Winner.objects.create(
+        item=world.item,
+        product=world.other_product,
+        province=beijing,
+        role="main",
+        winning_price=Decimal("0.2000"),
+    )
     bureau = client_for(world.city_bureau)
     rows = table_rows(bureau.get(f"{BATCH}/winners/"))
     assert [(r[2], r[3]) for r in rows] == [("山东省", "备供"), ("山东省", "主供")]
     everywhere = table_rows(bureau.get(f"{BATCH}/winners/", {"province": ""}))
     assert len(everywhere) == 3
-    assert [r[4] for r in table_rows(bureau.get(f"{BATCH}/winners/", {"role": "main"}))] == ["XC10AAA001A001010100001"]
+    assert [r[4] for r in table_rows(bureau.get(f"{BATCH}/winners/", {"role": "main"}))] == [
+        "XC10AAA001A001010100001"
+    ]
     assert [r[2] for r in table_rows(bureau.get(f"{BATCH}/winners/", {"province": "110000"}))] == ["北京市"]
     assert [r[6] for r in table_rows(bureau.get(f"{BATCH}/winners/", {"province": "", "q": "华北"}))] == [
-        "华北制药股份有限公司", "华北制药股份有限公司"]
+        "华北制药股份有限公司",
+        "华北制药股份有限公司",
+    ]
 
 
 def test_winner_xlsx_export(world, client_for):
@@ -105,15 +137,30 @@ def test_winner_xlsx_export(world, client_for):
     rows = xlsx_rows(client_for(world.admin).get(f"{BATCH}/winners/", {"role": "backup", "export": "xlsx"}))
     assert rows == [
         ("品种编码", "通用名", "省份", "角色", "产品编码", "规格", "生产企业", "中选价（元）"),
-        ("GY7-001", "阿托伐他汀钙", "山东省", "备供", "XC10AAA001A001010100002", "20mg", "华北制药股份有限公司", 0.2),
+        (
+            "GY7-001",
+            "阿托伐他汀钙",
+            "山东省",
+            "备供",
+            "XC10AAA001A001010100002",
+            "20mg",
+            "华北制药股份有限公司",
+            0.2,
+        ),
     ]
 
 
 def test_substitute_list_filter_and_export(world, client_for):
-    a = factories.product("XC10AAA002A001010100003", world.other_maker, generic_name="瑞舒伐他汀钙", spec="10mg")
+    a = factories.product(
+        "XC10AAA002A001010100003", world.other_maker, generic_name="瑞舒伐他汀钙", spec="10mg"
+    )
     b = factories.product("XC10AAA003A001010100004", world.maker, generic_name="辛伐他汀", spec="20mg")
-    Substitute.objects.bulk_create([Substitute(item=world.item, product=a, degree="full"),
-                                    Substitute(item=world.item, product=b, degree="partial")])
+    Substitute.objects.bulk_create(
+        [
+            Substitute(item=world.item, product=a, degree="full"),
+            Substitute(item=world.item, product=b, degree="partial"),
+        ]
+    )
     client = client_for(world.pharmacist)
     assert [r[2] for r in table_rows(client.get(f"{BATCH}/substitutes/"))] == [a.code, b.code]
     assert [r[2] for r in table_rows(client.get(f"{BATCH}/substitutes/", {"degree": "partial"}))] == [b.code]
@@ -189,42 +236,95 @@ def test_listing_prices_default_to_bureau_province_and_filter_by_product(listing
 
 def test_listing_price_xlsx_has_status_column(listing_world, client_for):
     w = listing_world
-    rows = xlsx_rows(client_for(w.admin).get("/batches/listing-prices/", {"province": "110000", "export": "xlsx"}))
-    assert rows[0] == ("产品编码", "通用名", "规格", "生产企业", "省份", "挂网价（元）", "生效日期", "限价（元）", "挂网状态")
-    assert [(r[5], r[7], r[8]) for r in rows[1:]] == [(0.21, 0.2, "非供应省份挂网价超限"), (0.19, 0.2, "非供应省份挂网（未超限价）")]
+    rows = xlsx_rows(
+        client_for(w.admin).get("/batches/listing-prices/", {"province": "110000", "export": "xlsx"})
+    )
+    assert rows[0] == (
+        "产品编码",
+        "通用名",
+        "规格",
+        "生产企业",
+        "省份",
+        "挂网价（元）",
+        "生效日期",
+        "限价（元）",
+        "挂网状态",
+    )
+    assert [(r[5], r[7], r[8]) for r in rows[1:]] == [
+        (0.21, 0.2, "非供应省份挂网价超限"),
+        (0.19, 0.2, "非供应省份挂网（未超限价）"),
+    ]
 
 
 def make_listing_prices(world, n: int, start: int):
     """n products with a listing price each; every fifth is never a winner, the rest win in a cycle of roles."""
     products = [
-        factories.product(f"XC10FFF001A0010101{start + i:05d}", world.maker if i % 2 else world.other_maker,
-                          spec=f"{start + i}mg")
+        factories.product(
+            f"XC10FFF001A0010101{start + i:05d}",
+            world.maker if i % 2 else world.other_maker,
+            spec=f"{start + i}mg",
+        )
         for i in range(n)
     ]
     ListingPrice.objects.bulk_create(
-        [ListingPrice(product=p, province=world.province, price=Decimal("0.3000"), valid_from="2024-03-01")
-         for p in products]
+        [
+            ListingPrice(product=p, province=world.province, price=Decimal("0.3000"), valid_from="2024-03-01")
+            for p in products
+        ]
     )
     roles = ["main", "backup", "backup2", "nonsupply"]
     Winner.objects.bulk_create(
-        [Winner(item=world.item, product=p, province=world.province, role=roles[i % 4], winning_price=Decimal("0.1"))
-         for i, p in enumerate(products) if i % 5]
+        [
+            Winner(
+                item=world.item,
+                product=p,
+                province=world.province,
+                role=roles[i % 4],
+                winning_price=Decimal("0.1"),
+            )
+            for i, p in enumerate(products)
+            if i % 5
+        ]
     )
 
 
-@pytest.mark.parametrize("url", ["/batches/listing-prices/", f"{BATCH}/winners/", f"{BATCH}/items/",
-                                 f"{BATCH}/substitutes/", "/batches/"])
-def test_batch_list_query_count_does_not_grow_with_rows(world, client_for, django_assert_max_num_queries, url):
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/batches/listing-prices/",
+        f"{BATCH}/winners/",
+        f"{BATCH}/items/",
+        f"{BATCH}/substitutes/",
+        "/batches/",
+    ],
+)
+def test_batch_list_query_count_does_not_grow_with_rows(
+    world, client_for, django_assert_max_num_queries, url
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     def grow(n, start):
         make_listing_prices(world, n, start)
-        Item.objects.bulk_create([Item(batch=world.batch, item_code=f"X{start + i}", generic_name=f"药{start + i}",
-                                       dosage_form_group="注射剂") for i in range(n)])
-        Substitute.objects.bulk_create([Substitute(item=world.item, product=p, degree="full")
-                                        for p in factories.Product.objects.filter(spec__endswith="mg")
-                                        .exclude(substitute_rows__isnull=False)[:n]])
+        Item.objects.bulk_create(
+            [
+                Item(
+                    batch=world.batch,
+                    item_code=f"X{start + i}",
+                    generic_name=f"药{start + i}",
+                    dosage_form_group="注射剂",
+                )
+                for i in range(n)
+            ]
+        )
+        Substitute.objects.bulk_create(
+            [
+                Substitute(item=world.item, product=p, degree="full")
+                for p in factories.Product.objects.filter(spec__endswith="mg").exclude(
+                    substitute_rows__isnull=False
+                )[:n]
+            ]
+        )
         for i in range(n):
             factories.batch(code=f"B{start + i}")
 

@@ -10,8 +10,20 @@ from jicai.ingest.models import ImportJob
 from jicai.ingest.pipeline import run_import
 from jicai.registry.models import Company, Consortium, Institution, Product, Region
 
-WRITTEN_MODELS = (Region, Consortium, Institution, Company, Product, Batch, AgreementYear, Item, Winner,
-                  ItemFactor, Substitute, ListingPrice)
+WRITTEN_MODELS = (
+    Region,
+    Consortium,
+    Institution,
+    Company,
+    Product,
+    Batch,
+    AgreementYear,
+    Item,
+    Winner,
+    ItemFactor,
+    Substitute,
+    ListingPrice,
+)
 
 
 def csv_bytes(header: str, *rows: str, bom: bool = False) -> bytes:

@@ -9,15 +9,22 @@ C_HEADER = "code,name,kind"
 MAKER_A = make_uscc("91320000MA1000001")
 MAKER_B = make_uscc("91320000MA1000002")
 DIST = make_uscc("91320000MA1000003")
-COMPANIES = csv_bytes(C_HEADER, f"{MAKER_A},江苏恒瑞医药,manufacturer", f"{MAKER_B},扬子江药业,both",
-                      f"{DIST},南京医药,distributor")
+COMPANIES = csv_bytes(
+    C_HEADER,
+    f"{MAKER_A},江苏恒瑞医药,manufacturer",
+    f"{MAKER_B},扬子江药业,both",
+    f"{DIST},南京医药,distributor",
+)
 
 
 def test_companies_import_and_reimport(db, load):
     result = load("companies", COMPANIES)
     assert (result.created, result.updated, result.unchanged) == (3, 0, 0)
-    assert dict(Company.objects.values_list("code", "kind")) == {MAKER_A: "manufacturer", MAKER_B: "both",
-                                                                  DIST: "distributor"}
+    assert dict(Company.objects.values_list("code", "kind")) == {
+        MAKER_A: "manufacturer",
+        MAKER_B: "both",
+        DIST: "distributor",
+    }
     before = state()
     again = load("companies", COMPANIES)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
@@ -29,8 +36,13 @@ def test_companies_import_and_reimport(db, load):
 
 def test_companies_bad_checksum_and_enum_write_nothing(db, load):
     wrong_check = MAKER_A[:17] + ("0" if MAKER_A[17] != "0" else "1")
-    bad = csv_bytes(C_HEADER, f"{wrong_check},甲,manufacturer", f"{MAKER_B},乙,wholesaler", f"{DIST},,distributor",
-                    "91320000MA100000,丁,both")
+    bad = csv_bytes(
+        C_HEADER,
+        f"{wrong_check},甲,manufacturer",
+        f"{MAKER_B},乙,wholesaler",
+        f"{DIST},,distributor",
+        "91320000MA100000,丁,both",
+    )
     with pytest.raises(ImportRejected) as exc:
         load("companies", bad)
     assert errors_of(exc.value) == [(2, "code"), (3, "kind"), (4, "name"), (5, "code")]
@@ -39,8 +51,10 @@ def test_companies_bad_checksum_and_enum_write_nothing(db, load):
     assert load("companies", COMPANIES).created == 3
 
 
-P_HEADER = ("code,generic_name,dosage_form,spec,pack,unit,units_per_pack,manufacturer_code,category,"
-            "consistency_passed,originator,dosage_form_group")
+P_HEADER = (
+    "code,generic_name,dosage_form,spec,pack,unit,units_per_pack,manufacturer_code,category,"
+    "consistency_passed,originator,dosage_form_group"
+)
 
 
 def products_csv(maker: str, *extra: str) -> bytes:
@@ -58,10 +72,17 @@ def test_products_import_derives_form_group_and_reimport_is_unchanged(world, loa
     maker = world.maker.code
     result = load("products", products_csv(maker))
     assert (result.rows, result.created, result.updated, result.unchanged) == (4, 4, 0, 0)
-    got = {p.code: (p.dosage_form_group, p.units_per_pack, p.consistency_passed, p.originator, p.category)
-           for p in Product.objects.filter(code__in=[
-               "XC10AAA001A001010200001", "XC10AAA001A001010200002", "Z0000000000000300001",
-               "C01010100100100100001000001"])}
+    got = {
+        p.code: (p.dosage_form_group, p.units_per_pack, p.consistency_passed, p.originator, p.category)
+        for p in Product.objects.filter(
+            code__in=[
+                "XC10AAA001A001010200001",
+                "XC10AAA001A001010200002",
+                "Z0000000000000300001",
+                "C01010100100100100001000001",
+            ]
+        )
+    }
     assert got == {
         "XC10AAA001A001010200001": ("口服常释剂型", 7, True, False, "western"),
         "XC10AAA001A001010200002": ("口服常释剂型", 14, True, False, "western"),
@@ -100,9 +121,17 @@ def test_products_bad_rows_write_nothing(world, load):
     )
     with pytest.raises(ImportRejected) as exc:
         load("products", bad)
-    assert errors_of(exc.value) == [(2, "code"), (3, "units_per_pack"), (4, "units_per_pack"), (5, "category"),
-                                    (6, "dosage_form"), (7, "manufacturer_code"), (8, "consistency_passed"),
-                                    (9, "manufacturer_code"), (10, "units_per_pack")]
+    assert errors_of(exc.value) == [
+        (2, "code"),
+        (3, "units_per_pack"),
+        (4, "units_per_pack"),
+        (5, "category"),
+        (6, "dosage_form"),
+        (7, "manufacturer_code"),
+        (8, "consistency_passed"),
+        (9, "manufacturer_code"),
+        (10, "units_per_pack"),
+    ]
     reasons = [e.reason for e in exc.value.errors]
     assert reasons[1] == "数量不能为负数" and reasons[2] == "不是有效数字：七"
     assert reasons[5].startswith("企业不存在：")
@@ -112,7 +141,9 @@ def test_products_bad_rows_write_nothing(world, load):
 
 def test_products_duplicate_code_in_file(world, load):
     maker = world.maker.code
-    dup = products_csv(maker, f"XC10AAA001A001010200001,阿托伐他汀钙,片剂,10mg,7片/盒,片,7,{maker},western,true,false,")
+    dup = products_csv(
+        maker, f"XC10AAA001A001010200001,阿托伐他汀钙,片剂,10mg,7片/盒,片,7,{maker},western,true,false,"
+    )
     with pytest.raises(ImportRejected) as exc:
         load("products", dup)
     assert errors_of(exc.value) == [(6, "code")]

@@ -37,7 +37,9 @@ def test_institutions_reimport_changes_nothing(world, load):
 
 
 def test_institutions_consortium_lead_from_database_joins_its_consortium(world, load):
-    result = load("institutions", csv_bytes(HEADER, "H37100200011,竹岛卫生院,371002,grassroots,public,H37100200001"))
+    result = load(
+        "institutions", csv_bytes(HEADER, "H37100200011,竹岛卫生院,371002,grassroots,public,H37100200001")
+    )
     assert result.created == 1
     consortium = Consortium.objects.get(code="H37100200001")
     assert consortium.name == "威海市环翠区人民医院医共体" and consortium.lead == world.hospital
@@ -74,10 +76,18 @@ def test_institutions_bad_rows_write_nothing(world, load):
     )
     with pytest.raises(ImportRejected) as exc:
         load("institutions", bad)
-    assert errors_of(exc.value) == [(2, "code"), (3, "region_code"), (4, "level"), (5, "ownership"),
-                                    (6, "consortium_code"), (6, "consortium_code")]
+    assert errors_of(exc.value) == [
+        (2, "code"),
+        (3, "region_code"),
+        (4, "level"),
+        (5, "ownership"),
+        (6, "consortium_code"),
+        (6, "consortium_code"),
+    ]
     assert state() == before
-    fixed = csv_bytes(HEADER, "H37100200013,甲,371002,secondary,public,", "H37100200016,丁,371002,secondary,public,")
+    fixed = csv_bytes(
+        HEADER, "H37100200013,甲,371002,secondary,public,", "H37100200016,丁,371002,secondary,public,"
+    )
     assert load("institutions", fixed).created == 2
 
 

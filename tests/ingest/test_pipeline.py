@@ -14,7 +14,6 @@ from jicai.core.errors import ImportRejected
 from jicai.ingest.models import ImportJob
 from jicai.ingest.readers import UnreadableFile
 from jicai.registry.models import Company, Product, Region
-from tests.factories import product
 from tests.ingest.conftest import csv_bytes, errors_of, state, xlsx_bytes
 
 HEADER = "code,name,parent_code,level"
@@ -34,26 +33,59 @@ def test_non_utf8_csv_is_unreadable_and_recorded(db, load):
 
 def test_xlsx_numbers_dates_and_booleans_from_excel_cells(world, load):
     # Excel stores region codes and prices as numbers and dates as dates; the reader restores the text.
-    batches = xlsx_bytes(["code", "name", "kind", "cycle_start", "cycle_end"],
-                         [["JS-2024-1", "江苏省第一批", "provincial", dt.datetime(2024, 7, 1), dt.datetime(2025, 6, 30)]])
+    batches = xlsx_bytes(
+        ["code", "name", "kind", "cycle_start", "cycle_end"],
+        [["JS-2024-1", "江苏省第一批", "provincial", dt.datetime(2024, 7, 1), dt.datetime(2025, 6, 30)]],
+    )
     assert load("batches", batches, filename="b.xlsx").created == 1
     assert Batch.objects.get(code="JS-2024-1").cycle_end == dt.date(2025, 6, 30)
-    prices = xlsx_bytes(["product_code", "province_code", "price", "valid_from"],
-                        [["XC10AAA001A001010100001", 370000, 0.1234, dt.datetime(2024, 3, 1)]])
+    prices = xlsx_bytes(
+        ["product_code", "province_code", "price", "valid_from"],
+        [["XC10AAA001A001010100001", 370000, 0.1234, dt.datetime(2024, 3, 1)]],
+    )
     assert load("listing-prices", prices, filename="p.xlsx").created == 1
     assert ListingPrice.objects.get().price == Decimal("0.1234")
     products = xlsx_bytes(
-        ["code", "generic_name", "dosage_form", "spec", "pack", "unit", "units_per_pack", "manufacturer_code",
-         "category", "consistency_passed", "originator", "dosage_form_group"],
-        [["XC10AAA001A001010100005", "阿托伐他汀钙", "片剂", "40mg", "7片/盒", "片", 7, world.maker.code,
-          "western", True, False, ""]])
+        [
+            "code",
+            "generic_name",
+            "dosage_form",
+            "spec",
+            "pack",
+            "unit",
+            "units_per_pack",
+            "manufacturer_code",
+            "category",
+            "consistency_passed",
+            "originator",
+            "dosage_form_group",
+        ],
+        [
+            [
+                "XC10AAA001A001010100005",
+                "阿托伐他汀钙",
+                "片剂",
+                "40mg",
+                "7片/盒",
+                "片",
+                7,
+                world.maker.code,
+                "western",
+                True,
+                False,
+                "",
+            ]
+        ],
+    )
     assert load("products", products, filename="x.xlsx").created == 1
     made = Product.objects.get(code="XC10AAA001A001010100005")
     assert (made.units_per_pack, made.consistency_passed, made.dosage_form_group) == (7, True, "口服常释剂型")
 
 
 def test_xlsx_error_rows_are_sheet_line_numbers(db, load):
-    content = xlsx_bytes(HEADER.split(","), [["320000", "江苏省", "", "province"], ["320100", "南京市", "", "city"]])
+    content = xlsx_bytes(
+        HEADER.split(","), [["320000", "江苏省", "", "province"], ["320100", "南京市", "", "city"]]
+    )
     with pytest.raises(ImportRejected) as exc:
         load("regions", content, filename="r.xlsx")
     assert errors_of(exc.value) == [(3, "parent_code")]
@@ -61,18 +93,25 @@ def test_xlsx_error_rows_are_sheet_line_numbers(db, load):
 
 def test_dry_run_validates_fully_and_writes_nothing(db, load, audits):
     before = state()
-    result = load("regions", csv_bytes(HEADER, "320100,南京市,320000,city", "320000,江苏省,,province"), dry_run=True)
+    result = load(
+        "regions", csv_bytes(HEADER, "320100,南京市,320000,city", "320000,江苏省,,province"), dry_run=True
+    )
     assert (result.dry_run, result.created, result.updated, result.unchanged) == (True, 2, 0, 0)
     assert state() == before
-    assert ImportJob.objects.get().status == "dry_run" and audits.filter(action__startswith="import").count() == 0
+    assert (
+        ImportJob.objects.get().status == "dry_run"
+        and audits.filter(action__startswith="import").count() == 0
+    )
     with pytest.raises(ImportRejected):
         load("regions", csv_bytes(HEADER, "320100,南京市,329900,city"), dry_run=True)
 
 
 def test_json_rows_use_the_one_based_index_and_report_missing_fields(db, load):
-    rows = [{"code": "320000", "name": "江苏省", "parent_code": None, "level": "province"},
-            {"code": "320100", "name": "南京市", "level": "city"},
-            "not an object"]
+    rows = [
+        {"code": "320000", "name": "江苏省", "parent_code": None, "level": "province"},
+        {"code": "320100", "name": "南京市", "level": "city"},
+        "not an object",
+    ]
     with pytest.raises(ImportRejected) as exc:
         load("regions", rows)
     assert errors_of(exc.value) == [(2, "parent_code"), (3, "")]
@@ -95,13 +134,15 @@ def test_cli_success_prints_counts_and_exits_zero(db, tmp_path):
 
 def test_cli_rejected_file_prints_every_row_error_and_exits_one(world, tmp_path):
     path = tmp_path / "products.csv"
-    path.write_bytes(csv_bytes(
-        "code,generic_name,dosage_form,spec,pack,unit,units_per_pack,manufacturer_code,category,"
-        "consistency_passed,originator,dosage_form_group",
-        f"XC10AAA001A001010200001,甲,片剂,10mg,,片,7,{world.maker.code},western,true,false,",
-        "XC10AAA001A001010200002,乙,片剂,10mg,,片,7,91370000MA0000009X,western,true,false,",
-        f"XC10AAA001A001010200003,丙,片剂,10mg,,片,-1,{world.maker.code},western,true,false,",
-    ))
+    path.write_bytes(
+        csv_bytes(
+            "code,generic_name,dosage_form,spec,pack,unit,units_per_pack,manufacturer_code,category,"
+            "consistency_passed,originator,dosage_form_group",
+            f"XC10AAA001A001010200001,甲,片剂,10mg,,片,7,{world.maker.code},western,true,false,",
+            "XC10AAA001A001010200002,乙,片剂,10mg,,片,7,91370000MA0000009X,western,true,false,",
+            f"XC10AAA001A001010200003,丙,片剂,10mg,,片,-1,{world.maker.code},western,true,false,",
+        )
+    )
     before = Product.objects.count()
     err = StringIO()
     with pytest.raises(SystemExit) as exit_info:
@@ -142,9 +183,18 @@ def test_jicai_console_script_runs_the_import(tmp_path):
 
 
 def _winner_rows(n: int) -> list[dict]:
-    return [{"batch_code": "GY-YD2023-1", "item_code": "GY7-001", "product_code": f"XC10AAA001A00101090{i:04d}",
-             "province_code": "370000", "role": "backup2", "winning_price": "0.1", "item_factor": ""}
-            for i in range(n)]
+    return [
+        {
+            "batch_code": "GY-YD2023-1",
+            "item_code": "GY7-001",
+            "product_code": f"XC10AAA001A00101090{i:04d}",
+            "province_code": "370000",
+            "role": "backup2",
+            "winning_price": "0.1",
+            "item_factor": "",
+        }
+        for i in range(n)
+    ]
 
 
 def _count_queries(load, rows) -> int:
@@ -156,11 +206,21 @@ def _count_queries(load, rows) -> int:
 def test_winners_query_count_does_not_depend_on_row_count(world, load):
     # 150 rather than 200 rows: SQLite caps one INSERT at 999 parameters (199 winners), which would add
     # an INSERT batch that has nothing to do with per-row lookups.
-    Product.objects.bulk_create([
-        Product(code=f"XC10AAA001A00101090{i:04d}", generic_name="阿托伐他汀钙", dosage_form="片剂",
-                dosage_form_group="口服常释剂型", spec="20mg", unit="片", manufacturer=world.maker, category="western")
-        for i in range(160)
-    ])
+    Product.objects.bulk_create(
+        [
+            Product(
+                code=f"XC10AAA001A00101090{i:04d}",
+                generic_name="阿托伐他汀钙",
+                dosage_form="片剂",
+                dosage_form_group="口服常释剂型",
+                spec="20mg",
+                unit="片",
+                manufacturer=world.maker,
+                category="western",
+            )
+            for i in range(160)
+        ]
+    )
     small, large = _count_queries(load, _winner_rows(10)), None
     Winner.objects.filter(product__code__startswith="XC10AAA001A00101090").delete()
     from jicai.batches.models import ItemFactor
@@ -175,9 +235,22 @@ def test_winners_query_count_does_not_depend_on_row_count(world, load):
 
 def test_products_query_count_does_not_depend_on_row_count(world, load):
     def rows(start, n):
-        return [{"code": f"XC10AAA001A00101080{i:04d}", "generic_name": "甲", "dosage_form": "片剂", "spec": "1mg",
-                 "pack": "", "unit": "片", "units_per_pack": 7, "manufacturer_code": world.maker.code,
-                 "category": "western", "consistency_passed": "否", "originator": "否"} for i in range(start, start + n)]
+        return [
+            {
+                "code": f"XC10AAA001A00101080{i:04d}",
+                "generic_name": "甲",
+                "dosage_form": "片剂",
+                "spec": "1mg",
+                "pack": "",
+                "unit": "片",
+                "units_per_pack": 7,
+                "manufacturer_code": world.maker.code,
+                "category": "western",
+                "consistency_passed": "否",
+                "originator": "否",
+            }
+            for i in range(start, start + n)
+        ]
 
     with CaptureQueriesContext(connection) as few:
         load("products", rows(0, 5))
@@ -191,8 +264,11 @@ def test_unchanged_reimport_writes_no_rows_at_all(world, load):
     with CaptureQueriesContext(connection) as ctx:
         result = load("companies", content)
     assert result.unchanged == 1
-    writes = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))
-              and "registry_company" in q["sql"]]
+    writes = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith(("UPDATE", "INSERT")) and "registry_company" in q["sql"]
+    ]
     assert writes == []
     assert Company.objects.get(pk=world.maker.pk).name == world.maker.name
     assert Item.objects.count() == 1

@@ -20,7 +20,9 @@ VALID = csv_bytes(
 def test_regions_import_creates_tree_with_paths_in_any_order(load, audits):
     result = load("regions", VALID)
     assert (result.rows, result.created, result.updated, result.unchanged) == (5, 5, 0, 0)
-    got = {r.code: (r.name, r.level, r.parent.code if r.parent else None, r.path) for r in Region.objects.all()}
+    got = {
+        r.code: (r.name, r.level, r.parent.code if r.parent else None, r.path) for r in Region.objects.all()
+    }
     assert got == {
         "320000": ("江苏省", "province", None, "320000/"),
         "320100": ("南京市", "city", "320000", "320000/320100/"),
@@ -43,7 +45,9 @@ def test_regions_reimport_same_file_changes_nothing(load):
 
 
 def test_regions_parent_in_database_and_changed_name_updates(world, load):
-    result = load("regions", csv_bytes(HEADER, "371000,威海市（新）,370000,city", "371003,文登区,371000,county"))
+    result = load(
+        "regions", csv_bytes(HEADER, "371000,威海市（新）,370000,city", "371003,文登区,371000,county")
+    )
     assert (result.created, result.updated, result.unchanged) == (1, 1, 0)
     assert Region.objects.get(code="371000").name == "威海市（新）"
     assert Region.objects.get(code="371003").path == "370000/371000/371003/"
@@ -75,13 +79,21 @@ def test_regions_bad_rows_write_nothing_and_name_row_and_column(world, load):
     )
     with pytest.raises(ImportRejected) as exc:
         load("regions", bad)
-    assert errors_of(exc.value) == [(2, "code"), (3, "level"), (4, "parent_code"), (5, "parent_code"),
-                                    (6, "level"), (7, "parent_code")]
+    assert errors_of(exc.value) == [
+        (2, "code"),
+        (3, "level"),
+        (4, "parent_code"),
+        (5, "parent_code"),
+        (6, "level"),
+        (7, "parent_code"),
+    ]
     assert "不存在" in exc.value.errors[-1].reason
     assert state() == before
     job = ImportJob.objects.get()
     assert job.status == "rejected" and len(job.errors) == 6 and job.errors[0]["row"] == 2
-    fixed = csv_bytes(HEADER, "320100,南京市,320000,city", "320200,无锡市,320000,city", "320000,江苏省,,province")
+    fixed = csv_bytes(
+        HEADER, "320100,南京市,320000,city", "320200,无锡市,320000,city", "320000,江苏省,,province"
+    )
     assert load("regions", fixed).created == 3
 
 

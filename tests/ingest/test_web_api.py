@@ -8,8 +8,9 @@ from jicai.registry.models import Company, Region
 from tests.ingest.conftest import csv_bytes, state
 
 REGIONS = csv_bytes("code,name,parent_code,level", "320000,江苏省,,province", "320100,南京市,320000,city")
-BAD_REGIONS = csv_bytes("code,name,parent_code,level", "320000,江苏省,,province", "320100,南京市,,city",
-                        "3201,短,320000,county")
+BAD_REGIONS = csv_bytes(
+    "code,name,parent_code,level", "320000,江苏省,,province", "320100,南京市,,city", "3201,短,320000,county"
+)
 
 
 def upload(client, kind, content, name="regions.csv", **extra):
@@ -24,8 +25,12 @@ def test_admin_uploads_file_and_sees_counts_and_job(world, client_for):
     assert 'data-testid="created">2<' in html and "导入成功" in html
     assert Region.objects.filter(code__in=["320000", "320100"]).count() == 2
     job = ImportJob.objects.get()
-    assert (job.source, job.actor, job.organisation_id, job.filename) == ("web", world.admin, world.admin_org.pk,
-                                                                           "regions.csv")
+    assert (job.source, job.actor, job.organisation_id, job.filename) == (
+        "web",
+        world.admin,
+        world.admin_org.pk,
+        "regions.csv",
+    )
     page = client.get("/imports/").content.decode()
     assert "regions.csv" in page and "已导入" in page
 
@@ -35,7 +40,7 @@ def test_upload_with_errors_writes_nothing_and_lists_every_error(world, client_f
     response = upload(client_for(world.admin), "regions", BAD_REGIONS)
     html = response.content.decode()
     assert response.status_code == 200 and 'data-testid="import-errors"' in html
-    assert html.count("<tr><td class=\"num\">") == 2
+    assert html.count('<tr><td class="num">') == 2
     assert "<code>parent_code</code>" in html and "<code>code</code>" in html
     assert state() == before
 
@@ -74,8 +79,10 @@ def test_templates_csv_has_bom_header_and_example_and_xlsx_reimports_in_dry_run(
     body = csv_response.content
     assert body.startswith(b"\xef\xbb\xbf")
     lines = body.decode("utf-8-sig").splitlines()
-    assert lines[0] == ("code,generic_name,dosage_form,spec,pack,unit,units_per_pack,manufacturer_code,category,"
-                        "consistency_passed,originator,dosage_form_group")
+    assert lines[0] == (
+        "code,generic_name,dosage_form,spec,pack,unit,units_per_pack,manufacturer_code,category,"
+        "consistency_passed,originator,dosage_form_group"
+    )
     assert len(lines) == 2
     xlsx = client.get("/imports/templates/companies.xlsx")
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -97,8 +104,15 @@ def test_api_imports_rows(world, api_client_for):
     rows = [{"code": "320000", "name": "江苏省", "parent_code": "", "level": "province"}]
     response = post_json(client, "regions", {"rows": rows})
     assert response.status_code == 200
-    assert response.json() == {"kind": "regions", "rows": 1, "created": 1, "updated": 0, "unchanged": 0,
-                               "dry_run": False, "warnings": []}
+    assert response.json() == {
+        "kind": "regions",
+        "rows": 1,
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "dry_run": False,
+        "warnings": [],
+    }
     again = post_json(client, "regions", {"rows": rows}).json()
     assert (again["created"], again["unchanged"]) == (0, 1)
     job = ImportJob.objects.filter(source="api").first()
@@ -109,9 +123,11 @@ def test_api_imports_rows(world, api_client_for):
 
 def test_api_rejects_with_422_and_single_error_shape(world, api_client_for):
     before = state()
-    rows = [{"code": "320000", "name": "江苏省", "parent_code": "", "level": "province"},
-            {"code": "320100", "name": "南京市", "parent_code": "", "level": "city"},
-            {"code": "32x100", "name": "坏", "parent_code": "320000", "level": "city"}]
+    rows = [
+        {"code": "320000", "name": "江苏省", "parent_code": "", "level": "province"},
+        {"code": "320100", "name": "南京市", "parent_code": "", "level": "city"},
+        {"code": "32x100", "name": "坏", "parent_code": "320000", "level": "city"},
+    ]
     response = post_json(api_client_for(world.admin), "regions", {"rows": rows})
     assert response.status_code == 422
     body = response.json()
@@ -122,9 +138,13 @@ def test_api_rejects_with_422_and_single_error_shape(world, api_client_for):
 
 def test_api_file_upload_and_batch_option(world, api_client_for):
     client = api_client_for(world.province_bureau)
-    content = csv_bytes("batch_code,item_code,generic_name,dosage_form_group", ",GY7-050,氨氯地平,口服常释剂型")
-    response = client.post("/api/v1/imports/items/file",
-                           {"file": SimpleUploadedFile("items.csv", content), "batch": "GY-YD2023-1"})
+    content = csv_bytes(
+        "batch_code,item_code,generic_name,dosage_form_group", ",GY7-050,氨氯地平,口服常释剂型"
+    )
+    response = client.post(
+        "/api/v1/imports/items/file",
+        {"file": SimpleUploadedFile("items.csv", content), "batch": "GY-YD2023-1"},
+    )
     assert response.status_code == 200 and response.json()["created"] == 1
 
 

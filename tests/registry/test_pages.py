@@ -4,7 +4,6 @@ import pytest
 
 from jicai.batches.models import ItemFactor, ListingPrice, Substitute
 from jicai.registry.models import Institution, Product
-from tests import factories
 from tests.web.helpers import assert_csp_clean, html, make_consortium, table_rows, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +38,22 @@ def test_region_list_search_and_level_filter(world, client_for):
 def test_region_detail_lists_children_with_institution_counts(world, client_for):
     response = client_for(world.province_bureau).get("/registry/regions/370000/")
     assert response.status_code == 200
-    assert table_rows(response, "children") == [["370200", "青岛市", "市", "1"], ["371000", "威海市", "市", "2"]]
+    assert table_rows(response, "children") == [
+        ["370200", "青岛市", "市", "1"],
+        ["371000", "威海市", "市", "2"],
+    ]
     assert 'data-testid="institution-count">3<' in html(response)
+    assert table_rows(response, "level-counts") == [["1", "1", "0", "1"]]
 
 
 @pytest.mark.parametrize(
     "persona, code",
-    [("city_bureau", "370200"), ("city_bureau", "370000"), ("county_bureau", "371000"), ("other_city_bureau", "371002")],
+    [
+        ("city_bureau", "370200"),
+        ("city_bureau", "370000"),
+        ("county_bureau", "371000"),
+        ("other_city_bureau", "371002"),
+    ],
 )
 def test_region_outside_bureau_subtree_is_404(world, client_for, persona, code):
     assert client_for(getattr(world, persona)).get(f"/registry/regions/{code}/").status_code == 404
@@ -55,7 +63,10 @@ def test_region_xlsx_export_has_chinese_headers_and_all_filtered_rows(world, cli
     response = client_for(world.admin).get("/registry/regions/", {"level": "city", "export": "xlsx"})
     rows = xlsx_rows(response)
     assert rows[0] == ("行政区划代码", "名称", "级别", "上级区划代码", "上级名称")
-    assert rows[1:] == [("370200", "青岛市", "市", "370000", "山东省"), ("371000", "威海市", "市", "370000", "山东省")]
+    assert rows[1:] == [
+        ("370200", "青岛市", "市", "370000", "山东省"),
+        ("371000", "威海市", "市", "370000", "山东省"),
+    ]
 
 
 # ---- institutions --------------------------------------------------------------------------------
@@ -63,7 +74,10 @@ def test_region_xlsx_export_has_chinese_headers_and_all_filtered_rows(world, cli
 
 def test_institution_list_is_scoped(world, client_for):
     assert codes(client_for(world.pharmacist).get("/registry/institutions/")) == ["H37100200001"]
-    assert codes(client_for(world.city_bureau).get("/registry/institutions/")) == ["H37100200001", "H37100200002"]
+    assert codes(client_for(world.city_bureau).get("/registry/institutions/")) == [
+        "H37100200001",
+        "H37100200002",
+    ]
     assert codes(client_for(world.other_city_bureau).get("/registry/institutions/")) == ["H37020200001"]
     assert codes(client_for(world.distributor_user).get("/registry/institutions/")) == []
 
@@ -73,7 +87,9 @@ def test_institution_list_filters(world, client_for):
     assert codes(client.get("/registry/institutions/", {"level": "grassroots"})) == ["H37100200002"]
     assert codes(client.get("/registry/institutions/", {"region": "370200"})) == ["H37020200001"]
     assert codes(client.get("/registry/institutions/", {"q": "社区"})) == ["H37100200002"]
-    assert codes(client.get("/registry/institutions/", {"region": "371000", "level": "secondary"})) == ["H37100200001"]
+    assert codes(client.get("/registry/institutions/", {"region": "371000", "level": "secondary"})) == [
+        "H37100200001"
+    ]
 
 
 def test_institution_detail_for_own_institution(world, client_for):
@@ -119,13 +135,22 @@ def test_consortium_list_and_detail(world, client_for):
         ["H37100200001", "环翠区医共体", "威海市环翠区人民医院", "环翠区", "2"]
     ]
     detail = client.get(f"/registry/consortia/{world.hospital.code}/")
-    assert [r[1] for r in table_rows(detail, "members")] == ["威海市环翠区人民医院", "环翠区竹岛街道社区卫生服务中心"]
+    assert [r[1] for r in table_rows(detail, "members")] == [
+        "威海市环翠区人民医院",
+        "环翠区竹岛街道社区卫生服务中心",
+    ]
 
 
 def test_consortium_of_another_region_is_404(world, client_for):
     make_consortium(world)
-    assert client_for(world.other_city_bureau).get(f"/registry/consortia/{world.hospital.code}/").status_code == 404
-    assert client_for(world.other_pharmacist).get(f"/registry/consortia/{world.hospital.code}/").status_code == 404
+    assert (
+        client_for(world.other_city_bureau).get(f"/registry/consortia/{world.hospital.code}/").status_code
+        == 404
+    )
+    assert (
+        client_for(world.other_pharmacist).get(f"/registry/consortia/{world.hospital.code}/").status_code
+        == 404
+    )
     response = client_for(world.other_city_bureau).get("/registry/consortia/")
     assert table_rows(response) == [] and "没有符合条件的记录" in html(response)
 
@@ -144,9 +169,13 @@ def test_company_list_filter_and_detail(world, client_for):
 
 def test_product_detail_shows_items_winners_factors_and_listing_prices(world, client_for):
     ItemFactor.objects.create(item=world.item, product=world.product, factor="0.5")
-    ListingPrice.objects.create(product=world.product, province=world.province, price="0.1200", valid_from="2024-03-01")
+    ListingPrice.objects.create(
+        product=world.product, province=world.province, price="0.1200", valid_from="2024-03-01"
+    )
     response = client_for(world.pharmacist).get(f"/registry/products/{world.product.code}/")
-    assert table_rows(response, "product-items") == [["GY-YD2023-1", "GY7-001", "阿托伐他汀钙", "口服常释剂型"]]
+    assert table_rows(response, "product-items") == [
+        ["GY-YD2023-1", "GY7-001", "阿托伐他汀钙", "口服常释剂型"]
+    ]
     assert table_rows(response, "product-winners") == [["GY-YD2023-1", "GY7-001", "山东省", "主供", "0.1200"]]
     assert table_rows(response, "product-factors") == [["GY-YD2023-1", "GY7-001", "0.5"]]
     assert table_rows(response, "product-listing-prices") == [["山东省", "0.1200", "2024-03-01"]]
@@ -159,8 +188,17 @@ def test_unknown_product_is_404(world, client_for):
 def make_products(world, n: int, prefix="XC10BBB001A0010101"):
     Product.objects.bulk_create(
         [
-            Product(code=f"{prefix}{i:05d}", generic_name="氨氯地平", dosage_form="片剂", dosage_form_group="口服常释剂型",
-                    spec=f"{i}mg", unit="片", units_per_pack=7, manufacturer=world.other_maker, category="western")
+            Product(
+                code=f"{prefix}{i:05d}",
+                generic_name="氨氯地平",
+                dosage_form="片剂",
+                dosage_form_group="口服常释剂型",
+                spec=f"{i}mg",
+                unit="片",
+                units_per_pack=7,
+                manufacturer=world.other_maker,
+                category="western",
+            )
             for i in range(n)
         ]
     )
@@ -177,7 +215,10 @@ def test_product_list_paginates_by_fifty_and_page_links_keep_filters(world, clie
     assert len(table_rows(third)) == 20
     assert table_rows(third)[-1][0] == "XC10BBB001A001010100119"
     # An out-of-range page shows the last page rather than an error.
-    assert table_rows(client.get("/registry/products/", {"q": "氨氯地平", "page": 99}))[-1][0] == "XC10BBB001A001010100119"
+    assert (
+        table_rows(client.get("/registry/products/", {"q": "氨氯地平", "page": 99}))[-1][0]
+        == "XC10BBB001A001010100119"
+    )
 
 
 def test_product_xlsx_export_contains_whole_filtered_list(world, client_for):
@@ -187,13 +228,27 @@ def test_product_xlsx_export_contains_whole_filtered_list(world, client_for):
     rows = xlsx_rows(response)
     assert rows[0][:4] == ("医保编码", "通用名", "剂型", "剂型组")
     assert len(rows) == 121
-    assert rows[1] == ("XC10BBB001A001010100000", "氨氯地平", "片剂", "口服常释剂型", "0mg", None, "片", 7,
-                       "华北制药股份有限公司", "西药", "否", "否")
+    assert rows[1] == (
+        "XC10BBB001A001010100000",
+        "氨氯地平",
+        "片剂",
+        "口服常释剂型",
+        "0mg",
+        None,
+        "片",
+        7,
+        "华北制药股份有限公司",
+        "西药",
+        "否",
+        "否",
+    )
 
 
 def test_product_filters_by_manufacturer_and_category(world, client_for):
     client = client_for(world.admin)
-    assert codes(client.get("/registry/products/", {"manufacturer": world.maker.code})) == ["XC10AAA001A001010100001"]
+    assert codes(client.get("/registry/products/", {"manufacturer": world.maker.code})) == [
+        "XC10AAA001A001010100001"
+    ]
     assert codes(client.get("/registry/products/", {"category": "consumable"})) == []
 
 
@@ -207,25 +262,57 @@ def grow(world, n: int, start: int):
 
     make_products(world, n, prefix=f"XC10E{start:02d}001A0010101"[:18])
     Institution.objects.bulk_create(
-        [Institution(code=f"H371002{start * 100 + i:05d}", name=f"诊所{start}-{i}", region=world.county,
-                     level="primary", ownership="private") for i in range(n)]
+        [
+            Institution(
+                code=f"H371002{start * 100 + i:05d}",
+                name=f"诊所{start}-{i}",
+                region=world.county,
+                level="primary",
+                ownership="private",
+            )
+            for i in range(n)
+        ]
     )
     Company.objects.bulk_create(
-        [Company(code=make_uscc(f"91370000MB{start * 100 + i:07d}"), name=f"企业{start}-{i}", kind="both")
-         for i in range(n)]
+        [
+            Company(code=make_uscc(f"91370000MB{start * 100 + i:07d}"), name=f"企业{start}-{i}", kind="both")
+            for i in range(n)
+        ]
     )
     Consortium.objects.bulk_create(
-        [Consortium(code=f"H371002{start * 100 + i:05d}", name=f"医共体{start}-{i}",
-                    lead=Institution.objects.get(code=f"H371002{start * 100 + i:05d}")) for i in range(n)]
+        [
+            Consortium(
+                code=f"H371002{start * 100 + i:05d}",
+                name=f"医共体{start}-{i}",
+                lead=Institution.objects.get(code=f"H371002{start * 100 + i:05d}"),
+            )
+            for i in range(n)
+        ]
     )
     Region.objects.bulk_create(
-        [Region(code=f"37{start:02d}{i:02d}", name=f"测试区{start}-{i}", parent=world.city, level="county",
-                path=f"{world.city.path}37{start:02d}{i:02d}/") for i in range(n)]
+        [
+            Region(
+                code=f"37{start:02d}{i:02d}",
+                name=f"测试区{start}-{i}",
+                parent=world.city,
+                level="county",
+                path=f"{world.city.path}37{start:02d}{i:02d}/",
+            )
+            for i in range(n)
+        ]
     )
 
 
-@pytest.mark.parametrize("url", ["/registry/products/", "/registry/institutions/", "/registry/regions/",
-                                 "/registry/companies/", "/registry/consortia/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/registry/products/",
+        "/registry/institutions/",
+        "/registry/regions/",
+        "/registry/companies/",
+        "/registry/consortia/",
+    ],
+)
 def test_list_query_count_does_not_grow_with_rows(world, client_for, django_assert_max_num_queries, url):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

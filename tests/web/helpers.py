@@ -24,7 +24,9 @@ def assert_csp_clean(response):
 
 
 def json_script(response, element_id: str):
-    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html(response), re.S)
+    match = re.search(
+        rf'<script id="{element_id}" type="application/json">(.*?)</script>', html(response), re.S
+    )
     assert match, f"json_script #{element_id} missing"
     return json.loads(match.group(1))
 

@@ -54,7 +54,9 @@ def test_login_with_csrf_token_works(world):
     client = Client(enforce_csrf_checks=True)
     client.get("/login/")
     token = client.cookies["csrftoken"].value
-    response = client.post("/login/", {"username": "hc_pharmacy", "password": PASSWORD, "csrfmiddlewaretoken": token})
+    response = client.post(
+        "/login/", {"username": "hc_pharmacy", "password": PASSWORD, "csrfmiddlewaretoken": token}
+    )
     assert response.status_code == 302
 
 

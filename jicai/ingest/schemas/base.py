@@ -109,8 +109,9 @@ def text(ctx: ImportContext, row: Row, column: str, *, max_length: int, required
     return value
 
 
-def code(ctx: ImportContext, row: Row, column: str, check: Callable, *, required: bool = True,
-         warn: bool = True) -> str | None:
+def code(
+    ctx: ImportContext, row: Row, column: str, check: Callable, *, required: bool = True, warn: bool = True
+) -> str | None:
     """A validated code. `warn=False` for references: an odd-looking code is reported where it is defined,
     not on every row that points at it."""
     value = row.raw.get(column, "")
@@ -166,8 +167,16 @@ def boolean(ctx: ImportContext, row: Row, column: str, *, default: bool | None =
     return None
 
 
-def decimal(ctx: ImportContext, row: Row, column: str, *, places: int, max_digits: int = 14,
-            positive: bool = False, default: Decimal | None = None) -> Decimal | None:
+def decimal(
+    ctx: ImportContext,
+    row: Row,
+    column: str,
+    *,
+    places: int,
+    max_digits: int = 14,
+    positive: bool = False,
+    default: Decimal | None = None,
+) -> Decimal | None:
     """Non-negative (or positive) Decimal with at most `places` decimals; more decimals is an error,
     never silently rounded, because a price typed wrong must not be stored as a different price."""
     value = row.raw.get(column, "")
@@ -282,7 +291,9 @@ class Plan:
     status: dict = field(default_factory=dict)  # key -> "created" / "updated" / "unchanged"
 
 
-def plan_upsert(model: type[models.Model], desired: dict, existing: dict, key_fields: dict | None = None) -> Plan:
+def plan_upsert(
+    model: type[models.Model], desired: dict, existing: dict, key_fields: dict | None = None
+) -> Plan:
     """desired: {key: {attname: value}}; existing: {key: instance}. Instances are mutated in memory only;
     `key_fields` ({key: {attname: value}}) gives the key's own fields for new objects."""
     plan = Plan()
@@ -314,7 +325,9 @@ def execute(model: type[models.Model], plan: Plan) -> None:
     if plan.create:
         model.objects.bulk_create(plan.create, batch_size=BULK_BATCH)
     if plan.update:
-        fields = sorted(f[:-3] if f.endswith("_id") and f[:-3] in _fk_names(model) else f for f in plan.update_fields)
+        fields = sorted(
+            f[:-3] if f.endswith("_id") and f[:-3] in _fk_names(model) else f for f in plan.update_fields
+        )
         model.objects.bulk_update(plan.update, fields, batch_size=500)
 
 

@@ -41,8 +41,13 @@ class BatchSchema(Schema):
         Column("cycle_end", "采购周期结束"),
     )
     key_columns = ("code",)
-    example = {"code": "GY-YD2023-1", "name": "第九批国家组织药品集采", "kind": "national",
-               "cycle_start": "2024-03-01", "cycle_end": "2027-02-28"}
+    example = {
+        "code": "GY-YD2023-1",
+        "name": "第九批国家组织药品集采",
+        "kind": "national",
+        "cycle_start": "2024-03-01",
+        "cycle_end": "2027-02-28",
+    }
 
     def parse(self, ctx: ImportContext, row: Row) -> None:
         v = row.values
@@ -61,14 +66,16 @@ class BatchSchema(Schema):
         stored: dict[str, Batch] = ctx.extra["stored"]
         old_cycles = {c: (b.cycle_start, b.cycle_end) for c, b in stored.items()}
         desired = {
-            r.values["code"]: {k: r.values[k] for k in ("name", "kind", "cycle_start", "cycle_end")} for r in ctx.rows
+            r.values["code"]: {k: r.values[k] for k in ("name", "kind", "cycle_start", "cycle_end")}
+            for r in ctx.rows
         }
         plan = plan_upsert(Batch, desired, stored, {c: {"code": c} for c in desired})
         if write:
             execute(Batch, plan)
         # Only a new batch or a changed cycle can change the agreement years.
         ctx.extra["sync"] = [
-            obj for c, obj in plan.by_key.items()
+            obj
+            for c, obj in plan.by_key.items()
             if c not in old_cycles or old_cycles[c] != (obj.cycle_start, obj.cycle_end)
         ]
         return counts_from(plan.status.values())

@@ -28,7 +28,9 @@ def product_code(ctx: ImportContext, row: Row, column: str = "product_code") -> 
 
 def resolve_items(ctx: ImportContext) -> dict[tuple[str, str], Item]:
     """{(batch_code, item_code): Item} in two queries; unknown batches/items become row errors."""
-    batches = lookup(Batch.objects.only("id", "code"), "code", {r.values.get("batch_code") for r in ctx.rows} - {None})
+    batches = lookup(
+        Batch.objects.only("id", "code"), "code", {r.values.get("batch_code") for r in ctx.rows} - {None}
+    )
     items: dict[tuple[str, str], Item] = {}
     by_id = {b.pk: b.code for b in batches.values()}
     for item in Item.objects.filter(batch_id__in=by_id):
@@ -44,8 +46,11 @@ def resolve_items(ctx: ImportContext) -> dict[tuple[str, str], Item]:
 
 
 def resolve_products(ctx: ImportContext) -> dict[str, Product]:
-    products = lookup(Product.objects.only("id", "code", "generic_name", "dosage_form_group"), "code",
-                      {r.values.get("product_code") for r in ctx.rows} - {None})
+    products = lookup(
+        Product.objects.only("id", "code", "generic_name", "dosage_form_group"),
+        "code",
+        {r.values.get("product_code") for r in ctx.rows} - {None},
+    )
     for row in ctx.good_rows:
         if row.values["product_code"] not in products:
             ctx.error(row, "product_code", f"产品不存在：{row.values['product_code']}")
@@ -53,8 +58,11 @@ def resolve_products(ctx: ImportContext) -> dict[str, Product]:
 
 
 def resolve_provinces(ctx: ImportContext) -> dict[str, Region]:
-    provinces = lookup(Region.objects.only("id", "code", "level"), "code",
-                       {r.values.get("province_code") for r in ctx.rows} - {None})
+    provinces = lookup(
+        Region.objects.only("id", "code", "level"),
+        "code",
+        {r.values.get("province_code") for r in ctx.rows} - {None},
+    )
     for row in ctx.good_rows:
         region = provinces.get(row.values["province_code"])
         if region is None:

@@ -38,8 +38,14 @@ class InstitutionSchema(Schema):
         Column("consortium_code", "医共体代码", required=False),
     )
     key_columns = ("code",)
-    example = {"code": "H37100200001", "name": "威海市环翠区人民医院", "region_code": "371002",
-               "level": "secondary", "ownership": "public", "consortium_code": "H37100200001"}
+    example = {
+        "code": "H37100200001",
+        "name": "威海市环翠区人民医院",
+        "region_code": "371002",
+        "level": "secondary",
+        "ownership": "public",
+        "consortium_code": "H37100200001",
+    }
 
     def parse(self, ctx: ImportContext, row: Row) -> None:
         v = row.values
@@ -50,16 +56,24 @@ class InstitutionSchema(Schema):
         v["ownership"] = enum(ctx, row, "ownership", Ownership)
         v["consortium_code"] = code(ctx, row, "consortium_code", check_institution_code, required=False)
         if v["code"] and v["region_code"] and v["code"][1:7] != v["region_code"]:
-            ctx.warn(row, "region_code", f"机构代码中的行政区划 {v['code'][1:7]} 与 region_code {v['region_code']} 不一致")
+            ctx.warn(
+                row,
+                "region_code",
+                f"机构代码中的行政区划 {v['code'][1:7]} 与 region_code {v['region_code']} 不一致",
+            )
 
     def resolve(self, ctx: ImportContext) -> None:
         rows = ctx.rows
         file_rows = {r.values["code"]: r for r in rows if r.values.get("code")}
         leads = {r.values["consortium_code"] for r in rows if r.values.get("consortium_code")}
-        regions = lookup(Region.objects.only("id", "code"), "code", {r.values.get("region_code") for r in rows} - {None})
+        regions = lookup(
+            Region.objects.only("id", "code"), "code", {r.values.get("region_code") for r in rows} - {None}
+        )
         stored = lookup(Institution.objects.select_related("consortium"), "code", set(file_rows) | leads)
         consortia = lookup(Consortium.objects.all(), "code", leads)
-        ctx.extra.update(regions=regions, stored=stored, consortia=consortia, leads=leads, file_rows=file_rows)
+        ctx.extra.update(
+            regions=regions, stored=stored, consortia=consortia, leads=leads, file_rows=file_rows
+        )
         for row in ctx.good_rows:
             v = row.values
             if v["region_code"] not in regions:
@@ -70,7 +84,9 @@ class InstitutionSchema(Schema):
                 if held is None:
                     ctx.error(row, "consortium_code", f"牵头机构不存在：{lead}")
                 elif held.consortium is not None and held.consortium.code != lead:
-                    ctx.error(row, "consortium_code", f"牵头机构 {lead} 已是医共体 {held.consortium.code} 的成员")
+                    ctx.error(
+                        row, "consortium_code", f"牵头机构 {lead} 已是医共体 {held.consortium.code} 的成员"
+                    )
             if v["code"] in leads and lead and lead != v["code"]:
                 ctx.error(row, "consortium_code", f"本机构是医共体牵头机构，不能加入其他医共体 {lead}")
 
@@ -82,7 +98,8 @@ class InstitutionSchema(Schema):
 
         # 1. Consortia must exist before members can point at them; a new lead gets its id in step 3.
         lead_names = {
-            lead: (file_rows[lead].values["name"] if lead in file_rows else stored[lead].name) for lead in leads
+            lead: (file_rows[lead].values["name"] if lead in file_rows else stored[lead].name)
+            for lead in leads
         }
         consortium_plan = plan_upsert(
             Consortium,
@@ -93,7 +110,8 @@ class InstitutionSchema(Schema):
         if write:
             execute(Consortium, consortium_plan)
         consortium_ids = {
-            lead: (obj.pk if obj.pk is not None else Unknown()) for lead, obj in consortium_plan.by_key.items()
+            lead: (obj.pk if obj.pk is not None else Unknown())
+            for lead, obj in consortium_plan.by_key.items()
         }
 
         # 2. The institutions themselves.
@@ -125,5 +143,7 @@ class InstitutionSchema(Schema):
         Consortium.objects.bulk_update(fix_leads, ["lead"], batch_size=500)
         for lead in leads:
             if lead not in file_rows and stored[lead].consortium_id is None:
-                Institution.objects.filter(pk=stored[lead].pk).update(consortium_id=consortium_plan.by_key[lead].pk)
+                Institution.objects.filter(pk=stored[lead].pk).update(
+                    consortium_id=consortium_plan.by_key[lead].pk
+                )
         return counts_from(plan.status.values())

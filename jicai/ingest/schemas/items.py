@@ -28,8 +28,12 @@ class ItemSchema(Schema):
     )
     key_columns = ("batch_code", "item_code")
     has_batch_column = True
-    example = {"batch_code": "GY-YD2023-1", "item_code": "GY9-001", "generic_name": "阿托伐他汀钙",
-               "dosage_form_group": "口服常释剂型"}
+    example = {
+        "batch_code": "GY-YD2023-1",
+        "item_code": "GY9-001",
+        "generic_name": "阿托伐他汀钙",
+        "dosage_form_group": "口服常释剂型",
+    }
 
     def parse(self, ctx: ImportContext, row: Row) -> None:
         v = row.values
@@ -38,11 +42,17 @@ class ItemSchema(Schema):
         v["generic_name"] = text(ctx, row, "generic_name", max_length=128)
         v["dosage_form_group"] = text(ctx, row, "dosage_form_group", max_length=64)
         if v["dosage_form_group"] and v["dosage_form_group"] not in KNOWN_GROUPS:
-            ctx.error(row, "dosage_form_group", f"未知的剂型组：{v['dosage_form_group']}（可选：{'、'.join(sorted(KNOWN_GROUPS))}）")
+            ctx.error(
+                row,
+                "dosage_form_group",
+                f"未知的剂型组：{v['dosage_form_group']}（可选：{'、'.join(sorted(KNOWN_GROUPS))}）",
+            )
 
     def resolve(self, ctx: ImportContext) -> None:
         # Items themselves may be new: only the batch must exist, so look items up without erroring.
-        batches = lookup(Batch.objects.only("id", "code"), "code", {r.values.get("batch_code") for r in ctx.rows} - {None})
+        batches = lookup(
+            Batch.objects.only("id", "code"), "code", {r.values.get("batch_code") for r in ctx.rows} - {None}
+        )
         for row in ctx.good_rows:
             if row.values["batch_code"] not in batches:
                 ctx.error(row, "batch_code", f"批次不存在：{row.values['batch_code']}")
@@ -64,4 +74,3 @@ class ItemSchema(Schema):
         if write:
             execute(Item, plan)
         return counts_from(plan.status.values())
-

@@ -13,7 +13,13 @@ from jicai.ingest.schemas.base import (
     execute,
     plan_upsert,
 )
-from jicai.ingest.schemas.common import province_code, product_code, resolve_products, resolve_provinces, within
+from jicai.ingest.schemas.common import (
+    product_code,
+    province_code,
+    resolve_products,
+    resolve_provinces,
+    within,
+)
 
 
 class ListingPriceSchema(Schema):
@@ -26,8 +32,12 @@ class ListingPriceSchema(Schema):
         Column("valid_from", "生效日期"),
     )
     key_columns = ("product_code", "province_code", "valid_from")
-    example = {"product_code": "XC10AAA001A001010100001", "province_code": "370000", "price": "0.1200",
-               "valid_from": "2024-03-01"}
+    example = {
+        "product_code": "XC10AAA001A001010100001",
+        "province_code": "370000",
+        "price": "0.1200",
+        "valid_from": "2024-03-01",
+    }
 
     def parse(self, ctx: ImportContext, row: Row) -> None:
         v = row.values

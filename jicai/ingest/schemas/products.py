@@ -42,10 +42,20 @@ class ProductSchema(Schema):
         Column("dosage_form_group", "剂型组", required=False),
     )
     key_columns = ("code",)
-    example = {"code": "XC10AAA001A001010100001", "generic_name": "阿托伐他汀钙", "dosage_form": "片剂",
-               "spec": "20mg", "pack": "7片/盒", "unit": "片", "units_per_pack": "7",
-               "manufacturer_code": "91370000MA0000001T", "category": "western", "consistency_passed": "true",
-               "originator": "false", "dosage_form_group": ""}
+    example = {
+        "code": "XC10AAA001A001010100001",
+        "generic_name": "阿托伐他汀钙",
+        "dosage_form": "片剂",
+        "spec": "20mg",
+        "pack": "7片/盒",
+        "unit": "片",
+        "units_per_pack": "7",
+        "manufacturer_code": "91370000MA0000001T",
+        "category": "western",
+        "consistency_passed": "true",
+        "originator": "false",
+        "dosage_form_group": "",
+    }
 
     def parse(self, ctx: ImportContext, row: Row) -> None:
         v = row.values
@@ -61,7 +71,11 @@ class ProductSchema(Schema):
         v["consistency_passed"] = boolean(ctx, row, "consistency_passed")
         v["originator"] = boolean(ctx, row, "originator")
         if v["code"] and v["category"] and product_category(v["code"]) != v["category"]:
-            ctx.error(row, "category", f"类别 {v['category']} 与代码前缀不符：应为 {CATEGORY_NAMES[product_category(v['code'])]}")
+            ctx.error(
+                row,
+                "category",
+                f"类别 {v['category']} 与代码前缀不符：应为 {CATEGORY_NAMES[product_category(v['code'])]}",
+            )
         group = row.raw.get("dosage_form_group", "")
         if group:
             if group not in KNOWN_GROUPS:
@@ -70,11 +84,18 @@ class ProductSchema(Schema):
         elif v["dosage_form"]:
             v["dosage_form_group"] = form_group(v["dosage_form"])
             if v["dosage_form_group"] is None:
-                ctx.error(row, "dosage_form", f"剂型“{v['dosage_form']}”不在剂型组对照表中，请填写 dosage_form_group")
+                ctx.error(
+                    row,
+                    "dosage_form",
+                    f"剂型“{v['dosage_form']}”不在剂型组对照表中，请填写 dosage_form_group",
+                )
 
     def resolve(self, ctx: ImportContext) -> None:
-        makers = lookup(Company.objects.only("id", "code", "kind"), "code",
-                        {r.values.get("manufacturer_code") for r in ctx.rows} - {None})
+        makers = lookup(
+            Company.objects.only("id", "code", "kind"),
+            "code",
+            {r.values.get("manufacturer_code") for r in ctx.rows} - {None},
+        )
         ctx.extra["makers"] = makers
         ctx.extra["stored"] = lookup(Product.objects.all(), "code", {r.values["code"] for r in ctx.good_rows})
         for row in ctx.good_rows:

@@ -29,8 +29,12 @@ class SubstituteSchema(Schema):
     )
     key_columns = ("batch_code", "item_code", "product_code")
     has_batch_column = True
-    example = {"batch_code": "GY-YD2023-1", "item_code": "GY9-001", "product_code": "XC10AAA002A001010100003",
-               "degree": "most"}
+    example = {
+        "batch_code": "GY-YD2023-1",
+        "item_code": "GY9-001",
+        "product_code": "XC10AAA002A001010100003",
+        "degree": "most",
+    }
 
     def parse(self, ctx: ImportContext, row: Row) -> None:
         v = row.values
@@ -43,13 +47,17 @@ class SubstituteSchema(Schema):
         items = resolve_items(ctx)
         products = resolve_products(ctx)
         ctx.extra.update(items=items, products=products)
-        ctx.extra["stored"] = {(s.item_id, s.product_id): s
-                               for s in Substitute.objects.filter(item_id__in=[i.pk for i in items.values()])}
+        ctx.extra["stored"] = {
+            (s.item_id, s.product_id): s
+            for s in Substitute.objects.filter(item_id__in=[i.pk for i in items.values()])
+        }
         for row in ctx.good_rows:
             item = items[(row.values["batch_code"], row.values["item_code"])]
             product = products[row.values["product_code"]]
             if belongs_to(product, item):
-                ctx.error(row, "product_code", f"产品 {product.code} 属于品种 {item.item_code} 本身，不是可替代药品")
+                ctx.error(
+                    row, "product_code", f"产品 {product.code} 属于品种 {item.item_code} 本身，不是可替代药品"
+                )
 
     def apply(self, ctx: ImportContext, *, write: bool) -> Counts:
         items, products = ctx.extra["items"], ctx.extra["products"]

@@ -23,8 +23,8 @@ from jicai.ingest.schemas.base import (
 )
 from jicai.ingest.schemas.common import (
     belongs_to,
-    province_code,
     product_code,
+    province_code,
     resolve_items,
     resolve_products,
     resolve_provinces,
@@ -45,8 +45,15 @@ class WinnerSchema(Schema):
     )
     key_columns = ("batch_code", "item_code", "product_code", "province_code")
     has_batch_column = True
-    example = {"batch_code": "GY-YD2023-1", "item_code": "GY9-001", "product_code": "XC10AAA001A001010100001",
-               "province_code": "370000", "role": "main", "winning_price": "0.1200", "item_factor": "1"}
+    example = {
+        "batch_code": "GY-YD2023-1",
+        "item_code": "GY9-001",
+        "product_code": "XC10AAA001A001010100001",
+        "province_code": "370000",
+        "role": "main",
+        "winning_price": "0.1200",
+        "item_factor": "1",
+    }
 
     def parse(self, ctx: ImportContext, row: Row) -> None:
         v = row.values
@@ -56,8 +63,9 @@ class WinnerSchema(Schema):
         v["province_code"] = province_code(ctx, row)
         v["role"] = enum(ctx, row, "role", WinnerRole)
         v["winning_price"] = decimal(ctx, row, "winning_price", places=4, max_digits=14)
-        v["item_factor"] = decimal(ctx, row, "item_factor", places=6, max_digits=12, positive=True,
-                                   default=Decimal(1))
+        v["item_factor"] = decimal(
+            ctx, row, "item_factor", places=6, max_digits=12, positive=True, default=Decimal(1)
+        )
 
     def resolve(self, ctx: ImportContext) -> None:
         items = resolve_items(ctx)
@@ -65,18 +73,24 @@ class WinnerSchema(Schema):
         provinces = resolve_provinces(ctx)
         item_ids = [i.pk for i in items.values()]
         ctx.extra.update(items=items, products=products, provinces=provinces)
-        ctx.extra["stored"] = {(w.item_id, w.product_id, w.province_id): w
-                               for w in Winner.objects.filter(item_id__in=item_ids)}
-        ctx.extra["factors"] = {(f.item_id, f.product_id): f for f in ItemFactor.objects.filter(item_id__in=item_ids)}
+        ctx.extra["stored"] = {
+            (w.item_id, w.product_id, w.province_id): w for w in Winner.objects.filter(item_id__in=item_ids)
+        }
+        ctx.extra["factors"] = {
+            (f.item_id, f.product_id): f for f in ItemFactor.objects.filter(item_id__in=item_ids)
+        }
         factor_rows: dict[tuple, Row] = {}
         for row in ctx.good_rows:
             v = row.values
             item = items[(v["batch_code"], v["item_code"])]
             product = products[v["product_code"]]
             if not belongs_to(product, item):
-                ctx.error(row, "product_code",
-                          f"产品 {product.code}（{product.generic_name} {product.dosage_form_group}）不属于品种 "
-                          f"{item.item_code}（{item.generic_name} {item.dosage_form_group}）")
+                ctx.error(
+                    row,
+                    "product_code",
+                    f"产品 {product.code}（{product.generic_name} {product.dosage_form_group}）不属于品种 "
+                    f"{item.item_code}（{item.generic_name} {item.dosage_form_group}）",
+                )
                 continue
             first = factor_rows.setdefault((item.pk, product.pk), row)
             if first is not row and first.values["item_factor"] != v["item_factor"]:

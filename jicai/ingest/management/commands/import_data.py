@@ -31,8 +31,16 @@ class Command(BaseCommand):
             self.stderr.write(f"已校验 {done}/{total} 行")
 
         try:
-            result = run_import(kind=kind, rows_or_file=file, actor=None, source="cli", filename=file,
-                                dry_run=dry_run, batch_code=batch, progress=progress)
+            result = run_import(
+                kind=kind,
+                rows_or_file=file,
+                actor=None,
+                source="cli",
+                filename=file,
+                dry_run=dry_run,
+                batch_code=batch,
+                progress=progress,
+            )
         except UnreadableFile as exc:
             self._fail(exc.message, 2)
         except NotFound as exc:

@@ -5,7 +5,7 @@
     var source = document.getElementById(el.getAttribute("data-source"));
     if (!source || typeof echarts === "undefined") { return; }
     var data = JSON.parse(source.textContent);
-    var chart = echarts.init(el, null, { renderer: "svg" });
+    var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption({
       tooltip: { trigger: "axis" },
       grid: { left: 48, right: 16, top: 32, bottom: 32 },

@@ -1,0 +1,220 @@
+"""Supply (供): orders, supplier responses, deliveries, receipts, payments, supplier monthly reports,
+usage lines and supply blocks (SPEC §6). Order lines carry denormalised institution, supplier and dates
+so monitoring aggregates tens of millions of lines without joins."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from jicai.batches.models import Item
+from jicai.registry.models import Company, Institution, Product
+
+
+class Order(models.Model):
+    class Source(models.TextChoices):
+        WEB = "web", "平台下单"
+        IMPORT = "import", "文件导入"
+        API = "api", "接口"
+
+    order_id = models.CharField("订单号", max_length=64, unique=True)  # the sender's key (HIS/ERP) or ours
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="orders")
+    supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="supplier_orders")
+    distributor = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="distributor_orders"
+    )
+    ordered_on = models.DateField("下单日期")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.WEB)
+    # Why the order went to a backup supplier instead of the main one (SPEC §6), empty otherwise.
+    routing_reason = models.CharField("转备供原因", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-ordered_on", "-id"]
+        indexes = [models.Index(fields=["institution", "ordered_on"]), models.Index(fields=["supplier", "ordered_on"])]
+        verbose_name = "订单"
+        verbose_name_plural = "订单"
+
+
+class LineStatus(models.TextChoices):
+    """The sender's status column (SPEC §10 orders.status)."""
+
+    OPEN = "open", "有效"
+    CANCELLED = "cancelled", "已撤销"
+    REJECTED = "rejected", "企业已拒绝"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveIntegerField("行号")
+    # Denormalised from the order for set-based monitoring (never edited separately).
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
+    supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    ordered_on = models.DateField("下单日期")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines")
+    qty = models.BigIntegerField("订购数量")
+    unit_price = models.DecimalField("单价", max_digits=14, decimal_places=4)
+    amount = models.DecimalField("金额", max_digits=16, decimal_places=2)
+    status = models.CharField("状态", max_length=10, choices=LineStatus.choices, default=LineStatus.OPEN)
+    accepted_by_supplier = models.BooleanField("企业已确认", null=True, blank=True)  # None = not answered
+    reject_reason = models.CharField("拒绝原因", max_length=255, blank=True)
+    # Running totals, maintained atomically (F() updates under constraints) by trade.actions.
+    delivered_qty = models.BigIntegerField("已配送", default=0)
+    accepted_qty = models.BigIntegerField("验收合格", default=0)
+    rejected_qty = models.BigIntegerField("拒收", default=0)
+    paid_amount = models.DecimalField("已付款", max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    last_delivered_on = models.DateField(null=True, blank=True)
+    last_received_on = models.DateField(null=True, blank=True)
+    payment_due_on = models.DateField("应付款日期", null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_no"], name="order_line_unique"),
+            models.CheckConstraint(condition=models.Q(qty__gt=0), name="line_qty_positive"),
+            models.CheckConstraint(condition=models.Q(delivered_qty__gte=0), name="line_delivered_nonnegative"),
+            models.CheckConstraint(
+                condition=models.Q(accepted_qty__gte=0, rejected_qty__gte=0), name="line_receipt_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(accepted_qty__lte=models.F("delivered_qty") - models.F("rejected_qty")),
+                name="line_received_within_delivered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(paid_amount__gte=0, paid_amount__lte=models.F("amount")),
+                name="line_paid_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["institution", "product", "ordered_on"]),
+            models.Index(fields=["supplier", "ordered_on"]),
+            models.Index(fields=["item", "institution"]),
+        ]
+        verbose_name = "订单明细"
+        verbose_name_plural = "订单明细"
+
+
+class Delivery(models.Model):
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="deliveries")
+    qty = models.BigIntegerField("配送数量")
+    delivered_on = models.DateField("配送日期")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["line", "delivered_on"], name="delivery_unique_per_day"),
+            models.CheckConstraint(condition=models.Q(qty__gt=0), name="delivery_qty_positive"),
+        ]
+        verbose_name = "配送记录"
+        verbose_name_plural = "配送记录"
+
+
+class Receipt(models.Model):
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="receipts")
+    accepted_qty = models.BigIntegerField("验收合格数量")
+    rejected_qty = models.BigIntegerField("拒收数量", default=0)
+    received_on = models.DateField("入库日期")
+    reason = models.CharField("拒收原因", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["line", "received_on"], name="receipt_unique_per_day"),
+            models.CheckConstraint(
+                condition=models.Q(accepted_qty__gte=0, rejected_qty__gte=0), name="receipt_qty_nonnegative"
+            ),
+        ]
+        verbose_name = "入库验收"
+        verbose_name_plural = "入库验收"
+
+
+class Payment(models.Model):
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="payments")
+    amount = models.DecimalField("金额", max_digits=16, decimal_places=2)
+    paid_on = models.DateField("付款日期")
+    invoice_no = models.CharField("发票号", max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["line", "paid_on"], name="payment_unique_per_day"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+        verbose_name = "付款记录"
+        verbose_name_plural = "付款记录"
+
+
+class SupplyBlock(models.Model):
+    """The supplier is *unable to supply* this institution with this item (set by a bureau or by a
+    verified ticket) until lifted; the order form then proposes backup, then backup2 (SPEC §6)."""
+
+    supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="supply_blocks")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="supply_blocks")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="supply_blocks")
+    reason = models.CharField("原因", max_length=255)
+    source = models.CharField(max_length=16, default="bureau")  # bureau / ticket
+    source_ref = models.CharField(max_length=64, blank=True)  # e.g. the ticket id
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "institution", "item"], condition=models.Q(lifted_at__isnull=True),
+                name="one_active_block",
+            )
+        ]
+        verbose_name = "无法供应标记"
+        verbose_name_plural = "无法供应标记"
+
+
+class PriceException(models.Model):
+    """A bureau's permission for an institution to order a product at a price other than the listing price."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="price_exceptions")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_exceptions")
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    valid_from = models.DateField()
+    valid_to = models.DateField()
+    reason = models.CharField(max_length=255)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class SupplierMonthlyReport(models.Model):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="monthly_reports")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="monthly_reports")
+    month = models.DateField("月份")  # first day of the reported month
+    production_qty = models.BigIntegerField("生产量")
+    supply_qty = models.BigIntegerField("供应量")
+    inventory_qty = models.BigIntegerField("库存量")
+    payment_received = models.DecimalField("回款金额", max_digits=16, decimal_places=2)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "item", "month"], name="monthly_report_unique")]
+        verbose_name = "企业月报"
+        verbose_name_plural = "企业月报"
+
+
+class UsageLine(models.Model):
+    """HIS/settlement usage (SPEC §10 usage)."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="usage_lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="usage_lines")
+    department = models.CharField("科室", max_length=64, blank=True)
+    doctor_code = models.CharField("医师编码", max_length=32, blank=True)
+    qty = models.BigIntegerField("数量")
+    used_on = models.DateField("使用日期")
+
+    class Meta:
+        indexes = [models.Index(fields=["institution", "product", "used_on"])]
+        verbose_name = "使用数据"
+        verbose_name_plural = "使用数据"
