@@ -119,3 +119,24 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key() -> str:
         return "jc_" + secrets.token_urlsafe(32)
+
+
+class Notification(models.Model):
+    """An in-app notice to an organisation (reminders, ticket events, alerts); optionally also e-mailed."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField("类型", max_length=32)
+    title = models.CharField("标题", max_length=200)
+    body = models.TextField("内容", blank=True)
+    link = models.CharField("链接", max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "read_at"])]
+        verbose_name = "站内通知"
+        verbose_name_plural = "站内通知"
+
+    def __str__(self):
+        return self.title

@@ -39,6 +39,8 @@ class AgreementYear(models.Model):
     number = models.PositiveSmallIntegerField("协议年度")
     start = models.DateField("开始")
     end = models.DateField("结束")
+    # Purchase agreements of this year must be effective by this date (SPEC §6); unsigned after → alert.
+    sign_due = models.DateField("协议签订截止日期", null=True, blank=True)
 
     class Meta:
         ordering = ["batch", "number"]
