@@ -124,12 +124,27 @@ def can_manage_batches(actor) -> bool:
     return region is not None and region.level == "province"
 
 
+# Transaction kinds and who may send them; row-level checks (an institution sends only its own rows, a
+# company only rows naming it) are made by each schema with `institution_of` / `company_of`.
+TRANSACTION_IMPORTERS = {
+    "agreed-volumes": {OrganisationKind.BUREAU},
+    "history": {OrganisationKind.BUREAU},
+    "orders": {OrganisationKind.INSTITUTION},
+    "receipts": {OrganisationKind.INSTITUTION},
+    "payments": {OrganisationKind.INSTITUTION},
+    "usage": {OrganisationKind.INSTITUTION},
+    "deliveries": {OrganisationKind.COMPANY},
+}
+
+
 def can_import(actor, import_kind: str) -> bool:
-    """Which import kinds an actor may load (master data kinds; later issues add transaction kinds)."""
+    """Which import kinds an actor may load."""
     if import_kind in {"regions", "institutions", "companies", "products"}:
         return can_manage_master_data(actor)
     if import_kind in {"batches", "items", "winners", "substitutes", "listing-prices"}:
         return can_manage_batches(actor)
+    if import_kind in TRANSACTION_IMPORTERS:
+        return is_admin(actor) or kind(actor) in TRANSACTION_IMPORTERS[import_kind]
     return False
 
 
@@ -139,3 +154,59 @@ def get_visible_or_404(queryset: QuerySet, **lookup):
     if obj is None:
         raise NotFound("未找到该记录，或您无权查看")
     return obj
+
+
+# ---- transactions (demand, agreements, orders …) ------------------------------------------------------
+
+
+def scope_by_parties(actor, qs: QuerySet, *, institution: str, supplier: str | None = None,
+                     distributor: str | None = None, consortium_members: bool = False) -> QuerySet:
+    """The one scoping rule for rows that name an institution and possibly a supplier/distributor
+    (SPEC §9): admin all; bureau its region subtree; institution itself (a consortium lead also its
+    members when `consortium_members`); a company the rows naming it as supplier or distributor."""
+    if is_admin(actor):
+        return qs
+    org_kind = kind(actor)
+    if org_kind == OrganisationKind.BUREAU:
+        return qs.filter(**{f"{institution}__region__path__startswith": actor.organisation.region.path})
+    if org_kind == OrganisationKind.INSTITUTION:
+        own = actor.organisation.institution
+        q = Q(**{f"{institution}_id": own.pk})
+        if consortium_members and own.consortium_id and _is_lead(own):
+            q |= Q(**{f"{institution}__consortium_id": own.consortium_id})
+        return qs.filter(q)
+    if org_kind == OrganisationKind.COMPANY:
+        company_id = actor.organisation.company_id
+        q = Q(pk__in=[])
+        if supplier:
+            q |= Q(**{f"{supplier}_id": company_id})
+        if distributor:
+            q |= Q(**{f"{distributor}_id": company_id})
+        return qs.filter(q)
+    return qs.none()
+
+
+def reviewing_region(institution: Institution) -> Region:
+    """The region whose bureau reviews an institution's reports: county, else city, else province (SPEC §5.5).
+    Callers pick the lowest region on the institution's path that has a bureau organisation."""
+    codes = institution.region.ancestor_codes()
+    bureaus = dict(
+        Organisation.objects.filter(kind=OrganisationKind.BUREAU, region__code__in=codes).values_list(
+            "region__code", "region_id"
+        )
+    )
+    for code in reversed(codes):
+        if code in bureaus:
+            return Region.objects.get(pk=bureaus[code])
+    raise NotFound("该机构所在地区没有医保局账户")
+
+
+def is_reviewer_of(actor, institution: Institution) -> bool:
+    """A bureau user whose region is the institution's reviewing region."""
+    region = bureau_region(actor)
+    return region is not None and reviewing_region(institution).pk == region.pk
+
+
+def in_bureau_subtree(actor, institution: Institution) -> bool:
+    region = bureau_region(actor)
+    return region is not None and institution.region.path.startswith(region.path)
