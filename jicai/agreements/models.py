@@ -1,4 +1,6 @@
-"""Purchase agreements (购销协议) and suppliers' delivery relationships (配送关系): SPEC §6."""
+"""Agreed volumes (约定采购量, SPEC §5.6), purchase agreements (购销协议) and suppliers' delivery
+relationships (配送关系), SPEC §6. Agreed volumes sit here rather than in demand (DESIGN.md) because they
+are the input of agreements and are computed, adjusted and carried over by the same owner."""
 
 from decimal import Decimal
 
@@ -61,3 +63,42 @@ class PurchaseAgreement(models.Model):
         indexes = [models.Index(fields=["supplier", "status"]), models.Index(fields=["institution", "status"])]
         verbose_name = "购销协议"
         verbose_name_plural = "购销协议"
+
+
+class AgreedVolume(models.Model):
+    """约定采购量 per agreement year, institution and item, assigned to the province's main supplier."""
+
+    class Source(models.TextChoices):
+        COMPUTED = "computed", "按比例计算"
+        IMPORTED = "imported", "导入"
+        CARRIED = "carried", "沿用上一年度"
+
+    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.PROTECT, related_name="agreed_volumes")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="agreed_volumes")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="agreed_volumes")
+    supplier = models.ForeignKey(Company, null=True, on_delete=models.PROTECT, related_name="agreed_volumes")
+    reported_qty = models.BigIntegerField("报量", default=0)
+    ratio = models.DecimalField("约定比例", max_digits=5, decimal_places=4, null=True)
+    agreed_qty = models.BigIntegerField("约定采购量")
+    source = models.CharField(max_length=12, choices=Source.choices)
+    adjusted = models.BooleanField("已调整", default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agreement_year", "institution", "item"], name="agreed_volume_unique"),
+            models.CheckConstraint(condition=models.Q(agreed_qty__gte=0), name="agreed_qty_nonnegative"),
+        ]
+        verbose_name = "约定采购量"
+        verbose_name_plural = "约定采购量"
+
+
+class AgreedVolumeAdjustment(models.Model):
+    agreed_volume = models.ForeignKey(AgreedVolume, on_delete=models.CASCADE, related_name="adjustments")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    old_qty = models.BigIntegerField()
+    new_qty = models.BigIntegerField()
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]

@@ -1,11 +1,11 @@
-"""Demand reporting (报量), review log and agreed volumes (约定采购量): SPEC §5."""
+"""Demand reporting (报量) and its review log: SPEC §5.1–5.5. Agreed volumes live in jicai.agreements."""
 
 from django.conf import settings
 from django.db import models
 
 from jicai.accounts.models import Organisation
-from jicai.batches.models import AgreementYear, Batch, Item
-from jicai.registry.models import Company, Institution, Region
+from jicai.batches.models import Batch, Item
+from jicai.registry.models import Institution, Region
 
 
 class ReportingWindow(models.Model):
@@ -120,42 +120,3 @@ class ImportedHistory(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["institution", "item"], name="imported_history_unique")]
-
-
-class AgreedVolume(models.Model):
-    """约定采购量 per agreement year, institution and item, assigned to the province's main supplier."""
-
-    class Source(models.TextChoices):
-        COMPUTED = "computed", "按比例计算"
-        IMPORTED = "imported", "导入"
-        CARRIED = "carried", "沿用上一年度"
-
-    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.PROTECT, related_name="agreed_volumes")
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="agreed_volumes")
-    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="agreed_volumes")
-    supplier = models.ForeignKey(Company, null=True, on_delete=models.PROTECT, related_name="agreed_volumes")
-    reported_qty = models.BigIntegerField("报量", default=0)
-    ratio = models.DecimalField("约定比例", max_digits=5, decimal_places=4, null=True)
-    agreed_qty = models.BigIntegerField("约定采购量")
-    source = models.CharField(max_length=12, choices=Source.choices)
-    adjusted = models.BooleanField("已调整", default=False)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["agreement_year", "institution", "item"], name="agreed_volume_unique"),
-            models.CheckConstraint(condition=models.Q(agreed_qty__gte=0), name="agreed_qty_nonnegative"),
-        ]
-        verbose_name = "约定采购量"
-        verbose_name_plural = "约定采购量"
-
-
-class AgreedVolumeAdjustment(models.Model):
-    agreed_volume = models.ForeignKey(AgreedVolume, on_delete=models.CASCADE, related_name="adjustments")
-    at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    old_qty = models.BigIntegerField()
-    new_qty = models.BigIntegerField()
-    reason = models.TextField()
-
-    class Meta:
-        ordering = ["at", "id"]

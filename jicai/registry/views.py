@@ -248,6 +248,8 @@ def product_list(request):
 def product_detail(request, code):
     product = queries.get_product(request.user, code)
     actor = request.user
+    listing_prices = list(batch_queries.list_listing_prices(actor, product=product.code))
+    batch_queries.attach_listing_verdicts(actor, listing_prices)
     return render(
         request,
         "registry/product_detail.html",
@@ -256,7 +258,7 @@ def product_detail(request, code):
             "items": list(batch_queries.product_items(actor, product)),
             "winner_rows": list(batch_queries.product_winner_rows(actor, product)),
             "factors": list(batch_queries.product_item_factors(actor, product)),
-            "listing_prices": list(batch_queries.list_listing_prices(actor, product=product.code)),
+            "listing_prices": listing_prices,
             "breadcrumbs": [
                 ("产品", reverse("registry:products")),
                 (f"{product.generic_name} {product.spec}", None),
