@@ -178,7 +178,9 @@ def test_product_detail_shows_items_winners_factors_and_listing_prices(world, cl
     ]
     assert table_rows(response, "product-winners") == [["GY-YD2023-1", "GY7-001", "山东省", "主供", "0.1200"]]
     assert table_rows(response, "product-factors") == [["GY-YD2023-1", "GY7-001", "0.5"]]
-    assert table_rows(response, "product-listing-prices") == [["山东省", "0.1200", "2024-03-01", "0.1200", "按中选价挂网"]]
+    assert table_rows(response, "product-listing-prices") == [
+        ["山东省", "0.1200", "2024-03-01", "0.1200", "按中选价挂网"]
+    ]
 
 
 def test_unknown_product_is_404(world, client_for):
