@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
-from jicai.accounts.models import ROLES_BY_KIND, ApiToken, Organisation, Role, User
+from jicai.accounts.models import ROLES_BY_KIND, ApiToken, Notification, Organisation, Role, User
 from jicai.web.audited_admin import AuditedModelAdmin
 
 
@@ -91,3 +91,13 @@ class ApiTokenAdmin(AuditedModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(AuditedModelAdmin):
+    list_display = ("title", "organisation", "kind", "created_at", "read_at")
+    list_filter = ("kind", "read_at")
+    search_fields = ("title", "body", "organisation__name")
+    autocomplete_fields = ("organisation",)
+    list_select_related = ("organisation",)
+    date_hierarchy = "created_at"

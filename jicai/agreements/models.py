@@ -15,13 +15,20 @@ class DeliveryRelationship(models.Model):
     """The distributor a supplier chose for a region (its subtree); the most specific region wins."""
 
     supplier = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="delivery_relationships")
-    distributor = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="distribution_relationships")
+    distributor = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="distribution_relationships"
+    )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="delivery_relationships")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["supplier", "region"], name="delivery_relationship_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "region"], name="delivery_relationship_unique")
+        ]
         verbose_name = "配送关系"
         verbose_name_plural = "配送关系"
+
+    def __str__(self):
+        return f"{self.supplier} → {self.distributor}（{self.region}）"
 
 
 class AgreementStatus(models.TextChoices):
@@ -42,7 +49,9 @@ class PurchaseAgreement(models.Model):
     agreed_qty = models.BigIntegerField("约定采购量")
     winning_price = models.DecimalField("中选价", max_digits=14, decimal_places=4)
     budget = models.DecimalField("预算金额", max_digits=16, decimal_places=2, default=Decimal("0.00"))
-    status = models.CharField("状态", max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT)
+    status = models.CharField(
+        "状态", max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT
+    )
     due_date = models.DateField("签订截止日期", null=True, blank=True)
     institution_signed_at = models.DateTimeField(null=True, blank=True)
     institution_signed_by = models.ForeignKey(
@@ -57,12 +66,31 @@ class PurchaseAgreement(models.Model):
     class Meta:
         ordering = ["agreement_year", "institution", "item"]
         constraints = [
-            models.UniqueConstraint(fields=["agreement_year", "institution", "item"], name="agreement_unique"),
+            models.UniqueConstraint(
+                fields=["agreement_year", "institution", "item"], name="agreement_unique"
+            ),
             models.CheckConstraint(condition=models.Q(agreed_qty__gte=0), name="agreement_qty_nonnegative"),
         ]
-        indexes = [models.Index(fields=["supplier", "status"]), models.Index(fields=["institution", "status"])]
+        indexes = [
+            models.Index(fields=["supplier", "status"]),
+            models.Index(fields=["institution", "status"]),
+            models.Index(fields=["distributor", "status"]),
+        ]
         verbose_name = "购销协议"
         verbose_name_plural = "购销协议"
+
+    def __str__(self):
+        return (
+            f"购销协议 {self.pk}（{self.institution_id} / {self.item_id} / 第{self.agreement_year_id}年度）"
+        )
+
+    @property
+    def is_signed_by_institution(self) -> bool:
+        return self.institution_signed_at is not None
+
+    @property
+    def is_signed_by_supplier(self) -> bool:
+        return self.supplier_signed_at is not None
 
 
 class AgreedVolume(models.Model):
@@ -85,20 +113,33 @@ class AgreedVolume(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["agreement_year", "institution", "item"], name="agreed_volume_unique"),
+            models.UniqueConstraint(
+                fields=["agreement_year", "institution", "item"], name="agreed_volume_unique"
+            ),
             models.CheckConstraint(condition=models.Q(agreed_qty__gte=0), name="agreed_qty_nonnegative"),
         ]
+        indexes = [models.Index(fields=["supplier", "agreement_year"])]
         verbose_name = "约定采购量"
         verbose_name_plural = "约定采购量"
+
+    def __str__(self):
+        return f"约定采购量 {self.agreed_qty}（机构 {self.institution_id} / 品种 {self.item_id}）"
 
 
 class AgreedVolumeAdjustment(models.Model):
     agreed_volume = models.ForeignKey(AgreedVolume, on_delete=models.CASCADE, related_name="adjustments")
     at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     old_qty = models.BigIntegerField()
     new_qty = models.BigIntegerField()
     reason = models.TextField()
 
     class Meta:
         ordering = ["at", "id"]
+        verbose_name = "约定采购量调整记录"
+        verbose_name_plural = "约定采购量调整记录"
+
+    def __str__(self):
+        return f"{self.old_qty} → {self.new_qty}：{self.reason[:40]}"

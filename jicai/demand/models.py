@@ -56,8 +56,13 @@ class DemandReport(models.Model):
     )
     status = models.CharField("状态", max_length=12, choices=ReportStatus.choices, default=ReportStatus.DRAFT)
     return_reason = models.TextField("退回原因", blank=True)
+    # First save of any line: tells "not started" from "in progress" on the completion page.
+    last_saved_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Lines the reviewer must look at (drop below history, history not reported), kept by demand.actions
+    # whenever lines are saved so the review queue sorts flagged reports first without scanning lines.
+    flagged_lines = models.PositiveIntegerField("需关注明细数", default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -66,6 +71,14 @@ class DemandReport(models.Model):
         indexes = [models.Index(fields=["window", "status"])]
         verbose_name = "报量"
         verbose_name_plural = "报量"
+
+    def __str__(self):
+        return f"{self.window} · {self.institution.name}"
+
+    @property
+    def filer_id(self) -> int:
+        """The institution that edits and submits this report: the consortium lead, else itself."""
+        return self.filed_by_id or self.institution_id
 
 
 class DemandLine(models.Model):
@@ -81,6 +94,10 @@ class DemandLine(models.Model):
     reported_qty = models.BigIntegerField("报量", null=True, blank=True)
     explanation = models.TextField("说明", blank=True)
     return_reason = models.TextField("退回原因", blank=True)
+    # reported < history × (1 − report_drop_threshold) (policy.rules.needs_explanation), set on save.
+    below_history = models.BooleanField("低于历史采购量", default=False)
+    # history > 0 but reported 0 (SPEC §5.3), shown to the reviewer.
+    history_not_reported = models.BooleanField("有历史未报量", default=False)
 
     class Meta:
         ordering = ["report", "item__item_code"]
@@ -93,6 +110,13 @@ class DemandLine(models.Model):
         ]
         verbose_name = "报量明细"
         verbose_name_plural = "报量明细"
+
+    def __str__(self):
+        return f"{self.report_id}/{self.item_id}: {self.reported_qty}"
+
+    @property
+    def flagged(self) -> bool:
+        return self.below_history or self.history_not_reported
 
 
 class ReportTransition(models.Model):
@@ -110,13 +134,25 @@ class ReportTransition(models.Model):
         verbose_name = "报量流转记录"
         verbose_name_plural = "报量流转记录"
 
+    def __str__(self):
+        return f"{self.report_id}: {self.from_status} → {self.to_status}"
+
 
 class ImportedHistory(models.Model):
     """Historical purchases imported from outside when the platform has none (SPEC §5.2)."""
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
-    qty = models.BigIntegerField()
+    qty = models.BigIntegerField("历史采购量")
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["institution", "item"], name="imported_history_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "item"], name="imported_history_unique"),
+            models.CheckConstraint(condition=models.Q(qty__gte=0), name="imported_history_nonnegative"),
+        ]
+        verbose_name = "导入的历史采购量"
+        verbose_name_plural = "导入的历史采购量"
+
+    def __str__(self):
+        return f"{self.institution_id}/{self.item_id}: {self.qty}"

@@ -36,6 +36,9 @@ class Order(models.Model):
         verbose_name = "订单"
         verbose_name_plural = "订单"
 
+    def __str__(self):
+        return f"订单 {self.order_id}"
+
 
 class LineStatus(models.TextChoices):
     """The sender's status column (SPEC §10 orders.status)."""
@@ -53,10 +56,16 @@ class OrderLine(models.Model):
     supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
     ordered_on = models.DateField("下单日期")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    # The item the product itself belongs to (same generic name and dosage-form group) in the batch whose
+    # cycle contains ordered_on (else the latest such batch); None for products of no item. A substitute
+    # keeps None unless it is itself an item's product. Set by trade.queries.items_for_products, which the
+    # imports use too; progress (agreed/purchased) and item_factor joins rely on it.
     item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines")
     qty = models.BigIntegerField("订购数量")
     unit_price = models.DecimalField("单价", max_digits=14, decimal_places=4)
     amount = models.DecimalField("金额", max_digits=16, decimal_places=2)
+    # The sender's status only; the status shown to users is derived from the quantities by
+    # trade.rules.line_status (a supplier's rejection sets REJECTED together with accepted_by_supplier=False).
     status = models.CharField("状态", max_length=10, choices=LineStatus.choices, default=LineStatus.OPEN)
     accepted_by_supplier = models.BooleanField("企业已确认", null=True, blank=True)  # None = not answered
     reject_reason = models.CharField("拒绝原因", max_length=255, blank=True)
@@ -67,6 +76,7 @@ class OrderLine(models.Model):
     paid_amount = models.DecimalField("已付款", max_digits=16, decimal_places=2, default=Decimal("0.00"))
     last_delivered_on = models.DateField(null=True, blank=True)
     last_received_on = models.DateField(null=True, blank=True)
+    # trade.rules.payment_due_date from the latest receipt date (the day the line was last received).
     payment_due_on = models.DateField("应付款日期", null=True, blank=True)
 
     class Meta:
@@ -75,6 +85,9 @@ class OrderLine(models.Model):
             models.UniqueConstraint(fields=["order", "line_no"], name="order_line_unique"),
             models.CheckConstraint(condition=models.Q(qty__gt=0), name="line_qty_positive"),
             models.CheckConstraint(condition=models.Q(delivered_qty__gte=0), name="line_delivered_nonnegative"),
+            models.CheckConstraint(
+                condition=models.Q(delivered_qty__lte=models.F("qty")), name="line_delivered_within_ordered"
+            ),
             models.CheckConstraint(
                 condition=models.Q(accepted_qty__gte=0, rejected_qty__gte=0), name="line_receipt_nonnegative"
             ),
@@ -95,6 +108,9 @@ class OrderLine(models.Model):
         verbose_name = "订单明细"
         verbose_name_plural = "订单明细"
 
+    def __str__(self):
+        return f"{self.order.order_id} 第{self.line_no}行"
+
 
 class Delivery(models.Model):
     line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="deliveries")
@@ -109,6 +125,9 @@ class Delivery(models.Model):
         ]
         verbose_name = "配送记录"
         verbose_name_plural = "配送记录"
+
+    def __str__(self):
+        return f"{self.line} 配送 {self.qty}（{self.delivered_on}）"
 
 
 class Receipt(models.Model):
@@ -129,6 +148,9 @@ class Receipt(models.Model):
         verbose_name = "入库验收"
         verbose_name_plural = "入库验收"
 
+    def __str__(self):
+        return f"{self.line} 入库 {self.accepted_qty}/拒收 {self.rejected_qty}（{self.received_on}）"
+
 
 class Payment(models.Model):
     line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="payments")
@@ -139,11 +161,16 @@ class Payment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["line", "paid_on"], name="payment_unique_per_day"),
+            # One row per line, day and invoice: an invoice paid over several lines gives one row per line;
+            # bulk imports (no invoice number) keep one row per line and day.
+            models.UniqueConstraint(fields=["line", "paid_on", "invoice_no"], name="payment_unique_per_day"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
         ]
         verbose_name = "付款记录"
         verbose_name_plural = "付款记录"
+
+    def __str__(self):
+        return f"{self.line} 付款 {self.amount}（{self.paid_on}）"
 
 
 class SupplyBlock(models.Model):
@@ -170,8 +197,16 @@ class SupplyBlock(models.Model):
                 name="one_active_block",
             )
         ]
+        ordering = ["-created_at", "-id"]
         verbose_name = "无法供应标记"
         verbose_name_plural = "无法供应标记"
+
+    def __str__(self):
+        return f"{self.supplier} 无法供应 {self.institution} {self.item}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
 
 
 class PriceException(models.Model):
@@ -186,6 +221,18 @@ class PriceException(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(valid_to__gte=models.F("valid_from")), name="price_exception_dates"),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="price_exception_price_nonnegative"),
+        ]
+        verbose_name = "价格例外"
+        verbose_name_plural = "价格例外"
+
+    def __str__(self):
+        return f"{self.institution} {self.product.code} {self.unit_price}（{self.valid_from}～{self.valid_to}）"
+
 
 class SupplierMonthlyReport(models.Model):
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="monthly_reports")
@@ -195,13 +242,24 @@ class SupplierMonthlyReport(models.Model):
     supply_qty = models.BigIntegerField("供应量")
     inventory_qty = models.BigIntegerField("库存量")
     payment_received = models.DecimalField("回款金额", max_digits=16, decimal_places=2)
-    submitted_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(auto_now=True)
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["company", "item", "month"], name="monthly_report_unique")]
+        ordering = ["-month", "company", "item"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "item", "month"], name="monthly_report_unique"),
+            models.CheckConstraint(
+                condition=models.Q(production_qty__gte=0, supply_qty__gte=0, inventory_qty__gte=0,
+                                   payment_received__gte=0),
+                name="monthly_report_nonnegative",
+            ),
+        ]
         verbose_name = "企业月报"
         verbose_name_plural = "企业月报"
+
+    def __str__(self):
+        return f"{self.company} {self.item} {self.month:%Y-%m} 月报"
 
 
 class UsageLine(models.Model):
@@ -215,6 +273,16 @@ class UsageLine(models.Model):
     used_on = models.DateField("使用日期")
 
     class Meta:
+        ordering = ["-used_on", "-id"]
         indexes = [models.Index(fields=["institution", "product", "used_on"])]
+        # The sender's key of a usage line (SPEC §10 usage): re-sending it is a no-op, never a second row.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "product", "department", "doctor_code", "used_on"], name="usage_line_unique"
+            )
+        ]
         verbose_name = "使用数据"
         verbose_name_plural = "使用数据"
+
+    def __str__(self):
+        return f"{self.institution.code} {self.product.code} {self.qty}（{self.used_on}）"

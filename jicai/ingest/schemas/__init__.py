@@ -1,9 +1,11 @@
 """The registry of import kinds: one Schema per kind (SPEC §10). Transaction kinds (agreed-volumes,
 orders, deliveries, receipts, payments, usage) are added here by later issues, each in its own module."""
 
+from jicai.ingest.schemas.agreed_volumes import AgreedVolumeSchema
 from jicai.ingest.schemas.base import Schema
 from jicai.ingest.schemas.batches import BatchSchema
 from jicai.ingest.schemas.companies import CompanySchema
+from jicai.ingest.schemas.history import HistorySchema
 from jicai.ingest.schemas.institutions import InstitutionSchema
 from jicai.ingest.schemas.items import ItemSchema
 from jicai.ingest.schemas.listing_prices import ListingPriceSchema
@@ -24,5 +26,7 @@ SCHEMAS: dict[str, Schema] = {
         WinnerSchema(),
         SubstituteSchema(),
         ListingPriceSchema(),
+        AgreedVolumeSchema(),
+        HistorySchema(),
     )
 }
