@@ -6,6 +6,13 @@ from django.test import Client
 from tests.factories import build_world
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 is deliberately slow; tests that build many users use MD5. Production keeps Argon2
+    (tests/test_security_settings.py checks the configured hasher)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(db):
     return build_world()

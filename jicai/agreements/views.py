@@ -18,7 +18,16 @@ from jicai.agreements.models import AgreedVolume, AgreementStatus
 from jicai.batches.models import Batch
 from jicai.core.errors import DomainError, NotFound
 from jicai.web.shortcuts import scoped_page
-from jicai.web.tables import PAGE_SIZE, Column, Filter, ListPage, display, filter_values, render_list, xlsx_response
+from jicai.web.tables import (
+    PAGE_SIZE,
+    Column,
+    Filter,
+    ListPage,
+    display,
+    filter_values,
+    render_list,
+    xlsx_response,
+)
 
 
 def agreement_url(a) -> str:
@@ -146,7 +155,9 @@ def agreement_list(request):
             "can_sign": can_sign and any(r["signable"] for r in rows),
             "next": request.get_full_path(),
             "can_generate": access.can_manage_batches(actor),
-            "batches": Batch.objects.order_by("-cycle_start", "code") if access.can_manage_batches(actor) else [],
+            "batches": Batch.objects.order_by("-cycle_start", "code")
+            if access.can_manage_batches(actor)
+            else [],
         },
     )
 
@@ -172,7 +183,9 @@ def agreement_detail(request, pk: int):
 def agreement_print(request, pk: int):
     agreement = queries.get_agreement(request.user, pk)
     return render(
-        request, "agreements/agreement_print.html", {"agreement": agreement, "printed_on": timezone.localdate()}
+        request,
+        "agreements/agreement_print.html",
+        {"agreement": agreement, "printed_on": timezone.localdate()},
     )
 
 
@@ -402,4 +415,3 @@ def relationship_remove(request, region_code: str):
     else:
         messages.success(request, "已删除配送关系")
     return HttpResponseRedirect(reverse("agreements:relationships"))
-

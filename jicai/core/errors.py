@@ -43,7 +43,10 @@ class RowError:
 
 @dataclass
 class ImportRejected(DomainError):
+    """Every bad row of an import; nothing was written. The API answers 422 (unprocessable content)."""
+
     errors: list[RowError] = field(default_factory=list)
+    status = 422
 
     def __post_init__(self):
         DomainError.__init__(

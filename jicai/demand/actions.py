@@ -475,7 +475,7 @@ def _notify_filer(report: DemandReport, *, kind: str, title: str, body: str, lin
         )
     )
     if orgs:
-        transaction.on_commit(lambda: notify(organisations=orgs, kind=kind, title=title, body=body, link=link))
+        notify(organisations=orgs, kind=kind, title=title, body=body, link=link)
 
 
 def approve_report(*, actor, report) -> DemandReport:

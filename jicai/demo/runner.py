@@ -18,6 +18,7 @@ from jicai.demo.context import DemoContext
 from jicai.demo.models import DemoRun
 from jicai.demo.scales import SCALES
 from jicai.demo.steps.accounts import build_logins, build_organisations
+from jicai.demo.steps.agreements import build_agreements
 from jicai.demo.steps.batches import build_batches
 from jicai.demo.steps.companies import build_companies
 from jicai.demo.steps.institutions import build_institutions
@@ -44,6 +45,7 @@ STEPS: list[Step] = [
     Step("organisations", "机构账户", build_organisations),
     Step("logins", "演示登录账户", build_logins),
     # Steps of later issues go here, before monitoring.
+    Step("agreements", "约定采购量、配送关系与购销协议", build_agreements),
     Step("monitoring", "运行监测", run_monitoring),
 ]
 

@@ -254,8 +254,14 @@ def run_import(
         raise NotFound("未找到该导入类型，或您无权导入")
     if getattr(schema, "streaming", False):
         return run_streamed(
-            schema, rows_or_file=rows_or_file, actor=actor, source=source, filename=filename,
-            dry_run=dry_run, batch_code=batch_code, progress=progress,
+            schema,
+            rows_or_file=rows_or_file,
+            actor=actor,
+            source=source,
+            filename=filename,
+            dry_run=dry_run,
+            batch_code=batch_code,
+            progress=progress,
         )
     started = time.monotonic()
     sha256 = ""
@@ -274,14 +280,27 @@ def run_import(
                 schema.after_write(ctx)
             seconds = time.monotonic() - started
             job = _record_job(
-                kind=kind, source=source, filename=filename, sha256=sha256, dry_run=dry_run,
-                rows=len(ctx.rows), counts=counts, actor=actor, seconds=seconds,
+                kind=kind,
+                source=source,
+                filename=filename,
+                sha256=sha256,
+                dry_run=dry_run,
+                rows=len(ctx.rows),
+                counts=counts,
+                actor=actor,
+                seconds=seconds,
             )
     except (ImportRejected, UnreadableFile) as exc:
         errors = exc.errors if isinstance(exc, ImportRejected) else [RowError(0, "", exc.message)]
         _record_rejection(
-            kind=kind, source=source, filename=filename, sha256=sha256, rows=len(ctx.rows), errors=errors,
-            actor=actor, seconds=time.monotonic() - started,
+            kind=kind,
+            source=source,
+            filename=filename,
+            sha256=sha256,
+            rows=len(ctx.rows),
+            errors=errors,
+            actor=actor,
+            seconds=time.monotonic() - started,
         )
         raise
     return ImportResult(
@@ -344,7 +363,10 @@ def _csv_records(reader, first_number: int, header: list[str]):
             values = [v.strip() for v in raw]
             if not any(values):
                 continue
-            yield number, {name: (values[i] if i < len(values) else "") for i, name in enumerate(header) if name}
+            yield (
+                number,
+                {name: (values[i] if i < len(values) else "") for i, name in enumerate(header) if name},
+            )
     except UnicodeDecodeError as exc:
         raise UnreadableFile("CSV 文件不是 UTF-8 编码（请另存为“CSV UTF-8”）") from exc
     except csv.Error as exc:
@@ -371,8 +393,10 @@ def _open_stream(rows_or_file, filename: str) -> tuple[_Stream, str]:
     suffix = Path(filename).suffix.lower()
     magic = raw.read(4)
     raw.seek(0)
-    if suffix in {".xlsx", ".xls"} or (suffix != ".csv" and magic == XLSX_MAGIC) or (
-        suffix and suffix not in {".csv", ".txt", ".xlsx", ".xls"}
+    if (
+        suffix in {".xlsx", ".xls"}
+        or (suffix != ".csv" and magic == XLSX_MAGIC)
+        or (suffix and suffix not in {".csv", ".txt", ".xlsx", ".xls"})
     ):
         # Spreadsheets are read whole (XLSX cannot be streamed row by row cheaply); big feeds come as CSV.
         content = raw.read()
@@ -505,14 +529,28 @@ def run_streamed(
                     raise _DryRunDone
                 seconds = time.monotonic() - started
                 job = _record_job(
-                    kind=kind, source=source, filename=filename, sha256=stream.sha256, dry_run=False,
-                    rows=total, counts=counts, actor=actor, seconds=seconds,
+                    kind=kind,
+                    source=source,
+                    filename=filename,
+                    sha256=stream.sha256,
+                    dry_run=False,
+                    rows=total,
+                    counts=counts,
+                    actor=actor,
+                    seconds=seconds,
                 )
         except _DryRunDone:
             seconds = time.monotonic() - started
             job = _record_job(
-                kind=kind, source=source, filename=filename, sha256=stream.sha256, dry_run=True,
-                rows=total, counts=counts, actor=actor, seconds=seconds,
+                kind=kind,
+                source=source,
+                filename=filename,
+                sha256=stream.sha256,
+                dry_run=True,
+                rows=total,
+                counts=counts,
+                actor=actor,
+                seconds=seconds,
             )
         except IntegrityError as exc:
             # Another import wrote the same keys between our checks and our insert: nothing of ours stays.
@@ -526,8 +564,14 @@ def run_streamed(
             except (UnreadableFile, OSError, ValueError):
                 sha256 = ""
         _record_rejection(
-            kind=kind, source=source, filename=filename, sha256=sha256, rows=total, errors=errors,
-            actor=actor, seconds=time.monotonic() - started,
+            kind=kind,
+            source=source,
+            filename=filename,
+            sha256=sha256,
+            rows=total,
+            errors=errors,
+            actor=actor,
+            seconds=time.monotonic() - started,
         )
         raise
     return ImportResult(

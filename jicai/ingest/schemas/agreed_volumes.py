@@ -136,7 +136,9 @@ class AgreedVolumeSchema(Schema):
                 # The bureau's adjustment stands; the file still updates what was reported.
                 values.pop("agreed_qty")
                 if existing.agreed_qty != v["agreed_qty"]:
-                    ctx.warn(row, "agreed_qty", f"该约定采购量已由医保局调整为 {existing.agreed_qty}，保留调整值")
+                    ctx.warn(
+                        row, "agreed_qty", f"该约定采购量已由医保局调整为 {existing.agreed_qty}，保留调整值"
+                    )
             desired[key] = values
             keys[key] = {"agreement_year_id": key[0], "institution_id": key[1], "item_id": key[2]}
             row_keys.append(key)

@@ -14,8 +14,8 @@ from jicai.ingest.schemas.base import Column, Counts, ImportContext, Row, code, 
 from jicai.ingest.schemas.common import product_code
 from jicai.ingest.schemas.trade_common import (
     TradeSchema,
-    institution_code,
     insert_objects,
+    institution_code,
     max_pk,
     order_key,
     own_institution_row,
@@ -95,12 +95,24 @@ class OrderSchema(TradeSchema):
 
     def process(self, ctx: ImportContext) -> Counts:
         rows = ctx.good_rows
-        institutions = _cached(ctx, "institutions", Institution.objects.values("id", "code", "region__path"),
-                               {r.values["institution_code"] for r in rows})
-        companies = _cached(ctx, "companies", Company.objects.values("id", "code"),
-                            {r.values["supplier_code"] for r in rows} | {r.values["distributor_code"] for r in rows})
-        products = _cached(ctx, "products", Product.objects.values("id", "code", "generic_name", "dosage_form_group"),
-                           {r.values["product_code"] for r in rows})
+        institutions = _cached(
+            ctx,
+            "institutions",
+            Institution.objects.values("id", "code", "region__path"),
+            {r.values["institution_code"] for r in rows},
+        )
+        companies = _cached(
+            ctx,
+            "companies",
+            Company.objects.values("id", "code"),
+            {r.values["supplier_code"] for r in rows} | {r.values["distributor_code"] for r in rows},
+        )
+        products = _cached(
+            ctx,
+            "products",
+            Product.objects.values("id", "code", "generic_name", "dosage_form_group"),
+            {r.values["product_code"] for r in rows},
+        )
         # Reference checks first, so one run names every unknown code.
         for row in rows:
             v = row.values
@@ -170,10 +182,14 @@ class OrderSchema(TradeSchema):
 
     def _compare_and_write(self, ctx: ImportContext, rows: list[Row]) -> Counts:
         order_ids = {r.values["order_id"] for r in rows}
-        stored_orders = {
-            o["order_id"]: o
-            for o in Order.objects.filter(order_id__in=order_ids).values("id", "order_id", *HEADER_FIELDS)
-        } if order_ids else {}
+        stored_orders = (
+            {
+                o["order_id"]: o
+                for o in Order.objects.filter(order_id__in=order_ids).values("id", "order_id", *HEADER_FIELDS)
+            }
+            if order_ids
+            else {}
+        )
         stored_lines = {}
         if stored_orders:
             by_pk = {o["id"]: o["order_id"] for o in stored_orders.values()}
@@ -182,7 +198,9 @@ class OrderSchema(TradeSchema):
             ):
                 stored_lines[(by_pk[line["order_id"]], line["line_no"])] = line
         line_start, order_start = ctx.extra["line_start"], ctx.extra["order_start"]
-        headers: dict[str, tuple[dict, int]] = {}  # order_id → (header of its first row in this chunk, row no.)
+        headers: dict[
+            str, tuple[dict, int]
+        ] = {}  # order_id → (header of its first row in this chunk, row no.)
         seen: dict[tuple, int] = {}
         counts = Counts()
         new_rows: list[Row] = []
@@ -195,15 +213,21 @@ class OrderSchema(TradeSchema):
                 differ = [n for n in HEADER_FIELDS if stored[n] != header[n]]
                 if differ:
                     where = "已导入的订单" if stored["id"] <= order_start else "本文件前面各行的订单"
-                    ctx.error(row, HEADER_COLUMNS[differ[0]],
-                              f"与{where} {v['order_id']} 不一致：{'、'.join(HEADER_LABELS[n] for n in differ)}")
+                    ctx.error(
+                        row,
+                        HEADER_COLUMNS[differ[0]],
+                        f"与{where} {v['order_id']} 不一致：{'、'.join(HEADER_LABELS[n] for n in differ)}",
+                    )
                     continue
             elif v["order_id"] in headers:
                 first, number = headers[v["order_id"]]
                 differ = [n for n in HEADER_FIELDS if first[n] != header[n]]
                 if differ:
-                    ctx.error(row, HEADER_COLUMNS[differ[0]],
-                              f"同一订单的各行必须一致（见第 {number} 行）：{'、'.join(HEADER_LABELS[n] for n in differ)}")
+                    ctx.error(
+                        row,
+                        HEADER_COLUMNS[differ[0]],
+                        f"同一订单的各行必须一致（见第 {number} 行）：{'、'.join(HEADER_LABELS[n] for n in differ)}",
+                    )
                     continue
             else:
                 headers[v["order_id"]] = (header, row.number)
@@ -216,8 +240,12 @@ class OrderSchema(TradeSchema):
                 if line["id"] > line_start:
                     ctx.error(row, "line_no", f"与本文件前面的行重复（{v['order_id']} / {v['line_no']}）")
                     continue
-                wanted = {"product_id": v["product"]["id"], "qty": v["qty"], "unit_price": v["unit_price"],
-                          "status": v["status"]}
+                wanted = {
+                    "product_id": v["product"]["id"],
+                    "qty": v["qty"],
+                    "unit_price": v["unit_price"],
+                    "status": v["status"],
+                }
                 differ = [n for n, value in wanted.items() if line[n] != value]
                 if differ:
                     shown = "、".join(f"{_LINE_LABELS[n]} {line[n]}→{_shown(wanted[n])}" for n in differ)
@@ -241,7 +269,9 @@ class OrderSchema(TradeSchema):
             v = row.values
             if v["order_id"] not in stored_orders and v["order_id"] not in new_orders:
                 new_orders[v["order_id"]] = Order(
-                    order_id=v["order_id"], source=source, created_by_id=user_id,
+                    order_id=v["order_id"],
+                    source=source,
+                    created_by_id=user_id,
                     **{name: v[name] for name in HEADER_FIELDS},
                 )
         if new_orders:
@@ -298,8 +328,9 @@ class _ItemResolver:
 
     def __init__(self):
         self.by_name: dict[tuple[str, str], list[dict]] = {}
-        for item in Item.objects.values("id", "generic_name", "dosage_form_group", "batch__cycle_start",
-                                        "batch__cycle_end"):
+        for item in Item.objects.values(
+            "id", "generic_name", "dosage_form_group", "batch__cycle_start", "batch__cycle_end"
+        ):
             self.by_name.setdefault((item["generic_name"], item["dosage_form_group"]), []).append(item)
         self.covered = set(Winner.objects.values_list("item_id", "province__code").distinct())
         self.cache: dict[tuple[int, str, dt.date], int | None] = {}

@@ -7,8 +7,8 @@ These schemas are `streaming`: the pipeline hands them one chunk of rows at a ti
 """
 
 import datetime as dt
-from decimal import Decimal
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
 from django.db import connection, models
 from django.db.models import Max, OuterRef, Subquery, Sum
@@ -109,7 +109,9 @@ def lock_lines(rows: Iterable[Row]) -> dict[tuple[str, int], dict]:
         return {}
     qs = OrderLine.objects.filter(order__order_id__in=order_ids).order_by("id")
     if connection.features.has_select_for_update:
-        qs = qs.select_for_update(**({"of": ("self",)} if connection.features.has_select_for_update_of else {}))
+        qs = qs.select_for_update(
+            **({"of": ("self",)} if connection.features.has_select_for_update_of else {})
+        )
     wanted = {(r.values["order_id"], r.values["line_no"]) for r in rows}
     result = {}
     for line in qs.values(*LINE_FIELDS):
@@ -119,7 +121,9 @@ def lock_lines(rows: Iterable[Row]) -> dict[tuple[str, int], dict]:
     return result
 
 
-def existing_children(model, line_ids: Iterable[int], date_field: str, fields: Sequence[str], **filters) -> dict:
+def existing_children(
+    model, line_ids: Iterable[int], date_field: str, fields: Sequence[str], **filters
+) -> dict:
     """{(line_id, date): values} of the stored rows of `model` for these lines."""
     line_ids = set(line_ids)
     if not line_ids:
@@ -275,12 +279,17 @@ class LineEventSchema(TradeSchema):
             line = lines.get((v["order_id"], v["line_no"]))
             if line is None or not line_in_scope(ctx, line):
                 # Same answer for a line of another organisation as for a missing one: scope is not revealed.
-                ctx.error(row, "line_no", f"订单行不存在（或不属于本机构/企业）：{v['order_id']} / {v['line_no']}")
+                ctx.error(
+                    row, "line_no", f"订单行不存在（或不属于本机构/企业）：{v['order_id']} / {v['line_no']}"
+                )
             else:
                 v["line"] = line
         rows = ctx.good_rows
         existing = existing_children(
-            self.model, {r.values["line"]["id"] for r in rows}, self.date_column, self.value_fields,
+            self.model,
+            {r.values["line"]["id"] for r in rows},
+            self.date_column,
+            self.value_fields,
             **self.existing_filter,
         )
         start = ctx.extra["child_start"]
@@ -294,18 +303,26 @@ class LineEventSchema(TradeSchema):
             day = v[self.date_column]
             key = (line["id"], day)
             if key in seen:
-                ctx.error(row, self.date_column, f"与第 {seen[key]} 行重复（同一订单行同一天只能有一条{self.noun}）")
+                ctx.error(
+                    row, self.date_column, f"与第 {seen[key]} 行重复（同一订单行同一天只能有一条{self.noun}）"
+                )
                 continue
             seen[key] = row.number
             stored = existing.get(key)
             if stored is not None:
                 if stored["id"] > start:
-                    ctx.error(row, self.date_column, f"与本文件前面的行重复（同一订单行同一天只能有一条{self.noun}）")
+                    ctx.error(
+                        row,
+                        self.date_column,
+                        f"与本文件前面的行重复（同一订单行同一天只能有一条{self.noun}）",
+                    )
                     continue
                 differ = [n for n in self.value_fields if stored[n] != v[n]]
                 if differ:
                     shown = "、".join(f"{self.value_labels[n]} {stored[n]}→{v[n]}" for n in differ)
-                    ctx.error(row, self.value_columns[differ[0]], f"与已导入的{self.noun}冲突（{shown}），未修改")
+                    ctx.error(
+                        row, self.value_columns[differ[0]], f"与已导入的{self.noun}冲突（{shown}），未修改"
+                    )
                 else:
                     counts.unchanged += 1
                 continue
