@@ -50,7 +50,13 @@ class RunResult:
     updated: int = 0
     unchanged: int = 0
     kept: int = 0  # rows a bureau adjusted (or an import set) that the run deliberately left alone
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the first PROBLEMS_KEPT of them
+    problem_count: int = 0
+
+    def problem(self, institution_id: int, item_id: int, reason: str) -> None:
+        self.problem_count += 1
+        if len(self.problems) < PROBLEMS_KEPT:
+            self.problems.append(Problem(institution_id, item_id, reason))
 
     def as_dict(self) -> dict:
         return {
@@ -58,7 +64,7 @@ class RunResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "kept": self.kept,
-            "problems": len(self.problems),
+            "problems": self.problem_count,
         }
 
 
@@ -81,74 +87,100 @@ def _agreement_year(batch: Batch, number: int) -> AgreementYear:
 
 # ---- agreed volumes ------------------------------------------------------------------------------
 
+# Institutions handled per round trip: a province has ~10⁴ institutions × ~10² items, so volumes are
+# computed, compared and written one slice of institutions at a time with bounded memory.
+INSTITUTION_CHUNK = 500
+PROBLEMS_KEPT = 1000
 
-def _approved_reports(batch: Batch, number: int) -> dict[tuple[int, int], int]:
-    """{(institution id, item id): reported qty} from approved reports of the batch's windows for this
-    agreement year. When an institution has approved reports in several windows, the latest window wins."""
+
+def _approved_lines(batch: Batch, number: int):
     from jicai.demand.models import DemandLine, ReportStatus
 
+    return DemandLine.objects.filter(
+        report__status=ReportStatus.APPROVED,
+        report__window__batch=batch,
+        report__window__agreement_year=number,
+        reported_qty__isnull=False,
+        item__batch=batch,
+    )
+
+
+def _reported(batch: Batch, number: int, institution_ids) -> dict[tuple[int, int], int]:
+    """{(institution id, item id): reported qty} from approved reports of the batch's windows for this
+    agreement year. When an institution has approved reports in several windows, the latest window wins."""
     rows = (
-        DemandLine.objects.filter(
-            report__status=ReportStatus.APPROVED,
-            report__window__batch=batch,
-            report__window__agreement_year=number,
-            reported_qty__isnull=False,
-            item__batch=batch,
-        )
+        _approved_lines(batch, number)
+        .filter(report__institution_id__in=institution_ids)
         .order_by("report__window__opens_on", "report__window_id")
         .values_list("report__institution_id", "item_id", "reported_qty")
     )
-    return {(inst, item): qty for inst, item, qty in rows.iterator(chunk_size=5000)}
+    return {(inst, item): qty for inst, item, qty in rows}
 
 
 def _institution_regions(institution_ids) -> dict[int, tuple[int, str]]:
-    """{institution id: (region id, region path)} in one query per 2000 ids."""
-    ids = list(institution_ids)
-    result = {}
-    for start in range(0, len(ids), 2000):
-        rows = Institution.objects.filter(pk__in=ids[start : start + 2000]).values_list(
-            "pk", "region_id", "region__path"
-        )
-        result.update({pk: (region_id, path) for pk, region_id, path in rows})
-    return result
+    """{institution id: (region id, region path)}."""
+    rows = Institution.objects.filter(pk__in=list(institution_ids)).values_list(
+        "pk", "region_id", "region__path"
+    )
+    return {pk: (region_id, path) for pk, region_id, path in rows}
 
 
-def _province_id(path: str, provinces: dict[str, int]) -> int | None:
-    return provinces.get(path[:6])
+def _chunks(ids: list, size: int = INSTITUTION_CHUNK):
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
-def desired_volumes(batch: Batch, number: int) -> tuple[dict, list[Problem]]:
-    """{(institution id, item id): field values} the ratio rule (and for year n > 1 the carry-over) gives,
-    plus the problems found (no winners for an item, no main supplier for a province)."""
-    reports = _approved_reports(batch, number)
+class VolumeInputs:
+    """Batch-wide inputs loaded once: winner counts, main winners, province ids, ratio tables by region."""
+
+    def __init__(self, batch: Batch):
+        self.batch = batch
+        self.counts = winner_counts(batch)
+        self.mains = main_winners(batch)
+        self.provinces = dict(Region.objects.filter(level="province").values_list("code", "pk"))
+        self.tables = RatioTables(batch)
+        self._ratios: dict[tuple[int, int], object] = {}
+
+    def main(self, item_id: int, region_path: str):
+        return self.mains.get((item_id, self.provinces.get(region_path[:6])))
+
+    def ratio(self, region_id: int, count: int):
+        key = (region_id, count)
+        if key not in self._ratios:
+            self._ratios[key] = self.tables.ratio(region_id, count)
+        return self._ratios[key]
+
+
+def desired_volumes(
+    inputs: VolumeInputs, number: int, institution_ids: list[int], result: "RunResult"
+) -> dict[tuple[int, int], dict]:
+    """{(institution id, item id): field values} the ratio rule (and for year n > 1 the carry-over) gives
+    for these institutions; problems (no winners, no main supplier) are added to `result`."""
+    batch = inputs.batch
+    reports = _reported(batch, number, institution_ids)
     carried = {}
     if number > 1:
         carried = {
             (v["institution_id"], v["item_id"]): v
             for v in AgreedVolume.objects.filter(
-                agreement_year__batch=batch, agreement_year__number=number - 1
-            )
-            .values("institution_id", "item_id", "reported_qty", "ratio", "agreed_qty", "supplier_id")
-            .iterator(chunk_size=5000)
+                agreement_year__batch=batch,
+                agreement_year__number=number - 1,
+                institution_id__in=institution_ids,
+            ).values("institution_id", "item_id", "reported_qty", "ratio", "agreed_qty", "supplier_id")
         }
-    keys = set(reports) | set(carried)
-    counts = winner_counts(batch)
-    mains = main_winners(batch)
-    provinces = dict(Region.objects.filter(level="province").values_list("code", "pk"))
-    regions = _institution_regions({inst for inst, _ in keys})
-    tables = RatioTables(batch)
-    tables.preload({region_id for region_id, _ in regions.values()})
-    desired, problems = {}, []
-    for key in sorted(keys):
+    regions = _institution_regions(institution_ids)
+    inputs.tables.preload({region_id for region_id, _ in regions.values()})
+    desired = {}
+    for key in sorted(set(reports) | set(carried)):
         institution_id, item_id = key
         region_id, path = regions[institution_id]
-        main = mains.get((item_id, _province_id(path, provinces)))
+        main = inputs.main(item_id, path)
         if key in reports:
-            count = counts.get(item_id)
+            count = inputs.counts.get(item_id)
             if not count:
-                problems.append(Problem(institution_id, item_id, "该品种尚无中选结果，无法计算约定采购量"))
+                result.problem(institution_id, item_id, "该品种尚无中选结果，无法计算约定采购量")
                 continue
-            ratio = tables.ratio(region_id, count)
+            ratio = inputs.ratio(region_id, count)
             values = {
                 "reported_qty": reports[key],
                 "ratio": ratio,
@@ -165,12 +197,26 @@ def desired_volumes(batch: Batch, number: int) -> tuple[dict, list[Problem]]:
             }
         # The supplier is the province's main winner today; a year carried over keeps last year's supplier
         # only when the province has no main winner any more (so it still shows who it was).
-        supplier_id = main.supplier_id if main else (carried.get(key, {}).get("supplier_id"))
         if main is None:
-            problems.append(Problem(institution_id, item_id, "本省无主供企业，约定采购量未分配供应企业"))
-        values["supplier_id"] = supplier_id
+            result.problem(institution_id, item_id, "本省无主供企业，约定采购量未分配供应企业")
+        values["supplier_id"] = main.supplier_id if main else carried.get(key, {}).get("supplier_id")
         desired[key] = values
-    return desired, problems
+    return desired
+
+
+def _volume_institutions(batch: Batch, number: int) -> list[int]:
+    """Institutions with approved lines for this year, or (year n > 1) with volumes of year n − 1."""
+    ids = set(
+        _approved_lines(batch, number).values_list("report__institution_id", flat=True).order_by().distinct()
+    )
+    if number > 1:
+        ids |= set(
+            AgreedVolume.objects.filter(agreement_year__batch=batch, agreement_year__number=number - 1)
+            .values_list("institution_id", flat=True)
+            .order_by()
+            .distinct()
+        )
+    return sorted(ids)
 
 
 def compute_agreed_volumes(*, actor, batch: Batch, agreement_year: int = 1) -> RunResult:
@@ -185,42 +231,44 @@ def compute_agreed_volumes(*, actor, batch: Batch, agreement_year: int = 1) -> R
         _require(access.can_manage_batches(actor), "只有省级医保局或平台管理员可以计算约定采购量")
     with transaction.atomic():
         year = _agreement_year(batch, agreement_year)
-        desired, problems = desired_volumes(batch, agreement_year)
-        stored = {
-            (v.institution_id, v.item_id): v
-            for v in AgreedVolume.objects.filter(agreement_year=year).only(
-                "id", "institution_id", "item_id", *VOLUME_FIELDS, "adjusted"
-            )
-        }
-        result = RunResult(problems=problems)
-        create, update = [], []
-        for key, values in desired.items():
-            row = stored.get(key)
-            if row is None:
-                create.append(
-                    AgreedVolume(agreement_year=year, institution_id=key[0], item_id=key[1], **values)
+        inputs = VolumeInputs(batch)
+        result = RunResult()
+        for chunk in _chunks(_volume_institutions(batch, agreement_year)):
+            desired = desired_volumes(inputs, agreement_year, chunk, result)
+            stored = {
+                (v.institution_id, v.item_id): v
+                for v in AgreedVolume.objects.filter(agreement_year=year, institution_id__in=chunk).only(
+                    "id", "institution_id", "item_id", *VOLUME_FIELDS, "adjusted"
                 )
-                continue
-            if row.source == AgreedVolume.Source.IMPORTED:
-                result.kept += 1
-                continue
-            if row.adjusted:
-                values = {k: v for k, v in values.items() if k not in ("agreed_qty", "source")}
-                result.kept += 1
-            changed = [name for name, value in values.items() if getattr(row, name) != value]
-            if changed:
-                for name in changed:
-                    setattr(row, name, values[name])
-                update.append(row)
-                if not row.adjusted:
-                    result.updated += 1
-            elif not row.adjusted:
-                result.unchanged += 1
-        AgreedVolume.objects.bulk_create(create, batch_size=BULK_BATCH)
-        if update:
-            fields = ["supplier", "reported_qty", "ratio", "agreed_qty", "source"]
-            AgreedVolume.objects.bulk_update(update, fields, batch_size=BULK_BATCH)
-        result.created = len(create)
+            }
+            create, update = [], []
+            for key, values in desired.items():
+                row = stored.get(key)
+                if row is None:
+                    create.append(
+                        AgreedVolume(agreement_year=year, institution_id=key[0], item_id=key[1], **values)
+                    )
+                    continue
+                if row.source == AgreedVolume.Source.IMPORTED:
+                    result.kept += 1
+                    continue
+                if row.adjusted:
+                    values = {k: v for k, v in values.items() if k not in ("agreed_qty", "source")}
+                    result.kept += 1
+                changed = [name for name, value in values.items() if getattr(row, name) != value]
+                if changed:
+                    for name in changed:
+                        setattr(row, name, values[name])
+                    update.append(row)
+                    if not row.adjusted:
+                        result.updated += 1
+                elif not row.adjusted:
+                    result.unchanged += 1
+            AgreedVolume.objects.bulk_create(create, batch_size=BULK_BATCH)
+            if update:
+                fields = ["supplier", "reported_qty", "ratio", "agreed_qty", "source"]
+                AgreedVolume.objects.bulk_update(update, fields, batch_size=BULK_BATCH)
+            result.created += len(create)
         audit.record(
             actor=actor,
             action="compute_agreed_volumes",
@@ -351,6 +399,67 @@ def remove_delivery_relationship(*, actor, region_code: str) -> None:
 AGREEMENT_FIELDS = ("supplier_id", "distributor_id", "agreed_qty", "winning_price", "budget", "due_date")
 
 
+def _generate_chunk(year: AgreementYear, inputs: VolumeInputs, chooser, chunk: list[int], result: RunResult):
+    volumes = AgreedVolume.objects.filter(agreement_year=year, institution_id__in=chunk).values_list(
+        "institution_id", "item_id", "supplier_id", "agreed_qty"
+    )
+    regions = _institution_regions(chunk)
+    stored = {
+        (a.institution_id, a.item_id): a
+        for a in PurchaseAgreement.objects.filter(agreement_year=year, institution_id__in=chunk).only(
+            "id", "institution_id", "item_id", "status", *AGREEMENT_FIELDS
+        )
+    }
+    create, update, changed_fields = [], [], set()
+    for institution_id, item_id, supplier_id, qty in volumes:
+        if supplier_id is None:
+            result.problem(institution_id, item_id, "无主供企业，未生成购销协议")
+            continue
+        if qty <= 0:
+            continue
+        _, path = regions[institution_id]
+        main = inputs.main(item_id, path)
+        if main is None or main.supplier_id != supplier_id:
+            result.problem(institution_id, item_id, "约定的供应企业不是本省主供企业")
+            continue
+        distributor_id = chooser.choose(supplier_id, path)
+        if distributor_id is None:
+            result.problem(institution_id, item_id, "供应企业尚未设置本地区配送关系")
+        values = {
+            "supplier_id": supplier_id,
+            "distributor_id": distributor_id,
+            "agreed_qty": qty,
+            "winning_price": main.winning_price,
+            "budget": money(qty * main.winning_price),
+            "due_date": year.sign_due,
+        }
+        row = stored.get((institution_id, item_id))
+        if row is None:
+            create.append(
+                PurchaseAgreement(
+                    agreement_year=year, institution_id=institution_id, item_id=item_id, **values
+                )
+            )
+            continue
+        if row.status != AgreementStatus.DRAFT:
+            result.kept += 1
+            continue
+        changed = [name for name, value in values.items() if getattr(row, name) != value]
+        if changed:
+            for name in changed:
+                setattr(row, name, values[name])
+            changed_fields.update(changed)
+            update.append(row)
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    PurchaseAgreement.objects.bulk_create(create, batch_size=BULK_BATCH)
+    if update:
+        fields = sorted(f.removesuffix("_id") for f in changed_fields)
+        PurchaseAgreement.objects.bulk_update(update, fields, batch_size=BULK_BATCH)
+    result.created += len(create)
+
+
 def generate_agreements(*, actor, batch: Batch, agreement_year: int) -> RunResult:
     """One agreement per (agreement year, institution, item) with an agreed volume > 0 and a supplier:
     the main winner's price for the institution's province, budget = money(qty × price), the distributor
@@ -363,70 +472,22 @@ def generate_agreements(*, actor, batch: Batch, agreement_year: int) -> RunResul
         _require(access.can_manage_batches(actor), "只有省级医保局或平台管理员可以生成购销协议")
     with transaction.atomic():
         year = _agreement_year(batch, agreement_year)
-        volumes = list(
-            AgreedVolume.objects.filter(agreement_year=year)
-            .values_list("institution_id", "item_id", "supplier_id", "agreed_qty")
-            .iterator(chunk_size=5000)
+        inputs = VolumeInputs(batch)
+        chooser = DistributorChooser(
+            AgreedVolume.objects.filter(agreement_year=year, supplier__isnull=False)
+            .values_list("supplier_id", flat=True)
+            .order_by()
+            .distinct()
         )
-        mains = main_winners(batch)
-        provinces = dict(Region.objects.filter(level="province").values_list("code", "pk"))
-        regions = _institution_regions({v[0] for v in volumes})
-        chooser = DistributorChooser({v[2] for v in volumes if v[2]})
-        stored = {
-            (a.institution_id, a.item_id): a
-            for a in PurchaseAgreement.objects.filter(agreement_year=year).only(
-                "id", "institution_id", "item_id", "status", *AGREEMENT_FIELDS
-            )
-        }
+        institution_ids = sorted(
+            AgreedVolume.objects.filter(agreement_year=year)
+            .values_list("institution_id", flat=True)
+            .order_by()
+            .distinct()
+        )
         result = RunResult()
-        create, update, changed_fields = [], [], set()
-        for institution_id, item_id, supplier_id, qty in volumes:
-            if supplier_id is None:
-                result.problems.append(Problem(institution_id, item_id, "无主供企业，未生成购销协议"))
-                continue
-            if qty <= 0:
-                continue
-            _, path = regions[institution_id]
-            main = mains.get((item_id, _province_id(path, provinces)))
-            if main is None or main.supplier_id != supplier_id:
-                result.problems.append(Problem(institution_id, item_id, "约定的供应企业不是本省主供企业"))
-                continue
-            distributor_id = chooser.choose(supplier_id, path)
-            if distributor_id is None:
-                result.problems.append(Problem(institution_id, item_id, "供应企业尚未设置本地区配送关系"))
-            values = {
-                "supplier_id": supplier_id,
-                "distributor_id": distributor_id,
-                "agreed_qty": qty,
-                "winning_price": main.winning_price,
-                "budget": money(qty * main.winning_price),
-                "due_date": year.sign_due,
-            }
-            row = stored.get((institution_id, item_id))
-            if row is None:
-                create.append(
-                    PurchaseAgreement(
-                        agreement_year=year, institution_id=institution_id, item_id=item_id, **values
-                    )
-                )
-                continue
-            if row.status != AgreementStatus.DRAFT:
-                result.kept += 1
-                continue
-            changed = [name for name, value in values.items() if getattr(row, name) != value]
-            if changed:
-                for name in changed:
-                    setattr(row, name, values[name])
-                changed_fields.update(changed)
-                update.append(row)
-                result.updated += 1
-            else:
-                result.unchanged += 1
-        PurchaseAgreement.objects.bulk_create(create, batch_size=BULK_BATCH)
-        if update:
-            fields = sorted(f.removesuffix("_id") for f in changed_fields)
-            PurchaseAgreement.objects.bulk_update(update, fields, batch_size=BULK_BATCH)
-        result.created = len(create)
+        for chunk in _chunks(institution_ids):
+            _generate_chunk(year, inputs, chooser, chunk, result)
         audit.record(
             actor=actor,
             action="generate_agreements",

@@ -103,10 +103,6 @@ class RunOut(Schema):
     )
 
     @staticmethod
-    def resolve_problem_count(obj) -> int:
-        return len(obj.problems)
-
-    @staticmethod
     def resolve_problems(obj) -> list:
         return obj.problems[:PROBLEMS_SHOWN]
 
@@ -222,7 +218,7 @@ def list_agreed_volumes(
 
 
 @router.get(
-    "/agreed-volumes/{volume_id}",
+    "/agreed-volumes/{int:volume_id}",
     response=with_errors(AgreedVolumeDetailOut, 404),
     summary="约定采购量详情（含调整记录）",
 )
@@ -231,7 +227,7 @@ def get_agreed_volume(request, volume_id: int):
 
 
 @router.post(
-    "/agreed-volumes/{volume_id}/adjust",
+    "/agreed-volumes/{int:volume_id}/adjust",
     response=with_errors(AgreedVolumeDetailOut, 400, 404),
     summary="医保局调整约定采购量（须填原因）",
 )
@@ -279,13 +275,13 @@ def list_agreements(
     return paginate(qs, paging)
 
 
-@router.get("/agreements/{agreement_id}", response=with_errors(AgreementOut, 404), summary="购销协议详情")
+@router.get("/agreements/{int:agreement_id}", response=with_errors(AgreementOut, 404), summary="购销协议详情")
 def get_agreement(request, agreement_id: int):
     return queries.get_agreement(request.actor, agreement_id)
 
 
 @router.post(
-    "/agreements/{agreement_id}/sign",
+    "/agreements/{int:agreement_id}/sign",
     response=with_errors(AgreementOut, 400, 403, 404),
     summary="签订购销协议",
 )

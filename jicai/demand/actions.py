@@ -362,17 +362,22 @@ def save_report_lines(
         changed = []
         for entry in lines if not errors else ():
             line = stored[entry.item_code]
-            line.reported_qty = entry.reported_qty
-            line.explanation = (entry.explanation or "").strip()
+            explanation = (entry.explanation or "").strip()
+            if (line.reported_qty, line.explanation) == (entry.reported_qty, explanation):
+                continue
+            line.reported_qty, line.explanation = entry.reported_qty, explanation
             _set_flags(line, threshold)
             changed.append(line)
         if complete and not errors:
             rows = {entry.item_code: entry.row for entry in lines}
-            for line in changed:
+            for line in (stored[entry.item_code] for entry in lines):
                 for problem in line_problems(line, threshold):
                     errors.append({"row": rows.get(line.item.item_code), **problem})
         if errors:
             raise _problems_error(errors, "未保存：")
+        if not changed:
+            # Nothing differs (e.g. a returned report resubmitted as it was): no edit, no transition.
+            return report
         _begin_edit(actor, report)
         DemandLine.objects.bulk_update(
             changed, ["reported_qty", "explanation", "below_history", "history_not_reported"], batch_size=500

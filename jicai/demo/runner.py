@@ -21,11 +21,13 @@ from jicai.demo.steps.accounts import build_logins, build_organisations
 from jicai.demo.steps.agreements import build_agreements
 from jicai.demo.steps.batches import build_batches
 from jicai.demo.steps.companies import build_companies
+from jicai.demo.steps.demand import build_demand
 from jicai.demo.steps.institutions import build_institutions
 from jicai.demo.steps.items import build_items
 from jicai.demo.steps.monitoring import run_monitoring
 from jicai.demo.steps.regions import build_regions
 from jicai.demo.steps.substitutes import build_substitutes
+from jicai.demo.steps.trade import build_trade
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,9 @@ STEPS: list[Step] = [
     Step("organisations", "机构账户", build_organisations),
     Step("logins", "演示登录账户", build_logins),
     # Steps of later issues go here, before monitoring.
+    Step("demand", "报量、审核与退回重报", build_demand),
     Step("agreements", "约定采购量、配送关系与购销协议", build_agreements),
+    Step("trade", "订单、配送、入库、付款与使用数据", build_trade),
     Step("monitoring", "运行监测", run_monitoring),
 ]
 

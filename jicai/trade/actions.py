@@ -96,7 +96,7 @@ def place_order(
         raise DomainError("一个订单只能包含同一家生产企业的产品，请分别下单")
     supplier = Company.objects.get(pk=suppliers.pop())
     province = queries.province_of(institution)
-    item_of = queries.items_for_products([line.product.pk for line in lines], ordered_on)
+    item_of = queries.items_for_products([line.product.pk for line in lines], ordered_on, province)
 
     prepared = []
     for n, line in enumerate(lines, start=1):
@@ -106,17 +106,23 @@ def place_order(
             raise DomainError(f"第{n}行：{exc}") from None
         listing = queries.listing_price_on(line.product, province, ordered_on)
         if listing is None:
-            raise DomainError(f"第{n}行：产品 {line.product.code} 在{province.name}没有 {ordered_on} 有效的挂网价，不能下单",
-                              code="not_listed")
+            raise DomainError(
+                f"第{n}行：产品 {line.product.code} 在{province.name}没有 {ordered_on} 有效的挂网价，不能下单",
+                code="not_listed",
+            )
         unit_price = listing if line.unit_price is None else quantise_price(line.unit_price)
-        if unit_price != listing and not queries.allowed_exception_price(institution, line.product, ordered_on, unit_price):
+        if unit_price != listing and not queries.allowed_exception_price(
+            institution, line.product, ordered_on, unit_price
+        ):
             raise DomainError(
                 f"第{n}行：单价 {unit_price} 与挂网价 {listing} 不一致，且医保局未批准价格例外",
                 code="price_not_listing",
             )
         prepared.append((n, line.product, qty, unit_price, item_of.get(line.product.pk)))
 
-    routing_reason = _routing_reason(institution, province, supplier, {p[4] for p in prepared if p[4]}, prepared)
+    routing_reason = _routing_reason(
+        institution, province, supplier, {p[4] for p in prepared if p[4]}, prepared
+    )
     if distributor is None:
         distributor = queries.distributor_for(supplier, institution)
     order = Order.objects.create(
@@ -132,33 +138,56 @@ def place_order(
     OrderLine.objects.bulk_create(
         [
             OrderLine(
-                order=order, line_no=n, institution=institution, supplier=supplier, ordered_on=ordered_on,
-                product=product, item_id=item_id, qty=qty, unit_price=unit_price, amount=line_amount(qty, unit_price),
+                order=order,
+                line_no=n,
+                institution=institution,
+                supplier=supplier,
+                ordered_on=ordered_on,
+                product=product,
+                item_id=item_id,
+                qty=qty,
+                unit_price=unit_price,
+                amount=line_amount(qty, unit_price),
             )
             for n, product, qty, unit_price, item_id in prepared
         ]
     )
     total = sum((line_amount(q, p) for _, _, q, p, _ in prepared), Decimal("0.00"))
     audit.record(
-        actor=actor, action="trade.place_order", obj=order,
+        actor=actor,
+        action="trade.place_order",
+        obj=order,
         summary=f"{institution.name} 向 {supplier.name} 下单 {len(prepared)} 行，金额 {total}",
-        changes={"order_id": order.order_id, "lines": len(prepared), "amount": str(total),
-                 "routing_reason": routing_reason},
+        changes={
+            "order_id": order.order_id,
+            "lines": len(prepared),
+            "amount": str(total),
+            "routing_reason": routing_reason,
+        },
     )
     link = reverse("trade:order", args=[order.order_id])
     transaction.on_commit(
-        lambda: notify(organisations=_company_orgs(supplier, distributor), kind="trade.order",
-                       title=f"新订单 {order.order_id}（{institution.name}）", link=link)
+        lambda: notify(
+            organisations=_company_orgs(supplier, distributor),
+            kind="trade.order",
+            title=f"新订单 {order.order_id}（{institution.name}）",
+            link=link,
+        )
     )
     return order
 
 
-def _routing_reason(institution: Institution, province, supplier: Company, item_ids: set[int], prepared) -> str:
+def _routing_reason(
+    institution: Institution, province, supplier: Company, item_ids: set[int], prepared
+) -> str:
     """Refuses lines of a supply winner marked unable to supply; returns why the order went to a backup."""
     reasons = []
     winner_items = set(
         Winner.objects.filter(
-            item_id__in=item_ids, province=province, role__in=SUPPLY_ROLES, product__manufacturer=supplier,
+            item_id__in=item_ids,
+            province=province,
+            role__in=SUPPLY_ROLES,
+            product__manufacturer=supplier,
             product_id__in=[p[1].pk for p in prepared],
         ).values_list("item_id", flat=True)
     )
@@ -211,16 +240,22 @@ def respond_to_line(*, actor, line: OrderLine, accept: bool, reason: str = "") -
     if not updated:
         raise DomainError("该订单行已确认、已拒绝、已撤销或已配送，不能再次答复", code="already_answered")
     audit.record(
-        actor=actor, action="trade.accept_line" if accept else "trade.reject_line", obj=line,
+        actor=actor,
+        action="trade.accept_line" if accept else "trade.reject_line",
+        obj=line,
         summary=f"{line} {'确认' if accept else '拒绝'}" + (f"：{reason}" if reason else ""),
         changes={"accepted_by_supplier": accept, "reason": reason},
     )
     if not accept:
         order = line.order
         transaction.on_commit(
-            lambda: notify(organisations=_institution_orgs(line.institution), kind="trade.line_rejected",
-                           title=f"订单 {order.order_id} 第{line.line_no}行被企业拒绝", body=reason,
-                           link=reverse("trade:order", args=[order.order_id]))
+            lambda: notify(
+                organisations=_institution_orgs(line.institution),
+                kind="trade.line_rejected",
+                title=f"订单 {order.order_id} 第{line.line_no}行被企业拒绝",
+                body=reason,
+                link=reverse("trade:order", args=[order.order_id]),
+            )
         )
     line.refresh_from_db()
     return line
@@ -250,7 +285,8 @@ def record_delivery(*, actor, line: OrderLine, qty: int, delivered_on: dt.date) 
         if current.status != LineStatus.OPEN or current.accepted_by_supplier is False:
             raise DomainError("该订单行已拒绝或已撤销，不能配送")
         raise DomainError(
-            f"配送数量 {qty} 超过未配送数量 {current.qty - current.delivered_qty}", code="delivery_exceeds_ordered"
+            f"配送数量 {qty} 超过未配送数量 {current.qty - current.delivered_qty}",
+            code="delivery_exceeds_ordered",
         )
     if Delivery.objects.filter(line=line, delivered_on=delivered_on).update(qty=F("qty") + qty):
         # One row per line and day (the import key): a second delivery on the same day adds to it.
@@ -258,8 +294,11 @@ def record_delivery(*, actor, line: OrderLine, qty: int, delivered_on: dt.date) 
     else:
         delivery = Delivery.objects.create(line=line, qty=qty, delivered_on=delivered_on)
     audit.record(
-        actor=actor, action="trade.record_delivery", obj=delivery,
-        summary=f"{line} 配送 {qty}（{delivered_on}）", changes={"qty": qty, "delivered_on": str(delivered_on)},
+        actor=actor,
+        action="trade.record_delivery",
+        obj=delivery,
+        summary=f"{line} 配送 {qty}（{delivered_on}）",
+        changes={"qty": qty, "delivered_on": str(delivered_on)},
     )
     return delivery
 
@@ -269,7 +308,13 @@ def record_delivery(*, actor, line: OrderLine, qty: int, delivered_on: dt.date) 
 
 @transaction.atomic
 def confirm_receipt(
-    *, actor, line: OrderLine, accepted_qty: int, rejected_qty: int = 0, received_on: dt.date, reason: str = ""
+    *,
+    actor,
+    line: OrderLine,
+    accepted_qty: int,
+    rejected_qty: int = 0,
+    received_on: dt.date,
+    reason: str = "",
 ) -> Receipt:
     """入库确认: accepted + rejected ≤ delivered − previously received; rejects need a reason. Sets the
     line's payment due date from the latest receipt date under the policy."""
@@ -296,7 +341,9 @@ def confirm_receipt(
     if not updated:
         current = OrderLine.objects.get(pk=line.pk)
         open_qty = rules.receivable_qty(
-            delivered_qty=current.delivered_qty, accepted_qty=current.accepted_qty, rejected_qty=current.rejected_qty
+            delivered_qty=current.delivered_qty,
+            accepted_qty=current.accepted_qty,
+            rejected_qty=current.rejected_qty,
         )
         raise DomainError(
             f"验收合格 {accepted} + 拒收 {rejected} 超过待入库数量 {open_qty}（已配送 − 已入库）",
@@ -305,25 +352,39 @@ def confirm_receipt(
     # Our UPDATE holds the row lock until commit, so this read sees the final latest receipt date.
     current = OrderLine.objects.select_related("institution__region", "item__batch").get(pk=line.pk)
     policy = queries.payment_policy(current.institution, current.item)
-    due = rules.payment_due_date(current.last_received_on, days=policy.payment_due_days, rule=policy.payment_due_rule)
+    due = rules.payment_due_date(
+        current.last_received_on, days=policy.payment_due_days, rule=policy.payment_due_rule
+    )
     OrderLine.objects.filter(pk=line.pk).update(payment_due_on=due)
     existing = Receipt.objects.filter(line=line, received_on=received_on).first()
     if existing is not None:
         # One row per line and day (the import key): a second confirmation that day adds to it.
         Receipt.objects.filter(pk=existing.pk).update(
-            accepted_qty=F("accepted_qty") + accepted, rejected_qty=F("rejected_qty") + rejected,
+            accepted_qty=F("accepted_qty") + accepted,
+            rejected_qty=F("rejected_qty") + rejected,
             reason="；".join(r for r in (existing.reason, reason) if r)[:255],
         )
         receipt = Receipt.objects.get(pk=existing.pk)
     else:
         receipt = Receipt.objects.create(
-            line=line, accepted_qty=accepted, rejected_qty=rejected, received_on=received_on, reason=reason[:255]
+            line=line,
+            accepted_qty=accepted,
+            rejected_qty=rejected,
+            received_on=received_on,
+            reason=reason[:255],
         )
     audit.record(
-        actor=actor, action="trade.confirm_receipt", obj=receipt,
+        actor=actor,
+        action="trade.confirm_receipt",
+        obj=receipt,
         summary=f"{line} 入库 {accepted}，拒收 {rejected}（{received_on}）",
-        changes={"accepted_qty": accepted, "rejected_qty": rejected, "received_on": str(received_on),
-                 "reason": reason, "payment_due_on": str(due)},
+        changes={
+            "accepted_qty": accepted,
+            "rejected_qty": rejected,
+            "received_on": str(received_on),
+            "reason": reason,
+            "payment_due_on": str(due),
+        },
     )
     return receipt
 
@@ -345,7 +406,9 @@ def _pay_line(line: OrderLine, pay: Decimal, paid_on: dt.date, invoice_no: str) 
             f"（尚可付款 {current.amount - current.paid_amount}）",
             code="payment_exceeds_amount",
         )
-    if Payment.objects.filter(line=line, paid_on=paid_on, invoice_no=invoice_no).update(amount=F("amount") + pay):
+    if Payment.objects.filter(line=line, paid_on=paid_on, invoice_no=invoice_no).update(
+        amount=F("amount") + pay
+    ):
         return Payment.objects.get(line=line, paid_on=paid_on, invoice_no=invoice_no)
     return Payment.objects.create(line=line, amount=pay, paid_on=paid_on, invoice_no=invoice_no)
 
@@ -363,16 +426,20 @@ def _check_payment(amount_value, paid_on: dt.date) -> Decimal:
 
 
 @transaction.atomic
-def record_payment(*, actor, line: OrderLine, amount: Decimal, paid_on: dt.date, invoice_no: str = "") -> Payment:
+def record_payment(
+    *, actor, line: OrderLine, amount: Decimal, paid_on: dt.date, invoice_no: str = ""
+) -> Payment:
     """A payment for one line; the paid total can never exceed the line amount."""
     _institution_line(actor, line)
     pay = _check_payment(amount, paid_on)
     invoice_no = (invoice_no or "").strip()[:64]
     payment = _pay_line(line, pay, paid_on, invoice_no)
     audit.record(
-        actor=actor, action="trade.record_payment", obj=payment,
-        summary=f"{line} 付款 {pay}（{paid_on}）", changes={"amount": str(pay), "paid_on": str(paid_on),
-                                                            "invoice_no": invoice_no},
+        actor=actor,
+        action="trade.record_payment",
+        obj=payment,
+        summary=f"{line} 付款 {pay}（{paid_on}）",
+        changes={"amount": str(pay), "paid_on": str(paid_on), "invoice_no": invoice_no},
     )
     return payment
 
@@ -391,16 +458,23 @@ def record_invoice_payment(
         _institution_line(actor, line)
     pay = _check_payment(amount, paid_on)
     fresh = list(
-        OrderLine.objects.filter(pk__in=[line.pk for line in lines]).select_related("order")
+        OrderLine.objects.filter(pk__in=[line.pk for line in lines])
+        .select_related("order")
         .order_by(F("payment_due_on").asc(nulls_last=True), "ordered_on", "id")
     )
     shares = rules.spread_payment(pay, [(line, line.amount - line.paid_amount) for line in fresh])
     payments = [_pay_line(line, share, paid_on, invoice_no) for line, share in shares]
     audit.record(
-        actor=actor, action="trade.record_invoice_payment", object_type="trade.invoice", object_id=invoice_no,
+        actor=actor,
+        action="trade.record_invoice_payment",
+        object_type="trade.invoice",
+        object_id=invoice_no,
         summary=f"发票 {invoice_no} 付款 {pay}，分摊到 {len(payments)} 行",
-        changes={"amount": str(pay), "paid_on": str(paid_on),
-                 "shares": {str(line): str(share) for line, share in shares}},
+        changes={
+            "amount": str(pay),
+            "paid_on": str(paid_on),
+            "shares": {str(line): str(share) for line, share in shares},
+        },
     )
     return payments
 
@@ -410,7 +484,13 @@ def record_invoice_payment(
 
 @transaction.atomic
 def set_supply_block(
-    *, actor, institution: Institution, supplier: Company, item: Item, reason: str, source: str = "bureau",
+    *,
+    actor,
+    institution: Institution,
+    supplier: Company,
+    item: Item,
+    reason: str,
+    source: str = "bureau",
     source_ref: str = "",
 ) -> SupplyBlock:
     """Mark a supplier unable to supply an institution with an item; orders then route to the backup."""
@@ -420,27 +500,45 @@ def set_supply_block(
     if not reason:
         raise DomainError("请填写无法供应的原因")
     province = queries.province_of(institution)
-    if not Winner.objects.filter(item=item, province=province, role__in=SUPPLY_ROLES,
-                                 product__manufacturer=supplier).exists():
+    if not Winner.objects.filter(
+        item=item, province=province, role__in=SUPPLY_ROLES, product__manufacturer=supplier
+    ).exists():
         raise DomainError(f"{supplier.name} 不是 {item.generic_name} 在{province.name}的主供或备供企业")
     try:
         with transaction.atomic():
             block = SupplyBlock.objects.create(
-                supplier=supplier, institution=institution, item=item, reason=reason[:255], source=source,
-                source_ref=source_ref, created_by=audit._user(actor),
+                supplier=supplier,
+                institution=institution,
+                item=item,
+                reason=reason[:255],
+                source=source,
+                source_ref=source_ref,
+                created_by=audit._user(actor),
             )
     except IntegrityError:
         raise DomainError("该企业对该机构该品种已有生效中的无法供应标记", code="already_blocked") from None
     audit.record(
-        actor=actor, action="trade.set_supply_block", obj=block,
+        actor=actor,
+        action="trade.set_supply_block",
+        obj=block,
         summary=f"{supplier.name} 无法供应 {institution.name} {item.generic_name}：{reason}",
-        changes={"supplier": supplier.code, "institution": institution.code, "item": item.item_code,
-                 "reason": reason, "source": source, "source_ref": source_ref},
+        changes={
+            "supplier": supplier.code,
+            "institution": institution.code,
+            "item": item.item_code,
+            "reason": reason,
+            "source": source,
+            "source_ref": source_ref,
+        },
     )
     transaction.on_commit(
-        lambda: notify(organisations=_company_orgs(supplier) + _institution_orgs(institution), kind="trade.supply_block",
-                       title=f"{supplier.name} 被标记为无法供应 {institution.name} 的 {item.generic_name}", body=reason,
-                       link=reverse("trade:supply_blocks"))
+        lambda: notify(
+            organisations=_company_orgs(supplier) + _institution_orgs(institution),
+            kind="trade.supply_block",
+            title=f"{supplier.name} 被标记为无法供应 {institution.name} 的 {item.generic_name}",
+            body=reason,
+            link=reverse("trade:supply_blocks"),
+        )
     )
     return block
 
@@ -457,16 +555,25 @@ def lift_supply_block(*, actor, block: SupplyBlock, note: str = "") -> SupplyBlo
         raise DomainError("该标记已解除", code="already_lifted")
     block.refresh_from_db()
     audit.record(
-        actor=actor, action="trade.lift_supply_block", obj=block,
-        summary=f"解除 {block.supplier} 对 {block.institution} 的无法供应标记", changes={"note": note},
+        actor=actor,
+        action="trade.lift_supply_block",
+        obj=block,
+        summary=f"解除 {block.supplier} 对 {block.institution} 的无法供应标记",
+        changes={"note": note},
     )
     return block
 
 
 @transaction.atomic
 def grant_price_exception(
-    *, actor, institution: Institution, product: Product, unit_price: Decimal, valid_from: dt.date,
-    valid_to: dt.date, reason: str,
+    *,
+    actor,
+    institution: Institution,
+    product: Product,
+    unit_price: Decimal,
+    valid_from: dt.date,
+    valid_to: dt.date,
+    reason: str,
 ) -> PriceException:
     """A bureau allows an institution to order a product at a price other than the listing price."""
     if not queries.can_govern(actor, institution):
@@ -483,14 +590,27 @@ def grant_price_exception(
     if unit_price < 0:
         raise DomainError("单价不能为负")
     exception = PriceException.objects.create(
-        institution=institution, product=product, unit_price=unit_price, valid_from=valid_from, valid_to=valid_to,
-        reason=reason[:255], created_by=audit._user(actor),
+        institution=institution,
+        product=product,
+        unit_price=unit_price,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        reason=reason[:255],
+        created_by=audit._user(actor),
     )
     audit.record(
-        actor=actor, action="trade.grant_price_exception", obj=exception,
+        actor=actor,
+        action="trade.grant_price_exception",
+        obj=exception,
         summary=f"{institution.name} {product.code} 允许单价 {unit_price}（{valid_from}～{valid_to}）",
-        changes={"institution": institution.code, "product": product.code, "unit_price": str(unit_price),
-                 "valid_from": str(valid_from), "valid_to": str(valid_to), "reason": reason},
+        changes={
+            "institution": institution.code,
+            "product": product.code,
+            "unit_price": str(unit_price),
+            "valid_from": str(valid_from),
+            "valid_to": str(valid_to),
+            "reason": reason,
+        },
     )
     return exception
 
@@ -500,7 +620,13 @@ def grant_price_exception(
 
 @transaction.atomic
 def file_monthly_report(
-    *, actor, item: Item, month: dt.date, production_qty: int, supply_qty: int, inventory_qty: int,
+    *,
+    actor,
+    item: Item,
+    month: dt.date,
+    production_qty: int,
+    supply_qty: int,
+    inventory_qty: int,
     payment_received: Decimal,
 ) -> SupplierMonthlyReport:
     """A supplier's monthly report per item for a past month; filing again corrects it (audited diff)."""
@@ -521,7 +647,11 @@ def file_monthly_report(
         raise DomainError(str(exc)) from None
     if values["payment_received"] < 0:
         raise DomainError("回款金额不能为负")
-    existing = SupplierMonthlyReport.objects.select_for_update().filter(company=company, item=item, month=month).first()
+    existing = (
+        SupplierMonthlyReport.objects.select_for_update()
+        .filter(company=company, item=item, month=month)
+        .first()
+    )
     if existing is None:
         report = SupplierMonthlyReport.objects.create(
             company=company, item=item, month=month, submitted_by=audit._user(actor), **values
@@ -535,7 +665,10 @@ def file_monthly_report(
         existing.save(update_fields=[*values, "submitted_by", "submitted_at"])
         report = existing
     audit.record(
-        actor=actor, action="trade.file_monthly_report", obj=report,
-        summary=f"{company.name} {item.generic_name} {month:%Y-%m} 月报", changes=changes,
+        actor=actor,
+        action="trade.file_monthly_report",
+        obj=report,
+        summary=f"{company.name} {item.generic_name} {month:%Y-%m} 月报",
+        changes=changes,
     )
     return report

@@ -36,7 +36,9 @@ class OrderLineOut(Schema):
     amount: str
     ordered_on: dt.date
     status: str = Field(..., description="发送方状态 open/cancelled/rejected")
-    derived_status: str = Field(..., description="由数量推导的状态：" + "、".join(f"{k}={v}" for k, v in rules.STATUS_LABELS.items()))
+    derived_status: str = Field(
+        ..., description="由数量推导的状态：" + "、".join(f"{k}={v}" for k, v in rules.STATUS_LABELS.items())
+    )
     status_label: str
     accepted_by_supplier: bool | None
     reject_reason: str
@@ -375,10 +377,18 @@ class UsageOut(Schema):
 
 
 @router.get("/orders", response=with_errors(page_of(OrderSummaryOut)), summary="订单列表")
-def list_orders(request, paging: Query[PageParams], q: str = "", supplier: str = "", institution: str = "",
-                date_from: str = "", date_to: str = ""):
-    qs = queries.list_orders(request.actor, q=q, supplier=supplier, institution=institution, date_from=date_from,
-                             date_to=date_to)
+def list_orders(
+    request,
+    paging: Query[PageParams],
+    q: str = "",
+    supplier: str = "",
+    institution: str = "",
+    date_from: str = "",
+    date_to: str = "",
+):
+    qs = queries.list_orders(
+        request.actor, q=q, supplier=supplier, institution=institution, date_from=date_from, date_to=date_to
+    )
     return paginate(qs, paging)
 
 
@@ -391,7 +401,10 @@ def place_order(request, payload: OrderIn):
         raise DomainError("产品不存在：" + "、".join(missing), code="unknown_product")
     order = actions.place_order(
         actor=request.actor,
-        lines=[actions.LineInput(products[line.product_code], line.qty, line.unit_price) for line in payload.lines],
+        lines=[
+            actions.LineInput(products[line.product_code], line.qty, line.unit_price)
+            for line in payload.lines
+        ],
         ordered_on=payload.ordered_on,
         order_id=payload.order_id,
         source="api",
@@ -405,12 +418,26 @@ def get_order(request, order_id: str):
 
 
 @router.get("/order-lines", response=with_errors(page_of(OrderLineOut)), summary="订单明细列表")
-def list_lines(request, paging: Query[PageParams], q: str = "", status: str = "", supplier: str = "",
-               institution: str = "", date_from: str = "", date_to: str = "",
-               overdue: bool = Query(False, description="仅逾期未付款")):
+def list_lines(
+    request,
+    paging: Query[PageParams],
+    q: str = "",
+    status: str = "",
+    supplier: str = "",
+    institution: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    overdue: bool = Query(False, description="仅逾期未付款"),
+):
     qs = queries.list_lines(
-        request.actor, q=q, status=status, supplier=supplier, institution=institution, date_from=date_from,
-        date_to=date_to, overdue_on=actions.today() if overdue else None,
+        request.actor,
+        q=q,
+        status=status,
+        supplier=supplier,
+        institution=institution,
+        date_from=date_from,
+        date_to=date_to,
+        overdue_on=actions.today() if overdue else None,
     ).select_related("item")
     return paginate(qs, paging)
 
@@ -420,7 +447,11 @@ def _line(request, order_id: str, line_no: int):
 
 
 def _line_out(request, order_id: str, line_no: int):
-    return queries.list_lines(request.actor).select_related("item").get(order__order_id=order_id, line_no=line_no)
+    return (
+        queries.list_lines(request.actor)
+        .select_related("item")
+        .get(order__order_id=order_id, line_no=line_no)
+    )
 
 
 LINE_WRITE = with_errors(OrderLineOut, 400, 403, 404)
@@ -428,39 +459,69 @@ LINE_WRITE = with_errors(OrderLineOut, 400, 403, 404)
 
 @router.post("/order-lines/{order_id}/{line_no}/respond", response=LINE_WRITE, summary="企业确认或拒绝订单行")
 def respond(request, order_id: str, line_no: int, payload: RespondIn):
-    actions.respond_to_line(actor=request.actor, line=_line(request, order_id, line_no), accept=payload.accept,
-                            reason=payload.reason)
+    actions.respond_to_line(
+        actor=request.actor,
+        line=_line(request, order_id, line_no),
+        accept=payload.accept,
+        reason=payload.reason,
+    )
     return _line_out(request, order_id, line_no)
 
 
-@router.post("/order-lines/{order_id}/{line_no}/deliveries", response=LINE_WRITE, summary="登记配送（可部分配送）")
+@router.post(
+    "/order-lines/{order_id}/{line_no}/deliveries", response=LINE_WRITE, summary="登记配送（可部分配送）"
+)
 def deliver(request, order_id: str, line_no: int, payload: DeliveryIn):
-    actions.record_delivery(actor=request.actor, line=_line(request, order_id, line_no), qty=payload.qty,
-                            delivered_on=payload.delivered_on)
+    actions.record_delivery(
+        actor=request.actor,
+        line=_line(request, order_id, line_no),
+        qty=payload.qty,
+        delivered_on=payload.delivered_on,
+    )
     return _line_out(request, order_id, line_no)
 
 
-@router.post("/order-lines/{order_id}/{line_no}/receipts", response=LINE_WRITE, summary="入库确认（验收合格/拒收）")
+@router.post(
+    "/order-lines/{order_id}/{line_no}/receipts", response=LINE_WRITE, summary="入库确认（验收合格/拒收）"
+)
 def receive(request, order_id: str, line_no: int, payload: ReceiptIn):
-    actions.confirm_receipt(actor=request.actor, line=_line(request, order_id, line_no),
-                            accepted_qty=payload.accepted_qty, rejected_qty=payload.rejected_qty,
-                            received_on=payload.received_on, reason=payload.reason)
+    actions.confirm_receipt(
+        actor=request.actor,
+        line=_line(request, order_id, line_no),
+        accepted_qty=payload.accepted_qty,
+        rejected_qty=payload.rejected_qty,
+        received_on=payload.received_on,
+        reason=payload.reason,
+    )
     return _line_out(request, order_id, line_no)
 
 
 @router.post("/order-lines/{order_id}/{line_no}/payments", response=LINE_WRITE, summary="按订单行付款")
 def pay(request, order_id: str, line_no: int, payload: PaymentIn):
-    actions.record_payment(actor=request.actor, line=_line(request, order_id, line_no), amount=payload.amount,
-                           paid_on=payload.paid_on, invoice_no=payload.invoice_no)
+    actions.record_payment(
+        actor=request.actor,
+        line=_line(request, order_id, line_no),
+        amount=payload.amount,
+        paid_on=payload.paid_on,
+        invoice_no=payload.invoice_no,
+    )
     return _line_out(request, order_id, line_no)
 
 
-@router.post("/invoice-payments", response=with_errors(list[PaymentOut], 400, 403, 404, ok_status=201),
-             summary="按发票付款（分摊到多个订单行）")
+@router.post(
+    "/invoice-payments",
+    response=with_errors(list[PaymentOut], 400, 403, 404, ok_status=201),
+    summary="按发票付款（分摊到多个订单行）",
+)
 def pay_invoice(request, payload: InvoicePaymentIn):
     lines = [_line(request, ref.order_id, ref.line_no) for ref in payload.lines]
-    payments = actions.record_invoice_payment(actor=request.actor, lines=lines, amount=payload.amount,
-                                              paid_on=payload.paid_on, invoice_no=payload.invoice_no)
+    payments = actions.record_invoice_payment(
+        actor=request.actor,
+        lines=lines,
+        amount=payload.amount,
+        paid_on=payload.paid_on,
+        invoice_no=payload.invoice_no,
+    )
     return 201, payments
 
 
@@ -469,20 +530,32 @@ def payables(request, by: Literal["institution", "supplier"] = "institution"):
     rows = queries.payables(request.actor, by=by, as_of=actions.today())
     return [
         {
-            "code": r[f"{by}__code"], "name": r[f"{by}__name"], "line_count": r["line_count"],
-            **{k: decimal_str(r[k], 2) for k in ("ordered_amount", "payable_amount", "paid", "outstanding", "overdue")},
+            "code": r[f"{by}__code"],
+            "name": r[f"{by}__name"],
+            "line_count": r["line_count"],
+            **{
+                k: decimal_str(r[k], 2)
+                for k in ("ordered_amount", "payable_amount", "paid", "outstanding", "overdue")
+            },
         }
         for r in rows
     ]
 
 
-@router.get("/order-progress", response=with_errors(list[ProgressOut]), summary="本协议年度各品种 约定/已采购/剩余")
+@router.get(
+    "/order-progress", response=with_errors(list[ProgressOut]), summary="本协议年度各品种 约定/已采购/剩余"
+)
 def order_progress(request):
     return [
         {
-            "batch_code": p.item.batch.code, "item_code": p.item.item_code, "generic_name": p.item.generic_name,
-            "agreement_year": p.agreement_year.number, "basis": p.basis, "agreed_qty": p.agreed,
-            "purchased": decimal_str(p.purchased), "remaining": decimal_str(p.remaining),
+            "batch_code": p.item.batch.code,
+            "item_code": p.item.item_code,
+            "generic_name": p.item.generic_name,
+            "agreement_year": p.agreement_year.number,
+            "basis": p.basis,
+            "agreed_qty": p.agreed,
+            "purchased": decimal_str(p.purchased),
+            "remaining": decimal_str(p.remaining),
         }
         for p in queries.item_progress(request.actor, actions.today())
     ]
@@ -492,8 +565,12 @@ def order_progress(request):
 
 
 @router.get("/supply-blocks", response=with_errors(page_of(SupplyBlockOut)), summary="无法供应标记列表")
-def list_blocks(request, paging: Query[PageParams], q: str = "",
-                active: Literal["yes", "no", ""] = Query("", description="yes 生效中 / no 已解除")):
+def list_blocks(
+    request,
+    paging: Query[PageParams],
+    q: str = "",
+    active: Literal["yes", "no", ""] = Query("", description="yes 生效中 / no 已解除"),
+):
     return paginate(queries.list_supply_blocks(request.actor, q=q, active=active), paging)
 
 
@@ -504,22 +581,37 @@ def _item(batch_code: str, item_code: str) -> Item:
     return item
 
 
-@router.post("/supply-blocks", response=with_errors(SupplyBlockOut, 400, 404, ok_status=201), summary="标记无法供应（医保局）")
+@router.post(
+    "/supply-blocks",
+    response=with_errors(SupplyBlockOut, 400, 404, ok_status=201),
+    summary="标记无法供应（医保局）",
+)
 def set_block(request, payload: SupplyBlockIn):
     institution = queries.governed_institution(request.actor, payload.institution_code)
     supplier = Company.objects.filter(code=payload.supplier_code).first()
     if supplier is None:
         raise DomainError(f"企业 {payload.supplier_code} 不存在", code="unknown_company")
-    block = actions.set_supply_block(actor=request.actor, institution=institution, supplier=supplier,
-                                     item=_item(payload.batch_code, payload.item_code), reason=payload.reason)
+    block = actions.set_supply_block(
+        actor=request.actor,
+        institution=institution,
+        supplier=supplier,
+        item=_item(payload.batch_code, payload.item_code),
+        reason=payload.reason,
+    )
     return 201, block
 
 
-@router.post("/supply-blocks/{block_id}/lift", response=with_errors(SupplyBlockOut, 400, 404), summary="解除无法供应标记")
+@router.post(
+    "/supply-blocks/{block_id}/lift",
+    response=with_errors(SupplyBlockOut, 400, 404),
+    summary="解除无法供应标记",
+)
 def lift_block(request, block_id: int):
     if not queries.governed_blocks(request.actor).filter(pk=block_id).exists():
         raise NotFound(NOT_FOUND)
-    return actions.lift_supply_block(actor=request.actor, block=queries.get_supply_block(request.actor, block_id))
+    return actions.lift_supply_block(
+        actor=request.actor, block=queries.get_supply_block(request.actor, block_id)
+    )
 
 
 @router.get("/price-exceptions", response=with_errors(page_of(PriceExceptionOut)), summary="价格例外列表")
@@ -527,15 +619,24 @@ def list_exceptions(request, paging: Query[PageParams], q: str = ""):
     return paginate(queries.list_price_exceptions(request.actor, q=q), paging)
 
 
-@router.post("/price-exceptions", response=with_errors(PriceExceptionOut, 400, 404, ok_status=201), summary="批准价格例外（医保局）")
+@router.post(
+    "/price-exceptions",
+    response=with_errors(PriceExceptionOut, 400, 404, ok_status=201),
+    summary="批准价格例外（医保局）",
+)
 def grant_exception(request, payload: PriceExceptionIn):
     institution = queries.governed_institution(request.actor, payload.institution_code)
     product = Product.objects.filter(code=payload.product_code).first()
     if product is None:
         raise DomainError(f"产品 {payload.product_code} 不存在", code="unknown_product")
     exception = actions.grant_price_exception(
-        actor=request.actor, institution=institution, product=product, unit_price=payload.unit_price,
-        valid_from=payload.valid_from, valid_to=payload.valid_to, reason=payload.reason,
+        actor=request.actor,
+        institution=institution,
+        product=product,
+        unit_price=payload.unit_price,
+        valid_from=payload.valid_from,
+        valid_to=payload.valid_to,
+        reason=payload.reason,
     )
     return 201, exception
 
@@ -544,40 +645,79 @@ def grant_exception(request, payload: PriceExceptionIn):
 
 
 @router.get("/monthly-reports", response=with_errors(page_of(MonthlyReportOut)), summary="企业月报列表")
-def list_reports(request, paging: Query[PageParams], q: str = "", month: str = Query("", description="YYYY-MM")):
+def list_reports(
+    request, paging: Query[PageParams], q: str = "", month: str = Query("", description="YYYY-MM")
+):
     return paginate(queries.list_monthly_reports(request.actor, q=q, month=month), paging)
 
 
-@router.post("/monthly-reports", response=with_errors(MonthlyReportOut, 400, 404, ok_status=201), summary="报送企业月报")
+@router.post(
+    "/monthly-reports",
+    response=with_errors(MonthlyReportOut, 400, 404, ok_status=201),
+    summary="报送企业月报",
+)
 def file_report(request, payload: MonthlyReportIn):
     year, month = (int(p) for p in payload.month.split("-"))
     try:
         first = dt.date(year, month, 1)
     except ValueError:
         raise DomainError(f"月份无效：{payload.month}") from None
-    item = Item.objects.select_related("batch").filter(batch__code=payload.batch_code, item_code=payload.item_code).first()
+    item = (
+        Item.objects.select_related("batch")
+        .filter(batch__code=payload.batch_code, item_code=payload.item_code)
+        .first()
+    )
     if item is None:
         raise NotFound(NOT_FOUND)
     report = actions.file_monthly_report(
-        actor=request.actor, item=item, month=first, production_qty=payload.production_qty,
-        supply_qty=payload.supply_qty, inventory_qty=payload.inventory_qty, payment_received=payload.payment_received,
+        actor=request.actor,
+        item=item,
+        month=first,
+        production_qty=payload.production_qty,
+        supply_qty=payload.supply_qty,
+        inventory_qty=payload.inventory_qty,
+        payment_received=payload.payment_received,
     )
     return 201, report
 
 
-@router.get("/monthly-reports/missing", response=with_errors(list[MissingReportOut], 403), summary="未按时报送月报的企业（医保局）")
+@router.get(
+    "/monthly-reports/missing",
+    response=with_errors(list[MissingReportOut], 403),
+    summary="未按时报送月报的企业（医保局）",
+)
 def missing_reports(request):
     return [
         {
-            "company_code": m.company.code, "company_name": m.company.name, "batch_code": m.item.batch.code,
-            "item_code": m.item.item_code, "month": f"{m.month:%Y-%m}", "due_on": m.due_on,
+            "company_code": m.company.code,
+            "company_name": m.company.name,
+            "batch_code": m.item.batch.code,
+            "item_code": m.item.item_code,
+            "month": f"{m.month:%Y-%m}",
+            "due_on": m.due_on,
         }
         for m in queries.missing_monthly_reports(request.actor, actions.today())
     ]
 
 
 @router.get("/usage", response=with_errors(page_of(UsageOut)), summary="使用数据（HIS/结算）列表")
-def list_usage(request, paging: Query[PageParams], q: str = "", institution: str = "", department: str = "",
-               date_from: str = "", date_to: str = ""):
-    return paginate(queries.list_usage(request.actor, q=q, institution=institution, department=department,
-                                       date_from=date_from, date_to=date_to), paging)
+def list_usage(
+    request,
+    paging: Query[PageParams],
+    q: str = "",
+    institution: str = "",
+    department: str = "",
+    date_from: str = "",
+    date_to: str = "",
+):
+    return paginate(
+        queries.list_usage(
+            request.actor,
+            q=q,
+            institution=institution,
+            department=department,
+            date_from=date_from,
+            date_to=date_to,
+        ),
+        paging,
+    )

@@ -23,8 +23,9 @@ class DeliveryForm(forms.Form):
 
 class ReceiptForm(forms.Form):
     accepted_qty = forms.IntegerField(min_value=0, error_messages={**REQUIRED, "min_value": "数量不能为负。"})
-    rejected_qty = forms.IntegerField(min_value=0, initial=0, required=False,
-                                      error_messages={**REQUIRED, "min_value": "数量不能为负。"})
+    rejected_qty = forms.IntegerField(
+        min_value=0, initial=0, required=False, error_messages={**REQUIRED, "min_value": "数量不能为负。"}
+    )
     received_on = forms.DateField(error_messages=REQUIRED)
     reason = forms.CharField(max_length=255, required=False)
 
@@ -66,7 +67,9 @@ class MonthlyReportForm(forms.Form):
     production_qty = forms.IntegerField(min_value=0, error_messages=REQUIRED)
     supply_qty = forms.IntegerField(min_value=0, error_messages=REQUIRED)
     inventory_qty = forms.IntegerField(min_value=0, error_messages=REQUIRED)
-    payment_received = forms.DecimalField(max_digits=16, decimal_places=2, min_value=0, error_messages=REQUIRED)
+    payment_received = forms.DecimalField(
+        max_digits=16, decimal_places=2, min_value=0, error_messages=REQUIRED
+    )
 
     def clean_month(self):
         import datetime as dt

@@ -32,7 +32,10 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-ordered_on", "-id"]
-        indexes = [models.Index(fields=["institution", "ordered_on"]), models.Index(fields=["supplier", "ordered_on"])]
+        indexes = [
+            models.Index(fields=["institution", "ordered_on"]),
+            models.Index(fields=["supplier", "ordered_on"]),
+        ]
         verbose_name = "订单"
         verbose_name_plural = "订单"
 
@@ -56,11 +59,13 @@ class OrderLine(models.Model):
     supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
     ordered_on = models.DateField("下单日期")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
-    # The item the product itself belongs to (same generic name and dosage-form group) in the batch whose
-    # cycle contains ordered_on (else the latest such batch); None for products of no item. A substitute
-    # keeps None unless it is itself an item's product. Set by trade.queries.items_for_products, which the
-    # imports use too; progress (agreed/purchased) and item_factor joins rely on it.
-    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines")
+    # The item the product counts for (same generic name and dosage-form group, preferring a batch with
+    # winners in the institution's province whose cycle holds ordered_on); None for products of no item,
+    # e.g. a substitute. Web/API orders use trade.queries.items_for_products, the orders import the same
+    # rule; progress (agreed/purchased) and item_factor joins rely on it.
+    item = models.ForeignKey(
+        Item, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines"
+    )
     qty = models.BigIntegerField("订购数量")
     unit_price = models.DecimalField("单价", max_digits=14, decimal_places=4)
     amount = models.DecimalField("金额", max_digits=16, decimal_places=2)
@@ -84,7 +89,9 @@ class OrderLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "line_no"], name="order_line_unique"),
             models.CheckConstraint(condition=models.Q(qty__gt=0), name="line_qty_positive"),
-            models.CheckConstraint(condition=models.Q(delivered_qty__gte=0), name="line_delivered_nonnegative"),
+            models.CheckConstraint(
+                condition=models.Q(delivered_qty__gte=0), name="line_delivered_nonnegative"
+            ),
             models.CheckConstraint(
                 condition=models.Q(delivered_qty__lte=models.F("qty")), name="line_delivered_within_ordered"
             ),
@@ -184,16 +191,19 @@ class SupplyBlock(models.Model):
     source = models.CharField(max_length=16, default="bureau")  # bureau / ticket
     source_ref = models.CharField(max_length=64, blank=True)  # e.g. the ticket id
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     lifted_at = models.DateTimeField(null=True, blank=True)
-    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["supplier", "institution", "item"], condition=models.Q(lifted_at__isnull=True),
+                fields=["supplier", "institution", "item"],
+                condition=models.Q(lifted_at__isnull=True),
                 name="one_active_block",
             )
         ]
@@ -218,20 +228,28 @@ class PriceException(models.Model):
     valid_from = models.DateField()
     valid_to = models.DateField()
     reason = models.CharField(max_length=255)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(valid_to__gte=models.F("valid_from")), name="price_exception_dates"),
-            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="price_exception_price_nonnegative"),
+            models.CheckConstraint(
+                condition=models.Q(valid_to__gte=models.F("valid_from")), name="price_exception_dates"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="price_exception_price_nonnegative"
+            ),
         ]
         verbose_name = "价格例外"
         verbose_name_plural = "价格例外"
 
     def __str__(self):
-        return f"{self.institution} {self.product.code} {self.unit_price}（{self.valid_from}～{self.valid_to}）"
+        return (
+            f"{self.institution} {self.product.code} {self.unit_price}（{self.valid_from}～{self.valid_to}）"
+        )
 
 
 class SupplierMonthlyReport(models.Model):
@@ -243,15 +261,18 @@ class SupplierMonthlyReport(models.Model):
     inventory_qty = models.BigIntegerField("库存量")
     payment_received = models.DecimalField("回款金额", max_digits=16, decimal_places=2)
     submitted_at = models.DateTimeField(auto_now=True)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-month", "company", "item"]
         constraints = [
             models.UniqueConstraint(fields=["company", "item", "month"], name="monthly_report_unique"),
             models.CheckConstraint(
-                condition=models.Q(production_qty__gte=0, supply_qty__gte=0, inventory_qty__gte=0,
-                                   payment_received__gte=0),
+                condition=models.Q(
+                    production_qty__gte=0, supply_qty__gte=0, inventory_qty__gte=0, payment_received__gte=0
+                ),
                 name="monthly_report_nonnegative",
             ),
         ]
@@ -278,7 +299,8 @@ class UsageLine(models.Model):
         # The sender's key of a usage line (SPEC §10 usage): re-sending it is a no-op, never a second row.
         constraints = [
             models.UniqueConstraint(
-                fields=["institution", "product", "department", "doctor_code", "used_on"], name="usage_line_unique"
+                fields=["institution", "product", "department", "doctor_code", "used_on"],
+                name="usage_line_unique",
             )
         ]
         verbose_name = "使用数据"

@@ -26,8 +26,18 @@ from django.db.models.functions import Coalesce, Greatest, Round
 from jicai.accounts import access
 from jicai.accounts.models import OrganisationKind, Role
 from jicai.agreements.models import AgreedVolume, DeliveryRelationship
-from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Batch, Item, ItemFactor, ListingPrice, Substitute, Winner
+from jicai.batches.models import (
+    SUPPLY_ROLES,
+    AgreementYear,
+    Batch,
+    Item,
+    ItemFactor,
+    ListingPrice,
+    Substitute,
+    Winner,
+)
 from jicai.core.errors import NotFound, PermissionDenied
+from jicai.core.money import money
 from jicai.policy.resolve import PolicyResolver, effective_policy
 from jicai.registry.models import Company, Institution, Product, Region
 from jicai.trade import rules
@@ -59,14 +69,21 @@ def visible_orders(actor) -> QuerySet[Order]:
 
 def visible_lines(actor) -> QuerySet[OrderLine]:
     return access.scope_by_parties(
-        actor, OrderLine.objects.all(), institution="institution", supplier="supplier",
+        actor,
+        OrderLine.objects.all(),
+        institution="institution",
+        supplier="supplier",
         distributor="order__distributor",
     )
 
 
 def _line_scoped(actor, qs):
     return access.scope_by_parties(
-        actor, qs, institution="line__institution", supplier="line__supplier", distributor="line__order__distributor"
+        actor,
+        qs,
+        institution="line__institution",
+        supplier="line__supplier",
+        distributor="line__order__distributor",
     )
 
 
@@ -147,11 +164,14 @@ def _parse_date(text: str) -> dt.date | None:
         return None
 
 
-def list_orders(actor, *, q: str = "", supplier: str = "", institution: str = "", date_from: str = "",
-                date_to: str = "") -> QuerySet[Order]:
+def list_orders(
+    actor, *, q: str = "", supplier: str = "", institution: str = "", date_from: str = "", date_to: str = ""
+) -> QuerySet[Order]:
     qs = visible_orders(actor).select_related("institution", "supplier", "distributor")
     if q:
-        qs = qs.filter(Q(order_id__icontains=q) | Q(institution__name__icontains=q) | Q(supplier__name__icontains=q))
+        qs = qs.filter(
+            Q(order_id__icontains=q) | Q(institution__name__icontains=q) | Q(supplier__name__icontains=q)
+        )
     if supplier:
         qs = qs.filter(supplier__code=supplier)
     if institution:
@@ -192,14 +212,28 @@ def order_lines(actor, order: Order) -> list[OrderLine]:
     return list(lines.order_by("line_no"))
 
 
-def list_lines(actor, *, q: str = "", status: str = "", supplier: str = "", institution: str = "",
-               date_from: str = "", date_to: str = "", overdue_on: dt.date | None = None) -> QuerySet[OrderLine]:
-    qs = with_derived_status(visible_lines(actor)).select_related("order", "institution", "supplier", "product")
+def list_lines(
+    actor,
+    *,
+    q: str = "",
+    status: str = "",
+    supplier: str = "",
+    institution: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    overdue_on: dt.date | None = None,
+) -> QuerySet[OrderLine]:
+    qs = with_derived_status(visible_lines(actor)).select_related(
+        "order", "institution", "supplier", "product"
+    )
     qs = qs.annotate(payable=payable_expression(), outstanding=outstanding_expression())
     if q:
         qs = qs.filter(
-            Q(order__order_id__icontains=q) | Q(product__code__icontains=q) | Q(product__generic_name__icontains=q)
-            | Q(institution__name__icontains=q) | Q(supplier__name__icontains=q)
+            Q(order__order_id__icontains=q)
+            | Q(product__code__icontains=q)
+            | Q(product__generic_name__icontains=q)
+            | Q(institution__name__icontains=q)
+            | Q(supplier__name__icontains=q)
         )
     if status:
         qs = qs.filter(derived_status=status)
@@ -218,8 +252,11 @@ def list_lines(actor, *, q: str = "", status: str = "", supplier: str = "", inst
 
 def get_line(actor, order_id: str, line_no: int) -> OrderLine:
     return access.get_visible_or_404(
-        with_derived_status(visible_lines(actor)).select_related("order", "institution", "supplier", "product"),
-        order__order_id=order_id, line_no=line_no,
+        with_derived_status(visible_lines(actor)).select_related(
+            "order", "institution", "supplier", "product"
+        ),
+        order__order_id=order_id,
+        line_no=line_no,
     )
 
 
@@ -255,7 +292,9 @@ def list_payments(actor, *, q: str = "", date_from: str = "", date_to: str = "")
     )
     if q:
         qs = qs.filter(
-            Q(line__order__order_id__icontains=q) | Q(invoice_no__icontains=q) | Q(line__institution__name__icontains=q)
+            Q(line__order__order_id__icontains=q)
+            | Q(invoice_no__icontains=q)
+            | Q(line__institution__name__icontains=q)
         )
     if start := _parse_date(date_from):
         qs = qs.filter(paid_on__gte=start)
@@ -276,15 +315,16 @@ def line_history(actor, line: OrderLine) -> dict[str, list]:
 # ---- outstanding and overdue payments -------------------------------------------------------------
 
 
-def payables(actor, *, by: str, as_of: dt.date) -> QuerySet:
+def payables(actor, *, by: str, as_of: dt.date, limit: int | None = None) -> list[dict]:
     """Per institution (by="institution") or per supplier (by="supplier"): ordered amount, accepted value,
-    paid, outstanding (accepted value not yet paid) and overdue (outstanding past payment_due_on)."""
+    paid, outstanding (accepted value not yet paid) and overdue (outstanding past payment_due_on).
+    Summed in SQL; amounts are re-quantised to cents because SQLite returns computed decimals unscaled."""
     if by not in ("institution", "supplier"):
         raise ValueError(by)
     outstanding = outstanding_expression()
     overdue = Case(When(payment_due_on__lt=as_of, then=outstanding), default=ZERO_MONEY, output_field=MONEY)
     qs = visible_lines(actor).exclude(status=LineStatus.CANCELLED)
-    return (
+    rows = (
         qs.values(f"{by}__code", f"{by}__name")
         .annotate(
             line_count=Count("id"),
@@ -296,6 +336,10 @@ def payables(actor, *, by: str, as_of: dt.date) -> QuerySet:
         )
         .order_by("-overdue", "-outstanding", f"{by}__code")
     )
+    if limit is not None:
+        rows = rows[:limit]
+    amounts = ("ordered_amount", "payable_amount", "paid", "outstanding", "overdue")
+    return [{**row, **{k: money(row[k]) for k in amounts}} for row in rows]
 
 
 def open_lines_for_payment(actor, *, as_of: dt.date) -> QuerySet[OrderLine]:
@@ -317,26 +361,41 @@ def province_of(institution: Institution) -> Region:
     return Region.objects.get(code=institution.region.province_code)
 
 
-def items_for_products(product_ids, on: dt.date) -> dict[int, int]:
-    """{product id: item id} — the item each product belongs to (same generic name and dosage-form group)
-    in the batch whose cycle contains `on`, else the latest such batch. One query for all products; bulk
-    imports use this too, so OrderLine.item means the same everywhere."""
-    products = Product.objects.filter(pk__in=list(product_ids)).values_list("pk", "generic_name", "dosage_form_group")
+def items_for_products(product_ids, on: dt.date, province: Region) -> dict[int, int]:
+    """{product id: item id} — the item each product counts for: an item of its generic name and form group
+    whose batch has winners in the province (the batch whose cycle holds `on`, else the latest); else the
+    one item of that name and group when there is exactly one; else none (e.g. a substitute). The same
+    rule as the orders import (ingest/schemas/orders.py _ItemResolver), so OrderLine.item means one thing."""
+    products = list(
+        Product.objects.filter(pk__in=list(product_ids)).values_list(
+            "pk", "generic_name", "dosage_form_group"
+        )
+    )
     keys = {(g, f) for _, g, f in products}
     if not keys:
         return {}
     q = Q(pk__in=[])
     for generic, form in keys:
         q |= Q(generic_name=generic, dosage_form_group=form)
-    best: dict[tuple[str, str], tuple] = {}
-    for item_id, generic, form, start, end in Item.objects.filter(q).values_list(
-        "pk", "generic_name", "dosage_form_group", "batch__cycle_start", "batch__cycle_end"
+    candidates: dict[tuple[str, str], list[tuple]] = {}
+    covered = Exists(Winner.objects.filter(item=OuterRef("pk"), province=province))
+    for row in (
+        Item.objects.filter(q)
+        .annotate(covered=covered)
+        .values_list(
+            "pk", "generic_name", "dosage_form_group", "batch__cycle_start", "batch__cycle_end", "covered"
+        )
     ):
-        # Prefer a batch running on the date, then the most recent cycle start.
-        rank = (start <= on <= end, start, item_id)
-        if (generic, form) not in best or rank > best[(generic, form)][0]:
-            best[(generic, form)] = (rank, item_id)
-    return {pk: best[(g, f)][1] for pk, g, f in products if (g, f) in best}
+        candidates.setdefault((row[1], row[2]), []).append(row)
+    chosen: dict[tuple[str, str], int] = {}
+    for key, rows in candidates.items():
+        covering = [r for r in rows if r[5]]
+        if covering:
+            pool = [r for r in covering if r[3] <= on <= r[4]] or covering
+            chosen[key] = max(pool, key=lambda r: (r[3], r[0]))[0]
+        elif len(rows) == 1:
+            chosen[key] = rows[0][0]
+    return {pk: chosen[(g, f)] for pk, g, f in products if (g, f) in chosen}
 
 
 def listing_price_on(product: Product, province: Region, on: dt.date) -> Decimal | None:
@@ -348,7 +407,9 @@ def listing_price_on(product: Product, province: Region, on: dt.date) -> Decimal
     )
 
 
-def allowed_exception_price(institution: Institution, product: Product, on: dt.date, unit_price: Decimal) -> bool:
+def allowed_exception_price(
+    institution: Institution, product: Product, on: dt.date, unit_price: Decimal
+) -> bool:
     return PriceException.objects.filter(
         institution=institution, product=product, unit_price=unit_price, valid_from__lte=on, valid_to__gte=on
     ).exists()
@@ -378,7 +439,9 @@ def supply_candidates(item: Item, province: Region) -> list[rules.Candidate]:
 
 def route(institution: Institution, item: Item) -> rules.Routing:
     """main → backup → backup2, skipping suppliers marked unable to supply this institution and item."""
-    return rules.route_supplier(supply_candidates(item, province_of(institution)), active_blocks(institution, item))
+    return rules.route_supplier(
+        supply_candidates(item, province_of(institution)), active_blocks(institution, item)
+    )
 
 
 def distributor_for(supplier: Company, institution: Institution) -> Company | None:
@@ -386,9 +449,9 @@ def distributor_for(supplier: Company, institution: Institution) -> Company | No
     codes = institution.region.ancestor_codes()
     rows = {
         r.region.code: r.distributor
-        for r in DeliveryRelationship.objects.filter(supplier=supplier, region__code__in=codes).select_related(
-            "region", "distributor"
-        )
+        for r in DeliveryRelationship.objects.filter(
+            supplier=supplier, region__code__in=codes
+        ).select_related("region", "distributor")
     }
     for code in reversed(codes):
         if code in rows:
@@ -422,12 +485,20 @@ class OrderOptions:
         if self.routing is None:
             return None
         for option in self.options:
-            if option.kind == self.routing.candidate.role and option.product.manufacturer_id == self.routing.candidate.supplier_id:
+            if (
+                option.kind == self.routing.candidate.role
+                and option.product.manufacturer_id == self.routing.candidate.supplier_id
+            ):
                 return option.product.pk
         return None
 
 
-KIND_LABELS = {**rules.ROLE_LABELS, "nonsupply": "中选非供应", "non_winning": "非中选", "substitute": "可替代药品"}
+KIND_LABELS = {
+    **rules.ROLE_LABELS,
+    "nonsupply": "中选非供应",
+    "non_winning": "非中选",
+    "substitute": "可替代药品",
+}
 
 
 def order_options(actor, item: Item, on: dt.date) -> OrderOptions:
@@ -451,9 +522,13 @@ def order_options(actor, item: Item, on: dt.date) -> OrderOptions:
     own = Product.objects.filter(generic_name=item.generic_name, dosage_form_group=item.dosage_form_group)
     substitutes = Product.objects.filter(pk__in=Substitute.objects.filter(item=item).values("product_id"))
     options = []
-    for product in (own | substitutes).distinct().annotate(listing=price).select_related("manufacturer").order_by("code"):
+    for product in (
+        (own | substitutes).distinct().annotate(listing=price).select_related("manufacturer").order_by("code")
+    ):
         role = roles.get(product.pk)
-        is_own = product.generic_name == item.generic_name and product.dosage_form_group == item.dosage_form_group
+        is_own = (
+            product.generic_name == item.generic_name and product.dosage_form_group == item.dosage_form_group
+        )
         kind = role if role else ("non_winning" if is_own else "substitute")
         blocked = blocks.get(product.manufacturer_id, "") if role in SUPPLY_ROLES else ""
         options.append(ProductOption(product, kind, KIND_LABELS[kind], product.listing, blocked))
@@ -462,7 +537,9 @@ def order_options(actor, item: Item, on: dt.date) -> OrderOptions:
     distributor = None
     if routing is not None:
         distributor = distributor_for(Company.objects.get(pk=routing.candidate.supplier_id), institution)
-    return OrderOptions(item=item, routing=routing, routing_error=error, distributor=distributor, options=options)
+    return OrderOptions(
+        item=item, routing=routing, routing_error=error, distributor=distributor, options=options
+    )
 
 
 def orderable_item(actor, item_id: int) -> Item:
@@ -471,7 +548,9 @@ def orderable_item(actor, item_id: int) -> Item:
     if institution is None:
         raise NotFound("未找到该记录，或您无权查看")
     return access.get_visible_or_404(
-        Item.objects.filter(winners__province__code=institution.region.province_code).distinct().select_related("batch"),
+        Item.objects.filter(winners__province__code=institution.region.province_code)
+        .distinct()
+        .select_related("batch"),
         pk=item_id,
     )
 
@@ -501,15 +580,18 @@ class ItemProgress:
 def _factor():
     return Coalesce(
         Subquery(
-            ItemFactor.objects.filter(item=OuterRef("line__item"), product=OuterRef("line__product")).values("factor")[:1]
+            ItemFactor.objects.filter(item=OuterRef("line__item"), product=OuterRef("line__product")).values(
+                "factor"
+            )[:1]
         ),
         Value(Decimal(1), output_field=VOLUME),
         output_field=VOLUME,
     )
 
 
-def purchased_by_item(institution: Institution, province: Region, years: list[AgreementYear],
-                      basis_by_batch: dict[int, str]) -> dict[int, Decimal]:
+def purchased_by_item(
+    institution: Institution, province: Region, years: list[AgreementYear], basis_by_batch: dict[int, str]
+) -> dict[int, Decimal]:
     """Σ qty × item_factor of the province's winning products (main/backup/backup2) per item, within
     each item's current agreement year: accepted receipt qty by receipt date (basis "received") or
     non-cancelled ordered qty by order date ("ordered"). One query per basis in use, all items at once."""
@@ -528,13 +610,23 @@ def purchased_by_item(institution: Institution, province: Region, years: list[Ag
         for y in chosen:
             ranges |= Q(**{f"{prefix}item__batch_id": y.batch_id, f"{date_field}__range": (y.start, y.end)})
         winning = Winner.objects.filter(
-            item=OuterRef(f"{prefix}item"), product=OuterRef(f"{prefix}product"), province=province,
+            item=OuterRef(f"{prefix}item"),
+            product=OuterRef(f"{prefix}product"),
+            province=province,
             role__in=SUPPLY_ROLES,
         )
-        factor = _factor() if prefix else Coalesce(
-            Subquery(ItemFactor.objects.filter(item=OuterRef("item"), product=OuterRef("product")).values("factor")[:1]),
-            Value(Decimal(1), output_field=VOLUME),
-            output_field=VOLUME,
+        factor = (
+            _factor()
+            if prefix
+            else Coalesce(
+                Subquery(
+                    ItemFactor.objects.filter(item=OuterRef("item"), product=OuterRef("product")).values(
+                        "factor"
+                    )[:1]
+                ),
+                Value(Decimal(1), output_field=VOLUME),
+                output_field=VOLUME,
+            )
         )
         rows = (
             base.filter(ranges)
@@ -560,21 +652,30 @@ def item_progress(actor, on: dt.date) -> list[ItemProgress]:
     items = list(
         Item.objects.filter(
             batch_id__in=year_by_batch, winners__province=province, winners__role__in=SUPPLY_ROLES
-        ).distinct().select_related("batch").order_by("batch__code", "item_code")
+        )
+        .distinct()
+        .select_related("batch")
+        .order_by("batch__code", "item_code")
     )
     agreed = dict(
-        AgreedVolume.objects.filter(agreement_year__in=years, institution=institution).values_list("item_id", "agreed_qty")
+        AgreedVolume.objects.filter(agreement_year__in=years, institution=institution).values_list(
+            "item_id", "agreed_qty"
+        )
     )
     resolver = PolicyResolver.load()
     batches = {y.batch_id: y.batch for y in years}
-    basis = {bid: resolver.resolve(institution.region, batch).progress_basis for bid, batch in batches.items()}
+    basis = {
+        bid: resolver.resolve(institution.region, batch).progress_basis for bid, batch in batches.items()
+    }
     purchased = purchased_by_item(institution, province, years, basis)
     return [
         ItemProgress(
             item=item,
             agreement_year=year_by_batch[item.batch_id],
             agreed=agreed.get(item.pk),
-            purchased=purchased.get(item.pk, Decimal(0)).normalize() if purchased.get(item.pk) else Decimal(0),
+            purchased=purchased.get(item.pk, Decimal(0)).normalize()
+            if purchased.get(item.pk)
+            else Decimal(0),
             basis=basis[item.batch_id],
         )
         for item in items
@@ -585,10 +686,16 @@ def item_progress(actor, on: dt.date) -> list[ItemProgress]:
 
 
 def list_supply_blocks(actor, *, q: str = "", active: str = "") -> QuerySet[SupplyBlock]:
-    qs = access.scope_by_parties(actor, SupplyBlock.objects.all(), institution="institution", supplier="supplier")
+    qs = access.scope_by_parties(
+        actor, SupplyBlock.objects.all(), institution="institution", supplier="supplier"
+    )
     qs = qs.select_related("supplier", "institution", "item", "item__batch", "created_by", "lifted_by")
     if q:
-        qs = qs.filter(Q(supplier__name__icontains=q) | Q(institution__name__icontains=q) | Q(item__generic_name__icontains=q))
+        qs = qs.filter(
+            Q(supplier__name__icontains=q)
+            | Q(institution__name__icontains=q)
+            | Q(item__generic_name__icontains=q)
+        )
     if active == "yes":
         qs = qs.filter(lifted_at__isnull=True)
     elif active == "no":
@@ -601,7 +708,9 @@ def get_supply_block(actor, block_id: int) -> SupplyBlock:
 
 
 def list_price_exceptions(actor, *, q: str = "") -> QuerySet[PriceException]:
-    qs = access.scope_by_parties(actor, PriceException.objects.all(), institution="institution", supplier="product__manufacturer")
+    qs = access.scope_by_parties(
+        actor, PriceException.objects.all(), institution="institution", supplier="product__manufacturer"
+    )
     qs = qs.select_related("institution", "product", "created_by")
     if q:
         qs = qs.filter(Q(institution__name__icontains=q) | Q(product__code__icontains=q))
@@ -610,7 +719,9 @@ def list_price_exceptions(actor, *, q: str = "") -> QuerySet[PriceException]:
 
 def governed_institution(actor, code: str) -> Institution:
     """An institution the actor may set blocks/exceptions for, else NotFound."""
-    institution = access.get_visible_or_404(access.visible_institutions(actor).select_related("region"), code=code)
+    institution = access.get_visible_or_404(
+        access.visible_institutions(actor).select_related("region"), code=code
+    )
     if not can_govern(actor, institution):
         raise NotFound("未找到该记录，或您无权查看")
     return institution
@@ -639,13 +750,23 @@ def list_monthly_reports(actor, *, q: str = "", month: str = "") -> QuerySet[Sup
     elif access.is_bureau(actor):
         province = actor.organisation.region.province_code
         qs = qs.filter(
-            Exists(Winner.objects.filter(item=OuterRef("item"), product__manufacturer=OuterRef("company"),
-                                         province__code=province, role__in=SUPPLY_ROLES))
+            Exists(
+                Winner.objects.filter(
+                    item=OuterRef("item"),
+                    product__manufacturer=OuterRef("company"),
+                    province__code=province,
+                    role__in=SUPPLY_ROLES,
+                )
+            )
         )
     else:
         qs = qs.none()
     if q:
-        qs = qs.filter(Q(company__name__icontains=q) | Q(item__generic_name__icontains=q) | Q(item__item_code__icontains=q))
+        qs = qs.filter(
+            Q(company__name__icontains=q)
+            | Q(item__generic_name__icontains=q)
+            | Q(item__item_code__icontains=q)
+        )
     if month:
         try:
             year, mon = (int(p) for p in month.split("-")[:2])
@@ -707,7 +828,8 @@ def missing_monthly_reports(actor, today: dt.date) -> list[MissingReport]:
             companies = Company.objects.in_bulk({c for c, _ in pairs})
             items = Item.objects.select_related("batch").in_bulk({i for _, i in pairs})
             missing += [
-                MissingReport(companies[c], items[i], month, rules.monthly_report_due(month, day)) for c, i in pairs
+                MissingReport(companies[c], items[i], month, rules.monthly_report_due(month, day))
+                for c, i in pairs
             ]
     missing.sort(key=lambda m: (m.company.name, m.item.item_code))
     return missing
@@ -716,12 +838,15 @@ def missing_monthly_reports(actor, today: dt.date) -> list[MissingReport]:
 # ---- usage ---------------------------------------------------------------------------------------
 
 
-def list_usage(actor, *, q: str = "", institution: str = "", department: str = "", date_from: str = "",
-               date_to: str = "") -> QuerySet[UsageLine]:
+def list_usage(
+    actor, *, q: str = "", institution: str = "", department: str = "", date_from: str = "", date_to: str = ""
+) -> QuerySet[UsageLine]:
     qs = access.scope_by_parties(actor, UsageLine.objects.all(), institution="institution")
     qs = qs.select_related("institution", "product")
     if q:
-        qs = qs.filter(Q(product__code__icontains=q) | Q(product__generic_name__icontains=q) | Q(doctor_code=q))
+        qs = qs.filter(
+            Q(product__code__icontains=q) | Q(product__generic_name__icontains=q) | Q(doctor_code=q)
+        )
     if institution:
         qs = qs.filter(institution__code=institution)
     if department:

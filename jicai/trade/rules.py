@@ -122,7 +122,9 @@ def payment_due_date(received_on: dt.date, *, days: int, rule: str) -> dt.date:
     return payment_due(received_on, days, rule)
 
 
-def spread_payment(total: Decimal, open_amounts: Sequence[tuple[object, Decimal]]) -> list[tuple[object, Decimal]]:
+def spread_payment(
+    total: Decimal, open_amounts: Sequence[tuple[object, Decimal]]
+) -> list[tuple[object, Decimal]]:
     """Spread one invoice payment over lines in the given order (callers pass the oldest due first): each
     line takes up to its open amount. Paying more than the lines' open total is refused."""
     remaining = money(total)
@@ -130,7 +132,9 @@ def spread_payment(total: Decimal, open_amounts: Sequence[tuple[object, Decimal]
         raise DomainError("付款金额必须大于 0")
     capacity = sum((money(a) for _, a in open_amounts), Decimal("0.00"))
     if remaining > capacity:
-        raise DomainError(f"付款金额 {remaining} 超过所选订单行的未付金额合计 {capacity}", code="payment_exceeds_amount")
+        raise DomainError(
+            f"付款金额 {remaining} 超过所选订单行的未付金额合计 {capacity}", code="payment_exceeds_amount"
+        )
     shares = []
     for key, open_amount in open_amounts:
         if remaining <= 0:
@@ -169,16 +173,16 @@ class NoSupplierAvailable(DomainError):
 def route_supplier(candidates: Iterable[Candidate], blocked: dict[int, str]) -> Routing:
     """The first of main → backup → backup2 not marked unable to supply; `blocked` maps supplier id →
     the block's reason. The reason names every skipped supplier, so the order records why."""
-    ordered = sorted(
-        (c for c in candidates if c.role in ROLE_ORDER), key=lambda c: ROLE_ORDER.index(c.role)
-    )
+    ordered = sorted((c for c in candidates if c.role in ROLE_ORDER), key=lambda c: ROLE_ORDER.index(c.role))
     if not ordered:
         raise NoSupplierAvailable("该品种在本省没有主供或备供企业")
     skipped = []
     for candidate in ordered:
         if candidate.supplier_id in blocked:
             name = candidate.supplier_name or str(candidate.supplier_id)
-            skipped.append(f"{ROLE_LABELS[candidate.role]}企业{name}无法供应（{blocked[candidate.supplier_id]}）")
+            skipped.append(
+                f"{ROLE_LABELS[candidate.role]}企业{name}无法供应（{blocked[candidate.supplier_id]}）"
+            )
             continue
         reason = "；".join(skipped)
         if reason:

@@ -12,6 +12,7 @@ from jicai.accounts import access
 from jicai.batches.models import SUPPLY_ROLES, Item
 from jicai.core.errors import DomainError, NotFound
 from jicai.core.errors import PermissionDenied as DomainPermissionDenied
+from jicai.core.money import money
 from jicai.registry.models import Company, Product
 from jicai.registry.views import company_url, institution_url, product_url
 from jicai.trade import actions, forms, queries, rules
@@ -30,7 +31,9 @@ def _status_label(obj) -> str:
 def _form_error(request, form) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label or field if field in form.fields else ""
-        messages.error(request, f"{label}：{'；'.join(errors)}" if label and field != "__all__" else "；".join(errors))
+        messages.error(
+            request, f"{label}：{'；'.join(errors)}" if label and field != "__all__" else "；".join(errors)
+        )
 
 
 def _guard(view):
@@ -45,7 +48,9 @@ def _guard(view):
             raise
         except DomainError as exc:
             messages.error(request, exc.message)
-            return redirect(request.POST.get("next") or request.path)
+            # Back to the page the form was on (POST-only URLs have no page of their own).
+            target = order_url(kwargs["order_id"]) if "order_id" in kwargs else reverse("trade:supply_blocks")
+            return redirect(target)
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
@@ -64,7 +69,11 @@ def order_new(request):
     if not queries.can_buy(actor):
         raise PermissionDenied("只有医疗机构采购人员可以下单")
     today = actions.today()
-    item = queries.orderable_item(actor, int(request.GET["item"])) if request.GET.get("item", "").isdigit() else None
+    item = (
+        queries.orderable_item(actor, int(request.GET["item"]))
+        if request.GET.get("item", "").isdigit()
+        else None
+    )
     options = queries.order_options(actor, item, today) if item else None
     form = forms.OrderForm()
     if request.method == "POST":
@@ -79,7 +88,9 @@ def order_new(request):
             try:
                 order = actions.place_order(
                     actor=actor,
-                    lines=[actions.LineInput(product, form.cleaned_data["qty"], form.cleaned_data["unit_price"])],
+                    lines=[
+                        actions.LineInput(product, form.cleaned_data["qty"], form.cleaned_data["unit_price"])
+                    ],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -125,10 +136,19 @@ ORDER_COLUMNS = [
 @scoped_page
 def order_list(request):
     values = filter_values(request, ORDER_FILTERS)
-    qs = queries.list_orders(request.user, **{k: values[k] for k in ("q", "supplier", "institution", "date_from", "date_to")})
-    page = ListPage("订单", ORDER_COLUMNS, ORDER_FILTERS, "订单号、机构或企业名称", "订单",
-                    prepare=queries.attach_order_statuses, template="trade/order_list.html",
-                    context={"can_buy": queries.can_buy(request.user)})
+    qs = queries.list_orders(
+        request.user, **{k: values[k] for k in ("q", "supplier", "institution", "date_from", "date_to")}
+    )
+    page = ListPage(
+        "订单",
+        ORDER_COLUMNS,
+        ORDER_FILTERS,
+        "订单号、机构或企业名称",
+        "订单",
+        prepare=queries.attach_order_statuses,
+        template="trade/order_list.html",
+        context={"can_buy": queries.can_buy(request.user)},
+    )
     return render_list(request, page, qs, values)
 
 
@@ -154,7 +174,7 @@ LINE_COLUMNS = [
     Column("验收合格", lambda line: line.accepted_qty, numeric=True, width=8),
     Column("拒收", lambda line: line.rejected_qty, numeric=True, width=6),
     Column("已付款（元）", lambda line: line.paid_amount, numeric=True, width=12),
-    Column("未付（元）", lambda line: line.outstanding, numeric=True, width=12),
+    Column("未付（元）", lambda line: money(line.outstanding), numeric=True, width=12),
     Column("应付款日期", lambda line: line.payment_due_on, width=12),
     Column("状态", _status_label, width=14),
 ]
@@ -165,7 +185,8 @@ def line_list(request):
     values = filter_values(request, LINE_FILTERS)
     overdue = request.GET.get("overdue") == "1"
     qs = queries.list_lines(
-        request.user, **{k: values[k] for k in ("q", "status", "supplier", "institution", "date_from", "date_to")},
+        request.user,
+        **{k: values[k] for k in ("q", "status", "supplier", "institution", "date_from", "date_to")},
         overdue_on=actions.today() if overdue else None,
     )
     title = "逾期未付款订单明细" if overdue else "订单明细"
@@ -183,15 +204,21 @@ def order_detail(request, order_id):
     for line in lines:
         line.status_label = rules.STATUS_LABELS[line.derived_status]
         line.can_respond = line.pk in supplier_side and line.derived_status == rules.PENDING
-        line.can_deliver = line.pk in supplier_side and line.delivered_qty < line.qty and line.derived_status not in (
-            rules.REJECTED, rules.CANCELLED)
+        line.can_deliver = (
+            line.pk in supplier_side
+            and line.delivered_qty < line.qty
+            and line.derived_status not in (rules.REJECTED, rules.CANCELLED)
+        )
         line.undelivered = line.qty - line.delivered_qty
         line.receivable = rules.receivable_qty(
             delivered_qty=line.delivered_qty, accepted_qty=line.accepted_qty, rejected_qty=line.rejected_qty
         )
         line.can_receive = buyer and line.receivable > 0
-        line.can_pay = buyer and line.paid_amount < line.amount and line.derived_status not in (
-            rules.REJECTED, rules.CANCELLED)
+        line.can_pay = (
+            buyer
+            and line.paid_amount < line.amount
+            and line.derived_status not in (rules.REJECTED, rules.CANCELLED)
+        )
         line.history = queries.line_history(actor, line)
     status = rules.order_status(line.derived_status for line in lines)
     return render(
@@ -221,7 +248,9 @@ def line_respond(request, order_id, line_no):
         _form_error(request, form)
     else:
         accept = form.cleaned_data["decision"] == "accept"
-        actions.respond_to_line(actor=request.user, line=line, accept=accept, reason=form.cleaned_data["reason"])
+        actions.respond_to_line(
+            actor=request.user, line=line, accept=accept, reason=form.cleaned_data["reason"]
+        )
         messages.success(request, f"第{line.line_no}行已{'确认' if accept else '拒绝'}。")
     return redirect(order_url(order_id))
 
@@ -251,8 +280,12 @@ def line_receive(request, order_id, line_no):
     else:
         data = form.cleaned_data
         actions.confirm_receipt(
-            actor=request.user, line=line, accepted_qty=data["accepted_qty"], rejected_qty=data["rejected_qty"] or 0,
-            received_on=data["received_on"], reason=data["reason"],
+            actor=request.user,
+            line=line,
+            accepted_qty=data["accepted_qty"],
+            rejected_qty=data["rejected_qty"] or 0,
+            received_on=data["received_on"],
+            reason=data["reason"],
         )
         messages.success(request, f"第{line.line_no}行已确认入库。")
     return redirect(order_url(order_id))
@@ -274,12 +307,17 @@ def line_pay(request, order_id, line_no):
 
 # ---- deliveries, receipts, payments --------------------------------------------------------------
 
-DATE_FILTERS = [Filter("date_from", "日期起", placeholder="YYYY-MM-DD"), Filter("date_to", "日期止", placeholder="YYYY-MM-DD")]
+DATE_FILTERS = [
+    Filter("date_from", "日期起", placeholder="YYYY-MM-DD"),
+    Filter("date_to", "日期止", placeholder="YYYY-MM-DD"),
+]
 
 
 def _line_columns(extra):
     return [
-        Column("订单号", lambda r: r.line.order.order_id, lambda r: order_url(r.line.order.order_id), width=30),
+        Column(
+            "订单号", lambda r: r.line.order.order_id, lambda r: order_url(r.line.order.order_id), width=30
+        ),
         Column("行号", lambda r: r.line.line_no, numeric=True, width=6),
         Column("医疗机构", lambda r: r.line.institution.name, width=28),
         Column("生产企业", lambda r: r.line.supplier.name, width=24),
@@ -288,21 +326,27 @@ def _line_columns(extra):
     ]
 
 
-DELIVERY_COLUMNS = _line_columns([
-    Column("配送日期", lambda d: d.delivered_on, width=12),
-    Column("配送数量", lambda d: d.qty, numeric=True, width=10),
-])
-RECEIPT_COLUMNS = _line_columns([
-    Column("入库日期", lambda r: r.received_on, width=12),
-    Column("验收合格", lambda r: r.accepted_qty, numeric=True, width=10),
-    Column("拒收", lambda r: r.rejected_qty, numeric=True, width=8),
-    Column("拒收原因", lambda r: r.reason, width=24),
-])
-PAYMENT_COLUMNS = _line_columns([
-    Column("付款日期", lambda p: p.paid_on, width=12),
-    Column("金额（元）", lambda p: p.amount, numeric=True, width=12),
-    Column("发票号", lambda p: p.invoice_no, width=16),
-])
+DELIVERY_COLUMNS = _line_columns(
+    [
+        Column("配送日期", lambda d: d.delivered_on, width=12),
+        Column("配送数量", lambda d: d.qty, numeric=True, width=10),
+    ]
+)
+RECEIPT_COLUMNS = _line_columns(
+    [
+        Column("入库日期", lambda r: r.received_on, width=12),
+        Column("验收合格", lambda r: r.accepted_qty, numeric=True, width=10),
+        Column("拒收", lambda r: r.rejected_qty, numeric=True, width=8),
+        Column("拒收原因", lambda r: r.reason, width=24),
+    ]
+)
+PAYMENT_COLUMNS = _line_columns(
+    [
+        Column("付款日期", lambda p: p.paid_on, width=12),
+        Column("金额（元）", lambda p: p.amount, numeric=True, width=12),
+        Column("发票号", lambda p: p.invoice_no, width=16),
+    ]
+)
 
 
 def _dated_list(request, title, columns, query):
@@ -336,7 +380,9 @@ def payables(request):
     over several lines here."""
     actor = request.user
     today = actions.today()
-    open_lines = list(queries.open_lines_for_payment(actor, as_of=today)[:200]) if queries.can_buy(actor) else []
+    open_lines = (
+        list(queries.open_lines_for_payment(actor, as_of=today)[:200]) if queries.can_buy(actor) else []
+    )
     choices = [(str(line.pk), str(line)) for line in open_lines]
     form = forms.InvoicePaymentForm(line_choices=choices)
     if request.method == "POST":
@@ -347,13 +393,18 @@ def payables(request):
             chosen = [line for line in open_lines if str(line.pk) in set(form.cleaned_data["lines"])]
             try:
                 paid = actions.record_invoice_payment(
-                    actor=actor, lines=chosen, amount=form.cleaned_data["amount"],
-                    paid_on=form.cleaned_data["paid_on"], invoice_no=form.cleaned_data["invoice_no"],
+                    actor=actor,
+                    lines=chosen,
+                    amount=form.cleaned_data["amount"],
+                    paid_on=form.cleaned_data["paid_on"],
+                    invoice_no=form.cleaned_data["invoice_no"],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"发票 {form.cleaned_data['invoice_no']} 已分摊到 {len(paid)} 个订单行。")
+                messages.success(
+                    request, f"发票 {form.cleaned_data['invoice_no']} 已分摊到 {len(paid)} 个订单行。"
+                )
                 return redirect("trade:payables")
     for line in open_lines:
         line.status_label = rules.STATUS_LABELS[line.derived_status]
@@ -361,8 +412,8 @@ def payables(request):
         request,
         "trade/payables.html",
         {
-            "by_institution": list(queries.payables(actor, by="institution", as_of=today)[:200]),
-            "by_supplier": list(queries.payables(actor, by="supplier", as_of=today)[:200]),
+            "by_institution": queries.payables(actor, by="institution", as_of=today, limit=200),
+            "by_supplier": queries.payables(actor, by="supplier", as_of=today, limit=200),
             "open_lines": open_lines,
             "form": form,
             "today": today,
@@ -404,14 +455,17 @@ def supply_blocks(request):
                 item = Item.objects.filter(pk=data["item"]).first()
                 if supplier is None or item is None:
                     raise DomainError("企业或品种不存在")
-                actions.set_supply_block(actor=actor, institution=institution, supplier=supplier, item=item,
-                                         reason=data["reason"])
+                actions.set_supply_block(
+                    actor=actor, institution=institution, supplier=supplier, item=item, reason=data["reason"]
+                )
             except NotFound:
                 form.add_error("institution", "未找到该机构，或不在您的辖区内")
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"已标记 {supplier.name} 无法供应 {institution.name} 的 {item.generic_name}。")
+                messages.success(
+                    request, f"已标记 {supplier.name} 无法供应 {institution.name} 的 {item.generic_name}。"
+                )
                 return redirect("trade:supply_blocks")
     values = filter_values(request, BLOCK_FILTERS, defaults={"active": "yes"})
     qs = queries.list_supply_blocks(actor, q=values["q"], active=values["active"])
@@ -423,13 +477,24 @@ def supply_blocks(request):
             items_qs = items_qs.filter(winners__province__code=region.province_code)
         items = list(items_qs.distinct().order_by("batch__code", "item_code")[:500])
     page = ListPage(
-        "无法供应标记", BLOCK_COLUMNS, BLOCK_FILTERS, "企业、机构或品种", "无法供应标记",
+        "无法供应标记",
+        BLOCK_COLUMNS,
+        BLOCK_FILTERS,
+        "企业、机构或品种",
+        "无法供应标记",
         template="trade/supply_blocks.html",
-        context={"form": form, "governs": governs, "items": items,
-                 "active_blocks": list(
-                     queries.governed_blocks(actor).filter(lifted_at__isnull=True)
-                     .select_related("supplier", "institution", "item")[:200]
-                 ) if governs else []},
+        context={
+            "form": form,
+            "governs": governs,
+            "items": items,
+            "active_blocks": list(
+                queries.governed_blocks(actor)
+                .filter(lifted_at__isnull=True)
+                .select_related("supplier", "institution", "item")[:200]
+            )
+            if governs
+            else [],
+        },
     )
     response = render_list(request, page, qs, values)
     if form.errors:
@@ -478,8 +543,13 @@ def price_exceptions(request):
                 if product is None:
                     raise DomainError("产品不存在")
                 actions.grant_price_exception(
-                    actor=actor, institution=institution, product=product, unit_price=data["unit_price"],
-                    valid_from=data["valid_from"], valid_to=data["valid_to"], reason=data["reason"],
+                    actor=actor,
+                    institution=institution,
+                    product=product,
+                    unit_price=data["unit_price"],
+                    valid_from=data["valid_from"],
+                    valid_to=data["valid_to"],
+                    reason=data["reason"],
                 )
             except NotFound:
                 form.add_error("institution", "未找到该机构，或不在您的辖区内")
@@ -489,8 +559,15 @@ def price_exceptions(request):
                 messages.success(request, "价格例外已批准。")
                 return redirect("trade:price_exceptions")
     values = filter_values(request, [])
-    page = ListPage("价格例外", EXCEPTION_COLUMNS, [], "机构名称或产品编码", "价格例外",
-                    template="trade/price_exceptions.html", context={"form": form, "governs": governs})
+    page = ListPage(
+        "价格例外",
+        EXCEPTION_COLUMNS,
+        [],
+        "机构名称或产品编码",
+        "价格例外",
+        template="trade/price_exceptions.html",
+        context={"form": form, "governs": governs},
+    )
     response = render_list(request, page, queries.list_price_exceptions(actor, q=values["q"]), values)
     if form.errors:
         response.status_code = 400
@@ -536,11 +613,23 @@ def monthly_reports(request):
                 messages.success(request, f"{item.generic_name} {data['month']:%Y-%m} 月报已报送。")
                 return redirect("trade:monthly_reports")
     values = filter_values(request, REPORT_FILTERS)
-    page = ListPage("企业月报", REPORT_COLUMNS, REPORT_FILTERS, "企业或品种", "企业月报",
-                    template="trade/monthly_reports.html",
-                    context={"form": form, "items": items, "is_company": company is not None,
-                             "is_bureau": access.is_bureau(actor) or access.is_admin(actor)})
-    response = render_list(request, page, queries.list_monthly_reports(actor, q=values["q"], month=values["month"]), values)
+    page = ListPage(
+        "企业月报",
+        REPORT_COLUMNS,
+        REPORT_FILTERS,
+        "企业或品种",
+        "企业月报",
+        template="trade/monthly_reports.html",
+        context={
+            "form": form,
+            "items": items,
+            "is_company": company is not None,
+            "is_bureau": access.is_bureau(actor) or access.is_admin(actor),
+        },
+    )
+    response = render_list(
+        request, page, queries.list_monthly_reports(actor, q=values["q"], month=values["month"]), values
+    )
     if form.errors:
         response.status_code = 400
     return response
@@ -585,6 +674,9 @@ USAGE_COLUMNS = [
 def usage_list(request):
     values = filter_values(request, USAGE_FILTERS)
     qs = queries.list_usage(request.user, **values)
-    return render_list(request, ListPage("使用数据", USAGE_COLUMNS, USAGE_FILTERS, "产品编码、通用名或医师编码", "使用数据"),
-                       qs, values)
-
+    return render_list(
+        request,
+        ListPage("使用数据", USAGE_COLUMNS, USAGE_FILTERS, "产品编码、通用名或医师编码", "使用数据"),
+        qs,
+        values,
+    )

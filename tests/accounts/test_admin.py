@@ -38,7 +38,12 @@ def test_non_admin_cannot_open_back_office(world, client_for):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_admin_creates_user_with_argon2_password_and_audit_row(world, client_for):
+def test_admin_creates_user_with_argon2_password_and_audit_row(world, client_for, settings):
+    # The suite may swap in a fast hasher; this test checks the production one from jicai/settings.py.
+    from jicai import settings as production
+
+    assert production.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
     response = client_for(world.admin).post(
         "/admin/accounts/user/add/",
         {

@@ -32,7 +32,9 @@ def product(serial: int, maker, generic: str):
 
 
 def win(item, prod, province, role="main", price="0.1000"):
-    return Winner.objects.create(item=item, product=prod, province=province, role=role, winning_price=Decimal(price))
+    return Winner.objects.create(
+        item=item, product=prod, province=province, role=role, winning_price=Decimal(price)
+    )
 
 
 def approved_report(world, institution, lines: dict, *, year: int = 1, opens_on=dt.date(2024, 1, 10)):

@@ -25,7 +25,10 @@ def agreements(world, reports):
         actor=world.manufacturer, region_code="371002", distributor_code=reports.distributor_b.code
     )
     actions.generate_agreements(actor=world.province_bureau, batch=world.batch, agreement_year=1)
-    return {(a.institution.code, a.item.item_code): a for a in PurchaseAgreement.objects.select_related("institution", "item")}
+    return {
+        (a.institution.code, a.item.item_code): a
+        for a in PurchaseAgreement.objects.select_related("institution", "item")
+    }
 
 
 def test_generation_values(world, agreements, reports):
@@ -60,7 +63,9 @@ def test_generation_is_idempotent_and_signed_agreements_keep_their_terms(world, 
     actions.adjust_agreed_volume(actor=world.county_bureau, volume_id=volume.pk, agreed_qty=90, reason="扩容")
     draft = agreements[(world.hospital.code, "T-002")]
     other_volume = AgreedVolume.objects.get(institution=world.hospital, item=draft.item)
-    actions.adjust_agreed_volume(actor=world.county_bureau, volume_id=other_volume.pk, agreed_qty=61, reason="x")
+    actions.adjust_agreed_volume(
+        actor=world.county_bureau, volume_id=other_volume.pk, agreed_qty=61, reason="x"
+    )
     result = actions.generate_agreements(actor=world.province_bureau, batch=world.batch, agreement_year=1)
     assert (result.created, result.updated, result.unchanged, result.kept) == (0, 0, 5, 1)
     a.refresh_from_db()
@@ -93,7 +98,10 @@ def test_signing_order_institution_then_supplier_then_effective(world, agreement
     assert a.status == "effective"
     assert a.supplier_signed_by_id == world.manufacturer.pk and a.effective_at == a.supplier_signed_at
     transitions = [
-        c["status"] for c in AuditLog.objects.filter(action="sign_agreement", object_id=str(a.pk)).order_by("id").values_list("changes", flat=True)
+        c["status"]
+        for c in AuditLog.objects.filter(action="sign_agreement", object_id=str(a.pk))
+        .order_by("id")
+        .values_list("changes", flat=True)
     ]
     assert transitions == [
         ["draft", "institution_signed"],

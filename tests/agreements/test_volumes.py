@@ -63,7 +63,9 @@ def test_item_without_main_winner_in_the_province_has_no_supplier_and_is_a_probl
 
 def test_per_batch_ratio_override_from_the_policy_profile(world, reports):
     PolicyProfile.objects.create(
-        region=world.province, batch=world.batch, values={"agreed_ratio_by_winners": {"1": "0.55", "2+": "0.65"}}
+        region=world.province,
+        batch=world.batch,
+        values={"agreed_ratio_by_winners": {"1": "0.55", "2+": "0.65"}},
     )
     actions.compute_agreed_volumes(actor=world.province_bureau, batch=world.batch)
     got = volumes(world)
@@ -76,7 +78,9 @@ def test_per_batch_ratio_override_from_the_policy_profile(world, reports):
 def test_rerun_is_idempotent_and_keeps_a_bureau_adjustment(world, reports):
     actions.compute_agreed_volumes(actor=world.province_bureau, batch=world.batch)
     row = volumes(world)[(world.hospital.code, "T-001")]
-    actions.adjust_agreed_volume(actor=world.county_bureau, volume_id=row.pk, agreed_qty=70, reason="新院区开业")
+    actions.adjust_agreed_volume(
+        actor=world.county_bureau, volume_id=row.pk, agreed_qty=70, reason="新院区开业"
+    )
     again = actions.compute_agreed_volumes(actor=world.province_bureau, batch=world.batch)
     assert (again.created, again.updated, again.unchanged, again.kept) == (0, 0, 5, 1)
     row.refresh_from_db()
@@ -111,7 +115,10 @@ def test_year_two_defaults_to_year_one_including_adjustments(world, reports):
     approved_report(world, world.hospital, {reports.item1: 40}, year=2)
     actions.compute_agreed_volumes(actor=world.province_bureau, batch=world.batch, agreement_year=2)
     year2 = volumes(world, year=2)
-    assert (year2[(world.hospital.code, "T-001")].agreed_qty, year2[(world.hospital.code, "T-001")].source) == (
+    assert (
+        year2[(world.hospital.code, "T-001")].agreed_qty,
+        year2[(world.hospital.code, "T-001")].source,
+    ) == (
         20,
         "computed",
     )
@@ -121,9 +128,15 @@ def test_year_two_defaults_to_year_one_including_adjustments(world, reports):
 def test_adjustment_is_logged_and_audited(world, reports):
     actions.compute_agreed_volumes(actor=world.province_bureau, batch=world.batch)
     row = volumes(world)[(world.hospital.code, "T-002")]
-    actions.adjust_agreed_volume(actor=world.county_bureau, volume_id=row.pk, agreed_qty="75", reason="扩大使用")
+    actions.adjust_agreed_volume(
+        actor=world.county_bureau, volume_id=row.pk, agreed_qty="75", reason="扩大使用"
+    )
     actions.adjust_agreed_volume(actor=world.province_bureau, volume_id=row.pk, agreed_qty=72, reason="复核")
-    log = list(AgreedVolumeAdjustment.objects.filter(agreed_volume=row).values_list("actor__username", "old_qty", "new_qty", "reason"))
+    log = list(
+        AgreedVolumeAdjustment.objects.filter(agreed_volume=row).values_list(
+            "actor__username", "old_qty", "new_qty", "reason"
+        )
+    )
     assert log == [("hc_bureau", 60, 75, "扩大使用"), ("sd_bureau", 75, 72, "复核")]
     assert AuditLog.objects.filter(action="adjust_agreed_volume", object_id=str(row.pk)).count() == 2
 
@@ -144,7 +157,9 @@ def test_adjustment_needs_a_valid_qty_and_a_reason(world, reports, qty, reason):
     actions.compute_agreed_volumes(actor=world.province_bureau, batch=world.batch)
     row = volumes(world)[(world.hospital.code, "T-001")]
     with pytest.raises(DomainError):
-        actions.adjust_agreed_volume(actor=world.county_bureau, volume_id=row.pk, agreed_qty=qty, reason=reason)
+        actions.adjust_agreed_volume(
+            actor=world.county_bureau, volume_id=row.pk, agreed_qty=qty, reason=reason
+        )
     row.refresh_from_db()
     assert row.agreed_qty == 51
 

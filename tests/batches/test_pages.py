@@ -335,3 +335,24 @@ def test_batch_list_query_count_does_not_grow_with_rows(
     grow(90, 200)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert len(table_rows(client.get(url))) == 50
+
+
+def test_item_export_lists_every_item_of_the_batch(world, client_for):
+    Item.objects.bulk_create(
+        [
+            Item(
+                batch=world.batch,
+                item_code=f"GY7-{i:03d}",
+                generic_name=f"药品{i}",
+                dosage_form_group="注射剂",
+            )
+            for i in range(2, 62)
+        ]
+    )
+    rows = xlsx_rows(client_for(world.doctor).get(f"{BATCH}/items/", {"export": "xlsx"}))
+    assert rows[0] == ("品种编码", "通用名", "剂型组", "中选企业数")
+    assert (
+        len(rows) == 62
+        and rows[1] == ("GY7-001", "阿托伐他汀钙", "口服常释剂型", 1)
+        and rows[-1][0] == "GY7-061"
+    )

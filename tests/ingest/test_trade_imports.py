@@ -31,15 +31,21 @@ def rejected(kind, content, actor=None, **kw) -> list[tuple[int, str, str]]:
 
 
 def load(kind, content, actor=None, **kw):
-    return run_import(kind=kind, rows_or_file=content, filename=f"{kind}.csv", actor=actor, source="cli", **kw)
+    return run_import(
+        kind=kind, rows_or_file=content, filename=f"{kind}.csv", actor=actor, source="cli", **kw
+    )
 
 
 @pytest.fixture
 def trade(world):
     w = world
     # The listing price of the winner drops from 0.1200 to 0.1100 on 2025-03-01.
-    ListingPrice.objects.create(product=w.product, province=w.province, price=Decimal("0.1200"), valid_from=D(2024, 3, 1))
-    ListingPrice.objects.create(product=w.product, province=w.province, price=Decimal("0.1100"), valid_from=D(2025, 3, 1))
+    ListingPrice.objects.create(
+        product=w.product, province=w.province, price=Decimal("0.1200"), valid_from=D(2024, 3, 1)
+    )
+    ListingPrice.objects.create(
+        product=w.product, province=w.province, price=Decimal("0.1100"), valid_from=D(2025, 3, 1)
+    )
     ListingPrice.objects.create(
         product=w.other_product, province=w.province, price=Decimal("0.3000"), valid_from=D(2024, 3, 1)
     )
@@ -59,7 +65,10 @@ def orders_csv(w, *extra: str) -> bytes:
 
 
 DELIVERIES = csv_bytes(
-    "order_id,line_no,qty,delivered_on", "PO1,1,600,2025-02-03", "PO1,1,400,2025-02-10", "PO1,2,200,2025-02-03"
+    "order_id,line_no,qty,delivered_on",
+    "PO1,1,600,2025-02-03",
+    "PO1,1,400,2025-02-10",
+    "PO1,2,200,2025-02-03",
 )
 RECEIPTS = csv_bytes(
     "order_id,line_no,accepted_qty,rejected_qty,received_on,reason",
@@ -90,14 +99,26 @@ def test_orders_create_orders_and_lines_with_amount_item_and_status(trade):
     assert Order.objects.count() == 2
     po1 = Order.objects.get(order_id="PO1")
     assert (po1.institution, po1.supplier, po1.distributor, po1.ordered_on, po1.source) == (
-        w.hospital, w.maker, w.distributor, D(2025, 2, 1), "import"
+        w.hospital,
+        w.maker,
+        w.distributor,
+        D(2025, 2, 1),
+        "import",
     )
     assert Order.objects.get(order_id="PO2").distributor is None
     first, second, cancelled = line("PO1", 1), line("PO1", 2), line("PO2", 1)
-    assert (first.amount, first.item, first.qty, first.unit_price) == (Decimal("120.00"), w.item, 1000, Decimal("0.1200"))
+    assert (first.amount, first.item, first.qty, first.unit_price) == (
+        Decimal("120.00"),
+        w.item,
+        1000,
+        Decimal("0.1200"),
+    )
     assert (second.amount, second.product, second.item) == (Decimal("60.00"), w.other_product, w.item)
     assert (cancelled.status, cancelled.amount, cancelled.institution, cancelled.supplier) == (
-        "cancelled", Decimal("55.00"), w.hospital, w.maker
+        "cancelled",
+        Decimal("55.00"),
+        w.hospital,
+        w.maker,
     )
 
 
@@ -120,12 +141,15 @@ def test_orders_resend_with_one_new_line_adds_only_it(trade):
 def test_orders_changed_line_is_a_conflict_not_applied(trade):
     w = trade
     load("orders", orders_csv(w))
-    errors = rejected("orders", csv_bytes(
-        ORDER_HEADER,
-        f"PO1,1,H37100200001,{w.m},{w.d},{w.p},999,0.1200,2025-02-01,open",
-        f"PO2,1,H37100200001,{w.m},,{w.p},500,0.1100,2025-03-05,open",
-        f"PO1,9,H37100200001,{w.m},,{w.p},5,0.1200,2025-02-01,open",
-    ))
+    errors = rejected(
+        "orders",
+        csv_bytes(
+            ORDER_HEADER,
+            f"PO1,1,H37100200001,{w.m},{w.d},{w.p},999,0.1200,2025-02-01,open",
+            f"PO2,1,H37100200001,{w.m},,{w.p},500,0.1100,2025-03-05,open",
+            f"PO1,9,H37100200001,{w.m},,{w.p},5,0.1200,2025-02-01,open",
+        ),
+    )
     assert errors == [
         (2, "qty", "与已导入的订单行冲突（数量 1000→999），未修改"),
         (3, "status", "与已导入的订单行冲突（状态 cancelled→open），未修改"),
@@ -136,16 +160,19 @@ def test_orders_changed_line_is_a_conflict_not_applied(trade):
 
 def test_orders_bad_rows_are_all_named_and_nothing_written(trade):
     w = trade
-    errors = rejected("orders", csv_bytes(
-        ORDER_HEADER,
-        f"PO1,1,H37100200001,{w.m},{w.d},{w.p},1000,0.1200,2025-02-01,open",
-        f"PO1,2,H37100200001,{w.m},{w.d},{w.p},10,0.1300,2025-02-01,open",  # wrong price
-        f"PO1,3,H37100200001,{w.m},{w.d},{w.p},10,0.1200,2025-02-02,open",  # other date than line 1
-        f"PO3,1,H37100200001,{w.m},{w.d},{w.p},1.5,abc,2025-02-30,sent",  # bad numbers, date, status
-        f"PO3,2,H37100299999,{w.m},{w.d},{w.p},5,0.1200,2025-02-01,open",  # unknown institution
-        f"PO1,1,H37100200001,{w.m},{w.d},{w.p},1000,0.1200,2025-02-01,open",  # duplicate key
-        f"PO4,1,H37100200001,{w.m},{w.d},{w.p},10,0.1200,2024-01-01,open",  # no listing price that day
-    ))
+    errors = rejected(
+        "orders",
+        csv_bytes(
+            ORDER_HEADER,
+            f"PO1,1,H37100200001,{w.m},{w.d},{w.p},1000,0.1200,2025-02-01,open",
+            f"PO1,2,H37100200001,{w.m},{w.d},{w.p},10,0.1300,2025-02-01,open",  # wrong price
+            f"PO1,3,H37100200001,{w.m},{w.d},{w.p},10,0.1200,2025-02-02,open",  # other date than line 1
+            f"PO3,1,H37100200001,{w.m},{w.d},{w.p},1.5,abc,2025-02-30,sent",  # bad numbers, date, status
+            f"PO3,2,H37100299999,{w.m},{w.d},{w.p},5,0.1200,2025-02-01,open",  # unknown institution
+            f"PO1,1,H37100200001,{w.m},{w.d},{w.p},1000,0.1200,2025-02-01,open",  # duplicate key
+            f"PO4,1,H37100200001,{w.m},{w.d},{w.p},10,0.1200,2024-01-01,open",  # no listing price that day
+        ),
+    )
     assert [(r, c) for r, c, _ in errors] == [
         (3, "unit_price"),
         (4, "ordered_on"),
@@ -160,18 +187,26 @@ def test_orders_bad_rows_are_all_named_and_nothing_written(trade):
     assert errors[0][2] == "单价 0.1300 与挂网价 0.1200 不符，且无价格例外"
     assert errors[1][2] == "同一订单的各行必须一致（见第 2 行）：下单日期"
     assert errors[6][2] == "医疗机构不存在：H37100299999"
-    assert errors[7][2] == f"与第 2 行重复（PO1 / 1）"
+    assert errors[7][2] == "与第 2 行重复（PO1 / 1）"
 
 
 def test_orders_price_exception_allows_another_price_within_its_dates(trade):
     w = trade
     PriceException.objects.create(
-        institution=w.hospital, product=w.product, unit_price=Decimal("0.1500"),
-        valid_from=D(2025, 1, 1), valid_to=D(2025, 1, 31), reason="短缺期间临时价格",
+        institution=w.hospital,
+        product=w.product,
+        unit_price=Decimal("0.1500"),
+        valid_from=D(2025, 1, 1),
+        valid_to=D(2025, 1, 31),
+        reason="短缺期间临时价格",
     )
-    result = load("orders", csv_bytes(ORDER_HEADER, f"PE1,1,H37100200001,{w.m},,{w.p},10,0.1500,2025-01-31,open"))
+    result = load(
+        "orders", csv_bytes(ORDER_HEADER, f"PE1,1,H37100200001,{w.m},,{w.p},10,0.1500,2025-01-31,open")
+    )
     assert result.created == 1 and line("PE1", 1).amount == Decimal("1.50")
-    errors = rejected("orders", csv_bytes(ORDER_HEADER, f"PE2,1,H37100200001,{w.m},,{w.p},10,0.1500,2025-02-01,open"))
+    errors = rejected(
+        "orders", csv_bytes(ORDER_HEADER, f"PE2,1,H37100200001,{w.m},,{w.p},10,0.1500,2025-02-01,open")
+    )
     assert errors == [(2, "unit_price", "单价 0.1500 与挂网价 0.1200 不符，且无价格例外")]
 
 
@@ -199,13 +234,16 @@ def test_orders_order_ids_spanning_chunks_stay_consistent(trade, monkeypatch):
     rows = [f"PO9,{n},H37100200001,{w.m},,{w.p},10,0.1200,2025-02-01,open" for n in range(1, 6)]
     assert load("orders", csv_bytes(ORDER_HEADER, *rows)).created == 5
     assert Order.objects.filter(order_id="PO9").count() == 1
-    errors = rejected("orders", csv_bytes(
-        ORDER_HEADER,
-        f"PO8,1,H37100200001,{w.m},,{w.p},10,0.1200,2025-02-01,open",
-        f"PO8,2,H37100200001,{w.m},,{w.p},10,0.1200,2025-02-01,open",
-        f"PO8,1,H37100200001,{w.m},,{w.p},10,0.1200,2025-02-01,open",  # duplicate in the next chunk
-        f"PO8,3,H37100200001,{w.m},,{w.p},10,0.1200,2025-02-02,open",
-    ))
+    errors = rejected(
+        "orders",
+        csv_bytes(
+            ORDER_HEADER,
+            f"PO8,1,H37100200001,{w.m},,{w.p},10,0.1200,2025-02-01,open",
+            f"PO8,2,H37100200001,{w.m},,{w.p},10,0.1200,2025-02-01,open",
+            f"PO8,1,H37100200001,{w.m},,{w.p},10,0.1200,2025-02-01,open",  # duplicate in the next chunk
+            f"PO8,3,H37100200001,{w.m},,{w.p},10,0.1200,2025-02-02,open",
+        ),
+    )
     assert errors == [
         (4, "line_no", "与本文件前面的行重复（PO8 / 1）"),
         (5, "ordered_on", "与本文件前面各行的订单 PO8 不一致：下单日期"),
@@ -245,16 +283,19 @@ def test_deliveries_resend_is_noop_and_changed_qty_is_conflict(trade):
 def test_deliveries_bad_rows(trade):
     load("orders", orders_csv(trade))
     load("deliveries", csv_bytes("order_id,line_no,qty,delivered_on", "PO1,1,600,2025-02-03"))
-    errors = rejected("deliveries", csv_bytes(
-        "order_id,line_no,qty,delivered_on",
-        "PO1,1,300,2025-02-04",
-        "PO1,1,200,2025-02-05",  # 600 + 300 + 200 > 1000
-        "PO7,1,5,2025-02-05",  # unknown line
-        "PO2,1,5,2025-03-06",  # cancelled line
-        "PO1,2,-3,2025-01-01",  # negative qty
-        "PO1,2,5,2025-01-31",  # before the order date
-        "PO1,x,5,2025-02-05",
-    ))
+    errors = rejected(
+        "deliveries",
+        csv_bytes(
+            "order_id,line_no,qty,delivered_on",
+            "PO1,1,300,2025-02-04",
+            "PO1,1,200,2025-02-05",  # 600 + 300 + 200 > 1000
+            "PO7,1,5,2025-02-05",  # unknown line
+            "PO2,1,5,2025-03-06",  # cancelled line
+            "PO1,2,-3,2025-01-01",  # negative qty
+            "PO1,2,5,2025-01-31",  # before the order date
+            "PO1,x,5,2025-02-05",
+        ),
+    )
     assert errors == [
         (3, "qty", "累计配送 1100 超过订购数量 1000"),
         (4, "line_no", "订单行不存在（或不属于本机构/企业）：PO7 / 1"),
@@ -297,14 +338,17 @@ def test_receipts_resend_noop_conflict_and_bad_rows(trade):
     before = trade_state()
     assert load("receipts", RECEIPTS).unchanged == 2
     assert trade_state() == before
-    errors = rejected("receipts", csv_bytes(
-        "order_id,line_no,accepted_qty,rejected_qty,received_on,reason",
-        "PO1,1,580,20,2025-02-05,外包装破损",  # changed
-        "PO1,2,150,0,2025-02-06,",
-        "PO1,2,40,20,2025-02-07,",  # no reason, and 150 + 60 > 200 delivered
-        "PO1,2,0,0,2025-02-08,",
-        "PO1,1,1,0,2025-02-13,",  # 1000 already received of 1000 delivered
-    ))
+    errors = rejected(
+        "receipts",
+        csv_bytes(
+            "order_id,line_no,accepted_qty,rejected_qty,received_on,reason",
+            "PO1,1,580,20,2025-02-05,外包装破损",  # changed
+            "PO1,2,150,0,2025-02-06,",
+            "PO1,2,40,20,2025-02-07,",  # no reason, and 150 + 60 > 200 delivered
+            "PO1,2,0,0,2025-02-08,",
+            "PO1,1,1,0,2025-02-13,",  # 1000 already received of 1000 delivered
+        ),
+    )
     assert errors == [
         (2, "accepted_qty", "与已导入的入库验收记录冲突（验收合格数量 590→580、拒收数量 10→20），未修改"),
         (4, "reason", "有拒收数量时必须填写拒收原因"),
@@ -316,11 +360,14 @@ def test_receipts_resend_noop_conflict_and_bad_rows(trade):
 def test_receipt_above_delivered_counts_earlier_receipts_in_the_file(trade):
     load("orders", orders_csv(trade))
     load("deliveries", DELIVERIES)
-    errors = rejected("receipts", csv_bytes(
-        "order_id,line_no,accepted_qty,rejected_qty,received_on,reason",
-        "PO1,2,150,0,2025-02-06,",
-        "PO1,2,51,0,2025-02-07,",
-    ))
+    errors = rejected(
+        "receipts",
+        csv_bytes(
+            "order_id,line_no,accepted_qty,rejected_qty,received_on,reason",
+            "PO1,2,150,0,2025-02-06,",
+            "PO1,2,51,0,2025-02-07,",
+        ),
+    )
     assert errors == [(3, "accepted_qty", "累计验收与拒收 201 超过已配送数量 200")]
 
 
@@ -347,14 +394,17 @@ def test_payments_resend_noop_conflict_and_bad_rows(trade):
     before = trade_state()
     assert load("payments", PAYMENTS).unchanged == 2
     assert trade_state() == before
-    errors = rejected("payments", csv_bytes(
-        "order_id,line_no,amount,paid_on",
-        "PO1,1,100.01,2025-03-01",  # changed
-        "PO1,1,1.21,2025-03-11",  # 118.80 + 1.21 > 120.00
-        "PO1,2,60.001,2025-03-11",  # 3 decimals
-        "PO1,2,0,2025-03-11",
-        "PO5,1,1.00,2025-03-11",
-    ))
+    errors = rejected(
+        "payments",
+        csv_bytes(
+            "order_id,line_no,amount,paid_on",
+            "PO1,1,100.01,2025-03-01",  # changed
+            "PO1,1,1.21,2025-03-11",  # 118.80 + 1.21 > 120.00
+            "PO1,2,60.001,2025-03-11",  # 3 decimals
+            "PO1,2,0,2025-03-11",
+            "PO5,1,1.00,2025-03-11",
+        ),
+    )
     assert errors == [
         (2, "amount", "与已导入的付款记录冲突（金额 100.00→100.01），未修改"),
         (3, "amount", "累计付款 120.01 超过订单行金额 120.00"),
@@ -405,14 +455,17 @@ def test_usage_import_resend_and_conflict(trade):
 
 def test_usage_bad_rows_and_scoping(trade):
     w = trade
-    errors = rejected("usage", csv_bytes(
-        USAGE_HEADER,
-        f"H37100200001,{w.p},心内科,D001,2.5,2025-03-06",
-        f"H37100200001,XNOTACODE,心内科,D001,2,2025-03-06",
-        f"H37100200001,{w.p},心内科,D001,2,06/03/2025",
-        f"H37100200001,{w.p},心内科,D009,2,2025-03-06",
-        f"H37100200001,{w.p},心内科,D009,3,2025-03-06",
-    ))
+    errors = rejected(
+        "usage",
+        csv_bytes(
+            USAGE_HEADER,
+            f"H37100200001,{w.p},心内科,D001,2.5,2025-03-06",
+            "H37100200001,XNOTACODE,心内科,D001,2,2025-03-06",
+            f"H37100200001,{w.p},心内科,D001,2,06/03/2025",
+            f"H37100200001,{w.p},心内科,D009,2,2025-03-06",
+            f"H37100200001,{w.p},心内科,D009,3,2025-03-06",
+        ),
+    )
     assert [(r, c) for r, c, _ in errors] == [(2, "qty"), (3, "product_code"), (4, "used_on"), (6, "used_on")]
     errors = rejected("usage", usage_csv(w), actor=w.other_pharmacist)
     assert errors == [(n, "institution_code", "只能导入本机构的使用数据：H37100200001") for n in (2, 3, 4)]
@@ -425,9 +478,18 @@ def test_bulk_api_orders_then_resend_is_idempotent(trade, api_client_for):
     w = trade
     client = api_client_for(w.pharmacist)
     rows = [
-        {"order_id": "API1", "line_no": 1, "institution_code": "H37100200001", "supplier_code": w.m,
-         "distributor_code": w.d, "product_code": w.p, "qty": 100, "unit_price": "0.1200",
-         "ordered_on": "2025-02-01", "status": "open"},
+        {
+            "order_id": "API1",
+            "line_no": 1,
+            "institution_code": "H37100200001",
+            "supplier_code": w.m,
+            "distributor_code": w.d,
+            "product_code": w.p,
+            "qty": 100,
+            "unit_price": "0.1200",
+            "ordered_on": "2025-02-01",
+            "status": "open",
+        },
     ]
     response = client.post("/api/v1/imports/orders", {"rows": rows}, content_type="application/json")
     assert response.status_code == 200, response.content
@@ -442,9 +504,23 @@ def test_bulk_api_rejects_with_422_and_every_bad_row(trade, api_client_for):
     before = trade_state()
     client = api_client_for(w.pharmacist)
     rows = [
-        {"order_id": "PO1", "line_no": 1, "accepted_qty": 5, "rejected_qty": 0, "received_on": "2025-02-05", "reason": ""},
+        {
+            "order_id": "PO1",
+            "line_no": 1,
+            "accepted_qty": 5,
+            "rejected_qty": 0,
+            "received_on": "2025-02-05",
+            "reason": "",
+        },
         {"order_id": "PO1", "line_no": 2, "accepted_qty": 1, "rejected_qty": 2, "received_on": "2025-02-05"},
-        {"order_id": "PO1", "line_no": 2, "accepted_qty": "x", "rejected_qty": 0, "received_on": "2025-02-06", "reason": ""},
+        {
+            "order_id": "PO1",
+            "line_no": 2,
+            "accepted_qty": "x",
+            "rejected_qty": 0,
+            "received_on": "2025-02-06",
+            "reason": "",
+        },
     ]
     response = client.post("/api/v1/imports/receipts", {"rows": rows}, content_type="application/json")
     assert response.status_code == 422
@@ -464,19 +540,54 @@ def test_bulk_api_every_trade_kind_is_accepted(trade, api_client_for):
     company = api_client_for(w.distributor_user)
     institution = api_client_for(w.pharmacist)
     posts = [
-        (company, "deliveries", [{"order_id": "PO1", "line_no": 2, "qty": 200, "delivered_on": "2025-02-03"}]),
-        (institution, "receipts", [{"order_id": "PO1", "line_no": 2, "accepted_qty": 200, "rejected_qty": 0,
-                                    "received_on": "2025-02-04", "reason": ""}]),
-        (institution, "payments", [{"order_id": "PO1", "line_no": 2, "amount": "60.00", "paid_on": "2025-02-20"}]),
-        (institution, "usage", [{"institution_code": "H37100200001", "product_code": w.op, "department": "",
-                                 "doctor_code": "", "qty": 10, "used_on": "2025-02-21"}]),
+        (
+            company,
+            "deliveries",
+            [{"order_id": "PO1", "line_no": 2, "qty": 200, "delivered_on": "2025-02-03"}],
+        ),
+        (
+            institution,
+            "receipts",
+            [
+                {
+                    "order_id": "PO1",
+                    "line_no": 2,
+                    "accepted_qty": 200,
+                    "rejected_qty": 0,
+                    "received_on": "2025-02-04",
+                    "reason": "",
+                }
+            ],
+        ),
+        (
+            institution,
+            "payments",
+            [{"order_id": "PO1", "line_no": 2, "amount": "60.00", "paid_on": "2025-02-20"}],
+        ),
+        (
+            institution,
+            "usage",
+            [
+                {
+                    "institution_code": "H37100200001",
+                    "product_code": w.op,
+                    "department": "",
+                    "doctor_code": "",
+                    "qty": 10,
+                    "used_on": "2025-02-21",
+                }
+            ],
+        ),
     ]
     for client, kind, rows in posts:
         response = client.post(f"/api/v1/imports/{kind}", {"rows": rows}, content_type="application/json")
         assert (kind, response.status_code, response.json()["created"]) == (kind, 200, 1)
     second = line("PO1", 2)
     assert (second.delivered_qty, second.accepted_qty, second.paid_amount, second.payment_due_on) == (
-        200, 200, Decimal("60.00"), D(2025, 3, 6)
+        200,
+        200,
+        Decimal("60.00"),
+        D(2025, 3, 6),
     )
 
 

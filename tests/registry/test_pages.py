@@ -331,3 +331,36 @@ def test_list_query_count_does_not_grow_with_rows(world, client_for, django_asse
 def test_substitute_rows_do_not_break_product_detail(world, client_for):
     Substitute.objects.create(item=world.item, product=world.other_product, degree="full")
     assert client_for(world.admin).get(f"/registry/products/{world.other_product.code}/").status_code == 200
+
+
+def test_institution_company_and_consortium_exports_follow_scope_and_filters(world, client_for):
+    make_consortium(world)
+    city = client_for(world.city_bureau)
+    rows = xlsx_rows(city.get("/registry/institutions/", {"level": "grassroots", "export": "xlsx"}))
+    assert rows == [
+        ("机构代码", "名称", "所在地区", "地区代码", "等级", "性质", "医共体"),
+        (
+            "H37100200002",
+            "环翠区竹岛街道社区卫生服务中心",
+            "环翠区",
+            "371002",
+            "基层",
+            "公立",
+            "环翠区医共体",
+        ),
+    ]
+    assert [
+        r[0]
+        for r in xlsx_rows(
+            client_for(world.other_city_bureau).get("/registry/institutions/", {"export": "xlsx"})
+        )[1:]
+    ] == ["H37020200001"]
+    assert xlsx_rows(city.get("/registry/consortia/", {"export": "xlsx"}))[1] == (
+        "H37100200001",
+        "环翠区医共体",
+        "威海市环翠区人民医院",
+        "环翠区",
+        2,
+    )
+    companies = xlsx_rows(city.get("/registry/companies/", {"kind": "manufacturer", "export": "xlsx"}))
+    assert [r[1] for r in companies[1:]] == ["齐鲁制药有限公司", "华北制药股份有限公司"]

@@ -23,12 +23,18 @@ def today(monkeypatch):
 
 
 def listing(product, province, price, valid_from=dt.date(2024, 3, 1)):
-    return ListingPrice.objects.create(product=product, province=province, price=Decimal(price), valid_from=valid_from)
+    return ListingPrice.objects.create(
+        product=product, province=province, price=Decimal(price), valid_from=valid_from
+    )
 
 
 @pytest.fixture
 def trade(world, today):
-    w = world
+    return build_trade(world)
+
+
+def build_trade(w):
+    """Adds the supply world to a `build_world()` world (also used by e2e/test_trade_flow.py)."""
     w.third_maker = factories.company(4, "扬子江药业集团有限公司")
     w.fourth_maker = factories.company(5, "石药集团欧意药业有限公司")
     w.backup_product = w.other_product  # 华北 10mg: item_factor 0.5
@@ -36,11 +42,23 @@ def trade(world, today):
     w.backup_product.save(update_fields=["spec"])
     w.backup2_product = factories.product("XC10AAA001A001010100003", w.third_maker)
     w.nonwinning_product = factories.product("XC10AAA001A001010100004", w.fourth_maker)
-    w.substitute_product = factories.product("XC10AAB001A001010100001", w.maker, generic_name="瑞舒伐他汀钙", spec="10mg")
-    Winner.objects.create(item=w.item, product=w.backup_product, province=w.province, role="backup",
-                          winning_price=Decimal("0.1500"))
-    Winner.objects.create(item=w.item, product=w.backup2_product, province=w.province, role="backup2",
-                          winning_price=Decimal("0.1800"))
+    w.substitute_product = factories.product(
+        "XC10AAB001A001010100001", w.maker, generic_name="瑞舒伐他汀钙", spec="10mg"
+    )
+    Winner.objects.create(
+        item=w.item,
+        product=w.backup_product,
+        province=w.province,
+        role="backup",
+        winning_price=Decimal("0.1500"),
+    )
+    Winner.objects.create(
+        item=w.item,
+        product=w.backup2_product,
+        province=w.province,
+        role="backup2",
+        winning_price=Decimal("0.1800"),
+    )
     ItemFactor.objects.create(item=w.item, product=w.backup_product, factor=Decimal("0.5"))
     Substitute.objects.create(item=w.item, product=w.substitute_product, degree="most")
     listing(w.product, w.province, "0.1200")
@@ -49,15 +67,24 @@ def trade(world, today):
     listing(w.nonwinning_product, w.province, "0.5000")
     listing(w.substitute_product, w.province, "0.3000")
     w.year2 = AgreementYear.objects.get(batch=w.batch, number=2)
-    AgreedVolume.objects.create(agreement_year=w.year2, institution=w.hospital, item=w.item, supplier=w.maker,
-                                reported_qty=2000, ratio=Decimal("0.5"), agreed_qty=1000, source="computed")
+    AgreedVolume.objects.create(
+        agreement_year=w.year2,
+        institution=w.hospital,
+        item=w.item,
+        supplier=w.maker,
+        reported_qty=2000,
+        ratio=Decimal("0.5"),
+        agreed_qty=1000,
+        source="computed",
+    )
     DeliveryRelationship.objects.create(supplier=w.maker, distributor=w.distributor, region=w.province)
     return w
 
 
 def order(w, product, qty, *, actor=None, on=dt.date(2025, 6, 1), unit_price=None):
-    return actions.place_order(actor=actor or w.pharmacist, lines=[actions.LineInput(product, qty, unit_price)],
-                               ordered_on=on)
+    return actions.place_order(
+        actor=actor or w.pharmacist, lines=[actions.LineInput(product, qty, unit_price)], ordered_on=on
+    )
 
 
 def delivered_order(w, product, qty, *, on=dt.date(2025, 6, 1), supplier_user=None):
@@ -65,6 +92,8 @@ def delivered_order(w, product, qty, *, on=dt.date(2025, 6, 1), supplier_user=No
     o = order(w, product, qty, on=on)
     line = o.lines.get()
     if supplier_user is not None:
-        actions.record_delivery(actor=supplier_user, line=line, qty=qty, delivered_on=on + dt.timedelta(days=2))
+        actions.record_delivery(
+            actor=supplier_user, line=line, qty=qty, delivered_on=on + dt.timedelta(days=2)
+        )
         line.refresh_from_db()
     return o, line

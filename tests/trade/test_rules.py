@@ -14,8 +14,14 @@ from jicai.trade.rules import Candidate
 
 
 def status(qty=100, delivered=0, accepted=0, rejected=0, answered=None, sent="open"):
-    return rules.line_status(status=sent, accepted_by_supplier=answered, qty=qty, delivered_qty=delivered,
-                             accepted_qty=accepted, rejected_qty=rejected)
+    return rules.line_status(
+        status=sent,
+        accepted_by_supplier=answered,
+        qty=qty,
+        delivered_qty=delivered,
+        accepted_qty=accepted,
+        rejected_qty=rejected,
+    )
 
 
 def test_unanswered_line_is_pending_and_accepted_line_waits_for_delivery():
@@ -82,17 +88,27 @@ def test_any_consistent_quantities_give_exactly_one_known_status(qty, data):
 
 def test_payment_due_thirty_days_after_receipt():
     assert rules.payment_due_date(dt.date(2025, 6, 5), days=30, rule="after_receipt") == dt.date(2025, 7, 5)
-    assert rules.payment_due_date(dt.date(2025, 12, 15), days=30, rule="after_receipt") == dt.date(2026, 1, 14)
+    assert rules.payment_due_date(dt.date(2025, 12, 15), days=30, rule="after_receipt") == dt.date(
+        2026, 1, 14
+    )
 
 
 def test_payment_due_end_of_next_month_across_a_year_end():
-    assert rules.payment_due_date(dt.date(2025, 12, 15), days=30, rule="end_of_next_month") == dt.date(2026, 1, 31)
-    assert rules.payment_due_date(dt.date(2026, 1, 31), days=30, rule="end_of_next_month") == dt.date(2026, 2, 28)
+    assert rules.payment_due_date(dt.date(2025, 12, 15), days=30, rule="end_of_next_month") == dt.date(
+        2026, 1, 31
+    )
+    assert rules.payment_due_date(dt.date(2026, 1, 31), days=30, rule="end_of_next_month") == dt.date(
+        2026, 2, 28
+    )
 
 
 def test_outstanding_is_accepted_value_minus_paid_never_negative():
-    assert rules.outstanding_amount(accepted_qty=250, unit_price=Decimal("0.1200"), paid_amount=Decimal("10")) == Decimal("20.00")
-    assert rules.outstanding_amount(accepted_qty=0, unit_price=Decimal("0.1200"), paid_amount=Decimal("5")) == Decimal("0.00")
+    assert rules.outstanding_amount(
+        accepted_qty=250, unit_price=Decimal("0.1200"), paid_amount=Decimal("10")
+    ) == Decimal("20.00")
+    assert rules.outstanding_amount(
+        accepted_qty=0, unit_price=Decimal("0.1200"), paid_amount=Decimal("5")
+    ) == Decimal("0.00")
     assert rules.receivable_qty(delivered_qty=100, accepted_qty=60, rejected_qty=10) == 30
 
 
@@ -128,9 +144,12 @@ def test_routing_with_every_supplier_blocked_is_a_clear_error():
 
 def test_invoice_spread_oldest_first_each_up_to_its_open_amount():
     assert rules.spread_payment(Decimal("50.00"), [("a", Decimal("30.00")), ("b", Decimal("40.00"))]) == [
-        ("a", Decimal("30.00")), ("b", Decimal("20.00"))
+        ("a", Decimal("30.00")),
+        ("b", Decimal("20.00")),
     ]
-    assert rules.spread_payment(Decimal("30"), [("a", Decimal("30.00")), ("b", Decimal("40.00"))]) == [("a", Decimal("30.00"))]
+    assert rules.spread_payment(Decimal("30"), [("a", Decimal("30.00")), ("b", Decimal("40.00"))]) == [
+        ("a", Decimal("30.00"))
+    ]
     with pytest.raises(DomainError, match="超过所选订单行的未付金额合计 70.00"):
         rules.spread_payment(Decimal("70.01"), [("a", Decimal("30.00")), ("b", Decimal("40.00"))])
     with pytest.raises(DomainError, match="必须大于 0"):

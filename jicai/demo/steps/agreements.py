@@ -45,26 +45,55 @@ def _relationships(ctx: DemoContext, batch) -> int:
     for supplier_id in suppliers:
         province_distributor = rng.choice(ctx.distributors)
         rows.append(
-            DeliveryRelationship(supplier_id=supplier_id, region=ctx.province, distributor=province_distributor)
+            DeliveryRelationship(
+                supplier_id=supplier_id, region=ctx.province, distributor=province_distributor
+            )
         )
         if rng.random() < CITY_EXCEPTION_SHARE and len(ctx.distributors) > 1:
             others = [d for d in ctx.distributors if d.pk != province_distributor.pk]
             for city in rng.sample(ctx.cities, max(1, len(ctx.cities) // 4)):
-                rows.append(DeliveryRelationship(supplier_id=supplier_id, region=city, distributor=rng.choice(others)))
+                rows.append(
+                    DeliveryRelationship(supplier_id=supplier_id, region=city, distributor=rng.choice(others))
+                )
     DeliveryRelationship.objects.bulk_create(rows, batch_size=BATCH_SIZE)
     return len(rows)
 
 
-def _sign(ids: list[int], status: str, year: AgreementYear) -> None:
+def _signatures(status: str, year: AgreementYear) -> dict:
+    """Field values of an agreement of `year` in `status`: the institution signs a week into the year,
+    the supplier five days later."""
     institution_at = _at(year.start + dt.timedelta(days=7), 10)
     supplier_at = _at(year.start + dt.timedelta(days=12), 15)
-    values = {"status": status}
-    if status in (AgreementStatus.INSTITUTION_SIGNED, AgreementStatus.EFFECTIVE):
-        values["institution_signed_at"] = institution_at
-    if status == AgreementStatus.EFFECTIVE:
-        values.update(supplier_signed_at=supplier_at, effective_at=supplier_at)
-    for start in range(0, len(ids), BATCH_SIZE):
-        PurchaseAgreement.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).update(**values)
+    return {
+        "status": status,
+        "institution_signed_at": institution_at if status != AgreementStatus.DRAFT else None,
+        "supplier_signed_at": supplier_at if status == AgreementStatus.EFFECTIVE else None,
+        "effective_at": supplier_at if status == AgreementStatus.EFFECTIVE else None,
+    }
+
+
+def _sign(ctx: DemoContext, year: AgreementYear, leave_unsigned: bool) -> None:
+    # One UPDATE makes the whole year effective; the few left unsigned are then set back by id.
+    PurchaseAgreement.objects.filter(agreement_year=year).update(
+        **_signatures(AgreementStatus.EFFECTIVE, year)
+    )
+    if not leave_unsigned:
+        return
+    ids = list(
+        PurchaseAgreement.objects.filter(agreement_year=year).order_by("pk").values_list("pk", flat=True)
+    )
+    ctx.rng.shuffle(ids)
+    unsigned = int(len(ids) * UNSIGNED_SHARE)
+    half = int(len(ids) * HALF_SIGNED_SHARE)
+    for status, chosen in (
+        (AgreementStatus.DRAFT, ids[:unsigned]),
+        (AgreementStatus.INSTITUTION_SIGNED, ids[unsigned : unsigned + half]),
+    ):
+        chosen.sort()
+        for start in range(0, len(chosen), BATCH_SIZE):
+            PurchaseAgreement.objects.filter(pk__in=chosen[start : start + BATCH_SIZE]).update(
+                **_signatures(status, year)
+            )
 
 
 def build_agreements(ctx: DemoContext) -> None:
@@ -82,19 +111,9 @@ def build_agreements(ctx: DemoContext) -> None:
     for year in years:
         volumes = compute_agreed_volumes(actor=None, batch=batch, agreement_year=year.number)
         agreements = generate_agreements(actor=None, batch=batch, agreement_year=year.number)
-        ids = list(
-            PurchaseAgreement.objects.filter(agreement_year=year).order_by("pk").values_list("pk", flat=True)
-        )
-        if year.number == 1:
-            _sign(ids, AgreementStatus.EFFECTIVE, year)
-        else:
-            ctx.rng.shuffle(ids)
-            unsigned = int(len(ids) * UNSIGNED_SHARE)
-            half = int(len(ids) * HALF_SIGNED_SHARE)
-            _sign(sorted(ids[unsigned : unsigned + half]), AgreementStatus.INSTITUTION_SIGNED, year)
-            _sign(sorted(ids[unsigned + half :]), AgreementStatus.EFFECTIVE, year)
+        _sign(ctx, year, leave_unsigned=year.number > 1)
         summary.append(
-            f"第{year.number}年度：约定采购量 {volumes.created} 条（问题 {len(volumes.problems)}），"
+            f"第{year.number}年度：约定采购量 {volumes.created} 条（问题 {volumes.problem_count}），"
             f"购销协议 {agreements.created} 份"
         )
     counts = dict(
@@ -113,7 +132,4 @@ def build_agreements(ctx: DemoContext) -> None:
         ctx.log(f"{batch.code} 尚无已通过的报量，未生成约定采购量与购销协议（{relationships} 条配送关系）")
         return
     ctx.log(f"{batch.code}：{relationships} 条配送关系；" + "；".join(summary))
-    ctx.log(
-        "协议状态："
-        + "、".join(f"{AgreementStatus(s).label} {n}" for s, n in sorted(counts.items()))
-    )
+    ctx.log("协议状态：" + "、".join(f"{AgreementStatus(s).label} {n}" for s, n in sorted(counts.items())))

@@ -43,5 +43,5 @@ class DeliverySchema(LineEventSchema):
         pending[line["id"]] = pending.get(line["id"], 0) + row.values["qty"]
         return True
 
-    def build(self, row: Row, line: dict) -> Delivery:
-        return Delivery(line_id=line["id"], qty=row.values["qty"], delivered_on=row.values["delivered_on"])
+    def build(self, row: Row, line: dict) -> dict:
+        return dict(line_id=line["id"], qty=row.values["qty"], delivered_on=row.values["delivered_on"])

@@ -63,8 +63,12 @@ class HistorySchema(Schema):
         region = access.bureau_region(actor) if actor is not None and not access.is_admin(actor) else None
         for row in ctx.good_rows:
             institution = institutions.get(row.values["institution_code"])
-            if institution is None or (region is not None and not institution.region.path.startswith(region.path)):
-                ctx.error(row, "institution_code", f"机构不存在或不在本辖区：{row.values['institution_code']}")
+            if institution is None or (
+                region is not None and not institution.region.path.startswith(region.path)
+            ):
+                ctx.error(
+                    row, "institution_code", f"机构不存在或不在本辖区：{row.values['institution_code']}"
+                )
         ctx.extra.update(items=items, institutions=institutions)
         item_ids = {i.pk for i in items.values()}
         stored = within(ImportedHistory.objects.all(), "item_id", item_ids)

@@ -14,7 +14,7 @@ from jicai.ingest.schemas.base import Column, Counts, ImportContext, Row, code, 
 from jicai.ingest.schemas.common import product_code
 from jicai.ingest.schemas.trade_common import (
     TradeSchema,
-    insert_objects,
+    insert_values,
     institution_code,
     max_pk,
     order_key,
@@ -284,7 +284,7 @@ class OrderSchema(TradeSchema):
             v = row.values
             product = v["product"]
             lines.append(
-                OrderLine(
+                dict(
                     order_id=order_pks[v["order_id"]],
                     line_no=v["line_no"],
                     institution_id=v["institution_id"],
@@ -300,7 +300,7 @@ class OrderSchema(TradeSchema):
                     accepted_by_supplier=False if v["status"] == LineStatus.REJECTED else None,
                 )
             )
-        insert_objects(OrderLine, lines)
+        insert_values(OrderLine, lines)
 
 
 _LINE_LABELS = {"product_id": "产品", "qty": "数量", "unit_price": "单价", "status": "状态"}

@@ -42,5 +42,5 @@ class PaymentSchema(LineEventSchema):
         pending[line["id"]] = pending.get(line["id"], Decimal("0.00")) + row.values["amount"]
         return True
 
-    def build(self, row: Row, line: dict) -> Payment:
-        return Payment(line_id=line["id"], amount=row.values["amount"], paid_on=row.values["paid_on"])
+    def build(self, row: Row, line: dict) -> dict:
+        return dict(line_id=line["id"], amount=row.values["amount"], paid_on=row.values["paid_on"])

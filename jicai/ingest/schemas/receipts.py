@@ -59,9 +59,9 @@ class ReceiptSchema(LineEventSchema):
         pending[line["id"]] = pending.get(line["id"], 0) + qty
         return True
 
-    def build(self, row: Row, line: dict) -> Receipt:
+    def build(self, row: Row, line: dict) -> dict:
         v = row.values
-        return Receipt(
+        return dict(
             line_id=line["id"],
             accepted_qty=v["accepted_qty"],
             rejected_qty=v["rejected_qty"],

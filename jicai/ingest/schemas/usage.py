@@ -7,7 +7,7 @@ from jicai.ingest.schemas.common import product_code
 from jicai.ingest.schemas.orders import _cached
 from jicai.ingest.schemas.trade_common import (
     TradeSchema,
-    insert_objects,
+    insert_values,
     institution_code,
     max_pk,
     own_institution_row,
@@ -105,7 +105,7 @@ class UsageSchema(TradeSchema):
             line = stored.get(key)
             if line is None:
                 new.append(
-                    UsageLine(
+                    dict(
                         institution_id=key[0],
                         product_id=key[1],
                         department=key[2],
@@ -120,6 +120,6 @@ class UsageSchema(TradeSchema):
                 ctx.error(row, "qty", f"与已导入的使用数据冲突（数量 {line['qty']}→{v['qty']}），未修改")
             else:
                 counts.unchanged += 1
-        insert_objects(UsageLine, new)
+        insert_values(UsageLine, new)
         counts.created += len(new)
         return counts
