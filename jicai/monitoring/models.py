@@ -1,0 +1,209 @@
+"""Monitoring (SPEC §7): the facts of each run (stored so dashboards read them instead of recomputing),
+alerts with a stable key and their escalation log, and bureau decisions on supplier scorecards."""
+
+from django.conf import settings
+from django.db import models
+
+from jicai.batches.models import AgreementYear, Batch, Item
+from jicai.registry.models import Company, Institution, Product, Region
+
+
+class MonitoringRun(models.Model):
+    as_of = models.DateField("监测日期")
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(default=0)
+    counts = models.JSONField(default=dict, blank=True)  # {"facts": n, "alerts_open": n, "alerts_closed": n, …}
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "监测运行"
+        verbose_name_plural = "监测运行"
+
+    def __str__(self):
+        return f"{self.as_of} ({self.region.code if self.region else '全部'})"
+
+
+class ProgressFact(models.Model):
+    """Per institution × item for the agreement year containing as_of: the volume facts of SPEC §7.
+    Quantities are Σ qty × item_factor, hence decimals. The latest run replaces a scope's rows."""
+
+    as_of = models.DateField(db_index=True)
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.CASCADE, related_name="+")
+    agreed_qty = models.BigIntegerField(default=0)
+    reported_qty = models.BigIntegerField(null=True, blank=True)
+    purchased_winning = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    purchased_nonwinning = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    purchased_substitute = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    substitute_last_year = models.DecimalField(max_digits=20, decimal_places=4, default=0)  # [S−1y, S−1d]
+    substitute_same_days_last_year = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    time_progress = models.DecimalField(max_digits=9, decimal_places=6)
+    completion = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)  # None when agreed = 0
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "item", "agreement_year"], name="progress_fact_unique")
+        ]
+        indexes = [models.Index(fields=["item", "institution"])]
+        verbose_name = "采购进度事实"
+        verbose_name_plural = "采购进度事实"
+
+    def __str__(self):
+        return f"{self.institution_id}/{self.item_id} {self.as_of}"
+
+
+class DeliveryFact(models.Model):
+    """Delivery rate of a supplier to an institution for a batch's agreement year (SPEC §7); rate None = no data."""
+
+    as_of = models.DateField(db_index=True)
+    supplier = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
+    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.CASCADE, related_name="+")
+    ordered_qty = models.BigIntegerField(default=0)
+    delivered_qty = models.BigIntegerField(default=0)
+    rate = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "institution", "agreement_year"], name="delivery_fact_unique"
+            )
+        ]
+        verbose_name = "配送率事实"
+        verbose_name_plural = "配送率事实"
+
+    def __str__(self):
+        return f"{self.supplier_id}→{self.institution_id} {self.rate}"
+
+
+class AlertType(models.TextChoices):
+    PROGRESS_LAG = "PROGRESS_LAG", "采购进度滞后"
+    NONWINNING_EXCEEDS_WINNING = "NONWINNING_EXCEEDS_WINNING", "非中选产品采购量超过中选产品"
+    SUBSTITUTE_EXCEEDS_LAST_YEAR = "SUBSTITUTE_EXCEEDS_LAST_YEAR", "可替代药品采购量超过上年"
+    SUBSTITUTE_GROWTH = "SUBSTITUTE_GROWTH", "可替代药品同比增长过快"
+    OVER_PURCHASE = "OVER_PURCHASE", "超量采购"
+    UNREPORTED_PURCHASE = "UNREPORTED_PURCHASE", "未报量却采购"
+    LOW_DELIVERY_RATE = "LOW_DELIVERY_RATE", "配送率偏低"
+    LATE_RECEIPT = "LATE_RECEIPT", "未及时确认收货"
+    LATE_PAYMENT = "LATE_PAYMENT", "未及时回款"
+    ABNORMAL_ORDER = "ABNORMAL_ORDER", "超常规订单"
+    OFFLINE_PURCHASE_SUSPECT = "OFFLINE_PURCHASE_SUSPECT", "疑似线下采购"
+    PRICE_ABOVE_CAP = "PRICE_ABOVE_CAP", "价格超过限价"
+    UNSIGNED_AGREEMENT = "UNSIGNED_AGREEMENT", "购销协议未按期签订"
+    LATE_SUPPLIER_REPORT = "LATE_SUPPLIER_REPORT", "企业月报逾期"
+    TICKET_REPLY_OVERDUE = "TICKET_REPLY_OVERDUE", "诉求逾期未答复"
+    TICKET_FIX_OVERDUE = "TICKET_FIX_OVERDUE", "诉求逾期未解决"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "待处理"
+    EXPLAINED = "explained", "已说明"
+    RESOLVED = "resolved", "已办结"
+    CLOSED = "closed", "已自动关闭"  # the condition no longer holds
+
+
+class Escalation(models.TextChoices):
+    NONE = "", "—"
+    REMINDED = "reminded", "已提醒"
+    NOTIFIED = "notified", "已通报"
+    INTERVIEWED = "interviewed", "已约谈"
+    REFERRED = "referred", "已移交"
+
+
+class Alert(models.Model):
+    """Stored with a stable key (type + subject + agreement year): re-running monitoring updates the row."""
+
+    key = models.CharField(max_length=200, unique=True)
+    type = models.CharField(max_length=32, choices=AlertType.choices, db_index=True)
+    institution = models.ForeignKey(Institution, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    supplier = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    agreement_year = models.ForeignKey(AgreementYear, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    order_id = models.CharField(max_length=64, blank=True)
+    line_no = models.PositiveIntegerField(null=True, blank=True)
+    ticket_id = models.BigIntegerField(null=True, blank=True)
+    value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    threshold = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    tier = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    escalation = models.CharField(max_length=12, choices=Escalation.choices, default=Escalation.NONE, blank=True)
+    explanation = models.TextField(blank=True)
+    first_seen_on = models.DateField()
+    last_seen_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_on", "type"]
+        indexes = [
+            models.Index(fields=["type", "status"]),
+            models.Index(fields=["institution", "status"]),
+            models.Index(fields=["supplier", "status"]),
+        ]
+        verbose_name = "预警"
+        verbose_name_plural = "预警"
+
+    def __str__(self):
+        return self.key
+
+
+class AlertEvent(models.Model):
+    """Append-only log of an alert's status and escalation steps (who, when, what, why)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=24)  # opened / updated / closed / explained / resolved / reminded / …
+    from_value = models.CharField(max_length=24, blank=True)
+    to_value = models.CharField(max_length=24, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "预警处理记录"
+        verbose_name_plural = "预警处理记录"
+
+    def __str__(self):
+        return f"{self.alert_id} {self.action}"
+
+
+class SanctionDecision(models.Model):
+    """A bureau's decision on a scorecard recommendation; confirmed ones form the supplier's credit record."""
+
+    class Recommendation(models.IntegerChoices):
+        RISK_WARNING = 1, "报量风险提示"
+        REDUCE_VOLUME = 2, "减少约定采购量"
+        BARRED = 3, "不接受参加集采"
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "已确认"
+        DISMISSED = "dismissed", "已驳回"
+
+    supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="sanctions")
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="sanctions")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")  # the deciding bureau's region
+    quarter = models.CharField(max_length=7)  # "2025Q3"
+    metric = models.CharField(max_length=32)  # delivery_rate / delivery_rate_<level> / ticket_reply / ticket_fix
+    rate = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    tier = models.PositiveSmallIntegerField(choices=Recommendation.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.TextField()
+    decided_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "batch", "region", "quarter", "metric"], name="one_decision_per_metric"
+            )
+        ]
+        verbose_name = "信用评价处理"
+        verbose_name_plural = "信用评价处理"
+
+    def __str__(self):
+        return f"{self.supplier_id} {self.quarter} {self.metric} {self.get_status_display()}"
