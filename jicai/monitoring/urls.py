@@ -1,4 +1,6 @@
-from django.urls import path  # noqa: F401
+"""Monitoring URLs: alerts (urls_alerts.py) and dashboards/notices/scorecards (urls_reports.py)."""
+
+from jicai.monitoring import urls_alerts, urls_reports
 
 app_name = "monitoring"
-urlpatterns: list = []
+urlpatterns = [*urls_alerts.urlpatterns, *urls_reports.urlpatterns]
