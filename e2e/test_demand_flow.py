@@ -30,12 +30,18 @@ def log_out(page):
 
 def test_report_submit_return_resubmit_approve(e2e_world, live_server, page, artifacts):
     w = e2e_world
-    Item.objects.create(batch=w.batch, item_code="GY7-002", generic_name="苯磺酸氨氯地平",
-                        dosage_form_group="口服常释剂型")
+    Item.objects.create(
+        batch=w.batch, item_code="GY7-002", generic_name="苯磺酸氨氯地平", dosage_form_group="口服常释剂型"
+    )
     ImportedHistory.objects.create(institution=w.hospital, item=w.item, qty=100)
     today = dt.date.today()
-    window = actions.open_window(actor=w.province_bureau, batch=w.batch, title="第七批国家集采报量",
-                                 opens_on=today, deadline=today + dt.timedelta(days=20))
+    window = actions.open_window(
+        actor=w.province_bureau,
+        batch=w.batch,
+        title="第七批国家集采报量",
+        opens_on=today,
+        deadline=today + dt.timedelta(days=20),
+    )
     report = DemandReport.objects.get(window=window, institution=w.hospital)
     base = live_server.url
     report_url = f"{base}/demand/reports/{report.pk}/"

@@ -67,7 +67,9 @@ def open_window(
     if not title:
         raise DomainError("请填写报量窗口名称", details=[{"field": "title", "reason": "不能为空"}])
     if deadline < opens_on:
-        raise DomainError("截止日期不能早于开始日期", details=[{"field": "deadline", "reason": "早于开始日期"}])
+        raise DomainError(
+            "截止日期不能早于开始日期", details=[{"field": "deadline", "reason": "早于开始日期"}]
+        )
     if not AgreementYear.objects.filter(batch=batch, number=agreement_year).exists():
         raise DomainError(
             f"批次 {batch.code} 没有第 {agreement_year} 协议年度",
@@ -77,7 +79,9 @@ def open_window(
     if institutions is not None:
         chosen = list({i.pk: i for i in institutions}.values())
         if not chosen:
-            raise DomainError("请至少选择一家医疗机构", details=[{"field": "institutions", "reason": "不能为空"}])
+            raise DomainError(
+                "请至少选择一家医疗机构", details=[{"field": "institutions", "reason": "不能为空"}]
+            )
         outside = [i.code for i in chosen if not i.region.path.startswith(region.path)]
         if outside:
             raise DomainError(
@@ -188,9 +192,11 @@ def _apply_platform_history(window: ReportingWindow, items: list[Item], in_scope
     changed = []
     for offset in range(0, len(institution_ids), 500):
         chunk = institution_ids[offset : offset + 500]
-        for line in DemandLine.objects.filter(report__window=window, report__institution_id__in=chunk).only(
-            "pk", "item_id", "report__institution_id"
-        ).select_related("report"):
+        for line in (
+            DemandLine.objects.filter(report__window=window, report__institution_id__in=chunk)
+            .only("pk", "item_id", "report__institution_id")
+            .select_related("report")
+        ):
             qty = found.get((line.report.institution_id, line.item_id))
             if qty is not None:
                 line.history_qty, line.history_source = qty, history.PLATFORM
@@ -216,10 +222,16 @@ def _locked_report(actor, report) -> DemandReport:
     """Re-read and lock the report through the actor's scope: out of scope → NotFound, nothing changed."""
     pk = report.pk if isinstance(report, DemandReport) else report
     qs = access.scope_by_parties(
-        actor, DemandReport.objects.select_for_update(of=("self",)), institution="institution",
+        actor,
+        DemandReport.objects.select_for_update(of=("self",)),
+        institution="institution",
         consortium_members=True,
     )
-    locked = qs.filter(pk=pk).select_related("window", "window__batch", "institution", "institution__region").first()
+    locked = (
+        qs.filter(pk=pk)
+        .select_related("window", "window__batch", "institution", "institution__region")
+        .first()
+    )
     if locked is None:
         raise NotFound("未找到该报量，或您无权查看")
     return locked
@@ -294,7 +306,13 @@ def line_problems(line: DemandLine, threshold: Decimal) -> list[dict]:
             why = f"报量 {line.reported_qty} 低于历史采购量 {line.history_qty}"
         else:
             why = f"报量 {line.reported_qty} 低于历史采购量 {line.history_qty} 的 {_share(threshold)}"
-        return [{"item_code": line.item.item_code, "column": "explanation", "reason": f"{label}：{why}，须填写说明"}]
+        return [
+            {
+                "item_code": line.item.item_code,
+                "column": "explanation",
+                "reason": f"{label}：{why}，须填写说明",
+            }
+        ]
     return []
 
 
@@ -310,24 +328,54 @@ def _parse_inputs(report: DemandReport, lines: dict[str, DemandLine], inputs: li
     for entry in inputs:
         where = {"row": entry.row} if entry.row is not None else {}
         if entry.item_code not in lines:
-            errors.append({**where, "item_code": entry.item_code, "column": "item_code",
-                           "reason": f"品种 {entry.item_code} 不在本次报量中"})
+            errors.append(
+                {
+                    **where,
+                    "item_code": entry.item_code,
+                    "column": "item_code",
+                    "reason": f"品种 {entry.item_code} 不在本次报量中",
+                }
+            )
             continue
         if entry.item_code in seen:
-            errors.append({**where, "item_code": entry.item_code, "column": "item_code",
-                           "reason": f"品种 {entry.item_code} 重复"})
+            errors.append(
+                {
+                    **where,
+                    "item_code": entry.item_code,
+                    "column": "item_code",
+                    "reason": f"品种 {entry.item_code} 重复",
+                }
+            )
             continue
         seen[entry.item_code] = entry
         qty = entry.reported_qty
         if qty is not None and (isinstance(qty, bool) or not isinstance(qty, int) or qty < 0):
-            errors.append({**where, "item_code": entry.item_code, "column": "reported_qty",
-                           "reason": f"{_line_label(lines[entry.item_code])}：报量必须是不小于 0 的整数"})
+            errors.append(
+                {
+                    **where,
+                    "item_code": entry.item_code,
+                    "column": "reported_qty",
+                    "reason": f"{_line_label(lines[entry.item_code])}：报量必须是不小于 0 的整数",
+                }
+            )
         elif qty is not None and qty > 9_000_000_000_000:
-            errors.append({**where, "item_code": entry.item_code, "column": "reported_qty",
-                           "reason": f"{_line_label(lines[entry.item_code])}：报量过大"})
+            errors.append(
+                {
+                    **where,
+                    "item_code": entry.item_code,
+                    "column": "reported_qty",
+                    "reason": f"{_line_label(lines[entry.item_code])}：报量过大",
+                }
+            )
         if len(entry.explanation or "") > MAX_TEXT:
-            errors.append({**where, "item_code": entry.item_code, "column": "explanation",
-                           "reason": f"{_line_label(lines[entry.item_code])}：说明不能超过 {MAX_TEXT} 字"})
+            errors.append(
+                {
+                    **where,
+                    "item_code": entry.item_code,
+                    "column": "explanation",
+                    "reason": f"{_line_label(lines[entry.item_code])}：说明不能超过 {MAX_TEXT} 字",
+                }
+            )
     return errors
 
 
@@ -338,9 +386,7 @@ def _begin_edit(actor, report: DemandReport) -> None:
         report.status = ReportStatus.DRAFT
 
 
-def save_report_lines(
-    *, actor, report, lines: list[LineInput], complete: bool = False
-) -> DemandReport:
+def save_report_lines(*, actor, report, lines: list[LineInput], complete: bool = False) -> DemandReport:
     """Save reported quantities and explanations (a draft may have empty lines). `complete=True` (an
     uploaded spreadsheet) also applies the submission rules to every line and to the lines given."""
     with transaction.atomic():
@@ -348,7 +394,9 @@ def save_report_lines(
         _require_editable(actor, report)
         stored = {
             line.item.item_code: line
-            for line in DemandLine.objects.filter(report=report).select_related("item").order_by("item__item_code")
+            for line in DemandLine.objects.filter(report=report)
+            .select_related("item")
+            .order_by("item__item_code")
         }
         errors = _parse_inputs(report, stored, lines)
         threshold = drop_threshold(report)
@@ -356,7 +404,11 @@ def save_report_lines(
             given = {entry.item_code for entry in lines}
             missing = [code for code in stored if code not in given]
             errors += [
-                {"item_code": code, "column": "item_code", "reason": f"{_line_label(stored[code])}：缺少该品种的行"}
+                {
+                    "item_code": code,
+                    "column": "item_code",
+                    "reason": f"{_line_label(stored[code])}：缺少该品种的行",
+                }
                 for code in missing
             ]
         changed = []
@@ -390,7 +442,9 @@ def save_report_lines(
             action="save_demand_lines",
             obj=report,
             summary=f"保存报量 {report.institution.code}：{len(changed)} 行",
-            changes={"lines": {line.item.item_code: [line.reported_qty, line.explanation] for line in changed}},
+            changes={
+                "lines": {line.item.item_code: [line.reported_qty, line.explanation] for line in changed}
+            },
         )
     return report
 
@@ -438,7 +492,9 @@ def submit_consortium_reports(*, actor, window) -> int:
     window_id = window.pk if isinstance(window, ReportingWindow) else window
     with transaction.atomic():
         qs = access.scope_by_parties(
-            actor, DemandReport.objects.select_for_update(of=("self",)), institution="institution",
+            actor,
+            DemandReport.objects.select_for_update(of=("self",)),
+            institution="institution",
             consortium_members=True,
         )
         reports = list(
@@ -453,8 +509,11 @@ def submit_consortium_reports(*, actor, window) -> int:
                 _submit_locked(actor, report)
             except DomainError as exc:
                 problems += [
-                    {**p, "institution_code": report.institution.code,
-                     "reason": f"{report.institution.name}：{p['reason']}"}
+                    {
+                        **p,
+                        "institution_code": report.institution.code,
+                        "reason": f"{report.institution.name}：{p['reason']}",
+                    }
                     for p in exc.details
                 ]
         if problems:
@@ -499,32 +558,44 @@ def approve_report(*, actor, report) -> DemandReport:
             obj=report,
             summary=f"审核通过报量 {report.institution.code}（{report.window.title}）",
         )
-        _notify_filer(report, kind="demand_approved", title=f"报量已审核通过：{report.window.title}",
-                      body=f"{report.institution.name} 的报量已审核通过。")
+        _notify_filer(
+            report,
+            kind="demand_approved",
+            title=f"报量已审核通过：{report.window.title}",
+            body=f"{report.institution.name} 的报量已审核通过。",
+        )
     return report
 
 
-def return_report(*, actor, report, reason: str = "", line_reasons: dict[str, str] | None = None) -> DemandReport:
+def return_report(
+    *, actor, report, reason: str = "", line_reasons: dict[str, str] | None = None
+) -> DemandReport:
     """Return a submitted report with a reason for the whole report and/or per line (item code → reason);
     at least one reason is required. The reasons are shown to the institution on the report and lines."""
     reason = (reason or "").strip()
     line_reasons = {code: (text or "").strip() for code, text in (line_reasons or {}).items()}
     line_reasons = {code: text for code, text in line_reasons.items() if text}
     if not reason and not line_reasons:
-        raise DomainError("退回须填写原因（整份或逐行）", code="reason_required",
-                          details=[{"field": "reason", "reason": "不能为空"}])
+        raise DomainError(
+            "退回须填写原因（整份或逐行）",
+            code="reason_required",
+            details=[{"field": "reason", "reason": "不能为空"}],
+        )
     if len(reason) > MAX_TEXT or any(len(t) > MAX_TEXT for t in line_reasons.values()):
         raise DomainError(f"退回原因不能超过 {MAX_TEXT} 字")
     with transaction.atomic():
         report = _locked_report(actor, report)
         _require_reviewer(actor, report)
         lines = {
-            line.item.item_code: line for line in DemandLine.objects.filter(report=report).select_related("item")
+            line.item.item_code: line
+            for line in DemandLine.objects.filter(report=report).select_related("item")
         }
         unknown = sorted(set(line_reasons) - set(lines))
         if unknown:
-            raise DomainError(f"品种不在本报量中：{'、'.join(unknown)}",
-                              details=[{"item_code": c, "reason": "不在本报量中"} for c in unknown])
+            raise DomainError(
+                f"品种不在本报量中：{'、'.join(unknown)}",
+                details=[{"item_code": c, "reason": "不在本报量中"} for c in unknown],
+            )
         changed = []
         for code, line in lines.items():
             new = line_reasons.get(code, "")
@@ -547,8 +618,12 @@ def return_report(*, actor, report, reason: str = "", line_reasons: dict[str, st
             summary=f"退回报量 {report.institution.code}（{report.window.title}）",
             changes={"reason": reason, "lines": line_reasons},
         )
-        _notify_filer(report, kind="demand_returned", title=f"报量被退回：{report.window.title}",
-                      body=f"{report.institution.name} 的报量被退回：{logged}")
+        _notify_filer(
+            report,
+            kind="demand_returned",
+            title=f"报量被退回：{report.window.title}",
+            body=f"{report.institution.name} 的报量被退回：{logged}",
+        )
     return report
 
 
@@ -569,7 +644,9 @@ def send_reminders(*, actor, window, region_code: str = "") -> int:
         path = target.path
     window_id = window.pk if isinstance(window, ReportingWindow) else window
     window = ReportingWindow.objects.filter(pk=window_id).first()
-    if window is None or not (window.region.path.startswith(region.path) or region.path.startswith(window.region.path)):
+    if window is None or not (
+        window.region.path.startswith(region.path) or region.path.startswith(window.region.path)
+    ):
         raise NotFound("未找到该报量窗口，或您无权查看")
     pending = list(
         DemandReport.objects.filter(
@@ -597,6 +674,10 @@ def send_reminders(*, actor, window, region_code: str = "") -> int:
             action="remind_demand_report",
             obj=window,
             summary=f"催报 {window.title}：{len(pending)} 份未提交",
-            changes={"reports": len(pending), "organisations": len(orgs), "region": region_code or region.code},
+            changes={
+                "reports": len(pending),
+                "organisations": len(orgs),
+                "region": region_code or region.code,
+            },
         )
     return len(pending)

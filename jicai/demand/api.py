@@ -191,19 +191,28 @@ def create_window(request, payload: WindowIn):
         raise NotFound("未找到该接口，或您无权发起报量")
     batch = Batch.objects.filter(code=payload.batch_code).first()
     if batch is None:
-        raise DomainError(f"批次不存在：{payload.batch_code}", details=[{"field": "batch_code", "reason": "不存在"}])
+        raise DomainError(
+            f"批次不存在：{payload.batch_code}", details=[{"field": "batch_code", "reason": "不存在"}]
+        )
     institutions = None
     if payload.institution_codes is not None:
         codes = [c.strip().upper() for c in payload.institution_codes if c.strip()]
         found = {i.code: i for i in Institution.objects.filter(code__in=codes).select_related("region")}
         unknown = [c for c in codes if c not in found]
         if unknown:
-            raise DomainError(f"机构不存在：{'、'.join(unknown)}",
-                              details=[{"field": "institution_codes", "reason": f"不存在：{c}"} for c in unknown])
+            raise DomainError(
+                f"机构不存在：{'、'.join(unknown)}",
+                details=[{"field": "institution_codes", "reason": f"不存在：{c}"} for c in unknown],
+            )
         institutions = list(found.values())
     window = actions.open_window(
-        actor=request.actor, batch=batch, title=payload.title, opens_on=payload.opens_on,
-        deadline=payload.deadline, agreement_year=payload.agreement_year, institutions=institutions,
+        actor=request.actor,
+        batch=batch,
+        title=payload.title,
+        opens_on=payload.opens_on,
+        deadline=payload.deadline,
+        agreement_year=payload.agreement_year,
+        institutions=institutions,
     )
     return 201, window
 
@@ -213,15 +222,27 @@ def get_window(request, window_id: int):
     return queries.get_window(request.actor, window_id)
 
 
-@router.get("/demand/windows/{window_id}/completion", response=with_errors(CompletionOut, 404),
-            summary="报量完成情况（按下级地区）")
+@router.get(
+    "/demand/windows/{window_id}/completion",
+    response=with_errors(CompletionOut, 404),
+    summary="报量完成情况（按下级地区）",
+)
 def window_completion(request, window_id: int, region: str = ""):
     window = queries.get_window(request.actor, window_id)
     data = queries.completion(request.actor, window, region_code=region)
     return {
         "region_code": data["region"].code,
-        "rows": [{**{k: r[k] for k in ("not_started", "in_progress", "submitted", "returned", "approved", "total")},
-                  "region_code": r["code"], "region_name": r["name"]} for r in data["rows"]],
+        "rows": [
+            {
+                **{
+                    k: r[k]
+                    for k in ("not_started", "in_progress", "submitted", "returned", "approved", "total")
+                },
+                "region_code": r["code"],
+                "region_name": r["name"],
+            }
+            for r in data["rows"]
+        ],
         "totals": data["totals"],
     }
 
@@ -232,8 +253,11 @@ def window_reminders(request, window_id: int, region: str = ""):
     return {"reports": actions.send_reminders(actor=request.actor, window=window, region_code=region)}
 
 
-@router.post("/demand/windows/{window_id}/submit-all", response=with_errors(SubmitAllOut, 400, 403, 404),
-             summary="医共体牵头机构提交全部报量")
+@router.post(
+    "/demand/windows/{window_id}/submit-all",
+    response=with_errors(SubmitAllOut, 400, 403, 404),
+    summary="医共体牵头机构提交全部报量",
+)
 def window_submit_all(request, window_id: int):
     window = queries.get_window(request.actor, window_id)
     return {"submitted": actions.submit_consortium_reports(actor=request.actor, window=window)}
@@ -243,9 +267,18 @@ def window_submit_all(request, window_id: int):
 
 
 @router.get("/demand/reports", response=page_of(ReportOut), summary="报量列表")
-def list_reports(request, paging: Query[PageParams], window: int | None = None, status: str = "", q: str = "",
-                 region: str = "", flagged: bool = False):
-    qs = queries.list_reports(request.actor, window=window, status=status, q=q, region=region, flagged=flagged)
+def list_reports(
+    request,
+    paging: Query[PageParams],
+    window: int | None = None,
+    status: str = "",
+    q: str = "",
+    region: str = "",
+    flagged: bool = False,
+):
+    qs = queries.list_reports(
+        request.actor, window=window, status=status, q=q, region=region, flagged=flagged
+    )
     return paginate(qs, paging)
 
 
@@ -254,41 +287,62 @@ def review_queue(request, paging: Query[PageParams], window: int | None = None):
     return paginate(queries.review_queue(request.actor, window=window), paging)
 
 
-@router.get("/demand/reports/{report_id}", response=with_errors(ReportDetailOut, 404), summary="报量详情（明细与流转记录）")
+@router.get(
+    "/demand/reports/{report_id}",
+    response=with_errors(ReportDetailOut, 404),
+    summary="报量详情（明细与流转记录）",
+)
 def get_report(request, report_id: int):
     return _fresh(request, report_id)
 
 
-@router.put("/demand/reports/{report_id}/lines", response=with_errors(ReportDetailOut, 400, 403, 404),
-            summary="保存报量明细（草稿）")
+@router.put(
+    "/demand/reports/{report_id}/lines",
+    response=with_errors(ReportDetailOut, 400, 403, 404),
+    summary="保存报量明细（草稿）",
+)
 def save_lines(request, report_id: int, payload: LinesIn):
     report = queries.get_report(request.actor, report_id)
     actions.save_report_lines(
-        actor=request.actor, report=report,
-        lines=[actions.LineInput(line.item_code, line.reported_qty, line.explanation) for line in payload.lines],
+        actor=request.actor,
+        report=report,
+        lines=[
+            actions.LineInput(line.item_code, line.reported_qty, line.explanation) for line in payload.lines
+        ],
     )
     return _fresh(request, report_id)
 
 
-@router.post("/demand/reports/{report_id}/submit", response=with_errors(ReportDetailOut, 400, 403, 404),
-             summary="提交报量")
+@router.post(
+    "/demand/reports/{report_id}/submit",
+    response=with_errors(ReportDetailOut, 400, 403, 404),
+    summary="提交报量",
+)
 def submit(request, report_id: int):
     actions.submit_report(actor=request.actor, report=queries.get_report(request.actor, report_id))
     return _fresh(request, report_id)
 
 
-@router.post("/demand/reports/{report_id}/approve", response=with_errors(ReportDetailOut, 400, 403, 404),
-             summary="审核通过")
+@router.post(
+    "/demand/reports/{report_id}/approve",
+    response=with_errors(ReportDetailOut, 400, 403, 404),
+    summary="审核通过",
+)
 def approve(request, report_id: int):
     actions.approve_report(actor=request.actor, report=queries.get_report(request.actor, report_id))
     return _fresh(request, report_id)
 
 
-@router.post("/demand/reports/{report_id}/return", response=with_errors(ReportDetailOut, 400, 403, 404),
-             summary="退回（整份或逐行原因）")
+@router.post(
+    "/demand/reports/{report_id}/return",
+    response=with_errors(ReportDetailOut, 400, 403, 404),
+    summary="退回（整份或逐行原因）",
+)
 def return_report(request, report_id: int, payload: ReturnIn):
     actions.return_report(
-        actor=request.actor, report=queries.get_report(request.actor, report_id), reason=payload.reason,
+        actor=request.actor,
+        report=queries.get_report(request.actor, report_id),
+        reason=payload.reason,
         line_reasons={line.item_code: line.reason for line in payload.lines},
     )
     return _fresh(request, report_id)

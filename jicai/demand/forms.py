@@ -18,11 +18,15 @@ class WindowForm(forms.Form):
     opens_on = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
     deadline = forms.DateField(label="截止日期", widget=forms.DateInput(attrs={"type": "date"}))
     scope = forms.ChoiceField(
-        label="范围", choices=ReportingWindow.Scope.choices, initial=ReportingWindow.Scope.REGION,
+        label="范围",
+        choices=ReportingWindow.Scope.choices,
+        initial=ReportingWindow.Scope.REGION,
         widget=forms.RadioSelect,
     )
     institution_codes = forms.CharField(
-        label="指定机构代码", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label="指定机构代码",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="范围为“指定机构”时填写，多个代码用空格、逗号或换行分隔",
     )
 

@@ -62,7 +62,9 @@ def platform_history(
                 product__dosage_form_group__in=groups,
             )
             .exclude(status=LineStatus.CANCELLED)
-            .values_list("institution_id", "product_id", "product__generic_name", "product__dosage_form_group")
+            .values_list(
+                "institution_id", "product_id", "product__generic_name", "product__dosage_form_group"
+            )
             .annotate(total=Sum("qty"))
         )
     else:
@@ -84,7 +86,9 @@ def platform_history(
     rows = list(qs.order_by())
     factors = {
         (f.item_id, f.product_id): f.factor
-        for f in ItemFactor.objects.filter(item__in=[i.pk for i in items], product_id__in={r[1] for r in rows})
+        for f in ItemFactor.objects.filter(
+            item__in=[i.pk for i in items], product_id__in={r[1] for r in rows}
+        )
     }
     totals: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     for institution_id, product_id, generic_name, group, total in rows:

@@ -30,7 +30,9 @@ class ReportingWindow(models.Model):
     class Meta:
         ordering = ["-opens_on", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(deadline__gte=models.F("opens_on")), name="window_dates_order")
+            models.CheckConstraint(
+                condition=models.Q(deadline__gte=models.F("opens_on")), name="window_dates_order"
+            )
         ]
         verbose_name = "报量窗口"
         verbose_name_plural = "报量窗口"
@@ -67,7 +69,9 @@ class DemandReport(models.Model):
 
     class Meta:
         ordering = ["window", "institution"]
-        constraints = [models.UniqueConstraint(fields=["window", "institution"], name="one_report_per_window")]
+        constraints = [
+            models.UniqueConstraint(fields=["window", "institution"], name="one_report_per_window")
+        ]
         indexes = [models.Index(fields=["window", "status"])]
         verbose_name = "报量"
         verbose_name_plural = "报量"
@@ -90,7 +94,9 @@ class DemandLine(models.Model):
     report = models.ForeignKey(DemandReport, on_delete=models.CASCADE, related_name="lines")
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="demand_lines")
     history_qty = models.BigIntegerField("历史采购量", default=0)
-    history_source = models.CharField(max_length=12, choices=HistorySource.choices, default=HistorySource.NONE)
+    history_source = models.CharField(
+        max_length=12, choices=HistorySource.choices, default=HistorySource.NONE
+    )
     reported_qty = models.BigIntegerField("报量", null=True, blank=True)
     explanation = models.TextField("说明", blank=True)
     return_reason = models.TextField("退回原因", blank=True)
@@ -124,7 +130,9 @@ class ReportTransition(models.Model):
 
     report = models.ForeignKey(DemandReport, on_delete=models.CASCADE, related_name="transitions")
     at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     from_status = models.CharField(max_length=12, choices=ReportStatus.choices)
     to_status = models.CharField(max_length=12, choices=ReportStatus.choices)
     reason = models.TextField(blank=True)

@@ -31,7 +31,12 @@ def _reports(actor) -> QuerySet[DemandReport]:
 
 
 def list_reports(
-    actor, *, window: int | str | None = None, status: str = "", q: str = "", region: str = "",
+    actor,
+    *,
+    window: int | str | None = None,
+    status: str = "",
+    q: str = "",
+    region: str = "",
     flagged: bool = False,
 ) -> QuerySet[DemandReport]:
     qs = _reports(actor)
@@ -93,7 +98,9 @@ def visible_windows(actor) -> QuerySet[ReportingWindow]:
         return qs
     region = access.bureau_region(actor)
     if region is not None:
-        return qs.filter(Q(region__path__startswith=region.path) | Q(region__code__in=region.ancestor_codes()))
+        return qs.filter(
+            Q(region__path__startswith=region.path) | Q(region__code__in=region.ancestor_codes())
+        )
     if access.institution_of(actor) is not None:
         return qs.filter(pk__in=_reports(actor).values("window_id"))
     return qs.none()
@@ -131,8 +138,13 @@ def open_windows_for(actor) -> list[dict]:
     for report in reports:
         entry = by_window.setdefault(
             report.window_id,
-            {"window": report.window, "report": None, "filed": 0, "pending": 0,
-             "overdue": report.window.deadline < today},
+            {
+                "window": report.window,
+                "report": None,
+                "filed": 0,
+                "pending": 0,
+                "overdue": report.window.deadline < today,
+            },
         )
         if report.institution_id == own.pk:
             entry["report"] = report
@@ -203,8 +215,12 @@ def completion(actor, window: ReportingWindow, *, region_code: str = "") -> dict
         key = child.code if child else ""
         if child is None and key not in counts:
             continue
-        row = {"region": child, "code": key, "name": child.name if child else f"{region.name}本级",
-               **counts.get(key, dict.fromkeys(COMPLETION_KEYS, 0))}
+        row = {
+            "region": child,
+            "code": key,
+            "name": child.name if child else f"{region.name}本级",
+            **counts.get(key, dict.fromkeys(COMPLETION_KEYS, 0)),
+        }
         row["total"] = sum(row[k] for k in COMPLETION_KEYS)
         row["pending"] = row["not_started"] + row["in_progress"] + row["returned"]
         table.append(row)

@@ -45,7 +45,9 @@ def report_workbook(report, lines) -> bytes:
             sheet.write_string(r, 5, line.explanation)
     info = workbook.add_worksheet("说明")
     info.write_string(0, 0, f"{report.window.title} · {report.institution.name}（{report.institution.code}）")
-    info.write_string(1, 0, "请在“报量”列填写数量（最小制剂单位，整数；无需求填 0），低于历史采购量时填写说明。")
+    info.write_string(
+        1, 0, "请在“报量”列填写数量（最小制剂单位，整数；无需求填 0），低于历史采购量时填写说明。"
+    )
     workbook.close()
     return buffer.getvalue()
 
@@ -75,13 +77,25 @@ def parse_upload(content: bytes, filename: str) -> list[LineInput]:
         text = values.get("reported_qty", "").strip().replace(",", "")
         qty = None
         if text == "":
-            errors.append({"row": number, "column": HEADERS["reported_qty"], "item_code": code,
-                           "reason": "不能为空（无需求请填 0）"})
+            errors.append(
+                {
+                    "row": number,
+                    "column": HEADERS["reported_qty"],
+                    "item_code": code,
+                    "reason": "不能为空（无需求请填 0）",
+                }
+            )
         elif re.fullmatch(r"\d+", text):
             qty = int(text)
         else:
-            errors.append({"row": number, "column": HEADERS["reported_qty"], "item_code": code,
-                           "reason": f"应为不小于 0 的整数：{text}"})
+            errors.append(
+                {
+                    "row": number,
+                    "column": HEADERS["reported_qty"],
+                    "item_code": code,
+                    "reason": f"应为不小于 0 的整数：{text}",
+                }
+            )
         inputs.append(LineInput(code, qty, values.get("explanation", "").strip(), row=number))
     if errors:
         raise DomainError(upload_message(errors), code="upload_invalid", details=errors)

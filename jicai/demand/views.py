@@ -56,9 +56,15 @@ WINDOW_COLUMNS = [
 def window_list(request):
     values = filter_values(request, [Filter("batch", "批次编码")])
     qs = queries.list_windows(request.user, q=values["q"], batch=values["batch"])
-    page = ListPage("报量窗口", WINDOW_COLUMNS, [Filter("batch", "批次编码")], "名称或批次编码", "报量窗口",
-                    template="demand/window_list.html",
-                    context={"can_open": _can_open(request.user)})
+    page = ListPage(
+        "报量窗口",
+        WINDOW_COLUMNS,
+        [Filter("batch", "批次编码")],
+        "名称或批次编码",
+        "报量窗口",
+        template="demand/window_list.html",
+        context={"can_open": _can_open(request.user)},
+    )
     return render_list(request, page, qs, values)
 
 
@@ -76,7 +82,9 @@ def window_create(request):
         data = form.cleaned_data
         institutions = None
         if data["scope"] == "institutions":
-            found = {i.code: i for i in Institution.objects.filter(code__in=data["codes"]).select_related("region")}
+            found = {
+                i.code: i for i in Institution.objects.filter(code__in=data["codes"]).select_related("region")
+            }
             unknown = [c for c in data["codes"] if c not in found]
             if unknown:
                 form.add_error("institution_codes", f"机构不存在：{'、'.join(unknown)}")
@@ -84,18 +92,27 @@ def window_create(request):
         if form.is_valid():
             try:
                 window = actions.open_window(
-                    actor=request.user, batch=data["batch"], title=data["title"], opens_on=data["opens_on"],
-                    deadline=data["deadline"], agreement_year=data["agreement_year"], institutions=institutions,
+                    actor=request.user,
+                    batch=data["batch"],
+                    title=data["title"],
+                    opens_on=data["opens_on"],
+                    deadline=data["deadline"],
+                    agreement_year=data["agreement_year"],
+                    institutions=institutions,
                 )
             except DomainError as exc:
                 form.add_error(None, _error_text(exc))
             else:
                 messages.success(request, f"已发起报量：{window.title}（{window.reports.count()} 家机构）")
                 return redirect(window_url(window))
-    return render(request, "demand/window_form.html", {
-        "form": form,
-        "breadcrumbs": [("报量窗口", reverse("demand:windows")), ("发起报量", None)],
-    })
+    return render(
+        request,
+        "demand/window_form.html",
+        {
+            "form": form,
+            "breadcrumbs": [("报量窗口", reverse("demand:windows")), ("发起报量", None)],
+        },
+    )
 
 
 @scoped_page
@@ -107,7 +124,9 @@ def window_detail(request, pk):
         "today": timezone.localdate(),
     }
     if access.is_bureau(request.user) or access.is_admin(request.user):
-        context["completion"] = queries.completion(request.user, window, region_code=request.GET.get("region", ""))
+        context["completion"] = queries.completion(
+            request.user, window, region_code=request.GET.get("region", "")
+        )
         context["can_remind"] = _can_open(request.user)
     own = access.institution_of(request.user)
     if own is not None:
@@ -126,7 +145,9 @@ def window_remind(request, pk):
     window = queries.get_window(request.user, pk)
     region = request.POST.get("region", "")
     count = actions.send_reminders(actor=request.user, window=window, region_code=region)
-    messages.success(request, f"已向 {count} 份未提交报量的机构发送催报通知" if count else "没有需要催报的机构")
+    messages.success(
+        request, f"已向 {count} 份未提交报量的机构发送催报通知" if count else "没有需要催报的机构"
+    )
     suffix = f"?region={region}" if region else ""
     return redirect(window_url(window) + suffix)
 
@@ -168,7 +189,11 @@ REPORT_COLUMNS = [
 def report_list(request):
     values = filter_values(request, REPORT_FILTERS)
     qs = queries.list_reports(
-        request.user, window=values["window"], status=values["status"], q=values["q"], region=values["region"],
+        request.user,
+        window=values["window"],
+        status=values["status"],
+        q=values["q"],
+        region=values["region"],
         flagged=values["flagged"] == "1",
     )
     page = ListPage("报量", REPORT_COLUMNS, REPORT_FILTERS, "机构代码或名称", "报量")
@@ -181,16 +206,24 @@ def review_queue(request):
         raise Http404("未找到该页面")
     values = filter_values(request, [Filter("window", "窗口编号")])
     qs = queries.review_queue(request.user, window=values["window"], q=values["q"])
-    page = ListPage("待审核报量", REPORT_COLUMNS, [Filter("window", "窗口编号")], "机构代码或名称", "待审核报量",
-                    context={"list_note": "需关注明细（低于历史采购量、有历史未报量）多的报量排在前面。"})
+    page = ListPage(
+        "待审核报量",
+        REPORT_COLUMNS,
+        [Filter("window", "窗口编号")],
+        "机构代码或名称",
+        "待审核报量",
+        context={"list_note": "需关注明细（低于历史采购量、有历史未报量）多的报量排在前面。"},
+    )
     return render_list(request, page, qs, values)
 
 
 def _report_context(request, report, *, form_values=None):
     lines = list(queries.report_lines(report))
     editable = actions.can_edit(request.user, report)
-    reviewer = report.status == ReportStatus.SUBMITTED and queries.is_reviewer(request.user, report) and (
-        getattr(request.user, "role", None) == Role.BUREAU
+    reviewer = (
+        report.status == ReportStatus.SUBMITTED
+        and queries.is_reviewer(request.user, report)
+        and (getattr(request.user, "role", None) == Role.BUREAU)
     )
     threshold = actions.drop_threshold(report)
     if form_values:
@@ -226,8 +259,12 @@ def report_detail(request, pk):
     inputs, cell_errors = parse_line_post(request.POST, codes)
     if cell_errors:
         messages.error(request, "未保存：" + "；".join(cell_errors))
-        return render(request, "demand/report_detail.html", _report_context(request, report, form_values=inputs),
-                      status=400)
+        return render(
+            request,
+            "demand/report_detail.html",
+            _report_context(request, report, form_values=inputs),
+            status=400,
+        )
     try:
         report = actions.save_report_lines(actor=request.user, report=report, lines=inputs)
         if request.POST.get("action") == "submit":
@@ -240,8 +277,12 @@ def report_detail(request, pk):
     except DomainError as exc:
         messages.error(request, _error_text(exc))
         report = queries.get_report(request.user, pk)
-        return render(request, "demand/report_detail.html", _report_context(request, report, form_values=inputs),
-                      status=400)
+        return render(
+            request,
+            "demand/report_detail.html",
+            _report_context(request, report, form_values=inputs),
+            status=400,
+        )
     return redirect(report_url(report))
 
 
@@ -303,7 +344,10 @@ def report_return(request, pk):
     }
     try:
         actions.return_report(
-            actor=request.user, report=report, reason=request.POST.get("reason", ""), line_reasons=line_reasons
+            actor=request.user,
+            report=report,
+            reason=request.POST.get("reason", ""),
+            line_reasons=line_reasons,
         )
     except PermissionDenied as exc:
         raise Http404(exc.message) from exc

@@ -39,7 +39,11 @@ def dw(world):
 @pytest.fixture
 def window(dw):
     return actions.open_window(
-        actor=dw.province_bureau, batch=dw.batch, title="第七批国家集采报量", opens_on=OPENS, deadline=DEADLINE
+        actor=dw.province_bureau,
+        batch=dw.batch,
+        title="第七批国家集采报量",
+        opens_on=OPENS,
+        deadline=DEADLINE,
     )
 
 

@@ -2,7 +2,6 @@
 consortium filing, reminders."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 
@@ -10,7 +9,7 @@ from jicai.accounts.models import Notification, OrganisationKind, Role
 from jicai.core.errors import DomainError, NotFound, PermissionDenied
 from jicai.core.models import AuditLog
 from jicai.demand import actions, queries
-from jicai.demand.models import DemandLine, DemandReport, ReportStatus, ReportTransition
+from jicai.demand.models import DemandLine, DemandReport, ReportTransition
 from jicai.policy.models import PolicyProfile
 from tests import factories
 from tests.demand.conftest import DEADLINE, OPENS, fill, report_of
@@ -28,10 +27,12 @@ def test_opening_a_window_creates_a_draft_report_per_institution_and_a_line_per_
     assert {r.status for r in reports} == {"draft"}
     assert DemandLine.objects.filter(report__window=window).count() == 6
     hospital = report_of(window, dw.hospital)
-    lines = {l.item.item_code: (l.history_qty, l.history_source, l.reported_qty) for l in hospital.lines.all()}
+    lines = {
+        ln.item.item_code: (ln.history_qty, ln.history_source, ln.reported_qty) for ln in hospital.lines.all()
+    }
     assert lines == {"GY7-001": (100, "imported", None), "GY7-002": (40, "imported", None)}
     other = report_of(window, dw.other_hospital)
-    assert {l.history_source for l in other.lines.all()} == {"none"}
+    assert {ln.history_source for ln in other.lines.all()} == {"none"}
     # The consortium member is filed by its lead; the lead and the non-member file their own.
     assert report_of(window, dw.clinic).filed_by == dw.hospital
     assert hospital.filed_by is None
@@ -40,7 +41,11 @@ def test_opening_a_window_creates_a_draft_report_per_institution_and_a_line_per_
 
 def test_window_for_chosen_institutions_only_covers_them(dw):
     window = actions.open_window(
-        actor=dw.city_bureau, batch=dw.batch, title="威海报量", opens_on=OPENS, deadline=DEADLINE,
+        actor=dw.city_bureau,
+        batch=dw.batch,
+        title="威海报量",
+        opens_on=OPENS,
+        deadline=DEADLINE,
         institutions=[dw.hospital],
     )
     assert list(window.reports.values_list("institution__code", flat=True)) == ["H37100200001"]
@@ -49,7 +54,11 @@ def test_window_for_chosen_institutions_only_covers_them(dw):
 def test_window_refuses_institutions_outside_the_bureau_subtree_and_changes_nothing(dw):
     with pytest.raises(DomainError, match="H37020200001"):
         actions.open_window(
-            actor=dw.city_bureau, batch=dw.batch, title="x", opens_on=OPENS, deadline=DEADLINE,
+            actor=dw.city_bureau,
+            batch=dw.batch,
+            title="x",
+            opens_on=OPENS,
+            deadline=DEADLINE,
             institutions=[dw.hospital, dw.other_hospital],
         )
     assert DemandReport.objects.count() == 0
@@ -57,21 +66,30 @@ def test_window_refuses_institutions_outside_the_bureau_subtree_and_changes_noth
 
 def test_window_refuses_a_second_window_for_the_same_batch_and_year(dw, window):
     with pytest.raises(DomainError, match="已在报量窗口"):
-        actions.open_window(actor=dw.county_bureau, batch=dw.batch, title="重复", opens_on=OPENS, deadline=DEADLINE)
+        actions.open_window(
+            actor=dw.county_bureau, batch=dw.batch, title="重复", opens_on=OPENS, deadline=DEADLINE
+        )
     assert DemandReport.objects.count() == 3
 
 
 @pytest.mark.parametrize("who", ["pharmacist", "manufacturer", "admin"])
 def test_only_a_bureau_opens_windows(dw, who):
     with pytest.raises(NotFound):
-        actions.open_window(actor=getattr(dw, who), batch=dw.batch, title="x", opens_on=OPENS, deadline=DEADLINE)
+        actions.open_window(
+            actor=getattr(dw, who), batch=dw.batch, title="x", opens_on=OPENS, deadline=DEADLINE
+        )
     assert DemandReport.objects.count() == 0
 
 
 def test_deadline_before_opening_is_refused(dw):
     with pytest.raises(DomainError, match="截止日期"):
-        actions.open_window(actor=dw.province_bureau, batch=dw.batch, title="x", opens_on=OPENS,
-                            deadline=OPENS - dt.timedelta(days=1))
+        actions.open_window(
+            actor=dw.province_bureau,
+            batch=dw.batch,
+            title="x",
+            opens_on=OPENS,
+            deadline=OPENS - dt.timedelta(days=1),
+        )
 
 
 # ---- drop threshold --------------------------------------------------------------------------------
@@ -85,8 +103,11 @@ def test_report_at_exactly_history_times_0_8_passes_and_one_less_needs_an_explan
     assert "GY7-001 阿托伐他汀钙" in exc.value.message
     assert "报量 79 低于历史采购量 100 的 80%" in exc.value.message
     assert exc.value.details == [
-        {"item_code": "GY7-001", "column": "explanation",
-         "reason": "GY7-001 阿托伐他汀钙：报量 79 低于历史采购量 100 的 80%，须填写说明"}
+        {
+            "item_code": "GY7-001",
+            "column": "explanation",
+            "reason": "GY7-001 阿托伐他汀钙：报量 79 低于历史采购量 100 的 80%，须填写说明",
+        }
     ]
     report.refresh_from_db()
     assert report.status == "draft" and statuses(report) == []
@@ -133,7 +154,11 @@ def test_every_line_needs_a_number_and_zero_counts(dw, window):
     with pytest.raises(DomainError) as exc:
         actions.submit_report(actor=dw.other_pharmacist, report=report)
     assert exc.value.details == [
-        {"item_code": "GY7-002", "column": "reported_qty", "reason": "GY7-002 苯磺酸氨氯地平：请填写报量（无需求请填 0）"}
+        {
+            "item_code": "GY7-002",
+            "column": "reported_qty",
+            "reason": "GY7-002 苯磺酸氨氯地平：请填写报量（无需求请填 0）",
+        }
     ]
     fill(dw.other_pharmacist, report, {"GY7-002": 0})
     actions.submit_report(actor=dw.other_pharmacist, report=report)
@@ -154,8 +179,13 @@ def test_negative_and_unknown_lines_are_refused_and_nothing_saved(dw, window):
     report = report_of(window, dw.hospital)
     with pytest.raises(DomainError) as exc:
         actions.save_report_lines(
-            actor=dw.pharmacist, report=report,
-            lines=[actions.LineInput("GY7-001", 5), actions.LineInput("GY7-002", -1), actions.LineInput("X", 1)],
+            actor=dw.pharmacist,
+            report=report,
+            lines=[
+                actions.LineInput("GY7-001", 5),
+                actions.LineInput("GY7-002", -1),
+                actions.LineInput("X", 1),
+            ],
         )
     assert [d["column"] for d in exc.value.details] == ["reported_qty", "item_code"]
     assert set(report.lines.values_list("reported_qty", flat=True)) == {None}
@@ -179,7 +209,11 @@ def test_return_resubmit_approve_logs_four_transitions(dw, window):
     actions.approve_report(actor=dw.county_bureau, report=report)
     report.refresh_from_db()
     assert report.status == "approved" and report.return_reason == ""
-    log = list(ReportTransition.objects.filter(report=report).values_list("from_status", "to_status", "reason", "actor"))
+    log = list(
+        ReportTransition.objects.filter(report=report).values_list(
+            "from_status", "to_status", "reason", "actor"
+        )
+    )
     assert log == [
         ("draft", "submitted", "", dw.pharmacist.pk),
         ("submitted", "returned", "请核实", dw.county_bureau.pk),
@@ -208,7 +242,9 @@ def test_returned_report_becomes_draft_at_first_edit_with_line_reasons_kept(dw, 
 def test_return_needs_a_reason(dw, window):
     report = _submitted(dw, window)
     with pytest.raises(DomainError, match="退回须填写原因"):
-        actions.return_report(actor=dw.county_bureau, report=report, reason="  ", line_reasons={"GY7-001": ""})
+        actions.return_report(
+            actor=dw.county_bureau, report=report, reason="  ", line_reasons={"GY7-001": ""}
+        )
     assert report_of(window, dw.hospital).status == "submitted"
 
 
@@ -242,8 +278,9 @@ def test_reviewer_is_province_bureau_without_city_and_county_bureaus(dw):
     inst = factories.institution("H37030200001", "淄川区医院", county)
     org = factories.org(OrganisationKind.INSTITUTION, institution=inst)
     user = factories.user("zc_pharmacy", org, Role.INSTITUTION)
-    window = actions.open_window(actor=dw.province_bureau, batch=dw.batch, title="w", opens_on=OPENS,
-                                 deadline=DEADLINE)
+    window = actions.open_window(
+        actor=dw.province_bureau, batch=dw.batch, title="w", opens_on=OPENS, deadline=DEADLINE
+    )
     report = report_of(window, inst)
     fill(user, report, {"GY7-001": 3, "GY7-002": 0})
     actions.submit_report(actor=user, report=report)
@@ -284,7 +321,10 @@ def test_consortium_lead_files_for_a_member_and_the_member_sees_it_read_only(dw,
     # The member sees neither the lead's report nor reports of others.
     with pytest.raises(NotFound):
         queries.get_report(dw.clinic_pharmacist, report_of(window, dw.hospital).pk)
-    assert {r.institution for r in queries.consortium_reports(dw.pharmacist, window)} == {dw.hospital, dw.clinic}
+    assert {r.institution for r in queries.consortium_reports(dw.pharmacist, window)} == {
+        dw.hospital,
+        dw.clinic,
+    }
 
 
 def test_consortium_submit_is_all_or_nothing_and_names_the_member(dw, window):
@@ -316,8 +356,10 @@ def test_completion_counts_per_child_region_and_reminders_go_to_unsubmitted(dw, 
     _submitted(dw, window)  # hospital submitted
     fill(dw.pharmacist, report_of(window, dw.clinic), {"GY7-001": 1})  # in progress
     data = queries.completion(dw.province_bureau, window)
-    rows = {r["code"]: {k: r[k] for k in ("not_started", "in_progress", "submitted", "approved", "returned")}
-            for r in data["rows"]}
+    rows = {
+        r["code"]: {k: r[k] for k in ("not_started", "in_progress", "submitted", "approved", "returned")}
+        for r in data["rows"]
+    }
     assert rows == {
         "370200": {"not_started": 1, "in_progress": 0, "submitted": 0, "approved": 0, "returned": 0},
         "371000": {"not_started": 0, "in_progress": 1, "submitted": 1, "approved": 0, "returned": 0},
@@ -330,7 +372,9 @@ def test_completion_counts_per_child_region_and_reminders_go_to_unsubmitted(dw, 
 
     assert actions.send_reminders(actor=dw.city_bureau, window=window) == 1
     # The clinic's report is filed by the consortium lead: both get the reminder.
-    reminded = set(Notification.objects.filter(kind="demand_reminder").values_list("organisation_id", flat=True))
+    reminded = set(
+        Notification.objects.filter(kind="demand_reminder").values_list("organisation_id", flat=True)
+    )
     assert reminded == {dw.clinic_org.pk, dw.hospital_org.pk}
     assert actions.send_reminders(actor=dw.province_bureau, window=window) == 2
     with pytest.raises(NotFound):

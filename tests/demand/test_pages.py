@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 def snapshot():
     return (
-        list(DemandReport.objects.order_by("pk").values_list("pk", "status", "return_reason", "flagged_lines")),
+        list(
+            DemandReport.objects.order_by("pk").values_list("pk", "status", "return_reason", "flagged_lines")
+        ),
         list(DemandLine.objects.order_by("pk").values_list("reported_qty", "explanation", "return_reason")),
         ReportTransition.objects.count(),
         ReportingWindow.objects.count(),
@@ -36,8 +38,9 @@ def test_institution_fills_is_refused_with_the_line_named_then_submits(dw, windo
     assert "GY7-001 阿托伐他汀钙：报量 79 低于历史采购量 100 的 80%，须填写说明" in text
     report.refresh_from_db()
     assert report.status == "draft" and report.lines.get(item=dw.item).reported_qty == 79
-    response = client.post(url, {"qty-GY7-001": "79", "exp-GY7-001": "门诊量下降", "qty-GY7-002": "40",
-                                 "action": "submit"})
+    response = client.post(
+        url, {"qty-GY7-001": "79", "exp-GY7-001": "门诊量下降", "qty-GY7-002": "40", "action": "submit"}
+    )
     assert response.status_code == 302
     report.refresh_from_db()
     assert report.status == "submitted"
@@ -47,7 +50,8 @@ def test_institution_fills_is_refused_with_the_line_named_then_submits(dw, windo
 def test_text_in_a_quantity_is_refused_and_nothing_saved(dw, window, client_for):
     report = report_of(window, dw.hospital)
     response = client_for(dw.pharmacist).post(
-        reverse("demand:report", args=[report.pk]), {"qty-GY7-001": "十", "qty-GY7-002": "4", "action": "save"}
+        reverse("demand:report", args=[report.pk]),
+        {"qty-GY7-001": "十", "qty-GY7-002": "4", "action": "save"},
     )
     assert response.status_code == 400 and "GY7-001：报量“十”不是不小于 0 的整数" in response.content.decode()
     assert set(report.lines.values_list("reported_qty", flat=True)) == {None}
@@ -65,14 +69,19 @@ def test_bureau_returns_with_line_reason_and_approves_after_resubmission(dw, win
     assert report.status == "returned"
     inst_page = client_for(dw.pharmacist).get(reverse("demand:report", args=[report.pk])).content.decode()
     assert "偏高" in inst_page and 'name="qty-GY7-001"' in inst_page
-    client_for(dw.pharmacist).post(reverse("demand:report", args=[report.pk]),
-                                   {"qty-GY7-001": "100", "qty-GY7-002": "36", "action": "submit"})
+    client_for(dw.pharmacist).post(
+        reverse("demand:report", args=[report.pk]),
+        {"qty-GY7-001": "100", "qty-GY7-002": "36", "action": "submit"},
+    )
     bureau.post(reverse("demand:report_approve", args=[report.pk]))
     report.refresh_from_db()
     assert report.status == "approved"
     # The edit turned the returned report into a draft before the resubmission.
     assert list(ReportTransition.objects.filter(report=report).values_list("from_status", "to_status")) == [
-        ("draft", "submitted"), ("submitted", "returned"), ("returned", "draft"), ("draft", "submitted"),
+        ("draft", "submitted"),
+        ("submitted", "returned"),
+        ("returned", "draft"),
+        ("draft", "submitted"),
         ("submitted", "approved"),
     ]
     log = bureau.get(reverse("demand:report", args=[report.pk])).content.decode()
@@ -86,8 +95,10 @@ def test_member_sees_lead_filed_report_read_only_and_cannot_post(dw, window, cli
     page = client.get(reverse("demand:report", args=[member_report.pk])).content.decode()
     assert 'data-testid="read-only"' in page and 'name="qty-GY7-001"' not in page
     before = snapshot()
-    response = client.post(reverse("demand:report", args=[member_report.pk]),
-                           {"qty-GY7-001": "1", "qty-GY7-002": "1", "action": "submit"})
+    response = client.post(
+        reverse("demand:report", args=[member_report.pk]),
+        {"qty-GY7-001": "1", "qty-GY7-002": "1", "action": "submit"},
+    )
     assert response.status_code == 404 and snapshot() == before
     lead_page = client_for(dw.pharmacist).get(reverse("demand:window", args=[window.pk])).content.decode()
     assert "环翠区竹岛街道社区卫生服务中心" in lead_page and 'data-testid="submit-all"' in lead_page
@@ -123,21 +134,35 @@ def test_xlsx_round_trip(dw, window, client_for):
     sheet["E3"], sheet["F2"] = 40, "门诊量下降"
     upload(book)
     assert sorted(report.lines.values_list("item__item_code", "reported_qty", "explanation")) == [
-        ("GY7-001", 79, "门诊量下降"), ("GY7-002", 40, ""),
+        ("GY7-001", 79, "门诊量下降"),
+        ("GY7-002", 40, ""),
     ]
-    again = openpyxl.load_workbook(io.BytesIO(client.get(reverse("demand:report_xlsx", args=[report.pk])).content))
+    again = openpyxl.load_workbook(
+        io.BytesIO(client.get(reverse("demand:report_xlsx", args=[report.pk])).content)
+    )
     assert [c.value for c in again["报量"][2]][4:] == [79, "门诊量下降"]
 
 
 def test_bureau_opens_a_window_from_the_form(dw, client_for):
     client = client_for(dw.city_bureau)
-    response = client.post(reverse("demand:window_create"), {
-        "title": "威海报量", "batch": dw.batch.code, "agreement_year": "1", "opens_on": "2024-01-15",
-        "deadline": "2024-02-15", "scope": "institutions", "institution_codes": "H37100200001，H37100200002",
-    })
+    response = client.post(
+        reverse("demand:window_create"),
+        {
+            "title": "威海报量",
+            "batch": dw.batch.code,
+            "agreement_year": "1",
+            "opens_on": "2024-01-15",
+            "deadline": "2024-02-15",
+            "scope": "institutions",
+            "institution_codes": "H37100200001，H37100200002",
+        },
+    )
     window = ReportingWindow.objects.get()
     assert response.status_code == 302 and response["Location"] == reverse("demand:window", args=[window.pk])
-    assert sorted(window.reports.values_list("institution__code", flat=True)) == ["H37100200001", "H37100200002"]
+    assert sorted(window.reports.values_list("institution__code", flat=True)) == [
+        "H37100200001",
+        "H37100200002",
+    ]
     page = client.get(response["Location"]).content.decode()
     assert 'data-testid="completion"' in page and "环翠区" in page
 
@@ -185,7 +210,10 @@ def _pages(report, window):
         reverse("demand:window", args=[window.pk]),
     ]
     post = [
-        (reverse("demand:report", args=[report.pk]), {"qty-GY7-001": "1", "qty-GY7-002": "1", "action": "submit"}),
+        (
+            reverse("demand:report", args=[report.pk]),
+            {"qty-GY7-001": "1", "qty-GY7-002": "1", "action": "submit"},
+        ),
         (reverse("demand:report_approve", args=[report.pk]), {}),
         (reverse("demand:report_return", args=[report.pk]), {"reason": "x"}),
         (reverse("demand:window_remind", args=[window.pk]), {}),
@@ -197,8 +225,13 @@ def _pages(report, window):
 @pytest.mark.parametrize("who", OUTSIDERS)
 def test_every_report_page_is_404_for_another_organisation(dw, client_for, who):
     # A window of the Weihai city bureau: Qingdao's bureau and hospital are outside it, as are companies.
-    window = actions.open_window(actor=dw.city_bureau, batch=dw.batch, title="威海", opens_on=dw.batch.cycle_start,
-                                 deadline=dw.batch.cycle_start)
+    window = actions.open_window(
+        actor=dw.city_bureau,
+        batch=dw.batch,
+        title="威海",
+        opens_on=dw.batch.cycle_start,
+        deadline=dw.batch.cycle_start,
+    )
     report = report_of(window, dw.hospital)
     fill(dw.pharmacist, report, {"GY7-001": 100, "GY7-002": 40})
     actions.submit_report(actor=dw.pharmacist, report=report)

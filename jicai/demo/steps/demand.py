@@ -34,7 +34,11 @@ DROP_SHARE = 0.03  # reports with one line well below history (explained)
 ZERO_SHARE = 0.01  # reports with one used item reported as 0 (explained, flagged history_not_reported)
 RETURN_SHARE = 0.01  # reports returned once and resubmitted
 
-DROP_REASONS = ("门诊量下降，且部分患者转至上级医院", "科室调整，该品种使用减少", "临床路径调整，改用同类其他品种")
+DROP_REASONS = (
+    "门诊量下降，且部分患者转至上级医院",
+    "科室调整，该品种使用减少",
+    "临床路径调整，改用同类其他品种",
+)
 ZERO_REASONS = ("该品种已停用", "无相关专科，不再采购")
 RETURN_REASONS = ("报量与历史采购量差异较大，请核实", "说明不充分，请补充下降原因")
 
@@ -98,7 +102,9 @@ def build_demand(ctx: DemoContext) -> None:
             [window.pk],
         )
 
-    reports = list(DemandReport.objects.filter(window=window).values_list("pk", "institution_id", "filed_by_id"))
+    reports = list(
+        DemandReport.objects.filter(window=window).values_list("pk", "institution_id", "filed_by_id")
+    )
     n = len(reports)
     # At least a couple of each case, so even the small scale shows them.
     n_drop, n_zero = min(n, max(2, round(n * DROP_SHARE))), max(1, round(n * ZERO_SHARE))
@@ -132,7 +138,9 @@ def build_demand(ctx: DemoContext) -> None:
         changed.append(line)
         flagged[line.report_id] = 1
     DemandLine.objects.bulk_update(
-        changed, ["reported_qty", "explanation", "below_history", "history_not_reported"], batch_size=BATCH_SIZE
+        changed,
+        ["reported_qty", "explanation", "below_history", "history_not_reported"],
+        batch_size=BATCH_SIZE,
     )
 
     submitted, approved = _at(deadline - dt.timedelta(days=5), 10), _at(deadline + dt.timedelta(days=3), 15)
@@ -151,31 +159,54 @@ def build_demand(ctx: DemoContext) -> None:
     # The log: the demo personas act for their own organisations, other transitions are unattributed.
     county_user = users.get("county")
     county_region = county_user.organisation.region.path if county_user else None
-    reviewed_by_persona = set(
-        DemandReport.objects.filter(window=window, institution__region__path=county_region).values_list(
-            "pk", flat=True
+    reviewed_by_persona = (
+        set(
+            DemandReport.objects.filter(window=window, institution__region__path=county_region).values_list(
+                "pk", flat=True
+            )
         )
-    ) if county_region else set()
+        if county_region
+        else set()
+    )
     rows = []
     for pk, institution_id, filed_by_id in reports:
         filer = users.get("pharmacist") if (filed_by_id or institution_id) == pharmacist_inst else None
         reviewer = county_user if pk in reviewed_by_persona else None
         if pk in returned:
             rows += [
-                ReportTransition(report_id=pk, actor=filer, from_status="draft", to_status="submitted", at=first_try),
-                ReportTransition(report_id=pk, actor=reviewer, from_status="submitted", to_status="returned",
-                                 reason=rng.choice(RETURN_REASONS), at=back),
-                ReportTransition(report_id=pk, actor=filer, from_status="returned", to_status="draft",
-                                 reason="退回后修改", at=back),
-                ReportTransition(report_id=pk, actor=filer, from_status="draft", to_status="submitted",
-                                 at=resubmitted),
+                ReportTransition(
+                    report_id=pk, actor=filer, from_status="draft", to_status="submitted", at=first_try
+                ),
+                ReportTransition(
+                    report_id=pk,
+                    actor=reviewer,
+                    from_status="submitted",
+                    to_status="returned",
+                    reason=rng.choice(RETURN_REASONS),
+                    at=back,
+                ),
+                ReportTransition(
+                    report_id=pk,
+                    actor=filer,
+                    from_status="returned",
+                    to_status="draft",
+                    reason="退回后修改",
+                    at=back,
+                ),
+                ReportTransition(
+                    report_id=pk, actor=filer, from_status="draft", to_status="submitted", at=resubmitted
+                ),
             ]
         else:
             rows.append(
-                ReportTransition(report_id=pk, actor=filer, from_status="draft", to_status="submitted", at=submitted)
+                ReportTransition(
+                    report_id=pk, actor=filer, from_status="draft", to_status="submitted", at=submitted
+                )
             )
         rows.append(
-            ReportTransition(report_id=pk, actor=reviewer, from_status="submitted", to_status="approved", at=approved)
+            ReportTransition(
+                report_id=pk, actor=reviewer, from_status="submitted", to_status="approved", at=approved
+            )
         )
     intended = [r.at for r in rows]
     ReportTransition.objects.bulk_create(rows, batch_size=BATCH_SIZE)
@@ -192,11 +223,15 @@ def build_demand(ctx: DemoContext) -> None:
         action="demo_demand_round",
         obj=window,
         summary=f"演示报量：{len(reports)} 份全部审核通过",
-        changes={"reports": len(reports), "drops": n_drop, "zero": len(special) - min(n_drop, len(special)), "returned": len(returned)},
+        changes={
+            "reports": len(reports),
+            "drops": n_drop,
+            "zero": len(special) - min(n_drop, len(special)),
+            "returned": len(returned),
+        },
     )
     ctx.extra["demand"] = {"window": window, "reports": len(reports), "returned": len(returned)}
     ctx.log(
         f"报量窗口“{window.title}”：导入历史采购量 {history_rows} 行，{len(reports)} 份报量全部审核通过"
         f"（低于历史并说明 {n_drop}，有历史报 0 {len(special) - min(n_drop, len(special))}，退回后重报 {len(returned)}）"
     )
-
