@@ -45,7 +45,7 @@ serve: install
 # Browser tests need Debian's chromium; install it when missing (root, as on CI).
 .PHONY: chromium
 chromium:
-	@command -v /usr/bin/chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	@command -v /usr/bin/chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei)
 
 test: install chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -1,42 +1,91 @@
-"""Navigation for the base layout, by role."""
+"""Navigation for the base layout: menu groups by role. Entries whose URL does not resolve are skipped."""
 
 from django.urls import NoReverseMatch, reverse
 
 from jicai.accounts import access
+from jicai.accounts.models import Role
 
-# (label, url name, who sees it): who is a predicate on the actor.
+
+def _role(*roles):
+    return lambda u: access.is_admin(u) or getattr(u, "role", None) in roles
+
+
+EVERYONE = lambda u: True  # noqa: E731
+BUREAU = _role(Role.BUREAU)
+INSTITUTION = _role(Role.INSTITUTION)
+COMPANY = _role(Role.MANUFACTURER, Role.DISTRIBUTOR)
+MANUFACTURER = _role(Role.MANUFACTURER)
+BUREAU_OR_INSTITUTION = _role(Role.BUREAU, Role.INSTITUTION)
+PARTIES = _role(Role.BUREAU, Role.INSTITUTION, Role.MANUFACTURER, Role.DISTRIBUTOR)
+ADMIN = _role()
+
+# (group label, [(label, url name, who sees it)]); a group with one visible entry shows as a plain link.
 NAV = [
-    ("首页", "web:home", lambda u: True),
-    ("行政区划", "registry:regions", lambda u: True),
-    ("医疗机构", "registry:institutions", lambda u: True),
-    ("医共体", "registry:consortia", lambda u: True),
-    ("企业", "registry:companies", lambda u: True),
-    ("产品", "registry:products", lambda u: True),
-    ("集采批次", "batches:batches", lambda u: True),
-    ("挂网价格", "batches:listing_prices", lambda u: True),
-    ("政策参数", "policy:profile", lambda u: access.is_admin(u) or access.is_bureau(u)),
-    ("数据导入", "ingest:upload", lambda u: access.is_admin(u) or access.is_bureau(u)),
-    ("节假日", "core:calendar", lambda u: access.is_admin(u)),
-    ("API 令牌", "accounts:tokens", lambda u: True),
+    ("首页", [("首页", "web:home", EVERYONE)]),
+    ("主数据", [
+        ("行政区划", "registry:regions", EVERYONE),
+        ("医疗机构", "registry:institutions", EVERYONE),
+        ("医共体", "registry:consortia", EVERYONE),
+        ("企业", "registry:companies", EVERYONE),
+        ("产品", "registry:products", EVERYONE),
+        ("集采批次", "batches:batches", EVERYONE),
+        ("挂网价格", "batches:listing_prices", EVERYONE),
+    ]),
+    ("报量", [
+        ("报量窗口", "demand:windows", BUREAU_OR_INSTITUTION),
+        ("报量填报", "demand:reports", BUREAU_OR_INSTITUTION),
+        ("审核队列", "demand:review_queue", BUREAU),
+        ("报量进度", "demand:completion", BUREAU),
+    ]),
+    ("协议", [
+        ("约定采购量", "agreements:volumes", PARTIES),
+        ("购销协议", "agreements:agreements", PARTIES),
+        ("配送关系", "agreements:delivery_relationships", _role(Role.MANUFACTURER, Role.BUREAU)),
+    ]),
+    ("采购供应", [
+        ("采购下单", "trade:order_new", INSTITUTION),
+        ("订单", "trade:orders", PARTIES),
+        ("应付与逾期", "trade:payables", PARTIES),
+        ("无法供应标记", "trade:supply_blocks", PARTIES),
+        ("价格例外", "trade:price_exceptions", BUREAU_OR_INSTITUTION),
+        ("企业月报", "trade:monthly_reports", _role(Role.MANUFACTURER, Role.BUREAU)),
+        ("使用数据", "trade:usage", BUREAU_OR_INSTITUTION),
+    ]),
+    ("诉求", [
+        ("诉求对接", "tickets:tickets", PARTIES),
+        ("发起诉求", "tickets:ticket_new", INSTITUTION),
+    ]),
+    ("监测", [
+        ("监测看板", "monitoring:dashboard", BUREAU_OR_INSTITUTION),
+        ("预警", "monitoring:alerts", PARTIES),
+        ("季度通报", "monitoring:notices", BUREAU),
+        ("企业评价", "monitoring:scorecards", _role(Role.BUREAU, Role.MANUFACTURER)),
+    ]),
+    ("系统", [
+        ("政策参数", "policy:profile", BUREAU),
+        ("数据导入", "ingest:upload", _role(Role.BUREAU, Role.INSTITUTION, Role.MANUFACTURER, Role.DISTRIBUTOR)),
+        ("节假日", "core:calendar", ADMIN),
+        ("API 令牌", "accounts:tokens", EVERYONE),
+    ]),
 ]
+
+
+def _entry(request, label: str, name: str) -> dict | None:
+    try:
+        url = reverse(name)
+    except NoReverseMatch:  # a page not built yet
+        return None
+    active = request.path == url or (url != "/" and request.path.startswith(url))
+    return {"label": label, "url": url, "active": active}
 
 
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
-    items = []
-    for label, name, who in NAV:
-        try:
-            url = reverse(name)
-        except NoReverseMatch:  # a page not built yet
-            continue
-        if who(user):
-            items.append(
-                {
-                    "label": label,
-                    "url": url,
-                    "active": request.path == url or (url != "/" and request.path.startswith(url)),
-                }
-            )
-    return {"nav_items": items}
+        return {"nav_groups": []}
+    groups = []
+    for group_label, entries in NAV:
+        items = [e for label, name, who in entries if who(user) and (e := _entry(request, label, name))]
+        if items:
+            groups.append({"label": group_label, "items": items, "active": any(i["active"] for i in items)})
+    return {"nav_groups": groups}
