@@ -1,0 +1,278 @@
+"""Quarterly notice (通报, SPEC §7): for a bureau's region and a quarter, the institutions, suppliers and
+items with problems, grouped the way the policy notices are written (一、采购进度滞后的医疗机构 …), built
+from the stored alerts that were live at some point of the quarter; exported to XLSX, one sheet per group.
+"""
+
+import datetime as dt
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import xlsxwriter
+from django.db.models import Q
+from django.utils import timezone
+
+from jicai.accounts import access
+from jicai.core.errors import DomainError, NotFound
+from jicai.monitoring.dashboards import NOT_FOUND, alerts_in_region_q
+from jicai.monitoring.models import Alert, AlertType
+from jicai.registry.models import Region
+
+QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
+
+
+@dataclass(frozen=True)
+class Quarter:
+    year: int
+    number: int
+
+    @property
+    def code(self) -> str:
+        return f"{self.year}Q{self.number}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年{QUARTER_NAMES[self.number]}"
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.year, 3 * self.number - 2, 1)
+
+    @property
+    def end(self) -> dt.date:
+        nxt = Quarter(self.year + 1, 1) if self.number == 4 else Quarter(self.year, self.number + 1)
+        return nxt.start - dt.timedelta(days=1)
+
+    def previous(self) -> "Quarter":
+        return Quarter(self.year - 1, 4) if self.number == 1 else Quarter(self.year, self.number - 1)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def parse_quarter(text: str) -> Quarter:
+    """"2025Q3" (also "2025q3", "2025-Q3") → Quarter; anything else is refused with a message."""
+    match = re.fullmatch(r"(\d{4})-?[Qq]([1-4])", (text or "").strip())
+    if not match:
+        raise DomainError(f"季度格式应为 2025Q3，实际为“{text}”", code="invalid_quarter")
+    return Quarter(int(match.group(1)), int(match.group(2)))
+
+
+def quarter_of(day: dt.date) -> Quarter:
+    return Quarter(day.year, (day.month - 1) // 3 + 1)
+
+
+def recent_quarters(today: dt.date, count: int = 8) -> list[Quarter]:
+    quarters = [quarter_of(today)]
+    while len(quarters) < count:
+        quarters.append(quarters[-1].previous())
+    return quarters
+
+
+# ---- groups ----------------------------------------------------------------------------------------
+
+T = AlertType
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    number: str
+    title: str
+    types: tuple[str, ...]
+    value_label: str = "指标值"
+    threshold_label: str = "阈值"
+
+
+# Every alert type belongs to exactly one group (tests check it), in the order the policy notices use.
+GROUPS = (
+    GroupSpec("一", "采购进度滞后的医疗机构", (T.PROGRESS_LAG,), "完成率", "序时进度要求"),
+    GroupSpec("二", "非中选产品采购量超过中选产品", (T.NONWINNING_EXCEEDS_WINNING,), "非中选产品采购量", "中选产品采购量"),
+    GroupSpec("三", "可替代药品采购异常", (T.SUBSTITUTE_EXCEEDS_LAST_YEAR, T.SUBSTITUTE_GROWTH), "本期采购量", "对比量"),
+    GroupSpec("四", "超量采购、未报量采购与超常规订单", (T.OVER_PURCHASE, T.UNREPORTED_PURCHASE, T.ABNORMAL_ORDER)),
+    GroupSpec("五", "疑似线下采购", (T.OFFLINE_PURCHASE_SUSPECT,), "使用量", "入库量上限"),
+    GroupSpec("六", "配送率偏低的企业", (T.LOW_DELIVERY_RATE,), "配送率", "配送率下限"),
+    GroupSpec("七", "未及时确认收货、未及时回款", (T.LATE_RECEIPT, T.LATE_PAYMENT)),
+    GroupSpec("八", "价格超过限价", (T.PRICE_ABOVE_CAP,), "价格（元）", "限价（元）"),
+    GroupSpec("九", "购销协议未按期签订", (T.UNSIGNED_AGREEMENT,)),
+    GroupSpec("十", "企业月报逾期", (T.LATE_SUPPLIER_REPORT,)),
+    GroupSpec("十一", "诉求逾期未答复、未解决", (T.TICKET_REPLY_OVERDUE, T.TICKET_FIX_OVERDUE)),
+)
+GROUP_OF_TYPE = {t: spec for spec in GROUPS for t in spec.types}
+# Values that are ratios (shown as percentages); the others are quantities, prices or days.
+PERCENT_TYPES = {T.PROGRESS_LAG, T.LOW_DELIVERY_RATE}
+
+
+def format_value(alert_type: str, value: Decimal | None) -> str:
+    if value is None:
+        return ""
+    if alert_type in PERCENT_TYPES:
+        return f"{(Decimal(value) * 100).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}%"
+    normalized = Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
+    return f"{normalized:f}"
+
+
+@dataclass(frozen=True)
+class NoticeColumn:
+    key: str
+    header: str
+    value: Callable[[Alert], object]
+    width: int = 14
+    always: bool = False  # shown even when every row of the group leaves it empty
+
+
+def _value_columns(spec: GroupSpec) -> list[NoticeColumn]:
+    return [
+        NoticeColumn("value", spec.value_label, lambda a: format_value(a.type, a.value), 14),
+        NoticeColumn("threshold", spec.threshold_label, lambda a: format_value(a.type, a.threshold), 14),
+    ]
+
+
+COLUMNS_BEFORE = [
+    NoticeColumn("region", "所在地区", lambda a: a.institution.region.name if a.institution_id else "", 12),
+    NoticeColumn("institution", "医疗机构", lambda a: a.institution.name if a.institution_id else "", 28),
+    NoticeColumn("institution_code", "机构代码", lambda a: a.institution.code if a.institution_id else "", 14),
+    NoticeColumn("supplier", "企业", lambda a: a.supplier.name if a.supplier_id else "", 24),
+    NoticeColumn("item", "采购品种", lambda a: str(a.item) if a.item_id else "", 28),
+    NoticeColumn("product", "产品编码", lambda a: a.product.code if a.product_id else "", 26),
+    NoticeColumn("order_id", "订单号", lambda a: a.order_id, 22),
+    NoticeColumn("line_no", "行号", lambda a: a.line_no, 6),
+    NoticeColumn("ticket", "诉求编号", lambda a: a.ticket_id, 10),
+    NoticeColumn("problem", "问题", lambda a: a.get_type_display(), 22, always=True),
+]
+COLUMNS_AFTER = [
+    NoticeColumn("tier", "档次", lambda a: f"{a.tier}档" if a.tier else "", 6),
+    NoticeColumn("first_seen", "首次发现", lambda a: a.first_seen_on, 12, always=True),
+    NoticeColumn("last_seen", "最近发现", lambda a: a.last_seen_on, 12, always=True),
+    NoticeColumn("status", "状态", lambda a: a.get_status_display(), 10, always=True),
+    NoticeColumn("escalation", "处置情况", lambda a: a.get_escalation_display() if a.escalation else "", 10),
+    NoticeColumn("explanation", "情况说明", lambda a: a.explanation, 30),
+]
+
+
+@dataclass
+class NoticeGroup:
+    spec: GroupSpec
+    alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def heading(self) -> str:
+        return f"{self.spec.number}、{self.spec.title}"
+
+    @property
+    def columns(self) -> list[NoticeColumn]:
+        """The group's columns, leaving out subject columns no row of the group fills."""
+        candidates = [*COLUMNS_BEFORE, *_value_columns(self.spec), *COLUMNS_AFTER]
+        return [
+            c
+            for c in candidates
+            if c.always or any(c.value(a) not in (None, "") for a in self.alerts)
+        ]
+
+    @property
+    def rows(self) -> list[list]:
+        columns = self.columns
+        return [[c.value(a) for c in columns] for a in self.alerts]
+
+    @property
+    def institution_count(self) -> int:
+        return len({a.institution_id for a in self.alerts if a.institution_id})
+
+    @property
+    def supplier_count(self) -> int:
+        return len({a.supplier_id for a in self.alerts if a.supplier_id})
+
+
+@dataclass
+class Notice:
+    region: Region
+    quarter: Quarter
+    groups: list[NoticeGroup]
+
+    @property
+    def title(self) -> str:
+        return f"{self.region.name}医疗保障局 {self.quarter.label}集中带量采购监测情况通报"
+
+    @property
+    def total(self) -> int:
+        return sum(len(g.alerts) for g in self.groups)
+
+
+def notice_region(actor, code: str) -> Region:
+    """A notice is a bureau's document: admins any region, a bureau its subtree; everyone else 404."""
+    if not (access.is_admin(actor) or access.is_bureau(actor)):
+        raise NotFound(NOT_FOUND)
+    return access.get_visible_or_404(access.visible_regions(actor), code=code)
+
+
+def quarter_alerts(region: Region, quarter: Quarter):
+    """Alerts of the region that were live at some point of the quarter: first seen by its last day and not
+    closed before its first day. One query with the subjects joined."""
+    return (
+        Alert.objects.filter(alerts_in_region_q(region), first_seen_on__lte=quarter.end)
+        .filter(Q(closed_on__isnull=True) | Q(closed_on__gte=quarter.start))
+        .select_related("institution__region", "item", "supplier", "product")
+        .order_by(
+            "institution__region__path", "institution__code", "supplier__code", "item__item_code",
+            "order_id", "line_no", "type", "id",
+        )
+    )
+
+
+def build_notice(region: Region, quarter: Quarter) -> Notice:
+    groups = {spec.number: NoticeGroup(spec) for spec in GROUPS}
+    for alert in quarter_alerts(region, quarter):
+        spec = GROUP_OF_TYPE.get(alert.type)
+        if spec is not None:
+            groups[spec.number].alerts.append(alert)
+    return Notice(region, quarter, list(groups.values()))
+
+
+# ---- XLSX -----------------------------------------------------------------------------------------
+
+
+def write_notice_xlsx(notice: Notice, target) -> None:
+    """A summary sheet (汇总) then one sheet per group, Chinese headers, dates as dates."""
+    workbook = xlsxwriter.Workbook(target, {"tmpdir": tempfile.gettempdir()})
+    title_fmt = workbook.add_format({"bold": True, "font_size": 14})
+    head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    date_fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
+
+    summary = workbook.add_worksheet("汇总")
+    summary.write_string(0, 0, notice.title, title_fmt)
+    summary.write_string(1, 0, f"生成时间：{timezone.localtime():%Y-%m-%d %H:%M}")
+    for c, (header, width) in enumerate((("类别", 36), ("问题数", 10), ("涉及医疗机构", 14), ("涉及企业", 12))):
+        summary.set_column(c, c, width)
+        summary.write_string(3, c, header, head)
+    for r, group in enumerate(notice.groups, start=4):
+        summary.write_string(r, 0, group.heading)
+        summary.write_number(r, 1, len(group.alerts))
+        summary.write_number(r, 2, group.institution_count)
+        summary.write_number(r, 3, group.supplier_count)
+    summary.write_string(4 + len(notice.groups), 0, "合计")
+    summary.write_number(4 + len(notice.groups), 1, notice.total)
+
+    for group in notice.groups:
+        ws = workbook.add_worksheet(group.heading[:31])
+        ws.write_string(0, 0, group.heading, title_fmt)
+        columns = [NoticeColumn("seq", "序号", lambda a: None, 6), *group.columns]
+        for c, col in enumerate(columns):
+            ws.set_column(c, c, col.width)
+            ws.write_string(1, c, col.header, head)
+        ws.freeze_panes(2, 0)
+        if not group.alerts:
+            ws.write_string(2, 0, "本季度无")
+            continue
+        for r, (alert, values) in enumerate(zip(group.alerts, group.rows, strict=True), start=2):
+            ws.write_number(r, 0, r - 1)
+            for c, value in enumerate(values, start=1):
+                if value is None or value == "":
+                    ws.write_blank(r, c, None)
+                elif isinstance(value, dt.date):
+                    ws.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date_fmt)
+                elif isinstance(value, int):
+                    ws.write_number(r, c, value)
+                else:
+                    ws.write_string(r, c, str(value))
+    workbook.close()
