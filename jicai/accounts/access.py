@@ -144,6 +144,8 @@ def can_import(actor, import_kind: str) -> bool:
     if import_kind in {"batches", "items", "winners", "substitutes", "listing-prices"}:
         return can_manage_batches(actor)
     if import_kind in TRANSACTION_IMPORTERS:
+        if getattr(actor, "role", None) == Role.DOCTOR:  # doctors prescribe; pharmacy staff send data
+            return False
         return is_admin(actor) or kind(actor) in TRANSACTION_IMPORTERS[import_kind]
     return False
 

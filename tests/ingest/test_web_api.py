@@ -63,11 +63,20 @@ def test_province_bureau_sees_only_batch_kinds(world, client_for):
     assert client.get("/imports/templates/winners.csv").status_code == 200
 
 
-@pytest.mark.parametrize("persona", ["pharmacist", "manufacturer", "city_bureau"])
-def test_users_who_may_not_import_get_404_and_nothing_written(world, client_for, persona):
-    client = client_for(getattr(world, persona))
+def test_doctors_may_not_import_anything(world, client_for):
+    client = client_for(world.doctor)
     before = state()
     assert client.get("/imports/").status_code == 404
+    assert upload(client, "orders", REGIONS).status_code == 404
+    assert state() == before and ImportJob.objects.count() == 0
+
+
+@pytest.mark.parametrize("persona", ["pharmacist", "manufacturer", "city_bureau"])
+def test_master_data_kinds_are_404_for_users_who_may_only_send_transactions(world, client_for, persona):
+    client = client_for(getattr(world, persona))
+    before = state()
+    page = client.get("/imports/").content.decode()
+    assert 'value="regions"' not in page
     assert upload(client, "regions", REGIONS).status_code == 404
     assert client.get("/imports/templates/regions.xlsx").status_code == 404
     assert state() == before and ImportJob.objects.count() == 0

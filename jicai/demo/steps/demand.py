@@ -53,12 +53,13 @@ def _import_history(batch) -> int:
     × 0.5–1.5, as one INSERT … SELECT (the rows a `jicai import history` file would have created)."""
     qn = connection.ops.quote_name
     inst, item, hist = Institution._meta.db_table, Item._meta.db_table, ImportedHistory._meta.db_table
-    mix = "((inst.id * 7919 + it.id * 104729) % 101)"
+    # "%%" is the modulo operator once the driver substitutes the parameters.
+    mix = "((inst.id * 7919 + it.id * 104729) %% 101)"
     sql = f"""
         INSERT INTO {qn(hist)} (institution_id, item_id, qty, updated_at)
         SELECT inst.id, it.id, {_case("inst.level", BASE_QTY)} * (50 + {mix}) / 100, %s
         FROM {qn(inst)} inst CROSS JOIN {qn(item)} it
-        WHERE it.batch_id = %s AND ((inst.id * 31 + it.id * 17) % 100) < {_case("inst.level", USE_SHARE)}
+        WHERE it.batch_id = %s AND ((inst.id * 31 + it.id * 17) %% 100) < {_case("inst.level", USE_SHARE)}
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [timezone.now(), batch.pk])
@@ -95,8 +96,8 @@ def build_demand(ctx: DemoContext) -> None:
         cursor.execute(
             f"""UPDATE {qn(DemandLine._meta.db_table)}
                 SET reported_qty = CASE
-                    WHEN history_qty > 0 THEN history_qty * (100 + (id * 7919) % 16) / 100
-                    WHEN (id * 104729) % 10 = 0 THEN 100 * (1 + id % 20)
+                    WHEN history_qty > 0 THEN history_qty * (100 + (id * 7919) %% 16) / 100
+                    WHEN (id * 104729) %% 10 = 0 THEN 100 * (1 + id %% 20)
                     ELSE 0 END
                 WHERE report_id IN (SELECT id FROM {qn(DemandReport._meta.db_table)} WHERE window_id = %s)""",
             [window.pk],
