@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "jicai.demand",
     "jicai.agreements",
     "jicai.trade",
+    "jicai.tickets",
     "jicai.monitoring",
     "jicai.ingest",
     "jicai.demo",

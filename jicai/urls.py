@@ -17,6 +17,7 @@ urlpatterns = [
     path("demand/", include("jicai.demand.urls")),
     path("agreements/", include("jicai.agreements.urls")),
     path("trade/", include("jicai.trade.urls")),
+    path("tickets/", include("jicai.tickets.urls")),
     path("monitoring/", include("jicai.monitoring.urls")),
     path("imports/", include("jicai.ingest.urls")),
     path("accounts/", include("jicai.accounts.urls")),

@@ -14,7 +14,7 @@ from django.db.models.functions import Substr, TruncMonth
 
 from jicai.accounts import access
 from jicai.accounts.models import Role
-from jicai.batches.models import AgreementYear, Batch, ItemFactor, ListingPrice, Substitute, Winner
+from jicai.batches.models import AgreementYear, Batch, ItemFactor, Substitute
 from jicai.core.errors import NotFound
 from jicai.monitoring.models import Alert, AlertStatus, AlertType, DeliveryFact, ProgressFact
 from jicai.policy.resolve import effective_policy
@@ -35,6 +35,13 @@ def ratio(numerator, denominator) -> Decimal | None:
     if not denominator:
         return None
     return (Decimal(numerator or 0) / Decimal(denominator)).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def pct(value: Decimal | None) -> str:
+    """A rate for pages: "85.3%", or 暂无数据 when there is nothing to measure (never 100 %)."""
+    if value is None:
+        return "暂无数据"
+    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
 def qty(value) -> Decimal:
@@ -84,18 +91,10 @@ def home_target(actor) -> tuple[str, str] | None:
 
 def alerts_in_region_q(region: Region) -> Q:
     """Alerts about institutions of the region's subtree; alerts naming no institution (a supplier's
-    missing monthly report, a listing price above its cap) belong to the province bureau whose province
-    the supplier or product is a winner or listed in."""
-    q = Q(institution__region__path__startswith=region.path)
-    if region.parent_id is None:
-        winners = Winner.objects.filter(province=region)
-        listed = ListingPrice.objects.filter(province=region)
-        q |= Q(institution__isnull=True) & (
-            Q(supplier__in=winners.values("product__manufacturer"))
-            | Q(product__in=winners.values("product"))
-            | Q(product__in=listed.values("product"))
-        )
-    return q
+    missing monthly report, a listing price above its cap) belong to their province's bureau."""
+    return Q(institution__region__path__startswith=region.path) | Q(
+        institution__isnull=True, province__path__startswith=region.path
+    )
 
 
 # ---- which facts ----------------------------------------------------------------------------------
@@ -175,6 +174,22 @@ class ProgressRow:
     @property
     def is_lagging(self) -> bool:
         return self.lagging > 0
+
+    @property
+    def completion_pct(self) -> str:
+        return pct(self.completion)
+
+    @property
+    def level_label(self) -> str:
+        return LEVEL_LABELS.get(self.level, "")
+
+    @property
+    def winning_share_pct(self) -> str:
+        return pct(self.winning_share)
+
+    @property
+    def time_progress_pct(self) -> str:
+        return pct(self.time_progress)
 
 
 _SUMS = dict(
@@ -262,7 +277,16 @@ def region_breakdown(region: Region, year: FactsYear) -> RegionBreakdown:
             result.rows.append(row)
     # The region's own total: the sums of its rows (no extra query).
     for row in result.rows:
-        for name in ("agreed", "purchased", "winning", "nonwinning", "substitute", "pairs", "institutions", "lagging"):
+        for name in (
+            "agreed",
+            "purchased",
+            "winning",
+            "nonwinning",
+            "substitute",
+            "pairs",
+            "institutions",
+            "lagging",
+        ):
             setattr(total, name, getattr(total, name) + getattr(row, name))
     progresses = [r.time_progress for r in result.rows if r.time_progress is not None]
     total.time_progress = max(progresses) if progresses else None
@@ -278,6 +302,18 @@ class ItemRow:
     def winning_share(self) -> Decimal | None:
         f = self.fact
         return ratio(f.purchased_winning, f.purchased_winning + f.purchased_nonwinning)
+
+    @property
+    def completion_pct(self) -> str:
+        return pct(self.fact.completion)
+
+    @property
+    def time_progress_pct(self) -> str:
+        return pct(self.fact.time_progress)
+
+    @property
+    def winning_share_pct(self) -> str:
+        return pct(self.winning_share)
 
 
 def institution_items(institution: Institution, year: FactsYear) -> list[ItemRow]:
@@ -315,15 +351,21 @@ class DeliveryRow:
         return _capped(ratio(delivered, ordered))
 
     @property
-    def level_rates(self) -> list[Decimal | None]:
-        return [self.level_rate(level) for level in LEVEL_ORDER]
+    def rate_pct(self) -> str:
+        return pct(self.rate)
+
+    @property
+    def level_pcts(self) -> list[str]:
+        return [pct(self.level_rate(level)) for level in LEVEL_ORDER]
 
 
 def _capped(rate: Decimal | None) -> Decimal | None:
     return None if rate is None else min(rate, Decimal(1))
 
 
-def delivery_by_supplier(year: FactsYear, *, region: Region | None = None, institution=None) -> list[DeliveryRow]:
+def delivery_by_supplier(
+    year: FactsYear, *, region: Region | None = None, institution=None
+) -> list[DeliveryRow]:
     """Σ delivered / Σ ordered of the stored delivery facts per supplier and institution level (供应不平衡);
     suppliers with the most ordered first. One grouped query."""
     if not year.has_data:
@@ -373,7 +415,10 @@ def alert_counts_by_month(q: Q, *, months: int = 12, until: dt.date) -> dict:
 def open_alert_counts(q: Q) -> list[tuple[str, str, int]]:
     """(type, label, count) of alerts that still hold, in the SPEC table's order. One grouped query."""
     counts = dict(
-        Alert.objects.filter(q, status__in=LIVE_STATUSES).values("type").annotate(n=Count("id")).values_list("type", "n")
+        Alert.objects.filter(q, status__in=LIVE_STATUSES)
+        .values("type")
+        .annotate(n=Count("id"))
+        .values_list("type", "n")
     )
     return [(t, label, counts[t]) for t, label in AlertType.choices if t in counts]
 
@@ -480,7 +525,10 @@ def drilldown_chart(breakdown: RegionBreakdown, urls: list[str]) -> dict:
 
 
 def share_chart(breakdown: RegionBreakdown) -> dict:
-    return {"labels": [r.name for r in breakdown.rows], "values": [_pct(r.winning_share) for r in breakdown.rows]}
+    return {
+        "labels": [r.name for r in breakdown.rows],
+        "values": [_pct(r.winning_share) for r in breakdown.rows],
+    }
 
 
 def delivery_chart(rows: list[DeliveryRow], limit: int = 15) -> dict:
@@ -512,4 +560,3 @@ def items_chart(rows: list[ItemRow]) -> dict:
         "urls": [],
         "time_progress": _pct(progress),
     }
-

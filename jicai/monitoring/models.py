@@ -127,6 +127,9 @@ class Alert(models.Model):
     order_id = models.CharField(max_length=64, blank=True)
     line_no = models.PositiveIntegerField(null=True, blank=True)
     ticket_id = models.BigIntegerField(null=True, blank=True)
+    # The province the alert belongs to: scopes supplier-only alerts (LATE_SUPPLIER_REPORT) and lets a
+    # province run close exactly its own alerts.
+    province = models.ForeignKey(Region, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     threshold = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     tier = models.PositiveSmallIntegerField(null=True, blank=True)

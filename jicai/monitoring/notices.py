@@ -53,7 +53,7 @@ class Quarter:
 
 
 def parse_quarter(text: str) -> Quarter:
-    """"2025Q3" (also "2025q3", "2025-Q3") → Quarter; anything else is refused with a message."""
+    """ "2025Q3" (also "2025q3", "2025-Q3") → Quarter; anything else is refused with a message."""
     match = re.fullmatch(r"(\d{4})-?[Qq]([1-4])", (text or "").strip())
     if not match:
         raise DomainError(f"季度格式应为 2025Q3，实际为“{text}”", code="invalid_quarter")
@@ -88,9 +88,23 @@ class GroupSpec:
 # Every alert type belongs to exactly one group (tests check it), in the order the policy notices use.
 GROUPS = (
     GroupSpec("一", "采购进度滞后的医疗机构", (T.PROGRESS_LAG,), "完成率", "序时进度要求"),
-    GroupSpec("二", "非中选产品采购量超过中选产品", (T.NONWINNING_EXCEEDS_WINNING,), "非中选产品采购量", "中选产品采购量"),
-    GroupSpec("三", "可替代药品采购异常", (T.SUBSTITUTE_EXCEEDS_LAST_YEAR, T.SUBSTITUTE_GROWTH), "本期采购量", "对比量"),
-    GroupSpec("四", "超量采购、未报量采购与超常规订单", (T.OVER_PURCHASE, T.UNREPORTED_PURCHASE, T.ABNORMAL_ORDER)),
+    GroupSpec(
+        "二",
+        "非中选产品采购量超过中选产品",
+        (T.NONWINNING_EXCEEDS_WINNING,),
+        "非中选产品采购量",
+        "中选产品采购量",
+    ),
+    GroupSpec(
+        "三",
+        "可替代药品采购异常",
+        (T.SUBSTITUTE_EXCEEDS_LAST_YEAR, T.SUBSTITUTE_GROWTH),
+        "本期采购量",
+        "对比量",
+    ),
+    GroupSpec(
+        "四", "超量采购、未报量采购与超常规订单", (T.OVER_PURCHASE, T.UNREPORTED_PURCHASE, T.ABNORMAL_ORDER)
+    ),
     GroupSpec("五", "疑似线下采购", (T.OFFLINE_PURCHASE_SUSPECT,), "使用量", "入库量上限"),
     GroupSpec("六", "配送率偏低的企业", (T.LOW_DELIVERY_RATE,), "配送率", "配送率下限"),
     GroupSpec("七", "未及时确认收货、未及时回款", (T.LATE_RECEIPT, T.LATE_PAYMENT)),
@@ -132,7 +146,9 @@ def _value_columns(spec: GroupSpec) -> list[NoticeColumn]:
 COLUMNS_BEFORE = [
     NoticeColumn("region", "所在地区", lambda a: a.institution.region.name if a.institution_id else "", 12),
     NoticeColumn("institution", "医疗机构", lambda a: a.institution.name if a.institution_id else "", 28),
-    NoticeColumn("institution_code", "机构代码", lambda a: a.institution.code if a.institution_id else "", 14),
+    NoticeColumn(
+        "institution_code", "机构代码", lambda a: a.institution.code if a.institution_id else "", 14
+    ),
     NoticeColumn("supplier", "企业", lambda a: a.supplier.name if a.supplier_id else "", 24),
     NoticeColumn("item", "采购品种", lambda a: str(a.item) if a.item_id else "", 28),
     NoticeColumn("product", "产品编码", lambda a: a.product.code if a.product_id else "", 26),
@@ -164,11 +180,7 @@ class NoticeGroup:
     def columns(self) -> list[NoticeColumn]:
         """The group's columns, leaving out subject columns no row of the group fills."""
         candidates = [*COLUMNS_BEFORE, *_value_columns(self.spec), *COLUMNS_AFTER]
-        return [
-            c
-            for c in candidates
-            if c.always or any(c.value(a) not in (None, "") for a in self.alerts)
-        ]
+        return [c for c in candidates if c.always or any(c.value(a) not in (None, "") for a in self.alerts)]
 
     @property
     def rows(self) -> list[list]:
@@ -214,8 +226,14 @@ def quarter_alerts(region: Region, quarter: Quarter):
         .filter(Q(closed_on__isnull=True) | Q(closed_on__gte=quarter.start))
         .select_related("institution__region", "item", "supplier", "product")
         .order_by(
-            "institution__region__path", "institution__code", "supplier__code", "item__item_code",
-            "order_id", "line_no", "type", "id",
+            "institution__region__path",
+            "institution__code",
+            "supplier__code",
+            "item__item_code",
+            "order_id",
+            "line_no",
+            "type",
+            "id",
         )
     )
 
@@ -242,7 +260,9 @@ def write_notice_xlsx(notice: Notice, target) -> None:
     summary = workbook.add_worksheet("汇总")
     summary.write_string(0, 0, notice.title, title_fmt)
     summary.write_string(1, 0, f"生成时间：{timezone.localtime():%Y-%m-%d %H:%M}")
-    for c, (header, width) in enumerate((("类别", 36), ("问题数", 10), ("涉及医疗机构", 14), ("涉及企业", 12))):
+    for c, (header, width) in enumerate(
+        (("类别", 36), ("问题数", 10), ("涉及医疗机构", 14), ("涉及企业", 12))
+    ):
         summary.set_column(c, c, width)
         summary.write_string(3, c, header, head)
     for r, group in enumerate(notice.groups, start=4):
@@ -264,7 +284,7 @@ def write_notice_xlsx(notice: Notice, target) -> None:
         if not group.alerts:
             ws.write_string(2, 0, "本季度无")
             continue
-        for r, (alert, values) in enumerate(zip(group.alerts, group.rows, strict=True), start=2):
+        for r, values in enumerate(group.rows, start=2):
             ws.write_number(r, 0, r - 1)
             for c, value in enumerate(values, start=1):
                 if value is None or value == "":

@@ -61,7 +61,12 @@ class Ticket(models.Model):
         verbose_name="配送企业",
     )
     order_line = models.ForeignKey(
-        OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets", verbose_name="订单行"
+        OrderLine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name="订单行",
     )
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets", verbose_name="产品"
@@ -104,14 +109,24 @@ class Ticket(models.Model):
     breached_due = models.DateField(null=True, blank=True)
 
     escalated_to = models.ForeignKey(
-        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="督办医保局地区"
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="督办医保局地区",
     )
     escalation_level = models.CharField("督办层级", max_length=8, blank=True)  # county / city / province
     escalated_on = models.DateField("升级日期", null=True, blank=True)
     interviewed_on = models.DateField("约谈日期", null=True, blank=True)
     closed_on = models.DateField("办结日期", null=True, blank=True)
     supply_block = models.ForeignKey(
-        SupplyBlock, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="无法供应标记"
+        SupplyBlock,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="无法供应标记",
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -17,7 +17,7 @@ from jicai.accounts.models import Organisation, OrganisationKind, Role
 from jicai.core.errors import NotFound
 from jicai.registry.models import Company, Region
 from jicai.tickets import rules
-from jicai.tickets.models import ACTIVE, AWAITING_FIX, AWAITING_REPLY, Status, Ticket, TicketAttachment
+from jicai.tickets.models import AWAITING_FIX, AWAITING_REPLY, Status, Ticket, TicketAttachment
 
 NOT_FOUND = "未找到该记录，或您无权查看"
 
@@ -62,8 +62,15 @@ def current_due_expression():
 
 def _with_display(qs: QuerySet[Ticket], as_of: dt.date) -> QuerySet[Ticket]:
     return qs.select_related(
-        "institution", "institution__region", "supplier", "distributor", "item", "item__batch", "product",
-        "escalated_to", "supply_block",
+        "institution",
+        "institution__region",
+        "supplier",
+        "distributor",
+        "item",
+        "item__batch",
+        "product",
+        "escalated_to",
+        "supply_block",
     ).annotate(overdue_now=overdue_kind_expression(as_of), current_due=current_due_expression())
 
 
@@ -202,9 +209,9 @@ def can_verify(actor, ticket: Ticket) -> bool:
 
 def bureau_codes(codes) -> dict[str, Region]:
     """{region code: Region} of the codes that have a bureau organisation (one query)."""
-    orgs = Organisation.objects.filter(kind=OrganisationKind.BUREAU, region__code__in=list(codes)).select_related(
-        "region"
-    )
+    orgs = Organisation.objects.filter(
+        kind=OrganisationKind.BUREAU, region__code__in=list(codes)
+    ).select_related("region")
     return {o.region.code: o.region for o in orgs}
 
 
@@ -233,16 +240,9 @@ def bureau_organisations(region: Region | None) -> list[Organisation]:
 # ---- options for the open form ------------------------------------------------------------------------
 
 
-def supplier_choices(actor) -> QuerySet[Company]:
-    """Manufacturers holding a winning role in the institution's province (the suppliers it buys from);
-    any other manufacturer can still be named by its credit code."""
-    from jicai.batches.models import Winner
-
-    institution = access.institution_of(actor)
-    if institution is None:
-        return Company.objects.none()
-    ids = Winner.objects.filter(province__code=institution.region.province_code).values("product__manufacturer")
-    return Company.objects.filter(pk__in=ids).order_by("name")
+def supplier_choices() -> QuerySet[Company]:
+    """Any manufacturer: an institution may complain about a non-winning maker it bought from too."""
+    return Company.objects.filter(kind__in=["manufacturer", "both"]).order_by("name")
 
 
 def distributor_choices() -> QuerySet[Company]:
@@ -364,7 +364,9 @@ class SupplierFigures:
     mean_workdays_to_fix: object
 
 
-def figures_for(actor, *, start: dt.date, end: dt.date, supplier: str = "", region: str = "") -> list[SupplierFigures]:
+def figures_for(
+    actor, *, start: dt.date, end: dt.date, supplier: str = "", region: str = ""
+) -> list[SupplierFigures]:
     """The figures page and API: a bureau over its subtree, a supplier its own, an institution over its own
     tickets, an admin over everything; an unknown or out-of-scope region gives no rows."""
     kwargs: dict = {"start": start, "end": end}
@@ -396,7 +398,3 @@ def figures_for(actor, *, start: dt.date, end: dt.date, supplier: str = "", regi
     rows = [SupplierFigures(supplier=companies[sid], **values) for sid, values in figures.items()]
     rows.sort(key=lambda r: (-r.tickets, r.supplier.code))
     return rows
-
-
-def active_statuses() -> tuple:
-    return ACTIVE

@@ -1,0 +1,388 @@
+"""Alert evaluation (SPEC §7 table): turns the facts of one compute_facts run into stored alerts.
+
+Conditions on the stored facts are applied in SQL with the policy values of each (region, batch) context
+and compared by cross-multiplication (completion < time_progress × k ⇔ W × days < k × elapsed × agreed),
+so equality never fires because of rounding. Alerts are upserted by their stable key (type + subject +
+agreement year) with INSERT … ON CONFLICT, which SQLite and PostgreSQL share: re-running updates value and
+last_seen_on; a closed alert whose condition returns is reopened; an alert of the scope not found again
+is closed with closed_on = D. Opened/reopened/closed steps are logged in AlertEvent in bulk.
+"""
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from jicai.batches.models import AgreementYear, Item
+from jicai.monitoring.facts import Facts, _param, compute_facts, tables
+from jicai.monitoring.models import Alert, AlertEvent, AlertStatus, AlertType
+from jicai.registry.models import Company, Institution, Product, Region
+from jicai.trade.models import Order
+
+log = logging.getLogger(__name__)
+
+# Types the engine evaluates (all of the SPEC table); ticket types only when the tickets app provides them.
+PROGRESS_TYPES = (
+    AlertType.PROGRESS_LAG,
+    AlertType.NONWINNING_EXCEEDS_WINNING,
+    AlertType.SUBSTITUTE_EXCEEDS_LAST_YEAR,
+    AlertType.SUBSTITUTE_GROWTH,
+    AlertType.OVER_PURCHASE,
+    AlertType.UNREPORTED_PURCHASE,
+)
+
+# (type, condition, value, threshold) over progress fact `pf` and context `c`.
+_PROGRESS_RULES = (
+    (
+        "PROGRESS_LAG",
+        "pf.agreed_qty > 0 AND pf.purchased_winning * c.total_days < c.tolerance * c.elapsed * pf.agreed_qty",
+        "pf.purchased_winning * 1.0 / pf.agreed_qty",
+        "c.tp * c.tolerance",
+    ),
+    (
+        "NONWINNING_EXCEEDS_WINNING",
+        "pf.purchased_nonwinning > pf.purchased_winning",
+        "pf.purchased_nonwinning",
+        "pf.purchased_winning",
+    ),
+    (
+        "SUBSTITUTE_EXCEEDS_LAST_YEAR",
+        "pf.purchased_substitute > pf.substitute_last_year",
+        "pf.purchased_substitute",
+        "pf.substitute_last_year",
+    ),
+    (
+        "SUBSTITUTE_GROWTH",
+        "pf.purchased_substitute > (1 + c.growth) * pf.substitute_same_days_last_year",
+        "pf.purchased_substitute",
+        "(1 + c.growth) * pf.substitute_same_days_last_year",
+    ),
+    (
+        "OVER_PURCHASE",
+        "pf.agreed_qty > 0 AND pf.purchased_winning > c.over_mult * pf.agreed_qty",
+        "pf.purchased_winning",
+        "c.over_mult * pf.agreed_qty",
+    ),
+    (
+        "UNREPORTED_PURCHASE",
+        "(pf.reported_qty IS NULL OR pf.reported_qty = 0)"
+        " AND pf.purchased_winning + pf.purchased_nonwinning + pf.purchased_substitute > 0",
+        "pf.purchased_winning + pf.purchased_nonwinning + pf.purchased_substitute",
+        "0",
+    ),
+)
+
+
+@dataclass
+class Outcome:
+    facts: Facts
+    found: int
+    opened: int
+    reopened: int
+    closed: int
+    seconds: float
+    sla: str  # what happened to ticket SLA evaluation ("ran", "unavailable: …")
+
+
+def _tickets_module():
+    """The tickets app's monitoring inputs, when installed (evaluate_sla may land later than overdue_tickets)."""
+    try:
+        from jicai.tickets import queries as ticket_queries
+    except ImportError:  # pragma: no cover - the app is part of the project
+        return None, None
+    evaluate_sla = None
+    for module_name in ("jicai.tickets.actions", "jicai.tickets.sla", "jicai.tickets.queries"):
+        try:
+            module = __import__(module_name, fromlist=["evaluate_sla"])
+        except ImportError:
+            continue
+        evaluate_sla = getattr(module, "evaluate_sla", None)
+        if evaluate_sla:
+            break
+    return getattr(ticket_queries, "overdue_tickets", None), evaluate_sla
+
+
+def run_sla(as_of: dt.date) -> str:
+    _, evaluate_sla = _tickets_module()
+    if evaluate_sla is None:
+        return "unavailable"
+    evaluate_sla(as_of=as_of)
+    return "ran"
+
+
+def run_monitoring(as_of: dt.date, scope: Region | None = None, *, sla: bool = True) -> Outcome:
+    """SLA evaluation, then compute_facts and the alert evaluation, in one transaction."""
+    started = time.perf_counter()
+    sla_state = run_sla(as_of) if sla else "skipped"
+    with transaction.atomic():
+        facts = compute_facts(as_of, scope)
+        outcome = evaluate(facts)
+    outcome.sla = sla_state
+    outcome.seconds = round(time.perf_counter() - started, 3)
+    facts.run.counts = {
+        **facts.run.counts,
+        "alerts_found": outcome.found,
+        "alerts_opened": outcome.opened,
+        "alerts_reopened": outcome.reopened,
+        "alerts_closed": outcome.closed,
+        "sla": sla_state,
+    }
+    facts.run.seconds = outcome.seconds
+    facts.run.save(update_fields=["counts", "seconds"])
+    return outcome
+
+
+def _progress_findings(cursor) -> None:
+    t = tables()
+    for type_, condition, value, threshold in _PROGRESS_RULES:
+        cursor.execute(
+            f"""
+            INSERT INTO mon_finding (type, institution_id, item_id, batch_id, year_id, province_id, value, threshold)
+            SELECT '{type_}', pf.institution_id, pf.item_id, g.batch_id, pf.agreement_year_id, c.province_id,
+                   {value}, {threshold}
+            FROM {t['progress']} pf
+            JOIN {t['inst']} i ON i.id = pf.institution_id
+            JOIN {t['item']} g ON g.id = pf.item_id
+            JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+                 AND c.year_id = pf.agreement_year_id
+            WHERE {condition}
+            """
+        )
+
+
+def _delivery_findings(cursor) -> None:
+    t = tables()
+    cursor.execute(
+        f"""
+        INSERT INTO mon_finding (type, institution_id, supplier_id, batch_id, year_id, province_id, value,
+            threshold, tier)
+        SELECT 'LOW_DELIVERY_RATE', df.institution_id, df.supplier_id, y.batch_id, df.agreement_year_id,
+               c.province_id, df.delivered_qty * 1.0 / df.ordered_qty, c.floor_rate,
+               CASE WHEN df.delivered_qty < c.t3 * df.ordered_qty THEN 3
+                    WHEN df.delivered_qty < c.t2 * df.ordered_qty THEN 2
+                    WHEN df.delivered_qty < c.t1 * df.ordered_qty THEN 1 END
+        FROM {t['deliveryfact']} df
+        JOIN {t['inst']} i ON i.id = df.institution_id
+        JOIN {t['year']} y ON y.id = df.agreement_year_id
+        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = y.batch_id
+        WHERE df.ordered_qty > 0 AND df.delivered_qty < c.floor_rate * df.ordered_qty
+        """
+    )
+
+
+def _ticket_findings(cursor, facts: Facts) -> None:
+    overdue_tickets, _ = _tickets_module()
+    if overdue_tickets is None:
+        return
+    ctx_province = {c["region_id"]: c["province_id"] for c in facts.contexts}
+    region_of = dict(
+        Institution.objects.filter(region_id__in=ctx_province).values_list("pk", "region_id")
+    )
+    rows = []
+    for ticket in overdue_tickets(facts.as_of, region=facts.scope):
+        region_id = region_of.get(ticket.institution_id)
+        if region_id is None:
+            continue
+        type_ = "TICKET_REPLY_OVERDUE" if ticket.kind == "reply" else "TICKET_FIX_OVERDUE"
+        overdue_days = (facts.as_of - ticket.due).days
+        rows.append(
+            (type_, ticket.institution_id, ticket.supplier_id, ticket.ticket_id, ctx_province[region_id],
+             overdue_days)
+        )
+    if rows:
+        sql = (
+            "INSERT INTO mon_finding (type, institution_id, supplier_id, ticket_id, province_id, value, threshold)"
+            " VALUES (%s, %s, %s, %s, %s, %s, 0)"
+        )
+        cursor.executemany(sql, rows)
+
+
+def _key_sql(alias: str = "f") -> str:
+    def part(tag, column):
+        return f"'{tag}' || COALESCE(CAST({alias}.{column} AS VARCHAR(20)), '-')"
+
+    parts = [
+        part(":i", "institution_id"),
+        part(":g", "item_id"),
+        part(":c", "supplier_id"),
+        part(":p", "product_id"),
+        part(":l", "line_id"),
+        part(":t", "ticket_id"),
+        part(":r", "province_id"),
+        part(":y", "year_id"),
+    ]
+    return f"{alias}.type || " + " || ".join(parts)
+
+
+def evaluate(facts: Facts) -> Outcome:
+    """Add the fact-based findings to mon_finding, then upsert/close alerts of the scope in bulk."""
+    t = tables()
+    alert, event = (connection.ops.quote_name(m._meta.db_table) for m in (Alert, AlertEvent))
+    order = connection.ops.quote_name(Order._meta.db_table)
+    as_of = _param(facts.as_of)
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _progress_findings(cursor)
+        _delivery_findings(cursor)
+        _ticket_findings(cursor, facts)
+        cursor.execute("DROP TABLE IF EXISTS mon_new")
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE mon_new AS
+            SELECT {_key_sql()} AS akey, MAX(f.type) AS type, MAX(f.institution_id) AS institution_id,
+                   MAX(f.item_id) AS item_id, MAX(f.supplier_id) AS supplier_id, MAX(f.product_id) AS product_id,
+                   MAX(f.batch_id) AS batch_id, MAX(f.year_id) AS year_id, MAX(o.order_id) AS order_id,
+                   MAX(l.line_no) AS line_no, MAX(f.ticket_id) AS ticket_id, MAX(f.province_id) AS province_id,
+                   MAX(f.value) AS value, MAX(f.threshold) AS threshold, MAX(f.tier) AS tier
+            FROM mon_finding f
+            LEFT JOIN {t['line']} l ON l.id = f.line_id
+            LEFT JOIN {order} o ON o.id = l.order_id
+            GROUP BY {_key_sql()}
+            """
+        )
+        cursor.execute("SELECT COUNT(*) FROM mon_new")
+        found = cursor.fetchone()[0]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {alert}")
+        last_id = cursor.fetchone()[0]
+        # Reopen: log first, while the rows still say closed.
+        cursor.execute(
+            f"""
+            INSERT INTO {event} (alert_id, at, action, from_value, to_value, reason)
+            SELECT a.id, %s, 'reopened', 'closed', 'open', ''
+            FROM {alert} a JOIN mon_new n ON n.akey = a.key WHERE a.status = 'closed'
+            """,
+            [now],
+        )
+        reopened = cursor.rowcount
+        cursor.execute(
+            f"""
+            INSERT INTO {alert} (key, type, institution_id, item_id, supplier_id, product_id, batch_id,
+                agreement_year_id, order_id, line_no, ticket_id, province_id, value, threshold, tier, status,
+                escalation, explanation, first_seen_on, last_seen_on, closed_on)
+            SELECT n.akey, n.type, n.institution_id, n.item_id, n.supplier_id, n.product_id, n.batch_id,
+                   n.year_id, COALESCE(n.order_id, ''), n.line_no, n.ticket_id, n.province_id, n.value,
+                   n.threshold, n.tier, 'open', '', '', %s, %s, NULL
+            FROM mon_new n WHERE 1 = 1
+            ON CONFLICT (key) DO UPDATE SET
+                value = excluded.value, threshold = excluded.threshold, tier = excluded.tier,
+                last_seen_on = excluded.last_seen_on,
+                status = CASE WHEN {alert}.status = 'closed' THEN 'open' ELSE {alert}.status END,
+                closed_on = CASE WHEN {alert}.status = 'closed' THEN NULL ELSE {alert}.closed_on END
+            """,
+            [as_of, as_of],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {event} (alert_id, at, action, from_value, to_value, reason)
+            SELECT a.id, %s, 'opened', '', 'open', '' FROM {alert} a WHERE a.id > %s
+            """,
+            [now, last_id],
+        )
+        opened = cursor.rowcount
+        in_scope = _closing_scope(facts)
+        stale = (
+            f"a.status IN ('open', 'explained') AND ({in_scope}) "
+            f"AND NOT EXISTS (SELECT 1 FROM mon_new n WHERE n.akey = a.key)"
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {event} (alert_id, at, action, from_value, to_value, reason)
+            SELECT a.id, %s, 'closed', a.status, 'closed', '条件不再满足，自动关闭' FROM {alert} a WHERE {stale}
+            """,
+            [now],
+        )
+        closed = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {alert} SET status = 'closed', closed_on = %s WHERE id IN "
+            f"(SELECT a.id FROM {alert} a WHERE {stale})",
+            [as_of],
+        )
+    return Outcome(facts=facts, found=found, opened=opened, reopened=reopened, closed=closed, seconds=0.0, sla="")
+
+
+def _closing_scope(facts: Facts) -> str:
+    """Alerts this run is responsible for: those of institutions in the scope, and the institution-less
+    alerts (listing prices, supplier reports) of provinces the run covered entirely."""
+    t = tables()
+    parts = [f"a.institution_id IN (SELECT i.id FROM {t['inst']} i WHERE i.region_id IN (SELECT region_id FROM mon_ctx))"]
+    if facts.scope is None or facts.scope.level == "province":
+        ids = ",".join(str(p.pk) for p in facts.provinces) or "0"
+        parts.append(f"(a.institution_id IS NULL AND a.province_id IN ({ids}))")
+    return " OR ".join(parts)
+
+
+# ---- output ----------------------------------------------------------------------------------------------
+
+
+def _number(value):
+    """JSON numbers: integers stay integers, other decimals become floats (SPEC §10 value/threshold)."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value.quantize(Decimal("0.000001")).normalize())
+
+
+def found_alerts(facts: Facts) -> list[dict]:
+    """The alerts found by the run (mon_new of this session) in the SPEC §10 JSON shape, ordered by type
+    and subject. Codes are the business codes (institution/item/product code, supplier USCC)."""
+    alert = connection.ops.quote_name(Alert._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT a.id FROM {alert} a JOIN mon_new n ON n.akey = a.key")
+        ids = [r[0] for r in cursor.fetchall()]
+    rows = []
+    for chunk_start in range(0, len(ids), 5000):
+        chunk = ids[chunk_start : chunk_start + 5000]
+        rows += list(
+            Alert.objects.filter(pk__in=chunk).values_list(
+                "type",
+                "institution_id",
+                "item_id",
+                "supplier_id",
+                "product_id",
+                "order_id",
+                "line_no",
+                "value",
+                "threshold",
+                "tier",
+                "agreement_year_id",
+            )
+        )
+    inst = dict(Institution.objects.filter(pk__in={r[1] for r in rows if r[1]}).values_list("pk", "code"))
+    items = dict(Item.objects.filter(pk__in={r[2] for r in rows if r[2]}).values_list("pk", "item_code"))
+    companies = dict(Company.objects.filter(pk__in={r[3] for r in rows if r[3]}).values_list("pk", "code"))
+    products = dict(Product.objects.filter(pk__in={r[4] for r in rows if r[4]}).values_list("pk", "code"))
+    years = dict(AgreementYear.objects.filter(pk__in={r[10] for r in rows if r[10]}).values_list("pk", "number"))
+    out = [
+        {
+            "type": r[0],
+            "institution": inst.get(r[1]),
+            "item": items.get(r[2]),
+            "supplier": companies.get(r[3]),
+            "product": products.get(r[4]),
+            "order_id": r[5] or None,
+            "line_no": r[6],
+            "value": _number(r[7]),
+            "threshold": _number(r[8]),
+            "tier": r[9],
+            "agreement_year": years.get(r[10]),
+        }
+        for r in rows
+    ]
+    out.sort(
+        key=lambda a: (
+            a["type"],
+            a["institution"] or "",
+            a["supplier"] or "",
+            a["item"] or "",
+            a["product"] or "",
+            a["order_id"] or "",
+            a["line_no"] or 0,
+        )
+    )
+    return out

@@ -1,0 +1,855 @@
+"""The indicator engine of SPEC §7 behind one entry point, `compute_facts(as_of, scope)`.
+
+Everything is set-based SQL that runs unchanged on SQLite and PostgreSQL: Python only resolves the policy
+of each (region, batch) pair once and writes it, with the dates the formulas need (S, E, min(D, E),
+S − 1 year, …), into a small temporary table `mon_ctx`; every big query joins order lines to that table, so
+there is no loop over institutions and no date arithmetic in SQL. Results:
+
+* ProgressFact (institution × item) and DeliveryFact (supplier × institution × agreement year) rows of the
+  scope are replaced in bulk (DELETE + INSERT … SELECT);
+* line-level facts that are themselves alert conditions (late receipts, late payments, abnormal orders,
+  offline-purchase suspects, prices above cap, unsigned agreements, missing supplier reports) go to the
+  temporary table `mon_finding`, which evaluate.py turns into alerts in the same database session.
+
+Keeping the engine behind this module means it can move to a columnar engine (DuckDB over Parquet) later
+without touching callers.
+
+Speed: order lines carry running totals and the dates of their last delivery/receipt, and deliveries and
+receipts can never predate the order (trade.actions refuses them), so a line whose whole life lies inside
+a window contributes its running total directly; only lines straddling a window edge look at their
+Receipt/Delivery rows (a correlated sub-query evaluated for those lines only).
+"""
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from jicai.agreements.models import AgreedVolume, PurchaseAgreement
+from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Batch, Item, ItemFactor, ListingPrice, Substitute, Winner
+from jicai.monitoring.models import DeliveryFact, MonitoringRun, ProgressFact
+from jicai.policy import rules as policy_rules
+from jicai.policy.resolve import PolicyResolver
+from jicai.registry.models import Institution, Product, Region
+from jicai.trade import rules as trade_rules
+from jicai.trade.models import Delivery, OrderLine, Payment, Receipt, SupplierMonthlyReport, UsageLine
+
+# SPEC §7 OFFLINE_PURCHASE_SUSPECT: usage in [S, D] > received in [S − 90 days, D] × 1.1. These two numbers
+# are part of the definition in the SPEC table, not §3 policy parameters, hence constants here.
+OFFLINE_LOOKBACK_DAYS = 90
+OFFLINE_RATIO_NUM, OFFLINE_RATIO_DEN = 11, 10  # × 1.1, compared as integers: usage × 10 > received × 11
+NO_BATCH = 0  # mon_ctx rows with batch_id 0 carry the region's policy for lines of no item
+
+
+def _t(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+T = {}  # table names, filled lazily (models are importable before the connection is configured)
+
+
+def tables() -> dict[str, str]:
+    if not T:
+        T.update(
+            line=_t(OrderLine),
+            receipt=_t(Receipt),
+            delivery=_t(Delivery),
+            payment=_t(Payment),
+            usage=_t(UsageLine),
+            inst=_t(Institution),
+            item=_t(Item),
+            product=_t(Product),
+            winner=_t(Winner),
+            factor=_t(ItemFactor),
+            substitute=_t(Substitute),
+            agreed=_t(AgreedVolume),
+            agreement=_t(PurchaseAgreement),
+            year=_t(AgreementYear),
+            progress=_t(ProgressFact),
+            deliveryfact=_t(DeliveryFact),
+        )
+    return T
+
+
+def one_year_before(day: dt.date) -> dt.date:
+    """Same calendar day a year earlier; 29 February falls back to 28 February."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+def agreement_year_for(years: list[AgreementYear], as_of: dt.date) -> AgreementYear | None:
+    """The year containing as_of; the last one after the cycle; None before the cycle starts (SPEC §7)."""
+    ordered = sorted(years, key=lambda y: y.number)
+    if not ordered or as_of < ordered[0].start:
+        return None
+    for year in ordered:
+        if year.start <= as_of <= year.end:
+            return year
+    return ordered[-1] if as_of > ordered[-1].end else None
+
+
+def _param(value):
+    """Dates go to SQLite as ISO text (how Django stores DateField there); PostgreSQL takes date objects."""
+    if isinstance(value, dt.date) and connection.vendor == "sqlite":
+        return value.isoformat()
+    return value
+
+
+CTX_COLUMNS = (
+    ("region_id", "bigint"),
+    ("batch_id", "bigint"),
+    ("province_id", "bigint"),
+    ("year_id", "bigint"),
+    ("s", "date"),
+    ("e", "date"),
+    ("d_eff", "date"),  # min(D, E)
+    ("ly_s", "date"),  # S − 1 year
+    ("ly_e", "date"),  # S − 1 day
+    ("sd_e", "date"),  # min(D, E) − 1 year (same days one year earlier)
+    ("s90", "date"),  # S − 90 days
+    ("grace_cut", "date"),  # min(E, D − delivery_grace_days)
+    ("receipt_cut", "date"),  # deliveries before this day are late if not yet received
+    ("basis", "varchar(16)"),
+    ("tp", "numeric(20,10)"),
+    ("elapsed", "integer"),
+    ("total_days", "integer"),
+    ("tolerance", "numeric(20,10)"),
+    ("over_mult", "numeric(20,10)"),
+    ("floor_rate", "numeric(20,10)"),
+    ("t1", "numeric(20,10)"),
+    ("t2", "numeric(20,10)"),
+    ("t3", "numeric(20,10)"),
+    ("growth", "numeric(20,10)"),
+    ("receipt_days", "integer"),
+    ("pay_days", "integer"),
+)
+FINDING_COLUMNS = (
+    ("type", "varchar(32)"),
+    ("institution_id", "bigint"),
+    ("item_id", "bigint"),
+    ("supplier_id", "bigint"),
+    ("product_id", "bigint"),
+    ("line_id", "bigint"),
+    ("ticket_id", "bigint"),
+    ("batch_id", "bigint"),
+    ("year_id", "bigint"),
+    ("province_id", "bigint"),
+    ("value", "numeric(30,10)"),
+    ("threshold", "numeric(30,10)"),
+    ("tier", "integer"),
+)
+
+
+def _temp_table(cursor, name: str, columns) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cols = ", ".join(f"{c} {t}" for c, t in columns)
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} ({cols})")
+
+
+def _insert_rows(cursor, name: str, columns, rows) -> None:
+    if not rows:
+        return
+    names = [c for c, _ in columns]
+    sql = f"INSERT INTO {name} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
+    cursor.executemany(sql, [[_param(v) for v in row] for row in rows])
+
+
+@dataclass
+class Facts:
+    """What one run computed: the run row, the context per (region, batch) and row counts."""
+
+    as_of: dt.date
+    scope: Region | None
+    run: MonitoringRun
+    contexts: list[dict] = field(default_factory=list)
+    provinces: list[Region] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+
+# ---- SQL fragments -------------------------------------------------------------------------------------
+
+
+def received_between(a: str, b: str) -> str:
+    """Accepted receipt qty of line `l` with receipt date in [a, b] (fast path from the running totals)."""
+    t = tables()
+    return (
+        f"(CASE WHEN l.last_received_on IS NULL OR l.ordered_on > {b} OR l.last_received_on < {a} THEN 0 "
+        f"WHEN l.ordered_on >= {a} AND l.last_received_on <= {b} THEN l.accepted_qty "
+        f"ELSE (SELECT COALESCE(SUM(r.accepted_qty), 0) FROM {t['receipt']} r "
+        f"WHERE r.line_id = l.id AND r.received_on >= {a} AND r.received_on <= {b}) END)"
+    )
+
+
+def ordered_between(a: str, b: str) -> str:
+    return f"(CASE WHEN l.status <> 'cancelled' AND l.ordered_on >= {a} AND l.ordered_on <= {b} THEN l.qty ELSE 0 END)"
+
+
+def purchased_between(a: str, b: str) -> str:
+    """purchased(·, a, b) of one line under the context's progress_basis (SPEC §7)."""
+    return f"(CASE WHEN c.basis = 'received' THEN {received_between(a, b)} ELSE {ordered_between(a, b)} END)"
+
+
+def purchased_window(lo: str, hi: str) -> str:
+    """WHERE clause keeping only lines that can contribute to some window inside [lo, hi]."""
+    return (
+        f"((c.basis = 'received' AND l.last_received_on >= {lo} AND l.ordered_on <= {hi}) "
+        f"OR (c.basis <> 'received' AND l.status <> 'cancelled' AND l.ordered_on >= {lo} AND l.ordered_on <= {hi}))"
+    )
+
+
+SUPPLY_ROLE_SQL = "(" + ", ".join(f"'{r}'" for r in SUPPLY_ROLES) + ")"
+
+
+# ---- context ---------------------------------------------------------------------------------------------
+
+
+def _scope_regions(scope: Region | None) -> list[Region]:
+    qs = Region.objects.filter(institutions__isnull=False)
+    if scope is not None:
+        qs = qs.filter(path__startswith=scope.path)
+    return list(qs.distinct())
+
+
+def build_contexts(as_of: dt.date, scope: Region | None) -> tuple[list[dict], list[Region]]:
+    """One dict per (institution region, started batch) plus one per region with batch_id 0 (policy of
+    lines of no item). Policies come from one PolicyResolver (one query for every profile)."""
+    regions = _scope_regions(scope)
+    province_codes = {r.province_code for r in regions}
+    provinces = {p.code: p for p in Region.objects.filter(code__in=province_codes)}
+    years_by_batch: dict[int, list[AgreementYear]] = {}
+    batches = {b.pk: b for b in Batch.objects.filter(cycle_start__lte=as_of)}
+    for year in AgreementYear.objects.filter(batch_id__in=batches):
+        years_by_batch.setdefault(year.batch_id, []).append(year)
+    resolver = PolicyResolver.load()
+    contexts = []
+    for region in regions:
+        province = provinces.get(region.province_code)
+        if province is None:
+            continue
+        policy = resolver.resolve(region, None)
+        contexts.append(_context(region, province, None, None, as_of, policy))
+        for batch_id, batch in batches.items():
+            year = agreement_year_for(years_by_batch.get(batch_id, []), as_of)
+            if year is None:
+                continue
+            contexts.append(_context(region, province, batch, year, as_of, resolver.resolve(region, batch)))
+    return contexts, sorted(provinces.values(), key=lambda p: p.code)
+
+
+def _context(region, province, batch, year, as_of, policy) -> dict:
+    ctx = {
+        "region_id": region.pk,
+        "batch_id": batch.pk if batch else NO_BATCH,
+        "province_id": province.pk,
+        "year_id": year.pk if year else None,
+        "receipt_cut": as_of - dt.timedelta(days=policy.receipt_confirm_days),
+        "basis": policy.progress_basis,
+        "tolerance": policy.progress_tolerance,
+        "over_mult": policy.over_purchase_multiple,
+        "floor_rate": policy.delivery_rate_floor,
+        "t1": policy.delivery_rate_tiers[0],
+        "t2": policy.delivery_rate_tiers[1],
+        "t3": policy.delivery_rate_tiers[2],
+        "growth": policy.substitute_growth_threshold,
+        "receipt_days": policy.receipt_confirm_days,
+        "pay_days": policy.payment_due_days,
+        "abnormal_multiple": policy.abnormal_order_multiple,
+        "listing_cap_multiple": policy.listing_cap_multiple,
+        "company_report_day": policy.company_report_day,
+    }
+    if year is not None:
+        s, e = year.start, year.end
+        d_eff = min(as_of, e)
+        ctx.update(
+            s=s,
+            e=e,
+            d_eff=d_eff,
+            ly_s=one_year_before(s),
+            ly_e=s - dt.timedelta(days=1),
+            sd_e=one_year_before(d_eff),
+            s90=s - dt.timedelta(days=OFFLINE_LOOKBACK_DAYS),
+            grace_cut=min(e, as_of - dt.timedelta(days=policy.delivery_grace_days)),
+            tp=policy_rules.time_progress(s, e, as_of),
+            elapsed=(d_eff - s).days + 1,
+            total_days=(e - s).days + 1,
+        )
+    return ctx
+
+
+# ---- the entry point ---------------------------------------------------------------------------------
+
+
+def compute_facts(as_of: dt.date, scope: Region | None = None) -> Facts:
+    """Compute SPEC §7 facts for every institution of `scope` (a Region, or None for all) as of `as_of`:
+    store ProgressFact/DeliveryFact rows (replacing the scope's previous ones) and a MonitoringRun, and
+    leave the line-level findings in the session's temporary table `mon_finding` for evaluate.py."""
+    started = time.perf_counter()
+    contexts, provinces = build_contexts(as_of, scope)
+    run = MonitoringRun.objects.create(as_of=as_of, region=scope)
+    facts = Facts(as_of=as_of, scope=scope, run=run, contexts=contexts, provinces=provinces)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _temp_table(cursor, "mon_ctx", CTX_COLUMNS)
+        _insert_rows(cursor, "mon_ctx", CTX_COLUMNS, [[c.get(n) for n, _ in CTX_COLUMNS] for c in contexts])
+        _temp_table(cursor, "mon_finding", FINDING_COLUMNS)
+        steps = (
+            ("progress", _progress_facts),
+            ("delivery", _delivery_facts),
+            ("late_receipt", _late_receipts),
+            ("late_payment", _late_payments),
+            ("abnormal_order", _abnormal_orders),
+            ("offline", _offline_suspects),
+            ("price_cap", _price_caps),
+            ("unsigned", _unsigned_agreements),
+            ("supplier_report", _missing_reports),
+        )
+        for name, step in steps:
+            step_started = time.perf_counter()
+            facts.counts[name] = step(cursor, facts)
+            facts.timings[name] = round(time.perf_counter() - step_started, 3)
+    run.seconds = round(time.perf_counter() - started, 3)
+    run.counts = {"facts": facts.counts, "seconds": facts.timings}
+    run.finished_at = timezone.now()
+    run.save(update_fields=["seconds", "counts", "finished_at"])
+    return facts
+
+
+def _scope_filter(alias: str = "i") -> str:
+    return f"{alias}.region_id IN (SELECT region_id FROM mon_ctx)"
+
+
+def _progress_facts(cursor, facts: Facts) -> int:
+    t = tables()
+    _temp_table(
+        cursor,
+        "mon_pur",
+        (
+            ("institution_id", "bigint"),
+            ("item_id", "bigint"),
+            ("w", "numeric(30,6)"),
+            ("n", "numeric(30,6)"),
+            ("u", "numeric(30,6)"),
+            ("u_ly", "numeric(30,6)"),
+            ("u_sd", "numeric(30,6)"),
+            ("agreed", "bigint"),
+            ("reported", "bigint"),
+            ("has_av", "integer"),
+        ),
+    )
+    q = purchased_between("c.s", "c.d_eff")
+    fac = "COALESCE(f.factor, 1)"
+    # W and N: lines counted for the item (OrderLine.item), split by the province's supply winners; N are
+    # only products of the item itself (same generic name and form group), never substitutes.
+    cursor.execute(
+        f"""
+        INSERT INTO mon_pur
+        SELECT l.institution_id, l.item_id,
+               SUM(CASE WHEN w.id IS NOT NULL THEN {q} * {fac} ELSE 0 END),
+               SUM(CASE WHEN w.id IS NULL AND p.generic_name = g.generic_name
+                        AND p.dosage_form_group = g.dosage_form_group THEN {q} * {fac} ELSE 0 END),
+               0, 0, 0, 0, NULL, 0
+        FROM {t['line']} l
+        JOIN {t['inst']} i ON i.id = l.institution_id
+        JOIN {t['item']} g ON g.id = l.item_id
+        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+        JOIN {t['product']} p ON p.id = l.product_id
+        LEFT JOIN {t['winner']} w ON w.item_id = l.item_id AND w.product_id = l.product_id
+             AND w.province_id = c.province_id AND w.role IN {SUPPLY_ROLE_SQL}
+        LEFT JOIN {t['factor']} f ON f.item_id = l.item_id AND f.product_id = l.product_id
+        WHERE {purchased_window("c.s", "c.d_eff")}
+        GROUP BY l.institution_id, l.item_id
+        """
+    )
+    # U: substitutes listed for the item, whatever item their lines count for; three periods at once.
+    cursor.execute(
+        f"""
+        INSERT INTO mon_pur
+        SELECT l.institution_id, su.item_id, 0, 0,
+               SUM({purchased_between("c.s", "c.d_eff")} * {fac}),
+               SUM({purchased_between("c.ly_s", "c.ly_e")} * {fac}),
+               SUM({purchased_between("c.ly_s", "c.sd_e")} * {fac}),
+               0, NULL, 0
+        FROM {t['line']} l
+        JOIN {t['substitute']} su ON su.product_id = l.product_id
+        JOIN {t['item']} g ON g.id = su.item_id
+        JOIN {t['inst']} i ON i.id = l.institution_id
+        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+        LEFT JOIN {t['factor']} f ON f.item_id = su.item_id AND f.product_id = l.product_id
+        WHERE {purchased_window("c.ly_s", "c.d_eff")}
+        GROUP BY l.institution_id, su.item_id
+        """
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO mon_pur
+        SELECT av.institution_id, av.item_id, 0, 0, 0, 0, 0, av.agreed_qty, av.reported_qty, 1
+        FROM {t['agreed']} av
+        JOIN {t['inst']} i ON i.id = av.institution_id
+        JOIN {t['item']} g ON g.id = av.item_id
+        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id AND c.year_id = av.agreement_year_id
+        """
+    )
+    cursor.execute(
+        f"DELETE FROM {t['progress']} WHERE institution_id IN "
+        f"(SELECT i.id FROM {t['inst']} i WHERE {_scope_filter()})"
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO {t['progress']} (as_of, institution_id, item_id, agreement_year_id, agreed_qty, reported_qty,
+            purchased_winning, purchased_nonwinning, purchased_substitute, substitute_last_year,
+            substitute_same_days_last_year, time_progress, completion)
+        SELECT %s, x.institution_id, x.item_id, c.year_id, x.agreed,
+               CASE WHEN x.has_av > 0 THEN x.reported END,
+               x.w, x.n, x.u, x.u_ly, x.u_sd, c.tp,
+               CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END
+        FROM (SELECT institution_id, item_id, SUM(w) AS w, SUM(n) AS n, SUM(u) AS u, SUM(u_ly) AS u_ly,
+                     SUM(u_sd) AS u_sd, COALESCE(MAX(agreed), 0) AS agreed, MAX(reported) AS reported,
+                     MAX(has_av) AS has_av
+              FROM mon_pur GROUP BY institution_id, item_id) x
+        JOIN {t['inst']} i ON i.id = x.institution_id
+        JOIN {t['item']} g ON g.id = x.item_id
+        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+        """,
+        [_param(facts.as_of)],
+    )
+    return cursor.rowcount
+
+
+def _delivery_facts(cursor, facts: Facts) -> int:
+    t = tables()
+    d = "%s"
+    delivered_by_d = (
+        f"(CASE WHEN l.status = 'rejected' OR l.accepted_by_supplier = %s THEN 0 "
+        f"WHEN l.last_delivered_on IS NULL THEN 0 "
+        f"WHEN l.last_delivered_on <= {d} THEN l.delivered_qty "
+        f"ELSE (SELECT COALESCE(SUM(dl.qty), 0) FROM {t['delivery']} dl "
+        f"WHERE dl.line_id = l.id AND dl.delivered_on <= {d}) END)"
+    )
+    cursor.execute(
+        f"DELETE FROM {t['deliveryfact']} WHERE institution_id IN "
+        f"(SELECT i.id FROM {t['inst']} i WHERE {_scope_filter()})"
+    )
+    as_of = _param(facts.as_of)
+    cursor.execute(
+        f"""
+        INSERT INTO {t['deliveryfact']} (as_of, supplier_id, institution_id, agreement_year_id, ordered_qty,
+            delivered_qty, rate)
+        SELECT %s, x.supplier_id, x.institution_id, x.year_id, x.ordered, x.delivered,
+               CASE WHEN x.ordered > 0 THEN
+                   CASE WHEN x.delivered >= x.ordered THEN 1 ELSE x.delivered * 1.0 / x.ordered END
+               END
+        FROM (SELECT l.supplier_id, l.institution_id, c.year_id, SUM(l.qty) AS ordered,
+                     SUM({delivered_by_d}) AS delivered
+              FROM {t['line']} l
+              JOIN {t['inst']} i ON i.id = l.institution_id
+              JOIN {t['item']} g ON g.id = l.item_id
+              JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+              JOIN {t['winner']} w ON w.item_id = l.item_id AND w.product_id = l.product_id
+                   AND w.province_id = c.province_id AND w.role IN {SUPPLY_ROLE_SQL}
+              WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.grace_cut
+              GROUP BY l.supplier_id, l.institution_id, c.year_id) x
+        """,
+        [as_of, False, as_of, as_of],
+    )
+    return cursor.rowcount
+
+
+def _line_ctx_join() -> str:
+    """Joins a line to its institution and the context of its item's batch (batch 0 for lines of no item)."""
+    t = tables()
+    return (
+        f"JOIN {t['inst']} i ON i.id = l.institution_id "
+        f"LEFT JOIN {t['item']} g ON g.id = l.item_id "
+        f"JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = COALESCE(g.batch_id, {NO_BATCH})"
+    )
+
+
+def _late_receipts(cursor, facts: Facts) -> int:
+    """LATE_RECEIPT: delivered qty delivered more than receipt_confirm_days before D (FIFO) exceeds what
+    was received (accepted + rejected) by D. Value: the uncovered qty; threshold: the days allowed."""
+    t = tables()
+    as_of = _param(facts.as_of)
+    delivered_before = (
+        f"(CASE WHEN l.last_delivered_on < c.receipt_cut THEN l.delivered_qty "
+        f"ELSE (SELECT COALESCE(SUM(dl.qty), 0) FROM {t['delivery']} dl "
+        f"WHERE dl.line_id = l.id AND dl.delivered_on < c.receipt_cut) END)"
+    )
+    received_by = (
+        "(CASE WHEN l.last_received_on IS NULL THEN 0 "
+        "WHEN l.last_received_on <= %s THEN l.accepted_qty + l.rejected_qty "
+        f"ELSE (SELECT COALESCE(SUM(r.accepted_qty + r.rejected_qty), 0) FROM {t['receipt']} r "
+        "WHERE r.line_id = l.id AND r.received_on <= %s) END)"
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO mon_finding (type, institution_id, item_id, supplier_id, product_id, line_id, batch_id,
+            year_id, province_id, value, threshold)
+        SELECT 'LATE_RECEIPT', x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id, x.batch_id,
+               x.year_id, x.province_id, x.db - x.rb, x.receipt_days
+        FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
+                     c.province_id, c.receipt_days, {delivered_before} AS db, {received_by} AS rb
+              FROM {t['line']} l {_line_ctx_join()}
+              WHERE l.delivered_qty > 0 AND l.ordered_on < c.receipt_cut
+                AND (l.last_received_on IS NULL OR l.last_received_on > %s
+                     OR l.accepted_qty + l.rejected_qty < l.delivered_qty)) x
+        WHERE x.db > x.rb
+        """,
+        [as_of, as_of, as_of],
+    )
+    return cursor.rowcount
+
+
+def _late_payments(cursor, facts: Facts) -> int:
+    """LATE_PAYMENT: a line received by D (its last receipt on or before D) whose accepted value is not
+    fully paid by D while D is after its payment due date. Value: the outstanding amount (yuan);
+    threshold: payment_due_days. Lines partly received after D are judged once their receipts are in."""
+    t = tables()
+    as_of = _param(facts.as_of)
+    cursor.execute(
+        f"""
+        INSERT INTO mon_finding (type, institution_id, item_id, supplier_id, product_id, line_id, batch_id,
+            year_id, province_id, value, threshold)
+        SELECT 'LATE_PAYMENT', x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id, x.batch_id,
+               x.year_id, x.province_id, x.payable - x.paid, x.pay_days
+        FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
+                     c.province_id, c.pay_days, ROUND(l.accepted_qty * l.unit_price, 2) AS payable,
+                     l.paid_amount - COALESCE(pa.later, 0) AS paid
+              FROM {t['line']} l {_line_ctx_join()}
+              LEFT JOIN (SELECT line_id, SUM(amount) AS later FROM {t['payment']} WHERE paid_on > %s
+                         GROUP BY line_id) pa ON pa.line_id = l.id
+              WHERE l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= %s
+                AND l.payment_due_on < %s) x
+        WHERE x.payable > x.paid
+        """,
+        [as_of, as_of, as_of],
+    )
+    return cursor.rowcount
+
+
+def _abnormal_orders(cursor, facts: Facts) -> int:
+    """ABNORMAL_ORDER: qty > k × max(average monthly purchased qty of the product by the institution over
+    the 12 months before the order date, agreed qty of the item / 12); not applicable when both are 0.
+    Lines ordered in [S, min(D, E)] are checked. SQL keeps only lines above k × agreed / 12 (a necessary
+    condition), then one join sums each candidate's history under the context's basis."""
+    t = tables()
+    cursor.execute(
+        f"""
+        SELECT l.id, l.institution_id, l.product_id, l.ordered_on, l.qty, COALESCE(av.agreed_qty, 0),
+               c.region_id, c.batch_id
+        FROM {t['line']} l
+        JOIN {t['inst']} i ON i.id = l.institution_id
+        JOIN {t['item']} g ON g.id = l.item_id
+        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+        LEFT JOIN {t['agreed']} av ON av.agreement_year_id = c.year_id AND av.institution_id = l.institution_id
+             AND av.item_id = l.item_id
+        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d_eff
+        """
+        # The candidate filter is applied in Python below for exactness; see the prefilter note there.
+        + " AND l.qty * 12 > COALESCE(av.agreed_qty, 0) * %s",
+        [_multiple_floor(facts)],
+    )
+    candidates = cursor.fetchall()
+    if not candidates:
+        return 0
+    ctx = {(c["region_id"], c["batch_id"]): c for c in facts.contexts}
+    rows = []
+    for line_id, inst, product, ordered_on, qty, agreed, region_id, batch_id in candidates:
+        ordered_on = ordered_on if isinstance(ordered_on, dt.date) else dt.date.fromisoformat(ordered_on)
+        basis = ctx[(region_id, batch_id)]["basis"]
+        rows.append(
+            (line_id, inst, product, one_year_before(ordered_on), ordered_on - dt.timedelta(days=1), basis)
+        )
+    cand_cols = (
+        ("line_id", "bigint"),
+        ("institution_id", "bigint"),
+        ("product_id", "bigint"),
+        ("a", "date"),
+        ("b", "date"),
+        ("basis", "varchar(16)"),
+    )
+    _temp_table(cursor, "mon_cand", cand_cols)
+    _insert_rows(cursor, "mon_cand", cand_cols, rows)
+    hist = (
+        f"(CASE WHEN k.basis = 'received' THEN {received_between('k.a', 'k.b')} "
+        f"ELSE {ordered_between('k.a', 'k.b')} END)"
+    )
+    cursor.execute(
+        f"""
+        SELECT k.line_id, SUM({hist}) FROM mon_cand k
+        JOIN {t['line']} l ON l.institution_id = k.institution_id AND l.product_id = k.product_id
+             AND l.ordered_on <= k.b
+        GROUP BY k.line_id
+        """
+    )
+    history = {line_id: Decimal(total or 0) for line_id, total in cursor.fetchall()}
+    findings = []
+    lines = {r[0]: r for r in candidates}
+    for line_id, _inst, _product, _a, _b, _basis in rows:
+        _, inst, product, _od, qty, agreed, region_id, batch_id = lines[line_id]
+        c = ctx[(region_id, batch_id)]
+        base = max(history.get(line_id, Decimal(0)) / 12, Decimal(agreed) / 12)
+        if base == 0:
+            continue  # SPEC: when both bases are 0 the rule does not apply
+        limit = c["abnormal_multiple"] * base
+        if Decimal(qty) > limit:
+            findings.append((line_id, qty, limit, c))
+    if findings:
+        info = dict(
+            (r[0], r[1:])
+            for r in OrderLine.objects.filter(pk__in=[f[0] for f in findings]).values_list(
+                "pk", "institution_id", "item_id", "supplier_id", "product_id"
+            )
+        )
+        _insert_rows(
+            cursor,
+            "mon_finding",
+            FINDING_COLUMNS,
+            [
+                (
+                    "ABNORMAL_ORDER",
+                    info[lid][0],
+                    info[lid][1],
+                    info[lid][2],
+                    info[lid][3],
+                    lid,
+                    None,
+                    c["batch_id"],
+                    c["year_id"],
+                    c["province_id"],
+                    Decimal(qty),
+                    limit.quantize(Decimal("0.0001")),
+                    None,
+                )
+                for lid, qty, limit, c in findings
+            ],
+        )
+    return len(findings)
+
+
+def _multiple_floor(facts: Facts) -> Decimal:
+    """The smallest abnormal_order_multiple in force: a safe SQL prefilter for every context."""
+    values = [c["abnormal_multiple"] for c in facts.contexts if c["batch_id"] != NO_BATCH]
+    return min(values) if values else Decimal(0)
+
+
+def _offline_suspects(cursor, facts: Facts) -> int:
+    """OFFLINE_PURCHASE_SUSPECT: usage of a product in [S, min(D, E)] > accepted receipts of it in
+    [S − 90 days, min(D, E)] × 1.1, for products of an item (or listed substitutes) of a started batch."""
+    t = tables()
+    # Product → (item, batch): the products of each item (same generic name and form group) and its listed
+    # substitutes; a product counted for several batches takes the latest cycle.
+    mapping: dict[int, tuple[int, int, dt.date]] = {}
+    batch_ids = {c["batch_id"] for c in facts.contexts if c["batch_id"] != NO_BATCH}
+    items = list(
+        Item.objects.filter(batch_id__in=batch_ids).values_list(
+            "pk", "batch_id", "generic_name", "dosage_form_group", "batch__cycle_start"
+        )
+    )
+    by_key = {}
+    for pk, batch_id, generic, form, start in items:
+        by_key.setdefault((generic, form), []).append((pk, batch_id, start))
+    used = UsageLine.objects.values_list("product_id", flat=True).distinct()
+    for pid, generic, form in Product.objects.filter(pk__in=used).values_list(
+        "pk", "generic_name", "dosage_form_group"
+    ):
+        for pk, batch_id, start in by_key.get((generic, form), []):
+            if pid not in mapping or start > mapping[pid][2]:
+                mapping[pid] = (pk, batch_id, start)
+    for item_id, pid, batch_id, start in Substitute.objects.filter(item__batch_id__in=batch_ids).values_list(
+        "item_id", "product_id", "item__batch_id", "item__batch__cycle_start"
+    ):
+        if pid not in mapping:
+            mapping[pid] = (item_id, batch_id, start)
+    if not mapping:
+        return 0
+    cols = (("product_id", "bigint"), ("item_id", "bigint"), ("batch_id", "bigint"))
+    _temp_table(cursor, "mon_prod", cols)
+    _insert_rows(cursor, "mon_prod", cols, [(p, i, b) for p, (i, b, _) in mapping.items()])
+    _temp_table(
+        cursor,
+        "mon_use",
+        (("institution_id", "bigint"), ("product_id", "bigint"), ("item_id", "bigint"), ("used", "bigint")),
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO mon_use
+        SELECT u.institution_id, u.product_id, mp.item_id, SUM(u.qty)
+        FROM {t['usage']} u
+        JOIN {t['inst']} i ON i.id = u.institution_id
+        JOIN mon_prod mp ON mp.product_id = u.product_id
+        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = mp.batch_id
+        WHERE u.used_on >= c.s AND u.used_on <= c.d_eff
+        GROUP BY u.institution_id, u.product_id, mp.item_id
+        """
+    )
+    received = received_between("c.s90", "c.d_eff")
+    cursor.execute(
+        f"""
+        INSERT INTO mon_finding (type, institution_id, item_id, product_id, batch_id, year_id, province_id,
+            value, threshold)
+        SELECT 'OFFLINE_PURCHASE_SUSPECT', x.institution_id, x.item_id, x.product_id, x.batch_id, x.year_id,
+               x.province_id, x.used, x.received * {OFFLINE_RATIO_NUM}.0 / {OFFLINE_RATIO_DEN}
+        FROM (SELECT mu.institution_id, mu.product_id, mu.item_id, mu.used, c.batch_id, c.year_id,
+                     c.province_id,
+                     COALESCE((SELECT SUM({received}) FROM {t['line']} l
+                               WHERE l.institution_id = mu.institution_id AND l.product_id = mu.product_id
+                                 AND l.last_received_on >= c.s90 AND l.ordered_on <= c.d_eff), 0) AS received
+              FROM mon_use mu
+              JOIN mon_prod mp ON mp.product_id = mu.product_id
+              JOIN {t['inst']} i ON i.id = mu.institution_id
+              JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = mp.batch_id) x
+        WHERE x.used * {OFFLINE_RATIO_DEN} > x.received * {OFFLINE_RATIO_NUM}
+        """
+    )
+    return cursor.rowcount
+
+
+def _price_caps(cursor, facts: Facts) -> int:
+    """PRICE_ABOVE_CAP: listing prices in force on D above their §4 cap (policy.rules.listing_verdict),
+    and order lines of the current agreement year priced above that cap (per institution and product)."""
+    t = tables()
+    batch_ids = {c["batch_id"] for c in facts.contexts if c["batch_id"] != NO_BATCH}
+    ctx_by = {(c["region_id"], c["batch_id"]): c for c in facts.contexts}
+    winners = list(
+        Winner.objects.filter(item__batch_id__in=batch_ids).values_list(
+            "item_id", "item__batch_id", "product_id", "province_id", "role", "winning_price"
+        )
+    )
+    if not winners:
+        return 0
+    highest: dict[int, Decimal] = {}
+    own: dict[int, Decimal] = {}
+    role_in: dict[tuple[int, int], tuple[str, Decimal]] = {}
+    item_of: dict[int, tuple[int, int]] = {}
+    for item_id, batch_id, product_id, province_id, role, price in winners:
+        highest[item_id] = max(highest.get(item_id, price), price)
+        own[product_id] = max(own.get(product_id, price), price)
+        role_in[(product_id, province_id)] = (role, price)
+        item_of.setdefault(product_id, (item_id, batch_id))
+    caps = []  # (product, province, cap, item, batch)
+    listing_findings = []
+    for province in facts.provinces:
+        listed = {}
+        for product_id, price in (
+            ListingPrice.objects.filter(province=province, valid_from__lte=facts.as_of, product_id__in=own)
+            .order_by("product_id", "valid_from")
+            .values_list("product_id", "price")
+        ):
+            listed[product_id] = price  # the latest valid_from on or before D wins
+        for product_id in own:
+            item_id, batch_id = item_of[product_id]
+            c = ctx_by.get((province.pk, batch_id))
+            if c is None:
+                continue
+            role, province_price = role_in.get((product_id, province.pk), (None, None))
+            own_price = province_price if province_price is not None else own[product_id]
+            verdict = policy_rules.listing_verdict(
+                price=listed.get(product_id, own_price),
+                role=role,
+                own_winning_price=own_price,
+                highest_winning_price=highest[item_id],
+                multiple=c["listing_cap_multiple"],
+                other_spec_of_winner=False,
+            )
+            if verdict.cap is None:
+                continue
+            caps.append((product_id, province.pk, verdict.cap, item_id, batch_id))
+            if product_id in listed and listed[product_id] > verdict.cap:
+                listing_findings.append(
+                    ("PRICE_ABOVE_CAP", None, item_id, None, product_id, None, None, batch_id, c["year_id"],
+                     province.pk, listed[product_id], verdict.cap, None)
+                )
+    _insert_rows(cursor, "mon_finding", FINDING_COLUMNS, listing_findings)
+    cols = (
+        ("product_id", "bigint"),
+        ("province_id", "bigint"),
+        ("cap", "numeric(20,4)"),
+        ("item_id", "bigint"),
+        ("batch_id", "bigint"),
+    )
+    _temp_table(cursor, "mon_cap", cols)
+    _insert_rows(cursor, "mon_cap", cols, caps)
+    cursor.execute(
+        f"""
+        INSERT INTO mon_finding (type, institution_id, item_id, product_id, batch_id, year_id, province_id,
+            value, threshold)
+        SELECT 'PRICE_ABOVE_CAP', l.institution_id, k.item_id, l.product_id, k.batch_id, c.year_id,
+               c.province_id, MAX(l.unit_price), MAX(k.cap)
+        FROM {t['line']} l
+        JOIN {t['inst']} i ON i.id = l.institution_id
+        JOIN mon_cap k ON k.product_id = l.product_id
+        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = k.batch_id AND c.province_id = k.province_id
+        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d_eff
+          AND l.unit_price > k.cap
+        GROUP BY l.institution_id, k.item_id, l.product_id, k.batch_id, c.year_id, c.province_id
+        """
+    )
+    return len(listing_findings) + cursor.rowcount
+
+
+def _unsigned_agreements(cursor, facts: Facts) -> int:
+    """UNSIGNED_AGREEMENT: agreements not effective after their due date (the agreement's own, else its
+    agreement year's sign_due), per institution × supplier × agreement year; value = how many."""
+    t = tables()
+    cursor.execute(
+        f"""
+        INSERT INTO mon_finding (type, institution_id, supplier_id, batch_id, year_id, province_id, value)
+        SELECT 'UNSIGNED_AGREEMENT', a.institution_id, a.supplier_id, y.batch_id, a.agreement_year_id,
+               c.province_id, COUNT(*)
+        FROM {t['agreement']} a
+        JOIN {t['inst']} i ON i.id = a.institution_id
+        JOIN {t['year']} y ON y.id = a.agreement_year_id
+        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = y.batch_id
+        WHERE a.status <> 'effective' AND COALESCE(a.due_date, y.sign_due) < %s
+        GROUP BY a.institution_id, a.supplier_id, y.batch_id, a.agreement_year_id, c.province_id
+        """,
+        [_param(facts.as_of)],
+    )
+    return cursor.rowcount
+
+
+def _missing_reports(cursor, facts: Facts) -> int:
+    """LATE_SUPPLIER_REPORT: per province, batch and supply-role company, the items whose report for the
+    latest month past its due day (company_report_day) is missing; value = how many items."""
+    ctx_by = {(c["region_id"], c["batch_id"]): c for c in facts.contexts}
+    findings = []
+    for province in facts.provinces:
+        if facts.scope is not None and facts.scope.level != "province":
+            continue  # supplier-only alerts belong to the province's run
+        for batch in Batch.objects.filter(
+            pk__in={c["batch_id"] for c in facts.contexts}, items__winners__province=province
+        ).distinct():
+            c = ctx_by.get((province.pk, batch.pk)) or next(
+                (x for x in facts.contexts if x["batch_id"] == batch.pk and x["province_id"] == province.pk), None
+            )
+            if c is None:
+                continue
+            day = c["company_report_day"]
+            month = trade_rules.latest_overdue_report_month(facts.as_of, day)
+            if batch.cycle_start > trade_rules.monthly_report_due(month, day) or batch.cycle_end < month:
+                continue
+            filed = set(
+                SupplierMonthlyReport.objects.filter(item__batch=batch, month=month).values_list(
+                    "company_id", "item_id"
+                )
+            )
+            missing: dict[int, int] = {}
+            for company_id, item_id in (
+                Winner.objects.filter(item__batch=batch, province=province, role__in=SUPPLY_ROLES)
+                .values_list("product__manufacturer_id", "item_id")
+                .distinct()
+            ):
+                if (company_id, item_id) not in filed:
+                    missing[company_id] = missing.get(company_id, 0) + 1
+            for company_id, count in missing.items():
+                findings.append(
+                    ("LATE_SUPPLIER_REPORT", None, None, company_id, None, None, None, batch.pk, c["year_id"],
+                     province.pk, count, day, None)
+                )
+    _insert_rows(cursor, "mon_finding", FINDING_COLUMNS, findings)
+    return len(findings)

@@ -1,0 +1,367 @@
+"""Supplier scorecard per batch and quarter (SPEC §7): delivery rate overall and by institution level,
+ticket figures, the policy tier of each rate and the resulting recommendation (1 报量风险提示 / 2 减少约定
+采购量 / 3 不接受参加集采); a bureau confirms or dismisses each recommendation with a reason, and confirmed
+sanctions form the supplier's credit record (招采信用评价).
+
+Quarter delivery rate (the SPEC's rule over a quarter instead of the agreement year): over the supplier's
+order lines for the batch's winning products of each institution's province, ordered in
+[quarter start, min(quarter end, D − delivery_grace_days)] with D = min(quarter end, today),
+Σ delivered by D / Σ ordered, capped at 1; rejected lines count as ordered and undelivered, cancelled
+lines are left out, no lines → no data (never 100 %).
+"""
+
+import datetime as dt
+import importlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models.functions import Substr
+from django.urls import reverse
+
+from jicai.accounts import access
+from jicai.accounts.models import Organisation
+from jicai.accounts.notify import notify
+from jicai.batches.models import SUPPLY_ROLES, Batch, Winner
+from jicai.core import audit
+from jicai.core.errors import DomainError, NotFound, PermissionDenied
+from jicai.core.money import to_decimal
+from jicai.monitoring.dashboards import LEVEL_LABELS, LEVEL_ORDER, NOT_FOUND, pct, ratio
+from jicai.monitoring.models import SanctionDecision
+from jicai.monitoring.notices import Quarter
+from jicai.policy.resolve import effective_policy
+from jicai.policy.rules import rate_tier
+from jicai.registry.models import Company, Region
+from jicai.trade.models import Delivery, LineStatus, OrderLine
+
+Recommendation = SanctionDecision.Recommendation
+DELIVERY = "delivery_rate"
+TICKET_REPLY = "ticket_reply"
+TICKET_FIX = "ticket_fix"
+METRIC_LABELS = {
+    DELIVERY: "配送率（总体）",
+    **{f"{DELIVERY}_{level}": f"配送率（{LEVEL_LABELS[level]}医疗机构）" for level in LEVEL_ORDER},
+    TICKET_REPLY: "诉求及时答复率",
+    TICKET_FIX: "诉求及时解决率",
+}
+# Where the tickets app may expose supplier_ticket_figures (it is being built alongside this module).
+TICKET_MODULES = ("jicai.tickets.queries", "jicai.tickets.figures", "jicai.tickets.sla")
+
+
+def ticket_figures_function():
+    """tickets' supplier_ticket_figures(*, suppliers, start, end, region) or None while it does not exist."""
+    for name in TICKET_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        function = getattr(module, "supplier_ticket_figures", None)
+        if function is not None:
+            return function
+    return None
+
+
+@dataclass
+class Metric:
+    key: str
+    rate: Decimal | None  # 6 decimals, for display and the decision row
+    tier: int | None  # None: no data; 0: no problem; 1–3: the policy tier
+    numerator: int | None = None
+    denominator: int | None = None
+
+    @property
+    def label(self) -> str:
+        return METRIC_LABELS[self.key]
+
+    @property
+    def recommendation(self) -> str:
+        return Recommendation(self.tier).label if self.tier else ""
+
+    @property
+    def rate_pct(self) -> str:
+        return pct(self.rate)
+
+    @property
+    def sanctionable(self) -> bool:
+        return bool(self.tier)
+
+
+@dataclass
+class Scorecard:
+    supplier: Company
+    batch: Batch
+    quarter: Quarter
+    region: Region
+    as_of: dt.date
+    metrics: list[Metric]
+    tickets: dict | None  # None: the tickets module is not available
+    decisions: dict[str, SanctionDecision] = field(default_factory=dict)
+
+    def metric(self, key: str) -> Metric | None:
+        return next((m for m in self.metrics if m.key == key), None)
+
+    @property
+    def tier(self) -> int | None:
+        tiers = [m.tier for m in self.metrics if m.tier is not None]
+        return max(tiers) if tiers else None
+
+    @property
+    def recommendation(self) -> str:
+        return Recommendation(self.tier).label if self.tier else ""
+
+    @property
+    def has_data(self) -> bool:
+        return self.tier is not None
+
+
+def evaluation_date(quarter: Quarter, today: dt.date) -> dt.date:
+    return min(quarter.end, today)
+
+
+def delivery_figures(
+    *, batch: Batch, region: Region, quarter: Quarter, today: dt.date, suppliers=None
+) -> dict[int, dict[str, tuple[int, int]]]:
+    """{supplier id: {institution level: (ordered, delivered)}} over the quarter window. Two grouped queries."""
+    policy = effective_policy(region=region, batch=batch)
+    as_of = evaluation_date(quarter, today)
+    last_order_day = min(quarter.end, as_of - dt.timedelta(days=policy.delivery_grace_days))
+    if last_order_day < quarter.start:
+        return {}
+    winning = Winner.objects.filter(
+        item=OuterRef("item"),
+        product=OuterRef("product"),
+        role__in=SUPPLY_ROLES,
+        province__code=Substr(OuterRef("institution__region__path"), 1, 6),
+    )
+    lines = (
+        OrderLine.objects.filter(
+            item__batch=batch,
+            institution__region__path__startswith=region.path,
+            ordered_on__gte=quarter.start,
+            ordered_on__lte=last_order_day,
+        )
+        .exclude(status=LineStatus.CANCELLED)
+        .filter(Exists(winning))
+    )
+    if suppliers is not None:
+        lines = lines.filter(supplier__in=suppliers)
+    figures: dict[int, dict[str, list[int]]] = {}
+    for r in lines.values("supplier", "institution__level").annotate(o=Sum("qty")):
+        figures.setdefault(r["supplier"], {})[r["institution__level"]] = [int(r["o"] or 0), 0]
+    delivering = lines.exclude(Q(status=LineStatus.REJECTED) | Q(accepted_by_supplier=False))
+    delivered = (
+        Delivery.objects.filter(line__in=delivering.values("pk"), delivered_on__lte=as_of)
+        .values("line__supplier", "line__institution__level")
+        .annotate(d=Sum("qty"))
+    )
+    for r in delivered:
+        figures[r["line__supplier"]][r["line__institution__level"]][1] = int(r["d"] or 0)
+    return {s: {lvl: (o, d) for lvl, (o, d) in levels.items()} for s, levels in figures.items()}
+
+
+def _delivery_metric(key: str, ordered: int, delivered: int, tiers) -> Metric:
+    if not ordered:
+        return Metric(key, None, None, delivered, ordered)
+    exact = min(Fraction(delivered, ordered), Fraction(1))
+    return Metric(
+        key, min(ratio(delivered, ordered), Decimal(1)), rate_tier(exact, tiers), delivered, ordered
+    )
+
+
+def _rate_metric(key: str, rate, tiers) -> Metric:
+    if rate is None:
+        return Metric(key, None, None)
+    exact = rate if isinstance(rate, Fraction) else Fraction(to_decimal(rate))
+    return Metric(key, ratio(exact.numerator, exact.denominator), rate_tier(exact, tiers))
+
+
+def _tickets_for(figures: dict | None, supplier: Company) -> dict | None:
+    if figures is None:
+        return None
+    for key in (supplier.pk, supplier, supplier.code):
+        if key in figures:
+            return figures[key]
+    return {"tickets": 0, "on_time_reply_rate": None, "timely_fix_rate": None, "mean_workdays_to_fix": None}
+
+
+def build_scorecards(
+    *, batch: Batch, region: Region, quarter: Quarter, today: dt.date, suppliers: list[Company] | None = None
+) -> list[Scorecard]:
+    """Scorecards of the given suppliers, or of every supplier with winning-product lines in the quarter."""
+    policy = effective_policy(region=region, batch=batch)
+    figures = delivery_figures(batch=batch, region=region, quarter=quarter, today=today, suppliers=suppliers)
+    if suppliers is None:
+        suppliers = list(Company.objects.filter(pk__in=list(figures)).order_by("code"))
+    ticket_function = ticket_figures_function()
+    tickets = (
+        ticket_function(suppliers=suppliers, start=quarter.start, end=quarter.end, region=region)
+        if ticket_function is not None and suppliers
+        else None
+    )
+    decisions: dict[tuple[int, str], SanctionDecision] = {
+        (d.supplier_id, d.metric): d
+        for d in SanctionDecision.objects.filter(
+            supplier__in=suppliers, batch=batch, region=region, quarter=quarter.code
+        ).select_related("decided_by")
+    }
+    cards = []
+    for supplier in suppliers:
+        levels = figures.get(supplier.pk, {})
+        ordered = sum(o for o, _ in levels.values())
+        delivered = sum(d for _, d in levels.values())
+        metrics = [_delivery_metric(DELIVERY, ordered, delivered, policy.delivery_rate_tiers)]
+        for level in LEVEL_ORDER:
+            o, d = levels.get(level, (0, 0))
+            metrics.append(_delivery_metric(f"{DELIVERY}_{level}", o, d, policy.delivery_rate_tiers))
+        ticket_row = _tickets_for(tickets, supplier)
+        if ticket_row is not None:
+            metrics.append(
+                _rate_metric(
+                    TICKET_REPLY, ticket_row.get("on_time_reply_rate"), policy.ticket_resolution_tiers
+                )
+            )
+            metrics.append(
+                _rate_metric(TICKET_FIX, ticket_row.get("timely_fix_rate"), policy.ticket_resolution_tiers)
+            )
+        card = Scorecard(
+            supplier,
+            batch,
+            quarter,
+            region,
+            evaluation_date(quarter, today),
+            metrics,
+            ticket_row,
+            {m: d for (s, m), d in decisions.items() if s == supplier.pk},
+        )
+        cards.append(card)
+    return cards
+
+
+# ---- scope -----------------------------------------------------------------------------------------
+
+
+def scorecard_region(actor, code: str = "", *, supplier: Company | None = None) -> Region:
+    """The bureau's own region (or a region of its subtree); a supplier or admin picks any region,
+    by default the province where the supplier holds winning roles."""
+    if access.is_bureau(actor) and not access.is_admin(actor):
+        own = access.bureau_region(actor)
+        return own if not code else access.get_visible_or_404(access.visible_regions(actor), code=code)
+    if code:
+        return access.get_visible_or_404(Region.objects.all(), code=code)
+    province = None
+    if supplier is not None:
+        province = Region.objects.filter(winner_rows__product__manufacturer=supplier).order_by("code").first()
+    province = province or Region.objects.filter(parent__isnull=True).order_by("code").first()
+    if province is None:
+        raise NotFound(NOT_FOUND)
+    return province
+
+
+def can_list_scorecards(actor) -> bool:
+    return access.is_admin(actor) or access.is_bureau(actor)
+
+
+def scorecard_supplier(actor, code: str) -> Company:
+    """Bureaus and admins see any supplier's scorecard; a company only its own; everyone else 404."""
+    if can_list_scorecards(actor):
+        return access.get_visible_or_404(Company.objects.all(), code=code)
+    own = access.company_of(actor)
+    if own is not None and own.code == code:
+        return own
+    raise NotFound(NOT_FOUND)
+
+
+def scorecard_batch(code: str) -> Batch:
+    return access.get_visible_or_404(Batch.objects.all(), code=code)
+
+
+def can_decide(actor) -> bool:
+    return access.is_bureau(actor) and not access.is_admin(actor)
+
+
+# ---- decisions and credit record ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def decide_sanction(
+    *,
+    actor,
+    supplier: Company,
+    batch: Batch,
+    quarter: Quarter,
+    metric: str,
+    confirm: bool,
+    reason: str,
+    today: dt.date,
+) -> SanctionDecision:
+    """The deciding bureau confirms or dismisses one metric's recommendation, with a reason. The tier is
+    recomputed here (never taken from the form); one decision per supplier, batch, region, quarter, metric."""
+    if not can_decide(actor):
+        raise PermissionDenied("只有医保局可以确认或驳回信用评价建议")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("请填写确认或驳回的理由", code="reason_required")
+    if metric not in METRIC_LABELS:
+        raise DomainError(f"未知的评价指标：{metric}", code="invalid_metric")
+    region = access.bureau_region(actor)
+    card = build_scorecards(batch=batch, region=region, quarter=quarter, today=today, suppliers=[supplier])[0]
+    current = card.metric(metric)
+    if current is None or not current.sanctionable:
+        raise DomainError(f"{METRIC_LABELS[metric]}没有需要处理的分档建议", code="no_recommendation")
+    status = SanctionDecision.Status.CONFIRMED if confirm else SanctionDecision.Status.DISMISSED
+    try:
+        with transaction.atomic():
+            decision = SanctionDecision.objects.create(
+                supplier=supplier,
+                batch=batch,
+                region=region,
+                quarter=quarter.code,
+                metric=metric,
+                rate=current.rate,
+                tier=current.tier,
+                status=status,
+                reason=reason,
+                decided_by=access_user(actor),
+            )
+    except IntegrityError:
+        raise DomainError("该指标本季度已处理，不能重复处理", code="already_decided") from None
+    audit.record(
+        actor=actor,
+        action=f"sanction.{status}",
+        obj=decision,
+        summary=f"{supplier.name} {quarter.code} {METRIC_LABELS[metric]} {Recommendation(current.tier).label}"
+        f"：{decision.get_status_display()}",
+        changes={"metric": metric, "rate": str(current.rate), "tier": current.tier, "reason": reason},
+    )
+    if confirm:
+        notify(
+            organisations=list(Organisation.objects.filter(company=supplier)),
+            kind="sanction",
+            title=f"{region.name}医保局确认{Recommendation(current.tier).label}（{quarter.code} {batch.code}）",
+            body=f"{METRIC_LABELS[metric]}：理由：{reason}",
+            link=reverse("monitoring:credit_record", args=[supplier.code]),
+        )
+    return decision
+
+
+def access_user(actor):
+    """The User behind the actor (None for an API token: the audit row keeps the token)."""
+    from django.contrib.auth import get_user_model
+
+    return actor if isinstance(actor, get_user_model()) else None
+
+
+def credit_supplier(actor, code: str) -> Company:
+    """Admins and bureaus see any supplier's credit record; a company only its own; others 404."""
+    return scorecard_supplier(actor, code)
+
+
+def credit_record(actor, supplier: Company):
+    """Confirmed sanctions of the supplier: a bureau sees those decided in its subtree or above it."""
+    qs = SanctionDecision.objects.filter(supplier=supplier, status=SanctionDecision.Status.CONFIRMED)
+    region = access.bureau_region(actor)
+    if region is not None and not access.is_admin(actor):
+        qs = qs.filter(Q(region__path__startswith=region.path) | Q(region__code__in=region.ancestor_codes()))
+    return qs.select_related("batch", "region", "decided_by").order_by("-quarter", "batch__code", "metric")
