@@ -266,6 +266,7 @@ def run_import(
     started = time.monotonic()
     sha256 = ""
     ctx = ImportContext(schema, batch_code=batch_code)
+    ctx.actor, ctx.source = actor, source
     try:
         table, sha256 = _load(rows_or_file, filename)
         _map_rows(schema, table, ctx)

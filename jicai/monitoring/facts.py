@@ -714,7 +714,7 @@ def _price_caps(cursor, facts: Facts) -> int:
     and order lines of the current agreement year priced above that cap (per institution and product)."""
     t = tables()
     batch_ids = {c["batch_id"] for c in facts.contexts if c["batch_id"] != NO_BATCH}
-    ctx_by = {(c["region_id"], c["batch_id"]): c for c in facts.contexts}
+    ctx_by = _province_contexts(facts)
     winners = list(
         Winner.objects.filter(item__batch_id__in=batch_ids).values_list(
             "item_id", "item__batch_id", "product_id", "province_id", "role", "winning_price"
@@ -792,6 +792,18 @@ def _price_caps(cursor, facts: Facts) -> int:
     return len(listing_findings) + cursor.rowcount
 
 
+def _province_contexts(facts: Facts) -> dict[tuple[int, int], dict]:
+    """(province id, batch id) → a context of that province and batch: the province's own when it has
+    institutions of its own, else one of its regions' (province-wide rules such as listing caps and report
+    days are set at province level, so any region of the province carries the same values)."""
+    by = {}
+    for c in facts.contexts:
+        key = (c["province_id"], c["batch_id"])
+        if key not in by or c["region_id"] == c["province_id"]:
+            by[key] = c
+    return by
+
+
 def _unsigned_agreements(cursor, facts: Facts) -> int:
     """UNSIGNED_AGREEMENT: agreements not effective after their due date (the agreement's own, else its
     agreement year's sign_due), per institution × supplier × agreement year; value = how many."""
@@ -816,7 +828,7 @@ def _unsigned_agreements(cursor, facts: Facts) -> int:
 def _missing_reports(cursor, facts: Facts) -> int:
     """LATE_SUPPLIER_REPORT: per province, batch and supply-role company, the items whose report for the
     latest month past its due day (company_report_day) is missing; value = how many items."""
-    ctx_by = {(c["region_id"], c["batch_id"]): c for c in facts.contexts}
+    ctx_by = _province_contexts(facts)
     findings = []
     for province in facts.provinces:
         if facts.scope is not None and facts.scope.level != "province":
@@ -824,9 +836,7 @@ def _missing_reports(cursor, facts: Facts) -> int:
         for batch in Batch.objects.filter(
             pk__in={c["batch_id"] for c in facts.contexts}, items__winners__province=province
         ).distinct():
-            c = ctx_by.get((province.pk, batch.pk)) or next(
-                (x for x in facts.contexts if x["batch_id"] == batch.pk and x["province_id"] == province.pk), None
-            )
+            c = ctx_by.get((province.pk, batch.pk))
             if c is None:
                 continue
             day = c["company_report_day"]

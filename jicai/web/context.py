@@ -33,9 +33,8 @@ NAV = [
     ]),
     ("报量", [
         ("报量窗口", "demand:windows", BUREAU_OR_INSTITUTION),
-        ("报量填报", "demand:reports", BUREAU_OR_INSTITUTION),
-        ("审核队列", "demand:review_queue", BUREAU),
-        ("报量进度", "demand:completion", BUREAU),
+        ("报量", "demand:reports", BUREAU_OR_INSTITUTION),
+        ("报量审核", "demand:queue", BUREAU),
     ]),
     ("协议", [
         ("约定采购量", "agreements:volumes", PARTIES),

@@ -53,10 +53,6 @@ def test_bad_rows_reject_the_whole_file(world):
     assert ImportedHistory.objects.count() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest.pipeline.run_import does not set ctx.actor for non-streamed kinds yet (requested of its owner)",
-)
 def test_bureau_only_loads_its_subtree(world):
     csv = HEADER + "GY-YD2023-1,GY7-001,H37020200001,3\n"
     with pytest.raises(ImportRejected) as exc:

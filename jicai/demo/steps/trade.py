@@ -336,7 +336,7 @@ def _derive_children(late_payers: list[int], now) -> None:
     # Payment day: 8–27 days after receipt, 45–84 days for the late payers (past the 30-day due date).
     offset = f"(CASE WHEN institution_id IN ({late}) THEN 45 + id %% 40 ELSE 8 + id %% 20 END)"
     if connection.vendor == "postgresql":
-        paid_on = f"last_received_on + {offset}"
+        paid_on = f"last_received_on + CAST({offset} AS integer)"
     else:
         paid_on = f"date(last_received_on, '+' || {offset} || ' days')"
     with connection.cursor() as cursor:
