@@ -14,7 +14,9 @@ ESCALATION_ORDER = [Escalation.REMINDED, Escalation.NOTIFIED, Escalation.INTERVI
 
 def _locked(actor, alert_id: int) -> Alert:
     queries.get_alert(actor, alert_id)  # 404 outside the actor's scope, before anything is locked
-    return Alert.objects.select_for_update().select_related("institution__region", "province").get(pk=alert_id)
+    # Lock the alert row alone (PostgreSQL refuses FOR UPDATE over nullable joins), then load relations.
+    Alert.objects.select_for_update().filter(pk=alert_id).values_list("pk").get()
+    return Alert.objects.select_related("institution__region", "province").get(pk=alert_id)
 
 
 def _reason(reason: str) -> str:
@@ -26,8 +28,12 @@ def _reason(reason: str) -> str:
 
 def _log(actor, alert, action, old, new, reason):
     AlertEvent.objects.create(
-        alert=alert, actor=actor if getattr(actor, "pk", None) else None, action=action, from_value=old,
-        to_value=new, reason=reason,
+        alert=alert,
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action,
+        from_value=old,
+        to_value=new,
+        reason=reason,
     )
     audit.record(actor=actor, action=f"alert.{action}", obj=alert)
 

@@ -212,7 +212,8 @@ def _fill(row: ProgressRow, sums: dict) -> ProgressRow:
     row.substitute = qty(sums["substitute_sum"])
     row.pairs = sums["pair_count"]
     row.institutions = sums["institution_count"]
-    row.time_progress = sums["progress"]
+    progress = sums["progress"]
+    row.time_progress = None if progress is None else Decimal(progress).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
     return row
 
 

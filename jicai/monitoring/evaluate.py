@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from jicai.batches.models import AgreementYear, Item
 from jicai.monitoring.facts import Facts, _param, compute_facts, tables
-from jicai.monitoring.models import Alert, AlertEvent, AlertStatus, AlertType
+from jicai.monitoring.models import Alert, AlertEvent, AlertType
 from jicai.registry.models import Company, Institution, Product, Region
 from jicai.trade.models import Order
 
@@ -144,9 +144,9 @@ def _progress_findings(cursor) -> None:
             INSERT INTO mon_finding (type, institution_id, item_id, batch_id, year_id, province_id, value, threshold)
             SELECT '{type_}', pf.institution_id, pf.item_id, g.batch_id, pf.agreement_year_id, c.province_id,
                    {value}, {threshold}
-            FROM {t['progress']} pf
-            JOIN {t['inst']} i ON i.id = pf.institution_id
-            JOIN {t['item']} g ON g.id = pf.item_id
+            FROM {t["progress"]} pf
+            JOIN {t["inst"]} i ON i.id = pf.institution_id
+            JOIN {t["item"]} g ON g.id = pf.item_id
             JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
                  AND c.year_id = pf.agreement_year_id
             WHERE {condition}
@@ -165,9 +165,9 @@ def _delivery_findings(cursor) -> None:
                CASE WHEN df.delivered_qty < c.t3 * df.ordered_qty THEN 3
                     WHEN df.delivered_qty < c.t2 * df.ordered_qty THEN 2
                     WHEN df.delivered_qty < c.t1 * df.ordered_qty THEN 1 END
-        FROM {t['deliveryfact']} df
-        JOIN {t['inst']} i ON i.id = df.institution_id
-        JOIN {t['year']} y ON y.id = df.agreement_year_id
+        FROM {t["deliveryfact"]} df
+        JOIN {t["inst"]} i ON i.id = df.institution_id
+        JOIN {t["year"]} y ON y.id = df.agreement_year_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = y.batch_id
         WHERE df.ordered_qty > 0 AND df.delivered_qty < c.floor_rate * df.ordered_qty
         """
@@ -179,9 +179,7 @@ def _ticket_findings(cursor, facts: Facts) -> None:
     if overdue_tickets is None:
         return
     ctx_province = {c["region_id"]: c["province_id"] for c in facts.contexts}
-    region_of = dict(
-        Institution.objects.filter(region_id__in=ctx_province).values_list("pk", "region_id")
-    )
+    region_of = dict(Institution.objects.filter(region_id__in=ctx_province).values_list("pk", "region_id"))
     rows = []
     for ticket in overdue_tickets(facts.as_of, region=facts.scope):
         region_id = region_of.get(ticket.institution_id)
@@ -190,8 +188,14 @@ def _ticket_findings(cursor, facts: Facts) -> None:
         type_ = "TICKET_REPLY_OVERDUE" if ticket.kind == "reply" else "TICKET_FIX_OVERDUE"
         overdue_days = (facts.as_of - ticket.due).days
         rows.append(
-            (type_, ticket.institution_id, ticket.supplier_id, ticket.ticket_id, ctx_province[region_id],
-             overdue_days)
+            (
+                type_,
+                ticket.institution_id,
+                ticket.supplier_id,
+                ticket.ticket_id,
+                ctx_province[region_id],
+                overdue_days,
+            )
         )
     if rows:
         sql = (
@@ -239,7 +243,7 @@ def evaluate(facts: Facts) -> Outcome:
                    MAX(l.line_no) AS line_no, MAX(f.ticket_id) AS ticket_id, MAX(f.province_id) AS province_id,
                    MAX(f.value) AS value, MAX(f.threshold) AS threshold, MAX(f.tier) AS tier
             FROM mon_finding f
-            LEFT JOIN {t['line']} l ON l.id = f.line_id
+            LEFT JOIN {t["line"]} l ON l.id = f.line_id
             LEFT JOIN {order} o ON o.id = l.order_id
             GROUP BY {_key_sql()}
             """
@@ -301,14 +305,18 @@ def evaluate(facts: Facts) -> Outcome:
             f"(SELECT a.id FROM {alert} a WHERE {stale})",
             [as_of],
         )
-    return Outcome(facts=facts, found=found, opened=opened, reopened=reopened, closed=closed, seconds=0.0, sla="")
+    return Outcome(
+        facts=facts, found=found, opened=opened, reopened=reopened, closed=closed, seconds=0.0, sla=""
+    )
 
 
 def _closing_scope(facts: Facts) -> str:
     """Alerts this run is responsible for: those of institutions in the scope, and the institution-less
     alerts (listing prices, supplier reports) of provinces the run covered entirely."""
     t = tables()
-    parts = [f"a.institution_id IN (SELECT i.id FROM {t['inst']} i WHERE i.region_id IN (SELECT region_id FROM mon_ctx))"]
+    parts = [
+        f"a.institution_id IN (SELECT i.id FROM {t['inst']} i WHERE i.region_id IN (SELECT region_id FROM mon_ctx))"
+    ]
     if facts.scope is None or facts.scope.level == "province":
         ids = ",".join(str(p.pk) for p in facts.provinces) or "0"
         parts.append(f"(a.institution_id IS NULL AND a.province_id IN ({ids}))")
@@ -357,7 +365,9 @@ def found_alerts(facts: Facts) -> list[dict]:
     items = dict(Item.objects.filter(pk__in={r[2] for r in rows if r[2]}).values_list("pk", "item_code"))
     companies = dict(Company.objects.filter(pk__in={r[3] for r in rows if r[3]}).values_list("pk", "code"))
     products = dict(Product.objects.filter(pk__in={r[4] for r in rows if r[4]}).values_list("pk", "code"))
-    years = dict(AgreementYear.objects.filter(pk__in={r[10] for r in rows if r[10]}).values_list("pk", "number"))
+    years = dict(
+        AgreementYear.objects.filter(pk__in={r[10] for r in rows if r[10]}).values_list("pk", "number")
+    )
     out = [
         {
             "type": r[0],

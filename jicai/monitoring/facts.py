@@ -29,7 +29,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jicai.agreements.models import AgreedVolume, PurchaseAgreement
-from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Batch, Item, ItemFactor, ListingPrice, Substitute, Winner
+from jicai.batches.models import (
+    SUPPLY_ROLES,
+    AgreementYear,
+    Batch,
+    Item,
+    ItemFactor,
+    ListingPrice,
+    Substitute,
+    Winner,
+)
 from jicai.monitoring.models import DeliveryFact, MonitoringRun, ProgressFact
 from jicai.policy import rules as policy_rules
 from jicai.policy.resolve import PolicyResolver
@@ -353,14 +362,14 @@ def _progress_facts(cursor, facts: Facts) -> int:
                SUM(CASE WHEN w.id IS NULL AND p.generic_name = g.generic_name
                         AND p.dosage_form_group = g.dosage_form_group THEN {q} * {fac} ELSE 0 END),
                0, 0, 0, 0, NULL, 0
-        FROM {t['line']} l
-        JOIN {t['inst']} i ON i.id = l.institution_id
-        JOIN {t['item']} g ON g.id = l.item_id
+        FROM {t["line"]} l
+        JOIN {t["inst"]} i ON i.id = l.institution_id
+        JOIN {t["item"]} g ON g.id = l.item_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
-        JOIN {t['product']} p ON p.id = l.product_id
-        LEFT JOIN {t['winner']} w ON w.item_id = l.item_id AND w.product_id = l.product_id
+        JOIN {t["product"]} p ON p.id = l.product_id
+        LEFT JOIN {t["winner"]} w ON w.item_id = l.item_id AND w.product_id = l.product_id
              AND w.province_id = c.province_id AND w.role IN {SUPPLY_ROLE_SQL}
-        LEFT JOIN {t['factor']} f ON f.item_id = l.item_id AND f.product_id = l.product_id
+        LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
         WHERE {purchased_window("c.s", "c.d_eff")}
         GROUP BY l.institution_id, l.item_id
         """
@@ -374,12 +383,12 @@ def _progress_facts(cursor, facts: Facts) -> int:
                SUM({purchased_between("c.ly_s", "c.ly_e")} * {fac}),
                SUM({purchased_between("c.ly_s", "c.sd_e")} * {fac}),
                0, NULL, 0
-        FROM {t['line']} l
-        JOIN {t['substitute']} su ON su.product_id = l.product_id
-        JOIN {t['item']} g ON g.id = su.item_id
-        JOIN {t['inst']} i ON i.id = l.institution_id
+        FROM {t["line"]} l
+        JOIN {t["substitute"]} su ON su.product_id = l.product_id
+        JOIN {t["item"]} g ON g.id = su.item_id
+        JOIN {t["inst"]} i ON i.id = l.institution_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
-        LEFT JOIN {t['factor']} f ON f.item_id = su.item_id AND f.product_id = l.product_id
+        LEFT JOIN {t["factor"]} f ON f.item_id = su.item_id AND f.product_id = l.product_id
         WHERE {purchased_window("c.ly_s", "c.d_eff")}
         GROUP BY l.institution_id, su.item_id
         """
@@ -388,9 +397,9 @@ def _progress_facts(cursor, facts: Facts) -> int:
         f"""
         INSERT INTO mon_pur
         SELECT av.institution_id, av.item_id, 0, 0, 0, 0, 0, av.agreed_qty, av.reported_qty, 1
-        FROM {t['agreed']} av
-        JOIN {t['inst']} i ON i.id = av.institution_id
-        JOIN {t['item']} g ON g.id = av.item_id
+        FROM {t["agreed"]} av
+        JOIN {t["inst"]} i ON i.id = av.institution_id
+        JOIN {t["item"]} g ON g.id = av.item_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id AND c.year_id = av.agreement_year_id
         """
     )
@@ -400,7 +409,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
     )
     cursor.execute(
         f"""
-        INSERT INTO {t['progress']} (as_of, institution_id, item_id, agreement_year_id, agreed_qty, reported_qty,
+        INSERT INTO {t["progress"]} (as_of, institution_id, item_id, agreement_year_id, agreed_qty, reported_qty,
             purchased_winning, purchased_nonwinning, purchased_substitute, substitute_last_year,
             substitute_same_days_last_year, time_progress, completion)
         SELECT %s, x.institution_id, x.item_id, c.year_id, x.agreed,
@@ -411,8 +420,8 @@ def _progress_facts(cursor, facts: Facts) -> int:
                      SUM(u_sd) AS u_sd, COALESCE(MAX(agreed), 0) AS agreed, MAX(reported) AS reported,
                      MAX(has_av) AS has_av
               FROM mon_pur GROUP BY institution_id, item_id) x
-        JOIN {t['inst']} i ON i.id = x.institution_id
-        JOIN {t['item']} g ON g.id = x.item_id
+        JOIN {t["inst"]} i ON i.id = x.institution_id
+        JOIN {t["item"]} g ON g.id = x.item_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
         """,
         [_param(facts.as_of)],
@@ -437,7 +446,7 @@ def _delivery_facts(cursor, facts: Facts) -> int:
     as_of = _param(facts.as_of)
     cursor.execute(
         f"""
-        INSERT INTO {t['deliveryfact']} (as_of, supplier_id, institution_id, agreement_year_id, ordered_qty,
+        INSERT INTO {t["deliveryfact"]} (as_of, supplier_id, institution_id, agreement_year_id, ordered_qty,
             delivered_qty, rate)
         SELECT %s, x.supplier_id, x.institution_id, x.year_id, x.ordered, x.delivered,
                CASE WHEN x.ordered > 0 THEN
@@ -445,11 +454,11 @@ def _delivery_facts(cursor, facts: Facts) -> int:
                END
         FROM (SELECT l.supplier_id, l.institution_id, c.year_id, SUM(l.qty) AS ordered,
                      SUM({delivered_by_d}) AS delivered
-              FROM {t['line']} l
-              JOIN {t['inst']} i ON i.id = l.institution_id
-              JOIN {t['item']} g ON g.id = l.item_id
+              FROM {t["line"]} l
+              JOIN {t["inst"]} i ON i.id = l.institution_id
+              JOIN {t["item"]} g ON g.id = l.item_id
               JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
-              JOIN {t['winner']} w ON w.item_id = l.item_id AND w.product_id = l.product_id
+              JOIN {t["winner"]} w ON w.item_id = l.item_id AND w.product_id = l.product_id
                    AND w.province_id = c.province_id AND w.role IN {SUPPLY_ROLE_SQL}
               WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.grace_cut
               GROUP BY l.supplier_id, l.institution_id, c.year_id) x
@@ -493,7 +502,7 @@ def _late_receipts(cursor, facts: Facts) -> int:
                x.year_id, x.province_id, x.db - x.rb, x.receipt_days
         FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
                      c.province_id, c.receipt_days, {delivered_before} AS db, {received_by} AS rb
-              FROM {t['line']} l {_line_ctx_join()}
+              FROM {t["line"]} l {_line_ctx_join()}
               WHERE l.delivered_qty > 0 AND l.ordered_on < c.receipt_cut
                 AND (l.last_received_on IS NULL OR l.last_received_on > %s
                      OR l.accepted_qty + l.rejected_qty < l.delivered_qty)) x
@@ -519,8 +528,8 @@ def _late_payments(cursor, facts: Facts) -> int:
         FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
                      c.province_id, c.pay_days, ROUND(l.accepted_qty * l.unit_price, 2) AS payable,
                      l.paid_amount - COALESCE(pa.later, 0) AS paid
-              FROM {t['line']} l {_line_ctx_join()}
-              LEFT JOIN (SELECT line_id, SUM(amount) AS later FROM {t['payment']} WHERE paid_on > %s
+              FROM {t["line"]} l {_line_ctx_join()}
+              LEFT JOIN (SELECT line_id, SUM(amount) AS later FROM {t["payment"]} WHERE paid_on > %s
                          GROUP BY line_id) pa ON pa.line_id = l.id
               WHERE l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= %s
                 AND l.payment_due_on < %s) x
@@ -541,11 +550,11 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
         f"""
         SELECT l.id, l.institution_id, l.product_id, l.ordered_on, l.qty, COALESCE(av.agreed_qty, 0),
                c.region_id, c.batch_id
-        FROM {t['line']} l
-        JOIN {t['inst']} i ON i.id = l.institution_id
-        JOIN {t['item']} g ON g.id = l.item_id
+        FROM {t["line"]} l
+        JOIN {t["inst"]} i ON i.id = l.institution_id
+        JOIN {t["item"]} g ON g.id = l.item_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
-        LEFT JOIN {t['agreed']} av ON av.agreement_year_id = c.year_id AND av.institution_id = l.institution_id
+        LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id AND av.institution_id = l.institution_id
              AND av.item_id = l.item_id
         WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d_eff
         """
@@ -558,7 +567,7 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
         return 0
     ctx = {(c["region_id"], c["batch_id"]): c for c in facts.contexts}
     rows = []
-    for line_id, inst, product, ordered_on, qty, agreed, region_id, batch_id in candidates:
+    for line_id, inst, product, ordered_on, _qty, _agreed, region_id, batch_id in candidates:
         ordered_on = ordered_on if isinstance(ordered_on, dt.date) else dt.date.fromisoformat(ordered_on)
         basis = ctx[(region_id, batch_id)]["basis"]
         rows.append(
@@ -581,7 +590,7 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
     cursor.execute(
         f"""
         SELECT k.line_id, SUM({hist}) FROM mon_cand k
-        JOIN {t['line']} l ON l.institution_id = k.institution_id AND l.product_id = k.product_id
+        JOIN {t["line"]} l ON l.institution_id = k.institution_id AND l.product_id = k.product_id
              AND l.ordered_on <= k.b
         GROUP BY k.line_id
         """
@@ -679,8 +688,8 @@ def _offline_suspects(cursor, facts: Facts) -> int:
         f"""
         INSERT INTO mon_use
         SELECT u.institution_id, u.product_id, mp.item_id, SUM(u.qty)
-        FROM {t['usage']} u
-        JOIN {t['inst']} i ON i.id = u.institution_id
+        FROM {t["usage"]} u
+        JOIN {t["inst"]} i ON i.id = u.institution_id
         JOIN mon_prod mp ON mp.product_id = u.product_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = mp.batch_id
         WHERE u.used_on >= c.s AND u.used_on <= c.d_eff
@@ -696,12 +705,12 @@ def _offline_suspects(cursor, facts: Facts) -> int:
                x.province_id, x.used, x.received * {OFFLINE_RATIO_NUM}.0 / {OFFLINE_RATIO_DEN}
         FROM (SELECT mu.institution_id, mu.product_id, mu.item_id, mu.used, c.batch_id, c.year_id,
                      c.province_id,
-                     COALESCE((SELECT SUM({received}) FROM {t['line']} l
+                     COALESCE((SELECT SUM({received}) FROM {t["line"]} l
                                WHERE l.institution_id = mu.institution_id AND l.product_id = mu.product_id
                                  AND l.last_received_on >= c.s90 AND l.ordered_on <= c.d_eff), 0) AS received
               FROM mon_use mu
               JOIN mon_prod mp ON mp.product_id = mu.product_id
-              JOIN {t['inst']} i ON i.id = mu.institution_id
+              JOIN {t["inst"]} i ON i.id = mu.institution_id
               JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = mp.batch_id) x
         WHERE x.used * {OFFLINE_RATIO_DEN} > x.received * {OFFLINE_RATIO_NUM}
         """
@@ -761,8 +770,21 @@ def _price_caps(cursor, facts: Facts) -> int:
             caps.append((product_id, province.pk, verdict.cap, item_id, batch_id))
             if product_id in listed and listed[product_id] > verdict.cap:
                 listing_findings.append(
-                    ("PRICE_ABOVE_CAP", None, item_id, None, product_id, None, None, batch_id, c["year_id"],
-                     province.pk, listed[product_id], verdict.cap, None)
+                    (
+                        "PRICE_ABOVE_CAP",
+                        None,
+                        item_id,
+                        None,
+                        product_id,
+                        None,
+                        None,
+                        batch_id,
+                        c["year_id"],
+                        province.pk,
+                        listed[product_id],
+                        verdict.cap,
+                        None,
+                    )
                 )
     _insert_rows(cursor, "mon_finding", FINDING_COLUMNS, listing_findings)
     cols = (
@@ -780,8 +802,8 @@ def _price_caps(cursor, facts: Facts) -> int:
             value, threshold)
         SELECT 'PRICE_ABOVE_CAP', l.institution_id, k.item_id, l.product_id, k.batch_id, c.year_id,
                c.province_id, MAX(l.unit_price), MAX(k.cap)
-        FROM {t['line']} l
-        JOIN {t['inst']} i ON i.id = l.institution_id
+        FROM {t["line"]} l
+        JOIN {t["inst"]} i ON i.id = l.institution_id
         JOIN mon_cap k ON k.product_id = l.product_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = k.batch_id AND c.province_id = k.province_id
         WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d_eff
@@ -813,9 +835,9 @@ def _unsigned_agreements(cursor, facts: Facts) -> int:
         INSERT INTO mon_finding (type, institution_id, supplier_id, batch_id, year_id, province_id, value)
         SELECT 'UNSIGNED_AGREEMENT', a.institution_id, a.supplier_id, y.batch_id, a.agreement_year_id,
                c.province_id, COUNT(*)
-        FROM {t['agreement']} a
-        JOIN {t['inst']} i ON i.id = a.institution_id
-        JOIN {t['year']} y ON y.id = a.agreement_year_id
+        FROM {t["agreement"]} a
+        JOIN {t["inst"]} i ON i.id = a.institution_id
+        JOIN {t["year"]} y ON y.id = a.agreement_year_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = y.batch_id
         WHERE a.status <> 'effective' AND COALESCE(a.due_date, y.sign_due) < %s
         GROUP BY a.institution_id, a.supplier_id, y.batch_id, a.agreement_year_id, c.province_id
@@ -858,8 +880,21 @@ def _missing_reports(cursor, facts: Facts) -> int:
                     missing[company_id] = missing.get(company_id, 0) + 1
             for company_id, count in missing.items():
                 findings.append(
-                    ("LATE_SUPPLIER_REPORT", None, None, company_id, None, None, None, batch.pk, c["year_id"],
-                     province.pk, count, day, None)
+                    (
+                        "LATE_SUPPLIER_REPORT",
+                        None,
+                        None,
+                        company_id,
+                        None,
+                        None,
+                        None,
+                        batch.pk,
+                        c["year_id"],
+                        province.pk,
+                        count,
+                        day,
+                        None,
+                    )
                 )
     _insert_rows(cursor, "mon_finding", FINDING_COLUMNS, findings)
     return len(findings)

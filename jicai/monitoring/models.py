@@ -14,7 +14,9 @@ class MonitoringRun(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(default=0)
-    counts = models.JSONField(default=dict, blank=True)  # {"facts": n, "alerts_open": n, "alerts_closed": n, …}
+    counts = models.JSONField(
+        default=dict, blank=True
+    )  # {"facts": n, "alerts_open": n, "alerts_closed": n, …}
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -41,11 +43,15 @@ class ProgressFact(models.Model):
     substitute_last_year = models.DecimalField(max_digits=20, decimal_places=4, default=0)  # [S−1y, S−1d]
     substitute_same_days_last_year = models.DecimalField(max_digits=20, decimal_places=4, default=0)
     time_progress = models.DecimalField(max_digits=9, decimal_places=6)
-    completion = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)  # None when agreed = 0
+    completion = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True
+    )  # None when agreed = 0
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["institution", "item", "agreement_year"], name="progress_fact_unique")
+            models.UniqueConstraint(
+                fields=["institution", "item", "agreement_year"], name="progress_fact_unique"
+            )
         ]
         indexes = [models.Index(fields=["item", "institution"])]
         verbose_name = "采购进度事实"
@@ -118,12 +124,20 @@ class Alert(models.Model):
 
     key = models.CharField(max_length=200, unique=True)
     type = models.CharField(max_length=32, choices=AlertType.choices, db_index=True)
-    institution = models.ForeignKey(Institution, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    institution = models.ForeignKey(
+        Institution, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
-    supplier = models.ForeignKey(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    supplier = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
     batch = models.ForeignKey(Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
-    agreement_year = models.ForeignKey(AgreementYear, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    agreement_year = models.ForeignKey(
+        AgreementYear, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     order_id = models.CharField(max_length=64, blank=True)
     line_no = models.PositiveIntegerField(null=True, blank=True)
     ticket_id = models.BigIntegerField(null=True, blank=True)
@@ -134,7 +148,9 @@ class Alert(models.Model):
     threshold = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     tier = models.PositiveSmallIntegerField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
-    escalation = models.CharField(max_length=12, choices=Escalation.choices, default=Escalation.NONE, blank=True)
+    escalation = models.CharField(
+        max_length=12, choices=Escalation.choices, default=Escalation.NONE, blank=True
+    )
     explanation = models.TextField(blank=True)
     first_seen_on = models.DateField()
     last_seen_on = models.DateField()
@@ -159,8 +175,12 @@ class AlertEvent(models.Model):
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    action = models.CharField(max_length=24)  # opened / updated / closed / explained / resolved / reminded / …
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(
+        max_length=24
+    )  # opened / updated / closed / explained / resolved / reminded / …
     from_value = models.CharField(max_length=24, blank=True)
     to_value = models.CharField(max_length=24, blank=True)
     reason = models.TextField(blank=True)
@@ -188,15 +208,21 @@ class SanctionDecision(models.Model):
 
     supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="sanctions")
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="sanctions")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")  # the deciding bureau's region
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+"
+    )  # the deciding bureau's region
     quarter = models.CharField(max_length=7)  # "2025Q3"
-    metric = models.CharField(max_length=32)  # delivery_rate / delivery_rate_<level> / ticket_reply / ticket_fix
+    metric = models.CharField(
+        max_length=32
+    )  # delivery_rate / delivery_rate_<level> / ticket_reply / ticket_fix
     rate = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     tier = models.PositiveSmallIntegerField(choices=Recommendation.choices)
     status = models.CharField(max_length=10, choices=Status.choices)
     reason = models.TextField()
     decided_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-decided_at"]

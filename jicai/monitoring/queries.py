@@ -38,8 +38,9 @@ def visible_alerts(actor) -> QuerySet[Alert]:
     return qs.none()
 
 
-def list_alerts(actor, *, type: str = "", status: str = "", region: str = "", supplier: str = "",
-                q: str = "") -> QuerySet[Alert]:
+def list_alerts(
+    actor, *, type: str = "", status: str = "", region: str = "", supplier: str = "", q: str = ""
+) -> QuerySet[Alert]:
     qs = visible_alerts(actor).select_related(
         "institution", "item", "supplier", "product", "agreement_year", "batch"
     )
@@ -53,8 +54,11 @@ def list_alerts(actor, *, type: str = "", status: str = "", region: str = "", su
         qs = qs.filter(supplier__code=supplier)
     if q:
         qs = qs.filter(
-            Q(institution__name__icontains=q) | Q(institution__code=q) | Q(supplier__name__icontains=q)
-            | Q(item__generic_name__icontains=q) | Q(order_id=q)
+            Q(institution__name__icontains=q)
+            | Q(institution__code=q)
+            | Q(supplier__name__icontains=q)
+            | Q(item__generic_name__icontains=q)
+            | Q(order_id=q)
         )
     return qs.order_by("-last_seen_on", "type", "id")
 
@@ -100,13 +104,17 @@ def can_govern(actor, alert: Alert) -> bool:
         return False
     if alert.institution_id is not None:
         return alert.institution.region.path.startswith(region.path)
-    return alert.province_id is not None and alert.province.code == region.province_code and region.level == "province"
+    return (
+        alert.province_id is not None
+        and alert.province.code == region.province_code
+        and region.level == "province"
+    )
 
 
 def visible_progress_facts(actor) -> QuerySet[ProgressFact]:
-    return access.scope_by_parties(actor, ProgressFact.objects.all(), institution="institution").select_related(
-        "institution", "item", "agreement_year"
-    )
+    return access.scope_by_parties(
+        actor, ProgressFact.objects.all(), institution="institution"
+    ).select_related("institution", "item", "agreement_year")
 
 
 def visible_delivery_facts(actor) -> QuerySet[DeliveryFact]:

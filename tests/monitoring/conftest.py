@@ -67,7 +67,9 @@ def add_line(
     if delivered:
         Delivery.objects.create(line=line, qty=delivered, delivered_on=delivered_on)
     if accepted or rejected:
-        Receipt.objects.create(line=line, accepted_qty=accepted, rejected_qty=rejected, received_on=received_on)
+        Receipt.objects.create(
+            line=line, accepted_qty=accepted, rejected_qty=rejected, received_on=received_on
+        )
     if paid:
         Payment.objects.create(line=line, amount=paid, paid_on=paid_on)
     return line

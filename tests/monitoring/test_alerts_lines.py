@@ -17,8 +17,9 @@ AS_OF = D(2024, 6, 8)
 def test_delivery_rate_exactly_080_does_not_fire_below_does_with_tier(mworld):
     w = mworld
     add_line(w.hospital, w.product, 100, D(2024, 5, 1), item=w.item, delivered=80, delivered_on=D(2024, 5, 2))
-    add_line(w.other_hospital, w.product, 100, D(2024, 5, 1), item=w.item, delivered=50,
-             delivered_on=D(2024, 5, 2))
+    add_line(
+        w.other_hospital, w.product, 100, D(2024, 5, 1), item=w.item, delivered=50, delivered_on=D(2024, 5, 2)
+    )
     add_line(w.other_hospital, w.product, 100, D(2024, 5, 3), item=w.item, status="rejected")
     add_line(w.other_hospital, w.product, 100, D(2024, 5, 3), item=w.item, status="cancelled")
     alerts = monitor(AS_OF, types={"LOW_DELIVERY_RATE"})
@@ -40,17 +41,21 @@ def test_no_eligible_lines_gives_no_rate_and_no_alert(mworld):
 
 def test_deliveries_after_as_of_do_not_count(mworld):
     w = mworld
-    add_line(w.hospital, w.product, 100, D(2024, 6, 1), item=w.item, delivered=100, delivered_on=D(2024, 6, 9))
+    add_line(
+        w.hospital, w.product, 100, D(2024, 6, 1), item=w.item, delivered=100, delivered_on=D(2024, 6, 9)
+    )
     alerts = monitor(AS_OF, types={"LOW_DELIVERY_RATE"})
     assert [(a["value"], a["tier"]) for a in alerts] == [(0, 3)]
 
 
 def test_late_receipt_after_more_than_five_days(mworld):
     w = mworld
-    late = add_line(w.hospital, w.product, 10, D(2024, 5, 20), item=w.item, delivered=10,
-                    delivered_on=D(2024, 6, 2))  # 6 days before D
-    add_line(w.hospital, w.product, 10, D(2024, 5, 20), item=w.item, delivered=10,
-             delivered_on=D(2024, 6, 3))  # exactly 5 days: not late
+    late = add_line(
+        w.hospital, w.product, 10, D(2024, 5, 20), item=w.item, delivered=10, delivered_on=D(2024, 6, 2)
+    )  # 6 days before D
+    add_line(
+        w.hospital, w.product, 10, D(2024, 5, 20), item=w.item, delivered=10, delivered_on=D(2024, 6, 3)
+    )  # exactly 5 days: not late
     alerts = monitor(AS_OF, types={"LATE_RECEIPT"})
     assert [(a["order_id"], a["line_no"], a["value"], a["threshold"]) for a in alerts] == [
         (late.order.order_id, 1, 10, 5)
@@ -61,8 +66,9 @@ def test_late_payment_after_due_date(mworld):
     w = mworld
     late = received(w.hospital, w.product, 100, D(2024, 5, 1), item=w.item)  # due 2024-05-31
     received(w.hospital, w.product, 100, D(2024, 5, 9), item=w.item)  # due 2024-06-08 = D: not after
-    received(w.hospital, w.product, 100, D(2024, 5, 2), item=w.item, paid=Decimal("12.00"),
-             paid_on=D(2024, 5, 20))
+    received(
+        w.hospital, w.product, 100, D(2024, 5, 2), item=w.item, paid=Decimal("12.00"), paid_on=D(2024, 5, 20)
+    )
     alerts = monitor(AS_OF, types={"LATE_PAYMENT"})
     assert [(a["order_id"], a["value"], a["threshold"]) for a in alerts] == [(late.order.order_id, 12, 30)]
 
@@ -94,12 +100,15 @@ def test_price_above_cap_for_listing_and_orders(mworld):
     w = mworld
     # other_product wins elsewhere at 0.20 and does not supply Shandong: cap max(1.5 × 0.20, 0.20) = 0.30
     elsewhere = f.region("320000", "江苏省")
-    Winner.objects.create(item=w.item, product=w.other_product, province=elsewhere, role="main",
-                          winning_price=Decimal("0.2000"))
-    ListingPrice.objects.create(product=w.other_product, province=w.province, price=Decimal("0.3100"),
-                                valid_from=D(2024, 1, 1))
-    ListingPrice.objects.create(product=w.product, province=w.province, price=Decimal("0.1200"),
-                                valid_from=D(2024, 1, 1))
+    Winner.objects.create(
+        item=w.item, product=w.other_product, province=elsewhere, role="main", winning_price=Decimal("0.2000")
+    )
+    ListingPrice.objects.create(
+        product=w.other_product, province=w.province, price=Decimal("0.3100"), valid_from=D(2024, 1, 1)
+    )
+    ListingPrice.objects.create(
+        product=w.product, province=w.province, price=Decimal("0.1200"), valid_from=D(2024, 1, 1)
+    )
     add_line(w.hospital, w.other_product, 10, D(2024, 5, 1), item=w.item, unit_price=Decimal("0.3100"))
     add_line(w.hospital, w.product, 10, D(2024, 5, 1), item=w.item, unit_price=Decimal("0.1200"))
     alerts = monitor(AS_OF, types={"PRICE_ABOVE_CAP"})
@@ -112,19 +121,32 @@ def test_price_above_cap_for_listing_and_orders(mworld):
 def test_unsigned_agreement_after_due_date(mworld):
     w = mworld
     year = AgreementYear.objects.get(batch=w.batch, number=1)
-    common = dict(agreement_year=year, item=w.item, supplier=w.maker, agreed_qty=10, winning_price=Decimal("0.12"))
+    common = dict(
+        agreement_year=year, item=w.item, supplier=w.maker, agreed_qty=10, winning_price=Decimal("0.12")
+    )
     PurchaseAgreement.objects.create(institution=w.hospital, due_date=D(2024, 6, 7), **common)
     PurchaseAgreement.objects.create(institution=w.other_hospital, due_date=D(2024, 6, 8), **common)
-    PurchaseAgreement.objects.create(institution=w.clinic, due_date=D(2024, 6, 1), status="effective", **common)
+    PurchaseAgreement.objects.create(
+        institution=w.clinic, due_date=D(2024, 6, 1), status="effective", **common
+    )
     alerts = monitor(AS_OF, types={"UNSIGNED_AGREEMENT"})
-    assert [(a["institution"], a["supplier"], a["value"]) for a in alerts] == [("H37100200001", w.maker.code, 1)]
+    assert [(a["institution"], a["supplier"], a["value"]) for a in alerts] == [
+        ("H37100200001", w.maker.code, 1)
+    ]
 
 
 def test_late_supplier_report_after_the_due_day(mworld):
     w = mworld
     # On 2024-06-06 the May report (due 06-05) is late; on 06-05 the April one is (and it was filed).
-    SupplierMonthlyReport.objects.create(company=w.maker, item=w.item, month=D(2024, 4, 1), production_qty=1,
-                                         supply_qty=1, inventory_qty=1, payment_received=Decimal("1"))
+    SupplierMonthlyReport.objects.create(
+        company=w.maker,
+        item=w.item,
+        month=D(2024, 4, 1),
+        production_qty=1,
+        supply_qty=1,
+        inventory_qty=1,
+        payment_received=Decimal("1"),
+    )
     assert monitor(D(2024, 6, 5), types={"LATE_SUPPLIER_REPORT"}) == []
     alerts = monitor(D(2024, 6, 6), types={"LATE_SUPPLIER_REPORT"})
     assert [(a["supplier"], a["institution"], a["value"], a["threshold"]) for a in alerts] == [

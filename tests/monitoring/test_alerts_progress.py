@@ -82,8 +82,13 @@ def test_nonwinning_exceeding_winning_is_strict(mworld):
 
 def test_nonsupply_winner_counts_as_nonwinning(mworld):
     w = mworld
-    Winner.objects.create(item=w.item, product=w.other_product, province=w.province, role="nonsupply",
-                          winning_price=Decimal("0.2"))
+    Winner.objects.create(
+        item=w.item,
+        product=w.other_product,
+        province=w.province,
+        role="nonsupply",
+        winning_price=Decimal("0.2"),
+    )
     agreed(w, w.hospital, 10)
     received(w.hospital, w.other_product, 5, D(2024, 4, 2), item=w.item)
     alerts = monitor(AS_OF, types={"NONWINNING_EXCEEDS_WINNING"})

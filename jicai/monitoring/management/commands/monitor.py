@@ -10,8 +10,19 @@ from django.core.management.base import BaseCommand, CommandError
 from jicai.monitoring.evaluate import found_alerts, run_monitoring
 from jicai.registry.models import Region
 
-COLUMNS = ("type", "institution", "item", "supplier", "product", "order_id", "line_no", "value", "threshold",
-           "tier", "agreement_year")
+COLUMNS = (
+    "type",
+    "institution",
+    "item",
+    "supplier",
+    "product",
+    "order_id",
+    "line_no",
+    "value",
+    "threshold",
+    "tier",
+    "agreement_year",
+)
 
 
 class Command(BaseCommand):
