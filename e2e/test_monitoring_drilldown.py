@@ -30,9 +30,25 @@ def build(w):
     progress(w.hospital, w.item2, w.year1, agreed=500, winning=300)
     progress(w.clinic, w.item, w.year1, agreed=200, winning=150)
     progress(w.other_hospital, w.item, w.year1, agreed=800, winning=600)
-    alert(AlertType.PROGRESS_LAG, institution=w.hospital, item=w.item, year=w.year1, value="0.4", threshold="0.5")
-    w.line = add_line(w.hospital, w.product, 400, D(2024, 4, 2), item=w.item, delivered=400,
-                      delivered_on=D(2024, 4, 3), accepted=400, received_on=D(2024, 4, 4))
+    alert(
+        AlertType.PROGRESS_LAG,
+        institution=w.hospital,
+        item=w.item,
+        year=w.year1,
+        value="0.4",
+        threshold="0.5",
+    )
+    w.line = add_line(
+        w.hospital,
+        w.product,
+        400,
+        D(2024, 4, 2),
+        item=w.item,
+        delivered=400,
+        delivered_on=D(2024, 4, 3),
+        accepted=400,
+        received_on=D(2024, 4, 4),
+    )
     add_line(w.other_hospital, w.product, 600, D(2024, 4, 2), item=w.item)  # another city's line
     return w
 

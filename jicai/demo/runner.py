@@ -27,6 +27,7 @@ from jicai.demo.steps.items import build_items
 from jicai.demo.steps.monitoring import run_monitoring
 from jicai.demo.steps.regions import build_regions
 from jicai.demo.steps.substitutes import build_substitutes
+from jicai.demo.steps.tickets import build_tickets
 from jicai.demo.steps.trade import build_trade
 
 
@@ -50,6 +51,7 @@ STEPS: list[Step] = [
     Step("demand", "报量、审核与退回重报", build_demand),
     Step("agreements", "约定采购量、配送关系与购销协议", build_agreements),
     Step("trade", "订单、配送、入库、付款与使用数据", build_trade),
+    Step("tickets", "供应诉求、答复时限与督办", build_tickets),
     Step("monitoring", "运行监测", run_monitoring),
 ]
 

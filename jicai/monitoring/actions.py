@@ -12,6 +12,12 @@ from jicai.monitoring.models import Alert, AlertEvent, AlertStatus, Escalation
 ESCALATION_ORDER = [Escalation.REMINDED, Escalation.NOTIFIED, Escalation.INTERVIEWED, Escalation.REFERRED]
 
 
+def next_escalation(alert: Alert) -> Escalation | None:
+    """The only step escalate_alert accepts next for this alert (None once referred)."""
+    current = ESCALATION_ORDER.index(alert.escalation) if alert.escalation else -1
+    return ESCALATION_ORDER[current + 1] if current + 1 < len(ESCALATION_ORDER) else None
+
+
 def _locked(actor, alert_id: int) -> Alert:
     queries.get_alert(actor, alert_id)  # 404 outside the actor's scope, before anything is locked
     # Lock the alert row alone (PostgreSQL refuses FOR UPDATE over nullable joins), then load relations.
@@ -76,10 +82,11 @@ def escalate_alert(*, actor, alert_id: int, step: str, reason: str) -> Alert:
     reason = _reason(reason)
     if alert.status in (AlertStatus.RESOLVED, AlertStatus.CLOSED):
         raise DomainError(f"当前状态为“{alert.get_status_display()}”，不能督办", code="invalid_status")
-    current = ESCALATION_ORDER.index(alert.escalation) if alert.escalation else -1
-    if current + 1 >= len(ESCALATION_ORDER) or step != ESCALATION_ORDER[current + 1]:
-        expected = ESCALATION_ORDER[current + 1].label if current + 1 < len(ESCALATION_ORDER) else "无"
-        raise DomainError(f"督办须依次进行，下一步应为：{expected}", code="invalid_step")
+    expected = next_escalation(alert)
+    if expected is None or step != expected:
+        raise DomainError(
+            f"督办须依次进行，下一步应为：{expected.label if expected else '无'}", code="invalid_step"
+        )
     old = alert.escalation
     alert.escalation = step
     alert.save(update_fields=["escalation"])

@@ -92,8 +92,10 @@ def _detail(a) -> dict:
 class AlertFilters(Schema):
     type: str = ""
     status: str = ""
+    escalation: str = ""
     region: str = ""
     supplier: str = ""
+    item: str = ""
     q: str = ""
 
 

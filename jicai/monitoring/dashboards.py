@@ -213,7 +213,9 @@ def _fill(row: ProgressRow, sums: dict) -> ProgressRow:
     row.pairs = sums["pair_count"]
     row.institutions = sums["institution_count"]
     progress = sums["progress"]
-    row.time_progress = None if progress is None else Decimal(progress).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
+    row.time_progress = (
+        None if progress is None else Decimal(progress).quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
+    )
     return row
 
 

@@ -116,10 +116,10 @@ CTX_COLUMNS = (
     ("year_id", "bigint"),
     ("s", "date"),
     ("e", "date"),
-    ("d_eff", "date"),  # min(D, E)
+    ("d", "date"),  # D itself: SPEC §7 counts purchased(·, S, D) to D, also when D is after E
     ("ly_s", "date"),  # S − 1 year
     ("ly_e", "date"),  # S − 1 day
-    ("sd_e", "date"),  # min(D, E) − 1 year (same days one year earlier)
+    ("sd_e", "date"),  # D − 1 year (end of the same days one year earlier)
     ("s90", "date"),  # S − 90 days
     ("grace_cut", "date"),  # min(E, D − delivery_grace_days)
     ("receipt_cut", "date"),  # deliveries before this day are late if not yet received
@@ -278,10 +278,10 @@ def _context(region, province, batch, year, as_of, policy) -> dict:
         ctx.update(
             s=s,
             e=e,
-            d_eff=d_eff,
+            d=as_of,
             ly_s=one_year_before(s),
             ly_e=s - dt.timedelta(days=1),
-            sd_e=one_year_before(d_eff),
+            sd_e=one_year_before(as_of),
             s90=s - dt.timedelta(days=OFFLINE_LOOKBACK_DAYS),
             grace_cut=min(e, as_of - dt.timedelta(days=policy.delivery_grace_days)),
             tp=policy_rules.time_progress(s, e, as_of),
@@ -350,7 +350,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
             ("has_av", "integer"),
         ),
     )
-    q = purchased_between("c.s", "c.d_eff")
+    q = purchased_between("c.s", "c.d")
     fac = "COALESCE(f.factor, 1)"
     # W and N: lines counted for the item (OrderLine.item), split by the province's supply winners; N are
     # only products of the item itself (same generic name and form group), never substitutes.
@@ -370,7 +370,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
         LEFT JOIN {t["winner"]} w ON w.item_id = l.item_id AND w.product_id = l.product_id
              AND w.province_id = c.province_id AND w.role IN {SUPPLY_ROLE_SQL}
         LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
-        WHERE {purchased_window("c.s", "c.d_eff")}
+        WHERE {purchased_window("c.s", "c.d")}
         GROUP BY l.institution_id, l.item_id
         """
     )
@@ -379,7 +379,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
         f"""
         INSERT INTO mon_pur
         SELECT l.institution_id, su.item_id, 0, 0,
-               SUM({purchased_between("c.s", "c.d_eff")} * {fac}),
+               SUM({purchased_between("c.s", "c.d")} * {fac}),
                SUM({purchased_between("c.ly_s", "c.ly_e")} * {fac}),
                SUM({purchased_between("c.ly_s", "c.sd_e")} * {fac}),
                0, NULL, 0
@@ -389,7 +389,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
         JOIN {t["inst"]} i ON i.id = l.institution_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
         LEFT JOIN {t["factor"]} f ON f.item_id = su.item_id AND f.product_id = l.product_id
-        WHERE {purchased_window("c.ly_s", "c.d_eff")}
+        WHERE {purchased_window("c.ly_s", "c.d")}
         GROUP BY l.institution_id, su.item_id
         """
     )
@@ -543,23 +543,28 @@ def _late_payments(cursor, facts: Facts) -> int:
 def _abnormal_orders(cursor, facts: Facts) -> int:
     """ABNORMAL_ORDER: qty > k × max(average monthly purchased qty of the product by the institution over
     the 12 months before the order date, agreed qty of the item / 12); not applicable when both are 0.
-    Lines ordered in [S, min(D, E)] are checked. SQL keeps only lines above k × agreed / 12 (a necessary
-    condition), then one join sums each candidate's history under the context's basis."""
+    Units: the line qty and the product's history are in the product's own minimum units (no factor: it
+    is one product throughout), while the agreed qty is in the item's reference units, so it is converted
+    to the product's units by dividing by the product's item_factor (agreed 120 of a 20 mg reference is
+    240 tablets of 10 mg, factor 0.5). Lines ordered in [S, D] are checked. SQL keeps only lines above
+    k × agreed / 12 / factor (a necessary condition), then one join sums each candidate's history under
+    the context's basis."""
     t = tables()
     cursor.execute(
         f"""
         SELECT l.id, l.institution_id, l.product_id, l.ordered_on, l.qty, COALESCE(av.agreed_qty, 0),
-               c.region_id, c.batch_id
+               c.region_id, c.batch_id, COALESCE(f.factor, 1)
         FROM {t["line"]} l
         JOIN {t["inst"]} i ON i.id = l.institution_id
         JOIN {t["item"]} g ON g.id = l.item_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
         LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id AND av.institution_id = l.institution_id
              AND av.item_id = l.item_id
-        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d_eff
+        LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
+        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
         """
-        # The candidate filter is applied in Python below for exactness; see the prefilter note there.
-        + " AND l.qty * 12 > COALESCE(av.agreed_qty, 0) * %s",
+        # A necessary condition with the smallest multiple in force; the exact test is made in Python below.
+        + " AND l.qty * 12 * COALESCE(f.factor, 1) > COALESCE(av.agreed_qty, 0) * %s",
         [_multiple_floor(facts)],
     )
     candidates = cursor.fetchall()
@@ -567,7 +572,7 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
         return 0
     ctx = {(c["region_id"], c["batch_id"]): c for c in facts.contexts}
     rows = []
-    for line_id, inst, product, ordered_on, _qty, _agreed, region_id, batch_id in candidates:
+    for line_id, inst, product, ordered_on, _qty, _agreed, region_id, batch_id, _factor in candidates:
         ordered_on = ordered_on if isinstance(ordered_on, dt.date) else dt.date.fromisoformat(ordered_on)
         basis = ctx[(region_id, batch_id)]["basis"]
         rows.append(
@@ -599,9 +604,10 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
     findings = []
     lines = {r[0]: r for r in candidates}
     for line_id, _inst, _product, _a, _b, _basis in rows:
-        _, inst, product, _od, qty, agreed, region_id, batch_id = lines[line_id]
+        _, inst, product, _od, qty, agreed, region_id, batch_id, factor = lines[line_id]
         c = ctx[(region_id, batch_id)]
-        base = max(history.get(line_id, Decimal(0)) / 12, Decimal(agreed) / 12)
+        factor = Decimal(str(factor)) if factor else Decimal(1)
+        base = max(history.get(line_id, Decimal(0)) / 12, Decimal(agreed) / 12 / factor)
         if base == 0:
             continue  # SPEC: when both bases are 0 the rule does not apply
         limit = c["abnormal_multiple"] * base
@@ -647,8 +653,8 @@ def _multiple_floor(facts: Facts) -> Decimal:
 
 
 def _offline_suspects(cursor, facts: Facts) -> int:
-    """OFFLINE_PURCHASE_SUSPECT: usage of a product in [S, min(D, E)] > accepted receipts of it in
-    [S − 90 days, min(D, E)] × 1.1, for products of an item (or listed substitutes) of a started batch."""
+    """OFFLINE_PURCHASE_SUSPECT: usage of a product in [S, D] > accepted receipts of it in
+    [S − 90 days, D] × 1.1, for products of an item (or listed substitutes) of a started batch."""
     t = tables()
     # Product → (item, batch): the products of each item (same generic name and form group) and its listed
     # substitutes; a product counted for several batches takes the latest cycle.
@@ -692,11 +698,11 @@ def _offline_suspects(cursor, facts: Facts) -> int:
         JOIN {t["inst"]} i ON i.id = u.institution_id
         JOIN mon_prod mp ON mp.product_id = u.product_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = mp.batch_id
-        WHERE u.used_on >= c.s AND u.used_on <= c.d_eff
+        WHERE u.used_on >= c.s AND u.used_on <= c.d
         GROUP BY u.institution_id, u.product_id, mp.item_id
         """
     )
-    received = received_between("c.s90", "c.d_eff")
+    received = received_between("c.s90", "c.d")
     cursor.execute(
         f"""
         INSERT INTO mon_finding (type, institution_id, item_id, product_id, batch_id, year_id, province_id,
@@ -707,7 +713,7 @@ def _offline_suspects(cursor, facts: Facts) -> int:
                      c.province_id,
                      COALESCE((SELECT SUM({received}) FROM {t["line"]} l
                                WHERE l.institution_id = mu.institution_id AND l.product_id = mu.product_id
-                                 AND l.last_received_on >= c.s90 AND l.ordered_on <= c.d_eff), 0) AS received
+                                 AND l.last_received_on >= c.s90 AND l.ordered_on <= c.d), 0) AS received
               FROM mon_use mu
               JOIN mon_prod mp ON mp.product_id = mu.product_id
               JOIN {t["inst"]} i ON i.id = mu.institution_id
@@ -806,7 +812,7 @@ def _price_caps(cursor, facts: Facts) -> int:
         JOIN {t["inst"]} i ON i.id = l.institution_id
         JOIN mon_cap k ON k.product_id = l.product_id
         JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = k.batch_id AND c.province_id = k.province_id
-        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d_eff
+        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
           AND l.unit_price > k.cap
         GROUP BY l.institution_id, k.item_id, l.product_id, k.batch_id, c.year_id, c.province_id
         """

@@ -8,7 +8,15 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from jicai.accounts import access
 from jicai.accounts.models import OrganisationKind
 from jicai.batches.models import SUPPLY_ROLES, Winner
-from jicai.monitoring.models import Alert, AlertEvent, AlertType, DeliveryFact, ProgressFact
+from jicai.monitoring.models import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    AlertType,
+    DeliveryFact,
+    Escalation,
+    ProgressFact,
+)
 
 
 def visible_alerts(actor) -> QuerySet[Alert]:
@@ -39,15 +47,34 @@ def visible_alerts(actor) -> QuerySet[Alert]:
 
 
 def list_alerts(
-    actor, *, type: str = "", status: str = "", region: str = "", supplier: str = "", q: str = ""
+    actor,
+    *,
+    type: str = "",
+    status: str = "",
+    escalation: str = "",
+    region: str = "",
+    supplier: str = "",
+    item: str = "",
+    q: str = "",
 ) -> QuerySet[Alert]:
+    """The actor's alerts with the list filters. `status` "active" means open or explained; `escalation`
+    "none" means not escalated yet; `item` matches the item code (codes are unique within a batch, so the
+    same code of several batches matches all of them)."""
     qs = visible_alerts(actor).select_related(
-        "institution", "item", "supplier", "product", "agreement_year", "batch"
+        "institution", "item", "item__batch", "supplier", "product", "agreement_year", "batch"
     )
     if type:
         qs = qs.filter(type=type)
-    if status:
+    if status == "active":
+        qs = qs.filter(status__in=(AlertStatus.OPEN, AlertStatus.EXPLAINED))
+    elif status:
         qs = qs.filter(status=status)
+    if escalation == "none":
+        qs = qs.filter(escalation=Escalation.NONE)
+    elif escalation:
+        qs = qs.filter(escalation=escalation)
+    if item:
+        qs = qs.filter(item__item_code=item)
     if region:
         qs = qs.filter(Q(institution__region__path__contains=f"{region}/") | Q(province__code=region))
     if supplier:
@@ -66,7 +93,15 @@ def list_alerts(
 def get_alert(actor, alert_id: int) -> Alert:
     return access.get_visible_or_404(
         visible_alerts(actor).select_related(
-            "institution", "institution__region", "item", "supplier", "product", "agreement_year", "batch"
+            "institution",
+            "institution__region",
+            "item",
+            "item__batch",
+            "supplier",
+            "product",
+            "agreement_year",
+            "batch",
+            "province",
         ),
         pk=alert_id,
     )

@@ -68,8 +68,10 @@ def _actor_label(actor) -> str:
     org = getattr(actor, "organisation", None)
     org_name = org.name if org is not None else "平台"
     user = audit._user(actor)
-    who = str(user) if user is not None else "接口令牌"
-    return f"{org_name} · {who}"
+    if user is not None:
+        return f"{org_name} · {user}"
+    # An API client acts through a token; the demo generator acts for an organisation without a login.
+    return f"{org_name} · 接口令牌" if getattr(actor, "token_id", None) is not None else org_name
 
 
 def _event(

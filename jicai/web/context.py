@@ -53,6 +53,7 @@ NAV = [
     ("诉求", [
         ("诉求对接", "tickets:tickets", PARTIES),
         ("发起诉求", "tickets:ticket_new", INSTITUTION),
+        ("诉求处理情况", "tickets:figures", _role(Role.BUREAU, Role.INSTITUTION, Role.MANUFACTURER)),
     ]),
     ("监测", [
         ("监测看板", "monitoring:dashboard", BUREAU_OR_INSTITUTION),

@@ -303,3 +303,19 @@ def test_relationship_pages_and_api(world, signed, client_for, api_client_for, a
     assert (
         api_client_for(world.manufacturer).delete(f"{API}/delivery-relationships/370000").status_code == 204
     )
+
+
+def test_web_relationship_set_by_a_non_manufacturer_changes_nothing(world, signed, client_for):
+    from jicai.agreements.models import DeliveryRelationship
+
+    before = list(DeliveryRelationship.objects.values_list("supplier_id", "region_id", "distributor_id"))
+    for user in (world.distributor_user, world.pharmacist, world.province_bureau):
+        response = client_for(user).post(
+            "/agreements/delivery/set/", {"region": "370000", "distributor": world.distributor.code}
+        )
+        assert response.status_code == 302
+    assert list(DeliveryRelationship.objects.values_list("supplier_id", "region_id", "distributor_id")) == before
+    client_for(world.manufacturer).post(
+        "/agreements/delivery/set/", {"region": "370000", "distributor": world.distributor.code}
+    )
+    assert DeliveryRelationship.objects.count() == len(before) + 1

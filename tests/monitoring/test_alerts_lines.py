@@ -4,7 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 from jicai.agreements.models import PurchaseAgreement
-from jicai.batches.models import AgreementYear, ListingPrice, Winner
+from jicai.batches.models import AgreementYear, ItemFactor, ListingPrice, Winner
 from jicai.monitoring.models import DeliveryFact
 from jicai.trade.models import SupplierMonthlyReport, UsageLine
 from tests import factories as f
@@ -152,3 +152,28 @@ def test_late_supplier_report_after_the_due_day(mworld):
     assert [(a["supplier"], a["institution"], a["value"], a["threshold"]) for a in alerts] == [
         (w.maker.code, None, 1, 5)
     ]
+
+
+def test_abnormal_order_converts_agreed_item_units_to_the_products_units(mworld):
+    """agreed 120 reference units, product factor 0.5 → 240 tablets a year, 20 a month, limit 3 × 20 = 60
+    tablets; the line qty and the product's history stay in tablets."""
+    w = mworld
+    ItemFactor.objects.create(item=w.item, product=w.product, factor=Decimal("0.5"))
+    agreed(w, w.hospital, 120)
+    add_line(w.hospital, w.product, 60, D(2024, 5, 1), item=w.item)  # exactly 3 × 20: no alert
+    big = add_line(w.hospital, w.product, 61, D(2024, 5, 2), item=w.item)
+    alerts = monitor(AS_OF, types={"ABNORMAL_ORDER"})
+    assert [(a["order_id"], a["value"], a["threshold"]) for a in alerts] == [(big.order.order_id, 61, 60)]
+
+
+def test_abnormal_order_history_is_the_products_own_qty_over_twelve_months(mworld):
+    """No agreed volume: history of the product in the 12 months before the order date / 12. 1 200 received
+    in 2023-06 → 100 a month, limit 300; a receipt exactly a year before the order date counts, one a day
+    earlier does not."""
+    w = mworld
+    received(w.hospital, w.product, 1200, D(2023, 6, 1))  # window of a 2024-06-01 order: 2023-06-01 … 2024-05-31
+    received(w.hospital, w.product, 5000, D(2023, 5, 31))  # outside
+    add_line(w.hospital, w.product, 300, D(2024, 6, 1), item=w.item)
+    big = add_line(w.hospital, w.product, 301, D(2024, 6, 1), item=w.item)
+    alerts = monitor(AS_OF, types={"ABNORMAL_ORDER"})
+    assert [(a["order_id"], a["value"], a["threshold"]) for a in alerts] == [(big.order.order_id, 301, 300)]

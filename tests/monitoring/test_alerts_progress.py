@@ -147,3 +147,35 @@ def test_unreported_purchase_when_reported_zero_or_missing(mworld):
     received(w.clinic, w.product, 5, D(2024, 4, 1), item=w.item)
     alerts = monitor(AS_OF, types={"UNREPORTED_PURCHASE"})
     assert [(a["institution"], a["value"]) for a in alerts] == [("H37020200001", 7), ("H37100200001", 5)]
+
+
+def test_after_the_cycle_purchases_up_to_d_count_literally(mworld):
+    """SPEC §7: with D after E, [S, E] is the last year and completion = purchased(W, S, D) / agreed, so a
+    receipt after E (but not after D) counts; time progress stays 1 (min(D, E))."""
+    w = mworld
+    agreed(w, w.hospital, 100, year=3)  # year 3 = 2026-03-01 … 2027-02-28
+    received(w.hospital, w.product, 60, D(2026, 6, 1), item=w.item)
+    received(w.hospital, w.product, 39, D(2027, 4, 1), item=w.item)  # after E, before D
+    received(w.hospital, w.product, 500, D(2027, 6, 2), item=w.item)  # after D: not counted
+    alerts = monitor(D(2027, 6, 1), types=LAG | {"OVER_PURCHASE"})
+    assert [(a["type"], a["agreement_year"], a["value"], a["threshold"]) for a in alerts] == [
+        ("PROGRESS_LAG", 3, 0.99, 1)
+    ]
+    fact = ProgressFact.objects.get(institution=w.hospital)
+    assert (fact.purchased_winning, fact.time_progress, fact.completion) == (
+        Decimal("99"),
+        Decimal("1"),
+        Decimal("0.99"),
+    )
+    received(w.hospital, w.product, 1, D(2027, 5, 31), item=w.item)
+    assert monitor(D(2027, 6, 1), types=LAG) == []  # 100 of 100
+
+
+def test_substitute_same_days_last_year_run_to_d_minus_one_year_after_the_cycle(mworld):
+    w = mworld
+    sub = _substitute(w)
+    # Year 3 = 2026-03-01 … 2027-02-28, D = 2027-04-30: same days one year earlier = 2025-03-01 … 2026-04-30
+    received(w.hospital, sub, 100, D(2026, 4, 30))  # inside the same days last year
+    received(w.hospital, sub, 131, D(2027, 4, 30))  # in [S, D], after E
+    alerts = monitor(D(2027, 4, 30), types={"SUBSTITUTE_GROWTH"})
+    assert [(a["value"], a["threshold"]) for a in alerts] == [(231, 130)]

@@ -32,7 +32,14 @@ def facts(world):
     progress(w.hospital, w.item2, w.year1, agreed=500, winning=300)
     progress(w.clinic, w.item, w.year1, agreed=200, winning=150)
     progress(w.other_hospital, w.item, w.year1, agreed=0, winning=30, nonwinning=10)
-    alert(AlertType.PROGRESS_LAG, institution=w.hospital, item=w.item, year=w.year1, value="0.4", threshold="0.5")
+    alert(
+        AlertType.PROGRESS_LAG,
+        institution=w.hospital,
+        item=w.item,
+        year=w.year1,
+        value="0.4",
+        threshold="0.5",
+    )
     delivery(w.maker, w.hospital, w.year1, ordered=1000, delivered=900)
     delivery(w.maker, w.clinic, w.year1, ordered=1000, delivered=500)
     delivery(w.maker, w.other_hospital, w.year1, ordered=0, delivered=0)
@@ -58,7 +65,11 @@ def test_province_drilldown_sums_children_and_excludes_pairs_without_agreed_volu
     assert list(rows) == ["370200", "371000"]
     weihai = rows["371000"]
     assert (weihai.name, weihai.agreed, weihai.purchased, weihai.pairs, weihai.institutions) == (
-        "威海市", 1700, Decimal("850.0000"), 3, 2
+        "威海市",
+        1700,
+        Decimal("850.0000"),
+        3,
+        2,
     )
     assert weihai.completion == Decimal("0.500000")
     assert weihai.time_progress == Decimal("0.500000")
@@ -69,7 +80,9 @@ def test_province_drilldown_sums_children_and_excludes_pairs_without_agreed_volu
     assert qingdao.winning_share == Decimal("0.750000")
     assert qingdao.lagging == 0
     assert (result.total.agreed, result.total.purchased, result.total.completion) == (
-        1700, Decimal("850.0000"), Decimal("0.500000")
+        1700,
+        Decimal("850.0000"),
+        Decimal("0.500000"),
     )
 
 
@@ -126,16 +139,57 @@ def test_substitute_trend_by_month_against_last_year_from_receipts(facts):
     w = facts
     sub = f.product("XC10AAB001A001010100001", w.maker, generic_name="瑞舒伐他汀钙", spec="10mg")
     Substitute.objects.create(item=w.item, product=sub, degree="most")
-    add_line(w.hospital, sub, 40, D(2024, 3, 5), delivered=40, delivered_on=D(2024, 3, 6), accepted=40,
-             received_on=D(2024, 3, 7))
-    add_line(w.clinic, sub, 25, D(2024, 3, 20), delivered=25, delivered_on=D(2024, 3, 21), accepted=20,
-             rejected=5, received_on=D(2024, 3, 22))
-    add_line(w.hospital, sub, 70, D(2023, 3, 10), delivered=70, delivered_on=D(2023, 3, 11), accepted=70,
-             received_on=D(2023, 3, 12))
-    add_line(w.hospital, sub, 11, D(2024, 8, 1), delivered=11, delivered_on=D(2024, 8, 2), accepted=11,
-             received_on=D(2024, 9, 1))  # received after the run's date: not in the trend
-    add_line(w.other_hospital, sub, 99, D(2024, 4, 1), delivered=99, delivered_on=D(2024, 4, 1), accepted=99,
-             received_on=D(2024, 4, 2))  # 青岛: outside 威海
+    add_line(
+        w.hospital,
+        sub,
+        40,
+        D(2024, 3, 5),
+        delivered=40,
+        delivered_on=D(2024, 3, 6),
+        accepted=40,
+        received_on=D(2024, 3, 7),
+    )
+    add_line(
+        w.clinic,
+        sub,
+        25,
+        D(2024, 3, 20),
+        delivered=25,
+        delivered_on=D(2024, 3, 21),
+        accepted=20,
+        rejected=5,
+        received_on=D(2024, 3, 22),
+    )
+    add_line(
+        w.hospital,
+        sub,
+        70,
+        D(2023, 3, 10),
+        delivered=70,
+        delivered_on=D(2023, 3, 11),
+        accepted=70,
+        received_on=D(2023, 3, 12),
+    )
+    add_line(
+        w.hospital,
+        sub,
+        11,
+        D(2024, 8, 1),
+        delivered=11,
+        delivered_on=D(2024, 8, 2),
+        accepted=11,
+        received_on=D(2024, 9, 1),
+    )  # received after the run's date: not in the trend
+    add_line(
+        w.other_hospital,
+        sub,
+        99,
+        D(2024, 4, 1),
+        delivered=99,
+        delivered_on=D(2024, 4, 1),
+        accepted=99,
+        received_on=D(2024, 4, 2),
+    )  # 青岛: outside 威海
     trend = dashboards.substitute_trend(w.city, fy(w))
     assert trend["months"] == ["2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08"]
     assert trend["this_year"] == [Decimal("60"), 0, 0, 0, 0, 0]
@@ -148,7 +202,9 @@ def test_alert_counts_by_type_and_month(facts):
     alert(AlertType.LATE_PAYMENT, institution=w.hospital, first_seen=D(2024, 7, 3))
     alert(AlertType.LATE_PAYMENT, institution=w.other_hospital, first_seen=D(2024, 7, 9))
     alert(AlertType.LATE_SUPPLIER_REPORT, supplier=w.maker, province=w.province, first_seen=D(2024, 6, 6))
-    counts = dashboards.alert_counts_by_month(dashboards.alerts_in_region_q(w.province), until=AS_OF, months=3)
+    counts = dashboards.alert_counts_by_month(
+        dashboards.alerts_in_region_q(w.province), until=AS_OF, months=3
+    )
     assert counts["months"] == ["2024-06", "2024-07", "2024-08"]
     assert counts["series"] == [
         {"type": "PROGRESS_LAG", "name": "采购进度滞后", "values": [0, 0, 1]},
@@ -208,7 +264,9 @@ def test_dashboard_home_sends_each_actor_to_its_own_dashboard(facts, client_for)
     w = facts
     home = reverse("monitoring:dashboard")
     assert client_for(w.city_bureau).get(home)["Location"] == "/monitoring/dashboard/regions/371000/"
-    assert client_for(w.pharmacist).get(home)["Location"] == "/monitoring/dashboard/institutions/H37100200001/"
+    assert (
+        client_for(w.pharmacist).get(home)["Location"] == "/monitoring/dashboard/institutions/H37100200001/"
+    )
     assert client_for(w.manufacturer).get(home).status_code == 404
     assert client_for(w.doctor).get(home).status_code == 404
 
@@ -250,7 +308,9 @@ def test_region_dashboard_scope(facts, client_for, api_client_for, persona, code
 )
 def test_institution_dashboard_scope(facts, client_for, api_client_for, persona, code, status):
     user = getattr(facts, persona)
-    assert client_for(user).get(reverse("monitoring:dashboard_institution", args=[code])).status_code == status
+    assert (
+        client_for(user).get(reverse("monitoring:dashboard_institution", args=[code])).status_code == status
+    )
     assert api_client_for(user).get(f"/api/v1/dashboards/institutions/{code}").status_code == status
 
 
@@ -265,14 +325,21 @@ def test_unknown_batch_is_404(facts, client_for):
 def test_region_api_returns_exact_series(facts, api_client_for):
     body = api_client_for(facts.city_bureau).get("/api/v1/dashboards/regions/371000").json()
     assert body["facts"] == {
-        "batch": "GY-YD2023-1", "agreement_year": 1, "start": "2024-03-01", "end": "2025-02-28", "as_of": "2024-08-31"
+        "batch": "GY-YD2023-1",
+        "agreement_year": 1,
+        "start": "2024-03-01",
+        "end": "2025-02-28",
+        "as_of": "2024-08-31",
     }
     assert body["total"]["completion"] == "0.500000"
     assert [(r["code"], r["agreed_qty"], r["completion"], r["lagging_items"]) for r in body["rows"]] == [
         ("371002", 1700, "0.500000", 1)
     ]
     assert body["delivery"][0]["rate_by_level"] == {
-        "tertiary": None, "secondary": "0.900000", "primary": None, "grassroots": "0.500000"
+        "tertiary": None,
+        "secondary": "0.900000",
+        "primary": None,
+        "grassroots": "0.500000",
     }
 
 
@@ -304,7 +371,9 @@ def _more_facts(w, n):
 
 
 @pytest.mark.parametrize("code", ["370000", "371002"])
-def test_region_page_query_count_does_not_grow_with_rows(facts, client_for, django_assert_max_num_queries, code):
+def test_region_page_query_count_does_not_grow_with_rows(
+    facts, client_for, django_assert_max_num_queries, code
+):
     client = client_for(facts.province_bureau)
     url = reverse("monitoring:dashboard_region", args=[code])
     client.get(url)  # warm the session
@@ -343,5 +412,7 @@ def test_dashboard_reads_what_a_monitoring_run_stored(mworld, client_for):
     assert (rows["371000"].completion, rows["371000"].lagging) == (Decimal("0.271233"), 1)  # 99/365
     assert (rows["370200"].completion, rows["370200"].lagging) == (Decimal("0.273973"), 0)  # 100/365
     assert rows["371000"].time_progress == Decimal("0.273973")
-    response = client_for(w.pharmacist).get(reverse("monitoring:dashboard_institution", args=["H37100200001"]))
+    response = client_for(w.pharmacist).get(
+        reverse("monitoring:dashboard_institution", args=["H37100200001"])
+    )
     assert [(r.fact.item.item_code, r.lagging) for r in response.context["rows"]] == [("GY7-001", True)]

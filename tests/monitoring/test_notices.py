@@ -21,19 +21,50 @@ Q3 = notices.Quarter(2024, 3)
 def alerts(world):
     w = world
     w.year1 = year1(w)
-    w.lag = alert(AlertType.PROGRESS_LAG, institution=w.hospital, item=w.item, year=w.year1,
-                  first_seen=D(2024, 7, 10), value="0.35", threshold="0.5")
+    w.lag = alert(
+        AlertType.PROGRESS_LAG,
+        institution=w.hospital,
+        item=w.item,
+        year=w.year1,
+        first_seen=D(2024, 7, 10),
+        value="0.35",
+        threshold="0.5",
+    )
     # Closed on the quarter's second day: it was live during the quarter.
-    w.low = alert(AlertType.LOW_DELIVERY_RATE, institution=w.clinic, supplier=w.maker, year=w.year1,
-                  first_seen=D(2024, 5, 1), closed_on=D(2024, 7, 2), value="0.55", threshold="0.8", tier=2)
+    w.low = alert(
+        AlertType.LOW_DELIVERY_RATE,
+        institution=w.clinic,
+        supplier=w.maker,
+        year=w.year1,
+        first_seen=D(2024, 5, 1),
+        closed_on=D(2024, 7, 2),
+        value="0.55",
+        threshold="0.8",
+        tier=2,
+    )
     # Closed before the quarter / first seen after it: not in the Q3 notice.
-    alert(AlertType.LATE_PAYMENT, institution=w.hospital, supplier=w.maker, first_seen=D(2024, 4, 1),
-          closed_on=D(2024, 6, 30), order_id="T1", line_no=1)
+    alert(
+        AlertType.LATE_PAYMENT,
+        institution=w.hospital,
+        supplier=w.maker,
+        first_seen=D(2024, 4, 1),
+        closed_on=D(2024, 6, 30),
+        order_id="T1",
+        line_no=1,
+    )
     alert(AlertType.LATE_RECEIPT, institution=w.hospital, first_seen=D(2024, 10, 1), order_id="T2", line_no=1)
-    w.qingdao = alert(AlertType.NONWINNING_EXCEEDS_WINNING, institution=w.other_hospital, item=w.item,
-                      year=w.year1, first_seen=D(2024, 8, 1), value="120", threshold="80")
-    w.report = alert(AlertType.LATE_SUPPLIER_REPORT, supplier=w.maker, province=w.province,
-                     first_seen=D(2024, 9, 6))
+    w.qingdao = alert(
+        AlertType.NONWINNING_EXCEEDS_WINNING,
+        institution=w.other_hospital,
+        item=w.item,
+        year=w.year1,
+        first_seen=D(2024, 8, 1),
+        value="120",
+        threshold="80",
+    )
+    w.report = alert(
+        AlertType.LATE_SUPPLIER_REPORT, supplier=w.maker, province=w.province, first_seen=D(2024, 9, 6)
+    )
     return w
 
 
@@ -77,15 +108,39 @@ def test_group_columns_and_values_are_formatted_for_the_type(alerts):
     w = alerts
     group = notices.build_notice(w.city, Q3).groups[0]
     headers = [c.header for c in group.columns]
-    assert headers == ["所在地区", "医疗机构", "机构代码", "采购品种", "问题", "完成率", "序时进度要求",
-                       "首次发现", "最近发现", "状态"]
-    assert group.rows == [["环翠区", "威海市环翠区人民医院", "H37100200001", str(w.item), "采购进度滞后",
-                           "35.00%", "50.00%", D(2024, 7, 10), D(2024, 7, 10), "待处理"]]
+    assert headers == [
+        "所在地区",
+        "医疗机构",
+        "机构代码",
+        "采购品种",
+        "问题",
+        "完成率",
+        "序时进度要求",
+        "首次发现",
+        "最近发现",
+        "状态",
+    ]
+    assert group.rows == [
+        [
+            "环翠区",
+            "威海市环翠区人民医院",
+            "H37100200001",
+            str(w.item),
+            "采购进度滞后",
+            "35.00%",
+            "50.00%",
+            D(2024, 7, 10),
+            D(2024, 7, 10),
+            "待处理",
+        ]
+    ]
 
 
 def test_xlsx_has_a_summary_and_one_sheet_per_group(alerts, client_for):
     w = alerts
-    response = client_for(w.city_bureau).get(reverse("monitoring:notice", args=["371000", "2024Q3"]) + "?export=xlsx")
+    response = client_for(w.city_bureau).get(
+        reverse("monitoring:notice", args=["371000", "2024Q3"]) + "?export=xlsx"
+    )
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
     book = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
@@ -95,10 +150,28 @@ def test_xlsx_has_a_summary_and_one_sheet_per_group(alerts, client_for):
     assert summary["A1"].value == "威海市医疗保障局 2024年第三季度集中带量采购监测情况通报"
     assert [summary.cell(row=r, column=2).value for r in (5, 10, 16)] == [1, 1, 2]  # 一, 六, 合计
     lag = book["一、采购进度滞后的医疗机构"]
-    assert [c.value for c in lag[2]] == ["序号", "所在地区", "医疗机构", "机构代码", "采购品种", "问题", "完成率",
-                                         "序时进度要求", "首次发现", "最近发现", "状态"]
-    assert [c.value for c in lag[3]][:7] == [1, "环翠区", "威海市环翠区人民医院", "H37100200001", str(w.item),
-                                             "采购进度滞后", "35.00%"]
+    assert [c.value for c in lag[2]] == [
+        "序号",
+        "所在地区",
+        "医疗机构",
+        "机构代码",
+        "采购品种",
+        "问题",
+        "完成率",
+        "序时进度要求",
+        "首次发现",
+        "最近发现",
+        "状态",
+    ]
+    assert [c.value for c in lag[3]][:7] == [
+        1,
+        "环翠区",
+        "威海市环翠区人民医院",
+        "H37100200001",
+        str(w.item),
+        "采购进度滞后",
+        "35.00%",
+    ]
     assert lag["I3"].value == dt.datetime(2024, 7, 10)
     delivery = book["六、配送率偏低的企业"]
     assert "齐鲁制药有限公司" in [c.value for c in delivery[3]]

@@ -28,13 +28,25 @@ def pinned_today(monkeypatch):
 
 def card_for(w, region=None, quarter=Q3, today=TODAY, supplier=None):
     return scorecards.build_scorecards(
-        batch=w.batch, region=region or w.province, quarter=quarter, today=today, suppliers=[supplier or w.maker]
+        batch=w.batch,
+        region=region or w.province,
+        quarter=quarter,
+        today=today,
+        suppliers=[supplier or w.maker],
     )[0]
 
 
 def line(w, institution, qty, ordered_on, delivered=0, delivered_on=None, **kw):
-    return add_line(institution, w.product, qty, ordered_on, item=w.item, delivered=delivered,
-                    delivered_on=delivered_on or ordered_on, **kw)
+    return add_line(
+        institution,
+        w.product,
+        qty,
+        ordered_on,
+        item=w.item,
+        delivered=delivered,
+        delivered_on=delivered_on or ordered_on,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,10 +79,18 @@ def test_quarter_window_counts_rejected_and_skips_cancelled_late_and_nonwinning_
     add_line(w.hospital, w.other_product, 500, D(2024, 7, 1), item=w.item)  # not a winner in 山东
     card = card_for(w)
     overall = card.metric("delivery_rate")
-    assert (overall.numerator, overall.denominator, overall.rate, overall.tier) == (60, 240, Decimal("0.25"), 3)
+    assert (overall.numerator, overall.denominator, overall.rate, overall.tier) == (
+        60,
+        240,
+        Decimal("0.25"),
+        3,
+    )
     secondary = card.metric("delivery_rate_secondary")
     assert (secondary.numerator, secondary.denominator, secondary.rate, secondary.tier) == (
-        60, 140, Decimal("0.428571"), 2
+        60,
+        140,
+        Decimal("0.428571"),
+        2,
     )
     grassroots = card.metric("delivery_rate_grassroots")
     assert (grassroots.rate, grassroots.tier) == (Decimal("0"), 3)
@@ -107,8 +127,16 @@ def test_ticket_figures_are_tiered_with_the_ticket_resolution_tiers(world, monke
 
     def figures(*, suppliers=None, start, end, region=None):
         calls.append((tuple(s.code for s in suppliers), start, end, region.code))
-        return {w.maker.pk: {"tickets": 4, "replied_on_time": 3, "on_time_reply_rate": Decimal("0.75"),
-                             "fixed_on_time": 1, "timely_fix_rate": Decimal("0.25"), "mean_workdays_to_fix": Decimal("3.5")}}
+        return {
+            w.maker.pk: {
+                "tickets": 4,
+                "replied_on_time": 3,
+                "on_time_reply_rate": Decimal("0.75"),
+                "fixed_on_time": 1,
+                "timely_fix_rate": Decimal("0.25"),
+                "mean_workdays_to_fix": Decimal("3.5"),
+            }
+        }
 
     monkeypatch.setattr(scorecards, "ticket_figures_function", lambda: figures)
     card = card_for(w)
@@ -130,21 +158,37 @@ def tier2(world):
 
 
 def decide(w, actor, metric="delivery_rate", confirm=True, reason="配送率连续偏低"):
-    return scorecards.decide_sanction(actor=actor, supplier=w.maker, batch=w.batch, quarter=Q3, metric=metric,
-                                      confirm=confirm, reason=reason, today=TODAY)
+    return scorecards.decide_sanction(
+        actor=actor,
+        supplier=w.maker,
+        batch=w.batch,
+        quarter=Q3,
+        metric=metric,
+        confirm=confirm,
+        reason=reason,
+        today=TODAY,
+    )
 
 
 def test_bureau_confirms_with_reason_and_it_enters_the_credit_record(tier2, client_for):
     w = tier2
     decision = decide(w, w.province_bureau)
     assert (decision.status, decision.tier, decision.rate, decision.region, decision.quarter) == (
-        "confirmed", 2, Decimal("0.500000"), w.province, "2024Q3"
+        "confirmed",
+        2,
+        Decimal("0.500000"),
+        w.province,
+        "2024Q3",
     )
     assert decision.decided_by == w.province_bureau
     log = AuditLog.objects.get(action="sanction.confirmed")
     assert log.changes["reason"] == "配送率连续偏低" and log.actor == w.province_bureau
     assert Notification.objects.filter(organisation=w.maker_org, kind="sanction").count() == 1
-    html = client_for(w.manufacturer).get(reverse("monitoring:credit_record", args=[w.maker.code])).content.decode()
+    html = (
+        client_for(w.manufacturer)
+        .get(reverse("monitoring:credit_record", args=[w.maker.code]))
+        .content.decode()
+    )
     assert "减少约定采购量" in html and "配送率连续偏低" in html and "山东省医保局" in html
 
 
@@ -186,7 +230,9 @@ def test_decision_through_the_page(tier2, client_for):
     client = client_for(w.province_bureau)
     page = client.get(url)
     assert 'data-testid="decide-delivery_rate"' in page.content.decode()
-    response = client.post(url, {"metric": "delivery_rate", "decision": "confirm", "reason": "约谈后仍未改善"})
+    response = client.post(
+        url, {"metric": "delivery_rate", "decision": "confirm", "reason": "约谈后仍未改善"}
+    )
     assert response.status_code == 302
     assert SanctionDecision.objects.get().reason == "约谈后仍未改善"
     html = client.get(url).content.decode()
@@ -197,31 +243,47 @@ def test_decision_through_the_api(tier2, api_client_for):
     w = tier2
     url = f"/api/v1/scorecards/{w.maker.code}/{w.batch.code}/2024Q3/decisions"
     response = api_client_for(w.province_bureau).post(
-        url, {"metric": "delivery_rate", "decision": "dismiss", "reason": "已核实"}, content_type="application/json"
+        url,
+        {"metric": "delivery_rate", "decision": "dismiss", "reason": "已核实"},
+        content_type="application/json",
     )
     assert response.status_code == 201, response.content
     assert response.json()["status"] == "dismissed" and response.json()["tier"] == 2
     again = api_client_for(w.province_bureau).post(
-        url, {"metric": "delivery_rate", "decision": "confirm", "reason": "x"}, content_type="application/json"
+        url,
+        {"metric": "delivery_rate", "decision": "confirm", "reason": "x"},
+        content_type="application/json",
     )
     assert again.status_code == 400 and again.json()["error"]["code"] == "already_decided"
 
 
 @pytest.mark.parametrize(
     "persona, supplier, status",
-    [("pharmacist", "maker", 404), ("manufacturer", "other_maker", 404), ("manufacturer", "maker", 403),
-     ("distributor_user", "maker", 404)],
+    [
+        ("pharmacist", "maker", 404),
+        ("manufacturer", "other_maker", 404),
+        ("manufacturer", "maker", 403),
+        ("distributor_user", "maker", 404),
+    ],
 )
-def test_wrong_organisation_cannot_decide_and_nothing_changes(tier2, client_for, api_client_for, persona,
-                                                             supplier, status):
+def test_wrong_organisation_cannot_decide_and_nothing_changes(
+    tier2, client_for, api_client_for, persona, supplier, status
+):
     w = tier2
     code = getattr(w, supplier).code
     user = getattr(w, persona)
     url = reverse("monitoring:scorecard", args=[code, w.batch.code, "2024Q3"])
-    assert client_for(user).post(url, {"metric": "delivery_rate", "decision": "confirm", "reason": "x"}).status_code == status
-    api = api_client_for(user).post(f"/api/v1/scorecards/{code}/{w.batch.code}/2024Q3/decisions",
-                                    {"metric": "delivery_rate", "decision": "confirm", "reason": "x"},
-                                    content_type="application/json")
+    assert (
+        client_for(user)
+        .post(url, {"metric": "delivery_rate", "decision": "confirm", "reason": "x"})
+        .status_code
+        == status
+    )
+    api = api_client_for(user).post(
+        f"/api/v1/scorecards/{code}/{w.batch.code}/2024Q3/decisions",
+        {"metric": "delivery_rate", "decision": "confirm", "reason": "x"},
+        content_type="application/json",
+    )
     assert api.status_code == status
     assert not SanctionDecision.objects.exists()
     assert not AuditLog.objects.filter(action__startswith="sanction").exists()
@@ -241,13 +303,25 @@ def test_scorecard_list_for_a_bureau_and_for_a_supplier(tier2, client_for, api_c
     other = client_for(w.other_manufacturer).get(url)
     assert [(c.supplier.code, c.has_data) for c in other.context["cards"]] == [(w.other_maker.code, False)]
     assert client_for(w.pharmacist).get(url).status_code == 404
-    body = api_client_for(w.province_bureau).get(f"/api/v1/scorecards?batch={w.batch.code}&quarter=2024Q3").json()
+    body = (
+        api_client_for(w.province_bureau)
+        .get(f"/api/v1/scorecards?batch={w.batch.code}&quarter=2024Q3")
+        .json()
+    )
     assert body["count"] == 1
     metric = body["results"][0]["metrics"][0]
     assert (metric["metric"], metric["rate"], metric["tier"], metric["recommendation"]) == (
-        "delivery_rate", "0.500000", 2, "减少约定采购量"
+        "delivery_rate",
+        "0.500000",
+        2,
+        "减少约定采购量",
     )
-    assert api_client_for(w.pharmacist).get(f"/api/v1/scorecards?batch={w.batch.code}&quarter=2024Q3").status_code == 404
+    assert (
+        api_client_for(w.pharmacist)
+        .get(f"/api/v1/scorecards?batch={w.batch.code}&quarter=2024Q3")
+        .status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize(
@@ -288,9 +362,15 @@ def test_credit_record_api(tier2, api_client_for):
     decide(w, w.province_bureau)
     body = api_client_for(w.manufacturer).get(f"/api/v1/credit-records/{w.maker.code}").json()
     assert body["count"] == 1
-    assert {k: body["results"][0][k] for k in ("quarter", "metric", "rate", "tier", "recommendation", "status")} == {
-        "quarter": "2024Q3", "metric": "delivery_rate", "rate": "0.500000", "tier": 2,
-        "recommendation": "减少约定采购量", "status": "confirmed",
+    assert {
+        k: body["results"][0][k] for k in ("quarter", "metric", "rate", "tier", "recommendation", "status")
+    } == {
+        "quarter": "2024Q3",
+        "metric": "delivery_rate",
+        "rate": "0.500000",
+        "tier": 2,
+        "recommendation": "减少约定采购量",
+        "status": "confirmed",
     }
 
 

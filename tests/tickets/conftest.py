@@ -49,4 +49,6 @@ def open_ticket(w, on: dt.date, *, actor=None, supplier=None, **kw):
 
 def replied_ticket(w, opened: dt.date, replied: dt.date, promise: dt.date | None = None, **kw):
     t = open_ticket(w, opened, **kw)
-    return actions.reply_ticket(actor=w.manufacturer, ticket=t, text="已安排补货", promised_fix_date=promise, on=replied)
+    return actions.reply_ticket(
+        actor=w.manufacturer, ticket=t, text="已安排补货", promised_fix_date=promise, on=replied
+    )

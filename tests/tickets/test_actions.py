@@ -25,7 +25,11 @@ D = dt.date
 
 def test_ticket_opened_on_2025_09_30_is_due_for_reply_on_2025_10_10(world):
     t = open_ticket(world, D(2025, 9, 30))
-    assert (t.reply_due, t.first_reply_due, t.reply_due_provisional) == (D(2025, 10, 10), D(2025, 10, 10), False)
+    assert (t.reply_due, t.first_reply_due, t.reply_due_provisional) == (
+        D(2025, 10, 10),
+        D(2025, 10, 10),
+        False,
+    )
     assert t.item == world.item
     assert t.status == Status.OPEN
     event = t.events.get()
@@ -50,7 +54,9 @@ def test_policy_override_changes_the_reply_window(world):
     assert open_ticket(world, D(2025, 9, 30)).reply_due == D(2025, 10, 11)  # Saturday 10-11 is a make-up day
 
 
-def test_opening_notifies_supplier_and_distributor_in_app_and_by_mail(world, django_capture_on_commit_callbacks):
+def test_opening_notifies_supplier_and_distributor_in_app_and_by_mail(
+    world, django_capture_on_commit_callbacks
+):
     world.manufacturer.email = "qilu@example.com"
     world.manufacturer.save(update_fields=["email"])
     with django_capture_on_commit_callbacks(execute=True):
@@ -80,7 +86,12 @@ def test_open_refuses_a_distributor_as_supplier_and_a_product_of_another_maker(w
 
 def test_reply_with_promise_exactly_five_working_days_later_is_accepted(world):
     t = replied_ticket(world, D(2025, 9, 30), D(2025, 9, 30), promise=D(2025, 10, 14))
-    assert (t.status, t.promised_fix_date, t.fix_due, t.replied_late) == ("replied", D(2025, 10, 14), D(2025, 10, 14), False)
+    assert (t.status, t.promised_fix_date, t.fix_due, t.replied_late) == (
+        "replied",
+        D(2025, 10, 14),
+        D(2025, 10, 14),
+        False,
+    )
     assert t.first_replied_on == D(2025, 9, 30)
 
 
@@ -88,7 +99,11 @@ def test_reply_with_promise_later_than_five_working_days_is_refused_and_nothing_
     t = open_ticket(world, D(2025, 9, 30))
     with pytest.raises(DomainError) as exc:
         actions.reply_ticket(
-            actor=world.manufacturer, ticket=t, text="尽快", promised_fix_date=D(2025, 10, 15), on=D(2025, 9, 30)
+            actor=world.manufacturer,
+            ticket=t,
+            text="尽快",
+            promised_fix_date=D(2025, 10, 15),
+            on=D(2025, 9, 30),
         )
     assert exc.value.code == "promise_too_late"
     t.refresh_from_db()
@@ -136,7 +151,11 @@ def test_reopen_keeps_history_and_the_supplier_must_reply_again(world):
     t = actions.confirm_fix(actor=world.pharmacist, ticket=t, on=D(2025, 10, 9))
     t = actions.reopen_ticket(actor=world.pharmacist, ticket=t, text="又断货了", on=D(2025, 10, 10))
     assert (t.status, t.reply_due, t.fix_due, t.fixed_on, t.workdays_to_fix) == (
-        "reopened", D(2025, 10, 13), None, None, None
+        "reopened",
+        D(2025, 10, 13),
+        None,
+        None,
+        None,
     )
     assert t.first_reply_due == D(2025, 10, 10)
     assert list(t.events.values_list("action", "from_status", "to_status")) == [
@@ -151,9 +170,9 @@ def test_reopen_keeps_history_and_the_supplier_must_reply_again(world):
     assert (t.status, t.first_replied_on, t.replied_on) == ("replied", D(2025, 9, 30), D(2025, 10, 13))
 
 
-def _escalated(world, clock_day=D(2025, 10, 11)):
+def _escalated(world):
     t = open_ticket(world, D(2025, 9, 30))
-    actions.evaluate_sla(as_of=clock_day)
+    actions.evaluate_sla(as_of=D(2025, 10, 11))
     t.refresh_from_db()
     return t
 
@@ -170,14 +189,19 @@ def test_bureau_pushes_up_county_city_province_and_not_further(world):
     with pytest.raises(DomainError, match="最高一级"):
         actions.escalate_ticket(actor=world.province_bureau, ticket=t, text="x", on=D(2025, 10, 15))
     escalations = list(t.events.filter(action="escalated").values_list("data", flat=True))
-    assert [(e["from_region"], e["to_region"]) for e in escalations] == [("371002", "371000"), ("371000", "370000")]
+    assert [(e["from_region"], e["to_region"]) for e in escalations] == [
+        ("371002", "371000"),
+        ("371000", "370000"),
+    ]
 
 
 def test_escalation_notifies_the_new_bureau(world, django_capture_on_commit_callbacks):
     t = _escalated(world)
     with django_capture_on_commit_callbacks(execute=True):
         actions.escalate_ticket(actor=world.county_bureau, ticket=t, text="企业仍未答复", on=D(2025, 10, 13))
-    orgs = set(Notification.objects.filter(kind="tickets.escalated").values_list("organisation_id", flat=True))
+    orgs = set(
+        Notification.objects.filter(kind="tickets.escalated").values_list("organisation_id", flat=True)
+    )
     assert orgs == {world.city_bureau_org.pk, world.maker_org.pk, world.hospital_org.pk}
 
 
@@ -195,7 +219,9 @@ def test_lower_bureau_cannot_act_once_a_higher_one_supervises(world):
     t = actions.close_ticket(actor=world.city_bureau, ticket=t, text="企业已整改", on=D(2025, 10, 15))
     assert (t.status, t.closed_on) == ("closed", D(2025, 10, 15))
     with pytest.raises(DomainError, match="已办结"):
-        actions.record_bureau_action(actor=world.city_bureau, ticket=t, kind="notice", text="x", on=D(2025, 10, 16))
+        actions.record_bureau_action(
+            actor=world.city_bureau, ticket=t, kind="notice", text="x", on=D(2025, 10, 16)
+        )
 
 
 def test_escalating_a_ticket_not_yet_overdue_is_refused(world):
@@ -206,12 +232,17 @@ def test_escalating_a_ticket_not_yet_overdue_is_refused(world):
 
 def test_verified_supply_problem_blocks_the_supplier_and_routes_orders_to_backup(world):
     Winner.objects.create(
-        item=world.item, product=world.other_product, province=world.province, role="backup",
+        item=world.item,
+        product=world.other_product,
+        province=world.province,
+        role="backup",
         winning_price=Decimal("0.1500"),
     )
     assert trade_queries.route(world.hospital, world.item).candidate.supplier_id == world.maker.pk
     t = open_ticket(world, D(2025, 9, 30))
-    t = actions.verify_supply_problem(actor=world.county_bureau, ticket=t, reason="核实断供属实", on=D(2025, 10, 9))
+    t = actions.verify_supply_problem(
+        actor=world.county_bureau, ticket=t, reason="核实断供属实", on=D(2025, 10, 9)
+    )
     block = SupplyBlock.objects.get()
     assert (block.supplier, block.institution, block.item) == (world.maker, world.hospital, world.item)
     assert (block.source, block.source_ref, block.lifted_at) == ("ticket", str(t.pk), None)
@@ -236,7 +267,9 @@ def test_verify_needs_an_item_and_a_bureau_of_the_subtree(world):
         actions.verify_supply_problem(actor=world.other_city_bureau, ticket=t, reason="x", on=D(2025, 10, 9))
     no_item = open_ticket(world, D(2025, 9, 30), product=None, category="other")
     with pytest.raises(DomainError, match="未关联采购品种"):
-        actions.verify_supply_problem(actor=world.county_bureau, ticket=no_item, reason="x", on=D(2025, 10, 9))
+        actions.verify_supply_problem(
+            actor=world.county_bureau, ticket=no_item, reason="x", on=D(2025, 10, 9)
+        )
     assert not SupplyBlock.objects.exists()
 
 
@@ -244,7 +277,10 @@ def test_attachments_are_stored_under_media_root_with_random_names(world, media_
     t = open_ticket(world, D(2025, 9, 30), files=[pdf("断货证明.pdf")])
     att = TicketAttachment.objects.get()
     assert (att.original_name, att.content_type, att.size, att.event.action) == (
-        "断货证明.pdf", "application/pdf", len(pdf().read()), "opened"
+        "断货证明.pdf",
+        "application/pdf",
+        len(pdf().read()),
+        "opened",
     )
     path = Path(att.file.path)
     assert path.is_file() and str(path).startswith(str(media_root))
@@ -281,3 +317,16 @@ def test_parties_add_attachments_outsiders_cannot(world):
         actions.add_attachments(actor=world.other_pharmacist, ticket=t, files=[pdf()], on=D(2025, 10, 9))
     assert TicketAttachment.objects.count() == 1
     assert TicketEvent.objects.filter(action="attached").count() == 1
+
+
+def test_reply_notifies_the_institution(world, django_capture_on_commit_callbacks):
+    world.pharmacist.email = "hc@example.com"
+    world.pharmacist.save(update_fields=["email"])
+    t = open_ticket(world, D(2025, 9, 30))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.reply_ticket(actor=world.manufacturer, ticket=t, text="已补货", on=D(2025, 10, 9))
+    notice = Notification.objects.get(kind="tickets.replied")
+    assert notice.organisation == world.hospital_org
+    assert notice.link == f"/tickets/{t.pk}/"
+    assert "解决期限 2025-10-15" in notice.title
+    assert [m.to for m in mail.outbox] == [["hc@example.com"]]

@@ -27,10 +27,16 @@ def mine(world, clock):
 
 def test_full_path_through_the_api(world, clock, api_client_for):
     hospital, maker = api_client_for(world.pharmacist), api_client_for(world.manufacturer)
-    response = post(hospital, "/api/v1/tickets", {
-        "supplier_code": world.maker.code, "category": "shortage", "description": "断货",
-        "product_code": world.product.code,
-    })
+    response = post(
+        hospital,
+        "/api/v1/tickets",
+        {
+            "supplier_code": world.maker.code,
+            "category": "shortage",
+            "description": "断货",
+            "product_code": world.product.code,
+        },
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     tid = body["id"]
@@ -45,11 +51,16 @@ def test_full_path_through_the_api(world, clock, api_client_for):
 
     actions.evaluate_sla(as_of=D(2025, 10, 16))
     county = api_client_for(world.county_bureau)
-    assert post(county, f"/api/v1/tickets/{tid}/escalate", {"text": "上报"}).json()["escalated_to"] == "371000"
+    assert (
+        post(county, f"/api/v1/tickets/{tid}/escalate", {"text": "上报"}).json()["escalated_to"] == "371000"
+    )
     city = api_client_for(world.city_bureau)
-    assert post(city, f"/api/v1/tickets/{tid}/actions", {"kind": "interview", "text": "约谈"}).json()[
-        "interviewed_on"
-    ] == "2025-10-09"
+    assert (
+        post(city, f"/api/v1/tickets/{tid}/actions", {"kind": "interview", "text": "约谈"}).json()[
+            "interviewed_on"
+        ]
+        == "2025-10-09"
+    )
     assert post(city, f"/api/v1/tickets/{tid}/verify", {"text": "属实"}).json()["supply_block_active"] is True
     assert post(city, f"/api/v1/tickets/{tid}/lift-block", {}).json()["supply_block_active"] is False
     assert post(hospital, f"/api/v1/tickets/{tid}/confirm", {}).json()["status"] == "fixed"
@@ -57,8 +68,16 @@ def test_full_path_through_the_api(world, clock, api_client_for):
     assert post(city, f"/api/v1/tickets/{tid}/close", {"text": "办结"}).json()["status"] == "closed"
     detail = hospital.get(f"/api/v1/tickets/{tid}").json()
     assert [e["action"] for e in detail["events"]] == [
-        "opened", "replied", "overdue", "escalated", "interview", "verified", "block_lifted", "fix_confirmed",
-        "reopened", "closed",
+        "opened",
+        "replied",
+        "overdue",
+        "escalated",
+        "interview",
+        "verified",
+        "block_lifted",
+        "fix_confirmed",
+        "reopened",
+        "closed",
     ]
 
 
@@ -78,14 +97,23 @@ def test_lists_are_scoped_and_paginated(world, mine, api_client_for):
 
 def test_other_organisations_get_404_everywhere_and_nothing_changes(world, mine, api_client_for):
     att = mine.attachments.get()
-    before = (Ticket.objects.values().get(pk=mine.pk), TicketEvent.objects.count(), TicketAttachment.objects.count())
+    before = (
+        Ticket.objects.values().get(pk=mine.pk),
+        TicketEvent.objects.count(),
+        TicketAttachment.objects.count(),
+    )
     for user in (world.other_pharmacist, world.other_manufacturer, world.other_city_bureau):
         client = api_client_for(user)
         assert client.get(f"/api/v1/tickets/{mine.pk}").status_code == 404
         assert client.get(f"/api/v1/tickets/{mine.pk}/attachments/{att.pk}").status_code == 404
         for step, body in [
-            ("reply", {"text": "x"}), ("confirm", {}), ("reopen", {"text": "x"}), ("escalate", {"text": "x"}),
-            ("actions", {"kind": "notice", "text": "x"}), ("close", {"text": "x"}), ("verify", {"text": "x"}),
+            ("reply", {"text": "x"}),
+            ("confirm", {}),
+            ("reopen", {"text": "x"}),
+            ("escalate", {"text": "x"}),
+            ("actions", {"kind": "notice", "text": "x"}),
+            ("close", {"text": "x"}),
+            ("verify", {"text": "x"}),
             ("lift-block", {}),
         ]:
             response = post(client, f"/api/v1/tickets/{mine.pk}/{step}", body)
@@ -93,19 +121,36 @@ def test_other_organisations_get_404_everywhere_and_nothing_changes(world, mine,
             assert response.json()["error"]["code"] == "not_found"
         upload = client.post(f"/api/v1/tickets/{mine.pk}/attachments", {"files": [pdf()]})
         assert upload.status_code == 404
-    after = (Ticket.objects.values().get(pk=mine.pk), TicketEvent.objects.count(), TicketAttachment.objects.count())
+    after = (
+        Ticket.objects.values().get(pk=mine.pk),
+        TicketEvent.objects.count(),
+        TicketAttachment.objects.count(),
+    )
     assert after == before
 
 
 def test_wrong_role_in_scope_is_403(world, mine, api_client_for):
-    assert post(api_client_for(world.distributor_user), f"/api/v1/tickets/{mine.pk}/reply", {"text": "x"}).status_code == 403
-    assert post(api_client_for(world.manufacturer), "/api/v1/tickets", {
-        "supplier_code": world.maker.code, "category": "other", "description": "x"}).status_code == 403
+    assert (
+        post(
+            api_client_for(world.distributor_user), f"/api/v1/tickets/{mine.pk}/reply", {"text": "x"}
+        ).status_code
+        == 403
+    )
+    assert (
+        post(
+            api_client_for(world.manufacturer),
+            "/api/v1/tickets",
+            {"supplier_code": world.maker.code, "category": "other", "description": "x"},
+        ).status_code
+        == 403
+    )
 
 
 def test_attachments_upload_and_download(world, mine, api_client_for):
     maker = api_client_for(world.manufacturer)
-    response = maker.post(f"/api/v1/tickets/{mine.pk}/attachments", {"files": [pdf("回复函.pdf")], "text": "回复函"})
+    response = maker.post(
+        f"/api/v1/tickets/{mine.pk}/attachments", {"files": [pdf("回复函.pdf")], "text": "回复函"}
+    )
     assert response.status_code == 201, response.content
     new_id = response.json()[0]["id"]
     download = api_client_for(world.pharmacist).get(f"/api/v1/tickets/{mine.pk}/attachments/{new_id}")
@@ -114,17 +159,34 @@ def test_attachments_upload_and_download(world, mine, api_client_for):
     assert b"".join(download.streaming_content) == PDF
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    bad = maker.post(f"/api/v1/tickets/{mine.pk}/attachments", {"files": [SimpleUploadedFile("a.svg", b"<svg/>")]})
+    bad = maker.post(
+        f"/api/v1/tickets/{mine.pk}/attachments", {"files": [SimpleUploadedFile("a.svg", b"<svg/>")]}
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_attachment"
 
 
 def test_figures_endpoint(world, mine, api_client_for):
-    rows = api_client_for(world.county_bureau).get("/api/v1/ticket-figures?start=2025-09-01&end=2025-09-30").json()
-    assert rows == [{
-        "supplier_code": world.maker.code, "supplier_name": world.maker.name, "tickets": 1, "replied_on_time": 0,
-        "on_time_reply_rate": "0.0000", "fixed": 0, "fixed_on_time": 0, "timely_fix_rate": "0.0000",
-        "mean_workdays_to_fix": None,
-    }]
-    assert api_client_for(world.other_manufacturer).get(
-        "/api/v1/ticket-figures?start=2025-09-01&end=2025-09-30"
-    ).json()[0]["tickets"] == 1
+    rows = (
+        api_client_for(world.county_bureau)
+        .get("/api/v1/ticket-figures?start=2025-09-01&end=2025-09-30")
+        .json()
+    )
+    assert rows == [
+        {
+            "supplier_code": world.maker.code,
+            "supplier_name": world.maker.name,
+            "tickets": 1,
+            "replied_on_time": 0,
+            "on_time_reply_rate": "0.0000",
+            "fixed": 0,
+            "fixed_on_time": 0,
+            "timely_fix_rate": "0.0000",
+            "mean_workdays_to_fix": None,
+        }
+    ]
+    assert (
+        api_client_for(world.other_manufacturer)
+        .get("/api/v1/ticket-figures?start=2025-09-01&end=2025-09-30")
+        .json()[0]["tickets"]
+        == 1
+    )

@@ -52,8 +52,13 @@ def test_a_supplier_without_tickets_has_no_rates(world):
     third = world.distributor  # any company without tickets
     figures = queries.supplier_ticket_figures(suppliers=[third, world.maker.pk], **Q3)
     assert figures[third.pk] == {
-        "tickets": 0, "replied_on_time": 0, "on_time_reply_rate": None, "fixed": 0, "fixed_on_time": 0,
-        "timely_fix_rate": None, "mean_workdays_to_fix": None,
+        "tickets": 0,
+        "replied_on_time": 0,
+        "on_time_reply_rate": None,
+        "fixed": 0,
+        "fixed_on_time": 0,
+        "timely_fix_rate": None,
+        "mean_workdays_to_fix": None,
     }
     assert set(figures) == {third.pk, world.maker.pk}
 

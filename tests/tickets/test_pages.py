@@ -18,7 +18,9 @@ D = dt.date
 @pytest.fixture
 def tickets(world, clock):
     mine = open_ticket(world, D(2025, 9, 30), distributor=world.distributor, files=[pdf("证明.pdf")])
-    other = open_ticket(world, D(2025, 9, 30), actor=world.other_pharmacist, supplier=world.other_maker, product=None)
+    other = open_ticket(
+        world, D(2025, 9, 30), actor=world.other_pharmacist, supplier=world.other_maker, product=None
+    )
     clock.set(D(2025, 10, 11))
     return mine, other
 
@@ -109,7 +111,13 @@ def test_open_page_refuses_a_disguised_file_and_writes_nothing(world, clock, cli
 def test_open_page_does_not_reveal_another_institutions_order_line(world, clock, client_for):
     response = client_for(world.pharmacist).post(
         "/tickets/new/",
-        {"supplier": world.maker.code, "category": "quality", "description": "x", "order_id": "NOPE", "line_no": 1},
+        {
+            "supplier": world.maker.code,
+            "category": "quality",
+            "description": "x",
+            "order_id": "NOPE",
+            "line_no": 1,
+        },
     )
     assert response.status_code == 400
     assert "未找到本机构的该订单行" in response.content.decode()
@@ -123,14 +131,22 @@ def test_open_page_is_for_institution_staff_only(world, client_for):
 
 def test_ticket_page_shows_the_log_to_parties_and_404_to_others(world, tickets, client_for):
     mine, _ = tickets
-    for user in (world.pharmacist, world.manufacturer, world.distributor_user, world.county_bureau, world.admin):
+    for user in (
+        world.pharmacist,
+        world.manufacturer,
+        world.distributor_user,
+        world.county_bureau,
+        world.admin,
+    ):
         response = client_for(user).get(f"/tickets/{mine.pk}/")
         assert response.status_code == 200
         assert "提出诉求" in response.content.decode()
     for user in (world.other_pharmacist, world.other_manufacturer, world.other_city_bureau):
         assert client_for(user).get(f"/tickets/{mine.pk}/").status_code == 404
     page = client_for(world.manufacturer).get(f"/tickets/{mine.pk}/").content.decode()
-    assert 'data-testid="reply-form"' in page and "最迟 2025-10-17" in page  # 5 working days after Saturday 10-11 (make-up)
+    assert (
+        'data-testid="reply-form"' in page and "最迟 2025-10-17" in page
+    )  # 5 working days after Saturday 10-11 (make-up)
 
 
 @pytest.mark.parametrize(
@@ -147,13 +163,23 @@ def test_ticket_page_shows_the_log_to_parties_and_404_to_others(world, tickets, 
         ("attach", {"text": "x"}),
     ],
 )
-def test_every_step_from_another_organisation_is_404_and_changes_nothing(world, tickets, client_for, step, data):
+def test_every_step_from_another_organisation_is_404_and_changes_nothing(
+    world, tickets, client_for, step, data
+):
     mine, _ = tickets
-    before = (Ticket.objects.values().get(pk=mine.pk), TicketEvent.objects.count(), TicketAttachment.objects.count())
+    before = (
+        Ticket.objects.values().get(pk=mine.pk),
+        TicketEvent.objects.count(),
+        TicketAttachment.objects.count(),
+    )
     for user in (world.other_pharmacist, world.other_manufacturer, world.other_city_bureau):
         payload = dict(data, attachments=[pdf()]) if step == "attach" else data
         assert client_for(user).post(f"/tickets/{mine.pk}/{step}/", payload).status_code == 404
-    after = (Ticket.objects.values().get(pk=mine.pk), TicketEvent.objects.count(), TicketAttachment.objects.count())
+    after = (
+        Ticket.objects.values().get(pk=mine.pk),
+        TicketEvent.objects.count(),
+        TicketAttachment.objects.count(),
+    )
     assert after == before
 
 
@@ -193,8 +219,12 @@ def test_figures_page_and_export(world, tickets, client_for):
     response = client_for(world.county_bureau).get("/tickets/figures/?start=2025-09-01&end=2025-09-30")
     assert response.status_code == 200
     rows = response.context["rows"]
-    assert [[c["text"] for c in r[:5]] for r in rows] == [[world.maker.name, world.maker.code, "1", "0", "0.00%"]]
-    export = client_for(world.county_bureau).get("/tickets/figures/?start=2025-09-01&end=2025-09-30&export=xlsx")
+    assert [[c["text"] for c in r[:5]] for r in rows] == [
+        [world.maker.name, world.maker.code, "1", "0", "0.00%"]
+    ]
+    export = client_for(world.county_bureau).get(
+        "/tickets/figures/?start=2025-09-01&end=2025-09-30&export=xlsx"
+    )
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(export.streaming_content))).active
     assert list(sheet.values)[1][:3] == (world.maker.name, world.maker.code, 1)
     # A supplier with no tickets in the period sees its row with no rates, never 100 %.

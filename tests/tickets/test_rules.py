@@ -45,7 +45,9 @@ def test_fix_limit_is_five_working_days_after_the_reply():
 def test_promise_exactly_at_the_limit_is_accepted_one_day_later_refused():
     latest = D(2025, 10, 14)
     assert rules.promise_problem(D(2025, 10, 14), D(2025, 9, 30), latest, 5) is None
-    assert "晚于最迟可承诺日期 2025-10-14" in rules.promise_problem(D(2025, 10, 15), D(2025, 9, 30), latest, 5)
+    assert "晚于最迟可承诺日期 2025-10-14" in rules.promise_problem(
+        D(2025, 10, 15), D(2025, 9, 30), latest, 5
+    )
     assert "早于答复日期" in rules.promise_problem(D(2025, 9, 29), D(2025, 9, 30), latest, 5)
     assert rules.promise_problem(None, D(2025, 9, 30), latest, 5) is None
 

@@ -20,7 +20,14 @@ D = dt.date
 
 def _state(t: Ticket):
     t.refresh_from_db()
-    return (t.escalated_to_id, t.escalation_level, t.escalated_on, t.breached_kind, t.breached_due, t.replied_late)
+    return (
+        t.escalated_to_id,
+        t.escalation_level,
+        t.escalated_on,
+        t.breached_kind,
+        t.breached_due,
+        t.replied_late,
+    )
 
 
 def test_not_overdue_on_the_due_date_overdue_the_day_after(world):
@@ -53,7 +60,12 @@ def test_running_twice_changes_nothing_the_second_time(world, django_capture_on_
         again = actions.evaluate_sla(as_of=D(2025, 10, 11))
         later = actions.evaluate_sla(as_of=D(2025, 10, 20))
     assert (again.overdue, again.steps, later.overdue, later.steps) == (1, [], 1, [])
-    assert (_state(t), TicketEvent.objects.count(), Notification.objects.count(), AuditLog.objects.count()) == before
+    assert (
+        _state(t),
+        TicketEvent.objects.count(),
+        Notification.objects.count(),
+        AuditLog.objects.count(),
+    ) == before
 
 
 def test_overdue_notifies_supplier_institution_and_bureau(world, django_capture_on_commit_callbacks):
@@ -95,8 +107,13 @@ def test_a_second_breach_after_reopening_notifies_the_bureau_already_supervising
 def test_answered_and_fixed_tickets_drop_out_of_the_overdue_list(world):
     t = open_ticket(world, D(2025, 9, 30))
     actions.evaluate_sla(as_of=D(2025, 10, 11))
-    actions.reply_ticket(actor=world.manufacturer, ticket=t, text="已发货", promised_fix_date=D(2025, 10, 14),
-                         on=D(2025, 10, 13))
+    actions.reply_ticket(
+        actor=world.manufacturer,
+        ticket=t,
+        text="已发货",
+        promised_fix_date=D(2025, 10, 14),
+        on=D(2025, 10, 13),
+    )
     assert queries.overdue_tickets(D(2025, 10, 14)) == []
     actions.confirm_fix(actor=world.pharmacist, ticket=t, on=D(2025, 10, 14))
     assert queries.overdue_tickets(D(2025, 12, 31)) == []

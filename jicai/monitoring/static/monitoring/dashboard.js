@@ -5,14 +5,20 @@
   "use strict";
   var PALETTE = ["#0d6efd", "#198754", "#fd7e14", "#6f42c1", "#dc3545", "#20c997", "#6c757d", "#ffc107",
                  "#0dcaf0", "#d63384", "#6610f2", "#adb5bd", "#343a40", "#795548", "#8bc34a", "#3f51b5"];
+  /* Tooltips drawn on the canvas: ECharts' HTML tooltips carry inline style attributes, which the CSP blocks. */
+  function tooltip(extra) {
+    var t = { trigger: "axis", renderMode: "richText" };
+    if (extra) { t.formatter = extra; }
+    return t;
+  }
   function pctAxis() { return { type: "value", axisLabel: { formatter: "{value}%" } }; }
   function pctTooltip(params) {
     var list = Array.isArray(params) ? params : [params];
     var lines = [list[0].axisValueLabel || list[0].name];
     list.forEach(function (p) {
-      lines.push(p.marker + p.seriesName + "：" + (p.value === null || p.value === undefined ? "暂无数据" : p.value + "%"));
+      lines.push(p.seriesName + "：" + (p.value === null || p.value === undefined ? "暂无数据" : p.value + "%"));
     });
-    return lines.join("<br>");
+    return lines.join("\n");
   }
   var builders = {
     progress: function (data) {
@@ -26,7 +32,7 @@
           label: { formatter: "序时进度 " + data.time_progress + "%" }, data: [{ yAxis: data.time_progress }] };
       }
       return {
-        tooltip: { trigger: "axis", formatter: pctTooltip },
+        tooltip: tooltip(pctTooltip),
         grid: { left: 56, right: 24, top: 36, bottom: 72 },
         xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, rotate: data.labels.length > 6 ? 30 : 0 } },
         yAxis: pctAxis(), series: [series]
@@ -34,7 +40,7 @@
     },
     share: function (data) {
       return {
-        tooltip: { trigger: "axis", formatter: pctTooltip },
+        tooltip: tooltip(pctTooltip),
         grid: { left: 56, right: 16, top: 24, bottom: 72 },
         xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, rotate: data.labels.length > 6 ? 30 : 0 } },
         yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
@@ -43,7 +49,7 @@
     },
     trend: function (data) {
       return {
-        tooltip: { trigger: "axis" }, legend: { top: 0 },
+        tooltip: tooltip(), legend: { top: 0 },
         grid: { left: 64, right: 16, top: 32, bottom: 32 },
         xAxis: { type: "category", data: data.labels }, yAxis: { type: "value" },
         series: [{ name: "本年度", type: "line", data: data.this_year, itemStyle: { color: "#dc3545" } },
@@ -56,7 +62,7 @@
       });
       series.push({ name: "总体", type: "line", data: data.overall, itemStyle: { color: "#212529" } });
       return {
-        tooltip: { trigger: "axis", formatter: pctTooltip }, legend: { top: 0 },
+        tooltip: tooltip(pctTooltip), legend: { top: 0 },
         grid: { left: 56, right: 16, top: 32, bottom: 96 },
         xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, rotate: 30 } },
         yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } }, series: series
@@ -64,7 +70,7 @@
     },
     alerts: function (data) {
       return {
-        tooltip: { trigger: "axis" }, legend: { top: 0, type: "scroll" },
+        tooltip: tooltip(), legend: { top: 0, type: "scroll" },
         grid: { left: 48, right: 16, top: 40, bottom: 32 },
         xAxis: { type: "category", data: data.months }, yAxis: { type: "value", minInterval: 1 },
         series: data.series.map(function (s, i) {

@@ -1,0 +1,208 @@
+"""Benchmark: a full monitoring run (`run_monitoring`: ticket SLA, compute_facts, every alert type) over the
+demo province on SQLite and PostgreSQL, compared in the same run with a straightforward per-institution ORM
+implementation of the progress facts (loop over institutions and items, one ORM aggregate per purchase set).
+
+    .venv/bin/python bench/monitoring.py [--scale medium] [--sample 20] [--db sqlite,postgres]
+        [--sqlite /tmp/jicai-bench-monitoring.sqlite3]
+        [--postgres postgres://postgres@127.0.0.1:5432/jicai_bench_monitoring] [--reuse]
+
+Each database is rebuilt with `jicai migrate` + the demo at SCALE (its own monitoring hook included), unless
+--reuse keeps an already built one. One JSON line per measurement: {"name", "database", "rows", "seconds",
+"target_seconds", "met", ...}. `--scale province` is the SPEC target (≥ 20 million order lines, full run
+under 60 s on PostgreSQL); the ORM sample is extrapolated to all institutions for the ratio.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_SECONDS = 60
+
+
+def emit(**fields) -> None:
+    print(json.dumps(fields, ensure_ascii=False, default=str), flush=True)
+
+
+def orm_progress(institution, as_of):
+    """The naive way: per institution, per item of every started batch, ORM aggregates of the received
+    quantities of W, N and U (factor applied per product in Python), then completion. Returns rows made."""
+    from decimal import Decimal
+
+    from django.db.models import Sum
+
+    from jicai.agreements.models import AgreedVolume
+    from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Item, ItemFactor, Substitute, Winner
+    from jicai.monitoring.facts import agreement_year_for
+    from jicai.trade.models import Receipt
+
+    province = institution.region.province_code
+    rows = 0
+    for item in Item.objects.filter(batch__cycle_start__lte=as_of).select_related("batch"):
+        year = agreement_year_for(list(AgreementYear.objects.filter(batch=item.batch)), as_of)
+        if year is None:
+            continue
+        winners = set(
+            Winner.objects.filter(item=item, province__code=province, role__in=SUPPLY_ROLES).values_list(
+                "product_id", flat=True
+            )
+        )
+        factors = dict(ItemFactor.objects.filter(item=item).values_list("product_id", "factor"))
+        substitutes = set(Substitute.objects.filter(item=item).values_list("product_id", flat=True))
+
+        def purchased(products_filter, start, end, factors=factors):
+            total = Decimal(0)
+            per_product = (
+                Receipt.objects.filter(
+                    line__institution=institution, received_on__gte=start, received_on__lte=end, **products_filter
+                )
+                .values("line__product_id")
+                .annotate(q=Sum("accepted_qty"))
+            )
+            for r in per_product:
+                total += r["q"] * factors.get(r["line__product_id"], Decimal(1))
+            return total
+
+        w = purchased({"line__item": item, "line__product_id__in": winners}, year.start, as_of)
+        n = purchased(
+            {
+                "line__item": item,
+                "line__product__generic_name": item.generic_name,
+                "line__product__dosage_form_group": item.dosage_form_group,
+            },
+            year.start,
+            as_of,
+        ) - w
+        u = purchased({"line__product_id__in": substitutes}, year.start, as_of)
+        agreed = (
+            AgreedVolume.objects.filter(agreement_year=year, institution=institution, item=item)
+            .values_list("agreed_qty", flat=True)
+            .first()
+            or 0
+        )
+        if w or n or u or agreed:
+            _completion = w / agreed if agreed else None
+            rows += 1
+    return rows
+
+
+def child(database_url: str, args) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jicai.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from jicai.demo import runner
+    from jicai.demo.steps.monitoring import monitoring_date
+    from jicai.monitoring.evaluate import run_monitoring
+    from jicai.registry.models import Institution, Region
+    from jicai.trade.models import OrderLine
+
+    label = connection.vendor
+    call_command("migrate", verbosity=0)
+    if not args.reuse or not OrderLine.objects.exists():
+        started = time.perf_counter()
+        ctx = runner.run_demo(scale=args.scale, seed=1, force=True, write=lambda _: None)
+        emit(name="demo_build", database=label, scale=args.scale, seconds=round(time.perf_counter() - started, 1))
+        as_of = monitoring_date(ctx)
+    else:
+        from jicai.batches.models import AgreementYear
+
+        year = AgreementYear.objects.filter(batch__kind="national", number=1).order_by("batch__cycle_start").last()
+        as_of = year.start + __import__("datetime").timedelta(days=(year.end - year.start).days * 2 // 3)
+    province = Region.objects.get(code="370000")
+    lines = OrderLine.objects.count()
+    institutions = Institution.objects.count()
+
+    runs = []
+    for attempt in range(args.repeat):
+        started = time.perf_counter()
+        outcome = run_monitoring(as_of, province)
+        seconds = time.perf_counter() - started
+        runs.append(seconds)
+        emit(
+            name="run_monitoring",
+            database=label,
+            scale=args.scale,
+            attempt=attempt + 1,
+            rows=lines,
+            institutions=institutions,
+            as_of=as_of,
+            seconds=round(seconds, 2),
+            target_seconds=TARGET_SECONDS,
+            met=seconds <= TARGET_SECONDS,
+            alerts_found=outcome.found,
+            steps=outcome.facts.timings,
+            facts=outcome.facts.counts,
+        )
+    best = min(runs)
+    progress_seconds = outcome.facts.timings["progress"]
+
+    sample = list(
+        Institution.objects.select_related("region").order_by("id")[:: max(1, institutions // args.sample)][
+            : args.sample
+        ]
+    )
+    started = time.perf_counter()
+    made = sum(orm_progress(i, as_of) for i in sample)
+    orm_seconds = time.perf_counter() - started
+    extrapolated = orm_seconds / len(sample) * institutions
+    emit(
+        name="orm_progress_per_institution",
+        database=label,
+        sample_institutions=len(sample),
+        rows=made,
+        seconds=round(orm_seconds, 2),
+        extrapolated_all_institutions_seconds=round(extrapolated, 1),
+        engine_progress_step_seconds=progress_seconds,
+        ratio_orm_to_engine_progress=round(extrapolated / max(progress_seconds, 1e-6), 1),
+        ratio_orm_progress_to_full_engine_run=round(extrapolated / best, 1),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="medium", choices=("small", "medium", "province"))
+    parser.add_argument("--sample", type=int, default=20, help="institutions for the ORM comparison")
+    parser.add_argument("--repeat", type=int, default=2, help="monitoring runs per database (best is used)")
+    parser.add_argument("--db", default="sqlite,postgres")
+    parser.add_argument("--sqlite", default=str(Path(tempfile.gettempdir()) / "jicai-bench-monitoring.sqlite3"))
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "JICAI_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/jicai_bench_monitoring"
+        ),
+    )
+    parser.add_argument("--reuse", action="store_true", help="keep a database already built at this scale")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args)
+        return
+    targets = {"sqlite": f"sqlite:///{args.sqlite}", "postgres": args.postgres}
+    for name in args.db.split(","):
+        url = targets[name]
+        if name == "postgres":
+            database = url.rsplit("/", 1)[1]
+            host = url.split("@", 1)[1].split(":")[0]
+            subprocess.run(
+                ["createdb", "-h", host, "-U", "postgres", database], stderr=subprocess.DEVNULL, check=False
+            )
+        elif not args.reuse and Path(args.sqlite).exists():
+            Path(args.sqlite).unlink()
+        command = [sys.executable, __file__, "--child", url, "--scale", args.scale, "--sample", str(args.sample)]
+        command += ["--repeat", str(args.repeat)] + (["--reuse"] if args.reuse else [])
+        subprocess.run(command, check=True)
+
+
+if __name__ == "__main__":
+    main()
