@@ -59,7 +59,10 @@ def orm_progress(institution, as_of):
             total = Decimal(0)
             per_product = (
                 Receipt.objects.filter(
-                    line__institution=institution, received_on__gte=start, received_on__lte=end, **products_filter
+                    line__institution=institution,
+                    received_on__gte=start,
+                    received_on__lte=end,
+                    **products_filter,
                 )
                 .values("line__product_id")
                 .annotate(q=Sum("accepted_qty"))
@@ -69,15 +72,18 @@ def orm_progress(institution, as_of):
             return total
 
         w = purchased({"line__item": item, "line__product_id__in": winners}, year.start, as_of)
-        n = purchased(
-            {
-                "line__item": item,
-                "line__product__generic_name": item.generic_name,
-                "line__product__dosage_form_group": item.dosage_form_group,
-            },
-            year.start,
-            as_of,
-        ) - w
+        n = (
+            purchased(
+                {
+                    "line__item": item,
+                    "line__product__generic_name": item.generic_name,
+                    "line__product__dosage_form_group": item.dosage_form_group,
+                },
+                year.start,
+                as_of,
+            )
+            - w
+        )
         u = purchased({"line__product_id__in": substitutes}, year.start, as_of)
         agreed = (
             AgreedVolume.objects.filter(agreement_year=year, institution=institution, item=item)
@@ -112,12 +118,21 @@ def child(database_url: str, args) -> None:
     if not args.reuse or not OrderLine.objects.exists():
         started = time.perf_counter()
         ctx = runner.run_demo(scale=args.scale, seed=1, force=True, write=lambda _: None)
-        emit(name="demo_build", database=label, scale=args.scale, seconds=round(time.perf_counter() - started, 1))
+        emit(
+            name="demo_build",
+            database=label,
+            scale=args.scale,
+            seconds=round(time.perf_counter() - started, 1),
+        )
         as_of = monitoring_date(ctx)
     else:
         from jicai.batches.models import AgreementYear
 
-        year = AgreementYear.objects.filter(batch__kind="national", number=1).order_by("batch__cycle_start").last()
+        year = (
+            AgreementYear.objects.filter(batch__kind="national", number=1)
+            .order_by("batch__cycle_start")
+            .last()
+        )
         as_of = year.start + __import__("datetime").timedelta(days=(year.end - year.start).days * 2 // 3)
     province = Region.objects.get(code="370000")
     lines = OrderLine.objects.count()
@@ -175,7 +190,9 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20, help="institutions for the ORM comparison")
     parser.add_argument("--repeat", type=int, default=2, help="monitoring runs per database (best is used)")
     parser.add_argument("--db", default="sqlite,postgres")
-    parser.add_argument("--sqlite", default=str(Path(tempfile.gettempdir()) / "jicai-bench-monitoring.sqlite3"))
+    parser.add_argument(
+        "--sqlite", default=str(Path(tempfile.gettempdir()) / "jicai-bench-monitoring.sqlite3")
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -199,7 +216,16 @@ def main() -> None:
             )
         elif not args.reuse and Path(args.sqlite).exists():
             Path(args.sqlite).unlink()
-        command = [sys.executable, __file__, "--child", url, "--scale", args.scale, "--sample", str(args.sample)]
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            url,
+            "--scale",
+            args.scale,
+            "--sample",
+            str(args.sample),
+        ]
         command += ["--repeat", str(args.repeat)] + (["--reuse"] if args.reuse else [])
         subprocess.run(command, check=True)
 

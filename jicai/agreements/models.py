@@ -39,12 +39,25 @@ class AgreementStatus(models.TextChoices):
 
 
 class PurchaseAgreement(models.Model):
-    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.PROTECT, related_name="agreements")
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="agreements")
+    # db_index=False where a composite index below starts with the column: at province scale every extra
+    # index costs a B-tree insert per agreement (~6 × 10⁵ per year).
+    agreement_year = models.ForeignKey(
+        AgreementYear, on_delete=models.PROTECT, related_name="agreements", db_index=False
+    )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="agreements", db_index=False
+    )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="agreements")
-    supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="supplier_agreements")
+    supplier = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="supplier_agreements", db_index=False
+    )
     distributor = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.PROTECT, related_name="distributor_agreements"
+        Company,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="distributor_agreements",
+        db_index=False,
     )
     agreed_qty = models.BigIntegerField("约定采购量")
     winning_price = models.DecimalField("中选价", max_digits=14, decimal_places=4)
@@ -101,10 +114,15 @@ class AgreedVolume(models.Model):
         IMPORTED = "imported", "导入"
         CARRIED = "carried", "沿用上一年度"
 
-    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.PROTECT, related_name="agreed_volumes")
+    # Covered by the unique (agreement_year, institution, item) and the (supplier, agreement_year) indexes.
+    agreement_year = models.ForeignKey(
+        AgreementYear, on_delete=models.PROTECT, related_name="agreed_volumes", db_index=False
+    )
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="agreed_volumes")
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="agreed_volumes")
-    supplier = models.ForeignKey(Company, null=True, on_delete=models.PROTECT, related_name="agreed_volumes")
+    supplier = models.ForeignKey(
+        Company, null=True, on_delete=models.PROTECT, related_name="agreed_volumes", db_index=False
+    )
     reported_qty = models.BigIntegerField("报量", default=0)
     ratio = models.DecimalField("约定比例", max_digits=5, decimal_places=4, null=True)
     agreed_qty = models.BigIntegerField("约定采购量")

@@ -136,6 +136,7 @@ CTX_COLUMNS = (
     ("growth", "numeric(20,10)"),
     ("receipt_days", "integer"),
     ("pay_days", "integer"),
+    ("abnormal_multiple", "numeric(20,10)"),
 )
 FINDING_COLUMNS = (
     ("type", "varchar(32)"),
@@ -184,24 +185,30 @@ class Facts:
 # ---- SQL fragments -------------------------------------------------------------------------------------
 
 
-def received_between(a: str, b: str) -> str:
+def received_between(a: str, b: str, l: str = "l") -> str:  # noqa: E741
     """Accepted receipt qty of line `l` with receipt date in [a, b] (fast path from the running totals)."""
     t = tables()
     return (
-        f"(CASE WHEN l.last_received_on IS NULL OR l.ordered_on > {b} OR l.last_received_on < {a} THEN 0 "
-        f"WHEN l.ordered_on >= {a} AND l.last_received_on <= {b} THEN l.accepted_qty "
+        f"(CASE WHEN {l}.last_received_on IS NULL OR {l}.ordered_on > {b} OR {l}.last_received_on < {a} THEN 0 "
+        f"WHEN {l}.ordered_on >= {a} AND {l}.last_received_on <= {b} THEN {l}.accepted_qty "
         f"ELSE (SELECT COALESCE(SUM(r.accepted_qty), 0) FROM {t['receipt']} r "
-        f"WHERE r.line_id = l.id AND r.received_on >= {a} AND r.received_on <= {b}) END)"
+        f"WHERE r.line_id = {l}.id AND r.received_on >= {a} AND r.received_on <= {b}) END)"
     )
 
 
-def ordered_between(a: str, b: str) -> str:
-    return f"(CASE WHEN l.status <> 'cancelled' AND l.ordered_on >= {a} AND l.ordered_on <= {b} THEN l.qty ELSE 0 END)"
+def ordered_between(a: str, b: str, l: str = "l") -> str:  # noqa: E741
+    return (
+        f"(CASE WHEN {l}.status <> 'cancelled' AND {l}.ordered_on >= {a} AND {l}.ordered_on <= {b} "
+        f"THEN {l}.qty ELSE 0 END)"
+    )
 
 
-def purchased_between(a: str, b: str) -> str:
+def purchased_between(a: str, b: str, l: str = "l") -> str:  # noqa: E741
     """purchased(·, a, b) of one line under the context's progress_basis (SPEC §7)."""
-    return f"(CASE WHEN c.basis = 'received' THEN {received_between(a, b)} ELSE {ordered_between(a, b)} END)"
+    return (
+        f"(CASE WHEN c.basis = 'received' THEN {received_between(a, b, l)} "
+        f"ELSE {ordered_between(a, b, l)} END)"
+    )
 
 
 def purchased_window(lo: str, hi: str) -> str:
@@ -543,113 +550,61 @@ def _late_payments(cursor, facts: Facts) -> int:
 def _abnormal_orders(cursor, facts: Facts) -> int:
     """ABNORMAL_ORDER: qty > k × max(average monthly purchased qty of the product by the institution over
     the 12 months before the order date, agreed qty of the item / 12); not applicable when both are 0.
+
     Units: the line qty and the product's history are in the product's own minimum units (no factor: it
     is one product throughout), while the agreed qty is in the item's reference units, so it is converted
-    to the product's units by dividing by the product's item_factor (agreed 120 of a 20 mg reference is
-    240 tablets of 10 mg, factor 0.5). Lines ordered in [S, D] are checked. SQL keeps only lines above
-    k × agreed / 12 / factor (a necessary condition), then one join sums each candidate's history under
-    the context's basis."""
+    to the product's units by dividing by the product's item_factor f (agreed 120 of a 20 mg reference is
+    240 tablets of 10 mg, f = 0.5). Compared without division: 12 × qty × f > k × max(history × f, agreed).
+
+    Lines ordered in [S, D] are checked, set-based: a cheap necessary condition (12 × qty × f > k × agreed)
+    keeps the candidates, and each candidate's history is one correlated sum over the same institution's
+    lines of the same product (index institution, product, ordered_on) between the dates of `mon_days`
+    (order date → [the same day a year earlier, the day before], computed in Python for exact calendar
+    years on both databases)."""
     t = tables()
-    cursor.execute(
-        f"""
-        SELECT l.id, l.institution_id, l.product_id, l.ordered_on, l.qty, COALESCE(av.agreed_qty, 0),
-               c.region_id, c.batch_id, COALESCE(f.factor, 1)
-        FROM {t["line"]} l
-        JOIN {t["inst"]} i ON i.id = l.institution_id
-        JOIN {t["item"]} g ON g.id = l.item_id
-        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
-        LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id AND av.institution_id = l.institution_id
-             AND av.item_id = l.item_id
-        LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
-        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
-        """
-        # A necessary condition with the smallest multiple in force; the exact test is made in Python below.
-        + " AND l.qty * 12 * COALESCE(f.factor, 1) > COALESCE(av.agreed_qty, 0) * %s",
-        [_multiple_floor(facts)],
-    )
-    candidates = cursor.fetchall()
-    if not candidates:
+    starts = [c["s"] for c in facts.contexts if c.get("s") is not None]
+    if not starts:
         return 0
-    ctx = {(c["region_id"], c["batch_id"]): c for c in facts.contexts}
-    rows = []
-    for line_id, inst, product, ordered_on, _qty, _agreed, region_id, batch_id, _factor in candidates:
-        ordered_on = ordered_on if isinstance(ordered_on, dt.date) else dt.date.fromisoformat(ordered_on)
-        basis = ctx[(region_id, batch_id)]["basis"]
-        rows.append(
-            (line_id, inst, product, one_year_before(ordered_on), ordered_on - dt.timedelta(days=1), basis)
-        )
-    cand_cols = (
-        ("line_id", "bigint"),
-        ("institution_id", "bigint"),
-        ("product_id", "bigint"),
-        ("a", "date"),
-        ("b", "date"),
-        ("basis", "varchar(16)"),
-    )
-    _temp_table(cursor, "mon_cand", cand_cols)
-    _insert_rows(cursor, "mon_cand", cand_cols, rows)
-    hist = (
-        f"(CASE WHEN k.basis = 'received' THEN {received_between('k.a', 'k.b')} "
-        f"ELSE {ordered_between('k.a', 'k.b')} END)"
+    first = min(starts)
+    days = [first + dt.timedelta(days=n) for n in range((facts.as_of - first).days + 1)]
+    cols = (("day", "date"), ("a", "date"), ("b", "date"))
+    _temp_table(cursor, "mon_days", cols)
+    _insert_rows(cursor, "mon_days", cols, [(d, one_year_before(d), d - dt.timedelta(days=1)) for d in days])
+    hist = purchased_between("k.a", "k.b", "h")
+    window = (
+        "((c.basis = 'received' AND h.last_received_on >= k.a) "
+        "OR (c.basis <> 'received' AND h.status <> 'cancelled' AND h.ordered_on >= k.a))"
     )
     cursor.execute(
         f"""
-        SELECT k.line_id, SUM({hist}) FROM mon_cand k
-        JOIN {t["line"]} l ON l.institution_id = k.institution_id AND l.product_id = k.product_id
-             AND l.ordered_on <= k.b
-        GROUP BY k.line_id
+        INSERT INTO mon_finding (type, institution_id, item_id, supplier_id, product_id, line_id, batch_id,
+            year_id, province_id, value, threshold)
+        SELECT 'ABNORMAL_ORDER', x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id, x.batch_id,
+               x.year_id, x.province_id, x.qty,
+               x.k * (CASE WHEN x.hist * x.factor > x.agreed THEN x.hist * 1.0
+                           ELSE x.agreed * 1.0 / x.factor END) / 12.0
+        FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.qty, g.batch_id,
+                     c.year_id, c.province_id, c.abnormal_multiple AS k,
+                     COALESCE(av.agreed_qty, 0) AS agreed, COALESCE(f.factor, 1) AS factor,
+                     COALESCE((SELECT SUM({hist}) FROM {t["line"]} h
+                               WHERE h.institution_id = l.institution_id AND h.product_id = l.product_id
+                                 AND h.ordered_on <= k.b AND {window}), 0) AS hist
+              FROM {t["line"]} l
+              JOIN {t["inst"]} i ON i.id = l.institution_id
+              JOIN {t["item"]} g ON g.id = l.item_id
+              JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+              JOIN mon_days k ON k.day = l.ordered_on
+              LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id
+                   AND av.institution_id = l.institution_id AND av.item_id = l.item_id
+              LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
+              WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
+                AND l.qty * 12 * COALESCE(f.factor, 1) > COALESCE(av.agreed_qty, 0) * c.abnormal_multiple) x
+        WHERE (x.hist > 0 OR x.agreed > 0)
+          AND x.qty * 12 * x.factor > x.k * (CASE WHEN x.hist * x.factor > x.agreed
+                                                  THEN x.hist * x.factor ELSE x.agreed END)
         """
     )
-    history = {line_id: Decimal(total or 0) for line_id, total in cursor.fetchall()}
-    findings = []
-    lines = {r[0]: r for r in candidates}
-    for line_id, _inst, _product, _a, _b, _basis in rows:
-        _, inst, product, _od, qty, agreed, region_id, batch_id, factor = lines[line_id]
-        c = ctx[(region_id, batch_id)]
-        factor = Decimal(str(factor)) if factor else Decimal(1)
-        base = max(history.get(line_id, Decimal(0)) / 12, Decimal(agreed) / 12 / factor)
-        if base == 0:
-            continue  # SPEC: when both bases are 0 the rule does not apply
-        limit = c["abnormal_multiple"] * base
-        if Decimal(qty) > limit:
-            findings.append((line_id, qty, limit, c))
-    if findings:
-        info = dict(
-            (r[0], r[1:])
-            for r in OrderLine.objects.filter(pk__in=[f[0] for f in findings]).values_list(
-                "pk", "institution_id", "item_id", "supplier_id", "product_id"
-            )
-        )
-        _insert_rows(
-            cursor,
-            "mon_finding",
-            FINDING_COLUMNS,
-            [
-                (
-                    "ABNORMAL_ORDER",
-                    info[lid][0],
-                    info[lid][1],
-                    info[lid][2],
-                    info[lid][3],
-                    lid,
-                    None,
-                    c["batch_id"],
-                    c["year_id"],
-                    c["province_id"],
-                    Decimal(qty),
-                    limit.quantize(Decimal("0.0001")),
-                    None,
-                )
-                for lid, qty, limit, c in findings
-            ],
-        )
-    return len(findings)
-
-
-def _multiple_floor(facts: Facts) -> Decimal:
-    """The smallest abnormal_order_multiple in force: a safe SQL prefilter for every context."""
-    values = [c["abnormal_multiple"] for c in facts.contexts if c["batch_id"] != NO_BATCH]
-    return min(values) if values else Decimal(0)
+    return cursor.rowcount
 
 
 def _offline_suspects(cursor, facts: Facts) -> int:

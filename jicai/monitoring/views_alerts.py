@@ -25,7 +25,15 @@ def alert_url(alert_id: int) -> str:
 
 # ---- how each type's value and threshold read -------------------------------------------------------------
 
-PERCENT, QTY, PRICE, YUAN, DAYS, COUNT, DAY_OF_MONTH = "percent", "qty", "price", "yuan", "days", "count", "dom"
+PERCENT, QTY, PRICE, YUAN, DAYS, COUNT, DAY_OF_MONTH = (
+    "percent",
+    "qty",
+    "price",
+    "yuan",
+    "days",
+    "count",
+    "dom",
+)
 
 # type → ((value label, kind), (threshold label, kind)); the engine stores plain numbers, this says what
 # they mean so the page shows "完成率 27.12% / 序时进度 × 系数 27.40%" instead of two bare decimals.
@@ -157,9 +165,7 @@ def _events(alert: Alert) -> list[dict]:
             "action": ACTION_LABELS.get(e.action, e.action),
             "code": e.action,
             "actor": (e.actor.get_full_name() or e.actor.username) if e.actor_id else "系统（监测）",
-            "change": " → ".join(
-                VALUE_LABELS.get(v, "—") if v else "—" for v in (e.from_value, e.to_value)
-            ),
+            "change": " → ".join(VALUE_LABELS.get(v, "—") if v else "—" for v in (e.from_value, e.to_value)),
             "reason": e.reason,
         }
         for e in queries.alert_events(alert)

@@ -314,7 +314,9 @@ def test_web_relationship_set_by_a_non_manufacturer_changes_nothing(world, signe
             "/agreements/delivery/set/", {"region": "370000", "distributor": world.distributor.code}
         )
         assert response.status_code == 302
-    assert list(DeliveryRelationship.objects.values_list("supplier_id", "region_id", "distributor_id")) == before
+    assert (
+        list(DeliveryRelationship.objects.values_list("supplier_id", "region_id", "distributor_id")) == before
+    )
     client_for(world.manufacturer).post(
         "/agreements/delivery/set/", {"region": "370000", "distributor": world.distributor.code}
     )

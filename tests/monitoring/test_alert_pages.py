@@ -196,7 +196,11 @@ def test_explain_then_escalate_then_resolve_through_the_page(client_for, mworld,
     assert 'value="notified"' in response.content.decode()
     bureau.post(_step(lagging, "resolve"), {"reason": "已整改"})
     lagging.refresh_from_db()
-    assert (lagging.status, lagging.escalation, lagging.explanation) == ("resolved", "reminded", "五月停诊装修")
+    assert (lagging.status, lagging.escalation, lagging.explanation) == (
+        "resolved",
+        "reminded",
+        "五月停诊装修",
+    )
     events = list(AlertEvent.objects.filter(alert=lagging).values_list("action", "actor__username", "reason"))
     assert events == [
         ("opened", None, ""),

@@ -171,7 +171,9 @@ def test_abnormal_order_history_is_the_products_own_qty_over_twelve_months(mworl
     in 2023-06 → 100 a month, limit 300; a receipt exactly a year before the order date counts, one a day
     earlier does not."""
     w = mworld
-    received(w.hospital, w.product, 1200, D(2023, 6, 1))  # window of a 2024-06-01 order: 2023-06-01 … 2024-05-31
+    received(
+        w.hospital, w.product, 1200, D(2023, 6, 1)
+    )  # window of a 2024-06-01 order: 2023-06-01 … 2024-05-31
     received(w.hospital, w.product, 5000, D(2023, 5, 31))  # outside
     add_line(w.hospital, w.product, 300, D(2024, 6, 1), item=w.item)
     big = add_line(w.hospital, w.product, 301, D(2024, 6, 1), item=w.item)

@@ -13,9 +13,10 @@ from tests.monitoring.conftest import monitor
 
 D = dt.date
 TYPES = {"TICKET_REPLY_OVERDUE", "TICKET_FIX_OVERDUE"}
+MONDAY = D(2024, 6, 3)
 
 
-def _open(w, on=D(2024, 6, 3)):
+def _open(w, on=MONDAY):
     return actions.open_ticket(
         actor=w.pharmacist,
         supplier=w.maker,
@@ -60,7 +61,11 @@ def test_reply_closes_the_reply_alert_and_fix_overdue_starts_after_the_promised_
     actions.confirm_fix(actor=w.pharmacist, ticket=ticket, on=D(2024, 6, 9))
     assert monitor(D(2024, 6, 10), types=TYPES) == []
     fix_alert = Alert.objects.get(type="TICKET_FIX_OVERDUE")
-    assert (fix_alert.status, fix_alert.closed_on, fix_alert.ticket_id) == ("closed", D(2024, 6, 10), ticket.pk)
+    assert (fix_alert.status, fix_alert.closed_on, fix_alert.ticket_id) == (
+        "closed",
+        D(2024, 6, 10),
+        ticket.pk,
+    )
 
 
 def test_ticket_answered_in_time_never_alerts_and_scope_limits_the_run(mworld):
@@ -73,5 +78,7 @@ def test_ticket_answered_in_time_never_alerts_and_scope_limits_the_run(mworld):
     late = _open(w, on=D(2024, 6, 3))
     # A run over another city does not see (or close) this county's ticket alerts.
     assert monitor(D(2024, 6, 6), scope=w.other_city, types=TYPES) == []
-    assert [a["type"] for a in monitor(D(2024, 6, 6), scope=w.county, types=TYPES)] == ["TICKET_REPLY_OVERDUE"]
+    assert [a["type"] for a in monitor(D(2024, 6, 6), scope=w.county, types=TYPES)] == [
+        "TICKET_REPLY_OVERDUE"
+    ]
     assert Alert.objects.get(type="TICKET_REPLY_OVERDUE").ticket_id == late.pk

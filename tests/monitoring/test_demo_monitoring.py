@@ -32,5 +32,7 @@ def test_monitor_on_the_small_demo_lists_every_alert_type():
     assert sample["UNSIGNED_AGREEMENT"]["institution"] and sample["UNSIGNED_AGREEMENT"]["supplier"]
     assert sample["PRICE_ABOVE_CAP"]["product"]
     assert sample["OVER_PURCHASE"]["institution"] and sample["OVER_PURCHASE"]["item"]
-    assert sample["LATE_SUPPLIER_REPORT"]["supplier"] and sample["LATE_SUPPLIER_REPORT"]["institution"] is None
+    assert (
+        sample["LATE_SUPPLIER_REPORT"]["supplier"] and sample["LATE_SUPPLIER_REPORT"]["institution"] is None
+    )
     assert sample["TICKET_REPLY_OVERDUE"]["supplier"] and sample["TICKET_FIX_OVERDUE"]["supplier"]

@@ -1,7 +1,7 @@
 """Step: agreed volumes, delivery relationships and purchase agreements of the national batch.
 
 Runs after the demand step: agreed volumes of year 1 are computed from the approved reports
-(compute_agreed_volumes, the same set-based action the bureau uses), year 2 carries them over, the main
+(write_agreed_volumes, the set-based body of the bureau's compute_agreed_volumes), year 2 carries them over, the main
 suppliers choose distributors (a province-wide one, with city-level exceptions), agreements are generated
 for both years and signed in bulk: year 1 entirely effective, year 2 mostly effective with a few still
 unsigned after their due date (the UNSIGNED_AGREEMENT alerts monitoring should find).
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count
 
-from jicai.agreements.actions import compute_agreed_volumes, generate_agreements
+from jicai.agreements.actions import write_agreed_volumes, write_agreements
 from jicai.agreements.models import AgreedVolume, AgreementStatus, DeliveryRelationship, PurchaseAgreement
 from jicai.batches.models import AgreementYear, Winner, WinnerRole
 from jicai.demo.context import DemoContext
@@ -109,8 +109,10 @@ def build_agreements(ctx: DemoContext) -> None:
 
     summary = []
     for year in years:
-        volumes = compute_agreed_volumes(actor=None, batch=batch, agreement_year=year.number)
-        agreements = generate_agreements(actor=None, batch=batch, agreement_year=year.number)
+        # The set-based bodies of compute_agreed_volumes / generate_agreements: this step already runs in
+        # one transaction, and a nested savepoint would make SQLite hold its journal of ~10⁶ rows in memory.
+        volumes = write_agreed_volumes(year)
+        agreements = write_agreements(year)
         _sign(ctx, year, leave_unsigned=year.number > 1)
         summary.append(
             f"第{year.number}年度：约定采购量 {volumes.created} 条（问题 {volumes.problem_count}），"

@@ -7,8 +7,9 @@ alert type of SPEC §7 (each minimal and realistic, through the owning apps' act
 
 * UNSIGNED_AGREEMENT: one year-1 agreement the institution signed but the supplier never did (its due
   date long past);
-* PRICE_ABOVE_CAP: a national winner that does not supply this province re-listed above its cap
-  (max(listing_cap_multiple × own winning price, highest winning price of the item));
+* PRICE_ABOVE_CAP: an institution that, under a bureau price exception, ordered a national winner that does
+  not supply this province above its cap (max(listing_cap_multiple × own winning price, highest winning
+  price of the item)); listings themselves stay within the rules;
 * OVER_PURCHASE: one institution that ordered, received and stocked up on its main product far beyond
   over_purchase_multiple × its agreed volume (placed, delivered and received through trade.actions).
 """
@@ -21,7 +22,7 @@ from django.db import transaction
 
 from jicai.accounts.access import TokenActor
 from jicai.agreements.models import AgreedVolume, PurchaseAgreement
-from jicai.batches.models import AgreementYear, ListingPrice, Winner
+from jicai.batches.models import AgreementYear, Winner
 from jicai.core.errors import DomainError
 from jicai.demo.context import DemoContext
 from jicai.monitoring.evaluate import run_monitoring as monitor_region
@@ -64,7 +65,9 @@ def _unsigned_agreement(ctx: DemoContext, year: AgreementYear, as_of: dt.date) -
     return f"{agreement.institution.name}–{agreement.supplier.name}"
 
 
-def _listing_above_cap(ctx: DemoContext, year: AgreementYear, as_of: dt.date) -> str | None:
+def _order_above_cap(ctx: DemoContext, year: AgreementYear, as_of: dt.date) -> str | None:
+    """A bureau let one institution buy a non-supply national winner at a price above its listing cap
+    (a price exception) and the institution ordered at that price: an order price above its cap."""
     nonsupply = (
         Winner.objects.filter(item__batch=year.batch, province=ctx.province, role="nonsupply")
         .select_related("item", "product")
@@ -86,13 +89,25 @@ def _listing_above_cap(ctx: DemoContext, year: AgreementYear, as_of: dt.date) ->
     if verdict.cap is None:
         return None
     price = (verdict.cap * Decimal("1.05")).quantize(Decimal("0.0001"))
-    ListingPrice.objects.update_or_create(
+    institution = ctx.institutions[-1]
+    day = as_of - dt.timedelta(days=10)
+    bureau = _actor(ctx, "bureau", ctx.province.pk, "bureau")
+    staff = _actor(ctx, "institution", institution.pk, "institution")
+    trade_actions.grant_price_exception(
+        actor=bureau,
+        institution=institution,
         product=nonsupply.product,
-        province=ctx.province,
-        valid_from=as_of - dt.timedelta(days=30),
-        defaults={"price": price},
+        unit_price=price,
+        valid_from=day,
+        valid_to=as_of,
+        reason="临床急需，按企业报价临时采购",
     )
-    return f"{nonsupply.product.code} 挂网价 {price}（限价 {verdict.cap}）"
+    trade_actions.place_order(
+        actor=staff,
+        lines=[trade_actions.LineInput(product=nonsupply.product, qty=100, unit_price=price)],
+        ordered_on=day,
+    )
+    return f"{institution.name} 以 {price} 采购 {nonsupply.product.code}（限价 {verdict.cap}）"
 
 
 def _over_purchase(ctx: DemoContext, year: AgreementYear, as_of: dt.date) -> str | None:
@@ -118,7 +133,9 @@ def _over_purchase(ctx: DemoContext, year: AgreementYear, as_of: dt.date) -> str
         try:
             with transaction.atomic():
                 order = trade_actions.place_order(
-                    actor=staff, lines=[trade_actions.LineInput(product=main.product, qty=qty)], ordered_on=day
+                    actor=staff,
+                    lines=[trade_actions.LineInput(product=main.product, qty=qty)],
+                    ordered_on=day,
                 )
                 line = order.lines.get()
                 trade_actions.record_delivery(
@@ -130,7 +147,9 @@ def _over_purchase(ctx: DemoContext, year: AgreementYear, as_of: dt.date) -> str
                 )
         except DomainError:
             continue  # e.g. the main supplier is blocked for this institution: take the next one
-        return f"{volume.institution.name} {volume.item.generic_name} 约定 {volume.agreed_qty}，一次采购 {qty}"
+        return (
+            f"{volume.institution.name} {volume.item.generic_name} 约定 {volume.agreed_qty}，一次采购 {qty}"
+        )
     return None
 
 
@@ -140,7 +159,7 @@ def add_missing_cases(ctx: DemoContext, as_of: dt.date) -> list[str]:
     added = []
     for label, build in (
         ("购销协议未按期签订", _unsigned_agreement),
-        ("挂网价超过限价", _listing_above_cap),
+        ("采购价格超过限价", _order_above_cap),
         ("超量采购", _over_purchase),
     ):
         what = build(ctx, year, as_of)
