@@ -4,7 +4,7 @@ from jicai.agreements import views
 
 app_name = "agreements"
 urlpatterns = [
-    path("", views.agreement_list, name="list"),
+    path("", views.agreement_list, name="agreements"),
     path("sign/", views.agreement_bulk_sign, name="bulk_sign"),
     path("generate/", views.agreement_generate, name="generate"),
     path("<int:pk>/", views.agreement_detail, name="detail"),
@@ -14,7 +14,7 @@ urlpatterns = [
     path("volumes/compute/", views.volume_compute, name="volume_compute"),
     path("volumes/<int:pk>/", views.volume_detail, name="volume"),
     path("volumes/<int:pk>/adjust/", views.volume_adjust, name="volume_adjust"),
-    path("delivery/", views.relationship_list, name="relationships"),
+    path("delivery/", views.relationship_list, name="delivery_relationships"),
     path("delivery/set/", views.relationship_set, name="relationship_set"),
     path("delivery/<str:region_code>/remove/", views.relationship_remove, name="relationship_remove"),
 ]

@@ -174,7 +174,7 @@ def agreement_detail(request, pk: int):
             "overdue": agreement.due_date is not None
             and agreement.due_date < timezone.localdate()
             and agreement.status != AgreementStatus.EFFECTIVE,
-            "breadcrumbs": [("购销协议", reverse("agreements:list")), (f"协议 {agreement.pk}", None)],
+            "breadcrumbs": [("购销协议", reverse("agreements:agreements")), (f"协议 {agreement.pk}", None)],
         },
     )
 
@@ -215,7 +215,7 @@ def agreement_bulk_sign(request):
         messages.error(request, exc.message)
     else:
         messages.success(request, f"已签订 {len(signed)} 份协议")
-    return _back(request, reverse("agreements:list"))
+    return _back(request, reverse("agreements:agreements"))
 
 
 def _batch_and_year(request) -> tuple[Batch, int]:
@@ -242,7 +242,7 @@ def agreement_generate(request):
             f"已生成购销协议：新增 {result.created}，更新 {result.updated}，未变 {result.unchanged}，"
             f"已签保持不变 {result.kept}，问题 {len(result.problems)} 条",
         )
-    return _back(request, reverse("agreements:list"))
+    return _back(request, reverse("agreements:agreements"))
 
 
 # ---- agreed volumes ------------------------------------------------------------------------------------
@@ -400,7 +400,7 @@ def relationship_set(request):
         messages.error(request, exc.message)
     else:
         messages.success(request, f"已设置 {rel.region.name} 的配送企业：{rel.distributor.name}")
-    return HttpResponseRedirect(reverse("agreements:relationships"))
+    return HttpResponseRedirect(reverse("agreements:delivery_relationships"))
 
 
 @require_POST
@@ -414,4 +414,4 @@ def relationship_remove(request, region_code: str):
         messages.error(request, exc.message)
     else:
         messages.success(request, "已删除配送关系")
-    return HttpResponseRedirect(reverse("agreements:relationships"))
+    return HttpResponseRedirect(reverse("agreements:delivery_relationships"))

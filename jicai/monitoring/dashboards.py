@@ -459,43 +459,50 @@ def substitute_trend(region: Region, year: FactsYear) -> dict:
     products = Substitute.objects.filter(item__batch=year.batch).values("product")
     basis = effective_policy(region=region, batch=year.batch).progress_basis
 
-    def monthly(start: dt.date, stop: dt.date) -> dict:
-        if basis == "ordered":
-            qs = (
-                OrderLine.objects.filter(
-                    product__in=products,
-                    institution__region__path__startswith=region.path,
-                    ordered_on__gte=start,
-                    ordered_on__lte=stop,
-                )
-                .exclude(status=LineStatus.CANCELLED)
-                .annotate(month=TruncMonth("ordered_on"))
-                .values("month", "product")
-                .annotate(q=Sum("qty"))
-                .values_list("month", "product", "q")
-            )
-        else:
-            qs = (
-                Receipt.objects.filter(
-                    line__product__in=products,
-                    line__institution__region__path__startswith=region.path,
-                    received_on__gte=start,
-                    received_on__lte=stop,
-                )
-                .annotate(month=TruncMonth("received_on"))
-                .values("month", "line__product")
-                .annotate(q=Sum("accepted_qty"))
-                .values_list("month", "line__product", "q")
-            )
-        sums: dict[tuple[int, int], Decimal] = {}
-        for month, product_id, q in qs:
-            month = month.date() if isinstance(month, dt.datetime) else month
-            key = (month.year, month.month)
-            sums[key] = sums.get(key, Decimal(0)) + Decimal(q or 0) * factors.get(product_id, Decimal(1))
-        return sums
+    # One grouped query over both periods (last year's months then this year's): the lines of substitute
+    # products are read once.
+    def window(field: str) -> Q:
+        return Q(**{f"{field}__gte": _years_back(ay.start), f"{field}__lte": _years_back(end)}) | Q(
+            **{f"{field}__gte": ay.start, f"{field}__lte": end}
+        )
 
-    this_year = monthly(ay.start, end)
-    last_year = monthly(_years_back(ay.start), _years_back(end))
+    # An id subquery is cheaper for SQLite than joining every line to its institution and region.
+    institutions = Institution.objects.filter(region__path__startswith=region.path).values("pk")
+    if basis == "ordered":
+        qs = (
+            OrderLine.objects.filter(
+                window("ordered_on"),
+                product__in=products,
+                institution__in=institutions,
+            )
+            .exclude(status=LineStatus.CANCELLED)
+            .order_by()
+            .annotate(month=TruncMonth("ordered_on"))
+            .values("month", "product")
+            .annotate(q=Sum("qty"))
+            .values_list("month", "product", "q")
+        )
+    else:
+        qs = (
+            Receipt.objects.filter(
+                window("received_on"),
+                line__product__in=products,
+                line__institution__in=institutions,
+            )
+            .order_by()
+            .annotate(month=TruncMonth("received_on"))
+            .values("month", "line__product")
+            .annotate(q=Sum("accepted_qty"))
+            .values_list("month", "line__product", "q")
+        )
+    this_year: dict[tuple[int, int], Decimal] = {}
+    last_year: dict[tuple[int, int], Decimal] = {}
+    for month, product_id, q in qs:
+        month = month.date() if isinstance(month, dt.datetime) else month
+        target = this_year if month >= dt.date(ay.start.year, ay.start.month, 1) else last_year
+        key = (month.year, month.month)
+        target[key] = target.get(key, Decimal(0)) + Decimal(q or 0) * factors.get(product_id, Decimal(1))
+
     return {
         "months": [m.strftime("%Y-%m") for m in months],
         "this_year": [qty(this_year.get((m.year, m.month))) for m in months],

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 import xlsxwriter
 from django.db.models import Q
@@ -20,6 +21,9 @@ from jicai.monitoring.dashboards import NOT_FOUND, alerts_in_region_q
 from jicai.monitoring.models import Alert, AlertType
 from jicai.registry.models import Region
 
+# A province-wide notice can hold tens of thousands of lines: the page shows the first ones of each group
+# and points to the XLSX export, which always has every line.
+PAGE_ROWS = 200
 QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
 
 
@@ -176,16 +180,26 @@ class NoticeGroup:
     def heading(self) -> str:
         return f"{self.spec.number}、{self.spec.title}"
 
-    @property
+    @cached_property
     def columns(self) -> list[NoticeColumn]:
         """The group's columns, leaving out subject columns no row of the group fills."""
         candidates = [*COLUMNS_BEFORE, *_value_columns(self.spec), *COLUMNS_AFTER]
         return [c for c in candidates if c.always or any(c.value(a) not in (None, "") for a in self.alerts)]
 
-    @property
+    @cached_property
     def rows(self) -> list[list]:
         columns = self.columns
         return [[c.value(a) for c in columns] for a in self.alerts]
+
+    @property
+    def page_rows(self) -> list[list]:
+        """The rows the printable page shows; the XLSX export always has them all."""
+        columns = self.columns
+        return [[c.value(a) for c in columns] for a in self.alerts[:PAGE_ROWS]]
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.alerts) > PAGE_ROWS
 
     @property
     def institution_count(self) -> int:

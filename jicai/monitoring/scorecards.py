@@ -17,8 +17,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, Sum
-from django.db.models.functions import Substr
+from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from jicai.accounts import access
@@ -33,7 +33,7 @@ from jicai.monitoring.models import SanctionDecision
 from jicai.monitoring.notices import Quarter
 from jicai.policy.resolve import effective_policy
 from jicai.policy.rules import rate_tier
-from jicai.registry.models import Company, Region
+from jicai.registry.models import Company, Institution, Region
 from jicai.trade.models import Delivery, LineStatus, OrderLine
 
 Recommendation = SanctionDecision.Recommendation
@@ -123,42 +123,46 @@ def evaluation_date(quarter: Quarter, today: dt.date) -> dt.date:
 def delivery_figures(
     *, batch: Batch, region: Region, quarter: Quarter, today: dt.date, suppliers=None
 ) -> dict[int, dict[str, tuple[int, int]]]:
-    """{supplier id: {institution level: (ordered, delivered)}} over the quarter window. Two grouped queries."""
+    """{supplier id: {institution level: (ordered, delivered)}} over the quarter window. One grouped query
+    (plus one for the province's winning products)."""
     policy = effective_policy(region=region, batch=batch)
     as_of = evaluation_date(quarter, today)
     last_order_day = min(quarter.end, as_of - dt.timedelta(days=policy.delivery_grace_days))
     if last_order_day < quarter.start:
         return {}
-    winning = Winner.objects.filter(
-        item=OuterRef("item"),
-        product=OuterRef("product"),
-        role__in=SUPPLY_ROLES,
-        province__code=Substr(OuterRef("institution__region__path"), 1, 6),
+    # A region's subtree lies in one province, so the winning products (W) are one small list.
+    winning = list(
+        Winner.objects.filter(item__batch=batch, role__in=SUPPLY_ROLES, province__code=region.province_code)
+        .values_list("product_id", flat=True)
+        .distinct()
     )
-    lines = (
-        OrderLine.objects.filter(
-            item__batch=batch,
-            institution__region__path__startswith=region.path,
-            ordered_on__gte=quarter.start,
-            ordered_on__lte=last_order_day,
-        )
-        .exclude(status=LineStatus.CANCELLED)
-        .filter(Exists(winning))
-    )
+    lines = OrderLine.objects.filter(
+        item__batch=batch,
+        product_id__in=winning,
+        institution__in=Institution.objects.filter(region__path__startswith=region.path).values("pk"),
+        ordered_on__gte=quarter.start,
+        ordered_on__lte=last_order_day,
+    ).exclude(status=LineStatus.CANCELLED)
     if suppliers is not None:
         lines = lines.filter(supplier__in=suppliers)
-    figures: dict[int, dict[str, list[int]]] = {}
-    for r in lines.values("supplier", "institution__level").annotate(o=Sum("qty")):
-        figures.setdefault(r["supplier"], {})[r["institution__level"]] = [int(r["o"] or 0), 0]
-    delivering = lines.exclude(Q(status=LineStatus.REJECTED) | Q(accepted_by_supplier=False))
-    delivered = (
-        Delivery.objects.filter(line__in=delivering.values("pk"), delivered_on__lte=as_of)
-        .values("line__supplier", "line__institution__level")
-        .annotate(d=Sum("qty"))
+    # Delivered by D: the line's running total when its last delivery is on or before D (the usual case
+    # for a past quarter); otherwise the sum of its deliveries up to D, read only for those lines.
+    delivered_by_d = Delivery.objects.filter(line=OuterRef("pk"), delivered_on__lte=as_of).values("line")
+    delivered_by_d = delivered_by_d.annotate(s=Sum("qty")).values("s")
+    delivered = Case(
+        When(Q(status=LineStatus.REJECTED) | Q(accepted_by_supplier=False), then=Value(0)),
+        When(delivered_qty=0, then=Value(0)),
+        When(last_delivered_on__lte=as_of, then=F("delivered_qty")),
+        default=Coalesce(Subquery(delivered_by_d, output_field=BigIntegerField()), Value(0)),
+        output_field=BigIntegerField(),
     )
-    for r in delivered:
-        figures[r["line__supplier"]][r["line__institution__level"]][1] = int(r["d"] or 0)
-    return {s: {lvl: (o, d) for lvl, (o, d) in levels.items()} for s, levels in figures.items()}
+    figures: dict[int, dict[str, tuple[int, int]]] = {}
+    grouped = (
+        lines.order_by().values("supplier", "institution__level").annotate(o=Sum("qty"), d=Sum(delivered))
+    )
+    for r in grouped:
+        figures.setdefault(r["supplier"], {})[r["institution__level"]] = (int(r["o"] or 0), int(r["d"] or 0))
+    return figures
 
 
 def _delivery_metric(key: str, ordered: int, delivered: int, tiers) -> Metric:

@@ -106,15 +106,6 @@ def test_institutions_cannot_import_agreed_volumes(world, av):
 
 
 def test_a_bureau_imports_only_institutions_in_its_subtree(world, av):
-    """Needs the pipeline to hand the actor to the schema (ctx.actor); skipped until it does."""
-    from jicai.ingest.schemas.base import ImportContext
-
-    if not hasattr(ImportContext(SCHEMAS["agreed-volumes"]), "actor"):
-        import jicai.ingest.pipeline as pipeline
-
-        source = open(pipeline.__file__, encoding="utf-8").read()
-        if "ctx.actor" not in source.split("def run_streamed")[0]:
-            pytest.skip("ingest pipeline does not pass the actor to non-streamed schemas yet")
     with pytest.raises(ImportRejected) as exc:
         load(world.other_city_bureau, f"GY-YD2023-1,1,{world.hospital.code},T-001,101,")
     assert [(e.row, e.column) for e in exc.value.errors] == [(2, "institution_code")]

@@ -230,3 +230,15 @@ def test_notice_query_count_is_constant(alerts, client_for, django_assert_max_nu
     client.get(url)
     with django_assert_max_num_queries(10):
         assert client.get(url).status_code == 200
+
+
+def test_page_lists_the_first_rows_of_a_long_group_and_the_export_has_all(alerts, client_for, monkeypatch):
+    w = alerts
+    monkeypatch.setattr(notices, "PAGE_ROWS", 1)
+    alert(AlertType.PROGRESS_LAG, institution=w.clinic, item=w.item, year=w.year1, first_seen=D(2024, 8, 1))
+    client = client_for(w.city_bureau)
+    url = reverse("monitoring:notice", args=["371000", "2024Q3"])
+    html = client.get(url).content.decode()
+    assert "本页仅列出前 1 项（共 2 项），完整清单请导出 Excel。" in html
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(client.get(url + "?export=xlsx").streaming_content)))
+    assert book["一、采购进度滞后的医疗机构"].max_row == 4  # title, header, 2 lines
