@@ -58,7 +58,7 @@ NAV = [
     ("监测", [
         ("监测看板", "monitoring:dashboard", BUREAU_OR_INSTITUTION),
         ("预警", "monitoring:alerts", PARTIES),
-        ("季度通报", "monitoring:notices", BUREAU),
+        ("监测通报", "monitoring:notices", BUREAU),
         ("企业评价", "monitoring:scorecards", _role(Role.BUREAU, Role.MANUFACTURER)),
     ]),
     ("系统", [

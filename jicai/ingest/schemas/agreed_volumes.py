@@ -78,7 +78,8 @@ class AgreedVolumeSchema(Schema):
         )
         # Row-level scope: a bureau loads volumes of institutions in its subtree only. Unknown and
         # out-of-scope institutions get the same message, so a file cannot probe other regions.
-        region = access.bureau_region(getattr(ctx, "actor", None)) if getattr(ctx, "actor", None) else None
+        actor = getattr(ctx, "actor", None)  # set by the pipeline; None when the system imports
+        region = access.bureau_region(actor) if actor is not None else None
         provinces = dict(Region.objects.filter(level="province").values_list("code", "pk"))
         counts, mains, tables = {}, {}, {}
         region_ids = {i.region_id for i in institutions.values()}

@@ -7,7 +7,8 @@
     var data = JSON.parse(source.textContent);
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption({
-      tooltip: { trigger: "axis" },
+      // richText tooltips draw on the canvas; HTML tooltips need inline styles, which the CSP forbids.
+      tooltip: { trigger: "axis", renderMode: "richText" },
       grid: { left: 48, right: 16, top: 32, bottom: 32 },
       xAxis: { type: "category", data: data.labels },
       yAxis: { type: "value", minInterval: 1 },
