@@ -49,7 +49,8 @@ def _company_url(company) -> str | None:
 def _back(request, fallback: str) -> HttpResponseRedirect:
     """Back to the list the form was posted from (same host only), else the fallback page."""
     target = request.POST.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
+    # Same-site paths only: "//host" and "/\\host" would leave the site.
+    if not target.startswith("/") or target[1:2] in ("/", "\\"):
         target = fallback
     return HttpResponseRedirect(target)
 

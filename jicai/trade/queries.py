@@ -219,10 +219,15 @@ def list_lines(
     status: str = "",
     supplier: str = "",
     institution: str = "",
+    batch: str = "",
+    item: str = "",
     date_from: str = "",
     date_to: str = "",
     overdue_on: dt.date | None = None,
 ) -> QuerySet[OrderLine]:
+    """Visible order lines, newest first. `item` is an item code and `batch` a batch code: item codes are
+    only unique within a batch, so a link to one item's lines (the monitoring dashboard's) gives both;
+    lines of products that count for no item (substitutes) never match an item."""
     qs = with_derived_status(visible_lines(actor)).select_related(
         "order", "institution", "supplier", "product"
     )
@@ -241,6 +246,10 @@ def list_lines(
         qs = qs.filter(supplier__code=supplier)
     if institution:
         qs = qs.filter(institution__code=institution)
+    if batch:
+        qs = qs.filter(item__batch__code=batch)
+    if item:
+        qs = qs.filter(item__item_code=item)
     if start := _parse_date(date_from):
         qs = qs.filter(ordered_on__gte=start)
     if end := _parse_date(date_to):

@@ -117,6 +117,8 @@ def order_new(request):
 ORDER_FILTERS = [
     Filter("supplier", "企业信用代码", placeholder="18 位代码"),
     Filter("institution", "机构代码", placeholder="12 位代码"),
+    Filter("batch", "批次编码", placeholder="如 GY-YD2023-1"),
+    Filter("item", "品种编码", placeholder="批次内品种编码"),
     Filter("date_from", "下单日期起", placeholder="YYYY-MM-DD"),
     Filter("date_to", "下单日期止", placeholder="YYYY-MM-DD"),
 ]
@@ -186,7 +188,10 @@ def line_list(request):
     overdue = request.GET.get("overdue") == "1"
     qs = queries.list_lines(
         request.user,
-        **{k: values[k] for k in ("q", "status", "supplier", "institution", "date_from", "date_to")},
+        **{
+            k: values[k]
+            for k in ("q", "status", "supplier", "institution", "batch", "item", "date_from", "date_to")
+        },
         overdue_on=actions.today() if overdue else None,
     )
     title = "逾期未付款订单明细" if overdue else "订单明细"
