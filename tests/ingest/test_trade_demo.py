@@ -10,7 +10,8 @@ def test_small_demo_has_trade_data_of_every_sort(db):
     ctx = run_demo(scale="small", seed=1, write=lambda _: None)
     summary = ctx.extra["trade"]
     lines = OrderLine.objects
-    assert summary["lines"] == lines.count() > 1000 and summary["orders"] == Order.objects.count()
+    # Later steps (tickets, monitoring) place a few orders of their own through trade.actions.
+    assert lines.count() >= summary["lines"] > 1000 and Order.objects.count() >= summary["orders"]
     assert all(summary["paces"][k] > 0 for k in ("ahead", "on_track", "behind"))
     # Statuses: cancelled, supplier-rejected, partly delivered, received with rejects.
     assert (

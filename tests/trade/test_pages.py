@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from jicai.batches.models import Item, Winner
 from jicai.trade import actions
 from jicai.trade.models import (
     Delivery,
@@ -17,7 +18,8 @@ from jicai.trade.models import (
     SupplyBlock,
     UsageLine,
 )
-from tests.trade.conftest import delivered_order, order
+from tests import factories
+from tests.trade.conftest import delivered_order, listing, order
 from tests.web.helpers import assert_csp_clean, html, table_rows, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -191,6 +193,46 @@ def test_order_and_line_lists_are_scoped_filtered_and_exported(trade, client_for
         other.order_id
     ]
     assert table_rows(client_for(trade.other_manufacturer).get("/trade/orders/")) == []
+
+
+def test_line_list_filters_by_item_code_within_a_batch(trade, client_for):
+    """Item codes repeat across batches: GY7-001 of a second batch is 氨氯地平. The batch + item filter
+    (what the monitoring dashboard links with) gives that item's lines only, winning and non-winning
+    products alike; a substitute's line counts for no item."""
+    w = trade
+    batch2 = factories.batch("GY-YD2024-1", start=dt.date(2025, 1, 1), end=dt.date(2026, 12, 31))
+    item2 = Item.objects.create(
+        batch=batch2, item_code="GY7-001", generic_name="氨氯地平", dosage_form_group="口服常释剂型"
+    )
+    amlodipine = factories.product("XC08CAA001A001010100001", w.maker, generic_name="氨氯地平", spec="5mg")
+    Winner.objects.create(
+        item=item2, product=amlodipine, province=w.province, role="main", winning_price=Decimal("0.0500")
+    )
+    listing(amlodipine, w.province, "0.0500")
+    a = order(w, w.product, 100)
+    b = order(w, w.nonwinning_product, 10)
+    order(w, w.substitute_product, 5)
+    d = order(w, amlodipine, 20)
+    other = actions.place_order(
+        actor=w.other_pharmacist, lines=[actions.LineInput(w.product, 5)], ordered_on=dt.date(2025, 6, 1)
+    )
+    assert a.lines.get().item == w.item and d.lines.get().item == item2
+
+    def shown(user, **params):
+        return sorted(r[0] for r in table_rows(client_for(user).get("/trade/lines/", params)))
+
+    assert shown(w.pharmacist, batch=w.batch.code, item="GY7-001") == sorted([a.order_id, b.order_id])
+    assert shown(w.pharmacist, item="GY7-001") == sorted([a.order_id, b.order_id, d.order_id])
+    assert shown(w.pharmacist, batch="GY-YD2024-1") == [d.order_id]
+    assert shown(w.pharmacist, batch=w.batch.code, item="GY7-999") == []
+    # A bureau narrows to one institution's lines of the item; the other hospital's line stays out.
+    bureau = dict(institution=w.hospital.code, batch=w.batch.code, item="GY7-001")
+    assert shown(w.province_bureau, **bureau) == sorted([a.order_id, b.order_id])
+    assert other.order_id in shown(w.province_bureau, batch=w.batch.code, item="GY7-001")
+    # Another institution's user asking for the hospital's lines of the item sees none of them.
+    assert shown(w.other_pharmacist, **bureau) == []
+    page = client_for(w.pharmacist).get("/trade/lines/", {"item": "GY7-001"})
+    assert 'name="item" value="GY7-001"' in html(page) and 'name="batch"' in html(page)
 
 
 def test_list_pages_query_count_does_not_grow_with_rows(trade, client_for, django_assert_max_num_queries):
