@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from jicai.monitoring.models import AlertType
+from tests import factories
 from tests.factories import PASSWORD
 from tests.monitoring.conftest import add_line
 from tests.monitoring.report_factories import alert, progress, second_item, year1
@@ -50,6 +51,9 @@ def build(w):
         received_on=D(2024, 4, 4),
     )
     add_line(w.other_hospital, w.product, 600, D(2024, 4, 2), item=w.item)  # another city's line
+    # The same hospital's line of its other item (GY7-002 氨氯地平): not among GY7-001's orders.
+    amlodipine = factories.product("XC08CAA001A001010100001", w.maker, generic_name="氨氯地平", spec="5mg")
+    w.other_item_line = add_line(w.hospital, amlodipine, 300, D(2024, 4, 2), item=w.item2)
     return w
 
 
@@ -93,8 +97,15 @@ def test_bureau_drills_down_to_a_lagging_item_and_its_orders(e2e_world, live_ser
 
     page.get_by_test_id("orders-GY7-001").click()
     page.wait_for_url("**/trade/lines/**")
-    table = page.locator("table").first
-    expect(table).to_contain_text(w.line.order.order_id)
+    # Exactly the hospital's order lines of that item (GY7-001 阿托伐他汀钙), filtered by batch + item code.
+    expect(page.locator("#f-item")).to_have_value("GY7-001")
+    rows = page.get_by_test_id("list-table").locator("tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(w.line.order.order_id)
+    expect(rows.first).to_contain_text("阿托伐他汀钙")
+    table = page.get_by_test_id("list-table")
+    expect(table).not_to_contain_text(w.other_item_line.order.order_id)
+    expect(table).not_to_contain_text("氨氯地平")
     expect(table).not_to_contain_text("青岛市市南区人民医院")
     page.screenshot(path=artifacts / "monitoring-orders.png", full_page=True)
     assert page.console_problems == []

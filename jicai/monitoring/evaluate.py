@@ -248,6 +248,9 @@ def evaluate(facts: Facts) -> Outcome:
             GROUP BY {_key_sql()}
             """
         )
+        # The stale-alert test is an anti-join on the key: without this index SQLite runs it as a nested
+        # loop over both tables (quadratic: hours for a province's hundreds of thousands of alerts).
+        cursor.execute("CREATE INDEX mon_new_akey ON mon_new (akey)")
         cursor.execute("SELECT COUNT(*) FROM mon_new")
         found = cursor.fetchone()[0]
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {alert}")

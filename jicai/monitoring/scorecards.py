@@ -11,13 +11,12 @@ lines are left out, no lines → no data (never 100 %).
 """
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
 from django.db import IntegrityError, transaction
-from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import BigIntegerField, Case, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
@@ -27,13 +26,14 @@ from jicai.accounts.notify import notify
 from jicai.batches.models import SUPPLY_ROLES, Batch, Winner
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound, PermissionDenied
-from jicai.core.money import to_decimal
 from jicai.monitoring.dashboards import LEVEL_LABELS, LEVEL_ORDER, NOT_FOUND, pct, ratio
 from jicai.monitoring.models import SanctionDecision
 from jicai.monitoring.notices import Quarter
 from jicai.policy.resolve import effective_policy
 from jicai.policy.rules import rate_tier
 from jicai.registry.models import Company, Institution, Region
+from jicai.tickets.models import Ticket
+from jicai.tickets.queries import supplier_ticket_figures
 from jicai.trade.models import Delivery, LineStatus, OrderLine
 
 Recommendation = SanctionDecision.Recommendation
@@ -46,23 +46,6 @@ METRIC_LABELS = {
     TICKET_REPLY: "诉求及时答复率",
     TICKET_FIX: "诉求及时解决率",
 }
-# Where the tickets app may expose supplier_ticket_figures (it is being built alongside this module).
-TICKET_MODULES = ("jicai.tickets.queries", "jicai.tickets.figures", "jicai.tickets.sla")
-
-
-def ticket_figures_function():
-    """tickets' supplier_ticket_figures(*, suppliers, start, end, region) or None while it does not exist."""
-    for name in TICKET_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        function = getattr(module, "supplier_ticket_figures", None)
-        if function is not None:
-            return function
-    return None
-
-
 @dataclass
 class Metric:
     key: str
@@ -96,7 +79,9 @@ class Scorecard:
     region: Region
     as_of: dt.date
     metrics: list[Metric]
-    tickets: dict | None  # None: the tickets module is not available
+    # tickets.queries.supplier_ticket_figures' row: tickets, replied_on_time, on_time_reply_rate, fixed,
+    # fixed_on_time, timely_fix_rate, mean_workdays_to_fix (rates and mean None without tickets).
+    tickets: dict
     decisions: dict[str, SanctionDecision] = field(default_factory=dict)
 
     def metric(self, key: str) -> Metric | None:
@@ -174,35 +159,50 @@ def _delivery_metric(key: str, ordered: int, delivered: int, tiers) -> Metric:
     )
 
 
-def _rate_metric(key: str, rate, tiers) -> Metric:
-    if rate is None:
+def _count_metric(key: str, numerator: int, denominator: int, tiers) -> Metric:
+    """A ticket rate tiered on the exact fraction of the counts (the tickets app rounds its rates to 4
+    places, which could cross a tier boundary); no tickets → no data, never 100 %."""
+    if not denominator:
         return Metric(key, None, None)
-    exact = rate if isinstance(rate, Fraction) else Fraction(to_decimal(rate))
-    return Metric(key, ratio(exact.numerator, exact.denominator), rate_tier(exact, tiers))
-
-
-def _tickets_for(figures: dict | None, supplier: Company) -> dict | None:
-    if figures is None:
-        return None
-    for key in (supplier.pk, supplier, supplier.code):
-        if key in figures:
-            return figures[key]
-    return {"tickets": 0, "on_time_reply_rate": None, "timely_fix_rate": None, "mean_workdays_to_fix": None}
+    exact = Fraction(numerator, denominator)
+    return Metric(key, ratio(numerator, denominator), rate_tier(exact, tiers), numerator, denominator)
 
 
 def build_scorecards(
     *, batch: Batch, region: Region, quarter: Quarter, today: dt.date, suppliers: list[Company] | None = None
 ) -> list[Scorecard]:
-    """Scorecards of the given suppliers, or of every supplier with winning-product lines in the quarter."""
+    """Scorecards of the given suppliers, or of every supplier with winning-product lines in the quarter
+    or with tickets in the quarter while it holds a supply role of the batch in the region's province."""
     policy = effective_policy(region=region, batch=batch)
     figures = delivery_figures(batch=batch, region=region, quarter=quarter, today=today, suppliers=suppliers)
     if suppliers is None:
-        suppliers = list(Company.objects.filter(pk__in=list(figures)).order_by("code"))
-    ticket_function = ticket_figures_function()
+        # Also a winner of the batch in the province with tickets from the region in the quarter but no
+        # lines in it: its ticket rates can still be tiered. (The same ticket selection as
+        # supplier_ticket_figures below.)
+        supplies_batch = Exists(
+            Winner.objects.filter(
+                item__batch=batch,
+                role__in=SUPPLY_ROLES,
+                province__code=region.province_code,
+                product__manufacturer=OuterRef("pk"),
+            )
+        )
+        has_tickets = Exists(
+            Ticket.objects.filter(
+                supplier=OuterRef("pk"),
+                opened_on__gte=quarter.start,
+                opened_on__lte=quarter.end,
+                institution__region__path__startswith=region.path,
+            )
+        )
+        suppliers = list(
+            Company.objects.filter(Q(pk__in=list(figures)) | (supplies_batch & has_tickets)).order_by("code")
+        )
+    # Ticket figures over tickets of the region's institutions opened in the quarter; one row per supplier.
     tickets = (
-        ticket_function(suppliers=suppliers, start=quarter.start, end=quarter.end, region=region)
-        if ticket_function is not None and suppliers
-        else None
+        supplier_ticket_figures(suppliers=suppliers, start=quarter.start, end=quarter.end, region=region)
+        if suppliers
+        else {}
     )
     decisions: dict[tuple[int, str], SanctionDecision] = {
         (d.supplier_id, d.metric): d
@@ -219,16 +219,12 @@ def build_scorecards(
         for level in LEVEL_ORDER:
             o, d = levels.get(level, (0, 0))
             metrics.append(_delivery_metric(f"{DELIVERY}_{level}", o, d, policy.delivery_rate_tiers))
-        ticket_row = _tickets_for(tickets, supplier)
-        if ticket_row is not None:
-            metrics.append(
-                _rate_metric(
-                    TICKET_REPLY, ticket_row.get("on_time_reply_rate"), policy.ticket_resolution_tiers
-                )
-            )
-            metrics.append(
-                _rate_metric(TICKET_FIX, ticket_row.get("timely_fix_rate"), policy.ticket_resolution_tiers)
-            )
+        ticket_row = tickets[supplier.pk]
+        tiers = policy.ticket_resolution_tiers
+        metrics.append(
+            _count_metric(TICKET_REPLY, ticket_row["replied_on_time"], ticket_row["tickets"], tiers)
+        )
+        metrics.append(_count_metric(TICKET_FIX, ticket_row["fixed_on_time"], ticket_row["tickets"], tiers))
         card = Scorecard(
             supplier,
             batch,

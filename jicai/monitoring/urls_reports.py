@@ -7,6 +7,11 @@ from jicai.monitoring import views_reports as views
 urlpatterns = [
     path("dashboard/", views.dashboard_home, name="dashboard"),
     path("dashboard/regions/<str:code>/", views.dashboard_region, name="dashboard_region"),
+    path(
+        "dashboard/regions/<str:code>/substitute-trend/",
+        views.dashboard_region_trend,
+        name="dashboard_region_trend",
+    ),
     path("dashboard/institutions/<str:code>/", views.dashboard_institution, name="dashboard_institution"),
     path("notices/", views.notice_index, name="notices"),
     path("notices/<str:code>/<str:quarter>/", views.notice_detail, name="notice"),

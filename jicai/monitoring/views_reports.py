@@ -82,16 +82,17 @@ def dashboard_region(request, code):
         for row, url in zip(breakdown.rows, urls, strict=True):
             row.url = url
         delivery = dashboards.delivery_by_supplier(year, region=region)
-        trend = dashboards.substitute_trend(region, year)
         context.update(
             breakdown=breakdown,
             delivery=delivery,
-            trend=trend,
-            trend_rows=list(zip(trend["months"], trend["this_year"], trend["last_year"], strict=True)),
+            # The substitute trend aggregates every receipt of the substitute products over two years: it
+            # is loaded after the page (htmx) so the page itself stays fast at province scale.
+            trend_url=_with_query(
+                reverse("monitoring:dashboard_region_trend", args=[region.code]), batch=batch.code
+            ),
             drill_chart=dashboards.drilldown_chart(breakdown, urls),
             share_chart=dashboards.share_chart(breakdown),
             delivery_chart=dashboards.delivery_chart(delivery),
-            trend_chart=dashboards.trend_chart(trend),
             levels=[dashboards.LEVEL_LABELS[level] for level in dashboards.LEVEL_ORDER],
         )
     until = year.as_of if year is not None and year.has_data else today()
@@ -99,6 +100,24 @@ def dashboard_region(request, code):
     context["open_alerts"] = dashboards.open_alert_counts(alert_q)
     context["breadcrumbs"] = _region_trail(actor, region, batch)
     return render(request, "monitoring/dashboard_region.html", context)
+
+
+@scoped_page
+def dashboard_region_trend(request, code):
+    """The region dashboard's substitute-trend panel (an htmx fragment requested by the page once loaded);
+    the same scope and batch choice as the page."""
+    region = dashboards.dashboard_region(request.user, code)
+    batch = dashboards.choose_batch(dashboards.batches_with_facts(), request.GET.get("batch", ""))
+    year = dashboards.facts_year(batch) if batch else None
+    context = {"region": region, "trend": None}
+    if year is not None and year.has_data:
+        trend = dashboards.substitute_trend(region, year)
+        context.update(
+            trend=trend,
+            trend_rows=list(zip(trend["months"], trend["this_year"], trend["last_year"], strict=True)),
+            trend_chart=dashboards.trend_chart(trend),
+        )
+    return render(request, "monitoring/dashboard_trend.html", context)
 
 
 @scoped_page
@@ -114,12 +133,13 @@ def dashboard_institution(request, code):
         delivery = dashboards.delivery_by_supplier(year, institution=institution)
         lines_url = reverse("trade:lines")
         for row in rows:
-            # The trade line list filters by institution, product text and order dates: the item's
-            # generic name over the agreement year up to the run's date.
+            # That institution's order lines of the item (item codes are unique within a batch) ordered
+            # in the agreement year up to the run's date.
             row.orders_url = _with_query(
                 lines_url,
                 institution=institution.code,
-                q=row.fact.item.generic_name,
+                batch=batch.code,
+                item=row.fact.item.item_code,
                 date_from=year.agreement_year.start.isoformat(),
                 date_to=min(year.agreement_year.end, year.as_of).isoformat(),
             )

@@ -117,8 +117,6 @@ def order_new(request):
 ORDER_FILTERS = [
     Filter("supplier", "企业信用代码", placeholder="18 位代码"),
     Filter("institution", "机构代码", placeholder="12 位代码"),
-    Filter("batch", "批次编码", placeholder="如 GY-YD2023-1"),
-    Filter("item", "品种编码", placeholder="批次内品种编码"),
     Filter("date_from", "下单日期起", placeholder="YYYY-MM-DD"),
     Filter("date_to", "下单日期止", placeholder="YYYY-MM-DD"),
 ]
@@ -158,6 +156,8 @@ LINE_FILTERS = [
     Filter("status", "状态", rules.STATUS_CHOICES),
     Filter("supplier", "企业信用代码", placeholder="18 位代码"),
     Filter("institution", "机构代码", placeholder="12 位代码"),
+    Filter("batch", "批次编码", placeholder="如 GY-YD2023-1"),
+    Filter("item", "品种编码", placeholder="批次内品种编码"),
     Filter("date_from", "下单日期起", placeholder="YYYY-MM-DD"),
     Filter("date_to", "下单日期止", placeholder="YYYY-MM-DD"),
 ]

@@ -135,8 +135,9 @@ def test_batch_without_facts_has_no_data(world):
     assert dashboards.institution_items(world.hospital, year) == []
 
 
-def test_substitute_trend_by_month_against_last_year_from_receipts(facts):
-    w = facts
+def substitute_receipts(w):
+    """瑞舒伐他汀钙 (a substitute of GY7-001) received: 威海 2024-03 40 + 20 (5 rejected), 2023-03 70, one
+    received after the run's date; 青岛 2024-04 99."""
     sub = f.product("XC10AAB001A001010100001", w.maker, generic_name="瑞舒伐他汀钙", spec="10mg")
     Substitute.objects.create(item=w.item, product=sub, degree="most")
     add_line(
@@ -190,6 +191,12 @@ def test_substitute_trend_by_month_against_last_year_from_receipts(facts):
         accepted=99,
         received_on=D(2024, 4, 2),
     )  # 青岛: outside 威海
+    return sub
+
+
+def test_substitute_trend_by_month_against_last_year_from_receipts(facts):
+    w = facts
+    substitute_receipts(w)
     trend = dashboards.substitute_trend(w.city, fy(w))
     assert trend["months"] == ["2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08"]
     assert trend["this_year"] == [Decimal("60"), 0, 0, 0, 0, 0]
@@ -239,6 +246,53 @@ def test_province_page_shows_drilldown_with_links_and_chart_data(facts, client_f
     assert 'id="drill-data" type="application/json"' in html
 
 
+def trend_url(code, batch=""):
+    url = reverse("monitoring:dashboard_region_trend", args=[code])
+    return f"{url}?batch={batch}" if batch else url
+
+
+def test_region_page_loads_the_substitute_trend_afterwards(facts, client_for):
+    """The page only points at the trend fragment (htmx, on load); it never aggregates receipts itself."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w = facts
+    substitute_receipts(w)
+    client = client_for(w.city_bureau)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("monitoring:dashboard_region", args=["371000"]))
+    assert not any("trade_receipt" in q["sql"] for q in ctx.captured_queries)
+    url = trend_url("371000", "GY-YD2023-1")
+    html = response.content.decode()
+    assert f'hx-get="{url}" hx-trigger="load"' in html
+    assert 'data-testid="trend-table"' not in html
+
+    fragment = client.get(url, HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200
+    body = fragment.content.decode()
+    assert "<html" not in body and "<script>" not in body  # a fragment; data through json_script only
+    assert fragment.context["trend_rows"] == [
+        ("2024-03", Decimal("60.0000"), Decimal("70.0000")),
+        *[(f"2024-0{m}", Decimal("0.0000"), Decimal("0.0000")) for m in range(4, 9)],
+    ]
+    assert fragment.context["trend_chart"] == {
+        "labels": ["2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08"],
+        "this_year": [60.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        "last_year": [70.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+    }
+    assert 'id="trend-data" type="application/json"' in body and "按入库日期" in body
+    assert "<tr><td>2024-03</td><td class=\"num\">60</td><td class=\"num\">70</td></tr>" in body
+    # The province's fragment includes 青岛's April receipt.
+    province = client_for(w.province_bureau).get(trend_url("370000"))
+    assert province.context["trend_chart"]["this_year"][:2] == [60.0, 99.0]
+
+
+def test_trend_fragment_without_facts_says_no_data(world, client_for):
+    response = client_for(world.province_bureau).get(trend_url("370000"))
+    assert response.status_code == 200
+    assert 'data-testid="trend-no-data"' in response.content.decode()
+
+
 def test_county_page_links_institutions_and_item_rows_link_to_orders(facts, client_for):
     w = facts
     client = client_for(w.county_bureau)
@@ -248,10 +302,34 @@ def test_county_page_links_institutions_and_item_rows_link_to_orders(facts, clie
     assert response.status_code == 200
     rows = response.context["rows"]
     assert rows[0].orders_url == (
-        "/trade/lines/?institution=H37100200001&q=%E9%98%BF%E6%89%98%E4%BC%90%E4%BB%96%E6%B1%80%E9%92%99"
+        "/trade/lines/?institution=H37100200001&batch=GY-YD2023-1&item=GY7-001"
         "&date_from=2024-03-01&date_to=2024-08-31"
     )
     assert 'data-testid="lagging"' in response.content.decode()
+
+
+
+def test_item_orders_link_lists_that_institutions_lines_of_that_item(facts, client_for):
+    """Following 查看订单 of GY7-001 shows the hospital's lines of GY7-001 ordered in year 1 up to the run's
+    date: not its 氨氯地平 (GY7-002) line, not the clinic's line, not a line ordered before the year."""
+    from tests.web.helpers import table_rows
+
+    w = facts
+    amlodipine = f.product("XC08CAA001A001010100001", w.maker, generic_name="氨氯地平", spec="5mg")
+    mine = add_line(w.hospital, w.product, 100, D(2024, 4, 2), item=w.item)
+    nonwinning = add_line(w.hospital, w.other_product, 10, D(2024, 5, 6), item=w.item)
+    add_line(w.hospital, amlodipine, 50, D(2024, 4, 2), item=w.item2)
+    add_line(w.clinic, w.product, 70, D(2024, 4, 2), item=w.item)
+    add_line(w.hospital, w.product, 30, D(2024, 2, 20), item=w.item)  # before agreement year 1
+    client = client_for(w.county_bureau)
+    response = client.get(reverse("monitoring:dashboard_institution", args=["H37100200001"]))
+    url = {r.fact.item.item_code: r.orders_url for r in response.context["rows"]}["GY7-001"]
+    assert f'href="{url.replace("&", "&amp;")}"' in response.content.decode()
+    rows = table_rows(client.get(url))
+    assert [(r[0], r[3], r[6]) for r in rows] == [
+        (nonwinning.order.order_id, "威海市环翠区人民医院", "阿托伐他汀钙"),
+        (mine.order.order_id, "威海市环翠区人民医院", "阿托伐他汀钙"),
+    ]
 
 
 def test_pages_without_facts_say_no_data(world, client_for):
@@ -289,6 +367,7 @@ def test_dashboard_home_sends_each_actor_to_its_own_dashboard(facts, client_for)
 def test_region_dashboard_scope(facts, client_for, api_client_for, persona, code, status):
     user = getattr(facts, persona)
     assert client_for(user).get(reverse("monitoring:dashboard_region", args=[code])).status_code == status
+    assert client_for(user).get(trend_url(code)).status_code == status
     assert api_client_for(user).get(f"/api/v1/dashboards/regions/{code}").status_code == status
 
 
@@ -382,6 +461,38 @@ def test_region_page_query_count_does_not_grow_with_rows(
     _more_facts(facts, 12)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+def test_trend_fragment_query_count_does_not_grow_with_lines_or_products(
+    facts, client_for, django_assert_max_num_queries, django_assert_num_queries
+):
+    w = facts
+    substitute_receipts(w)
+    client = client_for(w.province_bureau)
+    url = trend_url("370000", "GY-YD2023-1")
+    client.get(url)  # warm the session
+    # Session, user and scope (5), batches with facts, the latest facts row, its agreement year, item
+    # factors, policy profiles, the one grouped receipts query (6), the session save (3).
+    with django_assert_max_num_queries(14) as small:
+        assert client.get(url).status_code == 200
+    assert sum("trade_receipt" in q["sql"] for q in small.captured_queries) == 1
+    for n in range(3):
+        sub = f.product(f"XC10AAB001A00101010000{n + 2}", w.maker, generic_name="瑞舒伐他汀钙", spec=f"{n}mg")
+        Substitute.objects.create(item=w.item, product=sub, degree="partial")
+        for inst in (w.hospital, w.clinic, w.other_hospital):
+            add_line(
+                inst,
+                sub,
+                5,
+                D(2024, 5, 2),
+                delivered=5,
+                delivered_on=D(2024, 5, 3),
+                accepted=5,
+                received_on=D(2024, 5, 4),
+            )
+    with django_assert_num_queries(len(small.captured_queries)):
+        response = client.get(url)
+    assert response.context["trend_chart"]["this_year"][2] == 45.0  # May: 3 products × 3 institutions × 5
 
 
 def test_institution_page_query_count(facts, client_for, django_assert_max_num_queries):

@@ -14,6 +14,7 @@ from jicai.core.models import AuditLog
 from jicai.monitoring import scorecards, views_reports
 from jicai.monitoring.models import SanctionDecision
 from jicai.monitoring.notices import Quarter
+from tests import factories as f
 from tests.monitoring.conftest import add_line
 
 D = dt.date
@@ -121,31 +122,100 @@ def test_current_quarter_measures_up_to_today_minus_grace_days(world):
     assert (metric.numerator, metric.denominator) == (0, 100)  # delivered 11-20, after today
 
 
-def test_ticket_figures_are_tiered_with_the_ticket_resolution_tiers(world, monkeypatch):
+def test_ticket_figures_from_real_tickets_give_exact_rates_mean_and_tier(world, client_for):
+    """Tickets against 齐鲁 in 2024Q3 (July 2024 has no holidays; reply within 2 working days, fix by the
+    promise or 5 working days after the reply):
+    T1 opened Mon 07-01, replied 07-02 (due 07-03), promised 07-05, fix confirmed 07-05: on time, 4 days;
+    T2 opened 07-08, replied Thu 07-11 (due 07-10, late), promised 07-12, confirmed 07-12: fix on time, 4;
+    T3 opened 07-15, replied 07-16, no promise (fix due 07-23), confirmed 07-26: fix late, 9 days;
+    T4 opened 07-22, replied 07-23, not fixed yet;
+    T5 (青岛 hospital) opened 08-05, never answered;
+    T0 opened 06-28 (previous quarter) is not counted.
+    Province: reply 3/5 = 0.60 (tier 1: exactly 0.60 is still tier 1), fix 2/5 = 0.40 (tier 2), mean
+    (4 + 4 + 9) / 3 = 5.67 working days → 减少约定采购量. 威海 (without T5): 3/4, 2/4."""
+    from jicai.tickets import actions as tickets
+
     w = world
-    calls = []
 
-    def figures(*, suppliers=None, start, end, region=None):
-        calls.append((tuple(s.code for s in suppliers), start, end, region.code))
-        return {
-            w.maker.pk: {
-                "tickets": 4,
-                "replied_on_time": 3,
-                "on_time_reply_rate": Decimal("0.75"),
-                "fixed_on_time": 1,
-                "timely_fix_rate": Decimal("0.25"),
-                "mean_workdays_to_fix": Decimal("3.5"),
-            }
-        }
+    def opened(on, actor=None):
+        return tickets.open_ticket(
+            actor=actor or w.pharmacist,
+            supplier=w.maker,
+            category="late_delivery",
+            description="配送不及时",
+            product=w.product,
+            on=on,
+        )
 
-    monkeypatch.setattr(scorecards, "ticket_figures_function", lambda: figures)
+    def reply(ticket, on, promise=None):
+        return tickets.reply_ticket(
+            actor=w.manufacturer, ticket=ticket, text="已安排补货", promised_fix_date=promise, on=on
+        )
+
+    def fixed(ticket, on):
+        return tickets.confirm_fix(actor=w.pharmacist, ticket=ticket, on=on)
+
+    reply(opened(D(2024, 6, 28)), D(2024, 7, 1))
+    t1 = reply(opened(D(2024, 7, 1)), D(2024, 7, 2), promise=D(2024, 7, 5))
+    t1 = fixed(t1, D(2024, 7, 5))
+    t2 = reply(opened(D(2024, 7, 8)), D(2024, 7, 11), promise=D(2024, 7, 12))
+    t2 = fixed(t2, D(2024, 7, 12))
+    t3 = reply(opened(D(2024, 7, 15)), D(2024, 7, 16))
+    t3 = fixed(t3, D(2024, 7, 26))
+    reply(opened(D(2024, 7, 22)), D(2024, 7, 23))
+    opened(D(2024, 8, 5), actor=w.other_pharmacist)
+    assert (t1.workdays_to_fix, t2.workdays_to_fix, t3.workdays_to_fix) == (4, 4, 9)
+    assert (t2.replied_late, t2.fixed_late, t3.replied_late, t3.fixed_late) == (True, False, False, True)
+
     card = card_for(w)
-    assert calls == [((w.maker.code,), D(2024, 7, 1), D(2024, 9, 30), "370000")]
-    assert (card.metric("ticket_reply").rate, card.metric("ticket_reply").tier) == (Decimal("0.75"), 1)
-    assert (card.metric("ticket_fix").rate, card.metric("ticket_fix").tier) == (Decimal("0.25"), 3)
-    assert card.tickets["tickets"] == 4
+    reply_rate, fix_rate = card.metric("ticket_reply"), card.metric("ticket_fix")
+    assert (reply_rate.numerator, reply_rate.denominator, reply_rate.rate, reply_rate.tier) == (
+        3,
+        5,
+        Decimal("0.600000"),
+        1,
+    )
+    assert (fix_rate.numerator, fix_rate.denominator, fix_rate.rate, fix_rate.tier) == (
+        2,
+        5,
+        Decimal("0.400000"),
+        2,
+    )
+    assert (card.tickets["tickets"], card.tickets["fixed"]) == (5, 3)
+    assert card.tickets["mean_workdays_to_fix"] == Decimal("5.67")
+    # No order lines: the delivery metrics have no data, the tickets alone decide the recommendation.
+    assert card.metric("delivery_rate").tier is None
+    assert (card.tier, card.recommendation) == (2, "减少约定采购量")
+
+    city = card_for(w, region=w.city)
+    assert (city.metric("ticket_reply").rate, city.metric("ticket_reply").tier) == (Decimal("0.750000"), 1)
+    assert (city.metric("ticket_fix").rate, city.metric("ticket_fix").tier) == (Decimal("0.500000"), 2)
+    assert city.tickets["mean_workdays_to_fix"] == Decimal("5.67")
+
     other = card_for(w, supplier=w.other_maker)
-    assert other.metric("ticket_reply").tier is None and other.tickets["tickets"] == 0
+    assert other.tickets["tickets"] == 0
+    assert [(m.rate, m.tier) for m in other.metrics if m.key.startswith("ticket")] == [(None, None)] * 2
+    assert not other.has_data
+
+    url = reverse("monitoring:scorecard", args=[w.maker.code, w.batch.code, "2024Q3"])
+    response = client_for(w.province_bureau).get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-testid="decide-ticket_fix"' in body
+    assert '<dd class="col-9" data-testid="mean-workdays">5.67</dd>' in body
+    # The list: 齐鲁 (main winner of the batch in 山东) has tickets but no order lines in the quarter and is
+    # listed with its ticket figures; a ticket against a company that supplies nothing of the batch is not.
+    outsider = f.company(9, "外省制药有限公司", "manufacturer")
+    tickets.open_ticket(
+        actor=w.pharmacist, supplier=outsider, category="other", description="咨询", on=D(2024, 7, 2)
+    )
+    listing = client_for(w.province_bureau).get(
+        reverse("monitoring:scorecards") + f"?batch={w.batch.code}&quarter=2024Q3"
+    )
+    assert [c.supplier.code for c in listing.context["cards"]] == [w.maker.code]
+    assert "2档 · 减少约定采购量" in listing.content.decode()
+    row = listing.context["cards"][0]
+    assert (row.tickets["tickets"], row.metric("ticket_reply").rate_pct) == (5, "60.0%")
 
 
 # ---- decisions -------------------------------------------------------------------------------------
@@ -381,3 +451,30 @@ def test_scorecard_page_query_count(tier2, client_for, django_assert_max_num_que
     client.get(url)
     with django_assert_max_num_queries(16):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "persona, supplier, shown",
+    [
+        ("province_bureau", "maker", True),
+        ("county_bureau", "other_maker", True),
+        ("admin", "maker", True),
+        ("manufacturer", "maker", True),
+        ("manufacturer", "other_maker", False),
+        ("other_manufacturer", "maker", False),
+        ("distributor_user", "maker", False),
+        ("pharmacist", "maker", False),
+        ("doctor", "maker", False),
+    ],
+)
+def test_company_page_links_the_credit_record_for_those_who_may_open_it(
+    world, client_for, persona, supplier, shown
+):
+    user, company = getattr(world, persona), getattr(world, supplier)
+    client = client_for(user)
+    page = client.get(reverse("registry:company", args=[company.code]))
+    assert page.status_code == 200
+    credit_url = reverse("monitoring:credit_record", args=[company.code])
+    assert (f'href="{credit_url}"' in page.content.decode()) is shown
+    # The link appears exactly when the credit record page opens.
+    assert client.get(credit_url).status_code == (200 if shown else 404)

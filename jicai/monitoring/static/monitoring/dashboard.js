@@ -1,6 +1,7 @@
 /* Monitoring dashboard charts. Every <div data-chart="KIND" data-source="ID"> is drawn from the json_script
-   block #ID (CSP: no inline JS). Kinds: progress (completion bars with a time-progress marker line; a click
-   on a bar opens that region's or institution's dashboard), share, trend, delivery, alerts. */
+   block #ID (CSP: no inline JS), also inside fragments htmx loads later. Kinds: progress (completion bars
+   with a time-progress marker line; a click on a bar opens that region's or institution's dashboard),
+   share, trend, delivery, alerts. */
 (function () {
   "use strict";
   var PALETTE = ["#0d6efd", "#198754", "#fd7e14", "#6f42c1", "#dc3545", "#20c997", "#6c757d", "#ffc107",
@@ -82,7 +83,7 @@
   function draw(el) {
     var source = document.getElementById(el.getAttribute("data-source"));
     var build = builders[el.getAttribute("data-chart")];
-    if (!source || !build || typeof echarts === "undefined") { return; }
+    if (el.getAttribute("data-rendered") || !source || !build || typeof echarts === "undefined") { return; }
     var data = JSON.parse(source.textContent);
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption(build(data));
@@ -95,9 +96,20 @@
     window.addEventListener("resize", function () { chart.resize(); });
     el.setAttribute("data-rendered", "1");
   }
-  function init() {
-    var charts = document.querySelectorAll("[data-chart]");
+  function drawIn(root) {
+    root = root || document;
+    /* htmx calls back with each swapped-in top-level element, which may itself be a chart. */
+    if (root.matches && root.matches("[data-chart]")) { draw(root); }
+    var charts = root.querySelectorAll ? root.querySelectorAll("[data-chart]") : [];
     for (var i = 0; i < charts.length; i++) { draw(charts[i]); }
   }
-  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+  /* Panels loaded after the page (htmx fragments, e.g. the substitute trend) bring their own chart
+     elements: htmx.onLoad runs for the page itself and again for every swapped-in fragment. */
+  if (typeof htmx !== "undefined" && htmx.onLoad) {
+    htmx.onLoad(drawIn);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { drawIn(document); });
+  } else {
+    drawIn(document);
+  }
 })();
