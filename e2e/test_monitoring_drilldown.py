@@ -66,6 +66,9 @@ def test_bureau_drills_down_to_a_lagging_item_and_its_orders(e2e_world, live_ser
     chart = page.get_by_test_id("drill-chart")
     expect(chart).to_have_attribute("data-rendered", "1")
     expect(page.get_by_test_id("drill-row-371000")).to_contain_text("50.0%")
+    # The substitute-trend panel arrives after the page (htmx) and is drawn like the others.
+    expect(page.get_by_test_id("trend-chart")).to_have_attribute("data-rendered", "1")
+    expect(page.get_by_test_id("trend-table")).to_contain_text("2024-03")
     page.screenshot(path=artifacts / "monitoring-province.png", full_page=True)
 
     # Click the 威海市 bar (second category) in the chart: ECharts says where it is drawn.

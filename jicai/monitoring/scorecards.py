@@ -46,6 +46,8 @@ METRIC_LABELS = {
     TICKET_REPLY: "诉求及时答复率",
     TICKET_FIX: "诉求及时解决率",
 }
+
+
 @dataclass
 class Metric:
     key: str

@@ -1,5 +1,5 @@
-"""Login and the per-role home pages: one view dispatches on the actor's role to a page built from the
-database (no placeholder numbers: what later modules will fill is said as such)."""
+"""Login and the per-role home pages: one view dispatches on the actor's role to a page of scoped, linked
+work summaries (web.queries), each a fixed number of queries whatever the data size."""
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -35,6 +35,8 @@ def admin_home(request):
         {
             "counts": counts,
             "audit_rows": list(web_queries.recent_audit_rows(actor)),
+            "import_jobs": web_queries.recent_import_jobs(actor),
+            "monitoring_run": web_queries.latest_monitoring_run(actor),
         },
     )
 
@@ -42,6 +44,8 @@ def admin_home(request):
 def bureau_home(request):
     actor = request.user
     region = access.bureau_region(actor)
+    today = web_queries.today()
+    windows, more_windows = web_queries.open_window_progress(actor, today)
     level_counts = registry_queries.institution_level_counts(actor, region=region)
     return render(
         request,
@@ -54,6 +58,12 @@ def bureau_home(request):
             "level_chart": bar_data(level_counts, "医疗机构数"),
             "batches": _recent_batches(actor),
             "can_manage_batches": access.can_manage_batches(actor),
+            "windows": windows,
+            "more_windows": more_windows,
+            "review_count": web_queries.review_queue_count(actor),
+            "overdue_agreements": web_queries.overdue_agreement_count(actor, today),
+            "alerts": web_queries.open_alerts_by_type(actor),
+            "escalated": web_queries.escalated_overdue_tickets(actor, today),
         },
     )
 
@@ -62,6 +72,7 @@ def institution_home(request):
     actor = request.user
     institution = access.institution_of(actor)
     led = registry_queries.consortium_of_lead(actor, institution)
+    today = web_queries.today()
     return render(
         request,
         "web/home_institution.html",
@@ -70,12 +81,23 @@ def institution_home(request):
             "led_consortium": led,
             "members": list(registry_queries.consortium_members(actor, led)) if led else [],
             "batches": _recent_batches(actor),
+            "agreement_counts": web_queries.agreement_status_counts(actor),
+            "progress": web_queries.institution_progress(actor, institution),
+            "line_counts": web_queries.open_line_counts(actor),
+            "payables": web_queries.institution_payables(actor, today),
+            "alerts": web_queries.open_alerts_by_type(actor),
+            "tickets": web_queries.active_tickets(actor, today),
         },
     )
 
 
 def doctor_home(request):
-    return render(request, "web/home_doctor.html", {"institution": access.institution_of(request.user)})
+    actor = request.user
+    return render(
+        request,
+        "web/home_doctor.html",
+        {"institution": access.institution_of(actor), "batches": _recent_batches(actor)},
+    )
 
 
 def manufacturer_home(request):
@@ -83,6 +105,7 @@ def manufacturer_home(request):
     company = access.company_of(actor)
     products = registry_queries.company_products(actor, company)
     role_counts = batch_queries.company_role_counts(actor, company)
+    today = web_queries.today()
     return render(
         request,
         "web/home_manufacturer.html",
@@ -93,12 +116,29 @@ def manufacturer_home(request):
             "winner_rows": list(batch_queries.company_winner_rows(actor, company)[:200]),
             "role_counts": role_counts,
             "role_chart": bar_data(role_counts, "中选记录数"),
+            "agreement_counts": web_queries.agreement_status_counts(actor),
+            "line_counts": web_queries.open_line_counts(actor, supplier=company),
+            "deliveries": web_queries.deliveries_due(actor, today, as_supplier=True),
+            "tickets": web_queries.active_tickets(actor, today),
+            "alerts": web_queries.open_alerts_by_type(actor),
+            "missing_reports": web_queries.missing_monthly_reports(actor, today),
         },
     )
 
 
 def distributor_home(request):
-    return render(request, "web/home_distributor.html", {"company": access.company_of(request.user)})
+    actor = request.user
+    today = web_queries.today()
+    return render(
+        request,
+        "web/home_distributor.html",
+        {
+            "company": access.company_of(actor),
+            "deliveries": web_queries.deliveries_due(actor, today, as_supplier=False),
+            "agreement_counts": web_queries.agreement_status_counts(actor),
+            "tickets": web_queries.active_tickets(actor, today),
+        },
+    )
 
 
 HOME_BY_ROLE = {

@@ -281,7 +281,7 @@ def test_region_page_loads_the_substitute_trend_afterwards(facts, client_for):
         "last_year": [70.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     }
     assert 'id="trend-data" type="application/json"' in body and "按入库日期" in body
-    assert "<tr><td>2024-03</td><td class=\"num\">60</td><td class=\"num\">70</td></tr>" in body
+    assert '<tr><td>2024-03</td><td class="num">60</td><td class="num">70</td></tr>' in body
     # The province's fragment includes 青岛's April receipt.
     province = client_for(w.province_bureau).get(trend_url("370000"))
     assert province.context["trend_chart"]["this_year"][:2] == [60.0, 99.0]
@@ -306,7 +306,6 @@ def test_county_page_links_institutions_and_item_rows_link_to_orders(facts, clie
         "&date_from=2024-03-01&date_to=2024-08-31"
     )
     assert 'data-testid="lagging"' in response.content.decode()
-
 
 
 def test_item_orders_link_lists_that_institutions_lines_of_that_item(facts, client_for):
