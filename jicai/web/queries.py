@@ -23,6 +23,7 @@ from jicai.demand import queries as demand_queries
 from jicai.demand.models import ReportStatus
 from jicai.ingest.models import ImportJob
 from jicai.monitoring import queries as monitoring_queries
+from jicai.monitoring.dashboards import pct, ratio
 from jicai.monitoring.models import AlertStatus, AlertType, MonitoringRun
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Company, Consortium, Institution, Product, Region
@@ -282,6 +283,10 @@ class DueLine:
     due_on: dt.date
     overdue: bool
 
+    @property
+    def remaining(self) -> int:
+        return self.line.qty - self.line.delivered_qty
+
 
 @dataclass
 class Deliveries:
@@ -396,9 +401,15 @@ class BatchProgress:
 
     @property
     def completion(self) -> Decimal | None:
-        if not self.agreed:
-            return None
-        return (self.purchased / Decimal(self.agreed)).quantize(Decimal("0.0001"))
+        return ratio(self.purchased, self.agreed)
+
+    @property
+    def completion_pct(self) -> str:
+        return pct(self.completion)
+
+    @property
+    def time_progress_pct(self) -> str:
+        return pct(self.time_progress)
 
 
 def institution_progress(actor, institution: Institution) -> list[BatchProgress]:

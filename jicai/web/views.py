@@ -58,6 +58,7 @@ def bureau_home(request):
             "level_chart": bar_data(level_counts, "医疗机构数"),
             "batches": _recent_batches(actor),
             "can_manage_batches": access.can_manage_batches(actor),
+            "today": today,
             "windows": windows,
             "more_windows": more_windows,
             "review_count": web_queries.review_queue_count(actor),
