@@ -427,6 +427,8 @@ def list_lines(
     institution: str = "",
     date_from: str = "",
     date_to: str = "",
+    batch: str = Query("", description="批次编码（与 item 一起使用）"),
+    item: str = Query("", description="品种编码"),
     overdue: bool = Query(False, description="仅逾期未付款"),
 ):
     qs = queries.list_lines(
@@ -437,6 +439,8 @@ def list_lines(
         institution=institution,
         date_from=date_from,
         date_to=date_to,
+        batch=batch,
+        item=item,
         overdue_on=actions.today() if overdue else None,
     ).select_related("item")
     return paginate(qs, paging)

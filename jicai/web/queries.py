@@ -96,10 +96,37 @@ def recent_import_jobs(actor, limit: int = 10) -> list[ImportJob]:
     return list(ImportJob.objects.select_related("actor").order_by("-started_at", "-id")[:limit])
 
 
-def latest_monitoring_run(actor) -> MonitoringRun | None:
+# What a run's `counts` JSON holds (monitoring.facts / monitoring.evaluate), as shown to the admin.
+RUN_FIGURES = [
+    (("facts", "progress"), "采购进度事实"),
+    (("facts", "delivery"), "配送率事实"),
+    (("alerts_found",), "发现预警"),
+    (("alerts_opened",), "新开预警"),
+    (("alerts_reopened",), "重新打开"),
+    (("alerts_closed",), "自动关闭"),
+]
+
+
+@dataclass
+class RunSummary:
+    run: MonitoringRun
+    figures: list[tuple[str, object]]
+
+
+def latest_monitoring_run(actor) -> RunSummary | None:
     if not access.is_admin(actor):
         raise NotFound("未找到该记录，或您无权查看")
-    return MonitoringRun.objects.select_related("region").order_by("-started_at", "-id").first()
+    run = MonitoringRun.objects.select_related("region").order_by("-started_at", "-id").first()
+    if run is None:
+        return None
+    figures = []
+    for path, label in RUN_FIGURES:
+        value = run.counts if isinstance(run.counts, dict) else {}
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            figures.append((label, value))
+    return RunSummary(run, figures)
 
 
 # ---- alerts (every role) -----------------------------------------------------------------------------

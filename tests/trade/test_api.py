@@ -266,3 +266,20 @@ def test_doctor_cannot_write_through_the_api(trade, api_client_for):
     line.refresh_from_db()
     assert line.accepted_qty == 0
     assert actions.today() == dt.date(2025, 6, 30)
+
+
+def test_order_lines_api_filters_by_batch_and_item(trade, api_client_for):
+    w = trade
+    winning = actions.place_order(actor=w.pharmacist, lines=[actions.LineInput(w.product, 7)],
+                                  ordered_on=dt.date(2025, 6, 1))
+    substitute = actions.place_order(actor=w.pharmacist, lines=[actions.LineInput(w.substitute_product, 3)],
+                                     ordered_on=dt.date(2025, 6, 1))
+    client = api_client_for(w.pharmacist)
+
+    def order_ids(**params):
+        body = client.get("/api/v1/order-lines", params).json()
+        return sorted(r["order_id"] for r in body["results"])
+
+    assert order_ids(batch=w.batch.code, item=w.item.item_code) == [winning.order_id]
+    assert order_ids() == sorted([winning.order_id, substitute.order_id])
+    assert order_ids(batch=w.batch.code, item="NO-SUCH-ITEM") == []
