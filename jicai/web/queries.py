@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from jicai.accounts import access
@@ -178,12 +178,19 @@ class WindowProgress:
 
 
 def open_window_progress(actor, on: dt.date, limit: int = 5) -> tuple[list[WindowProgress], bool]:
-    """Reporting windows open on `on` that the bureau sees (its own and those opened above it), soonest
+    """Reporting windows open on `on` that the bureau sees (its own and those opened above it) holding
+    reports of its subtree, not finished (deadline ahead, or such a report not approved yet), soonest
     deadline first, with the reports of the institutions in the actor's scope counted by stage. Two
     queries; the bool says more windows are open than shown."""
+    # Only windows holding reports of the actor's scope, and not finished in practice: a window nobody
+    # closed whose deadline passed with every such report approved is left out.
+    in_scope = demand_queries.list_reports(actor).order_by().filter(window=OuterRef("pk"))
+    unfinished = Exists(in_scope.exclude(status=ReportStatus.APPROVED))
     windows = list(
         demand_queries.visible_windows(actor)
         .filter(opens_on__lte=on, closed_at__isnull=True)
+        .filter(Exists(in_scope))
+        .filter(Q(deadline__gte=on) | unfinished)
         .order_by("deadline", "pk")[: limit + 1]
     )
     more = len(windows) > limit
@@ -423,12 +430,16 @@ class BatchProgress:
     time_progress: Decimal
     items: int
     agreed: int
-    purchased: Decimal
+    purchased: Decimal  # of the items with agreed > 0
     lagging: int  # items whose completion is below time progress
 
     @property
     def completion(self) -> Decimal | None:
         return ratio(self.purchased, self.agreed)
+
+    @property
+    def purchased_display(self) -> str:
+        return f"{self.purchased.normalize():f}"
 
     @property
     def completion_pct(self) -> str:
@@ -441,8 +452,8 @@ class BatchProgress:
 
 def institution_progress(actor, institution: Institution) -> list[BatchProgress]:
     """This agreement year's volume progress of the institution per batch, from the facts the latest
-    monitoring run stored (ProgressFact): Σ agreed, Σ purchased of winning products (× item_factor),
-    items below time progress. A later year's facts replace an earlier year's for the same batch. One
+    monitoring run stored (ProgressFact): Σ agreed, Σ purchased of winning products (× item_factor) of the
+    items with an agreed volume, items below time progress. A later year's facts replace an earlier year's for the same batch. One
     grouped query; empty when monitoring has not run."""
     rows = (
         monitoring_queries.visible_progress_facts(actor)
@@ -454,11 +465,14 @@ def institution_progress(actor, institution: Institution) -> list[BatchProgress]
             "agreement_year__number",
         )
         .annotate(
-            as_of=Max("as_of"),
-            time_progress=Max("time_progress"),
-            items=Count("id"),
+            # Named apart from the fields: an annotation called time_progress would shadow the column
+            # in the lagging filter below.
+            latest_as_of=Max("as_of"),
+            year_time_progress=Max("time_progress"),
+            item_count=Count("id"),
             agreed=Sum("agreed_qty"),
-            purchased=Sum("purchased_winning"),
+            # Items without an agreed volume have no completion; their purchases would inflate it.
+            purchased=Sum("purchased_winning", filter=Q(agreed_qty__gt=0)),
             lagging=Count("id", filter=Q(completion__lt=F("time_progress"))),
         )
     )
@@ -471,9 +485,9 @@ def institution_progress(actor, institution: Institution) -> list[BatchProgress]
             batch_code=code,
             batch_name=r["agreement_year__batch__name"],
             year_number=r["agreement_year__number"],
-            as_of=r["as_of"],
-            time_progress=Decimal(r["time_progress"]),
-            items=r["items"],
+            as_of=r["latest_as_of"],
+            time_progress=Decimal(str(r["year_time_progress"])),
+            items=r["item_count"],
             agreed=int(r["agreed"] or 0),
             # SQLite sums decimals as floats: back to the 4 places the facts are stored with.
             purchased=Decimal(str(r["purchased"] or 0)).quantize(Decimal("0.0001")),
