@@ -78,7 +78,7 @@ def test_doctor_home_shows_own_institution_and_no_invented_numbers(world, client
     response = client_for(world.doctor).get("/")
     body = html(response)
     assert "医师工作台" in body and "威海市环翠区人民医院" in body
-    assert "处方提示" in body and "后续版本" in body
+    assert "处方提示" in body and "尚未建设" in body
     assert "青岛市市南区人民医院" not in body
 
 
@@ -105,7 +105,12 @@ def test_distributor_home_shows_company(world, client_for):
     response = client_for(world.distributor_user).get("/")
     body = html(response)
     assert "国药控股山东有限公司 · 配送工作台" in body and "配送企业" in body
-    assert "后续模块" in body
+    assert table_rows(response, "home-deliveries") == [
+        ["待配送订单行", "0"],
+        ["待配送数量", "0"],
+        ["已超过配送时限", "0"],
+    ]
+    assert "暂无待配送订单" in body
 
 
 def test_user_without_organisation_gets_explanation(world, client_for):

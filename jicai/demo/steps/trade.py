@@ -36,6 +36,9 @@ NONWINNING_BUYERS = 0.1  # institutions buying non-winning products for a good s
 SUBSTITUTE_BUYERS = 0.1
 LATE_RECEIVERS = 0.08
 LATE_PAYERS = 0.12
+# Of the items an institution reported 0 for, this share is bought anyway (UNREPORTED_PURCHASE), in small
+# amounts; the rest are not bought at all.
+UNREPORTED_BUYERS = 0.03
 CANCELLED, REJECTED = 0.02, 0.01
 FLUSH = 200_000
 
@@ -172,7 +175,8 @@ def build_trade(ctx: DemoContext) -> None:
     policy = effective_policy(region=ctx.province, batch=batch)
     due_days, due_rule = policy.payment_due_days, policy.payment_due_rule
 
-    pairs = len(institutions) * len(items)
+    zero_pairs = sum(1 for qty in agreed.values() if qty == 0)
+    pairs = len(institutions) * len(items) - int(zero_pairs * (1 - UNREPORTED_BUYERS))
     per_pair = LINES_PER_PAIR.get(ctx.scale.name) or math.ceil(PROVINCE_TARGET_LINES / max(pairs, 1))
     rounds = per_pair  # each round is one order date per institution, one line per item
     started = time.perf_counter()
@@ -198,12 +202,19 @@ def build_trade(ctx: DemoContext) -> None:
         base = BASE_VOLUME.get(inst.level, 2400)
         per_round = {}
         for item in items:
-            volume = agreed.get((inst.pk, item.pk)) or int(base * (0.5 + rand()))
+            agreed_qty = agreed.get((inst.pk, item.pk))
+            if agreed_qty == 0:  # reported zero: usually not bought at all
+                if rand() >= UNREPORTED_BUYERS:
+                    continue
+                volume = int(base * 0.1)
+            else:
+                volume = agreed_qty or int(base * (0.5 + rand()))
             per_round[item.pk] = max(1, int(volume * pace / rounds))
+        bought = [item for item in items if item.pk in per_round]
         for rnd in range(rounds):
             day = start + dt.timedelta(days=int((rnd + rand()) * days / rounds))
             by_supplier: dict[int, list] = {}
-            for item in items:
+            for item in bought:
                 main, backups, others, subs = plans[item.pk]
                 x = rand()
                 if nonwinning and others and x < 0.4:
