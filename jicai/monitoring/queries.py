@@ -35,6 +35,10 @@ def visible_alerts(actor) -> QuerySet[Alert]:
             )
         )
         own = Q(institution__region__path__startswith=region.path)
+        if region.level != "province":
+            # Supplier-only and listing alerts (monthly reports, listing prices) are the province's business;
+            # this also keeps the alert list in step with the dashboards' region counts.
+            return qs.filter(own)
         supplier_only = Q(institution__isnull=True, supplier__isnull=False) & Q(supplier_in_province)
         listing = Q(institution__isnull=True, supplier__isnull=True, province__code=province_code)
         return qs.filter(own | supplier_only | listing)

@@ -355,7 +355,7 @@ def open_lines_for_payment(actor, *, as_of: dt.date) -> QuerySet[OrderLine]:
     """The institution's lines that can still take money, oldest due first (invoice payments)."""
     return (
         with_derived_status(institution_side_lines(actor))
-        .exclude(status=LineStatus.CANCELLED)
+        .exclude(status__in=[LineStatus.CANCELLED, LineStatus.REJECTED])
         .filter(paid_amount__lt=F("amount"))
         .annotate(payable=payable_expression(), outstanding=outstanding_expression())
         .select_related("order", "supplier", "product")

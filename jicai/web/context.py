@@ -44,6 +44,7 @@ NAV = [
     ("采购供应", [
         ("采购下单", "trade:order_new", INSTITUTION),
         ("订单", "trade:orders", PARTIES),
+        ("配送记录", "trade:deliveries", COMPANY),
         ("应付与逾期", "trade:payables", PARTIES),
         ("无法供应标记", "trade:supply_blocks", PARTIES),
         ("价格例外", "trade:price_exceptions", BUREAU_OR_INSTITUTION),

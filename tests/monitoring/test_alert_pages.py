@@ -236,3 +236,12 @@ def test_no_inline_script_or_style(client_for, mworld, lagging):
     for url in (LIST, _url(lagging)):
         body = client_for(w.county_bureau).get(url).content.decode()
         assert "<script>" not in body and 'style="' not in body and "onclick" not in body
+
+
+def test_supplier_only_alerts_are_the_province_bureaus_not_a_citys(client_for, mworld):
+    w = mworld
+    report = _make(w, type="LATE_SUPPLIER_REPORT", institution=None, item=None, province=w.province)[0]
+    assert report.pk in _ids(client_for(w.province_bureau).get(LIST))
+    for user in (w.city_bureau, w.county_bureau):
+        assert report.pk not in _ids(client_for(user).get(LIST)), user.username
+        assert client_for(user).get(f"/monitoring/alerts/{report.pk}/").status_code == 404
