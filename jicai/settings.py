@@ -23,8 +23,12 @@ def env_int(name: str, default: int) -> int:
 
 DEBUG = env_bool("JICAI_DEBUG", False)
 # A fixed fallback key is only acceptable for local use; production sets JICAI_SECRET_KEY.
-SECRET_KEY = os.environ.get("JICAI_SECRET_KEY", "jicai-local-development-key-change-me-in-production-0123456789")
-ALLOWED_HOSTS = [h for h in os.environ.get("JICAI_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+SECRET_KEY = os.environ.get(
+    "JICAI_SECRET_KEY", "jicai-local-development-key-change-me-in-production-0123456789"
+)
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("JICAI_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("JICAI_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
@@ -88,7 +92,9 @@ TEMPLATES = [
 
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'jicai.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("JICAI_DB_CONN_MAX_AGE", 60))}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("JICAI_DB_CONN_MAX_AGE", 60))
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web app read while a long import or monitoring run writes.
     DATABASES["default"]["OPTIONS"] = {

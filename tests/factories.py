@@ -22,26 +22,46 @@ PASSWORD = "Test-pass-2026"
 def region(code: str, name: str, parent: Region | None = None) -> Region:
     level = "province" if code.endswith("0000") else "city" if code.endswith("00") else "county"
     return Region.objects.create(
-        code=code, name=name, parent=parent, level=level, path=Region.path_for(code, parent.path if parent else None)
+        code=code,
+        name=name,
+        parent=parent,
+        level=level,
+        path=Region.path_for(code, parent.path if parent else None),
     )
 
 
 def institution(code: str, name: str, reg: Region, level: str = "secondary", ownership: str = "public", **kw):
-    return Institution.objects.create(code=code, name=name, region=reg, level=level, ownership=ownership, **kw)
+    return Institution.objects.create(
+        code=code, name=name, region=reg, level=level, ownership=ownership, **kw
+    )
 
 
 def company(serial: int, name: str, kind: str = "manufacturer") -> Company:
     return Company.objects.create(code=make_uscc(f"91370000MA{serial:07d}"), name=name, kind=kind)
 
 
-def product(code: str, maker: Company, generic_name="阿托伐他汀钙", dosage_form="片剂",
-            dosage_form_group="口服常释剂型", spec="20mg", **kw) -> Product:
+def product(
+    code: str,
+    maker: Company,
+    generic_name="阿托伐他汀钙",
+    dosage_form="片剂",
+    dosage_form_group="口服常释剂型",
+    spec="20mg",
+    **kw,
+) -> Product:
     category = {"X": "western", "Z": "chinese", "C": "consumable"}[code[0]]
     defaults = dict(pack="7片/盒", unit="片", units_per_pack=7, consistency_passed=True, originator=False)
     defaults.update(kw)
-    return Product.objects.create(code=code, generic_name=generic_name, dosage_form=dosage_form,
-                                  dosage_form_group=dosage_form_group, spec=spec, manufacturer=maker,
-                                  category=category, **defaults)
+    return Product.objects.create(
+        code=code,
+        generic_name=generic_name,
+        dosage_form=dosage_form,
+        dosage_form_group=dosage_form_group,
+        spec=spec,
+        manufacturer=maker,
+        category=category,
+        **defaults,
+    )
 
 
 def batch(code="GY-YD2023-1", start=dt.date(2024, 3, 1), end=dt.date(2027, 2, 28), kind="national") -> Batch:
@@ -53,7 +73,9 @@ def batch(code="GY-YD2023-1", start=dt.date(2024, 3, 1), end=dt.date(2027, 2, 28
 
 
 def user(username: str, org, role: str):
-    return account_actions.create_user(actor=None, username=username, password=PASSWORD, organisation=org, role=role)
+    return account_actions.create_user(
+        actor=None, username=username, password=PASSWORD, organisation=org, role=role
+    )
 
 
 def org(kind, **kw):
@@ -81,12 +103,14 @@ def build_world() -> World:
     w.distributor = company(3, "国药控股山东有限公司", "distributor")
 
     w.batch = batch()
-    w.item = Item.objects.create(batch=w.batch, item_code="GY7-001", generic_name="阿托伐他汀钙",
-                                 dosage_form_group="口服常释剂型")
+    w.item = Item.objects.create(
+        batch=w.batch, item_code="GY7-001", generic_name="阿托伐他汀钙", dosage_form_group="口服常释剂型"
+    )
     w.product = product("XC10AAA001A001010100001", w.maker)
     w.other_product = product("XC10AAA001A001010100002", w.other_maker)
-    Winner.objects.create(item=w.item, product=w.product, province=w.province, role="main",
-                          winning_price=Decimal("0.1200"))
+    Winner.objects.create(
+        item=w.item, product=w.product, province=w.province, role="main", winning_price=Decimal("0.1200")
+    )
 
     w.admin_org = org(OrganisationKind.ADMIN)
     w.province_bureau_org = org(OrganisationKind.BUREAU, region=w.province)

@@ -161,8 +161,15 @@ def get_visible_or_404(queryset: QuerySet, **lookup):
 # ---- transactions (demand, agreements, orders …) ------------------------------------------------------
 
 
-def scope_by_parties(actor, qs: QuerySet, *, institution: str, supplier: str | None = None,
-                     distributor: str | None = None, consortium_members: bool = False) -> QuerySet:
+def scope_by_parties(
+    actor,
+    qs: QuerySet,
+    *,
+    institution: str,
+    supplier: str | None = None,
+    distributor: str | None = None,
+    consortium_members: bool = False,
+) -> QuerySet:
     """The one scoping rule for rows that name an institution and possibly a supplier/distributor
     (SPEC §9): admin all; bureau its region subtree; institution itself (a consortium lead also its
     members when `consortium_members`); a company the rows naming it as supplier or distributor."""

@@ -22,12 +22,19 @@ class Organisation(models.Model):
     kind = models.CharField("类型", max_length=12, choices=OrganisationKind.choices)
     name = models.CharField("名称", max_length=128)
     region = models.ForeignKey(
-        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="bureaus", verbose_name="管辖地区"
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bureaus",
+        verbose_name="管辖地区",
     )
     institution = models.OneToOneField(
         Institution, null=True, blank=True, on_delete=models.CASCADE, related_name="organisation"
     )
-    company = models.OneToOneField(Company, null=True, blank=True, on_delete=models.CASCADE, related_name="organisation")
+    company = models.OneToOneField(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="organisation"
+    )
 
     class Meta:
         ordering = ["kind", "name"]
@@ -35,14 +42,27 @@ class Organisation(models.Model):
             models.CheckConstraint(
                 name="organisation_kind_matches_link",
                 condition=(
-                    models.Q(kind="bureau", region__isnull=False, institution__isnull=True, company__isnull=True)
-                    | models.Q(kind="institution", institution__isnull=False, region__isnull=True, company__isnull=True)
-                    | models.Q(kind="company", company__isnull=False, region__isnull=True, institution__isnull=True)
-                    | models.Q(kind="admin", region__isnull=True, institution__isnull=True, company__isnull=True)
+                    models.Q(
+                        kind="bureau", region__isnull=False, institution__isnull=True, company__isnull=True
+                    )
+                    | models.Q(
+                        kind="institution",
+                        institution__isnull=False,
+                        region__isnull=True,
+                        company__isnull=True,
+                    )
+                    | models.Q(
+                        kind="company", company__isnull=False, region__isnull=True, institution__isnull=True
+                    )
+                    | models.Q(
+                        kind="admin", region__isnull=True, institution__isnull=True, company__isnull=True
+                    )
                 ),
             ),
             # One bureau per region.
-            models.UniqueConstraint(fields=["region"], condition=models.Q(kind="bureau"), name="one_bureau_per_region"),
+            models.UniqueConstraint(
+                fields=["region"], condition=models.Q(kind="bureau"), name="one_bureau_per_region"
+            ),
         ]
         verbose_name = "机构账户"
         verbose_name_plural = "机构账户"
@@ -75,7 +95,12 @@ ROLES_BY_KIND = {
 
 class User(AbstractUser):
     organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users", verbose_name="所属机构"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+        verbose_name="所属机构",
     )
     role = models.CharField("角色", max_length=16, choices=Role.choices, default=Role.INSTITUTION)
     full_name = models.CharField("姓名", max_length=64, blank=True)

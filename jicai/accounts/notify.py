@@ -6,12 +6,22 @@ from django.core.mail import send_mass_mail
 from jicai.accounts.models import Notification, Organisation, User
 
 
-def notify(*, organisations: list[Organisation] | list[int], kind: str, title: str, body: str = "",
-           link: str = "", email: bool = True) -> list[Notification]:
+def notify(
+    *,
+    organisations: list[Organisation] | list[int],
+    kind: str,
+    title: str,
+    body: str = "",
+    link: str = "",
+    email: bool = True,
+) -> list[Notification]:
     """One Notification per organisation (bulk); e-mail to its active users that have an address."""
     org_ids = [o if isinstance(o, int) else o.pk for o in organisations]
     rows = Notification.objects.bulk_create(
-        [Notification(organisation_id=oid, kind=kind, title=title[:200], body=body, link=link) for oid in org_ids]
+        [
+            Notification(organisation_id=oid, kind=kind, title=title[:200], body=body, link=link)
+            for oid in org_ids
+        ]
     )
     if email and org_ids:
         addresses = list(
@@ -21,5 +31,7 @@ def notify(*, organisations: list[Organisation] | list[int], kind: str, title: s
         )
         if addresses:
             sender = getattr(settings, "DEFAULT_FROM_EMAIL", "noreply@jicai.local")
-            send_mass_mail([(title, f"{body}\n{link}".strip(), sender, [a]) for a in addresses], fail_silently=True)
+            send_mass_mail(
+                [(title, f"{body}\n{link}".strip(), sender, [a]) for a in addresses], fail_silently=True
+            )
     return rows

@@ -276,7 +276,18 @@ def register_routers():
     """Each app's api.py exposes `router`; imported here so the app list is in one place."""
     from importlib import import_module
 
-    for app in ("accounts", "registry", "batches", "policy", "ingest", "demand", "agreements", "trade", "tickets", "monitoring"):
+    for app in (
+        "accounts",
+        "registry",
+        "batches",
+        "policy",
+        "ingest",
+        "demand",
+        "agreements",
+        "trade",
+        "tickets",
+        "monitoring",
+    ):
         try:
             module = import_module(f"jicai.{app}.api")
         except ModuleNotFoundError as exc:

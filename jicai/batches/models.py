@@ -23,7 +23,9 @@ class Batch(models.Model):
     class Meta:
         ordering = ["-cycle_start", "code"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(cycle_end__gte=models.F("cycle_start")), name="batch_cycle_order")
+            models.CheckConstraint(
+                condition=models.Q(cycle_end__gte=models.F("cycle_start")), name="batch_cycle_order"
+            )
         ]
         verbose_name = "集采批次"
         verbose_name_plural = "集采批次"
@@ -62,7 +64,9 @@ class Item(models.Model):
 
     class Meta:
         ordering = ["batch", "item_code"]
-        constraints = [models.UniqueConstraint(fields=["batch", "item_code"], name="item_code_unique_in_batch")]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "item_code"], name="item_code_unique_in_batch")
+        ]
         indexes = [models.Index(fields=["generic_name", "dosage_form_group"])]
         verbose_name = "采购品种"
         verbose_name_plural = "采购品种"
@@ -118,6 +122,9 @@ class ItemFactor(models.Model):
         verbose_name = "折算系数"
         verbose_name_plural = "折算系数"
 
+    def __str__(self):
+        return f"{self.item_id}/{self.product_id} × {self.factor}"
+
 
 class SubstituteDegree(models.TextChoices):
     FULL = "full", "完全替代"
@@ -136,6 +143,9 @@ class Substitute(models.Model):
         verbose_name = "可替代药品"
         verbose_name_plural = "可替代药品"
 
+    def __str__(self):
+        return f"{self.item_id}/{self.product_id} {self.get_degree_display()}"
+
 
 class ListingPrice(models.Model):
     """挂网价 of a product in a province from a date on."""
@@ -148,8 +158,13 @@ class ListingPrice(models.Model):
     class Meta:
         ordering = ["product", "province", "-valid_from"]
         constraints = [
-            models.UniqueConstraint(fields=["product", "province", "valid_from"], name="listing_price_unique"),
+            models.UniqueConstraint(
+                fields=["product", "province", "valid_from"], name="listing_price_unique"
+            ),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="listing_price_nonnegative"),
         ]
         verbose_name = "挂网价格"
         verbose_name_plural = "挂网价格"
+
+    def __str__(self):
+        return f"{self.product_id} {self.province_id} {self.price} ({self.valid_from})"

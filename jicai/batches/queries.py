@@ -38,7 +38,9 @@ def get_batch(actor, code: str) -> Batch:
 
 
 def list_items(actor, *, batch: str = "", q: str = "") -> QuerySet[Item]:
-    qs = Item.objects.select_related("batch").annotate(winner_count=Count("winners__product__manufacturer", distinct=True))
+    qs = Item.objects.select_related("batch").annotate(
+        winner_count=Count("winners__product__manufacturer", distinct=True)
+    )
     if batch:
         qs = qs.filter(batch__code=batch)
     if q:
@@ -47,11 +49,14 @@ def list_items(actor, *, batch: str = "", q: str = "") -> QuerySet[Item]:
 
 
 def get_item(actor, batch: str, item_code: str) -> Item:
-    return access.get_visible_or_404(Item.objects.select_related("batch"), batch__code=batch, item_code=item_code)
+    return access.get_visible_or_404(
+        Item.objects.select_related("batch"), batch__code=batch, item_code=item_code
+    )
 
 
-def list_winners(actor, *, batch: str = "", item: str = "", province: str = "", role: str = "",
-                 q: str = "") -> QuerySet[Winner]:
+def list_winners(
+    actor, *, batch: str = "", item: str = "", province: str = "", role: str = "", q: str = ""
+) -> QuerySet[Winner]:
     qs = Winner.objects.select_related("item", "item__batch", "product", "product__manufacturer", "province")
     if batch:
         qs = qs.filter(item__batch__code=batch)
@@ -75,7 +80,9 @@ def list_substitutes(actor, *, batch: str = "", item: str = "") -> QuerySet[Subs
     return qs.order_by("item__batch__code", "item__item_code", "product__code")
 
 
-def list_listing_prices(actor, *, province: str = "", product: str = "", q: str = "") -> QuerySet[ListingPrice]:
+def list_listing_prices(
+    actor, *, province: str = "", product: str = "", q: str = ""
+) -> QuerySet[ListingPrice]:
     qs = ListingPrice.objects.select_related("product", "product__manufacturer", "province")
     if province:
         qs = qs.filter(province__code=province)
@@ -100,11 +107,15 @@ def default_province(actor) -> Region | None:
     return Region.objects.filter(code=region.province_code).first()
 
 
-def search_substitutes(actor, *, batch: str = "", item: str = "", q: str = "", degree: str = "") -> QuerySet[Substitute]:
+def search_substitutes(
+    actor, *, batch: str = "", item: str = "", q: str = "", degree: str = ""
+) -> QuerySet[Substitute]:
     qs = list_substitutes(actor, batch=batch, item=item)
     if q:
         qs = qs.filter(
-            Q(product__code__icontains=q) | Q(product__generic_name__icontains=q) | Q(item__item_code__icontains=q)
+            Q(product__code__icontains=q)
+            | Q(product__generic_name__icontains=q)
+            | Q(item__item_code__icontains=q)
         )
     if degree:
         qs = qs.filter(degree=degree)
@@ -138,7 +149,12 @@ def item_products(actor, item: Item) -> QuerySet[Product]:
 def non_winning_products(actor, item: Item, province: Region) -> QuerySet[Product]:
     """Products of the item with no winner row for the province (SPEC §10: non-winning there)."""
     winners_here = Winner.objects.filter(item=item, province=province).values("product_id")
-    return item_products(actor, item).exclude(pk__in=winners_here).select_related("manufacturer").order_by("code")
+    return (
+        item_products(actor, item)
+        .exclude(pk__in=winners_here)
+        .select_related("manufacturer")
+        .order_by("code")
+    )
 
 
 def product_items(actor, product: Product) -> QuerySet[Item]:
@@ -159,8 +175,10 @@ def product_winner_rows(actor, product: Product) -> QuerySet[Winner]:
 
 
 def product_item_factors(actor, product: Product) -> QuerySet[ItemFactor]:
-    return ItemFactor.objects.filter(product=product).select_related("item", "item__batch").order_by(
-        "item__batch__code", "item__item_code"
+    return (
+        ItemFactor.objects.filter(product=product)
+        .select_related("item", "item__batch")
+        .order_by("item__batch__code", "item__item_code")
     )
 
 
@@ -176,7 +194,10 @@ def company_winner_rows(actor, company: Company) -> QuerySet[Winner]:
 def company_role_counts(actor, company: Company) -> list[tuple[str, str, int]]:
     """[(role, label, winner rows)] of a manufacturer, every role listed in order."""
     counts = dict(
-        Winner.objects.filter(product__manufacturer=company).order_by().values_list("role").annotate(n=Count("id"))
+        Winner.objects.filter(product__manufacturer=company)
+        .order_by()
+        .values_list("role")
+        .annotate(n=Count("id"))
     )
     return [(value, label, counts.get(value, 0)) for value, label in WinnerRole.choices]
 
@@ -205,7 +226,13 @@ def attach_listing_verdicts(actor, listing_prices: list[ListingPrice]) -> None:
     product_ids = {lp.product_id for lp in listing_prices}
     rows = list(
         Winner.objects.filter(product_id__in=product_ids).values(
-            "product_id", "province_id", "role", "winning_price", "item_id", "item__batch_id", "item__batch__kind"
+            "product_id",
+            "province_id",
+            "role",
+            "winning_price",
+            "item_id",
+            "item__batch_id",
+            "item__batch__kind",
         )
     )
     highest = dict(
@@ -234,13 +261,20 @@ def attach_listing_verdicts(actor, listing_prices: list[ListingPrice]) -> None:
         by_product.setdefault(r["product_id"], []).append(r)
     for lp in listing_prices:
         mine = by_product.get(lp.product_id, [])
-        here = sorted((r for r in mine if r["province_id"] == lp.province_id), key=lambda r: _ROLE_PRIORITY[r["role"]])
-        national = sorted((r for r in mine if r["item__batch__kind"] == BatchKind.NATIONAL),
-                          key=lambda r: r["winning_price"])
+        here = sorted(
+            (r for r in mine if r["province_id"] == lp.province_id), key=lambda r: _ROLE_PRIORITY[r["role"]]
+        )
+        national = sorted(
+            (r for r in mine if r["item__batch__kind"] == BatchKind.NATIONAL),
+            key=lambda r: r["winning_price"],
+        )
         chosen = here[0] if here else (national[0] if national else None)
         own_price = chosen["winning_price"] if chosen else None
         product = lp.product
-        other_spec = not mine and (product.generic_name, product.dosage_form_group, product.manufacturer_id) in winner_triples
+        other_spec = (
+            not mine
+            and (product.generic_name, product.dosage_form_group, product.manufacturer_id) in winner_triples
+        )
         batch = batches.get(chosen["item__batch_id"]) if chosen else None
         lp.multiple = resolver.resolve(lp.province, batch).listing_cap_multiple
         lp.verdict = listing_verdict(

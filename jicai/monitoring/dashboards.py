@@ -117,7 +117,9 @@ def batches_with_facts() -> list[Batch]:
     """Batches with stored facts, those with agreed volumes first (the default choice should show data)."""
     ids = ProgressFact.objects.values("agreement_year__batch").distinct()
     with_volumes = set(
-        ProgressFact.objects.filter(agreed_qty__gt=0).values_list("agreement_year__batch", flat=True).distinct()
+        ProgressFact.objects.filter(agreed_qty__gt=0)
+        .values_list("agreement_year__batch", flat=True)
+        .distinct()
     )
     batches = list(Batch.objects.filter(pk__in=ids).order_by("-cycle_start", "code"))
     return sorted(batches, key=lambda b: b.pk not in with_volumes)

@@ -19,7 +19,9 @@ class RegionLevel(models.TextChoices):
 class Region(models.Model):
     code = models.CharField("行政区划代码", max_length=6, unique=True, validators=[region_code_validator])
     name = models.CharField("名称", max_length=64)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     level = models.CharField("级别", max_length=8, choices=RegionLevel.choices)
     # "370000/371000/371002/": subtree queries are one indexed prefix match instead of a recursive walk.
     path = models.CharField(max_length=64, db_index=True, editable=False)
@@ -79,11 +81,18 @@ class Consortium(models.Model):
 class Institution(models.Model):
     code = models.CharField("机构代码", max_length=12, unique=True, validators=[institution_code_validator])
     name = models.CharField("名称", max_length=128)
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="institutions", verbose_name="所在地区")
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="institutions", verbose_name="所在地区"
+    )
     level = models.CharField("等级", max_length=12, choices=InstitutionLevel.choices)
     ownership = models.CharField("性质", max_length=12, choices=Ownership.choices)
     consortium = models.ForeignKey(
-        Consortium, null=True, blank=True, on_delete=models.SET_NULL, related_name="members", verbose_name="医共体"
+        Consortium,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        verbose_name="医共体",
     )
 
     class Meta:
@@ -131,7 +140,9 @@ class Product(models.Model):
     pack = models.CharField("包装", max_length=128, blank=True)
     unit = models.CharField("最小制剂单位", max_length=16)
     units_per_pack = models.PositiveIntegerField("包装数量", default=1)
-    manufacturer = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="products", verbose_name="生产企业")
+    manufacturer = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="products", verbose_name="生产企业"
+    )
     category = models.CharField("类别", max_length=12, choices=ProductCategory.choices)
     consistency_passed = models.BooleanField("通过一致性评价", default=False)
     originator = models.BooleanField("原研", default=False)

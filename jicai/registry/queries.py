@@ -21,8 +21,9 @@ def get_region(actor, code: str) -> Region:
     return access.get_visible_or_404(access.visible_regions(actor).select_related("parent"), code=code)
 
 
-def list_institutions(actor, *, q: str = "", region: str = "", level: str = "", ownership: str = "",
-                      consortium: str = "") -> QuerySet[Institution]:
+def list_institutions(
+    actor, *, q: str = "", region: str = "", level: str = "", ownership: str = "", consortium: str = ""
+) -> QuerySet[Institution]:
     qs = access.visible_institutions(actor).select_related("region", "consortium")
     if q:
         qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))
@@ -40,7 +41,8 @@ def list_institutions(actor, *, q: str = "", region: str = "", level: str = "", 
 
 def get_institution(actor, code: str) -> Institution:
     return access.get_visible_or_404(
-        access.visible_institutions(actor).select_related("region", "consortium", "consortium__lead"), code=code
+        access.visible_institutions(actor).select_related("region", "consortium", "consortium__lead"),
+        code=code,
     )
 
 
@@ -50,7 +52,11 @@ def visible_consortia(actor) -> QuerySet[Consortium]:
 
 
 def list_consortia(actor, *, q: str = "") -> QuerySet[Consortium]:
-    qs = visible_consortia(actor).select_related("lead", "lead__region").annotate(member_count=Count("members"))
+    qs = (
+        visible_consortia(actor)
+        .select_related("lead", "lead__region")
+        .annotate(member_count=Count("members"))
+    )
     if q:
         qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))
     return qs.order_by("code")
@@ -73,8 +79,9 @@ def get_company(actor, code: str) -> Company:
     return access.get_visible_or_404(access.visible_companies(actor), code=code)
 
 
-def list_products(actor, *, q: str = "", category: str = "", manufacturer: str = "",
-                  dosage_form_group: str = "") -> QuerySet[Product]:
+def list_products(
+    actor, *, q: str = "", category: str = "", manufacturer: str = "", dosage_form_group: str = ""
+) -> QuerySet[Product]:
     """Products are public catalogue data (NHSA codes); every signed-in user sees them."""
     qs = Product.objects.select_related("manufacturer")
     if q:
@@ -114,7 +121,9 @@ def institution_level_counts(actor, *, region: Region | None = None) -> list[tup
 
 def child_regions_with_counts(actor, region: Region) -> QuerySet[Region]:
     """Visible children of region, each with `institution_count` = visible institutions in its subtree."""
-    in_subtree = access.visible_institutions(actor).filter(region__path__startswith=OuterRef("path")).values("pk")
+    in_subtree = (
+        access.visible_institutions(actor).filter(region__path__startswith=OuterRef("path")).values("pk")
+    )
     return (
         access.visible_regions(actor)
         .filter(parent=region)
@@ -128,7 +137,12 @@ def region_institution_count(actor, region: Region) -> int:
 
 
 def consortium_members(actor, consortium: Consortium) -> QuerySet[Institution]:
-    return access.visible_institutions(actor).filter(consortium=consortium).select_related("region").order_by("code")
+    return (
+        access.visible_institutions(actor)
+        .filter(consortium=consortium)
+        .select_related("region")
+        .order_by("code")
+    )
 
 
 def consortium_of_lead(actor, institution: Institution) -> Consortium | None:

@@ -22,52 +22,77 @@ ADMIN = _role()
 # (group label, [(label, url name, who sees it)]); a group with one visible entry shows as a plain link.
 NAV = [
     ("首页", [("首页", "web:home", EVERYONE)]),
-    ("主数据", [
-        ("行政区划", "registry:regions", EVERYONE),
-        ("医疗机构", "registry:institutions", EVERYONE),
-        ("医共体", "registry:consortia", EVERYONE),
-        ("企业", "registry:companies", EVERYONE),
-        ("产品", "registry:products", EVERYONE),
-        ("集采批次", "batches:batches", EVERYONE),
-        ("挂网价格", "batches:listing_prices", EVERYONE),
-    ]),
-    ("报量", [
-        ("报量窗口", "demand:windows", BUREAU_OR_INSTITUTION),
-        ("报量", "demand:reports", BUREAU_OR_INSTITUTION),
-        ("报量审核", "demand:queue", BUREAU),
-    ]),
-    ("协议", [
-        ("约定采购量", "agreements:volumes", PARTIES),
-        ("购销协议", "agreements:agreements", PARTIES),
-        ("配送关系", "agreements:delivery_relationships", _role(Role.MANUFACTURER, Role.BUREAU)),
-    ]),
-    ("采购供应", [
-        ("采购下单", "trade:order_new", INSTITUTION),
-        ("订单", "trade:orders", PARTIES),
-        ("配送记录", "trade:deliveries", COMPANY),
-        ("应付与逾期", "trade:payables", PARTIES),
-        ("无法供应标记", "trade:supply_blocks", PARTIES),
-        ("价格例外", "trade:price_exceptions", BUREAU_OR_INSTITUTION),
-        ("企业月报", "trade:monthly_reports", _role(Role.MANUFACTURER, Role.BUREAU)),
-        ("使用数据", "trade:usage", BUREAU_OR_INSTITUTION),
-    ]),
-    ("诉求", [
-        ("诉求对接", "tickets:tickets", PARTIES),
-        ("发起诉求", "tickets:ticket_new", INSTITUTION),
-        ("诉求处理情况", "tickets:figures", _role(Role.BUREAU, Role.INSTITUTION, Role.MANUFACTURER)),
-    ]),
-    ("监测", [
-        ("监测看板", "monitoring:dashboard", BUREAU_OR_INSTITUTION),
-        ("预警", "monitoring:alerts", PARTIES),
-        ("监测通报", "monitoring:notices", BUREAU),
-        ("企业评价", "monitoring:scorecards", _role(Role.BUREAU, Role.MANUFACTURER)),
-    ]),
-    ("系统", [
-        ("政策参数", "policy:profile", BUREAU),
-        ("数据导入", "ingest:upload", _role(Role.BUREAU, Role.INSTITUTION, Role.MANUFACTURER, Role.DISTRIBUTOR)),
-        ("节假日", "core:calendar", ADMIN),
-        ("API 令牌", "accounts:tokens", EVERYONE),
-    ]),
+    (
+        "主数据",
+        [
+            ("行政区划", "registry:regions", EVERYONE),
+            ("医疗机构", "registry:institutions", EVERYONE),
+            ("医共体", "registry:consortia", EVERYONE),
+            ("企业", "registry:companies", EVERYONE),
+            ("产品", "registry:products", EVERYONE),
+            ("集采批次", "batches:batches", EVERYONE),
+            ("挂网价格", "batches:listing_prices", EVERYONE),
+        ],
+    ),
+    (
+        "报量",
+        [
+            ("报量窗口", "demand:windows", BUREAU_OR_INSTITUTION),
+            ("报量", "demand:reports", BUREAU_OR_INSTITUTION),
+            ("报量审核", "demand:queue", BUREAU),
+        ],
+    ),
+    (
+        "协议",
+        [
+            ("约定采购量", "agreements:volumes", PARTIES),
+            ("购销协议", "agreements:agreements", PARTIES),
+            ("配送关系", "agreements:delivery_relationships", _role(Role.MANUFACTURER, Role.BUREAU)),
+        ],
+    ),
+    (
+        "采购供应",
+        [
+            ("采购下单", "trade:order_new", INSTITUTION),
+            ("订单", "trade:orders", PARTIES),
+            ("配送记录", "trade:deliveries", COMPANY),
+            ("应付与逾期", "trade:payables", PARTIES),
+            ("无法供应标记", "trade:supply_blocks", PARTIES),
+            ("价格例外", "trade:price_exceptions", BUREAU_OR_INSTITUTION),
+            ("企业月报", "trade:monthly_reports", _role(Role.MANUFACTURER, Role.BUREAU)),
+            ("使用数据", "trade:usage", BUREAU_OR_INSTITUTION),
+        ],
+    ),
+    (
+        "诉求",
+        [
+            ("诉求对接", "tickets:tickets", PARTIES),
+            ("发起诉求", "tickets:ticket_new", INSTITUTION),
+            ("诉求处理情况", "tickets:figures", _role(Role.BUREAU, Role.INSTITUTION, Role.MANUFACTURER)),
+        ],
+    ),
+    (
+        "监测",
+        [
+            ("监测看板", "monitoring:dashboard", BUREAU_OR_INSTITUTION),
+            ("预警", "monitoring:alerts", PARTIES),
+            ("监测通报", "monitoring:notices", BUREAU),
+            ("企业评价", "monitoring:scorecards", _role(Role.BUREAU, Role.MANUFACTURER)),
+        ],
+    ),
+    (
+        "系统",
+        [
+            ("政策参数", "policy:profile", BUREAU),
+            (
+                "数据导入",
+                "ingest:upload",
+                _role(Role.BUREAU, Role.INSTITUTION, Role.MANUFACTURER, Role.DISTRIBUTOR),
+            ),
+            ("节假日", "core:calendar", ADMIN),
+            ("API 令牌", "accounts:tokens", EVERYONE),
+        ],
+    ),
 ]
 
 

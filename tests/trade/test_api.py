@@ -270,10 +270,12 @@ def test_doctor_cannot_write_through_the_api(trade, api_client_for):
 
 def test_order_lines_api_filters_by_batch_and_item(trade, api_client_for):
     w = trade
-    winning = actions.place_order(actor=w.pharmacist, lines=[actions.LineInput(w.product, 7)],
-                                  ordered_on=dt.date(2025, 6, 1))
-    substitute = actions.place_order(actor=w.pharmacist, lines=[actions.LineInput(w.substitute_product, 3)],
-                                     ordered_on=dt.date(2025, 6, 1))
+    winning = actions.place_order(
+        actor=w.pharmacist, lines=[actions.LineInput(w.product, 7)], ordered_on=dt.date(2025, 6, 1)
+    )
+    substitute = actions.place_order(
+        actor=w.pharmacist, lines=[actions.LineInput(w.substitute_product, 3)], ordered_on=dt.date(2025, 6, 1)
+    )
     client = api_client_for(w.pharmacist)
 
     def order_ids(**params):
