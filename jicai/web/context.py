@@ -6,8 +6,9 @@ from jicai.accounts import access
 from jicai.accounts.models import Role
 
 
-def _role(*roles):
-    return lambda u: access.is_admin(u) or getattr(u, "role", None) in roles
+def _role(*roles, admin: bool = True):
+    """Users with one of `roles`; admins too unless the page acts for one party (ordering, reviewing)."""
+    return lambda u: (admin and access.is_admin(u)) or getattr(u, "role", None) in roles
 
 
 EVERYONE = lambda u: True  # noqa: E731
@@ -39,7 +40,7 @@ NAV = [
         [
             ("报量窗口", "demand:windows", BUREAU_OR_INSTITUTION),
             ("报量", "demand:reports", BUREAU_OR_INSTITUTION),
-            ("报量审核", "demand:queue", BUREAU),
+            ("报量审核", "demand:queue", _role(Role.BUREAU, admin=False)),
         ],
     ),
     (
@@ -53,7 +54,7 @@ NAV = [
     (
         "采购供应",
         [
-            ("采购下单", "trade:order_new", INSTITUTION),
+            ("采购下单", "trade:order_new", _role(Role.INSTITUTION, admin=False)),
             ("订单", "trade:orders", PARTIES),
             ("配送记录", "trade:deliveries", COMPANY),
             ("应付与逾期", "trade:payables", PARTIES),
@@ -67,7 +68,7 @@ NAV = [
         "诉求",
         [
             ("诉求对接", "tickets:tickets", PARTIES),
-            ("发起诉求", "tickets:ticket_new", INSTITUTION),
+            ("发起诉求", "tickets:ticket_new", _role(Role.INSTITUTION, admin=False)),
             ("诉求处理情况", "tickets:figures", _role(Role.BUREAU, Role.INSTITUTION, Role.MANUFACTURER)),
         ],
     ),

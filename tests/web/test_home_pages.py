@@ -124,3 +124,11 @@ def test_user_without_organisation_gets_explanation(world, client_for):
 def test_nav_lists_pages_by_role(world, client_for):
     body = html(client_for(world.doctor).get("/"))
     assert 'href="/registry/institutions/"' in body and 'href="/accounts/tokens/"' in body
+
+
+def test_admin_menu_has_no_entries_that_act_for_one_party(world, client_for):
+    """Ordering, opening tickets and reviewing reports are done by institutions and bureaus, not admins."""
+    page = client_for(world.admin).get("/").content.decode()
+    for href in ('href="/trade/order/"', 'href="/tickets/new/"', 'href="/demand/queue/"'):
+        assert href not in page
+    assert 'href="/trade/order/"' in client_for(world.pharmacist).get("/").content.decode()
