@@ -13,9 +13,7 @@ def _role(*roles, admin: bool = True):
 
 EVERYONE = lambda u: True  # noqa: E731
 BUREAU = _role(Role.BUREAU)
-INSTITUTION = _role(Role.INSTITUTION)
 COMPANY = _role(Role.MANUFACTURER, Role.DISTRIBUTOR)
-MANUFACTURER = _role(Role.MANUFACTURER)
 BUREAU_OR_INSTITUTION = _role(Role.BUREAU, Role.INSTITUTION)
 PARTIES = _role(Role.BUREAU, Role.INSTITUTION, Role.MANUFACTURER, Role.DISTRIBUTOR)
 ADMIN = _role()
