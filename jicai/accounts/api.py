@@ -13,7 +13,7 @@ from jicai.accounts import access
 from jicai.accounts import actions as account_actions
 from jicai.accounts.access import TokenActor
 from jicai.accounts.models import ApiToken, Role
-from jicai.api.pagination import PageParams, page_of, paginate, with_errors
+from jicai.api.pagination import PageParams, optional_related, page_of, paginate, with_errors
 from jicai.core.errors import PermissionDenied
 
 router = Router()
@@ -58,9 +58,7 @@ class TokenOut(Schema):
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
 
-    @staticmethod
-    def resolve_created_by(obj) -> str | None:
-        return obj.created_by.username if obj.created_by_id else None
+    resolve_created_by = optional_related("created_by.username")
 
 
 class TokenCreatedOut(TokenOut):

@@ -9,7 +9,7 @@ import datetime as dt
 from ninja import Field, Query, Router, Schema
 
 from jicai.agreements import actions, queries
-from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
+from jicai.api.pagination import PageParams, decimal_str, optional_related, page_of, paginate, with_errors
 from jicai.batches.models import Batch
 from jicai.core.errors import NotFound
 
@@ -23,10 +23,10 @@ PROBLEMS_SHOWN = 200
 
 class AgreedVolumeOut(Schema):
     id: int
-    batch_code: str
-    agreement_year: int
-    institution_code: str
-    item_code: str
+    batch_code: str = Field(..., alias="agreement_year.batch.code")
+    agreement_year: int = Field(..., alias="agreement_year.number")
+    institution_code: str = Field(..., alias="institution.code")
+    item_code: str = Field(..., alias="item.item_code")
     reported_qty: int
     ratio: str | None = Field(
         ..., description="约定比例（精确十进制字符串）；导入时直接给定约定采购量则为 null"
@@ -37,28 +37,10 @@ class AgreedVolumeOut(Schema):
     adjusted: bool = Field(..., description="医保局已调整（重新计算不会覆盖）")
 
     @staticmethod
-    def resolve_batch_code(obj) -> str:
-        return obj.agreement_year.batch.code
-
-    @staticmethod
-    def resolve_agreement_year(obj) -> int:
-        return obj.agreement_year.number
-
-    @staticmethod
-    def resolve_institution_code(obj) -> str:
-        return obj.institution.code
-
-    @staticmethod
-    def resolve_item_code(obj) -> str:
-        return obj.item.item_code
-
-    @staticmethod
     def resolve_ratio(obj) -> str | None:
         return decimal_str(obj.ratio)
 
-    @staticmethod
-    def resolve_supplier_code(obj) -> str | None:
-        return obj.supplier.code if obj.supplier_id else None
+    resolve_supplier_code = optional_related("supplier.code")
 
 
 class AdjustmentOut(Schema):
@@ -109,11 +91,11 @@ class RunOut(Schema):
 
 class AgreementOut(Schema):
     id: int
-    batch_code: str
-    agreement_year: int
-    institution_code: str
-    item_code: str
-    supplier_code: str
+    batch_code: str = Field(..., alias="agreement_year.batch.code")
+    agreement_year: int = Field(..., alias="agreement_year.number")
+    institution_code: str = Field(..., alias="institution.code")
+    item_code: str = Field(..., alias="item.item_code")
+    supplier_code: str = Field(..., alias="supplier.code")
     distributor_code: str | None
     agreed_qty: int
     winning_price: str = Field(..., description="中选价，元/最小单位，4 位小数字符串")
@@ -124,29 +106,7 @@ class AgreementOut(Schema):
     supplier_signed_at: dt.datetime | None
     effective_at: dt.datetime | None
 
-    @staticmethod
-    def resolve_batch_code(obj) -> str:
-        return obj.agreement_year.batch.code
-
-    @staticmethod
-    def resolve_agreement_year(obj) -> int:
-        return obj.agreement_year.number
-
-    @staticmethod
-    def resolve_institution_code(obj) -> str:
-        return obj.institution.code
-
-    @staticmethod
-    def resolve_item_code(obj) -> str:
-        return obj.item.item_code
-
-    @staticmethod
-    def resolve_supplier_code(obj) -> str:
-        return obj.supplier.code
-
-    @staticmethod
-    def resolve_distributor_code(obj) -> str | None:
-        return obj.distributor.code if obj.distributor_id else None
+    resolve_distributor_code = optional_related("distributor.code")
 
     @staticmethod
     def resolve_winning_price(obj) -> str:
@@ -162,21 +122,9 @@ class SignIn(Schema):
 
 
 class RelationshipOut(Schema):
-    supplier_code: str
-    region_code: str
-    distributor_code: str
-
-    @staticmethod
-    def resolve_supplier_code(obj) -> str:
-        return obj.supplier.code
-
-    @staticmethod
-    def resolve_region_code(obj) -> str:
-        return obj.region.code
-
-    @staticmethod
-    def resolve_distributor_code(obj) -> str:
-        return obj.distributor.code
+    supplier_code: str = Field(..., alias="supplier.code")
+    region_code: str = Field(..., alias="region.code")
+    distributor_code: str = Field(..., alias="distributor.code")
 
 
 class RelationshipIn(Schema):

@@ -229,21 +229,33 @@ def _batch_and_year(request) -> tuple[Batch, int]:
     return batch, int(year)
 
 
-@require_POST
-@scoped_page
-def agreement_generate(request):
+def _run_for_batch_year(request, action, done: str, kept: str, back: str):
+    """Run a whole-batch step (generate agreements, compute volumes) for the posted batch and agreement
+    year, and report its counts as a message; `kept` names the rows the step left as they were."""
     try:
         batch, year = _batch_and_year(request)
-        result = actions.generate_agreements(actor=request.user, batch=batch, agreement_year=year)
+        result = action(actor=request.user, batch=batch, agreement_year=year)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(
             request,
-            f"已生成购销协议：新增 {result.created}，更新 {result.updated}，未变 {result.unchanged}，"
-            f"已签保持不变 {result.kept}，问题 {len(result.problems)} 条",
+            f"{done}：新增 {result.created}，更新 {result.updated}，未变 {result.unchanged}，"
+            f"{kept} {result.kept}，问题 {len(result.problems)} 条",
         )
-    return _back(request, reverse("agreements:agreements"))
+    return _back(request, back)
+
+
+@require_POST
+@scoped_page
+def agreement_generate(request):
+    return _run_for_batch_year(
+        request,
+        actions.generate_agreements,
+        "已生成购销协议",
+        "已签保持不变",
+        reverse("agreements:agreements"),
+    )
 
 
 # ---- agreed volumes ------------------------------------------------------------------------------------
@@ -334,18 +346,13 @@ def volume_adjust(request, pk: int):
 @require_POST
 @scoped_page
 def volume_compute(request):
-    try:
-        batch, year = _batch_and_year(request)
-        result = actions.compute_agreed_volumes(actor=request.user, batch=batch, agreement_year=year)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            f"已计算约定采购量：新增 {result.created}，更新 {result.updated}，未变 {result.unchanged}，"
-            f"保留调整/导入值 {result.kept}，问题 {len(result.problems)} 条",
-        )
-    return _back(request, reverse("agreements:volumes"))
+    return _run_for_batch_year(
+        request,
+        actions.compute_agreed_volumes,
+        "已计算约定采购量",
+        "保留调整/导入值",
+        reverse("agreements:volumes"),
+    )
 
 
 # ---- delivery relationships ---------------------------------------------------------------------------

@@ -86,3 +86,20 @@ def decimal_str(value: Decimal | None, places: int | None = None) -> str | None:
         return f"{value.quantize(Decimal(1).scaleb(-places)):f}"
     normalized = value.normalize()
     return f"{normalized:f}"
+
+
+def optional_related(path: str) -> staticmethod:
+    """A Schema resolver for a value read through a nullable relation: `resolve_distributor_code =
+    optional_related("distributor.code")` gives `obj.distributor.code`, or None when a link is empty.
+    (For relations that are never null, use `Field(..., alias="institution.code")` instead.)"""
+    names = path.split(".")
+
+    def resolve(obj: Any) -> Any:
+        value = obj
+        for name in names:
+            if value is None:
+                return None
+            value = getattr(value, name)
+        return value
+
+    return staticmethod(resolve)

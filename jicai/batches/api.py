@@ -51,22 +51,18 @@ class BatchOut(Schema):
 
 
 class ItemOut(Schema):
-    batch_code: str
+    batch_code: str = Field(..., alias="batch.code")
     item_code: str
     generic_name: str
     dosage_form_group: str
     winner_count: int = Field(..., description="中选企业数（任一省份、任一角色的不同生产企业）")
 
-    @staticmethod
-    def resolve_batch_code(obj) -> str:
-        return obj.batch.code
-
 
 class WinnerOut(Schema):
-    batch_code: str
-    item_code: str
-    product_code: str
-    province_code: str
+    batch_code: str = Field(..., alias="item.batch.code")
+    item_code: str = Field(..., alias="item.item_code")
+    product_code: str = Field(..., alias="product.code")
+    province_code: str = Field(..., alias="province.code")
     role: WinnerRole
     winning_price: str = Field(..., description=PRICE_DESCRIPTION, examples=["0.1200"])
     item_factor: str = Field(
@@ -74,22 +70,6 @@ class WinnerOut(Schema):
         description="折算系数（未设置时为 1），精确十进制字符串（从不使用浮点数） / exact decimal string",
         examples=["1", "0.5"],
     )
-
-    @staticmethod
-    def resolve_batch_code(obj) -> str:
-        return obj.item.batch.code
-
-    @staticmethod
-    def resolve_item_code(obj) -> str:
-        return obj.item.item_code
-
-    @staticmethod
-    def resolve_product_code(obj) -> str:
-        return obj.product.code
-
-    @staticmethod
-    def resolve_province_code(obj) -> str:
-        return obj.province.code
 
     @staticmethod
     def resolve_winning_price(obj) -> str:
@@ -102,37 +82,17 @@ class WinnerOut(Schema):
 
 
 class SubstituteOut(Schema):
-    batch_code: str
-    item_code: str
-    product_code: str
+    batch_code: str = Field(..., alias="item.batch.code")
+    item_code: str = Field(..., alias="item.item_code")
+    product_code: str = Field(..., alias="product.code")
     degree: SubstituteDegree
-
-    @staticmethod
-    def resolve_batch_code(obj) -> str:
-        return obj.item.batch.code
-
-    @staticmethod
-    def resolve_item_code(obj) -> str:
-        return obj.item.item_code
-
-    @staticmethod
-    def resolve_product_code(obj) -> str:
-        return obj.product.code
 
 
 class ListingPriceOut(Schema):
-    product_code: str
-    province_code: str
+    product_code: str = Field(..., alias="product.code")
+    province_code: str = Field(..., alias="province.code")
     price: str = Field(..., description=PRICE_DESCRIPTION, examples=["0.1200"])
     valid_from: dt.date
-
-    @staticmethod
-    def resolve_product_code(obj) -> str:
-        return obj.product.code
-
-    @staticmethod
-    def resolve_province_code(obj) -> str:
-        return obj.province.code
 
     @staticmethod
     def resolve_price(obj) -> str:

@@ -7,7 +7,7 @@ import datetime as dt
 from ninja import Field, Query, Router, Schema
 
 from jicai.accounts import access
-from jicai.api.pagination import PageParams, page_of, paginate, with_errors
+from jicai.api.pagination import PageParams, optional_related, page_of, paginate, with_errors
 from jicai.batches.models import Batch
 from jicai.core.errors import DomainError, NotFound
 from jicai.demand import actions, queries
@@ -22,20 +22,12 @@ router = Router()
 class WindowOut(Schema):
     id: int
     title: str
-    batch_code: str
+    batch_code: str = Field(..., alias="batch.code")
     agreement_year: int
-    region_code: str = Field(..., description="发起医保局的行政区划代码")
+    region_code: str = Field(..., alias="region.code", description="发起医保局的行政区划代码")
     scope: str = Field(..., description="region（本辖区全部机构）或 institutions（指定机构）")
     opens_on: dt.date
     deadline: dt.date
-
-    @staticmethod
-    def resolve_batch_code(obj) -> str:
-        return obj.batch.code
-
-    @staticmethod
-    def resolve_region_code(obj) -> str:
-        return obj.region.code
 
 
 class WindowIn(Schema):
@@ -52,8 +44,8 @@ class WindowIn(Schema):
 class ReportOut(Schema):
     id: int
     window_id: int
-    institution_code: str
-    institution_name: str
+    institution_code: str = Field(..., alias="institution.code")
+    institution_name: str = Field(..., alias="institution.name")
     filed_by_code: str | None = Field(..., description="代为填报的医共体牵头机构代码；本机构填报为 null")
     status: str = Field(..., description="draft / submitted / approved / returned")
     return_reason: str
@@ -61,23 +53,13 @@ class ReportOut(Schema):
     submitted_at: dt.datetime | None
     reviewed_at: dt.datetime | None
 
-    @staticmethod
-    def resolve_institution_code(obj) -> str:
-        return obj.institution.code
-
-    @staticmethod
-    def resolve_institution_name(obj) -> str:
-        return obj.institution.name
-
-    @staticmethod
-    def resolve_filed_by_code(obj) -> str | None:
-        return obj.filed_by.code if obj.filed_by_id else None
+    resolve_filed_by_code = optional_related("filed_by.code")
 
 
 class LineOut(Schema):
-    item_code: str
-    generic_name: str
-    dosage_form_group: str
+    item_code: str = Field(..., alias="item.item_code")
+    generic_name: str = Field(..., alias="item.generic_name")
+    dosage_form_group: str = Field(..., alias="item.dosage_form_group")
     history_qty: int
     history_source: str = Field(..., description="platform / imported / none")
     reported_qty: int | None
@@ -85,18 +67,6 @@ class LineOut(Schema):
     below_history: bool
     history_not_reported: bool
     return_reason: str
-
-    @staticmethod
-    def resolve_item_code(obj) -> str:
-        return obj.item.item_code
-
-    @staticmethod
-    def resolve_generic_name(obj) -> str:
-        return obj.item.generic_name
-
-    @staticmethod
-    def resolve_dosage_form_group(obj) -> str:
-        return obj.item.dosage_form_group
 
 
 class TransitionOut(Schema):
@@ -106,9 +76,7 @@ class TransitionOut(Schema):
     to_status: str
     reason: str
 
-    @staticmethod
-    def resolve_actor(obj) -> str | None:
-        return obj.actor.username if obj.actor_id else None
+    resolve_actor = optional_related("actor.username")
 
 
 class ReportDetailOut(ReportOut):

@@ -186,9 +186,9 @@ class DecisionIn(Schema):
 
 
 class DecisionOut(Schema):
-    supplier: str
-    batch: str
-    region: str
+    supplier: str = Field(..., alias="supplier.code")
+    batch: str = Field(..., alias="batch.code")
+    region: str = Field(..., alias="region.code")
     quarter: str
     metric: str
     rate: str | None
@@ -197,18 +197,6 @@ class DecisionOut(Schema):
     status: str
     reason: str
     decided_at: dt.datetime
-
-    @staticmethod
-    def resolve_supplier(obj):
-        return obj.supplier.code
-
-    @staticmethod
-    def resolve_batch(obj):
-        return obj.batch.code
-
-    @staticmethod
-    def resolve_region(obj):
-        return obj.region.code
 
     @staticmethod
     def resolve_rate(obj):

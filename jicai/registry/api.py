@@ -9,7 +9,7 @@ from django.db.models import Prefetch
 from ninja import Field, Query, Router, Schema
 
 from jicai.accounts import access
-from jicai.api.pagination import PageParams, page_of, paginate, with_errors
+from jicai.api.pagination import PageParams, optional_related, page_of, paginate, with_errors
 from jicai.registry import queries
 
 router = Router()
@@ -30,26 +30,18 @@ class RegionOut(Schema):
     parent_code: str | None = Field(..., description="上级区划代码；省级为 null")
     level: RegionLevel
 
-    @staticmethod
-    def resolve_parent_code(obj) -> str | None:
-        return obj.parent.code if obj.parent_id else None
+    resolve_parent_code = optional_related("parent.code")
 
 
 class InstitutionOut(Schema):
     code: str = Field(..., description="12 位机构代码 ^[HP]\\d{11}$")
     name: str
-    region_code: str
+    region_code: str = Field(..., alias="region.code")
     level: InstitutionLevel
     ownership: Ownership
     consortium_code: str | None = Field(..., description="所属紧密型医共体代码（牵头机构代码）；无则 null")
 
-    @staticmethod
-    def resolve_region_code(obj) -> str:
-        return obj.region.code
-
-    @staticmethod
-    def resolve_consortium_code(obj) -> str | None:
-        return obj.consortium.code if obj.consortium_id else None
+    resolve_consortium_code = optional_related("consortium.code")
 
 
 class ConsortiumOut(Schema):
@@ -59,9 +51,7 @@ class ConsortiumOut(Schema):
     member_codes: list[str] = Field(..., description="成员机构代码（仅含您可见的机构），按代码排序")
     member_count: int
 
-    @staticmethod
-    def resolve_lead_code(obj) -> str | None:
-        return obj.lead.code if obj.lead_id else None
+    resolve_lead_code = optional_related("lead.code")
 
     @staticmethod
     def resolve_member_codes(obj) -> list[str]:
@@ -86,15 +76,11 @@ class ProductOut(Schema):
     pack: str
     unit: str = Field(..., description="最小制剂单位")
     units_per_pack: int
-    manufacturer_code: str
+    manufacturer_code: str = Field(..., alias="manufacturer.code")
     category: ProductCategory
     consistency_passed: bool
     originator: bool
     dosage_form_group: str
-
-    @staticmethod
-    def resolve_manufacturer_code(obj) -> str:
-        return obj.manufacturer.code
 
 
 # ---- helpers -----------------------------------------------------------------------------------

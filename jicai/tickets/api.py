@@ -9,7 +9,7 @@ from django.http import FileResponse
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
-from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
+from jicai.api.pagination import PageParams, decimal_str, optional_related, page_of, paginate, with_errors
 from jicai.batches.models import Item
 from jicai.core.errors import DomainError, NotFound
 from jicai.registry.models import Company, Product
@@ -26,10 +26,10 @@ BureauActionKind = Literal[tuple(str(k) for k in BUREAU_ACTIONS)]  # type: ignor
 
 class TicketOut(Schema):
     id: int
-    institution_code: str
-    institution_name: str
-    supplier_code: str
-    supplier_name: str
+    institution_code: str = Field(..., alias="institution.code")
+    institution_name: str = Field(..., alias="institution.name")
+    supplier_code: str = Field(..., alias="supplier.code")
+    supplier_name: str = Field(..., alias="supplier.name")
     distributor_code: str | None
     order_id: str | None
     line_no: int | None
@@ -58,45 +58,17 @@ class TicketOut(Schema):
     supply_block_id: int | None
     supply_block_active: bool
 
-    @staticmethod
-    def resolve_institution_code(obj):
-        return obj.institution.code
+    resolve_distributor_code = optional_related("distributor.code")
 
-    @staticmethod
-    def resolve_institution_name(obj):
-        return obj.institution.name
+    resolve_order_id = optional_related("order_line.order.order_id")
 
-    @staticmethod
-    def resolve_supplier_code(obj):
-        return obj.supplier.code
+    resolve_line_no = optional_related("order_line.line_no")
 
-    @staticmethod
-    def resolve_supplier_name(obj):
-        return obj.supplier.name
+    resolve_product_code = optional_related("product.code")
 
-    @staticmethod
-    def resolve_distributor_code(obj):
-        return obj.distributor.code if obj.distributor_id else None
+    resolve_batch_code = optional_related("item.batch.code")
 
-    @staticmethod
-    def resolve_order_id(obj):
-        return obj.order_line.order.order_id if obj.order_line_id else None
-
-    @staticmethod
-    def resolve_line_no(obj):
-        return obj.order_line.line_no if obj.order_line_id else None
-
-    @staticmethod
-    def resolve_product_code(obj):
-        return obj.product.code if obj.product_id else None
-
-    @staticmethod
-    def resolve_batch_code(obj):
-        return obj.item.batch.code if obj.item_id else None
-
-    @staticmethod
-    def resolve_item_code(obj):
-        return obj.item.item_code if obj.item_id else None
+    resolve_item_code = optional_related("item.item_code")
 
     @staticmethod
     def resolve_status_label(obj):
@@ -106,9 +78,7 @@ class TicketOut(Schema):
     def resolve_overdue(obj):
         return getattr(obj, "overdue_now", "") or None
 
-    @staticmethod
-    def resolve_escalated_to(obj):
-        return obj.escalated_to.code if obj.escalated_to_id else None
+    resolve_escalated_to = optional_related("escalated_to.code")
 
     @staticmethod
     def resolve_escalation_level(obj):
@@ -199,8 +169,8 @@ class BureauActionIn(Schema):
 
 
 class FiguresOut(Schema):
-    supplier_code: str
-    supplier_name: str
+    supplier_code: str = Field(..., alias="supplier.code")
+    supplier_name: str = Field(..., alias="supplier.name")
     tickets: int
     replied_on_time: int
     on_time_reply_rate: str | None = Field(..., description="4 位小数；没有诉求为 null（不是 100%）")
@@ -208,14 +178,6 @@ class FiguresOut(Schema):
     fixed_on_time: int
     timely_fix_rate: str | None
     mean_workdays_to_fix: str | None
-
-    @staticmethod
-    def resolve_supplier_code(obj):
-        return obj.supplier.code
-
-    @staticmethod
-    def resolve_supplier_name(obj):
-        return obj.supplier.name
 
     @staticmethod
     def resolve_on_time_reply_rate(obj):

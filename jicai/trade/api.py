@@ -9,7 +9,14 @@ from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 
-from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
+from jicai.api.pagination import (
+    PageParams,
+    decimal_str,
+    optional_related,
+    page_of,
+    paginate,
+    with_errors,
+)
 from jicai.batches.models import Item
 from jicai.core.errors import DomainError, NotFound
 from jicai.registry.models import Company, Product
@@ -25,11 +32,11 @@ DerivedStatus = Literal[tuple(rules.STATUS_LABELS)]  # type: ignore[valid-type]
 
 
 class OrderLineOut(Schema):
-    order_id: str
+    order_id: str = Field(..., alias="order.order_id")
     line_no: int
-    institution_code: str
-    supplier_code: str
-    product_code: str
+    institution_code: str = Field(..., alias="institution.code")
+    supplier_code: str = Field(..., alias="supplier.code")
+    product_code: str = Field(..., alias="product.code")
     item_code: str | None = Field(..., description="产品所属采购品种编码；不属于任何品种为 null")
     qty: int
     unit_price: str
@@ -49,25 +56,7 @@ class OrderLineOut(Schema):
     outstanding: str = Field(..., description="验收合格金额 − 已付款（不为负）")
     payment_due_on: dt.date | None
 
-    @staticmethod
-    def resolve_order_id(obj):
-        return obj.order.order_id
-
-    @staticmethod
-    def resolve_institution_code(obj):
-        return obj.institution.code
-
-    @staticmethod
-    def resolve_supplier_code(obj):
-        return obj.supplier.code
-
-    @staticmethod
-    def resolve_product_code(obj):
-        return obj.product.code
-
-    @staticmethod
-    def resolve_item_code(obj):
-        return obj.item.item_code if obj.item_id else None
+    resolve_item_code = optional_related("item.item_code")
 
     @staticmethod
     def resolve_unit_price(obj):
@@ -124,25 +113,15 @@ def _order_out(actor, order) -> dict:
 
 class OrderSummaryOut(Schema):
     order_id: str
-    institution_code: str
-    supplier_code: str
+    institution_code: str = Field(..., alias="institution.code")
+    supplier_code: str = Field(..., alias="supplier.code")
     distributor_code: str | None
     ordered_on: dt.date
     routing_reason: str
     line_count: int
     total_amount: str
 
-    @staticmethod
-    def resolve_institution_code(obj):
-        return obj.institution.code
-
-    @staticmethod
-    def resolve_supplier_code(obj):
-        return obj.supplier.code
-
-    @staticmethod
-    def resolve_distributor_code(obj):
-        return obj.distributor.code if obj.distributor_id else None
+    resolve_distributor_code = optional_related("distributor.code")
 
     @staticmethod
     def resolve_total_amount(obj):
@@ -197,19 +176,11 @@ class InvoicePaymentIn(Schema):
 
 
 class PaymentOut(Schema):
-    order_id: str
-    line_no: int
+    order_id: str = Field(..., alias="line.order.order_id")
+    line_no: int = Field(..., alias="line.line_no")
     amount: str
     paid_on: dt.date
     invoice_no: str
-
-    @staticmethod
-    def resolve_order_id(obj):
-        return obj.line.order.order_id
-
-    @staticmethod
-    def resolve_line_no(obj):
-        return obj.line.line_no
 
     @staticmethod
     def resolve_amount(obj):
@@ -240,31 +211,15 @@ class ProgressOut(Schema):
 
 class SupplyBlockOut(Schema):
     id: int
-    supplier_code: str
-    institution_code: str
-    batch_code: str
-    item_code: str
+    supplier_code: str = Field(..., alias="supplier.code")
+    institution_code: str = Field(..., alias="institution.code")
+    batch_code: str = Field(..., alias="item.batch.code")
+    item_code: str = Field(..., alias="item.item_code")
     reason: str
     source: str
     source_ref: str
     created_at: dt.datetime
     lifted_at: dt.datetime | None
-
-    @staticmethod
-    def resolve_supplier_code(obj):
-        return obj.supplier.code
-
-    @staticmethod
-    def resolve_institution_code(obj):
-        return obj.institution.code
-
-    @staticmethod
-    def resolve_batch_code(obj):
-        return obj.item.batch.code
-
-    @staticmethod
-    def resolve_item_code(obj):
-        return obj.item.item_code
 
 
 class SupplyBlockIn(Schema):
@@ -277,20 +232,12 @@ class SupplyBlockIn(Schema):
 
 class PriceExceptionOut(Schema):
     id: int
-    institution_code: str
-    product_code: str
+    institution_code: str = Field(..., alias="institution.code")
+    product_code: str = Field(..., alias="product.code")
     unit_price: str
     valid_from: dt.date
     valid_to: dt.date
     reason: str
-
-    @staticmethod
-    def resolve_institution_code(obj):
-        return obj.institution.code
-
-    @staticmethod
-    def resolve_product_code(obj):
-        return obj.product.code
 
     @staticmethod
     def resolve_unit_price(obj):
@@ -307,26 +254,14 @@ class PriceExceptionIn(Schema):
 
 
 class MonthlyReportOut(Schema):
-    company_code: str
-    batch_code: str
-    item_code: str
+    company_code: str = Field(..., alias="company.code")
+    batch_code: str = Field(..., alias="item.batch.code")
+    item_code: str = Field(..., alias="item.item_code")
     month: str = Field(..., description="YYYY-MM")
     production_qty: int
     supply_qty: int
     inventory_qty: int
     payment_received: str
-
-    @staticmethod
-    def resolve_company_code(obj):
-        return obj.company.code
-
-    @staticmethod
-    def resolve_batch_code(obj):
-        return obj.item.batch.code
-
-    @staticmethod
-    def resolve_item_code(obj):
-        return obj.item.item_code
 
     @staticmethod
     def resolve_month(obj):
@@ -357,20 +292,12 @@ class MissingReportOut(Schema):
 
 
 class UsageOut(Schema):
-    institution_code: str
-    product_code: str
+    institution_code: str = Field(..., alias="institution.code")
+    product_code: str = Field(..., alias="product.code")
     department: str
     doctor_code: str
     qty: int
     used_on: dt.date
-
-    @staticmethod
-    def resolve_institution_code(obj):
-        return obj.institution.code
-
-    @staticmethod
-    def resolve_product_code(obj):
-        return obj.product.code
 
 
 # ---- orders --------------------------------------------------------------------------------------

@@ -269,47 +269,42 @@ def get_line(actor, order_id: str, line_no: int) -> OrderLine:
     )
 
 
-def list_deliveries(actor, *, q: str = "", date_from: str = "", date_to: str = "") -> QuerySet[Delivery]:
-    qs = _line_scoped(actor, Delivery.objects.all()).select_related(
+def _line_events(actor, model, date_field: str, search: Q | None, date_from: str, date_to: str) -> QuerySet:
+    """The deliveries, receipts or payments the actor can see, newest first, narrowed by a search and by
+    an inclusive range on date_field (unparseable dates are ignored)."""
+    qs = _line_scoped(actor, model.objects.all()).select_related(
         "line__order", "line__institution", "line__supplier", "line__product"
     )
-    if q:
-        qs = qs.filter(Q(line__order__order_id__icontains=q) | Q(line__institution__name__icontains=q))
+    if search is not None:
+        qs = qs.filter(search)
     if start := _parse_date(date_from):
-        qs = qs.filter(delivered_on__gte=start)
+        qs = qs.filter(**{f"{date_field}__gte": start})
     if end := _parse_date(date_to):
-        qs = qs.filter(delivered_on__lte=end)
-    return qs.order_by("-delivered_on", "-id")
+        qs = qs.filter(**{f"{date_field}__lte": end})
+    return qs.order_by(f"-{date_field}", "-id")
+
+
+def _order_or_institution(q: str) -> Q | None:
+    return (Q(line__order__order_id__icontains=q) | Q(line__institution__name__icontains=q)) if q else None
+
+
+def list_deliveries(actor, *, q: str = "", date_from: str = "", date_to: str = "") -> QuerySet[Delivery]:
+    return _line_events(actor, Delivery, "delivered_on", _order_or_institution(q), date_from, date_to)
 
 
 def list_receipts(actor, *, q: str = "", date_from: str = "", date_to: str = "") -> QuerySet[Receipt]:
-    qs = _line_scoped(actor, Receipt.objects.all()).select_related(
-        "line__order", "line__institution", "line__supplier", "line__product"
-    )
-    if q:
-        qs = qs.filter(Q(line__order__order_id__icontains=q) | Q(line__institution__name__icontains=q))
-    if start := _parse_date(date_from):
-        qs = qs.filter(received_on__gte=start)
-    if end := _parse_date(date_to):
-        qs = qs.filter(received_on__lte=end)
-    return qs.order_by("-received_on", "-id")
+    return _line_events(actor, Receipt, "received_on", _order_or_institution(q), date_from, date_to)
 
 
 def list_payments(actor, *, q: str = "", date_from: str = "", date_to: str = "") -> QuerySet[Payment]:
-    qs = _line_scoped(actor, Payment.objects.all()).select_related(
-        "line__order", "line__institution", "line__supplier", "line__product"
+    search = (
+        Q(line__order__order_id__icontains=q)
+        | Q(invoice_no__icontains=q)
+        | Q(line__institution__name__icontains=q)
+        if q
+        else None
     )
-    if q:
-        qs = qs.filter(
-            Q(line__order__order_id__icontains=q)
-            | Q(invoice_no__icontains=q)
-            | Q(line__institution__name__icontains=q)
-        )
-    if start := _parse_date(date_from):
-        qs = qs.filter(paid_on__gte=start)
-    if end := _parse_date(date_to):
-        qs = qs.filter(paid_on__lte=end)
-    return qs.order_by("-paid_on", "-id")
+    return _line_events(actor, Payment, "paid_on", search, date_from, date_to)
 
 
 def line_history(actor, line: OrderLine) -> dict[str, list]:

@@ -428,6 +428,42 @@ def payables(request):
     )
 
 
+# ---- bureau-only forms on list pages -------------------------------------------------------------
+
+
+def _governed_form(request, form_class, governs: bool, denied: str, apply):
+    """The POST half of a list page whose form only a bureau may use. Validates the form, finds the named
+    institution inside the caller's jurisdiction and calls `apply(actor, institution, data)`, which does
+    the work and returns the success message. Returns (form, done): done means redirect back to the page;
+    otherwise the form (blank on GET) carries any errors for the page to show."""
+    if request.method != "POST":
+        return form_class(), False
+    if not governs:
+        raise PermissionDenied(denied)
+    form = form_class(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            institution = queries.governed_institution(request.user, data["institution"])
+            message = apply(request.user, institution, data)
+        except NotFound:
+            form.add_error("institution", "未找到该机构，或不在您的辖区内")
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, message)
+            return form, True
+    return form, False
+
+
+def _render_list_with_form(request, page, qs, values, form):
+    """render_list, answering 400 when the page's form came back with errors."""
+    response = render_list(request, page, qs, values)
+    if form.errors:
+        response.status_code = 400
+    return response
+
+
 # ---- supply blocks -------------------------------------------------------------------------------
 
 BLOCK_FILTERS = [Filter("active", "状态", [("yes", "生效中"), ("no", "已解除")])]
@@ -442,36 +478,27 @@ BLOCK_COLUMNS = [
 ]
 
 
+def _set_block(actor, institution, data) -> str:
+    supplier = Company.objects.filter(code=data["supplier"]).first()
+    item = Item.objects.filter(pk=data["item"]).first()
+    if supplier is None or item is None:
+        raise DomainError("企业或品种不存在")
+    actions.set_supply_block(
+        actor=actor, institution=institution, supplier=supplier, item=item, reason=data["reason"]
+    )
+    return f"已标记 {supplier.name} 无法供应 {institution.name} 的 {item.generic_name}。"
+
+
 @scoped_page
 @require_http_methods(["GET", "POST"])
 def supply_blocks(request):
     actor = request.user
     governs = access.is_admin(actor) or access.is_bureau(actor)
-    form = forms.SupplyBlockForm()
-    if request.method == "POST":
-        if not governs:
-            raise PermissionDenied("只有医保局可以标记无法供应")
-        form = forms.SupplyBlockForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                institution = queries.governed_institution(actor, data["institution"])
-                supplier = Company.objects.filter(code=data["supplier"]).first()
-                item = Item.objects.filter(pk=data["item"]).first()
-                if supplier is None or item is None:
-                    raise DomainError("企业或品种不存在")
-                actions.set_supply_block(
-                    actor=actor, institution=institution, supplier=supplier, item=item, reason=data["reason"]
-                )
-            except NotFound:
-                form.add_error("institution", "未找到该机构，或不在您的辖区内")
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(
-                    request, f"已标记 {supplier.name} 无法供应 {institution.name} 的 {item.generic_name}。"
-                )
-                return redirect("trade:supply_blocks")
+    form, done = _governed_form(
+        request, forms.SupplyBlockForm, governs, "只有医保局可以标记无法供应", _set_block
+    )
+    if done:
+        return redirect("trade:supply_blocks")
     values = filter_values(request, BLOCK_FILTERS, defaults={"active": "yes"})
     qs = queries.list_supply_blocks(actor, q=values["q"], active=values["active"])
     items = []
@@ -501,10 +528,7 @@ def supply_blocks(request):
             else [],
         },
     )
-    response = render_list(request, page, qs, values)
-    if form.errors:
-        response.status_code = 400
-    return response
+    return _render_list_with_form(request, page, qs, values, form)
 
 
 @scoped_page
@@ -530,39 +554,32 @@ EXCEPTION_COLUMNS = [
 ]
 
 
+def _grant_exception(actor, institution, data) -> str:
+    product = Product.objects.filter(code=data["product"]).first()
+    if product is None:
+        raise DomainError("产品不存在")
+    actions.grant_price_exception(
+        actor=actor,
+        institution=institution,
+        product=product,
+        unit_price=data["unit_price"],
+        valid_from=data["valid_from"],
+        valid_to=data["valid_to"],
+        reason=data["reason"],
+    )
+    return "价格例外已批准。"
+
+
 @scoped_page
 @require_http_methods(["GET", "POST"])
 def price_exceptions(request):
     actor = request.user
     governs = access.is_admin(actor) or access.is_bureau(actor)
-    form = forms.PriceExceptionForm()
-    if request.method == "POST":
-        if not governs:
-            raise PermissionDenied("只有医保局可以批准价格例外")
-        form = forms.PriceExceptionForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                institution = queries.governed_institution(actor, data["institution"])
-                product = Product.objects.filter(code=data["product"]).first()
-                if product is None:
-                    raise DomainError("产品不存在")
-                actions.grant_price_exception(
-                    actor=actor,
-                    institution=institution,
-                    product=product,
-                    unit_price=data["unit_price"],
-                    valid_from=data["valid_from"],
-                    valid_to=data["valid_to"],
-                    reason=data["reason"],
-                )
-            except NotFound:
-                form.add_error("institution", "未找到该机构，或不在您的辖区内")
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, "价格例外已批准。")
-                return redirect("trade:price_exceptions")
+    form, done = _governed_form(
+        request, forms.PriceExceptionForm, governs, "只有医保局可以批准价格例外", _grant_exception
+    )
+    if done:
+        return redirect("trade:price_exceptions")
     values = filter_values(request, [])
     page = ListPage(
         "价格例外",
@@ -573,10 +590,9 @@ def price_exceptions(request):
         template="trade/price_exceptions.html",
         context={"form": form, "governs": governs},
     )
-    response = render_list(request, page, queries.list_price_exceptions(actor, q=values["q"]), values)
-    if form.errors:
-        response.status_code = 400
-    return response
+    return _render_list_with_form(
+        request, page, queries.list_price_exceptions(actor, q=values["q"]), values, form
+    )
 
 
 # ---- supplier monthly reports --------------------------------------------------------------------
@@ -632,12 +648,8 @@ def monthly_reports(request):
             "is_bureau": access.is_bureau(actor) or access.is_admin(actor),
         },
     )
-    response = render_list(
-        request, page, queries.list_monthly_reports(actor, q=values["q"], month=values["month"]), values
-    )
-    if form.errors:
-        response.status_code = 400
-    return response
+    qs = queries.list_monthly_reports(actor, q=values["q"], month=values["month"])
+    return _render_list_with_form(request, page, qs, values, form)
 
 
 @scoped_page
