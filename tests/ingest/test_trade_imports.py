@@ -598,3 +598,71 @@ def test_bulk_api_company_may_not_send_orders(trade, api_client_for):
     )
     assert response.status_code == 404
     assert trade_state() == before
+
+
+BAD_BULK_ROWS = {
+    # kind: (who sends, a good row, a bad row, the column the error names)
+    "orders": (
+        "pharmacist",
+        None,
+        {
+            "order_id": "APIBAD",
+            "line_no": 1,
+            "institution_code": "H37100200001",
+            "supplier_code": None,
+            "distributor_code": "",
+            "product_code": None,
+            "qty": "-3",
+            "unit_price": "0.1200",
+            "ordered_on": "2025-02-01",
+            "status": "open",
+        },
+        "qty",
+    ),
+    "deliveries": (
+        "distributor_user",
+        {"order_id": "PO1", "line_no": 2, "qty": 10, "delivered_on": "2025-02-03"},
+        {"order_id": "NO-SUCH", "line_no": 1, "qty": 10, "delivered_on": "2025-02-03"},
+        "line_no",  # the key order_id + line_no names no known line
+    ),
+    "payments": (
+        "pharmacist",
+        None,
+        {"order_id": "PO1", "line_no": 2, "amount": "abc", "paid_on": "2025-02-20"},
+        "amount",
+    ),
+    "usage": (
+        "pharmacist",
+        None,
+        {
+            "institution_code": "H37100200001",
+            "product_code": None,
+            "department": "",
+            "doctor_code": "",
+            "qty": "1.5",
+            "used_on": "2025-02-21",
+        },
+        "qty",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_BULK_ROWS))
+def test_bulk_api_refuses_a_request_with_one_bad_row_whole(trade, api_client_for, kind):
+    """Every bulk endpoint: one bad row → 422 naming that row and column, and nothing is written."""
+    w = trade
+    load("orders", orders_csv(w))
+    persona, good, bad, column = BAD_BULK_ROWS[kind]
+    bad = dict(bad)
+    for key, value in (("supplier_code", w.maker.code), ("product_code", w.op)):
+        if key in bad and bad[key] is None:
+            bad[key] = value
+    rows = ([good] if good else []) + [bad]
+    before = trade_state()
+    response = api_client_for(getattr(w, persona)).post(
+        f"/api/v1/imports/{kind}", {"rows": rows}, content_type="application/json"
+    )
+    assert response.status_code == 422, response.content
+    details = response.json()["error"]["details"]
+    assert {"row": len(rows), "column": column} in [{"row": d["row"], "column": d["column"]} for d in details]
+    assert trade_state() == before
