@@ -15,11 +15,6 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def api_urls(settings):
-    settings.ROOT_URLCONF = "tests.agreements.api_urls"
-
-
-@pytest.fixture
 def not_found_body():
     return {"error": {"code": "not_found", "message": "未找到该记录，或您无权查看", "details": []}}
 
@@ -68,7 +63,7 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("who", sorted(EXPECTED))
-def test_api_agreement_list_is_scoped(world, signed, api_client_for, api_urls, who):
+def test_api_agreement_list_is_scoped(world, signed, api_client_for, who):
     response = api_client_for(getattr(world, who)).get(f"{API}/agreements?page_size=500")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -84,7 +79,7 @@ def test_web_agreement_detail_404_outside_scope(world, signed, client_for, who):
         assert status == (200 if key in EXPECTED[who] else 404), (key, status)
 
 
-def test_api_agreement_detail_values(world, signed, api_client_for, api_urls):
+def test_api_agreement_detail_values(world, signed, api_client_for):
     a = signed[(H, "T-001")]
     body = api_client_for(world.pharmacist).get(f"{API}/agreements/{a.pk}").json()
     assert body["winning_price"] == "0.1235" and body["budget"] == "6.30" and body["agreed_qty"] == 51
@@ -92,7 +87,7 @@ def test_api_agreement_detail_values(world, signed, api_client_for, api_urls):
     assert body["due_date"] == "2024-03-31"
 
 
-def test_api_sign_flow_and_404_for_outsiders(world, signed, api_client_for, api_urls, not_found_body):
+def test_api_sign_flow_and_404_for_outsiders(world, signed, api_client_for, not_found_body):
     a = signed[(H, "T-001")]
     for outsider in (world.other_pharmacist, world.other_manufacturer, world.other_city_bureau):
         response = api_client_for(outsider).post(f"{API}/agreements/{a.pk}/sign")
@@ -111,7 +106,7 @@ def test_api_sign_flow_and_404_for_outsiders(world, signed, api_client_for, api_
     )
 
 
-def test_api_bulk_sign(world, signed, api_client_for, api_urls):
+def test_api_bulk_sign(world, signed, api_client_for):
     ids = [signed[(H, "T-001")].pk, signed[(C, "T-001")].pk]
     response = api_client_for(world.pharmacist).post(
         f"{API}/agreements/sign", {"ids": ids}, content_type="application/json"
@@ -188,7 +183,7 @@ def test_printable_page_has_no_inline_style_or_script(world, signed, client_for)
 # ---- agreed volumes ---------------------------------------------------------------------------------
 
 
-def test_api_volume_list_scoped_and_adjust(world, signed, api_client_for, api_urls, not_found_body):
+def test_api_volume_list_scoped_and_adjust(world, signed, api_client_for, not_found_body):
     rows = api_client_for(world.other_pharmacist).get(f"{API}/agreed-volumes").json()["results"]
     assert visible_keys(rows) == {(Q, "T-005")}
     rows = api_client_for(world.manufacturer).get(f"{API}/agreed-volumes?institution={H}").json()["results"]
@@ -217,7 +212,7 @@ def test_api_volume_list_scoped_and_adjust(world, signed, api_client_for, api_ur
     ]
 
 
-def test_api_compute_needs_a_batch_manager(world, reports, api_client_for, api_urls):
+def test_api_compute_needs_a_batch_manager(world, reports, api_client_for):
     payload = {"batch_code": world.batch.code, "agreement_year": 1}
     response = api_client_for(world.city_bureau).post(
         f"{API}/agreed-volumes/compute", payload, content_type="application/json"
@@ -274,7 +269,7 @@ def test_web_compute_and_generate_forms(world, reports, client_for):
 # ---- delivery relationships ----------------------------------------------------------------------------
 
 
-def test_relationship_pages_and_api(world, signed, client_for, api_client_for, api_urls):
+def test_relationship_pages_and_api(world, signed, client_for, api_client_for):
     page = client_for(world.manufacturer).get("/agreements/delivery/")
     assert page.status_code == 200 and page.context["is_supplier"]
     assert len(page.context["rows"]) == 2
