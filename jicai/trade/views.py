@@ -239,51 +239,46 @@ def order_detail(request, order_id):
     )
 
 
-def _line_for_post(request, order_id, line_no):
-    return queries.get_line(request.user, order_id, line_no)
+def _line_step(request, order_id, line_no, form_class, perform):
+    """One step on an order line from the order page: find the line in the actor's scope (404 outside),
+    validate the form, run `perform(line, cleaned_data)` (it returns the success message), go back."""
+    line = queries.get_line(request.user, order_id, line_no)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        _form_error(request, form)
+    else:
+        messages.success(request, perform(line, form.cleaned_data))
+    return redirect(order_url(order_id))
 
 
 @scoped_page
 @require_POST
 @_guard
 def line_respond(request, order_id, line_no):
-    line = _line_for_post(request, order_id, line_no)
-    form = forms.RespondForm(request.POST)
-    if not form.is_valid():
-        _form_error(request, form)
-    else:
-        accept = form.cleaned_data["decision"] == "accept"
-        actions.respond_to_line(
-            actor=request.user, line=line, accept=accept, reason=form.cleaned_data["reason"]
-        )
-        messages.success(request, f"第{line.line_no}行已{'确认' if accept else '拒绝'}。")
-    return redirect(order_url(order_id))
+    def perform(line, data):
+        accept = data["decision"] == "accept"
+        actions.respond_to_line(actor=request.user, line=line, accept=accept, reason=data["reason"])
+        return f"第{line.line_no}行已{'确认' if accept else '拒绝'}。"
+
+    return _line_step(request, order_id, line_no, forms.RespondForm, perform)
 
 
 @scoped_page
 @require_POST
 @_guard
 def line_deliver(request, order_id, line_no):
-    line = _line_for_post(request, order_id, line_no)
-    form = forms.DeliveryForm(request.POST)
-    if not form.is_valid():
-        _form_error(request, form)
-    else:
-        actions.record_delivery(actor=request.user, line=line, **form.cleaned_data)
-        messages.success(request, f"第{line.line_no}行已登记配送 {form.cleaned_data['qty']}。")
-    return redirect(order_url(order_id))
+    def perform(line, data):
+        actions.record_delivery(actor=request.user, line=line, **data)
+        return f"第{line.line_no}行已登记配送 {data['qty']}。"
+
+    return _line_step(request, order_id, line_no, forms.DeliveryForm, perform)
 
 
 @scoped_page
 @require_POST
 @_guard
 def line_receive(request, order_id, line_no):
-    line = _line_for_post(request, order_id, line_no)
-    form = forms.ReceiptForm(request.POST)
-    if not form.is_valid():
-        _form_error(request, form)
-    else:
-        data = form.cleaned_data
+    def perform(line, data):
         actions.confirm_receipt(
             actor=request.user,
             line=line,
@@ -292,22 +287,20 @@ def line_receive(request, order_id, line_no):
             received_on=data["received_on"],
             reason=data["reason"],
         )
-        messages.success(request, f"第{line.line_no}行已确认入库。")
-    return redirect(order_url(order_id))
+        return f"第{line.line_no}行已确认入库。"
+
+    return _line_step(request, order_id, line_no, forms.ReceiptForm, perform)
 
 
 @scoped_page
 @require_POST
 @_guard
 def line_pay(request, order_id, line_no):
-    line = _line_for_post(request, order_id, line_no)
-    form = forms.PaymentForm(request.POST)
-    if not form.is_valid():
-        _form_error(request, form)
-    else:
-        actions.record_payment(actor=request.user, line=line, **form.cleaned_data)
-        messages.success(request, f"第{line.line_no}行已登记付款 {form.cleaned_data['amount']} 元。")
-    return redirect(order_url(order_id))
+    def perform(line, data):
+        actions.record_payment(actor=request.user, line=line, **data)
+        return f"第{line.line_no}行已登记付款 {data['amount']} 元。"
+
+    return _line_step(request, order_id, line_no, forms.PaymentForm, perform)
 
 
 # ---- deliveries, receipts, payments --------------------------------------------------------------
