@@ -18,8 +18,14 @@ class Order(models.Model):
         API = "api", "接口"
 
     order_id = models.CharField("订单号", max_length=64, unique=True)  # the sender's key (HIS/ERP) or ours
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="orders")
-    supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="supplier_orders")
+    # db_index=False wherever a composite index (or unique constraint) below starts with the column: at
+    # province scale each redundant index costs minutes of the demo build and a B-tree insert per row.
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
+    supplier = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="supplier_orders", db_index=False
+    )
     distributor = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.PROTECT, related_name="distributor_orders"
     )
@@ -52,11 +58,11 @@ class LineStatus(models.TextChoices):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField("行号")
     # Denormalised from the order for set-based monitoring (never edited separately).
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
-    supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+", db_index=False)
+    supplier = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="+", db_index=False)
     ordered_on = models.DateField("下单日期")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
     # The item the product counts for (same generic name and dosage-form group, preferring a batch with
@@ -64,7 +70,7 @@ class OrderLine(models.Model):
     # e.g. a substitute. Web/API orders use trade.queries.items_for_products, the orders import the same
     # rule; progress (agreed/purchased) and item_factor joins rely on it.
     item = models.ForeignKey(
-        Item, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines"
+        Item, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines", db_index=False
     )
     qty = models.BigIntegerField("订购数量")
     unit_price = models.DecimalField("单价", max_digits=14, decimal_places=4)
@@ -122,7 +128,9 @@ class OrderLine(models.Model):
 
 
 class Delivery(models.Model):
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="deliveries")
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )  # unique (line, day) covers it
     qty = models.BigIntegerField("配送数量")
     delivered_on = models.DateField("配送日期")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -140,7 +148,9 @@ class Delivery(models.Model):
 
 
 class Receipt(models.Model):
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="receipts")
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, related_name="receipts", db_index=False
+    )  # unique (line, day) covers it
     accepted_qty = models.BigIntegerField("验收合格数量")
     rejected_qty = models.BigIntegerField("拒收数量", default=0)
     received_on = models.DateField("入库日期")
@@ -162,7 +172,9 @@ class Receipt(models.Model):
 
 
 class Payment(models.Model):
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="payments")
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, related_name="payments", db_index=False
+    )  # unique (line, day) covers it
     amount = models.DecimalField("金额", max_digits=16, decimal_places=2)
     paid_on = models.DateField("付款日期")
     invoice_no = models.CharField("发票号", max_length=64, blank=True)

@@ -3,128 +3,228 @@ usage, with the variety monitoring must find: institutions ahead of and behind t
 buying non-winning or substitute products, one main supplier that serves grassroots institutions poorly,
 late receipts, late payers, lines the institution cancelled or the supplier rejected.
 
-Order lines are generated in Python as plain tuples with their running totals already final and written in
-bulk (PostgreSQL COPY, SQLite executemany in one transaction); deliveries, receipts and payments are then
-derived set-based from the lines with INSERT … SELECT, one row per line each. At `--scale province` this is
-≥ 20 million order lines.
+At `--scale province` this is ≥ 20 million order lines, so rows are never built in Python:
+
+1. Python decides the *plan* with the step's seeded rng — per institution its pace and habits, per
+   (institution, item) pair its yearly volume and the products it buys: the main product (A) and possibly a
+   second one (B: a backup, a non-winning product or a substitute) used in a fixed share of rounds. The plan
+   (~1.5 M pairs at province), the (institution, supplier) order slots and a day table go to temporary tables.
+2. The year is `rounds` ordering rounds; every pair orders once per round. Orders (one per institution,
+   supplier and round that has lines), order lines with their final running totals, then one delivery,
+   receipt and payment per line and the HIS usage are each written by one INSERT … SELECT. What varies per
+   line (quantity, cancellation, partial delivery, delays, payment) comes from integer hashes of the line
+   id, identical on SQLite and PostgreSQL; money is computed in integer cents (round half up), never floats.
+3. The inserts run inside core.bulkload.bulk_load, which drops the tables' secondary indexes (and on
+   PostgreSQL foreign keys and unique constraints) and rebuilds them once at the end.
+
+Ids are dense and computed (line id = first + pair × rounds + round; order id = slot base + round), so the
+same seed gives identical rows on both databases.
 """
 
 import datetime as dt
 import math
 import time
-from decimal import Decimal
 
 from django.db import connection
 from django.utils import timezone
 
 from jicai.agreements.models import AgreedVolume, DeliveryRelationship
 from jicai.batches.models import AgreementYear, ListingPrice, Substitute
-from jicai.core.money import amount as line_amount
+from jicai.core.bulkload import bulk_load
 from jicai.demo.context import DemoContext
 from jicai.ingest.schemas.trade_common import copy_rows
 from jicai.policy.resolve import effective_policy
+from jicai.registry.models import Institution
 from jicai.trade.models import Delivery, Order, OrderLine, Payment, Receipt, UsageLine
 from jicai.trade.rules import payment_due_date
 
-# Order lines per (institution, item) over the year; the province scale is sized to reach the 20 M target.
-LINES_PER_PAIR = {"small": 12, "medium": 12}
-PROVINCE_TARGET_LINES = 20_500_000
+# Ordering rounds over the year (every pair orders once per round); the province scale is sized to reach
+# the 20 M line target.
+ROUNDS = {"small": 12, "medium": 12}
+PROVINCE_TARGET_LINES = 20_100_000
 # Yearly volume of an item by institution level when no agreed volume exists yet (same profile every run).
 BASE_VOLUME = {"tertiary": 60_000, "secondary": 24_000, "primary": 6_000, "grassroots": 2_400}
 PACES = (("ahead", 1.25, 1.6, 0.2), ("on_track", 0.9, 1.1, 0.55), ("behind", 0.35, 0.7, 0.25))
-NONWINNING_BUYERS = 0.1  # institutions buying non-winning products for a good share of lines
+NONWINNING_BUYERS = 0.1  # institutions buying non-winning products for some items
 SUBSTITUTE_BUYERS = 0.1
 LATE_RECEIVERS = 0.08
 LATE_PAYERS = 0.12
+OFFLINE_USERS = 0.1  # hospitals whose HIS usage exceeds what they received (offline-purchase suspects)
 # Of the items an institution reported 0 for, this share is bought anyway (UNREPORTED_PURCHASE), in small
 # amounts; the rest are not bought at all.
 UNREPORTED_BUYERS = 0.03
-CANCELLED, REJECTED = 0.02, 0.01
-FLUSH = 200_000
-
-ORDER_COLUMNS = (
-    "id",
-    "order_id",
-    "institution_id",
-    "supplier_id",
-    "distributor_id",
-    "ordered_on",
-    "source",
-    "routing_reason",
-    "created_at",
-    "created_by_id",
-)
-LINE_COLUMNS = (
-    "id",
-    "order_id",
-    "line_no",
-    "institution_id",
-    "supplier_id",
-    "ordered_on",
-    "product_id",
-    "item_id",
-    "qty",
-    "unit_price",
-    "amount",
-    "status",
-    "accepted_by_supplier",
-    "reject_reason",
-    "delivered_qty",
-    "accepted_qty",
-    "rejected_qty",
-    "paid_amount",
-    "last_delivered_on",
-    "last_received_on",
-    "payment_due_on",
-)
+# Per mille of lines: cancelled by the institution, rejected by the supplier.
+CANCELLED, REJECTED = 20, 10
+USAGE_DEPARTMENTS = ("心内科", "内分泌科")
 
 
-class _Writer:
-    """Buffers rows of one table and flushes them with copy_rows (COPY text on PostgreSQL)."""
+def _hash(expr: str, salt: int, multiplier: int) -> str:
+    """A pseudo-random integer in [0, 2³¹ − 1) from an integer expression (Lehmer step with a distinct
+    multiplier per use, so different uses of one id are unrelated). Operands stay below 2⁶³ on SQLite."""
+    return f"((({expr}) + {salt}) * {multiplier} % 2147483647)"
 
-    def __init__(self, table: str, columns):
-        self.table, self.columns, self.rows, self.count = table, columns, [], 0
+
+def _bit(mask: str, bit: str) -> str:
+    return f"(({mask} >> {bit}) & 1)"
+
+
+class _Sql:
+    """The few fragments SQLite and PostgreSQL spell differently."""
+
+    def __init__(self):
         self.postgres = connection.vendor == "postgresql"
 
-    def add(self, row) -> None:
-        self.rows.append(row)
-        if len(self.rows) >= FLUSH:
-            self.flush()
+    def money(self, cents: str) -> str:
+        return f"(CAST({cents} AS numeric) / 100)" if self.postgres else f"(({cents}) / 100.0)"
 
-    def flush(self) -> None:
-        if not self.rows:
-            return
+    def price(self, per_10k: str) -> str:
+        return f"(CAST({per_10k} AS numeric) / 10000)" if self.postgres else f"(({per_10k}) / 10000.0)"
+
+    def padded(self, prefix: str, number: str, width: int) -> str:
         if self.postgres:
-            text = "".join("\t".join(_pg(v) for v in row) + "\n" for row in self.rows)
-            quote = connection.ops.quote_name
-            with connection.cursor() as cursor:
-                sql = f"COPY {quote(self.table)} ({', '.join(quote(c) for c in self.columns)}) FROM STDIN"
-                with cursor.cursor.copy(sql) as copy:
-                    copy.write(text)
-        else:
-            copy_rows(self.table, self.columns, self.rows)
-        self.count += len(self.rows)
-        self.rows = []
+            return f"('{prefix}' || lpad(CAST({number} AS text), {width}, '0'))"
+        return f"('{prefix}' || printf('%0{width}d', {number}))"
+
+    def add_days(self, day: str, days: str) -> str:
+        if self.postgres:
+            return f"({day} + CAST({days} AS integer))"
+        return f"date({day}, '+' || ({days}) || ' days')"
 
 
-def _pg(value) -> str:
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    return str(value)
+def _execute(cursor, statement: str, params=None) -> int:
+    """Run a statement whose SQL contains literal `%` (modulo, printf) with or without parameters."""
+    if params:
+        statement = statement.replace("%", "%%").replace("%%s", "%s")
+    cursor.execute(statement, params)
+    return cursor.rowcount
 
 
-def _agreed(batch, year, institutions, items) -> dict[tuple[int, int], int]:
-    stored = dict(
-        ((i, g), q)
-        for i, g, q in AgreedVolume.objects.filter(agreement_year=year).values_list(
-            "institution_id", "item_id", "agreed_qty"
-        )
-    )
-    return stored
+def _temp_table(name: str, columns: str, rows, column_names) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+    copy_rows(name, column_names, rows)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {name}")
+
+
+def _pick_pace(r: float) -> tuple:
+    for entry in PACES:
+        if r < entry[3]:
+            return entry
+        r -= entry[3]
+    return PACES[-1]
+
+
+def _uses_b(round_no: int, seed: int, share: int) -> bool:
+    """Whether a pair buys its second product in this round (the SQL below applies the same rule)."""
+    return (round_no * 7 + seed) % 10 < share
+
+
+B_RULE = "((r.rnd * 7 + p.b_seed) % 10 < p.b_share)"
+
+
+class _Plan:
+    """Everything Python decides: pairs, order slots and the per-institution habits."""
+
+    def __init__(self):
+        self.pairs: list[list] = []
+        self.slots: dict[tuple[int, int], list] = {}  # (institution, supplier) → [index, mask, next line_no]
+        self.late_payers: list[int] = []
+        self.offline: set[int] = set()
+        self.kinds = {"ahead": 0, "on_track": 0, "behind": 0}
+
+    def slot(self, institution_id: int, supplier_id: int) -> list:
+        key = (institution_id, supplier_id)
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self.slots[key] = [len(self.slots), 0, 0]
+        return slot
+
+
+def _plan(ctx, institutions, items, plans, agreed, poor_supplier, rounds_for) -> tuple[_Plan, int]:
+    rng = ctx.rng
+    rand = rng.random
+    plan = _Plan()
+    volumes = []  # (institution, item, yearly volume, product choice) before the round count is known
+    for inst in institutions:
+        pace_name, low, high, _ = _pick_pace(rand())
+        plan.kinds[pace_name] += 1
+        pace = low + (high - low) * rand()
+        nonwinning = rand() < NONWINNING_BUYERS
+        substitute = rand() < SUBSTITUTE_BUYERS
+        late_receiver = rand() < LATE_RECEIVERS
+        if rand() < LATE_PAYERS:
+            plan.late_payers.append(inst.pk)
+        if inst.level in ("tertiary", "secondary") and rand() < OFFLINE_USERS:
+            plan.offline.add(inst.pk)
+        grassroots = inst.level == "grassroots"
+        base = BASE_VOLUME.get(inst.level, 2400)
+        for item in items:
+            agreed_qty = agreed.get((inst.pk, item.pk))
+            if agreed_qty == 0:  # reported zero: usually not bought at all
+                if rand() >= UNREPORTED_BUYERS:
+                    continue
+                volume = int(base * 0.1)
+            else:
+                volume = agreed_qty or int(base * (0.5 + rand()))
+            main, backups, others, subs = plans[item.pk]
+            second, share = None, 0
+            x = rand()
+            if nonwinning and others and x < 0.4:
+                second, share = others[int(rand() * len(others))], 3 + int(rand() * 6)
+            elif substitute and subs and x < 0.3:
+                second, share = subs[int(rand() * len(subs))], 2 + int(rand() * 5)
+            elif backups and x > 0.93:
+                second, share = backups[int(rand() * len(backups))], 1 + int(rand() * 3)
+            if second is not None and second.manufacturer_id == main.manufacturer_id:
+                second, share = None, 0
+            volumes.append(
+                (
+                    inst.pk,
+                    item.pk,
+                    max(1, int(volume * pace)),
+                    main,
+                    second,
+                    share,
+                    int(rand() * 10),
+                    int(grassroots and main.manufacturer_id == poor_supplier),
+                    int(late_receiver),
+                )
+            )
+    rounds = rounds_for(len(volumes))
+    every = (1 << rounds) - 1
+    for inst_id, item_id, volume, main, second, share, seed, poor, late in volumes:
+        b_mask = sum(1 << r for r in range(rounds) if _uses_b(r, seed, share)) if second else 0
+        a_slot = plan.slot(inst_id, main.manufacturer_id)
+        a_slot[1] |= every & ~b_mask
+        a_slot[2] += 1
+        row = [
+            len(plan.pairs),
+            inst_id,
+            item_id,
+            max(1, volume // rounds),
+            main.pk,
+            main.manufacturer_id,
+            a_slot[0],
+            a_slot[2],
+            None,
+            None,
+            None,
+            None,
+            share,
+            seed,
+            poor,
+            late,
+        ]
+        if second is not None:
+            b_slot = plan.slot(inst_id, second.manufacturer_id)
+            b_slot[1] |= b_mask
+            b_slot[2] += 1
+            row[8:12] = [second.pk, second.manufacturer_id, b_slot[0], b_slot[2]]
+        plan.pairs.append(row)
+    return plan, rounds
 
 
 def build_trade(ctx: DemoContext) -> None:
@@ -168,206 +268,259 @@ def build_trade(ctx: DemoContext) -> None:
         DeliveryRelationship.objects.filter(region=ctx.province).values_list("supplier_id", "distributor_id")
     )
     default_distributor = ctx.distributors[0].pk if ctx.distributors else None
-    agreed = _agreed(batch, year, institutions, items)
+    agreed = dict(
+        ((i, g), q)
+        for i, g, q in AgreedVolume.objects.filter(agreement_year=year).values_list(
+            "institution_id", "item_id", "agreed_qty"
+        )
+    )
     # One main supplier delivers badly to grassroots institutions (供应不平衡).
     main_suppliers = sorted({plan[0].manufacturer_id for plan in plans.values()})
     poor_supplier = rng.choice(main_suppliers)
     policy = effective_policy(region=ctx.province, batch=batch)
-    due_days, due_rule = policy.payment_due_days, policy.payment_due_rule
 
-    zero_pairs = sum(1 for qty in agreed.values() if qty == 0)
-    pairs = len(institutions) * len(items) - int(zero_pairs * (1 - UNREPORTED_BUYERS))
-    per_pair = LINES_PER_PAIR.get(ctx.scale.name) or math.ceil(PROVINCE_TARGET_LINES / max(pairs, 1))
-    rounds = per_pair  # each round is one order date per institution, one line per item
+    def rounds_for(pairs: int) -> int:
+        return ROUNDS.get(ctx.scale.name) or math.ceil(PROVINCE_TARGET_LINES / max(pairs, 1))
+
     started = time.perf_counter()
-    order_id = (Order.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-    line_id = (OrderLine.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-    orders = _Writer(Order._meta.db_table, ORDER_COLUMNS)
-    lines = _Writer(OrderLine._meta.db_table, LINE_COLUMNS)
+    plan, rounds = _plan(ctx, institutions, items, plans, agreed, poor_supplier, rounds_for)
+    first_order = (Order.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    first_line = (OrderLine.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    price_10k = {pk: int(price * 10000) for pk, price in prices.items()}
+    _write_plan(plan, rounds, price_10k, relationships, default_distributor, start, end, policy)
+    planned = time.perf_counter() - started
+    ctx.log(f"计划：{len(plan.pairs)} 个机构×品种组合、{len(plan.slots)} 个机构×企业订单槽、{rounds} 轮订货")
+
     now = timezone.now()
-    late_payers, kinds = [], {"ahead": 0, "on_track": 0, "behind": 0}
-    due_cache: dict[dt.date, dt.date] = {}
-    rand = rng.random
-    for inst in institutions:
-        pace_name, low, high, _ = _pick_pace(rand())
-        kinds[pace_name] += 1
-        pace = low + (high - low) * rand()
-        nonwinning = rand() < NONWINNING_BUYERS
-        substitute = rand() < SUBSTITUTE_BUYERS
-        late_receiver = rand() < LATE_RECEIVERS
-        late_payer = rand() < LATE_PAYERS
-        if late_payer:
-            late_payers.append(inst.pk)
-        grassroots = inst.level == "grassroots"
-        base = BASE_VOLUME.get(inst.level, 2400)
-        per_round = {}
-        for item in items:
-            agreed_qty = agreed.get((inst.pk, item.pk))
-            if agreed_qty == 0:  # reported zero: usually not bought at all
-                if rand() >= UNREPORTED_BUYERS:
-                    continue
-                volume = int(base * 0.1)
-            else:
-                volume = agreed_qty or int(base * (0.5 + rand()))
-            per_round[item.pk] = max(1, int(volume * pace / rounds))
-        bought = [item for item in items if item.pk in per_round]
-        for rnd in range(rounds):
-            day = start + dt.timedelta(days=int((rnd + rand()) * days / rounds))
-            by_supplier: dict[int, list] = {}
-            for item in bought:
-                main, backups, others, subs = plans[item.pk]
-                x = rand()
-                if nonwinning and others and x < 0.4:
-                    product = others[int(rand() * len(others))]
-                elif substitute and subs and x < 0.3:
-                    product = subs[int(rand() * len(subs))]
-                elif backups and x > 0.93:
-                    product = backups[int(rand() * len(backups))]
-                else:
-                    product = main
-                qty = max(1, int(per_round[item.pk] * (0.6 + 0.8 * rand())))
-                by_supplier.setdefault(product.manufacturer_id, []).append((item, product, qty))
-            for supplier_id, entries in by_supplier.items():
-                oid = order_id
-                order_id += 1
-                orders.add(
-                    (
-                        oid,
-                        f"DM{oid:09d}",
-                        inst.pk,
-                        supplier_id,
-                        relationships.get(supplier_id, default_distributor),
-                        day,
-                        "import",
-                        "",
-                        now,
-                        None,
-                    )
-                )
-                for number, (item, product, qty) in enumerate(entries, start=1):
-                    price = prices[product.pk]
-                    amount = line_amount(qty, price)
-                    x = rand()
-                    status = (
-                        "cancelled" if x < CANCELLED else "rejected" if x < CANCELLED + REJECTED else "open"
-                    )
-                    delivered = accepted = rejected = 0
-                    paid = Decimal("0.00")
-                    last_delivered = last_received = due = None
-                    if status == "open":
-                        poor = supplier_id == poor_supplier and grassroots
-                        if poor:
-                            delivered = int(qty * (0.3 + 0.4 * rand()))
-                        elif rand() < 0.05:
-                            delivered = int(qty * (0.5 + 0.4 * rand()))
-                        else:
-                            delivered = qty
-                        if delivered:
-                            last_delivered = day + dt.timedelta(
-                                days=(6 + int(rand() * 10)) if poor else 1 + int(rand() * 3)
-                            )
-                            received_on = last_delivered + dt.timedelta(
-                                days=(8 + int(rand() * 14))
-                                if late_receiver and rand() < 0.5
-                                else int(rand() * 3)
-                            )
-                            if received_on <= end:
-                                rejected = int(delivered * 0.05) if rand() < 0.015 else 0
-                                accepted = delivered - rejected
-                                last_received = received_on
-                                due = due_cache.get(received_on)
-                                if due is None:
-                                    due = due_cache[received_on] = payment_due_date(
-                                        received_on, days=due_days, rule=due_rule
-                                    )
-                                if due <= end or rand() < 0.5:
-                                    paid = line_amount(accepted, price)
-                    lines.add(
-                        (
-                            line_id,
-                            oid,
-                            number,
-                            inst.pk,
-                            supplier_id,
-                            day,
-                            product.pk,
-                            item.pk,
-                            qty,
-                            price,
-                            amount,
-                            status,
-                            False if status == "rejected" else (True if delivered else None),
-                            "库存不足" if status == "rejected" else "",
-                            delivered,
-                            accepted,
-                            rejected,
-                            paid,
-                            last_delivered,
-                            last_received,
-                            due,
-                        )
-                    )
-                    line_id += 1
-    orders.flush()
-    lines.flush()
-    generated = time.perf_counter() - started
-    _derive_children(late_payers, now)
+    counts = {}
+    sql = _Sql()
+    with bulk_load(Order, OrderLine, Delivery, Receipt, Payment, UsageLine, progress=ctx.log):
+        with connection.cursor() as cursor:
+            for name, statement in _statements(sql, rounds, first_order, first_line, days, end, start):
+                step_started = time.perf_counter()
+                counts[name] = _execute(cursor, statement, [now] if "%s" in statement else None)
+                ctx.log(f"{name}：{cursor.rowcount} 行（{time.perf_counter() - step_started:.1f} 秒）")
+            late = ",".join(str(i) for i in plan.late_payers) or "0"
+            statement = _payments(sql, late)
+            step_started = time.perf_counter()
+            counts["payments"] = _execute(cursor, statement, [now])
+            ctx.log(f"payments：{cursor.rowcount} 行（{time.perf_counter() - step_started:.1f} 秒）")
+            counts["usage"] = _execute(cursor, _usage(plan.offline, rounds))
     _reset_sequences()
-    derived = time.perf_counter() - started - generated
-    usage = _usage(ctx, institutions, items, plans, start, end)
+    seconds = time.perf_counter() - started
     ctx.extra["trade"] = {
-        "orders": orders.count,
-        "lines": lines.count,
+        "orders": counts["orders"],
+        "lines": counts["lines"],
         "poor_supplier": poor_supplier,
-        "late_payers": len(late_payers),
-        "paces": kinds,
-        "usage": usage,
-        "seconds": {"lines": round(generated, 1), "children": round(derived, 1)},
+        "late_payers": len(plan.late_payers),
+        "paces": plan.kinds,
+        "usage": counts["usage"],
+        "seconds": {"plan": round(planned, 1), "total": round(seconds, 1)},
     }
+    kinds = plan.kinds
     ctx.log(
-        f"{batch.code} 第1协议年度：订单 {orders.count}、订单明细 {lines.count}（{generated:.1f} 秒），"
-        f"配送/入库/付款派生 {derived:.1f} 秒，使用数据 {usage} 条；"
-        f"超序时 {kinds['ahead']}、正常 {kinds['on_track']}、滞后 {kinds['behind']} 家机构，回款拖延 {len(late_payers)} 家"
+        f"{batch.code} 第1协议年度：订单 {counts['orders']}、订单明细 {counts['lines']}、配送 {counts['deliveries']}、"
+        f"入库 {counts['receipts']}、付款 {counts['payments']}、使用数据 {counts['usage']} 条（{seconds:.1f} 秒）；"
+        f"超序时 {kinds['ahead']}、正常 {kinds['on_track']}、滞后 {kinds['behind']} 家机构，"
+        f"回款拖延 {len(plan.late_payers)} 家"
     )
 
 
-def _pick_pace(r: float) -> tuple:
-    for entry in PACES:
-        if r < entry[3]:
-            return entry
-        r -= entry[3]
-    return PACES[-1]
+def _write_plan(plan, rounds, price_10k, relationships, default_distributor, start, end, policy) -> None:
+    """The plan's temporary tables: demo_pair, demo_slot, demo_round and demo_day (offset → date, and the
+    payment due date of a receipt on that date with its offset)."""
+    for pair in plan.pairs:
+        pair.insert(5, price_10k[pair[4]])  # A price after A product
+        pair.insert(10, price_10k[pair[9]] if pair[9] is not None else None)  # B price after B product
+    _temp_table(
+        "demo_pair",
+        "pid bigint PRIMARY KEY, inst_id bigint, item_id bigint, per_round bigint, a_product bigint,"
+        " a_price bigint, a_supplier bigint, a_slot bigint, a_line integer, b_product bigint, b_price bigint,"
+        " b_supplier bigint, b_slot bigint, b_line integer, b_share integer, b_seed integer, poor integer,"
+        " late_recv integer",
+        plan.pairs,
+        (
+            "pid inst_id item_id per_round a_product a_price a_supplier a_slot a_line b_product b_price"
+            " b_supplier b_slot b_line b_share b_seed poor late_recv"
+        ).split(),
+    )
+    slots = [
+        (index, inst_id, supplier_id, relationships.get(supplier_id, default_distributor), mask)
+        for (inst_id, supplier_id), (index, mask, _) in plan.slots.items()
+    ]
+    _temp_table(
+        "demo_slot",
+        "slot bigint PRIMARY KEY, inst_id bigint, supplier_id bigint, distributor_id bigint, mask bigint",
+        slots,
+        ("slot", "inst_id", "supplier_id", "distributor_id", "mask"),
+    )
+    _temp_table("demo_round", "rnd integer PRIMARY KEY", [(r,) for r in range(rounds)], ("rnd",))
+    # Offsets reach past the year end: deliveries, receipts and the due dates of December receipts.
+    horizon = (end - start).days + 120
+    due_rows = []
+    for offset in range(horizon + 1):
+        day = start + dt.timedelta(days=offset)
+        due = payment_due_date(day, days=policy.payment_due_days, rule=policy.payment_due_rule)
+        due_rows.append((offset, day.isoformat(), due.isoformat(), (due - start).days))
+    _temp_table(
+        "demo_day",
+        "off integer PRIMARY KEY, day date, due date, due_off integer",
+        due_rows,
+        ("off", "day", "due", "due_off"),
+    )
+    # HIS usage is reported on the 15th of every month of the year.
+    months, day = [], start.replace(day=15)
+    while day <= end:
+        months.append((len(months), day.isoformat()))
+        day = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=15)
+    _temp_table("demo_month", "m integer PRIMARY KEY, day date", months, ("m", "day"))
 
 
-def _derive_children(late_payers: list[int], now) -> None:
-    """One delivery, receipt and payment per line from the line's final totals (INSERT … SELECT)."""
-    q = connection.ops.quote_name
-    line_table = q(OrderLine._meta.db_table)
-    late = ",".join(str(i) for i in late_payers) or "0"
-    # Payment day: 8–27 days after receipt, 45–84 days for the late payers (past the 30-day due date).
-    offset = f"(CASE WHEN institution_id IN ({late}) THEN 45 + id %% 40 ELSE 8 + id %% 20 END)"
-    if connection.vendor == "postgresql":
-        paid_on = f"last_received_on + CAST({offset} AS integer)"
-    else:
-        paid_on = f"date(last_received_on, '+' || {offset} || ' days')"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {q(Delivery._meta.db_table)} (line_id, qty, delivered_on, created_at) "
-            f"SELECT id, delivered_qty, last_delivered_on, %s FROM {line_table} WHERE delivered_qty > 0",
-            [now],
-        )
-        cursor.execute(
-            f"INSERT INTO {q(Receipt._meta.db_table)} (line_id, accepted_qty, rejected_qty, received_on, reason, created_at) "
-            f"SELECT id, accepted_qty, rejected_qty, last_received_on, "
-            f"CASE WHEN rejected_qty > 0 THEN '外包装破损' ELSE '' END, %s FROM {line_table} "
-            f"WHERE last_received_on IS NOT NULL",
-            [now],
-        )
-        cursor.execute(
-            f"INSERT INTO {q(Payment._meta.db_table)} (line_id, amount, paid_on, invoice_no, created_at) "
-            f"SELECT id, paid_amount, {paid_on}, '', %s FROM {line_table} WHERE paid_amount > 0",
-            [now],
-        )
+def _day_offset(days: int, rounds: int) -> str:
+    """The day of an institution's round: evenly spaced rounds, jittered within the round by a hash."""
+    jitter = _hash("p.inst_id * 64 + r.rnd", 1, 48271)
+    return f"((r.rnd * {days} + {jitter} % {days}) / {rounds})"
+
+
+def _statements(sql: _Sql, rounds: int, first_order: int, first_line: int, days: int, end, start):
+    quote = connection.ops.quote_name
+    end_off = (end - start).days
+    order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
+    yield (
+        "orders",
+        f"""
+        INSERT INTO {order_table} (id, order_id, institution_id, supplier_id, distributor_id, ordered_on,
+            source, routing_reason, created_at, created_by_id)
+        SELECT {first_order} + p.slot * {rounds} + r.rnd,
+               {sql.padded("DM", f"{first_order} + p.slot * {rounds} + r.rnd", 9)},
+               p.inst_id, p.supplier_id, p.distributor_id, d.day, 'import', '', %s, NULL
+        FROM demo_slot p CROSS JOIN demo_round r
+        JOIN demo_day d ON d.off = {_day_offset(days, rounds)}
+        WHERE {_bit("p.mask", "r.rnd")} = 1
+        """,
+    )
+    # Innermost: one row per pair and round with the product of that round and the line's hashes.
+    base = f"""
+        SELECT {first_line} + p.pid * {rounds} + r.rnd AS id, p.inst_id, p.item_id, p.poor, p.late_recv,
+            {_day_offset(days, rounds)} AS day_off,
+            CASE WHEN {B_RULE} THEN p.b_product ELSE p.a_product END AS product_id,
+            CASE WHEN {B_RULE} THEN p.b_supplier ELSE p.a_supplier END AS supplier_id,
+            CASE WHEN {B_RULE} THEN p.b_price ELSE p.a_price END AS price,
+            {first_order} + (CASE WHEN {B_RULE} THEN p.b_slot ELSE p.a_slot END) * {rounds} + r.rnd AS order_pk,
+            CASE WHEN {B_RULE} THEN p.b_line ELSE p.a_line END AS line_no,
+            CASE WHEN {B_RULE} THEN 0 ELSE p.poor END AS poor_line,
+            p.per_round * (600 + {_hash("p.pid * 64 + r.rnd", 3, 16807)} % 801) / 1000 AS raw_qty
+        FROM demo_pair p CROSS JOIN demo_round r
+    """
+    line_id = "b.id"
+    status = f"({_hash(line_id, 5, 69621)} % 1000)"
+    partial = f"({_hash(line_id, 7, 39373)} % 1000)"
+    spread = f"({_hash(line_id, 11, 40692)} % 400)"
+    delay = f"({_hash(line_id, 13, 48271)} % 30)"
+    late_draw = f"({_hash(line_id, 17, 630360016)} % 1000)"
+    reject_draw = f"({_hash(line_id, 19, 742938285)} % 1000)"
+    pay_draw = f"({_hash(line_id, 23, 950706376)} % 1000)"
+    # Second level: quantities and the status; third: delivery and receipt days.
+    shaped = f"""
+        SELECT b.*, CASE WHEN b.raw_qty < 1 THEN 1 ELSE b.raw_qty END AS qty,
+            CASE WHEN {status} < {CANCELLED} THEN 'cancelled'
+                 WHEN {status} < {CANCELLED + REJECTED} THEN 'rejected' ELSE 'open' END AS status,
+            CASE WHEN b.poor_line = 1 THEN 300 + {spread}
+                 WHEN {partial} < 50 THEN 500 + {spread} ELSE 1000 END AS delivered_pm,
+            b.day_off + CASE WHEN b.poor_line = 1 THEN 6 + {delay} % 10 ELSE 1 + {delay} % 3 END AS dl_off,
+            CASE WHEN b.late_recv = 0 OR {late_draw} >= 500 THEN {delay} % 3
+                 WHEN {late_draw} < 100 THEN 25 + {spread} % 40 ELSE 8 + {delay} % 14 END AS rc_gap,
+            {reject_draw} AS reject_draw, {pay_draw} AS pay_draw
+        FROM ({base}) b
+    """
+    delivered = f"""
+        SELECT s.*, CASE WHEN s.status = 'open' THEN s.qty * s.delivered_pm / 1000 ELSE 0 END AS delivered
+        FROM ({shaped}) s
+    """
+    received = f"""
+        SELECT v.*, CASE WHEN v.delivered > 0 AND v.dl_off + v.rc_gap <= {end_off} THEN 1 ELSE 0 END AS received,
+            CASE WHEN v.delivered > 0 AND v.dl_off + v.rc_gap <= {end_off} AND v.reject_draw < 15
+                 THEN v.delivered * 5 / 100 ELSE 0 END AS rejected
+        FROM ({delivered}) v
+    """
+    accepted = "(CASE WHEN x.received = 1 THEN x.delivered - x.rejected ELSE 0 END)"
+    paid_cents = (
+        f"CASE WHEN x.received = 1 AND (rd.due_off <= {end_off} OR x.pay_draw < 500)"
+        f" THEN ({accepted} * x.price + 50) / 100 ELSE 0 END"
+    )
+    yield (
+        "lines",
+        f"""
+        INSERT INTO {line_table} (id, order_id, line_no, institution_id, supplier_id, ordered_on, product_id,
+            item_id, qty, unit_price, amount, status, accepted_by_supplier, reject_reason, delivered_qty,
+            accepted_qty, rejected_qty, paid_amount, last_delivered_on, last_received_on, payment_due_on)
+        SELECT x.id, x.order_pk, x.line_no, x.inst_id, x.supplier_id, d.day, x.product_id, x.item_id, x.qty,
+            {sql.price("x.price")}, {sql.money("(x.qty * x.price + 50) / 100")}, x.status,
+            CASE WHEN x.status = 'rejected' THEN FALSE WHEN x.delivered > 0 THEN TRUE END,
+            CASE WHEN x.status = 'rejected' THEN '库存不足' ELSE '' END,
+            x.delivered, {accepted}, x.rejected, {sql.money(paid_cents)},
+            dd.day, CASE WHEN x.received = 1 THEN rd.day END, CASE WHEN x.received = 1 THEN rd.due END
+        FROM ({received}) x
+        JOIN demo_day d ON d.off = x.day_off
+        LEFT JOIN demo_day dd ON dd.off = CASE WHEN x.delivered > 0 THEN x.dl_off END
+        LEFT JOIN demo_day rd ON rd.off = CASE WHEN x.delivered > 0 THEN x.dl_off + x.rc_gap END
+        """,
+    )
+    yield (
+        "deliveries",
+        f"""
+        INSERT INTO {quote(Delivery._meta.db_table)} (line_id, qty, delivered_on, created_at)
+        SELECT id, delivered_qty, last_delivered_on, %s FROM {line_table}
+        WHERE id >= {first_line} AND delivered_qty > 0
+        """,
+    )
+    yield (
+        "receipts",
+        f"""
+        INSERT INTO {quote(Receipt._meta.db_table)} (line_id, accepted_qty, rejected_qty, received_on, reason,
+            created_at)
+        SELECT id, accepted_qty, rejected_qty, last_received_on,
+            CASE WHEN rejected_qty > 0 THEN '外包装破损' ELSE '' END, %s
+        FROM {line_table} WHERE id >= {first_line} AND last_received_on IS NOT NULL
+        """,
+    )
+
+
+def _payments(sql: _Sql, late: str) -> str:
+    """One payment per paid line: 8–27 days after receipt, 45–84 days for the late payers (past the 30-day
+    due date)."""
+    quote = connection.ops.quote_name
+    offset = f"(CASE WHEN institution_id IN ({late}) THEN 45 + id % 40 ELSE 8 + id % 20 END)"
+    return f"""
+        INSERT INTO {quote(Payment._meta.db_table)} (line_id, amount, paid_on, invoice_no, created_at)
+        SELECT id, paid_amount, {sql.add_days("last_received_on", offset)}, '', %s
+        FROM {quote(OrderLine._meta.db_table)} WHERE paid_amount > 0
+    """
+
+
+def _usage(offline: set[int], rounds: int) -> str:
+    """Monthly HIS usage of the main product of every item a hospital (tertiary/secondary) buys, in two
+    departments: 0.9 of the pair's yearly volume, spread ±30 % by month; the offline users use 1.6× it
+    (offline purchases monitoring should suspect)."""
+    quote, sql = connection.ops.quote_name, _Sql()
+    heavy = ",".join(str(i) for i in sorted(offline)) or "0"
+    factor = f"(CASE WHEN p.inst_id IN ({heavy}) THEN 16 ELSE 9 END)"
+    draw = _hash("p.pid * 64 + m.m * 2 + dep.n", 29, 16807)
+    # Monthly qty per department: per_round × rounds / 12 months / 2 departments × factor/10 × draw/1000.
+    qty = f"(p.per_round * {rounds} * {factor} * (700 + {draw} % 601) / 240000)"
+    departments = " UNION ALL ".join(
+        f"SELECT {n} AS n, '{name}' AS name" for n, name in enumerate(USAGE_DEPARTMENTS)
+    )
+    return f"""
+        INSERT INTO {quote(UsageLine._meta.db_table)} (institution_id, product_id, department, doctor_code, qty,
+            used_on)
+        SELECT p.inst_id, p.a_product, dep.name, {sql.padded("D", "p.inst_id % 1000", 3)} || dep.n,
+            CASE WHEN {qty} < 1 THEN 1 ELSE {qty} END,
+            m.day
+        FROM demo_pair p
+        JOIN {quote(Institution._meta.db_table)} i ON i.id = p.inst_id AND i.level IN ('tertiary', 'secondary')
+        CROSS JOIN demo_month m CROSS JOIN ({departments}) dep
+    """
 
 
 def _reset_sequences() -> None:
@@ -378,40 +531,3 @@ def _reset_sequences() -> None:
     with connection.cursor() as cursor:
         for sql in connection.ops.sequence_reset_sql(no_style(), [Order, OrderLine]):
             cursor.execute(sql)
-
-
-def _usage(ctx: DemoContext, institutions, items, plans, start: dt.date, end: dt.date) -> int:
-    """Monthly HIS usage of the main products in hospitals (tertiary/secondary); a few use more than they
-    received (offline purchases monitoring should suspect)."""
-    rng = ctx.rng
-    writer = _Writer(
-        UsageLine._meta.db_table,
-        ("institution_id", "product_id", "department", "doctor_code", "qty", "used_on"),
-    )
-    departments = ("心内科", "内分泌科", "神经内科", "呼吸内科", "普通外科")
-    hospitals = [i for i in institutions if i.level in ("tertiary", "secondary")]
-    months = []
-    day = start
-    while day <= end:
-        months.append(day)
-        day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    for inst in hospitals:
-        factor = 1.6 if rng.random() < 0.1 else 0.9
-        base = BASE_VOLUME.get(inst.level, 2400)
-        for item in items:
-            product = plans[item.pk][0]
-            for month in months:
-                for d, dept in enumerate(departments[:2]):
-                    qty = max(1, int(base / 12 / 2 * factor * (0.7 + 0.6 * rng.random())))
-                    writer.add(
-                        (
-                            inst.pk,
-                            product.pk,
-                            dept,
-                            f"D{inst.pk % 1000:03d}{d}",
-                            qty,
-                            month + dt.timedelta(days=14),
-                        )
-                    )
-    writer.flush()
-    return writer.count
