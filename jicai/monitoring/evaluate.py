@@ -3,9 +3,11 @@
 Conditions on the stored facts are applied in SQL with the policy values of each (region, batch) context
 and compared by cross-multiplication (completion < time_progress × k ⇔ W × days < k × elapsed × agreed),
 so equality never fires because of rounding. Alerts are upserted by their stable key (type + subject +
-agreement year) with INSERT … ON CONFLICT, which SQLite and PostgreSQL share: re-running updates value and
-last_seen_on; a closed alert whose condition returns is reopened; an alert of the scope not found again
-is closed with closed_on = D. Opened/reopened/closed steps are logged in AlertEvent in bulk.
+agreement year), set-based against the run's found set `mon_new` (one row per key, indexed): an UPDATE … FROM
+of the known keys whose values changed (re-running updates value and last_seen_on; a closed alert whose
+condition returns is reopened; unchanged rows are not rewritten), then an INSERT of the new keys; an alert
+of the scope not found again is closed with closed_on = D. Opened/reopened/closed steps are logged in
+AlertEvent in bulk. The cost grows with the number of alerts, not with a per-alert loop.
 """
 
 import datetime as dt
@@ -145,9 +147,8 @@ def _progress_findings(cursor) -> None:
             SELECT '{type_}', pf.institution_id, pf.item_id, g.batch_id, pf.agreement_year_id, c.province_id,
                    {value}, {threshold}
             FROM {t["progress"]} pf
-            JOIN {t["inst"]} i ON i.id = pf.institution_id
             JOIN {t["item"]} g ON g.id = pf.item_id
-            JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+            JOIN mon_ic c ON c.institution_id = pf.institution_id AND c.batch_id = g.batch_id
                  AND c.year_id = pf.agreement_year_id
             WHERE {condition}
             """
@@ -166,9 +167,8 @@ def _delivery_findings(cursor) -> None:
                     WHEN df.delivered_qty < c.t2 * df.ordered_qty THEN 2
                     WHEN df.delivered_qty < c.t1 * df.ordered_qty THEN 1 END
         FROM {t["deliveryfact"]} df
-        JOIN {t["inst"]} i ON i.id = df.institution_id
         JOIN {t["year"]} y ON y.id = df.agreement_year_id
-        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = y.batch_id
+        JOIN mon_ic c ON c.institution_id = df.institution_id AND c.batch_id = y.batch_id
         WHERE df.ordered_qty > 0 AND df.delivered_qty < c.floor_rate * df.ordered_qty
         """
     )
@@ -229,28 +229,35 @@ def evaluate(facts: Facts) -> Outcome:
     order = connection.ops.quote_name(Order._meta.db_table)
     as_of = _param(facts.as_of)
     now = timezone.now()
+    # Rows whose values did not change are not rewritten (no dead row versions, no index entries).
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     with transaction.atomic(), connection.cursor() as cursor:
         _progress_findings(cursor)
         _delivery_findings(cursor)
         _ticket_findings(cursor, facts)
+        cursor.execute("ANALYZE mon_finding")
         cursor.execute("DROP TABLE IF EXISTS mon_new")
+        # One row per key: grouped by the key's parts (integers, cheaper than the concatenated text).
         cursor.execute(
             f"""
             CREATE TEMPORARY TABLE mon_new AS
-            SELECT {_key_sql()} AS akey, MAX(f.type) AS type, MAX(f.institution_id) AS institution_id,
-                   MAX(f.item_id) AS item_id, MAX(f.supplier_id) AS supplier_id, MAX(f.product_id) AS product_id,
-                   MAX(f.batch_id) AS batch_id, MAX(f.year_id) AS year_id, MAX(o.order_id) AS order_id,
-                   MAX(l.line_no) AS line_no, MAX(f.ticket_id) AS ticket_id, MAX(f.province_id) AS province_id,
-                   MAX(f.value) AS value, MAX(f.threshold) AS threshold, MAX(f.tier) AS tier
-            FROM mon_finding f
-            LEFT JOIN {t["line"]} l ON l.id = f.line_id
+            SELECT {_key_sql("x")} AS akey, x.type, x.institution_id, x.item_id, x.supplier_id, x.product_id,
+                   x.batch_id, x.year_id, o.order_id, l.line_no, x.ticket_id, x.province_id, x.value,
+                   x.threshold, x.tier
+            FROM (SELECT f.type, f.institution_id, f.item_id, f.supplier_id, f.product_id, f.line_id,
+                         f.ticket_id, f.province_id, f.year_id, MAX(f.batch_id) AS batch_id,
+                         MAX(f.value) AS value, MAX(f.threshold) AS threshold, MAX(f.tier) AS tier
+                  FROM mon_finding f
+                  GROUP BY f.type, f.institution_id, f.item_id, f.supplier_id, f.product_id, f.line_id,
+                           f.ticket_id, f.province_id, f.year_id) x
+            LEFT JOIN {t["line"]} l ON l.id = x.line_id
             LEFT JOIN {order} o ON o.id = l.order_id
-            GROUP BY {_key_sql()}
             """
         )
         # The stale-alert test is an anti-join on the key: without this index SQLite runs it as a nested
         # loop over both tables (quadratic: hours for a province's hundreds of thousands of alerts).
         cursor.execute("CREATE INDEX mon_new_akey ON mon_new (akey)")
+        cursor.execute("ANALYZE mon_new")
         cursor.execute("SELECT COUNT(*) FROM mon_new")
         found = cursor.fetchone()[0]
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {alert}")
@@ -265,6 +272,23 @@ def evaluate(facts: Facts) -> Outcome:
             [now],
         )
         reopened = cursor.rowcount
+        # Known keys: update in place, and only rows whose values changed (a re-run on the same data writes
+        # nothing; on PostgreSQL, value/last_seen_on changes are HOT updates, see migration 0003).
+        changed = " OR ".join(
+            f"a.{column} {distinct} {_as_column(f'n.{column}', column)}" for column in ("value", "threshold")
+        )
+        cursor.execute(
+            f"""
+            UPDATE {alert} AS a SET value = n.value, threshold = n.threshold, tier = n.tier, last_seen_on = %s,
+                status = CASE WHEN a.status = 'closed' THEN 'open' ELSE a.status END,
+                closed_on = CASE WHEN a.status = 'closed' THEN NULL ELSE a.closed_on END
+            FROM mon_new n
+            WHERE n.akey = a.key
+              AND (a.status = 'closed' OR a.last_seen_on <> %s OR {changed} OR a.tier {distinct} n.tier)
+            """,
+            [as_of, as_of],
+        )
+        # New keys (ON CONFLICT only guards against a concurrent run having inserted the same key).
         cursor.execute(
             f"""
             INSERT INTO {alert} (key, type, institution_id, item_id, supplier_id, product_id, batch_id,
@@ -273,12 +297,8 @@ def evaluate(facts: Facts) -> Outcome:
             SELECT n.akey, n.type, n.institution_id, n.item_id, n.supplier_id, n.product_id, n.batch_id,
                    n.year_id, COALESCE(n.order_id, ''), n.line_no, n.ticket_id, n.province_id, n.value,
                    n.threshold, n.tier, 'open', '', '', %s, %s, NULL
-            FROM mon_new n WHERE 1 = 1
-            ON CONFLICT (key) DO UPDATE SET
-                value = excluded.value, threshold = excluded.threshold, tier = excluded.tier,
-                last_seen_on = excluded.last_seen_on,
-                status = CASE WHEN {alert}.status = 'closed' THEN 'open' ELSE {alert}.status END,
-                closed_on = CASE WHEN {alert}.status = 'closed' THEN NULL ELSE {alert}.closed_on END
+            FROM mon_new n WHERE NOT EXISTS (SELECT 1 FROM {alert} a WHERE a.key = n.akey)
+            ON CONFLICT (key) DO NOTHING
             """,
             [as_of, as_of],
         )
@@ -313,13 +333,18 @@ def evaluate(facts: Facts) -> Outcome:
     )
 
 
+def _as_column(expression: str, column: str) -> str:
+    """`expression` rounded to the Alert column's type on PostgreSQL (numeric(20, 6)), so a value is
+    compared with what storing it would keep; SQLite stores the number as it is."""
+    if connection.vendor != "postgresql":
+        return expression
+    return f"CAST({expression} AS {Alert._meta.get_field(column).db_type(connection)})"
+
+
 def _closing_scope(facts: Facts) -> str:
     """Alerts this run is responsible for: those of institutions in the scope, and the institution-less
     alerts (listing prices, supplier reports) of provinces the run covered entirely."""
-    t = tables()
-    parts = [
-        f"a.institution_id IN (SELECT i.id FROM {t['inst']} i WHERE i.region_id IN (SELECT region_id FROM mon_ctx))"
-    ]
+    parts = ["a.institution_id IN (SELECT institution_id FROM mon_ic)"]
     if facts.scope is None or facts.scope.level == "province":
         ids = ",".join(str(p.pk) for p in facts.provinces) or "0"
         parts.append(f"(a.institution_id IS NULL AND a.province_id IN ({ids}))")

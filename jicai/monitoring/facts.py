@@ -222,6 +222,77 @@ def purchased_window(lo: str, hi: str) -> str:
 SUPPLY_ROLE_SQL = "(" + ", ".join(f"'{r}'" for r in SUPPLY_ROLES) + ")"
 
 
+# ---- session set-up --------------------------------------------------------------------------------------
+
+# Tables whose planner statistics matter to the big statements (PostgreSQL only; see _refresh_stale_statistics).
+STAT_MODELS = (
+    OrderLine,
+    Delivery,
+    Receipt,
+    Payment,
+    UsageLine,
+    Institution,
+    Item,
+    Product,
+    Winner,
+    ItemFactor,
+    Substitute,
+    AgreedVolume,
+    PurchaseAgreement,
+    ProgressFact,
+    DeliveryFact,
+)
+
+
+def _is_pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _session_settings(cursor) -> None:
+    """PostgreSQL, for this transaction only: enough memory for the big hash aggregates to stay in memory
+    (the default 4 MB makes them spill to disk or pick sort-based plans), and no JIT (its compile time
+    per statement costs more than it saves on these statements)."""
+    if _is_pg():
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL hash_mem_multiplier = 2")
+        cursor.execute("SET LOCAL jit = off")
+
+
+def _refresh_stale_statistics(cursor) -> None:
+    """ANALYZE the input tables whose statistics are missing or stale by autovacuum's own rule (50 rows +
+    10 % modified since the last analyze). Bulk-loaded data (the demo, imports) on a server whose
+    autovacuum has not caught up otherwise leaves the planner guessing from empty-table statistics, and
+    its nested-loop plans over millions of lines take minutes instead of seconds."""
+    if not _is_pg():
+        return
+    names = [m._meta.db_table for m in STAT_MODELS]
+    cursor.execute(
+        "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+        "WHERE s.relname = ANY(%s) AND s.n_mod_since_analyze > 50 + 0.1 * GREATEST(c.reltuples, 0)",
+        [names],
+    )
+    for (name,) in cursor.fetchall():
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+
+
+def _analyze(cursor, name: str) -> None:
+    """Statistics for a freshly filled temporary table (autovacuum never sees temporary tables)."""
+    cursor.execute(f"ANALYZE {name}")
+
+
+def _institution_contexts(cursor) -> None:
+    """mon_ic: the context of every institution of the scope for every batch (and batch 0), so the big
+    statements join order lines to one small indexed table by (institution, batch)."""
+    t = tables()
+    cursor.execute("DROP TABLE IF EXISTS mon_ic")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE mon_ic AS SELECT i.id AS institution_id, c.* "
+        f"FROM {t['inst']} i JOIN mon_ctx c ON c.region_id = i.region_id"
+    )
+    cursor.execute("CREATE UNIQUE INDEX mon_ic_key ON mon_ic (institution_id, batch_id)")
+    _analyze(cursor, "mon_ic")
+
+
 # ---- context ---------------------------------------------------------------------------------------------
 
 
@@ -310,10 +381,17 @@ def compute_facts(as_of: dt.date, scope: Region | None = None) -> Facts:
     run = MonitoringRun.objects.create(as_of=as_of, region=scope)
     facts = Facts(as_of=as_of, scope=scope, run=run, contexts=contexts, provinces=provinces)
     with transaction.atomic(), connection.cursor() as cursor:
+        setup_started = time.perf_counter()
+        _session_settings(cursor)
+        _refresh_stale_statistics(cursor)
         _temp_table(cursor, "mon_ctx", CTX_COLUMNS)
         _insert_rows(cursor, "mon_ctx", CTX_COLUMNS, [[c.get(n) for n, _ in CTX_COLUMNS] for c in contexts])
+        _analyze(cursor, "mon_ctx")
+        _institution_contexts(cursor)
         _temp_table(cursor, "mon_finding", FINDING_COLUMNS)
+        facts.timings["setup"] = round(time.perf_counter() - setup_started, 3)
         steps = (
+            ("lines", _line_totals),
             ("progress", _progress_facts),
             ("delivery", _delivery_facts),
             ("late_receipt", _late_receipts),
@@ -339,6 +417,60 @@ def _scope_filter(alias: str = "i") -> str:
     return f"{alias}.region_id IN (SELECT region_id FROM mon_ctx)"
 
 
+def _line_totals(cursor, facts: Facts) -> int:
+    """mon_lagg: the one grouped pass over the order lines of items, per institution × item × product ×
+    supplier under the context of the item's batch: purchased(·, S, D) (the W/N input, factors and winner
+    split applied per group afterwards) and the ordered/delivered quantities of the delivery rate
+    ([S, min(E, D − grace)], delivered by D). The counts say which groups had lines in each window, so
+    the facts keep exactly the subjects the per-line formulation had."""
+    t = tables()
+    _temp_table(
+        cursor,
+        "mon_lagg",
+        (
+            ("institution_id", "bigint"),
+            ("item_id", "bigint"),
+            ("product_id", "bigint"),
+            ("supplier_id", "bigint"),
+            ("batch_id", "bigint"),
+            ("pur", "bigint"),
+            ("npw", "bigint"),
+            ("d_ord", "bigint"),
+            ("d_del", "bigint"),
+            ("d_cnt", "bigint"),
+        ),
+    )
+    delivery_window = "(l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.grace_cut)"
+    delivered_by_d = (
+        f"(CASE WHEN l.status = 'rejected' OR l.accepted_by_supplier = %s THEN 0 "
+        f"WHEN l.last_delivered_on IS NULL THEN 0 "
+        f"WHEN l.last_delivered_on <= c.d THEN l.delivered_qty "
+        f"ELSE (SELECT COALESCE(SUM(dl.qty), 0) FROM {t['delivery']} dl "
+        f"WHERE dl.line_id = l.id AND dl.delivered_on <= c.d) END)"
+    )
+    window = purchased_window("c.s", "c.d")
+    cursor.execute(
+        f"""
+        INSERT INTO mon_lagg
+        SELECT l.institution_id, l.item_id, l.product_id, l.supplier_id, c.batch_id,
+               SUM(CASE WHEN {window} THEN {purchased_between("c.s", "c.d")} ELSE 0 END),
+               SUM(CASE WHEN {window} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN {delivery_window} THEN l.qty ELSE 0 END),
+               SUM(CASE WHEN {delivery_window} THEN {delivered_by_d} ELSE 0 END),
+               SUM(CASE WHEN {delivery_window} THEN 1 ELSE 0 END)
+        FROM {t["line"]} l
+        JOIN {t["item"]} g ON g.id = l.item_id
+        JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = g.batch_id
+        WHERE {window} OR {delivery_window}
+        GROUP BY l.institution_id, l.item_id, l.product_id, l.supplier_id, c.batch_id
+        """,
+        [False],
+    )
+    count = cursor.rowcount
+    _analyze(cursor, "mon_lagg")
+    return count
+
+
 def _progress_facts(cursor, facts: Facts) -> int:
     t = tables()
     _temp_table(
@@ -357,28 +489,27 @@ def _progress_facts(cursor, facts: Facts) -> int:
             ("has_av", "integer"),
         ),
     )
-    q = purchased_between("c.s", "c.d")
     fac = "COALESCE(f.factor, 1)"
     # W and N: lines counted for the item (OrderLine.item), split by the province's supply winners; N are
-    # only products of the item itself (same generic name and form group), never substitutes.
+    # only products of the item itself (same generic name and form group), never substitutes. From the
+    # line totals: purchased × factor summed per product is the per-line sum (the factor is per product).
     cursor.execute(
         f"""
         INSERT INTO mon_pur
-        SELECT l.institution_id, l.item_id,
-               SUM(CASE WHEN w.id IS NOT NULL THEN {q} * {fac} ELSE 0 END),
+        SELECT a.institution_id, a.item_id,
+               SUM(CASE WHEN w.id IS NOT NULL THEN a.pur * {fac} ELSE 0 END),
                SUM(CASE WHEN w.id IS NULL AND p.generic_name = g.generic_name
-                        AND p.dosage_form_group = g.dosage_form_group THEN {q} * {fac} ELSE 0 END),
+                        AND p.dosage_form_group = g.dosage_form_group THEN a.pur * {fac} ELSE 0 END),
                0, 0, 0, 0, NULL, 0
-        FROM {t["line"]} l
-        JOIN {t["inst"]} i ON i.id = l.institution_id
-        JOIN {t["item"]} g ON g.id = l.item_id
-        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
-        JOIN {t["product"]} p ON p.id = l.product_id
-        LEFT JOIN {t["winner"]} w ON w.item_id = l.item_id AND w.product_id = l.product_id
+        FROM mon_lagg a
+        JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = a.batch_id
+        JOIN {t["item"]} g ON g.id = a.item_id
+        JOIN {t["product"]} p ON p.id = a.product_id
+        LEFT JOIN {t["winner"]} w ON w.item_id = a.item_id AND w.product_id = a.product_id
              AND w.province_id = c.province_id AND w.role IN {SUPPLY_ROLE_SQL}
-        LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
-        WHERE {purchased_window("c.s", "c.d")}
-        GROUP BY l.institution_id, l.item_id
+        LEFT JOIN {t["factor"]} f ON f.item_id = a.item_id AND f.product_id = a.product_id
+        WHERE a.npw > 0
+        GROUP BY a.institution_id, a.item_id
         """
     )
     # U: substitutes listed for the item, whatever item their lines count for; three periods at once.
@@ -393,8 +524,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
         FROM {t["line"]} l
         JOIN {t["substitute"]} su ON su.product_id = l.product_id
         JOIN {t["item"]} g ON g.id = su.item_id
-        JOIN {t["inst"]} i ON i.id = l.institution_id
-        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+        JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = g.batch_id
         LEFT JOIN {t["factor"]} f ON f.item_id = su.item_id AND f.product_id = l.product_id
         WHERE {purchased_window("c.ly_s", "c.d")}
         GROUP BY l.institution_id, su.item_id
@@ -405,21 +535,30 @@ def _progress_facts(cursor, facts: Facts) -> int:
         INSERT INTO mon_pur
         SELECT av.institution_id, av.item_id, 0, 0, 0, 0, 0, av.agreed_qty, av.reported_qty, 1
         FROM {t["agreed"]} av
-        JOIN {t["inst"]} i ON i.id = av.institution_id
         JOIN {t["item"]} g ON g.id = av.item_id
-        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id AND c.year_id = av.agreement_year_id
+        JOIN mon_ic c ON c.institution_id = av.institution_id AND c.batch_id = g.batch_id
+             AND c.year_id = av.agreement_year_id
         """
     )
-    cursor.execute(
-        f"DELETE FROM {t['progress']} WHERE institution_id IN "
-        f"(SELECT i.id FROM {t['inst']} i WHERE {_scope_filter()})"
-    )
-    cursor.execute(
+    _analyze(cursor, "mon_pur")
+    return _merge_facts(
+        cursor,
+        ProgressFact,
+        ("institution_id", "item_id", "agreement_year_id"),
+        (
+            "as_of",
+            "agreed_qty",
+            "reported_qty",
+            "purchased_winning",
+            "purchased_nonwinning",
+            "purchased_substitute",
+            "substitute_last_year",
+            "substitute_same_days_last_year",
+            "time_progress",
+            "completion",
+        ),
         f"""
-        INSERT INTO {t["progress"]} (as_of, institution_id, item_id, agreement_year_id, agreed_qty, reported_qty,
-            purchased_winning, purchased_nonwinning, purchased_substitute, substitute_last_year,
-            substitute_same_days_last_year, time_progress, completion)
-        SELECT %s, x.institution_id, x.item_id, c.year_id, x.agreed,
+        SELECT x.institution_id, x.item_id, c.year_id, %s, x.agreed,
                CASE WHEN x.has_av > 0 THEN x.reported END,
                x.w, x.n, x.u, x.u_ly, x.u_sd, c.tp,
                CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END
@@ -427,61 +566,77 @@ def _progress_facts(cursor, facts: Facts) -> int:
                      SUM(u_sd) AS u_sd, COALESCE(MAX(agreed), 0) AS agreed, MAX(reported) AS reported,
                      MAX(has_av) AS has_av
               FROM mon_pur GROUP BY institution_id, item_id) x
-        JOIN {t["inst"]} i ON i.id = x.institution_id
         JOIN {t["item"]} g ON g.id = x.item_id
-        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+        JOIN mon_ic c ON c.institution_id = x.institution_id AND c.batch_id = g.batch_id
         """,
         [_param(facts.as_of)],
     )
-    return cursor.rowcount
 
 
 def _delivery_facts(cursor, facts: Facts) -> int:
+    """DeliveryFact per supplier × institution × agreement year from the line totals of winning products."""
     t = tables()
-    d = "%s"
-    delivered_by_d = (
-        f"(CASE WHEN l.status = 'rejected' OR l.accepted_by_supplier = %s THEN 0 "
-        f"WHEN l.last_delivered_on IS NULL THEN 0 "
-        f"WHEN l.last_delivered_on <= {d} THEN l.delivered_qty "
-        f"ELSE (SELECT COALESCE(SUM(dl.qty), 0) FROM {t['delivery']} dl "
-        f"WHERE dl.line_id = l.id AND dl.delivered_on <= {d}) END)"
-    )
-    cursor.execute(
-        f"DELETE FROM {t['deliveryfact']} WHERE institution_id IN "
-        f"(SELECT i.id FROM {t['inst']} i WHERE {_scope_filter()})"
-    )
-    as_of = _param(facts.as_of)
-    cursor.execute(
+    return _merge_facts(
+        cursor,
+        DeliveryFact,
+        ("supplier_id", "institution_id", "agreement_year_id"),
+        ("as_of", "ordered_qty", "delivered_qty", "rate"),
         f"""
-        INSERT INTO {t["deliveryfact"]} (as_of, supplier_id, institution_id, agreement_year_id, ordered_qty,
-            delivered_qty, rate)
-        SELECT %s, x.supplier_id, x.institution_id, x.year_id, x.ordered, x.delivered,
+        SELECT x.supplier_id, x.institution_id, x.year_id, %s, x.ordered, x.delivered,
                CASE WHEN x.ordered > 0 THEN
                    CASE WHEN x.delivered >= x.ordered THEN 1 ELSE x.delivered * 1.0 / x.ordered END
                END
-        FROM (SELECT l.supplier_id, l.institution_id, c.year_id, SUM(l.qty) AS ordered,
-                     SUM({delivered_by_d}) AS delivered
-              FROM {t["line"]} l
-              JOIN {t["inst"]} i ON i.id = l.institution_id
-              JOIN {t["item"]} g ON g.id = l.item_id
-              JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
-              JOIN {t["winner"]} w ON w.item_id = l.item_id AND w.product_id = l.product_id
+        FROM (SELECT a.supplier_id, a.institution_id, c.year_id, SUM(a.d_ord) AS ordered,
+                     SUM(a.d_del) AS delivered
+              FROM mon_lagg a
+              JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = a.batch_id
+              JOIN {t["winner"]} w ON w.item_id = a.item_id AND w.product_id = a.product_id
                    AND w.province_id = c.province_id AND w.role IN {SUPPLY_ROLE_SQL}
-              WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.grace_cut
-              GROUP BY l.supplier_id, l.institution_id, c.year_id) x
+              WHERE a.d_cnt > 0
+              GROUP BY a.supplier_id, a.institution_id, c.year_id) x
         """,
-        [as_of, False, as_of, as_of],
+        [_param(facts.as_of)],
     )
-    return cursor.rowcount
+
+
+def _merge_facts(cursor, model, keys: tuple, values: tuple, select_sql: str, params: list) -> int:
+    """Replace the scope's rows of a fact table by the rows of `select_sql` (columns: keys, then values),
+    writing only what changed: rows of the scope not found again are deleted, found rows whose values
+    differ are updated in place (same id; on PostgreSQL a HOT update, the indexed key columns being
+    unchanged), new keys are inserted. A re-run on the same data writes nothing; a run for the next day
+    rewrites values but no index. Returns the number of facts."""
+    target = connection.ops.quote_name(model._meta.db_table)
+    tmp = f"mon_new_{model._meta.model_name}"
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    columns = keys + values
+    _temp_table(cursor, tmp, [(c, fields[c].db_type(connection)) for c in columns])
+    cursor.execute(f"INSERT INTO {tmp} ({', '.join(columns)}) {select_sql}", params)
+    count = cursor.rowcount
+    cursor.execute(f"CREATE UNIQUE INDEX {tmp}_key ON {tmp} ({', '.join(keys)})")
+    _analyze(cursor, tmp)
+    same_key = " AND ".join(f"p.{k} = n.{k}" for k in keys)
+    distinct = "IS DISTINCT FROM" if _is_pg() else "IS NOT"
+    cursor.execute(
+        f"DELETE FROM {target} WHERE institution_id IN (SELECT institution_id FROM mon_ic) AND NOT EXISTS "
+        f"(SELECT 1 FROM {tmp} n WHERE {' AND '.join(f'{target}.{k} = n.{k}' for k in keys)})"
+    )
+    cursor.execute(
+        f"UPDATE {target} AS p SET {', '.join(f'{v} = n.{v}' for v in values)} FROM {tmp} n "
+        f"WHERE {same_key} AND ({' OR '.join(f'p.{v} {distinct} n.{v}' for v in values)})"
+    )
+    cursor.execute(
+        f"INSERT INTO {target} ({', '.join(columns)}) SELECT {', '.join(f'n.{c}' for c in columns)} "
+        f"FROM {tmp} n WHERE NOT EXISTS (SELECT 1 FROM {target} p WHERE {same_key})"
+    )
+    return count
 
 
 def _line_ctx_join() -> str:
     """Joins a line to its institution and the context of its item's batch (batch 0 for lines of no item)."""
     t = tables()
     return (
-        f"JOIN {t['inst']} i ON i.id = l.institution_id "
         f"LEFT JOIN {t['item']} g ON g.id = l.item_id "
-        f"JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = COALESCE(g.batch_id, {NO_BATCH})"
+        f"JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = COALESCE(g.batch_id, {NO_BATCH})"
     )
 
 
@@ -570,6 +725,7 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
     cols = (("day", "date"), ("a", "date"), ("b", "date"))
     _temp_table(cursor, "mon_days", cols)
     _insert_rows(cursor, "mon_days", cols, [(d, one_year_before(d), d - dt.timedelta(days=1)) for d in days])
+    _analyze(cursor, "mon_days")
     hist = purchased_between("k.a", "k.b", "h")
     window = (
         "((c.basis = 'received' AND h.last_received_on >= k.a) "
@@ -590,9 +746,8 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
                                WHERE h.institution_id = l.institution_id AND h.product_id = l.product_id
                                  AND h.ordered_on <= k.b AND {window}), 0) AS hist
               FROM {t["line"]} l
-              JOIN {t["inst"]} i ON i.id = l.institution_id
               JOIN {t["item"]} g ON g.id = l.item_id
-              JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = g.batch_id
+              JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = g.batch_id
               JOIN mon_days k ON k.day = l.ordered_on
               LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id
                    AND av.institution_id = l.institution_id AND av.item_id = l.item_id
@@ -640,6 +795,7 @@ def _offline_suspects(cursor, facts: Facts) -> int:
     cols = (("product_id", "bigint"), ("item_id", "bigint"), ("batch_id", "bigint"))
     _temp_table(cursor, "mon_prod", cols)
     _insert_rows(cursor, "mon_prod", cols, [(p, i, b) for p, (i, b, _) in mapping.items()])
+    _analyze(cursor, "mon_prod")
     _temp_table(
         cursor,
         "mon_use",
@@ -650,13 +806,13 @@ def _offline_suspects(cursor, facts: Facts) -> int:
         INSERT INTO mon_use
         SELECT u.institution_id, u.product_id, mp.item_id, SUM(u.qty)
         FROM {t["usage"]} u
-        JOIN {t["inst"]} i ON i.id = u.institution_id
         JOIN mon_prod mp ON mp.product_id = u.product_id
-        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = mp.batch_id
+        JOIN mon_ic c ON c.institution_id = u.institution_id AND c.batch_id = mp.batch_id
         WHERE u.used_on >= c.s AND u.used_on <= c.d
         GROUP BY u.institution_id, u.product_id, mp.item_id
         """
     )
+    _analyze(cursor, "mon_use")
     received = received_between("c.s90", "c.d")
     cursor.execute(
         f"""
@@ -671,8 +827,7 @@ def _offline_suspects(cursor, facts: Facts) -> int:
                                  AND l.last_received_on >= c.s90 AND l.ordered_on <= c.d), 0) AS received
               FROM mon_use mu
               JOIN mon_prod mp ON mp.product_id = mu.product_id
-              JOIN {t["inst"]} i ON i.id = mu.institution_id
-              JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = mp.batch_id) x
+              JOIN mon_ic c ON c.institution_id = mu.institution_id AND c.batch_id = mp.batch_id) x
         WHERE x.used * {OFFLINE_RATIO_DEN} > x.received * {OFFLINE_RATIO_NUM}
         """
     )
@@ -757,6 +912,7 @@ def _price_caps(cursor, facts: Facts) -> int:
     )
     _temp_table(cursor, "mon_cap", cols)
     _insert_rows(cursor, "mon_cap", cols, caps)
+    _analyze(cursor, "mon_cap")
     cursor.execute(
         f"""
         INSERT INTO mon_finding (type, institution_id, item_id, product_id, batch_id, year_id, province_id,
@@ -764,9 +920,8 @@ def _price_caps(cursor, facts: Facts) -> int:
         SELECT 'PRICE_ABOVE_CAP', l.institution_id, k.item_id, l.product_id, k.batch_id, c.year_id,
                c.province_id, MAX(l.unit_price), MAX(k.cap)
         FROM {t["line"]} l
-        JOIN {t["inst"]} i ON i.id = l.institution_id
         JOIN mon_cap k ON k.product_id = l.product_id
-        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = k.batch_id AND c.province_id = k.province_id
+        JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = k.batch_id AND c.province_id = k.province_id
         WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
           AND l.unit_price > k.cap
         GROUP BY l.institution_id, k.item_id, l.product_id, k.batch_id, c.year_id, c.province_id
@@ -797,9 +952,8 @@ def _unsigned_agreements(cursor, facts: Facts) -> int:
         SELECT 'UNSIGNED_AGREEMENT', a.institution_id, a.supplier_id, y.batch_id, a.agreement_year_id,
                c.province_id, COUNT(*)
         FROM {t["agreement"]} a
-        JOIN {t["inst"]} i ON i.id = a.institution_id
         JOIN {t["year"]} y ON y.id = a.agreement_year_id
-        JOIN mon_ctx c ON c.region_id = i.region_id AND c.batch_id = y.batch_id
+        JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = y.batch_id
         WHERE a.status <> 'effective' AND COALESCE(a.due_date, y.sign_due) < %s
         GROUP BY a.institution_id, a.supplier_id, y.batch_id, a.agreement_year_id, c.province_id
         """,

@@ -29,11 +29,15 @@ class MonitoringRun(models.Model):
 
 class ProgressFact(models.Model):
     """Per institution × item for the agreement year containing as_of: the volume facts of SPEC §7.
-    Quantities are Σ qty × item_factor, hence decimals. The latest run replaces a scope's rows."""
+    Quantities are Σ qty × item_factor, hence decimals. The latest run replaces a scope's rows.
 
-    as_of = models.DateField(db_index=True)
-    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+")
+    Every run rewrites the scope's rows in bulk (a province: about a million), so the table carries only
+    the indexes its readers use: the unique key (institution first) and (item, institution) cover the
+    institution and item look-ups; no single-column copies of them and none on as_of."""
+
+    as_of = models.DateField()
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+", db_index=False)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="+", db_index=False)
     agreement_year = models.ForeignKey(AgreementYear, on_delete=models.CASCADE, related_name="+")
     agreed_qty = models.BigIntegerField(default=0)
     reported_qty = models.BigIntegerField(null=True, blank=True)
@@ -62,10 +66,11 @@ class ProgressFact(models.Model):
 
 
 class DeliveryFact(models.Model):
-    """Delivery rate of a supplier to an institution for a batch's agreement year (SPEC §7); rate None = no data."""
+    """Delivery rate of a supplier to an institution for a batch's agreement year (SPEC §7); rate None = no data.
+    Rewritten in bulk by every run: the unique key (supplier first) serves supplier look-ups."""
 
-    as_of = models.DateField(db_index=True)
-    supplier = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    as_of = models.DateField()
+    supplier = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
     agreement_year = models.ForeignKey(AgreementYear, on_delete=models.CASCADE, related_name="+")
     ordered_qty = models.BigIntegerField(default=0)
@@ -120,16 +125,22 @@ class Escalation(models.TextChoices):
 
 
 class Alert(models.Model):
-    """Stored with a stable key (type + subject + agreement year): re-running monitoring updates the row."""
+    """Stored with a stable key (type + subject + agreement year): re-running monitoring updates the row.
 
-    key = models.CharField(max_length=200, unique=True)
-    type = models.CharField(max_length=32, choices=AlertType.choices, db_index=True)
+    A province has hundreds of thousands of alerts, inserted and updated in bulk by every run, so there
+    are no redundant indexes: the key is unique through a constraint (no extra pattern-ops index), and
+    type, institution and supplier are served by the (type|institution|supplier, status) indexes. On
+    PostgreSQL the table keeps free space in its pages (fillfactor, migration 0003) so a run's updates
+    of value and last_seen_on stay on the page without new index entries (HOT updates)."""
+
+    key = models.CharField(max_length=200)
+    type = models.CharField(max_length=32, choices=AlertType.choices)
     institution = models.ForeignKey(
-        Institution, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+        Institution, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts", db_index=False
     )
     item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
     supplier = models.ForeignKey(
-        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts", db_index=False
     )
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
@@ -158,6 +169,7 @@ class Alert(models.Model):
 
     class Meta:
         ordering = ["-last_seen_on", "type"]
+        constraints = [models.UniqueConstraint(fields=["key"], name="alert_key_unique")]
         indexes = [
             models.Index(fields=["type", "status"]),
             models.Index(fields=["institution", "status"]),
