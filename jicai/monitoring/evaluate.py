@@ -237,21 +237,25 @@ def evaluate(facts: Facts) -> Outcome:
         _ticket_findings(cursor, facts)
         cursor.execute("ANALYZE mon_finding")
         cursor.execute("DROP TABLE IF EXISTS mon_new")
-        # One row per key: grouped by the key's parts (integers, cheaper than the concatenated text).
+        # One row per key: grouped by the key's parts (integers, cheaper than the concatenated text); the
+        # order number and line number of line-level findings by primary key (never a join of all lines).
         cursor.execute(
             f"""
             CREATE TEMPORARY TABLE mon_new AS
             SELECT {_key_sql("x")} AS akey, x.type, x.institution_id, x.item_id, x.supplier_id, x.product_id,
-                   x.batch_id, x.year_id, o.order_id, l.line_no, x.ticket_id, x.province_id, x.value,
-                   x.threshold, x.tier
+                   x.batch_id, x.year_id,
+                   CASE WHEN x.line_id IS NOT NULL THEN
+                       (SELECT o.order_id FROM {t["line"]} l JOIN {order} o ON o.id = l.order_id
+                        WHERE l.id = x.line_id) END AS order_id,
+                   CASE WHEN x.line_id IS NOT NULL THEN
+                       (SELECT l.line_no FROM {t["line"]} l WHERE l.id = x.line_id) END AS line_no,
+                   x.ticket_id, x.province_id, x.value, x.threshold, x.tier
             FROM (SELECT f.type, f.institution_id, f.item_id, f.supplier_id, f.product_id, f.line_id,
                          f.ticket_id, f.province_id, f.year_id, MAX(f.batch_id) AS batch_id,
                          MAX(f.value) AS value, MAX(f.threshold) AS threshold, MAX(f.tier) AS tier
                   FROM mon_finding f
                   GROUP BY f.type, f.institution_id, f.item_id, f.supplier_id, f.product_id, f.line_id,
                            f.ticket_id, f.province_id, f.year_id) x
-            LEFT JOIN {t["line"]} l ON l.id = x.line_id
-            LEFT JOIN {order} o ON o.id = l.order_id
             """
         )
         # The stale-alert test is an anti-join on the key: without this index SQLite runs it as a nested

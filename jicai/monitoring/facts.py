@@ -726,34 +726,73 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
     _temp_table(cursor, "mon_days", cols)
     _insert_rows(cursor, "mon_days", cols, [(d, one_year_before(d), d - dt.timedelta(days=1)) for d in days])
     _analyze(cursor, "mon_days")
-    hist = purchased_between("k.a", "k.b", "h")
-    window = (
-        "((c.basis = 'received' AND h.last_received_on >= k.a) "
-        "OR (c.basis <> 'received' AND h.status <> 'cancelled' AND h.ordered_on >= k.a))"
+    # 1. Candidates (the cheap condition only) into a small table, with the dates of their history window.
+    _temp_table(
+        cursor,
+        "mon_abn",
+        (
+            ("id", "bigint"),
+            ("institution_id", "bigint"),
+            ("item_id", "bigint"),
+            ("supplier_id", "bigint"),
+            ("product_id", "bigint"),
+            ("qty", "bigint"),
+            ("batch_id", "bigint"),
+            ("year_id", "bigint"),
+            ("province_id", "bigint"),
+            ("k", "numeric(20,10)"),
+            ("agreed", "bigint"),
+            ("factor", "numeric(20,10)"),
+            ("basis", "varchar(16)"),
+            ("a", "date"),
+            ("b", "date"),
+            ("hist", "numeric(30,6)"),
+        ),
     )
     cursor.execute(
         f"""
+        INSERT INTO mon_abn
+        SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.qty, g.batch_id, c.year_id,
+               c.province_id, c.abnormal_multiple, COALESCE(av.agreed_qty, 0), COALESCE(f.factor, 1), c.basis,
+               k.a, k.b, 0
+        FROM {t["line"]} l
+        JOIN {t["item"]} g ON g.id = l.item_id
+        JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = g.batch_id
+        JOIN mon_days k ON k.day = l.ordered_on
+        LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id
+             AND av.institution_id = l.institution_id AND av.item_id = l.item_id
+        LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
+        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
+          AND l.qty * 12 * COALESCE(f.factor, 1) > COALESCE(av.agreed_qty, 0) * c.abnormal_multiple
+        """
+    )
+    if not cursor.rowcount:
+        return 0
+    _analyze(cursor, "mon_abn")
+    # 2. Each candidate's history: one correlated sum over the institution's lines of the product.
+    hist = purchased_between("c.a", "c.b", "h")
+    window = (
+        "((c.basis = 'received' AND h.last_received_on >= c.a) "
+        "OR (c.basis <> 'received' AND h.status <> 'cancelled' AND h.ordered_on >= c.a))"
+    )
+    cursor.execute(
+        f"""
+        UPDATE mon_abn AS c SET hist = COALESCE((SELECT SUM({hist}) FROM {t["line"]} h
+                                                 WHERE h.institution_id = c.institution_id
+                                                   AND h.product_id = c.product_id
+                                                   AND h.ordered_on <= c.b AND {window}), 0)
+        """
+    )
+    # 3. The condition on the stored numbers.
+    cursor.execute(
+        """
         INSERT INTO mon_finding (type, institution_id, item_id, supplier_id, product_id, line_id, batch_id,
             year_id, province_id, value, threshold)
         SELECT 'ABNORMAL_ORDER', x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id, x.batch_id,
                x.year_id, x.province_id, x.qty,
                x.k * (CASE WHEN x.hist * x.factor > x.agreed THEN x.hist * 1.0
                            ELSE x.agreed * 1.0 / x.factor END) / 12.0
-        FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.qty, g.batch_id,
-                     c.year_id, c.province_id, c.abnormal_multiple AS k,
-                     COALESCE(av.agreed_qty, 0) AS agreed, COALESCE(f.factor, 1) AS factor,
-                     COALESCE((SELECT SUM({hist}) FROM {t["line"]} h
-                               WHERE h.institution_id = l.institution_id AND h.product_id = l.product_id
-                                 AND h.ordered_on <= k.b AND {window}), 0) AS hist
-              FROM {t["line"]} l
-              JOIN {t["item"]} g ON g.id = l.item_id
-              JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = g.batch_id
-              JOIN mon_days k ON k.day = l.ordered_on
-              LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id
-                   AND av.institution_id = l.institution_id AND av.item_id = l.item_id
-              LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
-              WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
-                AND l.qty * 12 * COALESCE(f.factor, 1) > COALESCE(av.agreed_qty, 0) * c.abnormal_multiple) x
+        FROM mon_abn x
         WHERE (x.hist > 0 OR x.agreed > 0)
           AND x.qty * 12 * x.factor > x.k * (CASE WHEN x.hist * x.factor > x.agreed
                                                   THEN x.hist * x.factor ELSE x.agreed END)
