@@ -75,29 +75,40 @@ def _sqlite_drop(cursor, tables: list[str]) -> list[str]:
     return [sql for _, sql in indexes]
 
 
+def drop_for_load(*models) -> list[str]:
+    """Drop what bulk_load drops and return the statements that restore it (for callers that load from
+    several connections and so need the drop committed first: PostgreSQL's ALTER TABLE locks the table)."""
+    tables = _tables(models)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # ALTER TABLE refuses tables with deferred FK checks still queued in this transaction (rows written
+            # earlier in it, as in tests): run those checks now.
+            connection.check_constraints()
+            return _pg_drop(cursor, tables)
+        return _sqlite_drop(cursor, tables)
+
+
+def rebuild(restore: list[str], *models, progress=None) -> None:
+    """Run the statements drop_for_load returned, then ANALYZE the tables on PostgreSQL."""
+    if progress:
+        progress(f"重建索引与约束（{len(restore)} 项）…")
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if postgres and connection.in_atomic_block:
+            # Index builds sort in memory when they can; parallel workers help on two cores.
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        for sql in restore:
+            cursor.execute(sql)
+        if postgres:
+            for table in _tables(models):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
 @contextmanager
 def bulk_load(*models, progress=None):
     """Load rows into the tables of `models` without per-row index and foreign-key work (see module doc).
     Must run inside a transaction. `progress(message)` is told when the rebuild starts."""
-    tables = _tables(models)
-    postgres = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        if postgres:
-            # ALTER TABLE refuses tables with deferred FK checks still queued in this transaction (rows written
-            # earlier in it, as in tests): run those checks now.
-            connection.check_constraints()
-            # Index builds sort in memory when they can; parallel workers help on two cores.
-            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            restore = _pg_drop(cursor, tables)
-        else:
-            restore = _sqlite_drop(cursor, tables)
+    restore = drop_for_load(*models)
     # No try/finally: if the load fails the surrounding transaction is rolled back, DDL included.
     yield
-    if progress:
-        progress(f"重建索引与约束（{len(restore)} 项）…")
-    with connection.cursor() as cursor:
-        for sql in restore:
-            cursor.execute(sql)
-        if postgres:
-            for table in tables:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    rebuild(restore, *models, progress=progress)

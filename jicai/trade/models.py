@@ -34,7 +34,10 @@ class Order(models.Model):
     # Why the order went to a backup supplier instead of the main one (SPEC §6), empty otherwise.
     routing_reason = models.CharField("转备供原因", max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Not indexed: only deleting a user looks orders up by it (users are deactivated, not deleted).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
 
     class Meta:
         ordering = ["-ordered_on", "-id"]
@@ -300,7 +303,9 @@ class SupplierMonthlyReport(models.Model):
 class UsageLine(models.Model):
     """HIS/settlement usage (SPEC §10 usage)."""
 
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="usage_lines")
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="usage_lines", db_index=False
+    )  # the (institution, product, used_on) index covers it
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="usage_lines")
     department = models.CharField("科室", max_length=64, blank=True)
     doctor_code = models.CharField("医师编码", max_length=32, blank=True)

@@ -23,14 +23,16 @@ same seed gives identical rows on both databases.
 
 import datetime as dt
 import math
+import threading
 import time
+from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from jicai.agreements.models import AgreedVolume, DeliveryRelationship
 from jicai.batches.models import AgreementYear, ListingPrice, Substitute
-from jicai.core.bulkload import bulk_load
+from jicai.core.bulkload import bulk_load, drop_for_load, rebuild
 from jicai.demo.context import DemoContext
 from jicai.ingest.schemas.trade_common import copy_rows
 from jicai.policy.resolve import effective_policy
@@ -56,6 +58,9 @@ UNREPORTED_BUYERS = 0.03
 # Per mille of lines: cancelled by the institution, rejected by the supplier.
 CANCELLED, REJECTED = 20, 10
 USAGE_DEPARTMENTS = ("心内科", "内分泌科")
+LOADED = (Order, OrderLine, Delivery, Receipt, Payment, UsageLine)
+# PostgreSQL: loads of at least this many pairs are split over this many connections (one per core).
+PARALLEL_MIN_PAIRS, PARALLEL_SHARDS = 100_000, 2
 
 
 def _hash(expr: str, salt: int, multiplier: int) -> str:
@@ -73,6 +78,13 @@ class _Sql:
 
     def __init__(self):
         self.postgres = connection.vendor == "postgresql"
+
+    @property
+    def barrier(self) -> str:
+        """Appended to a sub-query so it is computed once per row instead of being inlined into the outer
+        query, which would repeat its expressions wherever the outer query uses a column (an OFFSET stops
+        both planners from flattening it; SQLite then streams it as a co-routine)."""
+        return "OFFSET 0" if self.postgres else "LIMIT -1 OFFSET 0"
 
     def money(self, cents: str) -> str:
         return f"(CAST({cents} AS numeric) / 100)" if self.postgres else f"(({cents}) / 100.0)"
@@ -235,7 +247,6 @@ def build_trade(ctx: DemoContext) -> None:
         return
     year = AgreementYear.objects.get(batch=batch, number=1)
     start, end = year.start, year.end
-    days = (end - start).days + 1
     items = [i for i in ctx.items if i.batch_id == batch.pk]
     institutions = list(ctx.institutions)
     prices = dict(
@@ -284,28 +295,29 @@ def build_trade(ctx: DemoContext) -> None:
 
     started = time.perf_counter()
     plan, rounds = _plan(ctx, institutions, items, plans, agreed, poor_supplier, rounds_for)
-    first_order = (Order.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-    first_line = (OrderLine.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-    price_10k = {pk: int(price * 10000) for pk, price in prices.items()}
-    _write_plan(plan, rounds, price_10k, relationships, default_distributor, start, end, policy)
-    planned = time.perf_counter() - started
-    ctx.log(f"计划：{len(plan.pairs)} 个机构×品种组合、{len(plan.slots)} 个机构×企业订单槽、{rounds} 轮订货")
-
-    now = timezone.now()
-    counts = {}
-    sql = _Sql()
-    with bulk_load(Order, OrderLine, Delivery, Receipt, Payment, UsageLine, progress=ctx.log):
-        with connection.cursor() as cursor:
-            for name, statement in _statements(sql, rounds, first_order, first_line, days, end, start):
-                step_started = time.perf_counter()
-                counts[name] = _execute(cursor, statement, [now] if "%s" in statement else None)
-                ctx.log(f"{name}：{cursor.rowcount} 行（{time.perf_counter() - step_started:.1f} 秒）")
-            late = ",".join(str(i) for i in plan.late_payers) or "0"
-            statement = _payments(sql, late)
-            step_started = time.perf_counter()
-            counts["payments"] = _execute(cursor, statement, [now])
-            ctx.log(f"payments：{cursor.rowcount} 行（{time.perf_counter() - step_started:.1f} 秒）")
-            counts["usage"] = _execute(cursor, _usage(plan.offline, rounds))
+    load = _Load(
+        rounds=rounds,
+        first_order=(Order.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1,
+        first_line=(OrderLine.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1,
+        start=start,
+        end=end,
+        policy=policy,
+        prices={pk: int(price * 10000) for pk, price in prices.items()},
+        relationships=relationships,
+        default_distributor=default_distributor,
+        now=timezone.now(),
+        log=ctx.log,
+    )
+    ctx.log(
+        f"计划：{len(plan.pairs)} 个机构×品种组合、{len(plan.slots)} 个机构×企业订单槽、{rounds} 轮订货"
+        f"（{time.perf_counter() - started:.1f} 秒）"
+    )
+    shards = _shards(plan, PARALLEL_SHARDS if _parallel(plan) else 1)
+    if len(shards) == 1:
+        with transaction.atomic(), bulk_load(*LOADED, progress=ctx.log):
+            counts = load.run(shards[0])
+    else:
+        counts = _load_in_parallel(load, shards)
     _reset_sequences()
     seconds = time.perf_counter() - started
     ctx.extra["trade"] = {
@@ -315,46 +327,166 @@ def build_trade(ctx: DemoContext) -> None:
         "late_payers": len(plan.late_payers),
         "paces": plan.kinds,
         "usage": counts["usage"],
-        "seconds": {"plan": round(planned, 1), "total": round(seconds, 1)},
+        "seconds": round(seconds, 1),
+        "shards": len(shards),
     }
     kinds = plan.kinds
     ctx.log(
         f"{batch.code} 第1协议年度：订单 {counts['orders']}、订单明细 {counts['lines']}、配送 {counts['deliveries']}、"
-        f"入库 {counts['receipts']}、付款 {counts['payments']}、使用数据 {counts['usage']} 条（{seconds:.1f} 秒）；"
-        f"超序时 {kinds['ahead']}、正常 {kinds['on_track']}、滞后 {kinds['behind']} 家机构，"
+        f"入库 {counts['receipts']}、付款 {counts['payments']}、使用数据 {counts['usage']} 条（{seconds:.1f} 秒，"
+        f"{len(shards)} 路并行）；超序时 {kinds['ahead']}、正常 {kinds['on_track']}、滞后 {kinds['behind']} 家机构，"
         f"回款拖延 {len(plan.late_payers)} 家"
     )
 
 
-def _write_plan(plan, rounds, price_10k, relationships, default_distributor, start, end, policy) -> None:
-    """The plan's temporary tables: demo_pair, demo_slot, demo_round and demo_day (offset → date, and the
-    payment due date of a receipt on that date with its offset)."""
-    for pair in plan.pairs:
-        pair.insert(5, price_10k[pair[4]])  # A price after A product
-        pair.insert(10, price_10k[pair[9]] if pair[9] is not None else None)  # B price after B product
+def _parallel(plan: _Plan) -> bool:
+    """PostgreSQL runs one backend per connection, so a large load is split over PARALLEL_SHARDS
+    connections, each in its own transaction. Not inside a caller's transaction (tests): other connections
+    could not see its rows."""
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and len(plan.pairs) >= PARALLEL_MIN_PAIRS
+    )
+
+
+@dataclass
+class _Shard:
+    """A contiguous block of institutions: its pairs (ids pid_lo ≤ pid < pid_hi) and order slots."""
+
+    pairs: list
+    slots: list
+    late_payers: list
+    offline: set
+    pid_lo: int
+    pid_hi: int
+
+
+def _shards(plan: _Plan, count: int) -> list[_Shard]:
+    pairs = plan.pairs
+    cuts = [0]
+    for k in range(1, count):
+        cut = len(pairs) * k // count
+        while 0 < cut < len(pairs) and pairs[cut][1] == pairs[cut - 1][1]:
+            cut += 1  # never split an institution
+        cuts.append(cut)
+    cuts.append(len(pairs))
+    slot_rows = [(inst, supplier, index, mask) for (inst, supplier), (index, mask, _) in plan.slots.items()]
+    shards = []
+    for lo, hi in zip(cuts, cuts[1:], strict=False):
+        if lo >= hi:
+            continue
+        institutions = {row[1] for row in pairs[lo:hi]}
+        shards.append(
+            _Shard(
+                pairs=pairs[lo:hi],
+                slots=[row for row in slot_rows if row[0] in institutions],
+                late_payers=[i for i in plan.late_payers if i in institutions],
+                offline={i for i in plan.offline if i in institutions},
+                pid_lo=lo,
+                pid_hi=hi,
+            )
+        )
+    return shards
+
+
+def _load_in_parallel(load: "_Load", shards: list[_Shard]) -> dict:
+    """Drop indexes and constraints (committed, so the loading connections are not blocked by the lock),
+    load every shard in its own thread, connection and transaction, then rebuild and validate everything
+    in one transaction. A failed shard still gets the tables their indexes back before the error is raised."""
+    with transaction.atomic():
+        restore = drop_for_load(*LOADED)
+    results: list = [None] * len(shards)
+
+    def work(index: int) -> None:
+        try:
+            with transaction.atomic():
+                results[index] = load.run(shards[index])
+        except BaseException as exc:  # reported by the main thread
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(shards))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with transaction.atomic():
+        rebuild(restore, *LOADED, progress=load.log)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        raise failed[0]
+    return {name: sum(r[name] for r in results) for name in results[0]}
+
+
+@dataclass
+class _Load:
+    """Writes one shard's rows in the current connection (its temporary tables are per connection)."""
+
+    rounds: int
+    first_order: int
+    first_line: int
+    start: dt.date
+    end: dt.date
+    policy: object
+    prices: dict
+    relationships: dict
+    default_distributor: int | None
+    now: object
+    log: object
+
+    def run(self, shard: _Shard) -> dict:
+        _write_plan(self, shard)
+        sql = _Sql()
+        lines = (
+            self.first_line + shard.pid_lo * self.rounds,
+            self.first_line + shard.pid_hi * self.rounds - 1,
+        )
+        statements = list(_statements(sql, self, lines))
+        statements.append(("payments", _payments(sql, shard.late_payers, lines)))
+        statements.append(("usage", _usage(shard.offline, self.rounds)))
+        counts = {}
+        with connection.cursor() as cursor:
+            for name, statement in statements:
+                began = time.perf_counter()
+                counts[name] = _execute(cursor, statement, [self.now] if "%s" in statement else None)
+                self.log(f"{name}：{counts[name]} 行（{time.perf_counter() - began:.1f} 秒）")
+        return counts
+
+
+def _write_plan(load: _Load, shard: _Shard) -> None:
+    """The shard's temporary tables: demo_pair, demo_slot, demo_round, demo_month and demo_day (offset →
+    date, and the payment due date of a receipt on that date with its offset)."""
+    prices = load.prices
+    pairs = (
+        (*p[:5], prices[p[4]], *p[5:9], prices[p[8]] if p[8] is not None else None, *p[9:])
+        for p in shard.pairs
+    )
     _temp_table(
         "demo_pair",
         "pid bigint PRIMARY KEY, inst_id bigint, item_id bigint, per_round bigint, a_product bigint,"
         " a_price bigint, a_supplier bigint, a_slot bigint, a_line integer, b_product bigint, b_price bigint,"
         " b_supplier bigint, b_slot bigint, b_line integer, b_share integer, b_seed integer, poor integer,"
         " late_recv integer",
-        plan.pairs,
+        pairs,
         (
             "pid inst_id item_id per_round a_product a_price a_supplier a_slot a_line b_product b_price"
             " b_supplier b_slot b_line b_share b_seed poor late_recv"
         ).split(),
     )
-    slots = [
-        (index, inst_id, supplier_id, relationships.get(supplier_id, default_distributor), mask)
-        for (inst_id, supplier_id), (index, mask, _) in plan.slots.items()
-    ]
+    slots = (
+        (index, inst_id, supplier_id, load.relationships.get(supplier_id, load.default_distributor), mask)
+        for inst_id, supplier_id, index, mask in shard.slots
+    )
     _temp_table(
         "demo_slot",
         "slot bigint PRIMARY KEY, inst_id bigint, supplier_id bigint, distributor_id bigint, mask bigint",
         slots,
         ("slot", "inst_id", "supplier_id", "distributor_id", "mask"),
     )
-    _temp_table("demo_round", "rnd integer PRIMARY KEY", [(r,) for r in range(rounds)], ("rnd",))
+    _temp_table("demo_round", "rnd integer PRIMARY KEY", [(r,) for r in range(load.rounds)], ("rnd",))
+    start, end, policy = load.start, load.end, load.policy
     # Offsets reach past the year end: deliveries, receipts and the due dates of December receipts.
     horizon = (end - start).days + 120
     due_rows = []
@@ -382,9 +514,13 @@ def _day_offset(days: int, rounds: int) -> str:
     return f"((r.rnd * {days} + {jitter} % {days}) / {rounds})"
 
 
-def _statements(sql: _Sql, rounds: int, first_order: int, first_line: int, days: int, end, start):
+def _statements(sql: _Sql, load: _Load, lines: tuple[int, int]):
+    """Orders, order lines, deliveries and receipts of the shard (line ids in `lines`, inclusive)."""
     quote = connection.ops.quote_name
-    end_off = (end - start).days
+    rounds, first_order, first_line = load.rounds, load.first_order, load.first_line
+    end_off = (load.end - load.start).days
+    days = end_off + 1
+    shard_lines = f"id BETWEEN {lines[0]} AND {lines[1]}"
     order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
     yield (
         "orders",
@@ -409,8 +545,10 @@ def _statements(sql: _Sql, rounds: int, first_order: int, first_line: int, days:
             {first_order} + (CASE WHEN {B_RULE} THEN p.b_slot ELSE p.a_slot END) * {rounds} + r.rnd AS order_pk,
             CASE WHEN {B_RULE} THEN p.b_line ELSE p.a_line END AS line_no,
             CASE WHEN {B_RULE} THEN 0 ELSE p.poor END AS poor_line,
-            p.per_round * (600 + {_hash("p.pid * 64 + r.rnd", 3, 16807)} % 801) / 1000 AS raw_qty
+            p.per_round * (600 + {_hash("p.pid * 64 + r.rnd", 3, 16807)} % 801) / 1000 AS raw_qty,
+            d.day AS ordered_on
         FROM demo_pair p CROSS JOIN demo_round r
+        JOIN demo_day d ON d.off = {_day_offset(days, rounds)} {sql.barrier}
     """
     line_id = "b.id"
     status = f"({_hash(line_id, 5, 69621)} % 1000)"
@@ -431,21 +569,24 @@ def _statements(sql: _Sql, rounds: int, first_order: int, first_line: int, days:
             CASE WHEN b.late_recv = 0 OR {late_draw} >= 500 THEN {delay} % 3
                  WHEN {late_draw} < 100 THEN 25 + {spread} % 40 ELSE 8 + {delay} % 14 END AS rc_gap,
             {reject_draw} AS reject_draw, {pay_draw} AS pay_draw
-        FROM ({base}) b
+        FROM ({base}) b {sql.barrier}
     """
     delivered = f"""
         SELECT s.*, CASE WHEN s.status = 'open' THEN s.qty * s.delivered_pm / 1000 ELSE 0 END AS delivered
-        FROM ({shaped}) s
+        FROM ({shaped}) s {sql.barrier}
     """
     received = f"""
         SELECT v.*, CASE WHEN v.delivered > 0 AND v.dl_off + v.rc_gap <= {end_off} THEN 1 ELSE 0 END AS received,
             CASE WHEN v.delivered > 0 AND v.dl_off + v.rc_gap <= {end_off} AND v.reject_draw < 15
-                 THEN v.delivered * 5 / 100 ELSE 0 END AS rejected
+                 THEN v.delivered * 5 / 100 ELSE 0 END AS rejected,
+            dd.day AS delivered_on, rd.day AS received_on, rd.due AS due, rd.due_off AS due_off
         FROM ({delivered}) v
+        JOIN demo_day dd ON dd.off = v.dl_off
+        JOIN demo_day rd ON rd.off = v.dl_off + v.rc_gap
     """
     accepted = "(CASE WHEN x.received = 1 THEN x.delivered - x.rejected ELSE 0 END)"
     paid_cents = (
-        f"CASE WHEN x.received = 1 AND (rd.due_off <= {end_off} OR x.pay_draw < 500)"
+        f"CASE WHEN x.received = 1 AND (x.due_off <= {end_off} OR x.pay_draw < 500)"
         f" THEN ({accepted} * x.price + 50) / 100 ELSE 0 END"
     )
     yield (
@@ -454,16 +595,14 @@ def _statements(sql: _Sql, rounds: int, first_order: int, first_line: int, days:
         INSERT INTO {line_table} (id, order_id, line_no, institution_id, supplier_id, ordered_on, product_id,
             item_id, qty, unit_price, amount, status, accepted_by_supplier, reject_reason, delivered_qty,
             accepted_qty, rejected_qty, paid_amount, last_delivered_on, last_received_on, payment_due_on)
-        SELECT x.id, x.order_pk, x.line_no, x.inst_id, x.supplier_id, d.day, x.product_id, x.item_id, x.qty,
+        SELECT x.id, x.order_pk, x.line_no, x.inst_id, x.supplier_id, x.ordered_on, x.product_id, x.item_id, x.qty,
             {sql.price("x.price")}, {sql.money("(x.qty * x.price + 50) / 100")}, x.status,
             CASE WHEN x.status = 'rejected' THEN FALSE WHEN x.delivered > 0 THEN TRUE END,
             CASE WHEN x.status = 'rejected' THEN '库存不足' ELSE '' END,
             x.delivered, {accepted}, x.rejected, {sql.money(paid_cents)},
-            dd.day, CASE WHEN x.received = 1 THEN rd.day END, CASE WHEN x.received = 1 THEN rd.due END
+            CASE WHEN x.delivered > 0 THEN x.delivered_on END, CASE WHEN x.received = 1 THEN x.received_on END,
+            CASE WHEN x.received = 1 THEN x.due END
         FROM ({received}) x
-        JOIN demo_day d ON d.off = x.day_off
-        LEFT JOIN demo_day dd ON dd.off = CASE WHEN x.delivered > 0 THEN x.dl_off END
-        LEFT JOIN demo_day rd ON rd.off = CASE WHEN x.delivered > 0 THEN x.dl_off + x.rc_gap END
         """,
     )
     yield (
@@ -471,7 +610,7 @@ def _statements(sql: _Sql, rounds: int, first_order: int, first_line: int, days:
         f"""
         INSERT INTO {quote(Delivery._meta.db_table)} (line_id, qty, delivered_on, created_at)
         SELECT id, delivered_qty, last_delivered_on, %s FROM {line_table}
-        WHERE id >= {first_line} AND delivered_qty > 0
+        WHERE {shard_lines} AND delivered_qty > 0
         """,
     )
     yield (
@@ -481,20 +620,21 @@ def _statements(sql: _Sql, rounds: int, first_order: int, first_line: int, days:
             created_at)
         SELECT id, accepted_qty, rejected_qty, last_received_on,
             CASE WHEN rejected_qty > 0 THEN '外包装破损' ELSE '' END, %s
-        FROM {line_table} WHERE id >= {first_line} AND last_received_on IS NOT NULL
+        FROM {line_table} WHERE {shard_lines} AND last_received_on IS NOT NULL
         """,
     )
 
 
-def _payments(sql: _Sql, late: str) -> str:
+def _payments(sql: _Sql, late_payers: list[int], lines: tuple[int, int]) -> str:
     """One payment per paid line: 8–27 days after receipt, 45–84 days for the late payers (past the 30-day
     due date)."""
     quote = connection.ops.quote_name
+    late = ",".join(str(i) for i in late_payers) or "0"
     offset = f"(CASE WHEN institution_id IN ({late}) THEN 45 + id % 40 ELSE 8 + id % 20 END)"
     return f"""
         INSERT INTO {quote(Payment._meta.db_table)} (line_id, amount, paid_on, invoice_no, created_at)
         SELECT id, paid_amount, {sql.add_days("last_received_on", offset)}, '', %s
-        FROM {quote(OrderLine._meta.db_table)} WHERE paid_amount > 0
+        FROM {quote(OrderLine._meta.db_table)} WHERE id BETWEEN {lines[0]} AND {lines[1]} AND paid_amount > 0
     """
 
 
