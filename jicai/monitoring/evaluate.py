@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jicai.batches.models import AgreementYear, Item
-from jicai.monitoring.facts import Facts, _param, compute_facts, tables
+from jicai.monitoring.facts import Facts, _analyze, _param, compute_facts, tables
 from jicai.monitoring.models import Alert, AlertEvent, AlertType
 from jicai.registry.models import Company, Institution, Product, Region
 from jicai.trade.models import Order
@@ -235,7 +235,7 @@ def evaluate(facts: Facts) -> Outcome:
         _progress_findings(cursor)
         _delivery_findings(cursor)
         _ticket_findings(cursor, facts)
-        cursor.execute("ANALYZE mon_finding")
+        _analyze(cursor, "mon_finding")
         cursor.execute("DROP TABLE IF EXISTS mon_new")
         # One row per key: grouped by the key's parts (integers, cheaper than the concatenated text); the
         # order number and line number of line-level findings by primary key (never a join of all lines).
@@ -261,7 +261,7 @@ def evaluate(facts: Facts) -> Outcome:
         # The stale-alert test is an anti-join on the key: without this index SQLite runs it as a nested
         # loop over both tables (quadratic: hours for a province's hundreds of thousands of alerts).
         cursor.execute("CREATE INDEX mon_new_akey ON mon_new (akey)")
-        cursor.execute("ANALYZE mon_new")
+        _analyze(cursor, "mon_new")
         cursor.execute("SELECT COUNT(*) FROM mon_new")
         found = cursor.fetchone()[0]
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {alert}")

@@ -276,8 +276,11 @@ def _refresh_stale_statistics(cursor) -> None:
 
 
 def _analyze(cursor, name: str) -> None:
-    """Statistics for a freshly filled temporary table (autovacuum never sees temporary tables)."""
-    cursor.execute(f"ANALYZE {name}")
+    """PostgreSQL: statistics for a freshly filled temporary table (autovacuum never sees temporary tables).
+    Not on SQLite: statistics on the temporary tables only (the main tables have none) make its planner
+    loop over the wrong side of the joins."""
+    if _is_pg():
+        cursor.execute(f"ANALYZE {name}")
 
 
 def _institution_contexts(cursor) -> None:
