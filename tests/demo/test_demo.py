@@ -84,14 +84,14 @@ def test_small_scale_builds_with_exact_counts_for_seed_1(run_demo):
             "Consortium": 6,  # one per county that is not an urban district: 荣成 乳山 五莲 莒县 利津 广饶
             "Institution": 50,
             "Company": 94,  # 60 generic + 14 originator + 8 consumable makers + 6 provincial + 2×3 city distributors
-            "Product": 229,
+            "Product": 245,
             "Batch": 3,
             "AgreementYear": 7,  # 2025-01-01..2027-12-31 → 3; the two 2025-07-01..2027-06-30 cycles → 2 each
             "Item": 35,  # 32 items of the first 24 catalogue generics + 3 consumables
             "Winner": 100,
             "ItemFactor": 25,
             "Substitute": 102,
-            "ListingPrice": 229,  # every product is listed once
+            "ListingPrice": 245,  # every product is listed once
             "Organisation": 162,  # admin + 17 bureaus + 50 institutions + 94 companies
             "User": 8,
         }

@@ -1,6 +1,7 @@
 """Step: substitute lists (可替代药品). For each drug item, products of other generics of the same ATC class
-and dosage-form group: same ATC level 5 → full or most, same level 4 → partial. When no such generic is in
-the scale's batches, products of a catalogue generic outside them are created (off-batch, listed only)."""
+and dosage-form group: same ATC level 5 → full or most, same level 4 → partial. Generics outside the
+scale's batches come first: their products are created here (off-batch, listed only); a generic that is
+itself an item of the scale contributes its main and one other product."""
 
 from decimal import Decimal
 
@@ -57,8 +58,10 @@ def build_substitutes(ctx: DemoContext) -> None:
             and t.generic_name != template.generic_name
             and t.atc[:4] == template.atc[:4]
         ]
-        # Prefer the closest class and generics that are themselves in the scale's batches.
-        candidates.sort(key=lambda t: (t.atc != template.atc, t.key not in in_scale, t.line_no))
+        # Prefer the closest class and generics outside the scale's batches: a substitute list names what a
+        # hospital might buy *instead of* the procured drug, and when it names another procured item, every
+        # ordinary purchase of that item counts as substitute buying (SPEC §7), which floods monitoring.
+        candidates.sort(key=lambda t: (t.atc != template.atc, t.key in in_scale, t.line_no))
         for candidate in candidates[:MAX_SUBSTITUTE_GENERICS]:
             if candidate.atc == template.atc:
                 degree = rng.choice((SubstituteDegree.FULL, SubstituteDegree.MOST))
