@@ -1,7 +1,7 @@
 """Step: substitute lists (可替代药品). For each drug item, products of other generics of the same ATC class
 and dosage-form group: same ATC level 5 → full or most, same level 4 → partial. Generics outside the
-scale's batches come first: their products are created here (off-batch, listed only); a generic that is
-itself an item of the scale contributes its main and one other product."""
+scale's batches come first: their products are created here (off-batch, listed only); then generics that
+are items of another batch (their main and one other product); items of the same batch come last."""
 
 from decimal import Decimal
 
@@ -58,10 +58,16 @@ def build_substitutes(ctx: DemoContext) -> None:
             and t.generic_name != template.generic_name
             and t.atc[:4] == template.atc[:4]
         ]
-        # Prefer the closest class and generics outside the scale's batches: a substitute list names what a
-        # hospital might buy *instead of* the procured drug, and when it names another procured item, every
-        # ordinary purchase of that item counts as substitute buying (SPEC §7), which floods monitoring.
-        candidates.sort(key=lambda t: (t.atc != template.atc, t.key in in_scale, t.line_no))
+
+        # Prefer the closest class and generics that are not items of the same batch: a substitute list names
+        # what a hospital might buy *instead of* the procured drug; when it names another item of the batch,
+        # every ordinary purchase of that item counts as substitute buying (SPEC §7) and floods monitoring.
+        def rank(t, batch_id=item.batch_id, atc=template.atc):
+            other = in_scale.get(t.key)
+            same_batch = other is not None and other.batch_id == batch_id
+            return (t.atc != atc, same_batch, other is not None, t.line_no)
+
+        candidates.sort(key=rank)
         for candidate in candidates[:MAX_SUBSTITUTE_GENERICS]:
             if candidate.atc == template.atc:
                 degree = rng.choice((SubstituteDegree.FULL, SubstituteDegree.MOST))
