@@ -143,47 +143,54 @@ class _Plan:
     """Everything Python decides: pairs, order slots and the per-institution habits."""
 
     def __init__(self):
-        self.pairs: list[list] = []
+        self.pairs: list[tuple] = []
         self.slots: dict[tuple[int, int], list] = {}  # (institution, supplier) → [index, mask, next line_no]
         self.late_payers: list[int] = []
         self.offline: set[int] = set()
         self.kinds = {"ahead": 0, "on_track": 0, "behind": 0}
 
-    def slot(self, institution_id: int, supplier_id: int) -> list:
-        key = (institution_id, supplier_id)
-        slot = self.slots.get(key)
-        if slot is None:
-            slot = self.slots[key] = [len(self.slots), 0, 0]
-        return slot
-
 
 def _plan(ctx, institutions, items, plans, agreed, poor_supplier, rounds_for) -> tuple[_Plan, int]:
+    """The pairs and order slots (a hot loop at province scale: 1.5 M pairs, so plain tuples and locals)."""
     rng = ctx.rng
     rand = rng.random
     plan = _Plan()
-    volumes = []  # (institution, item, yearly volume, product choice) before the round count is known
+    choices = []
+    for item in items:
+        main, backups, others, subs = plans[item.pk]
+        choices.append(
+            (
+                item.pk,
+                (main.pk, main.manufacturer_id),
+                [(p.pk, p.manufacturer_id) for p in backups],
+                [(p.pk, p.manufacturer_id) for p in others],
+                [(p.pk, p.manufacturer_id) for p in subs],
+            )
+        )
+    volumes = []  # (institution, item, yearly volume, main, second, share, seed, poor, late receiver)
+    append = volumes.append
     for inst in institutions:
         pace_name, low, high, _ = _pick_pace(rand())
         plan.kinds[pace_name] += 1
         pace = low + (high - low) * rand()
         nonwinning = rand() < NONWINNING_BUYERS
         substitute = rand() < SUBSTITUTE_BUYERS
-        late_receiver = rand() < LATE_RECEIVERS
+        late_receiver = int(rand() < LATE_RECEIVERS)
         if rand() < LATE_PAYERS:
             plan.late_payers.append(inst.pk)
         if inst.level in ("tertiary", "secondary") and rand() < OFFLINE_USERS:
             plan.offline.add(inst.pk)
         grassroots = inst.level == "grassroots"
         base = BASE_VOLUME.get(inst.level, 2400)
-        for item in items:
-            agreed_qty = agreed.get((inst.pk, item.pk))
+        inst_id = inst.pk
+        for item_id, main, backups, others, subs in choices:
+            agreed_qty = agreed.get((inst_id, item_id))
             if agreed_qty == 0:  # reported zero: usually not bought at all
                 if rand() >= UNREPORTED_BUYERS:
                     continue
                 volume = int(base * 0.1)
             else:
                 volume = agreed_qty or int(base * (0.5 + rand()))
-            main, backups, others, subs = plans[item.pk]
             second, share = None, 0
             x = rand()
             if nonwinning and others and x < 0.4:
@@ -192,52 +199,50 @@ def _plan(ctx, institutions, items, plans, agreed, poor_supplier, rounds_for) ->
                 second, share = subs[int(rand() * len(subs))], 2 + int(rand() * 5)
             elif backups and x > 0.93:
                 second, share = backups[int(rand() * len(backups))], 1 + int(rand() * 3)
-            if second is not None and second.manufacturer_id == main.manufacturer_id:
+            if second is not None and second[1] == main[1]:
                 second, share = None, 0
-            volumes.append(
+            append(
                 (
-                    inst.pk,
-                    item.pk,
+                    inst_id,
+                    item_id,
                     max(1, int(volume * pace)),
                     main,
                     second,
                     share,
                     int(rand() * 10),
-                    int(grassroots and main.manufacturer_id == poor_supplier),
-                    int(late_receiver),
+                    int(grassroots and main[1] == poor_supplier),
+                    late_receiver,
                 )
             )
     rounds = rounds_for(len(volumes))
     every = (1 << rounds) - 1
+    masks = {
+        (seed, share): sum(1 << r for r in range(rounds) if _uses_b(r, seed, share))
+        for seed in range(10)
+        for share in range(11)
+    }
+    slots, pairs = plan.slots, plan.pairs
     for inst_id, item_id, volume, main, second, share, seed, poor, late in volumes:
-        b_mask = sum(1 << r for r in range(rounds) if _uses_b(r, seed, share)) if second else 0
-        a_slot = plan.slot(inst_id, main.manufacturer_id)
+        b_mask = masks[seed, share] if second else 0
+        a_slot = slots.get((inst_id, main[1]))
+        if a_slot is None:
+            a_slot = slots[inst_id, main[1]] = [len(slots), 0, 0]
         a_slot[1] |= every & ~b_mask
         a_slot[2] += 1
-        row = [
-            len(plan.pairs),
-            inst_id,
-            item_id,
-            max(1, volume // rounds),
-            main.pk,
-            main.manufacturer_id,
-            a_slot[0],
-            a_slot[2],
-            None,
-            None,
-            None,
-            None,
-            share,
-            seed,
-            poor,
-            late,
-        ]
-        if second is not None:
-            b_slot = plan.slot(inst_id, second.manufacturer_id)
+        if second is None:
+            b = (None, None, None, None)
+        else:
+            b_slot = slots.get((inst_id, second[1]))
+            if b_slot is None:
+                b_slot = slots[inst_id, second[1]] = [len(slots), 0, 0]
             b_slot[1] |= b_mask
             b_slot[2] += 1
-            row[8:12] = [second.pk, second.manufacturer_id, b_slot[0], b_slot[2]]
-        plan.pairs.append(row)
+            b = (second[0], second[1], b_slot[0], b_slot[2])
+        pairs.append(
+            (len(pairs), inst_id, item_id, max(1, volume // rounds), main[0], main[1], a_slot[0], a_slot[2])
+            + b
+            + (share, seed, poor, late)
+        )
     return plan, rounds
 
 
