@@ -161,6 +161,37 @@ def _temp_table(cursor, name: str, columns) -> None:
     cursor.execute(f"CREATE TEMPORARY TABLE {name} ({cols})")
 
 
+def _work_table(cursor, facts: "Facts", name: str, select_sql: str, params=(), index: str = "") -> str:
+    """A work table filled by `select_sql` that the big line statements read. PostgreSQL: a regular
+    UNLOGGED table named after the session (temporary tables are invisible to parallel workers, so a
+    statement reading one cannot run in parallel); it is created and dropped inside the run's transaction,
+    so no other session ever sees it. SQLite: a temporary table. Returns the table's name."""
+    table = f"{name}_{facts.work['pid']}" if _is_pg() else name
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    kind = "UNLOGGED TABLE" if _is_pg() else "TEMPORARY TABLE"
+    cursor.execute(f"CREATE {kind} {table} AS {select_sql}", list(params))
+    if index:
+        cursor.execute(f"CREATE INDEX {table}_key ON {table} ({index})")
+    _analyze(cursor, table)
+    facts.work[name] = table
+    return table
+
+
+def _drop_work_tables(cursor, facts: "Facts") -> None:
+    for name, table in facts.work.items():
+        if name.startswith("mon_"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _create_as(cursor, name: str, select_sql: str, params=()) -> int:
+    """CREATE TEMPORARY TABLE … AS SELECT: on PostgreSQL the SELECT may use parallel workers (an INSERT …
+    SELECT never does). Returns the number of rows."""
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} AS {select_sql}", list(params))
+    cursor.execute(f"SELECT COUNT(*) FROM {name}")
+    return cursor.fetchone()[0]
+
+
 def _insert_rows(cursor, name: str, columns, rows) -> None:
     if not rows:
         return
@@ -180,6 +211,8 @@ class Facts:
     provinces: list[Region] = field(default_factory=list)
     counts: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    cap_batches: list = field(default_factory=list)  # (product, batch) of the §4 order price caps
+    work: dict = field(default_factory=dict)  # logical name → table name of shared work tables (PostgreSQL)
 
 
 # ---- SQL fragments -------------------------------------------------------------------------------------
@@ -392,8 +425,12 @@ def compute_facts(as_of: dt.date, scope: Region | None = None) -> Facts:
         _analyze(cursor, "mon_ctx")
         _institution_contexts(cursor)
         _temp_table(cursor, "mon_finding", FINDING_COLUMNS)
+        if _is_pg():
+            cursor.execute("SELECT pg_backend_pid()")
+            facts.work["pid"] = cursor.fetchone()[0]
         facts.timings["setup"] = round(time.perf_counter() - setup_started, 3)
         steps = (
+            ("caps", _cap_table),
             ("lines", _line_totals),
             ("progress", _progress_facts),
             ("delivery", _delivery_facts),
@@ -409,6 +446,7 @@ def compute_facts(as_of: dt.date, scope: Region | None = None) -> Facts:
             step_started = time.perf_counter()
             facts.counts[name] = step(cursor, facts)
             facts.timings[name] = round(time.perf_counter() - step_started, 3)
+        _drop_work_tables(cursor, facts)
     run.seconds = round(time.perf_counter() - started, 3)
     run.counts = {"facts": facts.counts, "seconds": facts.timings}
     run.finished_at = timezone.now()
@@ -420,29 +458,93 @@ def _scope_filter(alias: str = "i") -> str:
     return f"{alias}.region_id IN (SELECT region_id FROM mon_ctx)"
 
 
+def _basis_variants(facts: Facts) -> list[str]:
+    """Which purchased() variants the run needs: 'r' (received basis) and/or 'o' (ordered)."""
+    return sorted({"r" if c["basis"] == "received" else "o" for c in facts.contexts if c.get("s")})
+
+
+def _received_window(a: str, l: str = "l") -> str:  # noqa: E741
+    """Lines (ordered on or before D) that can have receipts on or after `a`."""
+    return f"{l}.last_received_on >= {a}"
+
+
+def _ordered_window(a: str, l: str = "l") -> str:  # noqa: E741
+    return f"({l}.status <> 'cancelled' AND {l}.ordered_on >= {a})"
+
+
+def _product_slots(facts: Facts) -> list[tuple]:
+    """mon_pslot rows: per product bought as a listed substitute of an item of a started batch, or priced
+    against a §4 cap, the distinct agreement-year starts S of those batches (its "slots"). The windows
+    of the substitute facts ([S, D], [S − 1 year, S − 1 day], [S − 1 year, D − 1 year]) and of the order
+    price check ([S, D]) depend on S only, so the one pass over order lines sums each line once per
+    slot of its product, and the facts pick the slot of their own batch's S afterwards."""
+    start_of = {c["batch_id"]: c["s"] for c in facts.contexts if c.get("s")}
+    slots: dict[int, dict] = {}  # product → {S: [substitute?, cap?]}
+    for product_id, batch_id in Substitute.objects.filter(item__batch_id__in=start_of).values_list(
+        "product_id", "item__batch_id"
+    ):
+        slots.setdefault(product_id, {}).setdefault(start_of[batch_id], [0, 0])[0] = 1
+    for product_id, batch_id in facts.cap_batches:
+        if batch_id in start_of:
+            slots.setdefault(product_id, {}).setdefault(start_of[batch_id], [0, 0])[1] = 1
+    width = max((len(v) for v in slots.values()), default=0)
+    rows = []
+    for product_id, by_start in slots.items():
+        row = [product_id]
+        for start in sorted(by_start) + [None] * (width - len(by_start)):
+            if start is None:
+                row += [None, None, None, 0, 0]
+            else:
+                sub, cap = by_start[start]
+                row += [start, one_year_before(start), start - dt.timedelta(days=1), sub, cap]
+        rows.append(row)
+    return rows
+
+
 def _line_totals(cursor, facts: Facts) -> int:
-    """mon_lagg: the one grouped pass over the order lines of items, per institution × item × product ×
-    supplier under the context of the item's batch: purchased(·, S, D) (the W/N input, factors and winner
-    split applied per group afterwards) and the ordered/delivered quantities of the delivery rate
-    ([S, min(E, D − grace)], delivered by D). The counts say which groups had lines in each window, so
-    the facts keep exactly the subjects the per-line formulation had."""
+    """mon_lagg: the one pass over the order lines (ordered on or before D; nothing of SPEC §7 looks at a
+    later order), grouped per institution × item × product × supplier, with the context of the line's
+    item's batch (batch 0 for lines of no item; no dates for batches not started):
+
+    * purchased(·, S, D) and the ordered/delivered quantities of the delivery rate ([S, min(E, D − grace)],
+      delivered by D), with counts saying which groups had lines in each window, so the facts keep
+      exactly the subjects the per-line formulation had;
+    * per slot of the product (see _product_slots): the three substitute sums with their line count, and
+      the highest order price in [S, D];
+    * the largest qty ordered in [S, D] (abnormal-order candidates) and how many lines may be late
+      receipts: the line-level checks then revisit only the (institution, product) pairs so flagged.
+    """
     t = tables()
-    _temp_table(
+    d = _param(facts.as_of)
+    # Context of every (institution of the scope, batch): mon_ic plus rows without dates for batches not
+    # started, so a substitute line counts whatever item its own product belongs to.
+    # SQLite must not CAST to date (the type name gives the text numeric affinity: '2024-06-08' → 2024).
+    day = "CAST(%s AS date)" if _is_pg() else "%s"
+    lc = _work_table(
         cursor,
-        "mon_lagg",
-        (
-            ("institution_id", "bigint"),
-            ("item_id", "bigint"),
-            ("product_id", "bigint"),
-            ("supplier_id", "bigint"),
-            ("batch_id", "bigint"),
-            ("pur", "bigint"),
-            ("npw", "bigint"),
-            ("d_ord", "bigint"),
-            ("d_del", "bigint"),
-            ("d_cnt", "bigint"),
-        ),
+        facts,
+        "mon_lc",
+        f"""
+        SELECT institution_id, batch_id, s, {day} AS d, grace_cut, receipt_cut, basis FROM mon_ic
+        UNION ALL
+        SELECT i.institution_id, b.id, NULL, {day}, NULL, NULL, NULL
+        FROM (SELECT DISTINCT institution_id FROM mon_ic) i CROSS JOIN {_t(Batch)} b
+        WHERE NOT EXISTS (SELECT 1 FROM mon_ic c WHERE c.institution_id = i.institution_id AND c.batch_id = b.id)
+        """,
+        [d, d],
+        index="institution_id, batch_id",
     )
+    slot_rows = [[r[0], one_year_before(facts.as_of), *r[1:]] for r in _product_slots(facts)]
+    width = (len(slot_rows[0]) - 2) // 5 if slot_rows else 0
+    slot_cols = [("product_id", "bigint"), ("sde", "date")]
+    for j in range(1, width + 1):
+        slot_cols += [(f"s{j}", "date"), (f"lys{j}", "date"), (f"lye{j}", "date"), (f"u{j}", "integer")]
+        slot_cols += [(f"c{j}", "integer")]
+    _temp_table(cursor, "mon_pslot", slot_cols)
+    _insert_rows(cursor, "mon_pslot", slot_cols, slot_rows)
+    sp = _work_table(cursor, facts, "mon_sp", "SELECT * FROM mon_pslot", index="product_id")
+    variants = _basis_variants(facts)
+    # The own-context sums (as the per-line formulation: window guard first, then the amount).
     delivery_window = "(l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.grace_cut)"
     delivered_by_d = (
         f"(CASE WHEN l.status = 'rejected' OR l.accepted_by_supplier = %s THEN 0 "
@@ -451,27 +553,70 @@ def _line_totals(cursor, facts: Facts) -> int:
         f"ELSE (SELECT COALESCE(SUM(dl.qty), 0) FROM {t['delivery']} dl "
         f"WHERE dl.line_id = l.id AND dl.delivered_on <= c.d) END)"
     )
+    params = [False]
     window = purchased_window("c.s", "c.d")
-    cursor.execute(
-        f"""
-        INSERT INTO mon_lagg
-        SELECT l.institution_id, l.item_id, l.product_id, l.supplier_id, c.batch_id,
-               SUM(CASE WHEN {window} THEN {purchased_between("c.s", "c.d")} ELSE 0 END),
-               SUM(CASE WHEN {window} THEN 1 ELSE 0 END),
-               SUM(CASE WHEN {delivery_window} THEN l.qty ELSE 0 END),
-               SUM(CASE WHEN {delivery_window} THEN {delivered_by_d} ELSE 0 END),
-               SUM(CASE WHEN {delivery_window} THEN 1 ELSE 0 END)
-        FROM {t["line"]} l
-        JOIN {t["item"]} g ON g.id = l.item_id
-        JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = g.batch_id
-        WHERE {window} OR {delivery_window}
-        GROUP BY l.institution_id, l.item_id, l.product_id, l.supplier_id, c.batch_id
-        """,
-        [False],
+    late_receipt = (
+        "(l.delivered_qty > 0 AND l.ordered_on < c.receipt_cut AND (l.last_received_on IS NULL "
+        "OR l.last_received_on > c.d OR l.accepted_qty + l.rejected_qty < l.delivered_qty))"
     )
-    count = cursor.rowcount
+    columns = [
+        f"SUM(CASE WHEN {window} THEN {purchased_between('c.s', 'c.d')} ELSE 0 END) AS pur",
+        f"SUM(CASE WHEN {window} THEN 1 ELSE 0 END) AS npw",
+        f"SUM(CASE WHEN {delivery_window} THEN l.qty ELSE 0 END) AS d_ord",
+        f"SUM(CASE WHEN {delivery_window} THEN {delivered_by_d} ELSE 0 END) AS d_del",
+        f"SUM(CASE WHEN {delivery_window} THEN 1 ELSE 0 END) AS d_cnt",
+        "MAX(CASE WHEN l.status <> 'cancelled' AND l.ordered_on >= c.s THEN l.qty END) AS max_qty",
+        f"SUM(CASE WHEN {late_receipt} THEN 1 ELSE 0 END) AS lr_cnt",
+    ]
+    for j in range(1, width + 1):
+        s_j, lys_j, lye_j = f"sp.s{j}", f"sp.lys{j}", f"sp.lye{j}"
+        for v in variants:
+            if v == "r":
+                win, amount = _received_window(lys_j), received_between
+            else:
+                win, amount = _ordered_window(lys_j), ordered_between
+            guard = f"sp.u{j} = 1 AND {win}"
+            columns += [
+                f"SUM(CASE WHEN {guard} THEN 1 ELSE 0 END) AS n{j}{v}",
+                f"SUM(CASE WHEN {guard} THEN {amount(s_j, 'c.d')} ELSE 0 END) AS u{j}{v}",
+                f"SUM(CASE WHEN {guard} THEN {amount(lys_j, lye_j)} ELSE 0 END) AS uly{j}{v}",
+                f"SUM(CASE WHEN {guard} THEN {amount(lys_j, 'sp.sde')} ELSE 0 END) AS usd{j}{v}",
+            ]
+        columns.append(
+            f"MAX(CASE WHEN sp.c{j} = 1 AND l.status <> 'cancelled' AND l.ordered_on >= {s_j} "
+            f"THEN l.unit_price END) AS p{j}"
+        )
+    select = f"""
+        SELECT l.institution_id, l.item_id, l.product_id, l.supplier_id, c.batch_id, {", ".join(columns)}
+        FROM {t["line"]} l
+        LEFT JOIN {t["item"]} g ON g.id = l.item_id
+        JOIN {lc} c ON c.institution_id = l.institution_id AND c.batch_id = COALESCE(g.batch_id, {NO_BATCH})
+        LEFT JOIN {sp} sp ON sp.product_id = l.product_id
+        WHERE l.ordered_on <= %s
+        GROUP BY l.institution_id, l.item_id, l.product_id, l.supplier_id, c.batch_id
+    """
+    params.append(d)
+    facts.work["slots"] = width
+    facts.work["variants"] = variants
+    count = _create_as(cursor, "mon_lagg", select, params)
     _analyze(cursor, "mon_lagg")
     return count
+
+
+def _slot_pick(column: str, facts: Facts, flag: str = "u", per_variant: bool = True) -> str:
+    """The value of `column` (n, u, uly, usd or p) of the slot whose S is the context's (c.s), for the
+    context's basis; NULL when the product has no such slot."""
+    whens = []
+    variants = facts.work.get("variants", []) if per_variant else [""]
+    for j in range(1, facts.work.get("slots", 0) + 1):
+        for v in variants:
+            basis = ""
+            if len(variants) > 1:
+                basis = " AND c.basis = 'received'" if v == "r" else " AND c.basis <> 'received'"
+            whens.append(f"WHEN sp.s{j} = c.s AND sp.{flag}{j} = 1{basis} THEN a.{column}{j}{v}")
+    if not whens:
+        return "CAST(NULL AS numeric)"
+    return f"(CASE {' '.join(whens)} END)"
 
 
 def _progress_facts(cursor, facts: Facts) -> int:
@@ -515,22 +660,24 @@ def _progress_facts(cursor, facts: Facts) -> int:
         GROUP BY a.institution_id, a.item_id
         """
     )
-    # U: substitutes listed for the item, whatever item their lines count for; three periods at once.
+    # U: substitutes listed for the item, whatever item their lines count for; three periods at once, from
+    # the slot of the line totals whose S is the item's batch's (per group × factor = Σ per line × factor).
+    sp = facts.work["mon_sp"]
+    n, u, uly, usd = (_slot_pick(col, facts) for col in ("n", "u", "uly", "usd"))
     cursor.execute(
         f"""
         INSERT INTO mon_pur
-        SELECT l.institution_id, su.item_id, 0, 0,
-               SUM({purchased_between("c.s", "c.d")} * {fac}),
-               SUM({purchased_between("c.ly_s", "c.ly_e")} * {fac}),
-               SUM({purchased_between("c.ly_s", "c.sd_e")} * {fac}),
-               0, NULL, 0
-        FROM {t["line"]} l
-        JOIN {t["substitute"]} su ON su.product_id = l.product_id
-        JOIN {t["item"]} g ON g.id = su.item_id
-        JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = g.batch_id
-        LEFT JOIN {t["factor"]} f ON f.item_id = su.item_id AND f.product_id = l.product_id
-        WHERE {purchased_window("c.ly_s", "c.d")}
-        GROUP BY l.institution_id, su.item_id
+        SELECT x.institution_id, x.item_id, 0, 0, SUM(x.u), SUM(x.u_ly), SUM(x.u_sd), 0, NULL, 0
+        FROM (SELECT a.institution_id, su.item_id, {u} * {fac} AS u, {uly} * {fac} AS u_ly,
+                     {usd} * {fac} AS u_sd, {n} AS n
+              FROM mon_lagg a
+              JOIN {sp} sp ON sp.product_id = a.product_id
+              JOIN {t["substitute"]} su ON su.product_id = a.product_id
+              JOIN {t["item"]} g ON g.id = su.item_id
+              JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = g.batch_id
+              LEFT JOIN {t["factor"]} f ON f.item_id = su.item_id AND f.product_id = a.product_id) x
+        WHERE x.n > 0
+        GROUP BY x.institution_id, x.item_id
         """
     )
     cursor.execute(
@@ -643,11 +790,28 @@ def _line_ctx_join() -> str:
     )
 
 
+def _candidate_pairs(cursor, name: str, select_sql: str) -> int:
+    """A small table of (institution, product) pairs whose lines a line-level check must look at: the
+    pairs the one pass over order lines flagged with a cheap necessary condition. The check then reads
+    only their lines, by the (institution, product, ordered_on) index, and applies its full condition."""
+    _temp_table(cursor, name, (("institution_id", "bigint"), ("product_id", "bigint")))
+    cursor.execute(f"INSERT INTO {name} {select_sql}")
+    count = cursor.rowcount
+    cursor.execute(f"CREATE INDEX {name}_key ON {name} (institution_id, product_id)")
+    _analyze(cursor, name)
+    return count
+
+
 def _late_receipts(cursor, facts: Facts) -> int:
     """LATE_RECEIPT: delivered qty delivered more than receipt_confirm_days before D (FIFO) exceeds what
-    was received (accepted + rejected) by D. Value: the uncovered qty; threshold: the days allowed."""
+    was received (accepted + rejected) by D. Value: the uncovered qty; threshold: the days allowed.
+    Only lines of the pairs whose line totals counted a possibly late line (same necessary condition)."""
     t = tables()
     as_of = _param(facts.as_of)
+    if not _candidate_pairs(
+        cursor, "mon_lr_pairs", "SELECT DISTINCT institution_id, product_id FROM mon_lagg WHERE lr_cnt > 0"
+    ):
+        return 0
     delivered_before = (
         f"(CASE WHEN l.last_delivered_on < c.receipt_cut THEN l.delivered_qty "
         f"ELSE (SELECT COALESCE(SUM(dl.qty), 0) FROM {t['delivery']} dl "
@@ -667,13 +831,15 @@ def _late_receipts(cursor, facts: Facts) -> int:
                x.year_id, x.province_id, x.db - x.rb, x.receipt_days
         FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
                      c.province_id, c.receipt_days, {delivered_before} AS db, {received_by} AS rb
-              FROM {t["line"]} l {_line_ctx_join()}
-              WHERE l.delivered_qty > 0 AND l.ordered_on < c.receipt_cut
+              FROM mon_lr_pairs p CROSS JOIN {t["line"]} l {_line_ctx_join()}
+              WHERE l.institution_id = p.institution_id AND l.product_id = p.product_id
+                AND l.ordered_on <= %s
+                AND l.delivered_qty > 0 AND l.ordered_on < c.receipt_cut
                 AND (l.last_received_on IS NULL OR l.last_received_on > %s
                      OR l.accepted_qty + l.rejected_qty < l.delivered_qty)) x
         WHERE x.db > x.rb
         """,
-        [as_of, as_of, as_of],
+        [as_of, as_of, as_of, as_of],
     )
     return cursor.rowcount
 
@@ -729,6 +895,23 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
     _temp_table(cursor, "mon_days", cols)
     _insert_rows(cursor, "mon_days", cols, [(d, one_year_before(d), d - dt.timedelta(days=1)) for d in days])
     _analyze(cursor, "mon_days")
+    # 0. The (institution, product) pairs with a line that can pass the cheap condition: from the largest
+    # qty per group of the line totals (same item, batch context and factor as its lines).
+    if not _candidate_pairs(
+        cursor,
+        "mon_abn_pairs",
+        f"""
+        SELECT DISTINCT a.institution_id, a.product_id
+        FROM mon_lagg a
+        JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = a.batch_id
+        LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id
+             AND av.institution_id = a.institution_id AND av.item_id = a.item_id
+        LEFT JOIN {t["factor"]} f ON f.item_id = a.item_id AND f.product_id = a.product_id
+        WHERE a.item_id IS NOT NULL AND a.max_qty IS NOT NULL
+          AND a.max_qty * 12 * COALESCE(f.factor, 1) > COALESCE(av.agreed_qty, 0) * c.abnormal_multiple
+        """,
+    ):
+        return 0
     # 1. Candidates (the cheap condition only) into a small table, with the dates of their history window.
     _temp_table(
         cursor,
@@ -758,16 +941,19 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
         SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.qty, g.batch_id, c.year_id,
                c.province_id, c.abnormal_multiple, COALESCE(av.agreed_qty, 0), COALESCE(f.factor, 1), c.basis,
                k.a, k.b, 0
-        FROM {t["line"]} l
+        FROM mon_abn_pairs p
+        CROSS JOIN {t["line"]} l
         JOIN {t["item"]} g ON g.id = l.item_id
         JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = g.batch_id
         JOIN mon_days k ON k.day = l.ordered_on
         LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id
              AND av.institution_id = l.institution_id AND av.item_id = l.item_id
         LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
-        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
+        WHERE l.institution_id = p.institution_id AND l.product_id = p.product_id AND l.ordered_on <= %s
+          AND l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
           AND l.qty * 12 * COALESCE(f.factor, 1) > COALESCE(av.agreed_qty, 0) * c.abnormal_multiple
-        """
+        """,
+        [_param(facts.as_of)],
     )
     if not cursor.rowcount:
         return 0
@@ -876,10 +1062,10 @@ def _offline_suspects(cursor, facts: Facts) -> int:
     return cursor.rowcount
 
 
-def _price_caps(cursor, facts: Facts) -> int:
-    """PRICE_ABOVE_CAP: listing prices in force on D above their §4 cap (policy.rules.listing_verdict),
-    and order lines of the current agreement year priced above that cap (per institution and product)."""
-    t = tables()
+def _cap_table(cursor, facts: Facts) -> int:
+    """PRICE_ABOVE_CAP, part 1 (before the pass over order lines, which needs the capped products): the
+    §4 cap of every winning product per province (policy.rules.listing_verdict) into mon_cap, and the
+    listing prices in force on D above their cap as findings."""
     batch_ids = {c["batch_id"] for c in facts.contexts if c["batch_id"] != NO_BATCH}
     ctx_by = _province_contexts(facts)
     winners = list(
@@ -945,6 +1131,8 @@ def _price_caps(cursor, facts: Facts) -> int:
                     )
                 )
     _insert_rows(cursor, "mon_finding", FINDING_COLUMNS, listing_findings)
+    facts.work["listings"] = len(listing_findings)
+    facts.cap_batches = sorted({(product_id, batch_id) for product_id, _, _, _, batch_id in caps})
     cols = (
         ("product_id", "bigint"),
         ("province_id", "bigint"),
@@ -955,21 +1143,35 @@ def _price_caps(cursor, facts: Facts) -> int:
     _temp_table(cursor, "mon_cap", cols)
     _insert_rows(cursor, "mon_cap", cols, caps)
     _analyze(cursor, "mon_cap")
+    return len(caps)
+
+
+def _price_caps(cursor, facts: Facts) -> int:
+    """PRICE_ABOVE_CAP, part 2: order lines of the current agreement year ([S, D], not cancelled) priced
+    above their product's cap in the institution's province, per institution and product: from the
+    highest price of the line totals' slot of the cap's batch (value = the highest price above the cap)."""
+    if "listings" not in facts.work:
+        return 0
+    sp = facts.work["mon_sp"]
+    price = _slot_pick("p", facts, flag="c", per_variant=False)
     cursor.execute(
         f"""
         INSERT INTO mon_finding (type, institution_id, item_id, product_id, batch_id, year_id, province_id,
             value, threshold)
-        SELECT 'PRICE_ABOVE_CAP', l.institution_id, k.item_id, l.product_id, k.batch_id, c.year_id,
-               c.province_id, MAX(l.unit_price), MAX(k.cap)
-        FROM {t["line"]} l
-        JOIN mon_cap k ON k.product_id = l.product_id
-        JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = k.batch_id AND c.province_id = k.province_id
-        WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
-          AND l.unit_price > k.cap
-        GROUP BY l.institution_id, k.item_id, l.product_id, k.batch_id, c.year_id, c.province_id
+        SELECT 'PRICE_ABOVE_CAP', x.institution_id, x.item_id, x.product_id, x.batch_id, x.year_id,
+               x.province_id, MAX(x.price), MAX(x.cap)
+        FROM (SELECT a.institution_id, k.item_id, a.product_id, k.batch_id, c.year_id, c.province_id,
+                     {price} AS price, k.cap
+              FROM mon_lagg a
+              JOIN {sp} sp ON sp.product_id = a.product_id
+              JOIN mon_cap k ON k.product_id = a.product_id
+              JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = k.batch_id
+                   AND c.province_id = k.province_id) x
+        WHERE x.price > x.cap
+        GROUP BY x.institution_id, x.item_id, x.product_id, x.batch_id, x.year_id, x.province_id
         """
     )
-    return len(listing_findings) + cursor.rowcount
+    return facts.work["listings"] + cursor.rowcount
 
 
 def _province_contexts(facts: Facts) -> dict[tuple[int, int], dict]:
