@@ -1,9 +1,14 @@
 """Every write of agreed volumes, delivery relationships and purchase agreements (SPEC §5.6, §6).
 
-Computing volumes and generating agreements are set-based: the inputs of a whole batch are read in a
-fixed number of queries (jicai.agreements.volumes), compared with the stored rows in memory, and written
-with bulk_create / bulk_update. Runs for the same agreement year serialise on a row lock of the
-AgreementYear, so two concurrent runs cannot both insert the same keys.
+Computing volumes and generating agreements are set-based SQL: the rules that need Python (the policy's
+ratio table per region, the main winner per item and province, the distributor per supplier and region)
+are evaluated once per region / item / supplier into small temporary tables (jicai.agreements.volumes),
+and the desired rows of a whole agreement year are ONE SELECT joining them to the demand lines or the
+volumes. Keys without a stored row are inserted by INSERT … SELECT; keys with one are compared in SQL and
+only the differing rows are updated. Quantities and budgets use exact integer arithmetic in SQL (ratios
+and prices as integers over a power of ten), so both databases store what the Python rules give. Runs for
+the same agreement year serialise on a row lock of the AgreementYear, so two concurrent runs cannot both
+insert the same keys.
 """
 
 from dataclasses import dataclass, field
@@ -13,7 +18,7 @@ from django.utils import timezone
 
 from jicai.accounts import access
 from jicai.accounts.models import Role
-from jicai.agreements import queries
+from jicai.agreements import queries, volumes
 from jicai.agreements.models import (
     AgreedVolume,
     AgreedVolumeAdjustment,
@@ -21,19 +26,13 @@ from jicai.agreements.models import (
     DeliveryRelationship,
     PurchaseAgreement,
 )
-from jicai.agreements.volumes import DistributorChooser, RatioTables, main_winners, winner_counts
-from jicai.batches.models import AgreementYear, Batch, Winner
+from jicai.batches.models import AgreementYear, Batch, Item, Winner
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound, PermissionDenied
 from jicai.core.money import money, parse_qty
-from jicai.policy import rules
 from jicai.registry.models import Company, CompanyKind, Institution, Region
 
 BULK_BATCH = 1000
-INSERT_BATCH = 5000
-
-# Fields a (re)computation owns; `adjusted` rows keep their agreed_qty (see compute_agreed_volumes).
-VOLUME_FIELDS = ("supplier_id", "reported_qty", "ratio", "agreed_qty", "source")
 
 
 @dataclass
@@ -88,214 +87,293 @@ def _agreement_year(batch: Batch, number: int) -> AgreementYear:
 
 # ---- agreed volumes ------------------------------------------------------------------------------
 
-# Institutions handled per round trip: a province has ~10⁴ institutions × ~10² items, so volumes are
-# computed, compared and written one slice of institutions at a time with bounded memory.
-INSTITUTION_CHUNK = 500
 PROBLEMS_KEPT = 1000
+ANALYZE_AFTER = 50_000  # inserted rows
+
+NO_WINNERS = "该品种尚无中选结果，无法计算约定采购量"
+NO_MAIN = "本省无主供企业，约定采购量未分配供应企业"
+# Problem codes of the desired-row queries (0: none); the reasons are the messages above and below.
+VOLUME_PROBLEMS = {1: NO_WINNERS, 2: NO_MAIN}
 
 
-def _approved_lines(batch: Batch, number: int):
-    from jicai.demand.models import DemandLine, ReportStatus
-
-    return DemandLine.objects.filter(
-        report__status=ReportStatus.APPROVED,
-        report__window__batch=batch,
-        report__window__agreement_year=number,
-        reported_qty__isnull=False,
-        item__batch=batch,
-    )
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
-def _reported(batch: Batch, number: int, institution_ids) -> dict[tuple[int, int], int]:
-    """{(institution id, item id): reported qty} from approved reports of the batch's windows for this
-    agreement year. When an institution has approved reports in several windows, the latest window wins."""
-    rows = (
-        _approved_lines(batch, number)
-        .filter(report__institution_id__in=institution_ids)
-        .order_by("report__window__opens_on", "report__window_id")
-        .values_list("report__institution_id", "item_id", "reported_qty")
-    )
-    return {(inst, item): qty for inst, item, qty in rows}
+def _distinct(left: str, right: str) -> str:
+    """Null-safe "differs" in both dialects."""
+    op = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    return f"({left} {op} {right})"
 
 
-def _institution_regions(institution_ids) -> dict[int, tuple[int, str]]:
-    """{institution id: (region id, region path)}."""
-    rows = Institution.objects.filter(pk__in=list(institution_ids)).values_list(
-        "pk", "region_id", "region__path"
-    )
-    return {pk: (region_id, path) for pk, region_id, path in rows}
+# PostgreSQL settings for the statements over a whole agreement year. They join millions of demand lines or
+# volumes to small tables, which only hash joins do well; but right after a bulk load (the demo, an import)
+# the tables may not be analysed yet, and on a table's default estimates the planner picks nested loops
+# with one index probe per row (50 s instead of 7 s for a province's year). Sorting 1.6 million rows for
+# the insert order takes more than the default 4 MB of work_mem.
+BULK_SETTINGS = {"enable_nestloop": "off", "work_mem": "256MB"}
 
 
-def _chunks(ids: list, size: int = INSTITUTION_CHUNK):
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+def _bulk_settings(cursor) -> dict:
+    """Apply BULK_SETTINGS for the rest of the transaction; undo with _restore_settings (no try/finally: if
+    a statement fails, the rollback undoes SET LOCAL itself)."""
+    if connection.vendor != "postgresql":
+        return {}
+    saved = {}
+    for name, value in BULK_SETTINGS.items():
+        cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
+        saved[name] = cursor.fetchone()[0]
+    return saved
 
 
-def insert_rows(model, columns: list[str], rows: list[tuple]) -> None:
-    """INSERT plain tuples with executemany. Django's bulk_create builds a model instance and compiles SQL
-    per row, which costs ~5× the database's own work at province scale (1.6 million volumes per year);
-    values are still adapted by each column's field, so SQLite and PostgreSQL get what the ORM would send."""
-    if not rows:
-        return
-    fields = [
-        model._meta.get_field(c.removesuffix("_id")) if c.endswith("_id") else model._meta.get_field(c)
-        for c in columns
-    ]
-    adapt = [
-        (i, f)
-        for i, f in enumerate(fields)
-        if f.get_internal_type() in ("DecimalField", "DateField", "DateTimeField", "BooleanField")
-    ]
-    if adapt:
-        rows = [list(r) for r in rows]
-        for r in rows:
-            for i, f in adapt:
-                r[i] = f.get_db_prep_save(r[i], connection)
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), INSERT_BATCH):
-            cursor.executemany(sql, rows[start : start + INSERT_BATCH])
+def _restore_settings(cursor, saved: dict) -> None:
+    for name, value in saved.items():
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
-class VolumeInputs:
-    """Batch-wide inputs loaded once: winner counts, main winners, province ids, ratio tables by region."""
-
-    def __init__(self, batch: Batch):
-        self.batch = batch
-        self.counts = winner_counts(batch)
-        self.mains = main_winners(batch)
-        self.provinces = dict(Region.objects.filter(level="province").values_list("code", "pk"))
-        self.tables = RatioTables(batch)
-        self._ratios: dict[tuple[int, int], object] = {}
-
-    def main(self, item_id: int, region_path: str):
-        return self.mains.get((item_id, self.provinces.get(region_path[:6])))
-
-    def ratio(self, region_id: int, count: int):
-        key = (region_id, count)
-        if key not in self._ratios:
-            self._ratios[key] = self.tables.ratio(region_id, count)
-        return self._ratios[key]
+def _analyze_after_load(cursor, table: str, rows: int) -> None:
+    """After inserting many rows, let PostgreSQL plan the next statements (generating agreements, the next
+    agreement year) on real row counts instead of the estimates of a table it has not analysed yet."""
+    if connection.vendor == "postgresql" and rows >= ANALYZE_AFTER:
+        cursor.execute(f"ANALYZE {table}")
 
 
-def desired_volumes(
-    inputs: VolumeInputs, number: int, institution_ids: list[int], result: "RunResult"
-) -> dict[tuple[int, int], dict]:
-    """{(institution id, item id): field values} the ratio rule (and for year n > 1 the carry-over) gives
-    for these institutions; problems (no winners, no main supplier) are added to `result`."""
-    batch = inputs.batch
-    reports = _reported(batch, number, institution_ids)
-    carried = {}
-    if number > 1:
-        carried = {
-            (v["institution_id"], v["item_id"]): v
-            for v in AgreedVolume.objects.filter(
-                agreement_year__batch=batch,
-                agreement_year__number=number - 1,
-                institution_id__in=institution_ids,
-            ).values("institution_id", "item_id", "reported_qty", "ratio", "agreed_qty", "supplier_id")
-        }
-    regions = _institution_regions(institution_ids)
-    inputs.tables.preload({region_id for region_id, _ in regions.values()})
-    desired = {}
-    for key in sorted(set(reports) | set(carried)):
-        institution_id, item_id = key
-        region_id, path = regions[institution_id]
-        main = inputs.main(item_id, path)
-        if key in reports:
-            count = inputs.counts.get(item_id)
-            if not count:
-                result.problem(institution_id, item_id, "该品种尚无中选结果，无法计算约定采购量")
-                continue
-            ratio = inputs.ratio(region_id, count)
-            values = {
-                "reported_qty": reports[key],
-                "ratio": ratio,
-                "agreed_qty": rules.agreed_qty(reports[key], ratio),
-                "source": AgreedVolume.Source.COMPUTED,
-            }
-        else:
-            previous = carried[key]
-            values = {
-                "reported_qty": previous["reported_qty"],
-                "ratio": previous["ratio"],
-                "agreed_qty": previous["agreed_qty"],
-                "source": AgreedVolume.Source.CARRIED,
-            }
-        # The supplier is the province's main winner today; a year carried over keeps last year's supplier
-        # only when the province has no main winner any more (so it still shows who it was).
-        if main is None:
-            result.problem(institution_id, item_id, "本省无主供企业，约定采购量未分配供应企业")
-        values["supplier_id"] = main.supplier_id if main else carried.get(key, {}).get("supplier_id")
-        desired[key] = values
-    return desired
+def _fetch_problems(cursor, sql: str, params: list, reasons: dict[int, str], result: "RunResult") -> None:
+    """Add the (institution, item, code) rows of `sql` (ordered by institution and item) to `result`."""
+    cursor.execute(sql, params)
+    while rows := cursor.fetchmany(10000):
+        for institution_id, item_id, code in rows:
+            result.problem(institution_id, item_id, reasons[code])
 
 
-def _volume_institutions(batch: Batch, number: int) -> list[int]:
-    """Institutions with approved lines for this year, or (year n > 1) with volumes of year n − 1."""
-    ids = set(
-        _approved_lines(batch, number).values_list("report__institution_id", flat=True).order_by().distinct()
-    )
-    if number > 1:
-        ids |= set(
-            AgreedVolume.objects.filter(agreement_year__batch=batch, agreement_year__number=number - 1)
-            .values_list("institution_id", flat=True)
-            .order_by()
-            .distinct()
+class _Volumes:
+    """The desired agreed volumes of one agreement year as ONE SELECT over the demand lines (and, for
+    year n > 1, year n − 1's volumes), with the Python-only inputs staged in temporary tables
+    (jicai.agreements.volumes.stage_*). Columns: institution_id, item_id, reported_qty, ratio, agreed_qty,
+    source, supplier_id, problem (0 none, 1 item without winners: no row, 2 no main supplier: row without
+    supplier unless carried over)."""
+
+    def __init__(self, cursor, year: AgreementYear):
+        from jicai.demand.models import DemandLine, DemandReport, ReportingWindow, ReportStatus
+
+        batch, number = year.batch, year.number
+        self.windows = sorted(
+            ReportingWindow.objects.filter(batch=batch, agreement_year=number).values_list("pk", flat=True)
         )
-    return sorted(ids)
+        self.previous = (
+            AgreementYear.objects.filter(batch=batch, number=number - 1).values_list("pk", flat=True).first()
+            if number > 1
+            else None
+        )
+        paths = volumes.stage_regions(cursor)
+        region_ids = set(Institution.objects.values_list("region_id", flat=True).order_by().distinct())
+        self.counts = volumes.stage_ratios(cursor, batch, region_ids)
+        self.mains = volumes.stage_mains(cursor, batch)
+        provinces = volumes.province_ids_by_code()
+        self.provinces = {pk: provinces.get(path[:6]) for pk, path in paths.items()}
+        self.region_ids = region_ids
+        self.batch = batch
+
+        t = {
+            "line": _table(DemandLine),
+            "report": _table(DemandReport),
+            "window": _table(ReportingWindow),
+            "item": _table(Item),
+            "inst": _table(Institution),
+            "av": _table(AgreedVolume),
+        }
+        approved = ReportStatus.APPROVED.value
+        parts, params = [], []
+        windows = ", ".join(str(int(pk)) for pk in self.windows)
+        if self.windows:
+            # Approved lines of this year's windows; an institution reporting in several windows counts
+            # with its latest one (opens_on, then id), as the lines are read in that order.
+            carried_join, supplier = "", "m.supplier_id"
+            if self.previous is not None:
+                carried_join = (
+                    f"LEFT JOIN {t['av']} c ON c.agreement_year_id = %s "
+                    "AND c.institution_id = r.institution_id AND c.item_id = l.item_id"
+                )
+                supplier = "COALESCE(m.supplier_id, c.supplier_id)"
+            later = ""
+            if len(self.windows) > 1:
+                later = f"""
+                    AND NOT EXISTS (
+                        SELECT 1 FROM {t["report"]} r2
+                        JOIN {t["window"]} w2 ON w2.id = r2.window_id
+                        JOIN {t["line"]} l2 ON l2.report_id = r2.id
+                        WHERE r2.window_id IN ({windows}) AND r2.institution_id = r.institution_id
+                          AND r2.status = %s AND l2.item_id = l.item_id AND l2.reported_qty IS NOT NULL
+                          AND (w2.opens_on > w.opens_on OR (w2.opens_on = w.opens_on AND w2.id > w.id)))"""
+            parts.append(f"""
+                SELECT r.institution_id AS institution_id, l.item_id AS item_id,
+                       l.reported_qty AS reported_qty, ar.ratio AS ratio,
+                       (l.reported_qty / ar.den) * ar.num
+                         + ((l.reported_qty %% ar.den) * ar.num * 2 + ar.den) / (2 * ar.den) AS agreed_qty,
+                       %s AS source,
+                       {supplier} AS supplier_id,
+                       CASE WHEN ai.item_id IS NULL THEN 1 WHEN m.supplier_id IS NULL THEN 2 ELSE 0 END
+                         AS problem
+                FROM {t["report"]} r
+                JOIN {t["window"]} w ON w.id = r.window_id
+                JOIN {t["line"]} l ON l.report_id = r.id
+                JOIN {t["item"]} it ON it.id = l.item_id
+                JOIN {t["inst"]} i ON i.id = r.institution_id
+                JOIN av_region g ON g.region_id = i.region_id
+                LEFT JOIN av_item ai ON ai.item_id = l.item_id
+                LEFT JOIN av_ratio ar ON ar.region_id = i.region_id AND ar.winners = ai.winners
+                LEFT JOIN av_main m ON m.item_id = l.item_id AND m.province_id = g.province_id
+                {carried_join}
+                WHERE r.window_id IN ({windows}) AND r.status = %s AND l.reported_qty IS NOT NULL
+                  AND it.batch_id = %s {later}""")
+            params += [AgreedVolume.Source.COMPUTED.value]
+            if self.previous is not None:
+                params.append(self.previous)
+            params += [approved, batch.pk]
+            if later:
+                params.append(approved)
+        if self.previous is not None:
+            # Year n − 1's volumes for the keys without a report this year.
+            reported = ""
+            if self.windows:
+                reported = f"""
+                    AND NOT EXISTS (
+                        SELECT 1 FROM {t["report"]} r2
+                        JOIN {t["line"]} l2 ON l2.report_id = r2.id
+                        JOIN {t["item"]} it2 ON it2.id = l2.item_id
+                        WHERE r2.window_id IN ({windows}) AND r2.institution_id = c.institution_id
+                          AND r2.status = %s AND l2.item_id = c.item_id AND l2.reported_qty IS NOT NULL
+                          AND it2.batch_id = %s)"""
+            parts.append(f"""
+                SELECT c.institution_id AS institution_id, c.item_id AS item_id,
+                       c.reported_qty AS reported_qty, c.ratio AS ratio, c.agreed_qty AS agreed_qty,
+                       %s AS source, COALESCE(m.supplier_id, c.supplier_id) AS supplier_id,
+                       CASE WHEN m.supplier_id IS NULL THEN 2 ELSE 0 END AS problem
+                FROM {t["av"]} c
+                JOIN {t["inst"]} i ON i.id = c.institution_id
+                JOIN av_region g ON g.region_id = i.region_id
+                LEFT JOIN av_main m ON m.item_id = c.item_id AND m.province_id = g.province_id
+                WHERE c.agreement_year_id = %s {reported}""")
+            params += [AgreedVolume.Source.CARRIED.value, self.previous]
+            if reported:
+                params += [approved, batch.pk]
+        self.sql = " UNION ALL ".join(parts)
+        self.params = params
+
+    def may_have_problems(self) -> bool:
+        """False when every item of the batch has winners and a main winner in every province that has
+        institutions, so no desired row can carry a problem (the query for them is skipped)."""
+        items = list(Item.objects.filter(batch=self.batch).values_list("pk", flat=True))
+        provinces = {self.provinces.get(region_id) for region_id in self.region_ids}
+        if any(item_id not in self.counts for item_id in items):
+            return True
+        return any((item_id, province) not in self.mains for item_id in items for province in provinces)
 
 
 def write_agreed_volumes(year: AgreementYear) -> RunResult:
     """The set-based body of compute_agreed_volumes for a caller already inside a transaction that holds the
     agreement year (the action; the demo, whose step is one transaction: a nested atomic would open a
-    savepoint, and SQLite keeps a savepoint's journal of a million-row write in memory)."""
-    batch, number = year.batch, year.number
-    inputs = VolumeInputs(batch)
+    savepoint, and SQLite keeps a savepoint's journal of a million-row write in memory).
+
+    Keys without a stored row are inserted by one INSERT … SELECT (at province scale the first computation
+    of a year is ~1.6 million rows); keys with one are compared in SQL and only differing rows are updated.
+    """
     result = RunResult()
-    for chunk in _chunks(_volume_institutions(batch, number)):
-        desired = desired_volumes(inputs, number, chunk, result)
-        stored = {
-            (v.institution_id, v.item_id): v
-            for v in AgreedVolume.objects.filter(agreement_year=year, institution_id__in=chunk).only(
-                "id", "institution_id", "item_id", *VOLUME_FIELDS, "adjusted"
+    with connection.cursor() as cursor:
+        desired = _Volumes(cursor, year)
+        if not desired.sql:
+            volumes.drop_staging(cursor)
+            return result
+        saved = _bulk_settings(cursor)
+        table = _table(AgreedVolume)
+        has_stored = AgreedVolume.objects.filter(agreement_year=year).exists()
+        if desired.may_have_problems():
+            _fetch_problems(
+                cursor,
+                f"SELECT institution_id, item_id, problem FROM ({desired.sql}) d WHERE problem <> 0 "
+                "ORDER BY institution_id, item_id",
+                desired.params,
+                VOLUME_PROBLEMS,
+                result,
             )
-        }
-        create, update = [], []
-        for key, values in desired.items():
-            row = stored.get(key)
-            if row is None:
-                create.append((year.pk, key[0], key[1], False, *(values[f] for f in VOLUME_FIELDS)))
-                continue
-            if row.source == AgreedVolume.Source.IMPORTED:
-                result.kept += 1
-                continue
-            if row.adjusted:
-                values = {k: v for k, v in values.items() if k not in ("agreed_qty", "source")}
-                result.kept += 1
-            changed = [name for name, value in values.items() if getattr(row, name) != value]
-            if changed:
-                for name in changed:
-                    setattr(row, name, values[name])
-                update.append(row)
-                if not row.adjusted:
-                    result.updated += 1
-            elif not row.adjusted:
-                result.unchanged += 1
-        insert_rows(
-            AgreedVolume,
-            ["agreement_year_id", "institution_id", "item_id", "adjusted", *VOLUME_FIELDS],
-            create,
+        if has_stored:
+            _update_volumes(cursor, year, desired, result)
+        new_only = (
+            f"AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.agreement_year_id = %s "
+            "AND s.institution_id = d.institution_id AND s.item_id = d.item_id)"
+            if has_stored
+            else ""
         )
-        if update:
-            fields = ["supplier", "reported_qty", "ratio", "agreed_qty", "source"]
-            AgreedVolume.objects.bulk_update(update, fields, batch_size=BULK_BATCH)
-        result.created += len(create)
+        cursor.execute(
+            f"""INSERT INTO {table} (agreement_year_id, institution_id, item_id, adjusted, supplier_id,
+                                     reported_qty, ratio, agreed_qty, source)
+                SELECT %s, d.institution_id, d.item_id, %s, d.supplier_id, d.reported_qty, d.ratio,
+                       d.agreed_qty, d.source
+                FROM ({desired.sql}) d
+                WHERE d.problem <> 1 {new_only}
+                ORDER BY d.institution_id, d.item_id""",
+            [year.pk, False, *desired.params, *([year.pk] if has_stored else [])],
+        )
+        result.created = cursor.rowcount
+        _restore_settings(cursor, saved)
+        volumes.drop_staging(cursor)
+        _analyze_after_load(cursor, table, result.created)
     return result
+
+
+def _update_volumes(cursor, year: AgreementYear, desired: _Volumes, result: RunResult) -> None:
+    """Compare the desired rows with the stored ones: an imported row is left alone, an adjusted row keeps
+    agreed_qty and source (the rest follows the data), any other row takes every desired value."""
+    differs = " OR ".join(
+        [
+            _distinct("s.supplier_id", "d.supplier_id"),
+            "s.reported_qty <> d.reported_qty",
+            _distinct("s.ratio", "d.ratio"),
+        ]
+    )
+    cursor.execute(
+        f"""SELECT s.id, s.source, s.adjusted,
+                   CASE WHEN {differs} THEN 1 ELSE 0 END,
+                   CASE WHEN s.agreed_qty <> d.agreed_qty OR s.source <> d.source THEN 1 ELSE 0 END,
+                   d.supplier_id, d.reported_qty, d.ratio, d.agreed_qty, d.source
+            FROM ({desired.sql}) d
+            JOIN {_table(AgreedVolume)} s ON s.agreement_year_id = %s
+                 AND s.institution_id = d.institution_id AND s.item_id = d.item_id
+            WHERE d.problem <> 1""",
+        [*desired.params, year.pk],
+    )
+    partial, full = [], []
+    while rows := cursor.fetchmany(10000):
+        for (
+            pk,
+            source,
+            adjusted,
+            data_differs,
+            qty_differs,
+            supplier,
+            reported,
+            ratio,
+            qty,
+            new_source,
+        ) in rows:
+            if source == AgreedVolume.Source.IMPORTED:
+                result.kept += 1
+            elif adjusted:
+                result.kept += 1
+                if data_differs:
+                    partial.append((supplier, reported, ratio, pk))
+            elif data_differs or qty_differs:
+                full.append((supplier, reported, ratio, qty, new_source, pk))
+                result.updated += 1
+            else:
+                result.unchanged += 1
+    table = _table(AgreedVolume)
+    for sets, rows in (
+        ("supplier_id = %s, reported_qty = %s, ratio = %s", partial),
+        ("supplier_id = %s, reported_qty = %s, ratio = %s, agreed_qty = %s, source = %s", full),
+    ):
+        for start in range(0, len(rows), BULK_BATCH):
+            cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", rows[start : start + BULK_BATCH])
 
 
 def compute_agreed_volumes(*, actor, batch: Batch, agreement_year: int = 1) -> RunResult:
@@ -438,98 +516,135 @@ def remove_delivery_relationship(*, actor, region_code: str) -> None:
 
 # ---- purchase agreements --------------------------------------------------------------------------
 
-AGREEMENT_FIELDS = ("supplier_id", "distributor_id", "agreed_qty", "winning_price", "budget", "due_date")
+NO_SUPPLIER = "无主供企业，未生成购销协议"
+NOT_MAIN = "约定的供应企业不是本省主供企业"
+NO_DISTRIBUTOR = "供应企业尚未设置本地区配送关系"
+# Codes of the desired-agreement query: 0 generate; 1 and 2 problems without an agreement; 3 a problem with
+# an agreement (no distributor yet). A volume of 0 with a supplier has nothing to agree and is no row.
+AGREEMENT_PROBLEMS = {1: NO_SUPPLIER, 2: NOT_MAIN, 3: NO_DISTRIBUTOR}
 
 
-def _generate_chunk(year: AgreementYear, inputs: VolumeInputs, chooser, chunk: list[int], result: RunResult):
-    volumes = AgreedVolume.objects.filter(agreement_year=year, institution_id__in=chunk).values_list(
-        "institution_id", "item_id", "supplier_id", "agreed_qty"
-    )
-    regions = _institution_regions(chunk)
-    stored = {
-        (a.institution_id, a.item_id): a
-        for a in PurchaseAgreement.objects.filter(agreement_year=year, institution_id__in=chunk).only(
-            "id", "institution_id", "item_id", "status", *AGREEMENT_FIELDS
-        )
-    }
-    create, update, changed_fields = [], [], set()
-    for institution_id, item_id, supplier_id, qty in volumes:
-        if supplier_id is None:
-            result.problem(institution_id, item_id, "无主供企业，未生成购销协议")
-            continue
-        if qty <= 0:
-            continue
-        _, path = regions[institution_id]
-        main = inputs.main(item_id, path)
-        if main is None or main.supplier_id != supplier_id:
-            result.problem(institution_id, item_id, "约定的供应企业不是本省主供企业")
-            continue
-        distributor_id = chooser.choose(supplier_id, path)
-        if distributor_id is None:
-            result.problem(institution_id, item_id, "供应企业尚未设置本地区配送关系")
-        values = {
-            "supplier_id": supplier_id,
-            "distributor_id": distributor_id,
-            "agreed_qty": qty,
-            "winning_price": main.winning_price,
-            "budget": money(qty * main.winning_price),
-            "due_date": year.sign_due,
-        }
-        row = stored.get((institution_id, item_id))
-        if row is None:
-            create.append(
-                (
-                    year.pk,
-                    institution_id,
-                    item_id,
-                    AgreementStatus.DRAFT.value,
-                    *(values[f] for f in AGREEMENT_FIELDS),
-                )
-            )
-            continue
-        if row.status != AgreementStatus.DRAFT:
-            result.kept += 1
-            continue
-        changed = [name for name, value in values.items() if getattr(row, name) != value]
-        if changed:
-            for name in changed:
-                setattr(row, name, values[name])
-            changed_fields.update(changed)
-            update.append(row)
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    insert_rows(
-        PurchaseAgreement,
-        ["agreement_year_id", "institution_id", "item_id", "status", *AGREEMENT_FIELDS],
-        create,
-    )
-    if update:
-        fields = sorted(f.removesuffix("_id") for f in changed_fields)
-        PurchaseAgreement.objects.bulk_update(update, fields, batch_size=BULK_BATCH)
-    result.created += len(create)
+def _budget_sql(qty: str) -> str:
+    """money(qty × price) from av_main's exact integer parts of the price (see price_cents_parts), as the
+    value a DecimalField parameter would store: numeric on PostgreSQL, the decimal text on SQLite (which
+    its NUMERIC affinity converts as it converts the ORM's text)."""
+    cents = f"({qty} * m.price_hi + ({qty} * m.price_lo * 2 + 100) / 200)"
+    if connection.vendor == "postgresql":
+        return f"(CAST({cents} AS numeric) / 100)"
+    return f"printf('%%d.%%02d', {cents} / 100, {cents} %% 100)"
 
 
-def write_agreements(year: AgreementYear) -> RunResult:
-    """The set-based body of generate_agreements, for a caller inside a transaction (see
-    write_agreed_volumes)."""
-    inputs = VolumeInputs(year.batch)
-    chooser = DistributorChooser(
+def _desired_agreements(cursor, year: AgreementYear) -> str:
+    """The desired agreements of `year`, one row per agreed volume: institution_id, item_id, supplier_id,
+    distributor_id, agreed_qty, winning_price, budget and code (AGREEMENT_PROBLEMS). Stages av_region,
+    av_main and av_dist; the SQL takes [year id] as parameters."""
+    paths = volumes.stage_regions(cursor)
+    volumes.stage_mains(cursor, year.batch)
+    suppliers = (
         AgreedVolume.objects.filter(agreement_year=year, supplier__isnull=False)
         .values_list("supplier_id", flat=True)
         .order_by()
         .distinct()
     )
-    institution_ids = sorted(
-        AgreedVolume.objects.filter(agreement_year=year)
-        .values_list("institution_id", flat=True)
-        .order_by()
-        .distinct()
-    )
+    region_ids = set(Institution.objects.values_list("region_id", flat=True).order_by().distinct())
+    volumes.stage_distributors(cursor, suppliers, {pk: paths[pk] for pk in region_ids})
+    return f"""
+        SELECT v.institution_id AS institution_id, v.item_id AS item_id, v.supplier_id AS supplier_id,
+               ds.distributor_id AS distributor_id, v.agreed_qty AS agreed_qty, m.price AS winning_price,
+               {_budget_sql("v.agreed_qty")} AS budget,
+               CASE WHEN v.supplier_id IS NULL THEN 1
+                    WHEN m.supplier_id IS NULL OR m.supplier_id <> v.supplier_id THEN 2
+                    WHEN ds.distributor_id IS NULL THEN 3
+                    ELSE 0 END AS code
+        FROM {_table(AgreedVolume)} v
+        JOIN {_table(Institution)} i ON i.id = v.institution_id
+        JOIN av_region g ON g.region_id = i.region_id
+        LEFT JOIN av_main m ON m.item_id = v.item_id AND m.province_id = g.province_id
+        LEFT JOIN av_dist ds ON ds.supplier_id = v.supplier_id AND ds.region_id = i.region_id
+        WHERE v.agreement_year_id = %s AND (v.agreed_qty > 0 OR v.supplier_id IS NULL)"""
+
+
+def write_agreements(year: AgreementYear) -> RunResult:
+    """The set-based body of generate_agreements, for a caller inside a transaction (see
+    write_agreed_volumes): one INSERT … SELECT for the volumes without an agreement, an SQL comparison
+    for those with one (only drafts follow; signed agreements are kept)."""
     result = RunResult()
-    for chunk in _chunks(institution_ids):
-        _generate_chunk(year, inputs, chooser, chunk, result)
+    table = _table(PurchaseAgreement)
+    with connection.cursor() as cursor:
+        desired = _desired_agreements(cursor, year)
+        has_stored = PurchaseAgreement.objects.filter(agreement_year=year).exists()
+        saved = _bulk_settings(cursor)
+        _fetch_problems(
+            cursor,
+            f"SELECT institution_id, item_id, code FROM ({desired}) d WHERE code IN (1, 2, 3) "
+            "ORDER BY institution_id, item_id",
+            [year.pk],
+            AGREEMENT_PROBLEMS,
+            result,
+        )
+        if has_stored:
+            _update_agreements(cursor, year, desired, result)
+        new_only = (
+            f"AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.agreement_year_id = %s "
+            "AND s.institution_id = d.institution_id AND s.item_id = d.item_id)"
+            if has_stored
+            else ""
+        )
+        due = PurchaseAgreement._meta.get_field("due_date").get_db_prep_value(year.sign_due, connection)
+        cursor.execute(
+            f"""INSERT INTO {table} (agreement_year_id, institution_id, item_id, status, supplier_id,
+                                     distributor_id, agreed_qty, winning_price, budget, due_date)
+                SELECT %s, d.institution_id, d.item_id, %s, d.supplier_id, d.distributor_id, d.agreed_qty,
+                       d.winning_price, d.budget, %s
+                FROM ({desired}) d
+                WHERE d.code IN (0, 3) {new_only}
+                ORDER BY d.institution_id, d.item_id""",
+            [year.pk, AgreementStatus.DRAFT.value, due, year.pk, *([year.pk] if has_stored else [])],
+        )
+        result.created = cursor.rowcount
+        _restore_settings(cursor, saved)
+        volumes.drop_staging(cursor)
+        _analyze_after_load(cursor, table, result.created)
     return result
+
+
+def _update_agreements(cursor, year: AgreementYear, desired: str, result: RunResult) -> None:
+    due = PurchaseAgreement._meta.get_field("due_date").get_db_prep_value(year.sign_due, connection)
+    differs = " OR ".join(
+        [
+            _distinct("s.supplier_id", "d.supplier_id"),
+            _distinct("s.distributor_id", "d.distributor_id"),
+            "s.agreed_qty <> d.agreed_qty",
+            _distinct("s.winning_price", "d.winning_price"),
+            _distinct("s.budget", "d.budget"),
+            _distinct("s.due_date", "%s"),
+        ]
+    )
+    cursor.execute(
+        f"""SELECT s.id, s.status, CASE WHEN {differs} THEN 1 ELSE 0 END,
+                   d.supplier_id, d.distributor_id, d.agreed_qty, d.winning_price, d.budget
+            FROM ({desired}) d
+            JOIN {_table(PurchaseAgreement)} s ON s.agreement_year_id = %s
+                 AND s.institution_id = d.institution_id AND s.item_id = d.item_id
+            WHERE d.code IN (0, 3)""",
+        [due, year.pk, year.pk],
+    )
+    update = []
+    while rows := cursor.fetchmany(10000):
+        for pk, status, differ, supplier, distributor, qty, price, budget in rows:
+            if status != AgreementStatus.DRAFT:
+                result.kept += 1
+            elif differ:
+                update.append((supplier, distributor, qty, price, budget, due, pk))
+                result.updated += 1
+            else:
+                result.unchanged += 1
+    sql = (
+        f"UPDATE {_table(PurchaseAgreement)} SET supplier_id = %s, distributor_id = %s, agreed_qty = %s, "
+        "winning_price = %s, budget = %s, due_date = %s WHERE id = %s"
+    )
+    for start in range(0, len(update), BULK_BATCH):
+        cursor.executemany(sql, update[start : start + BULK_BATCH])
 
 
 def generate_agreements(*, actor, batch: Batch, agreement_year: int) -> RunResult:

@@ -8,6 +8,7 @@ province's volumes never runs one query per institution or item.
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count
 
 from jicai.agreements.models import DeliveryRelationship
@@ -110,3 +111,139 @@ class DistributorChooser:
             if distributor_id is not None:
                 return distributor_id
         return None
+
+
+# ---- staging tables for the set-based SQL of jicai.agreements.actions -----------------------------
+#
+# The per-row rules that need Python (policy resolution per region, the main winner's choice, the most
+# specific delivery relationship) are evaluated once per region / item / supplier and written to small
+# temporary tables; the statements over millions of demand lines and volumes then only join them.
+
+MAX_RATIO_PLACES = 9  # (reported mod 10^p) × ratio × 2 + 10^p must fit a signed 64-bit integer
+
+
+def ratio_fraction(ratio: Decimal) -> tuple[int, int]:
+    """(num, den) with ratio = num / den exactly and den a power of ten, so round_half_up(q × ratio) is
+    q div den × num + ((q mod den) × num × 2 + den) div (2 × den) in integer SQL arithmetic (no float)."""
+    exponent = ratio.as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    if places > MAX_RATIO_PLACES or not ratio.is_finite():
+        raise ValueError(f"约定采购量比例 {ratio} 的小数位超过 {MAX_RATIO_PLACES} 位")
+    den = 10**places
+    return int(ratio.scaleb(places)), den
+
+
+def price_cents_parts(price: Decimal) -> tuple[int, int]:
+    """(hi, lo) with price × 100 = hi + lo / 100 (prices have 4 decimals), so the budget in cents,
+    round_half_up(qty × price × 100), is qty × hi + (qty × lo × 2 + 100) div 200."""
+    units = price.scaleb(4)
+    if units != units.to_integral_value():
+        raise ValueError(f"中选价 {price} 的小数位超过 4 位")
+    units = int(units)
+    return units // 100, units % 100
+
+
+def _temp_table(cursor, name: str, columns: str, rows: list[tuple]) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+    if rows:
+        marks = ", ".join(["%s"] * len(rows[0]))
+        cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {name}")  # temporary tables have no statistics until analysed
+
+
+def drop_staging(cursor) -> None:
+    for name in STAGING_TABLES:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+STAGING_TABLES = ("av_region", "av_item", "av_ratio", "av_main", "av_dist")
+
+
+def _decimal_param(value: Decimal):
+    # What a DecimalField sends: the Decimal itself (SQLite's adapter makes it text, which the column's
+    # NUMERIC affinity converts exactly as it converts the ORM's parameter).
+    return connection.ops.adapt_decimalfield_value(value)
+
+
+def stage_regions(cursor) -> dict[int, str]:
+    """av_region(region_id, province_id): the province of every region by the first six characters of
+    its path, as VolumeInputs.main looks it up. Returns {region id: path}."""
+    provinces = province_ids_by_code()
+    paths = dict(Region.objects.values_list("pk", "path"))
+    _temp_table(
+        cursor,
+        "av_region",
+        "region_id bigint PRIMARY KEY, province_id bigint",
+        [(pk, provinces.get(path[:6])) for pk, path in sorted(paths.items())],
+    )
+    return paths
+
+
+def stage_mains(cursor, batch: Batch) -> dict[tuple[int, int], MainWinner]:
+    """av_main(item_id, province_id, supplier_id, price, price_hi, price_lo): main_winners(batch)."""
+    mains = main_winners(batch)
+    rows = [
+        (
+            item_id,
+            province_id,
+            m.supplier_id,
+            _decimal_param(m.winning_price),
+            *price_cents_parts(m.winning_price),
+        )
+        for (item_id, province_id), m in sorted(mains.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
+        if province_id is not None
+    ]
+    _temp_table(
+        cursor,
+        "av_main",
+        "item_id bigint, province_id bigint, supplier_id bigint, price numeric, price_hi bigint, "
+        "price_lo bigint, PRIMARY KEY (item_id, province_id)",
+        rows,
+    )
+    return mains
+
+
+def stage_ratios(cursor, batch: Batch, region_ids) -> dict[int, int]:
+    """av_item(item_id, winners) from winner_counts and av_ratio(region_id, winners, ratio, num, den): the
+    ratio of each region (of `region_ids`) for each winner count that occurs. Returns the counts."""
+    counts = winner_counts(batch)
+    _temp_table(cursor, "av_item", "item_id bigint PRIMARY KEY, winners integer", sorted(counts.items()))
+    tables = RatioTables(batch)
+    tables.preload(region_ids)
+    rows = []
+    for region_id in sorted(set(region_ids)):
+        for n in sorted(set(counts.values())):
+            ratio = tables.ratio(region_id, n)
+            rows.append((region_id, n, _decimal_param(ratio), *ratio_fraction(ratio)))
+    _temp_table(
+        cursor,
+        "av_ratio",
+        "region_id bigint, winners integer, ratio numeric, num bigint, den bigint, "
+        "PRIMARY KEY (region_id, winners)",
+        rows,
+    )
+    return counts
+
+
+def stage_distributors(cursor, supplier_ids, region_paths: dict[int, str]) -> bool:
+    """av_dist(supplier_id, region_id, distributor_id): DistributorChooser's choice for every supplier and
+    region of `region_paths`, where there is one. Returns whether every pair has a distributor."""
+    suppliers = sorted(set(supplier_ids))
+    chooser = DistributorChooser(suppliers)
+    rows, complete = [], True
+    for supplier_id in suppliers:
+        for region_id, path in sorted(region_paths.items()):
+            distributor_id = chooser.choose(supplier_id, path)
+            if distributor_id is None:
+                complete = False
+            else:
+                rows.append((supplier_id, region_id, distributor_id))
+    _temp_table(
+        cursor,
+        "av_dist",
+        "supplier_id bigint, region_id bigint, distributor_id bigint, PRIMARY KEY (supplier_id, region_id)",
+        rows,
+    )
+    return complete
