@@ -319,19 +319,25 @@ def evaluate(facts: Facts) -> Outcome:
             f"a.status IN ('open', 'explained') AND ({in_scope}) "
             f"AND NOT EXISTS (SELECT 1 FROM mon_new n WHERE n.akey = a.key)"
         )
+        # The stale alerts once (one anti-join of the scope's open alerts against the found keys), then
+        # their log and their update by id.
+        cursor.execute("DROP TABLE IF EXISTS mon_stale")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE mon_stale AS SELECT a.id, a.status FROM {alert} a WHERE {stale}"
+        )
         cursor.execute(
             f"""
             INSERT INTO {event} (alert_id, at, action, from_value, to_value, reason)
-            SELECT a.id, %s, 'closed', a.status, 'closed', '条件不再满足，自动关闭' FROM {alert} a WHERE {stale}
+            SELECT s.id, %s, 'closed', s.status, 'closed', '条件不再满足，自动关闭' FROM mon_stale s
             """,
             [now],
         )
         closed = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {alert} SET status = 'closed', closed_on = %s WHERE id IN "
-            f"(SELECT a.id FROM {alert} a WHERE {stale})",
-            [as_of],
-        )
+        if closed:
+            cursor.execute(
+                f"UPDATE {alert} SET status = 'closed', closed_on = %s WHERE id IN (SELECT id FROM mon_stale)",
+                [as_of],
+            )
     return Outcome(
         facts=facts, found=found, opened=opened, reopened=reopened, closed=closed, seconds=0.0, sla=""
     )

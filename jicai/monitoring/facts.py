@@ -39,7 +39,7 @@ from jicai.batches.models import (
     Substitute,
     Winner,
 )
-from jicai.monitoring.models import DeliveryFact, MonitoringRun, ProgressFact
+from jicai.monitoring.models import Alert, DeliveryFact, MonitoringRun, ProgressFact
 from jicai.policy import rules as policy_rules
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Institution, Product, Region
@@ -274,6 +274,7 @@ STAT_MODELS = (
     PurchaseAgreement,
     ProgressFact,
     DeliveryFact,
+    Alert,
 )
 
 
@@ -648,7 +649,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
                SUM(CASE WHEN w.id IS NOT NULL THEN a.pur * {fac} ELSE 0 END),
                SUM(CASE WHEN w.id IS NULL AND p.generic_name = g.generic_name
                         AND p.dosage_form_group = g.dosage_form_group THEN a.pur * {fac} ELSE 0 END),
-               0, 0, 0, 0, NULL, 0
+               NULL, NULL, NULL, NULL, NULL, 0
         FROM mon_lagg a
         JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = a.batch_id
         JOIN {t["item"]} g ON g.id = a.item_id
@@ -667,7 +668,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
     cursor.execute(
         f"""
         INSERT INTO mon_pur
-        SELECT x.institution_id, x.item_id, 0, 0, SUM(x.u), SUM(x.u_ly), SUM(x.u_sd), 0, NULL, 0
+        SELECT x.institution_id, x.item_id, NULL, NULL, SUM(x.u), SUM(x.u_ly), SUM(x.u_sd), NULL, NULL, 0
         FROM (SELECT a.institution_id, su.item_id, {u} * {fac} AS u, {uly} * {fac} AS u_ly,
                      {usd} * {fac} AS u_sd, {n} AS n
               FROM mon_lagg a
@@ -683,7 +684,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
     cursor.execute(
         f"""
         INSERT INTO mon_pur
-        SELECT av.institution_id, av.item_id, 0, 0, 0, 0, 0, av.agreed_qty, av.reported_qty, 1
+        SELECT av.institution_id, av.item_id, NULL, NULL, NULL, NULL, NULL, av.agreed_qty, av.reported_qty, 1
         FROM {t["agreed"]} av
         JOIN {t["item"]} g ON g.id = av.item_id
         JOIN mon_ic c ON c.institution_id = av.institution_id AND c.batch_id = g.batch_id
@@ -712,8 +713,11 @@ def _progress_facts(cursor, facts: Facts) -> int:
                CASE WHEN x.has_av > 0 THEN x.reported END,
                x.w, x.n, x.u, x.u_ly, x.u_sd, c.tp,
                CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END
-        FROM (SELECT institution_id, item_id, SUM(w) AS w, SUM(n) AS n, SUM(u) AS u, SUM(u_ly) AS u_ly,
-                     SUM(u_sd) AS u_sd, COALESCE(MAX(agreed), 0) AS agreed, MAX(reported) AS reported,
+        -- Each of the three sources has at most one row per (institution, item) (grouped, or the agreed
+        -- volume's unique key), the others NULL there: MAX picks it (far less memory than numeric SUMs).
+        FROM (SELECT institution_id, item_id, COALESCE(MAX(w), 0) AS w, COALESCE(MAX(n), 0) AS n,
+                     COALESCE(MAX(u), 0) AS u, COALESCE(MAX(u_ly), 0) AS u_ly, COALESCE(MAX(u_sd), 0) AS u_sd,
+                     COALESCE(MAX(agreed), 0) AS agreed, MAX(reported) AS reported,
                      MAX(has_av) AS has_av
               FROM mon_pur GROUP BY institution_id, item_id) x
         JOIN {t["item"]} g ON g.id = x.item_id
