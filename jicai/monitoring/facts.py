@@ -526,9 +526,11 @@ def _line_totals(cursor, facts: Facts) -> int:
         facts,
         "mon_lc",
         f"""
-        SELECT institution_id, batch_id, s, {day} AS d, grace_cut, receipt_cut, basis FROM mon_ic
+        SELECT institution_id, batch_id, s, {day} AS d, grace_cut, receipt_cut, basis, 1 AS live, year_id,
+               province_id, pay_days
+        FROM mon_ic
         UNION ALL
-        SELECT i.institution_id, b.id, NULL, {day}, NULL, NULL, NULL
+        SELECT i.institution_id, b.id, NULL, {day}, NULL, NULL, NULL, 0, NULL, NULL, NULL
         FROM (SELECT DISTINCT institution_id FROM mon_ic) i CROSS JOIN {_t(Batch)} b
         WHERE NOT EXISTS (SELECT 1 FROM mon_ic c WHERE c.institution_id = i.institution_id AND c.batch_id = b.id)
         """,
@@ -854,23 +856,37 @@ def _late_payments(cursor, facts: Facts) -> int:
     threshold: payment_due_days. Lines partly received after D are judged once their receipts are in."""
     t = tables()
     as_of = _param(facts.as_of)
-    cursor.execute(
+    # Through the shared context table (live rows: batch 0 and started batches, as mon_ic), so that on
+    # PostgreSQL the scan of lines and payments can run in parallel (CREATE … AS, never INSERT … SELECT).
+    lc = facts.work["mon_lc"]
+    _create_as(
+        cursor,
+        "mon_lp",
         f"""
-        INSERT INTO mon_finding (type, institution_id, item_id, supplier_id, product_id, line_id, batch_id,
-            year_id, province_id, value, threshold)
-        SELECT 'LATE_PAYMENT', x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id, x.batch_id,
-               x.year_id, x.province_id, x.payable - x.paid, x.pay_days
+        SELECT 'LATE_PAYMENT' AS type, x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id AS line_id,
+               x.batch_id, x.year_id, x.province_id, x.payable - x.paid AS value, x.pay_days AS threshold
         FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
                      c.province_id, c.pay_days, ROUND(l.accepted_qty * l.unit_price, 2) AS payable,
                      l.paid_amount - COALESCE(pa.later, 0) AS paid
-              FROM {t["line"]} l {_line_ctx_join()}
+              FROM {t["line"]} l
+              LEFT JOIN {t["item"]} g ON g.id = l.item_id
+              JOIN {lc} c ON c.institution_id = l.institution_id AND c.batch_id = COALESCE(g.batch_id, {NO_BATCH})
               LEFT JOIN (SELECT line_id, SUM(amount) AS later FROM {t["payment"]} WHERE paid_on > %s
                          GROUP BY line_id) pa ON pa.line_id = l.id
-              WHERE l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= %s
+              WHERE c.live = 1 AND l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= %s
                 AND l.payment_due_on < %s) x
         WHERE x.payable > x.paid
         """,
         [as_of, as_of, as_of],
+    )
+    cursor.execute(
+        """
+        INSERT INTO mon_finding (type, institution_id, item_id, supplier_id, product_id, line_id, batch_id,
+            year_id, province_id, value, threshold)
+        SELECT type, institution_id, item_id, supplier_id, product_id, line_id, batch_id, year_id, province_id,
+               value, threshold
+        FROM mon_lp
+        """
     )
     return cursor.rowcount
 
