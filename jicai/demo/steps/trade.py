@@ -60,6 +60,7 @@ UNREPORTED_BUYERS = 0.03
 # Per mille of lines: cancelled by the institution, rejected by the supplier.
 CANCELLED, REJECTED = 20, 10
 USAGE_DEPARTMENTS = ("心内科", "内分泌科")
+MAX_LINES = 256  # line numbers per order slot (an institution buys at most one line per item per round)
 LOADED = (Order, OrderLine, Delivery, Receipt, Payment, UsageLine)
 # PostgreSQL: loads of at least this many pairs are split over this many connections (one per core).
 PARALLEL_MIN_PAIRS, PARALLEL_SHARDS = 100_000, 2
@@ -68,11 +69,18 @@ PARALLEL_MIN_PAIRS, PARALLEL_SHARDS = 100_000, 2
 def _hash(expr: str, salt: int, multiplier: int) -> str:
     """A pseudo-random integer in [0, 2³¹ − 1) from an integer expression (Lehmer step with a distinct
     multiplier per use, so different uses of one id are unrelated). Operands stay below 2⁶³ on SQLite."""
-    return f"((({expr}) + {salt}) * {multiplier} % 2147483647)"
+    return f"(((({expr}) % 1000000007) + {salt}) * {multiplier} % 2147483647)"
+
+
+def _line_id(first_line: int, rounds: int) -> str:
+    """Line ids follow (order, line_no): order slot × rounds + round, times MAX_LINES, plus the line number.
+    Sparse, but lines are then written in the order of both the table and its (order, line_no) unique
+    index, which SQLite must maintain row by row (inline constraint); random order made it twice as slow."""
+    return f"({first_line} + (s.slot * {rounds} + r.rnd) * {MAX_LINES} + sl.line_no)"
 
 
 def _bit(mask: str, bit: str) -> str:
-    return f"(({mask} >> {bit}) & 1)"
+    return f"(({mask} >> CAST({bit} AS integer)) & 1)"
 
 
 class _Sql:
@@ -114,6 +122,10 @@ def _execute(cursor, statement: str, params=None) -> int:
 
 
 def _temp_table(name: str, columns: str, rows, column_names) -> None:
+    """A temporary table of this connection filled with `rows`. `KEY` in `columns` is the integer primary key
+    type: on SQLite only the exact spelling INTEGER PRIMARY KEY makes it the rowid (one B-tree, no index)."""
+    key = "integer PRIMARY KEY" if connection.vendor == "sqlite" else "bigint PRIMARY KEY"
+    columns = columns.replace("KEY", key)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
         cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
@@ -243,6 +255,8 @@ def _plan(ctx, institutions, items, plans, agreed, poor_supplier, rounds_for) ->
             + b
             + (share, seed, poor, late)
         )
+    if any(slot[2] >= MAX_LINES for slot in slots.values()):
+        raise ValueError(f"an order slot has more than {MAX_LINES - 1} lines")
     return plan, rounds
 
 
@@ -359,14 +373,15 @@ def _parallel(plan: _Plan) -> bool:
 
 @dataclass
 class _Shard:
-    """A contiguous block of institutions: its pairs (ids pid_lo ≤ pid < pid_hi) and order slots."""
+    """A contiguous block of institutions: its pairs and its order slots (slot_lo ≤ slot < slot_hi; slots are
+    numbered institution by institution, so a block's slots are contiguous and so are its line ids)."""
 
     pairs: list
     slots: list
     late_payers: list
     offline: set
-    pid_lo: int
-    pid_hi: int
+    slot_lo: int
+    slot_hi: int
 
 
 def _shards(plan: _Plan, count: int) -> list[_Shard]:
@@ -384,14 +399,17 @@ def _shards(plan: _Plan, count: int) -> list[_Shard]:
         if lo >= hi:
             continue
         institutions = {row[1] for row in pairs[lo:hi]}
+        slots = [row for row in slot_rows if row[0] in institutions]
+        indexes = [row[2] for row in slots]
+        assert max(indexes) - min(indexes) + 1 == len(slots), "slots of a block must be contiguous"
         shards.append(
             _Shard(
                 pairs=pairs[lo:hi],
-                slots=[row for row in slot_rows if row[0] in institutions],
+                slots=slots,
                 late_payers=[i for i in plan.late_payers if i in institutions],
                 offline={i for i in plan.offline if i in institutions},
-                pid_lo=lo,
-                pid_hi=hi,
+                slot_lo=min(indexes),
+                slot_hi=max(indexes) + 1,
             )
         )
     return shards
@@ -449,8 +467,8 @@ class _Load:
         _write_plan(self, shard)
         sql = _Sql()
         lines = (
-            self.first_line + shard.pid_lo * self.rounds,
-            self.first_line + shard.pid_hi * self.rounds - 1,
+            self.first_line + shard.slot_lo * self.rounds * MAX_LINES,
+            self.first_line + shard.slot_hi * self.rounds * MAX_LINES - 1,
         )
         statements = list(_statements(sql, self, lines))
         statements.append(("payments", _payments(sql, shard.late_payers, lines)))
@@ -474,7 +492,7 @@ def _write_plan(load: _Load, shard: _Shard) -> None:
     )
     _temp_table(
         "demo_pair",
-        "pid bigint PRIMARY KEY, inst_id bigint, item_id bigint, per_round bigint, a_product bigint,"
+        "pid KEY, inst_id bigint, item_id bigint, per_round bigint, a_product bigint,"
         " a_price bigint, a_supplier bigint, a_slot bigint, a_line integer, b_product bigint, b_price bigint,"
         " b_supplier bigint, b_slot bigint, b_line integer, b_share integer, b_seed integer, poor integer,"
         " late_recv integer",
@@ -490,11 +508,24 @@ def _write_plan(load: _Load, shard: _Shard) -> None:
     )
     _temp_table(
         "demo_slot",
-        "slot bigint PRIMARY KEY, inst_id bigint, supplier_id bigint, distributor_id bigint, mask bigint",
+        "slot KEY, inst_id bigint, supplier_id bigint, distributor_id bigint, mask bigint",
         slots,
         ("slot", "inst_id", "supplier_id", "distributor_id", "mask"),
     )
-    _temp_table("demo_round", "rnd integer PRIMARY KEY", [(r,) for r in range(load.rounds)], ("rnd",))
+    # Where each pair's lines go: (slot × MAX_LINES + line number) → pair, and whether it is the B product.
+    slotlines = []
+    for p in shard.pairs:
+        slotlines.append((p[6] * MAX_LINES + p[7], p[7], p[0], 0))
+        if p[8] is not None:
+            slotlines.append((p[10] * MAX_LINES + p[11], p[11], p[0], 1))
+    slotlines.sort()
+    _temp_table(
+        "demo_slotline",
+        "k KEY, line_no integer, pid bigint, b integer",
+        slotlines,
+        ("k", "line_no", "pid", "b"),
+    )
+    _temp_table("demo_round", "rnd KEY", [(r,) for r in range(load.rounds)], ("rnd",))
     start, end, policy = load.start, load.end, load.policy
     # Offsets reach past the year end: deliveries, receipts and the due dates of December receipts.
     horizon = (end - start).days + 120
@@ -505,7 +536,7 @@ def _write_plan(load: _Load, shard: _Shard) -> None:
         due_rows.append((offset, day.isoformat(), due.isoformat(), (due - start).days))
     _temp_table(
         "demo_day",
-        "off integer PRIMARY KEY, day date, due date, due_off integer",
+        "off KEY, day date, due date, due_off integer",
         due_rows,
         ("off", "day", "due", "due_off"),
     )
@@ -514,7 +545,7 @@ def _write_plan(load: _Load, shard: _Shard) -> None:
     while day <= end:
         months.append((len(months), day.isoformat()))
         day = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=15)
-    _temp_table("demo_month", "m integer PRIMARY KEY, day date", months, ("m", "day"))
+    _temp_table("demo_month", "m KEY, day date", months, ("m", "day"))
 
 
 def _day_offset(days: int, rounds: int) -> str:
@@ -546,18 +577,19 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int]):
     )
     # Innermost: one row per pair and round with the product of that round and the line's hashes.
     base = f"""
-        SELECT {first_line} + p.pid * {rounds} + r.rnd AS id, p.inst_id, p.item_id, p.poor, p.late_recv,
+        SELECT {_line_id(first_line, rounds)} AS id, p.inst_id, p.item_id, p.poor, p.late_recv,
             {_day_offset(days, rounds)} AS day_off,
-            CASE WHEN {B_RULE} THEN p.b_product ELSE p.a_product END AS product_id,
-            CASE WHEN {B_RULE} THEN p.b_supplier ELSE p.a_supplier END AS supplier_id,
-            CASE WHEN {B_RULE} THEN p.b_price ELSE p.a_price END AS price,
-            {first_order} + (CASE WHEN {B_RULE} THEN p.b_slot ELSE p.a_slot END) * {rounds} + r.rnd AS order_pk,
-            CASE WHEN {B_RULE} THEN p.b_line ELSE p.a_line END AS line_no,
-            CASE WHEN {B_RULE} THEN 0 ELSE p.poor END AS poor_line,
+            CASE WHEN sl.b = 1 THEN p.b_product ELSE p.a_product END AS product_id,
+            CASE WHEN sl.b = 1 THEN p.b_supplier ELSE p.a_supplier END AS supplier_id,
+            CASE WHEN sl.b = 1 THEN p.b_price ELSE p.a_price END AS price,
+            {first_order} + s.slot * {rounds} + r.rnd AS order_pk, sl.line_no,
+            CASE WHEN sl.b = 1 THEN 0 ELSE p.poor END AS poor_line,
             p.per_round * (600 + {_hash("p.pid * 64 + r.rnd", 3, 16807)} % 801) / 1000 AS raw_qty,
             d.day AS ordered_on
-        FROM demo_pair p CROSS JOIN demo_round r
-        JOIN demo_day d ON d.off = {_day_offset(days, rounds)} {sql.barrier}
+        FROM demo_slot s CROSS JOIN demo_round r CROSS JOIN demo_slotline sl CROSS JOIN demo_pair p
+        JOIN demo_day d ON d.off = {_day_offset(days, rounds)}
+        WHERE sl.k BETWEEN s.slot * {MAX_LINES} AND s.slot * {MAX_LINES} + {MAX_LINES - 1}
+          AND p.pid = sl.pid AND (CASE WHEN {B_RULE} THEN 1 ELSE 0 END) = sl.b {sql.barrier}
     """
     line_id = "b.id"
     status = f"({_hash(line_id, 5, 69621)} % 1000)"
