@@ -1,11 +1,12 @@
 """Step: substitute lists (可替代药品). For each drug item, products of other generics of the same ATC class
 and dosage-form group: same ATC level 5 → full or most, same level 4 → partial. Generics outside the
 scale's batches come first: their products are created here (off-batch, listed only); then generics that
-are items of another batch (their main and one other product); items of the same batch come last."""
+are items of another batch, then of the same batch, each with up to two of its products that do not supply
+(non-winning, originator)."""
 
 from decimal import Decimal
 
-from jicai.batches.models import ListingPrice, Substitute, SubstituteDegree, WinnerRole
+from jicai.batches.models import SUPPLY_ROLES, ListingPrice, Substitute, SubstituteDegree
 from jicai.core.money import price as to_price
 from jicai.demo.catalogue import catalogue
 from jicai.demo.context import DemoContext
@@ -29,10 +30,12 @@ def build_substitutes(ctx: DemoContext) -> None:
     def products_for(template) -> list[Product]:
         item = in_scale.get(template.key)
         if item is not None:
+            # Only products that do not supply under the item (non-winning, originator): a supplying
+            # winner of another item is bought routinely, and every such purchase would count as substitute
+            # buying for this item (SPEC §7), flooding monitoring with false alerts.
             products = ctx.item_products[item.pk]
-            main = [p for p in products if p.demo_role == WinnerRole.MAIN]
-            others = [p for p in products if p.demo_role != WinnerRole.MAIN]
-            return main + rng.sample(others, min(1, len(others)))
+            others = [p for p in products if p.demo_role not in SUPPLY_ROLES]
+            return rng.sample(others, min(2, len(others)))
         if template.key not in off_batch:
             variant = variants_of(template)[0]
             makers = rng.sample(ctx.manufacturers["generic"], 2)

@@ -48,7 +48,7 @@ PROVINCE_TARGET_LINES = 20_100_000
 BASE_VOLUME = {"tertiary": 60_000, "secondary": 24_000, "primary": 6_000, "grassroots": 2_400}
 # (name, low, high, share of institutions): most buy on pace (a little above the agreed volume, since partial
 # deliveries, receipt delays and second products take some off); monitoring should find the few that do not.
-PACES = (("ahead", 1.4, 1.6, 0.1), ("on_track", 1.12, 1.3, 0.78), ("behind", 0.35, 0.7, 0.12))
+PACES = (("ahead", 1.45, 1.65, 0.1), ("on_track", 1.18, 1.35, 0.78), ("behind", 0.35, 0.7, 0.12))
 NONWINNING_BUYERS = 0.1  # institutions buying non-winning products for some items
 SUBSTITUTE_BUYERS = 0.1
 LATE_RECEIVERS = 0.08
@@ -584,7 +584,7 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int]):
             CASE WHEN sl.b = 1 THEN p.b_price ELSE p.a_price END AS price,
             {first_order} + s.slot * {rounds} + r.rnd AS order_pk, sl.line_no,
             CASE WHEN sl.b = 1 THEN 0 ELSE p.poor END AS poor_line,
-            p.per_round * (600 + {_hash("p.pid * 64 + r.rnd", 3, 16807)} % 801) / 1000 AS raw_qty,
+            p.per_round * (750 + {_hash("p.pid * 64 + r.rnd", 3, 16807)} % 501) / 1000 AS raw_qty,
             d.day AS ordered_on
         FROM demo_slot s CROSS JOIN demo_round r CROSS JOIN demo_slotline sl CROSS JOIN demo_pair p
         JOIN demo_day d ON d.off = {_day_offset(days, rounds)}
