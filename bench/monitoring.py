@@ -30,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 60
+TARGET_SCALE = "province"  # the target is for the province run; other scales report met = null
 
 
 def emit(**fields) -> None:
@@ -174,7 +175,7 @@ def child(database_url: str, args) -> None:
             as_of=as_of,
             seconds=round(seconds, 2),
             target_seconds=TARGET_SECONDS,
-            met=seconds <= TARGET_SECONDS,
+            met=(seconds <= TARGET_SECONDS) if args.scale == TARGET_SCALE else None,
             alerts_found=outcome.found,
             steps=outcome.facts.timings,
             facts=outcome.facts.counts,
@@ -196,7 +197,7 @@ def child(database_url: str, args) -> None:
             as_of=as_of + datetime.timedelta(days=1),
             seconds=round(seconds, 2),
             target_seconds=TARGET_SECONDS,
-            met=seconds <= TARGET_SECONDS,
+            met=(seconds <= TARGET_SECONDS) if args.scale == TARGET_SCALE else None,
             alerts_found=next_outcome.found,
             opened=next_outcome.opened,
             closed=next_outcome.closed,
