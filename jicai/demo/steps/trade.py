@@ -515,15 +515,16 @@ def _write_plan(load: _Load, shard: _Shard) -> None:
     # Where each pair's lines go: (slot × MAX_LINES + line number) → pair, and whether it is the B product.
     slotlines = []
     for p in shard.pairs:
-        slotlines.append((p[6] * MAX_LINES + p[7], p[7], p[0], 0))
+        slotlines.append((p[6] * MAX_LINES + p[7], p[6], p[7], p[0], 0))
         if p[8] is not None:
-            slotlines.append((p[10] * MAX_LINES + p[11], p[11], p[0], 1))
+            slotlines.append((p[10] * MAX_LINES + p[11], p[10], p[11], p[0], 1))
     slotlines.sort()
+    # SQLite walks the rowid range of k per slot; PostgreSQL hash-joins on the slot column.
     _temp_table(
         "demo_slotline",
-        "k KEY, line_no integer, pid bigint, b integer",
+        "k KEY, slot bigint, line_no integer, pid bigint, b integer",
         slotlines,
-        ("k", "line_no", "pid", "b"),
+        ("k", "slot", "line_no", "pid", "b"),
     )
     _temp_table("demo_round", "rnd KEY", [(r,) for r in range(load.rounds)], ("rnd",))
     start, end, policy = load.start, load.end, load.policy
@@ -588,7 +589,7 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int]):
             d.day AS ordered_on
         FROM demo_slot s CROSS JOIN demo_round r CROSS JOIN demo_slotline sl CROSS JOIN demo_pair p
         JOIN demo_day d ON d.off = {_day_offset(days, rounds)}
-        WHERE sl.k BETWEEN s.slot * {MAX_LINES} AND s.slot * {MAX_LINES} + {MAX_LINES - 1}
+        WHERE sl.slot = s.slot AND sl.k BETWEEN s.slot * {MAX_LINES} AND s.slot * {MAX_LINES} + {MAX_LINES - 1}
           AND p.pid = sl.pid AND (CASE WHEN {B_RULE} THEN 1 ELSE 0 END) = sl.b {sql.barrier}
     """
     line_id = "b.id"
