@@ -5,6 +5,7 @@ implementation of the progress facts (loop over institutions and items, one ORM 
     .venv/bin/python bench/monitoring.py [--scale medium] [--sample 20] [--db sqlite,postgres]
         [--sqlite /tmp/jicai-bench-monitoring.sqlite3]
         [--postgres postgres://postgres@127.0.0.1:5432/jicai_bench_monitoring] [--reuse] [--next-day]
+        [--slow SECONDS]
 
 Each database is rebuilt with `jicai migrate` + the demo at SCALE (its own monitoring hook included), unless
 --reuse keeps an already built one (then it is neither migrated nor rebuilt: point --sqlite/--postgres at
@@ -105,6 +106,42 @@ def orm_progress(institution, as_of):
     return rows
 
 
+class SlowStatements:
+    """With --slow SECONDS: records every SQL statement of the timed run that took at least SECONDS (the
+    first 160 characters of its text, whitespace folded) and emits them slowest first."""
+
+    def __init__(self, threshold: float | None):
+        self.threshold = threshold
+        self.slow: list[tuple[float, str]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            seconds = time.perf_counter() - started
+            if seconds >= self.threshold:
+                self.slow.append((seconds, " ".join(sql.split())[:160]))
+
+    def __enter__(self):
+        if self.threshold is not None:
+            from django.db import connection
+
+            self._wrapper = connection.execute_wrapper(self)
+            self._wrapper.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.threshold is not None:
+            self._wrapper.__exit__(*exc)
+
+    def emit(self, database: str, run: str) -> None:
+        if self.threshold is None:
+            return
+        statements = [{"seconds": round(s, 2), "sql": sql} for s, sql in sorted(self.slow, reverse=True)]
+        emit(name="slow_statements", database=database, run=run, statements=statements)
+
+
 def child(database_url: str, args) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jicai.settings")
@@ -162,7 +199,8 @@ def child(database_url: str, args) -> None:
     runs = []
     for attempt in range(args.repeat):
         started = time.perf_counter()
-        outcome = run_monitoring(as_of, province)
+        with SlowStatements(args.slow) as slow:
+            outcome = run_monitoring(as_of, province)
         seconds = time.perf_counter() - started
         runs.append(seconds)
         emit(
@@ -180,13 +218,15 @@ def child(database_url: str, args) -> None:
             steps=outcome.facts.timings,
             facts=outcome.facts.counts,
         )
+        slow.emit(label, f"run_monitoring {attempt + 1}")
     best = min(runs)
     progress_seconds = outcome.facts.timings["lines"] + outcome.facts.timings["progress"]
     if args.next_day:
         import datetime
 
         started = time.perf_counter()
-        next_outcome = run_monitoring(as_of + datetime.timedelta(days=1), province)
+        with SlowStatements(args.slow) as slow:
+            next_outcome = run_monitoring(as_of + datetime.timedelta(days=1), province)
         seconds = time.perf_counter() - started
         emit(
             name="run_monitoring_next_day",
@@ -203,6 +243,7 @@ def child(database_url: str, args) -> None:
             closed=next_outcome.closed,
             steps=next_outcome.facts.timings,
         )
+        slow.emit(label, "run_monitoring_next_day")
 
     sample = list(
         Institution.objects.select_related("region").order_by("id")[:: max(1, institutions // args.sample)][
@@ -243,6 +284,7 @@ def main() -> None:
     )
     parser.add_argument("--reuse", action="store_true", help="keep a database already built at this scale")
     parser.add_argument("--next-day", action="store_true", help="also time a run for the day after")
+    parser.add_argument("--slow", type=float, default=None, help="list statements slower than SECONDS")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -271,6 +313,7 @@ def main() -> None:
         ]
         command += ["--repeat", str(args.repeat)] + (["--reuse"] if args.reuse else [])
         command += ["--next-day"] if args.next_day else []
+        command += ["--slow", str(args.slow)] if args.slow is not None else []
         subprocess.run(command, check=True)
 
 
