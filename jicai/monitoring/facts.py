@@ -273,6 +273,9 @@ def purchased_window(lo: str, hi: str) -> str:
 
 
 SUPPLY_ROLE_SQL = "(" + ", ".join(f"'{r}'" for r in SUPPLY_ROLES) + ")"
+# LATE_PAYMENT: what a line owes (its accepted value, trade.rules.payable_amount) and which lines can owe.
+PAYABLE = "ROUND(l.accepted_qty * l.unit_price, 2)"
+LATE_PAYMENT_BASE = "(l.status <> 'cancelled' AND l.accepted_qty > 0)"
 
 
 # ---- session set-up --------------------------------------------------------------------------------------
@@ -587,6 +590,12 @@ def _line_totals(cursor, facts: Facts) -> int:
         "(l.delivered_qty > 0 AND l.ordered_on < c.receipt_cut AND (l.last_received_on IS NULL "
         "OR l.last_received_on > c.d OR l.accepted_qty + l.rejected_qty < l.delivered_qty))"
     )
+    # Late payment needs the line's payments only when it was paid after D; otherwise paid_amount is
+    # what was paid by D, so a fully paid line is not late.
+    late_payment = (
+        f"(c.live = 1 AND {LATE_PAYMENT_BASE} AND l.last_received_on <= c.d AND l.payment_due_on < c.d "
+        f"AND (l.paid_amount < {PAYABLE} OR l.last_paid_on > c.d))"
+    )
     columns = [
         f"SUM(CASE WHEN {window} THEN {purchased_between('c.s', 'c.d')} ELSE 0 END) AS pur",
         f"SUM(CASE WHEN {window} THEN 1 ELSE 0 END) AS npw",
@@ -595,6 +604,7 @@ def _line_totals(cursor, facts: Facts) -> int:
         f"SUM(CASE WHEN {delivery_window} THEN 1 ELSE 0 END) AS d_cnt",
         "MAX(CASE WHEN l.status <> 'cancelled' AND l.ordered_on >= c.s THEN l.qty END) AS max_qty",
         f"SUM(CASE WHEN {late_receipt} THEN 1 ELSE 0 END) AS lr_cnt",
+        f"SUM(CASE WHEN {late_payment} THEN 1 ELSE 0 END) AS lp_cnt",
     ]
     for j in range(1, width + 1):
         s_j, lys_j, lye_j = f"sp.s{j}", f"sp.lys{j}", f"sp.lye{j}"
@@ -878,40 +888,35 @@ def _late_receipts(cursor, facts: Facts) -> int:
 def _late_payments(cursor, facts: Facts) -> int:
     """LATE_PAYMENT: a line received by D (its last receipt on or before D) whose accepted value is not
     fully paid by D while D is after its payment due date. Value: the outstanding amount (yuan);
-    threshold: payment_due_days. Lines partly received after D are judged once their receipts are in."""
+    threshold: payment_due_days. Lines partly received after D are judged once their receipts are in.
+    Only lines of the pairs whose line totals counted a possibly late line (same condition, with the
+    payments after D read only for lines paid after D)."""
     t = tables()
     as_of = _param(facts.as_of)
-    # Through the shared context table (live rows: batch 0 and started batches, as mon_ic), so that on
-    # PostgreSQL the scan of lines and payments can run in parallel (CREATE … AS, never INSERT … SELECT).
-    lc = facts.work["mon_lc"]
-    _create_as(
-        cursor,
-        "mon_lp",
-        f"""
-        SELECT 'LATE_PAYMENT' AS type, x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id AS line_id,
-               x.batch_id, x.year_id, x.province_id, x.payable - x.paid AS value, x.pay_days AS threshold
-        FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
-                     c.province_id, c.pay_days, ROUND(l.accepted_qty * l.unit_price, 2) AS payable,
-                     l.paid_amount - COALESCE(pa.later, 0) AS paid
-              FROM {t["line"]} l
-              LEFT JOIN {t["item"]} g ON g.id = l.item_id
-              JOIN {lc} c ON c.institution_id = l.institution_id AND c.batch_id = COALESCE(g.batch_id, {NO_BATCH})
-              LEFT JOIN (SELECT line_id, SUM(amount) AS later FROM {t["payment"]} WHERE paid_on > %s
-                         GROUP BY line_id) pa ON pa.line_id = l.id
-              WHERE c.live = 1 AND l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= %s
-                AND l.payment_due_on < %s) x
-        WHERE x.payable > x.paid
-        """,
-        [as_of, as_of, as_of],
+    if not _candidate_pairs(
+        cursor, "mon_lp_pairs", "SELECT DISTINCT institution_id, product_id FROM mon_lagg WHERE lp_cnt > 0"
+    ):
+        return 0
+    paid_by = (
+        "(CASE WHEN l.last_paid_on IS NULL OR l.last_paid_on <= %s THEN l.paid_amount "
+        f"ELSE l.paid_amount - (SELECT COALESCE(SUM(pa.amount), 0) FROM {t['payment']} pa "
+        "WHERE pa.line_id = l.id AND pa.paid_on > %s) END)"
     )
     cursor.execute(
-        """
+        f"""
         INSERT INTO mon_finding (type, institution_id, item_id, supplier_id, product_id, line_id, batch_id,
             year_id, province_id, value, threshold)
-        SELECT type, institution_id, item_id, supplier_id, product_id, line_id, batch_id, year_id, province_id,
-               value, threshold
-        FROM mon_lp
-        """
+        SELECT 'LATE_PAYMENT', x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id, x.batch_id,
+               x.year_id, x.province_id, x.payable - x.paid, x.pay_days
+        FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
+                     c.province_id, c.pay_days, {PAYABLE} AS payable, {paid_by} AS paid
+              FROM mon_lp_pairs p CROSS JOIN {t["line"]} l {_line_ctx_join()}
+              WHERE l.institution_id = p.institution_id AND l.product_id = p.product_id
+                AND l.ordered_on <= %s AND {LATE_PAYMENT_BASE} AND l.last_received_on <= %s
+                AND l.payment_due_on < %s AND (l.paid_amount < {PAYABLE} OR l.last_paid_on > %s)) x
+        WHERE x.payable > x.paid
+        """,
+        [as_of, as_of, as_of, as_of, as_of, as_of],
     )
     return cursor.rowcount
 

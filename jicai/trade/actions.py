@@ -395,7 +395,7 @@ def _pay_line(line: OrderLine, pay: Decimal, paid_on: dt.date, invoice_no: str) 
     updated = (
         OrderLine.objects.filter(pk=line.pk, paid_amount__lte=F("amount") - pay)
         .exclude(status__in=[LineStatus.CANCELLED, LineStatus.REJECTED])
-        .update(paid_amount=F("paid_amount") + pay)
+        .update(paid_amount=F("paid_amount") + pay, last_paid_on=_latest("last_paid_on", paid_on))
     )
     if not updated:
         current = OrderLine.objects.get(pk=line.pk)

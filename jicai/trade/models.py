@@ -90,6 +90,9 @@ class OrderLine(models.Model):
     paid_amount = models.DecimalField("已付款", max_digits=16, decimal_places=2, default=Decimal("0.00"))
     last_delivered_on = models.DateField(null=True, blank=True)
     last_received_on = models.DateField(null=True, blank=True)
+    # The latest payment date: monitoring knows a line fully paid by D without reading its payments when
+    # this is on or before D (LATE_PAYMENT, SPEC §7).
+    last_paid_on = models.DateField(null=True, blank=True)
     # trade.rules.payment_due_date from the latest receipt date (the day the line was last received).
     payment_due_on = models.DateField("应付款日期", null=True, blank=True)
 

@@ -386,6 +386,7 @@ def test_receipts_only_from_the_ordering_institution(trade):
 def test_payments_update_paid_amount(trade):
     full_chain(trade)
     assert line("PO1", 1).paid_amount == Decimal("118.80")
+    assert line("PO1", 1).last_paid_on == dt.date(2025, 3, 10)
     assert Payment.objects.filter(line=line("PO1", 1)).count() == 2
 
 

@@ -62,6 +62,7 @@ def add_line(
         paid_amount=paid,
         last_delivered_on=delivered_on if delivered else None,
         last_received_on=received_on if (accepted or rejected) else None,
+        last_paid_on=paid_on if paid else None,
         payment_due_on=received_on + dt.timedelta(days=30) if (accepted and received_on) else None,
     )
     if delivered:

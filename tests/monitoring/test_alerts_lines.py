@@ -6,7 +6,7 @@ from decimal import Decimal
 from jicai.agreements.models import PurchaseAgreement
 from jicai.batches.models import AgreementYear, ItemFactor, ListingPrice, Winner
 from jicai.monitoring.models import DeliveryFact
-from jicai.trade.models import SupplierMonthlyReport, UsageLine
+from jicai.trade.models import OrderLine, Payment, SupplierMonthlyReport, UsageLine
 from tests import factories as f
 from tests.monitoring.conftest import add_line, agreed, monitor, received
 
@@ -71,6 +71,30 @@ def test_late_payment_after_due_date(mworld):
     )
     alerts = monitor(AS_OF, types={"LATE_PAYMENT"})
     assert [(a["order_id"], a["value"], a["threshold"]) for a in alerts] == [(late.order.order_id, 12, 30)]
+
+
+def test_late_payment_judged_by_what_was_paid_by_d(mworld):
+    """Payments after D do not count as of D: a line fully paid only after D is late by its whole value,
+    one paid partly before and partly after D by what was missing at D; fully paid by D is not late."""
+    w = mworld
+    # 100 × 0.12 = 12.00 payable each, due 2024-05-31 (received 2024-05-01)
+    after = received(
+        w.hospital, w.product, 100, D(2024, 5, 1), item=w.item, paid=Decimal("12.00"), paid_on=D(2024, 6, 9)
+    )
+    split = received(
+        w.hospital, w.product, 100, D(2024, 5, 1), item=w.item, paid=Decimal("5.00"), paid_on=D(2024, 6, 1)
+    )
+    Payment.objects.create(line=split, amount=Decimal("7.00"), paid_on=D(2024, 6, 20))
+    OrderLine.objects.filter(pk=split.pk).update(paid_amount=Decimal("12.00"), last_paid_on=D(2024, 6, 20))
+    received(
+        w.hospital, w.product, 100, D(2024, 5, 1), item=w.item, paid=Decimal("12.00"), paid_on=D(2024, 6, 8)
+    )
+    alerts = monitor(AS_OF, types={"LATE_PAYMENT"})
+    assert sorted((a["order_id"], a["value"]) for a in alerts) == sorted(
+        [(after.order.order_id, 12), (split.order.order_id, 7)]
+    )
+    # As of the day after the last payment, nothing is outstanding.
+    assert monitor(D(2024, 6, 21), types={"LATE_PAYMENT"}) == []
 
 
 def test_abnormal_order_against_history_and_agreed(mworld):

@@ -401,6 +401,7 @@ def test_payments_add_up_and_a_payment_above_the_amount_is_refused(trade):
     )
     line.refresh_from_db()
     assert line.paid_amount == Decimal("120.00")
+    assert line.last_paid_on == dt.date(2025, 6, 20)  # the refused payment of 6-21 left no trace
     # Same line, day and invoice: one row.
     assert list(Payment.objects.filter(line=line).values_list("amount", flat=True)) == [Decimal("120.00")]
 

@@ -470,8 +470,7 @@ class _Load:
             self.first_line + shard.slot_lo * self.rounds * MAX_LINES,
             self.first_line + shard.slot_hi * self.rounds * MAX_LINES - 1,
         )
-        statements = list(_statements(sql, self, lines))
-        statements.append(("payments", _payments(sql, shard.late_payers, lines)))
+        statements = list(_statements(sql, self, lines, shard.late_payers))
         statements.append(("usage", _usage(shard.offline, self.rounds)))
         counts = {}
         with connection.cursor() as cursor:
@@ -555,8 +554,10 @@ def _day_offset(days: int, rounds: int) -> str:
     return f"((r.rnd * {days} + {jitter} % {days}) / {rounds})"
 
 
-def _statements(sql: _Sql, load: _Load, lines: tuple[int, int]):
-    """Orders, order lines, deliveries and receipts of the shard (line ids in `lines`, inclusive)."""
+def _statements(sql: _Sql, load: _Load, lines: tuple[int, int], late_payers: list[int]):
+    """Orders, order lines, deliveries, receipts and payments of the shard (line ids in `lines`, inclusive).
+    One payment per paid line: 8–27 days after receipt, 45–84 days for the late payers (past the 30-day
+    due date)."""
     quote = connection.ops.quote_name
     rounds, first_order, first_line = load.rounds, load.first_order, load.first_line
     end_off = (load.end - load.start).days
@@ -631,18 +632,22 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int]):
         f"CASE WHEN x.received = 1 AND (x.due_off <= {end_off} OR x.pay_draw < 500)"
         f" THEN ({accepted} * x.price + 50) / 100 ELSE 0 END"
     )
+    late = ",".join(str(i) for i in late_payers) or "0"
+    pay_offset = f"(CASE WHEN x.inst_id IN ({late}) THEN 45 + x.id % 40 ELSE 8 + x.id % 20 END)"
     yield (
         "lines",
         f"""
         INSERT INTO {line_table} (id, order_id, line_no, institution_id, supplier_id, ordered_on, product_id,
             item_id, qty, unit_price, amount, status, accepted_by_supplier, reject_reason, delivered_qty,
-            accepted_qty, rejected_qty, paid_amount, last_delivered_on, last_received_on, payment_due_on)
+            accepted_qty, rejected_qty, paid_amount, last_delivered_on, last_received_on, last_paid_on,
+            payment_due_on)
         SELECT x.id, x.order_pk, x.line_no, x.inst_id, x.supplier_id, x.ordered_on, x.product_id, x.item_id, x.qty,
             {sql.price("x.price")}, {sql.money("(x.qty * x.price + 50) / 100")}, x.status,
             CASE WHEN x.status = 'rejected' THEN FALSE WHEN x.delivered > 0 THEN TRUE END,
             CASE WHEN x.status = 'rejected' THEN '库存不足' ELSE '' END,
             x.delivered, {accepted}, x.rejected, {sql.money(paid_cents)},
             CASE WHEN x.delivered > 0 THEN x.delivered_on END, CASE WHEN x.received = 1 THEN x.received_on END,
+            CASE WHEN {paid_cents} > 0 THEN {sql.add_days("x.received_on", pay_offset)} END,
             CASE WHEN x.received = 1 THEN x.due END
         FROM ({received}) x
         """,
@@ -665,19 +670,13 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int]):
         FROM {line_table} WHERE {shard_lines} AND last_received_on IS NOT NULL
         """,
     )
-
-
-def _payments(sql: _Sql, late_payers: list[int], lines: tuple[int, int]) -> str:
-    """One payment per paid line: 8–27 days after receipt, 45–84 days for the late payers (past the 30-day
-    due date)."""
-    quote = connection.ops.quote_name
-    late = ",".join(str(i) for i in late_payers) or "0"
-    offset = f"(CASE WHEN institution_id IN ({late}) THEN 45 + id % 40 ELSE 8 + id % 20 END)"
-    return f"""
+    yield (
+        "payments",
+        f"""
         INSERT INTO {quote(Payment._meta.db_table)} (line_id, amount, paid_on, invoice_no, created_at)
-        SELECT id, paid_amount, {sql.add_days("last_received_on", offset)}, '', %s
-        FROM {quote(OrderLine._meta.db_table)} WHERE id BETWEEN {lines[0]} AND {lines[1]} AND paid_amount > 0
-    """
+        SELECT id, paid_amount, last_paid_on, '', %s FROM {line_table} WHERE {shard_lines} AND paid_amount > 0
+        """,
+    )
 
 
 def _usage(offline: set[int], rounds: int) -> str:

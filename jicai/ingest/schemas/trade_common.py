@@ -154,6 +154,7 @@ def refresh_totals(line_ids: Iterable[int], *, deliveries=False, receipts=False,
         updates["paid_amount"] = Coalesce(
             aggregate(Payment, Sum, "amount", cash), models.Value(Decimal("0.00")), output_field=cash
         )
+        updates["last_paid_on"] = aggregate(Payment, Max, "paid_on", models.DateField())
     OrderLine.objects.filter(pk__in=line_ids).update(**updates)
     if receipts:
         refresh_payment_due(line_ids)
