@@ -274,8 +274,13 @@ def purchased_window(lo: str, hi: str) -> str:
 
 SUPPLY_ROLE_SQL = "(" + ", ".join(f"'{r}'" for r in SUPPLY_ROLES) + ")"
 # LATE_PAYMENT: what a line owes (its accepted value, trade.rules.payable_amount) and which lines can owe.
+# A line is a candidate when received by D, past its due date and either not fully paid or paid after D
+# (only then are its payments read: otherwise paid_amount is what was paid by D).
 PAYABLE = "ROUND(l.accepted_qty * l.unit_price, 2)"
-LATE_PAYMENT_BASE = "(l.status <> 'cancelled' AND l.accepted_qty > 0)"
+LATE_PAYMENT_LINE = (
+    "(l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= c.d AND l.payment_due_on < c.d "
+    f"AND (l.paid_amount < {PAYABLE} OR l.last_paid_on > c.d))"
+)
 
 
 # ---- session set-up --------------------------------------------------------------------------------------
@@ -401,6 +406,7 @@ def _context(region, province, batch, year, as_of, policy) -> dict:
         "batch_id": batch.pk if batch else NO_BATCH,
         "province_id": province.pk,
         "year_id": year.pk if year else None,
+        "d": as_of,
         "receipt_cut": as_of - dt.timedelta(days=policy.receipt_confirm_days),
         "basis": policy.progress_basis,
         "tolerance": policy.progress_tolerance,
@@ -422,7 +428,6 @@ def _context(region, province, batch, year, as_of, policy) -> dict:
         ctx.update(
             s=s,
             e=e,
-            d=as_of,
             ly_s=one_year_before(s),
             ly_e=s - dt.timedelta(days=1),
             sd_e=one_year_before(as_of),
@@ -590,12 +595,7 @@ def _line_totals(cursor, facts: Facts) -> int:
         "(l.delivered_qty > 0 AND l.ordered_on < c.receipt_cut AND (l.last_received_on IS NULL "
         "OR l.last_received_on > c.d OR l.accepted_qty + l.rejected_qty < l.delivered_qty))"
     )
-    # Late payment needs the line's payments only when it was paid after D; otherwise paid_amount is
-    # what was paid by D, so a fully paid line is not late.
-    late_payment = (
-        f"(c.live = 1 AND {LATE_PAYMENT_BASE} AND l.last_received_on <= c.d AND l.payment_due_on < c.d "
-        f"AND (l.paid_amount < {PAYABLE} OR l.last_paid_on > c.d))"
-    )
+    late_payment = f"(c.live = 1 AND {LATE_PAYMENT_LINE})"
     columns = [
         f"SUM(CASE WHEN {window} THEN {purchased_between('c.s', 'c.d')} ELSE 0 END) AS pur",
         f"SUM(CASE WHEN {window} THEN 1 ELSE 0 END) AS npw",
@@ -864,23 +864,40 @@ def _late_receipts(cursor, facts: Facts) -> int:
         f"ELSE (SELECT COALESCE(SUM(r.accepted_qty + r.rejected_qty), 0) FROM {t['receipt']} r "
         "WHERE r.line_id = l.id AND r.received_on <= %s) END)"
     )
+    return _flagged_line_findings(
+        cursor,
+        "LATE_RECEIPT",
+        "mon_lr_pairs",
+        computed=f"c.receipt_days AS threshold, {delivered_before} AS db, {received_by} AS rb",
+        value="x.db - x.rb",
+        condition="l.delivered_qty > 0 AND l.ordered_on < c.receipt_cut AND (l.last_received_on IS NULL "
+        "OR l.last_received_on > %s OR l.accepted_qty + l.rejected_qty < l.delivered_qty)",
+        found="x.db > x.rb",
+        params=[as_of, as_of, as_of, as_of],
+    )
+
+
+def _flagged_line_findings(
+    cursor, type_: str, pairs: str, *, computed: str, value: str, condition: str, found: str, params: list
+) -> int:
+    """Findings of a line-level check over the lines (ordered on or before D) of the candidate pairs in
+    table `pairs`: `computed` adds columns (threshold among them) per line meeting `condition`, `found`
+    keeps the lines the finding is about, `value` is its value. `params`: those of `computed`, then D,
+    then those of `condition`."""
     cursor.execute(
         f"""
         INSERT INTO mon_finding (type, institution_id, item_id, supplier_id, product_id, line_id, batch_id,
             year_id, province_id, value, threshold)
-        SELECT 'LATE_RECEIPT', x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id, x.batch_id,
-               x.year_id, x.province_id, x.db - x.rb, x.receipt_days
+        SELECT '{type_}', x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id, x.batch_id,
+               x.year_id, x.province_id, {value}, x.threshold
         FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
-                     c.province_id, c.receipt_days, {delivered_before} AS db, {received_by} AS rb
-              FROM mon_lr_pairs p CROSS JOIN {t["line"]} l {_line_ctx_join()}
+                     c.province_id, {computed}
+              FROM {pairs} p CROSS JOIN {tables()["line"]} l {_line_ctx_join()}
               WHERE l.institution_id = p.institution_id AND l.product_id = p.product_id
-                AND l.ordered_on <= %s
-                AND l.delivered_qty > 0 AND l.ordered_on < c.receipt_cut
-                AND (l.last_received_on IS NULL OR l.last_received_on > %s
-                     OR l.accepted_qty + l.rejected_qty < l.delivered_qty)) x
-        WHERE x.db > x.rb
+                AND l.ordered_on <= %s AND {condition}) x
+        WHERE {found}
         """,
-        [as_of, as_of, as_of, as_of],
+        params,
     )
     return cursor.rowcount
 
@@ -902,23 +919,16 @@ def _late_payments(cursor, facts: Facts) -> int:
         f"ELSE l.paid_amount - (SELECT COALESCE(SUM(pa.amount), 0) FROM {t['payment']} pa "
         "WHERE pa.line_id = l.id AND pa.paid_on > %s) END)"
     )
-    cursor.execute(
-        f"""
-        INSERT INTO mon_finding (type, institution_id, item_id, supplier_id, product_id, line_id, batch_id,
-            year_id, province_id, value, threshold)
-        SELECT 'LATE_PAYMENT', x.institution_id, x.item_id, x.supplier_id, x.product_id, x.id, x.batch_id,
-               x.year_id, x.province_id, x.payable - x.paid, x.pay_days
-        FROM (SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, g.batch_id, c.year_id,
-                     c.province_id, c.pay_days, {PAYABLE} AS payable, {paid_by} AS paid
-              FROM mon_lp_pairs p CROSS JOIN {t["line"]} l {_line_ctx_join()}
-              WHERE l.institution_id = p.institution_id AND l.product_id = p.product_id
-                AND l.ordered_on <= %s AND {LATE_PAYMENT_BASE} AND l.last_received_on <= %s
-                AND l.payment_due_on < %s AND (l.paid_amount < {PAYABLE} OR l.last_paid_on > %s)) x
-        WHERE x.payable > x.paid
-        """,
-        [as_of, as_of, as_of, as_of, as_of, as_of],
+    return _flagged_line_findings(
+        cursor,
+        "LATE_PAYMENT",
+        "mon_lp_pairs",
+        computed=f"c.pay_days AS threshold, {PAYABLE} AS payable, {paid_by} AS paid",
+        value="x.payable - x.paid",
+        condition=LATE_PAYMENT_LINE,
+        found="x.payable > x.paid",
+        params=[as_of] * 3,
     )
-    return cursor.rowcount
 
 
 def _abnormal_orders(cursor, facts: Facts) -> int:

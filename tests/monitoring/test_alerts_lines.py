@@ -97,6 +97,15 @@ def test_late_payment_judged_by_what_was_paid_by_d(mworld):
     assert monitor(D(2024, 6, 21), types={"LATE_PAYMENT"}) == []
 
 
+def test_late_payment_of_a_line_of_no_item(mworld):
+    w = mworld
+    line = received(w.hospital, w.product, 100, D(2024, 5, 1))  # no item: the region's own policy applies
+    alerts = monitor(AS_OF, types={"LATE_PAYMENT"})
+    assert [(a["order_id"], a["item"], a["value"], a["threshold"]) for a in alerts] == [
+        (line.order.order_id, None, 12, 30)
+    ]
+
+
 def test_abnormal_order_against_history_and_agreed(mworld):
     w = mworld
     agreed(w, w.hospital, 120)  # agreed / 12 = 10 → limit 30
