@@ -237,19 +237,12 @@ def evaluate(facts: Facts) -> Outcome:
         _ticket_findings(cursor, facts)
         _analyze(cursor, "mon_finding")
         cursor.execute("DROP TABLE IF EXISTS mon_new")
-        # One row per key: grouped by the key's parts (integers, cheaper than the concatenated text); the
-        # order number and line number of line-level findings by primary key (never a join of all lines).
+        # One row per key: grouped by the key's parts (integers, cheaper than the concatenated text).
         cursor.execute(
             f"""
             CREATE TEMPORARY TABLE mon_new AS
             SELECT {_key_sql("x")} AS akey, x.type, x.institution_id, x.item_id, x.supplier_id, x.product_id,
-                   x.batch_id, x.year_id,
-                   CASE WHEN x.line_id IS NOT NULL THEN
-                       (SELECT o.order_id FROM {t["line"]} l JOIN {order} o ON o.id = l.order_id
-                        WHERE l.id = x.line_id) END AS order_id,
-                   CASE WHEN x.line_id IS NOT NULL THEN
-                       (SELECT l.line_no FROM {t["line"]} l WHERE l.id = x.line_id) END AS line_no,
-                   x.ticket_id, x.province_id, x.value, x.threshold, x.tier
+                   x.batch_id, x.year_id, x.line_id, x.ticket_id, x.province_id, x.value, x.threshold, x.tier
             FROM (SELECT f.type, f.institution_id, f.item_id, f.supplier_id, f.product_id, f.line_id,
                          f.ticket_id, f.province_id, f.year_id, MAX(f.batch_id) AS batch_id,
                          MAX(f.value) AS value, MAX(f.threshold) AS threshold, MAX(f.tier) AS tier
@@ -292,14 +285,21 @@ def evaluate(facts: Facts) -> Outcome:
             """,
             [as_of, as_of],
         )
-        # New keys (ON CONFLICT only guards against a concurrent run having inserted the same key).
+        # New keys (ON CONFLICT only guards against a concurrent run having inserted the same key), with the
+        # order number and line number of line-level findings by primary key: looked up for new alerts only.
         cursor.execute(
             f"""
             INSERT INTO {alert} (key, type, institution_id, item_id, supplier_id, product_id, batch_id,
                 agreement_year_id, order_id, line_no, ticket_id, province_id, value, threshold, tier, status,
                 escalation, explanation, first_seen_on, last_seen_on, closed_on)
             SELECT n.akey, n.type, n.institution_id, n.item_id, n.supplier_id, n.product_id, n.batch_id,
-                   n.year_id, COALESCE(n.order_id, ''), n.line_no, n.ticket_id, n.province_id, n.value,
+                   n.year_id,
+                   CASE WHEN n.line_id IS NULL THEN '' ELSE
+                       (SELECT o.order_id FROM {t["line"]} l JOIN {order} o ON o.id = l.order_id
+                        WHERE l.id = n.line_id) END,
+                   CASE WHEN n.line_id IS NOT NULL THEN
+                       (SELECT l.line_no FROM {t["line"]} l WHERE l.id = n.line_id) END,
+                   n.ticket_id, n.province_id, n.value,
                    n.threshold, n.tier, 'open', '', '', %s, %s, NULL
             FROM mon_new n WHERE NOT EXISTS (SELECT 1 FROM {alert} a WHERE a.key = n.akey)
             ON CONFLICT (key) DO NOTHING
