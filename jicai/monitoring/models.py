@@ -15,6 +15,20 @@ from jicai.batches.models import AgreementYear, Batch, Item
 from jicai.registry.models import Company, Institution, Product, Region
 
 
+def subject(model, *, null: bool = True, related_name: str = "+", **kwargs) -> models.ForeignKey:
+    """A fact's or alert's reference to its subject: no database constraint (see the module docstring),
+    cascading deletes made through the ORM."""
+    return models.ForeignKey(
+        model,
+        null=null,
+        blank=null,
+        on_delete=models.CASCADE,
+        related_name=related_name,
+        db_constraint=False,
+        **kwargs,
+    )
+
+
 class MonitoringRun(models.Model):
     as_of = models.DateField("监测日期")
     region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -43,15 +57,9 @@ class ProgressFact(models.Model):
     institution and item look-ups; no single-column copies of them and none on as_of."""
 
     as_of = models.DateField()
-    institution = models.ForeignKey(
-        Institution, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
-    item = models.ForeignKey(
-        Item, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
-    agreement_year = models.ForeignKey(
-        AgreementYear, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
+    institution = subject(Institution, null=False, db_index=False)
+    item = subject(Item, null=False, db_index=False)
+    agreement_year = subject(AgreementYear, null=False)
     agreed_qty = models.BigIntegerField(default=0)
     reported_qty = models.BigIntegerField(null=True, blank=True)
     purchased_winning = models.DecimalField(max_digits=20, decimal_places=4, default=0)
@@ -83,15 +91,9 @@ class DeliveryFact(models.Model):
     Rewritten in bulk by every run: the unique key (supplier first) serves supplier look-ups."""
 
     as_of = models.DateField()
-    supplier = models.ForeignKey(
-        Company, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
-    institution = models.ForeignKey(
-        Institution, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
-    agreement_year = models.ForeignKey(
-        AgreementYear, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
+    supplier = subject(Company, null=False, db_index=False)
+    institution = subject(Institution, null=False)
+    agreement_year = subject(AgreementYear, null=False)
     ordered_qty = models.BigIntegerField(default=0)
     delivered_qty = models.BigIntegerField(default=0)
     rate = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
@@ -154,44 +156,18 @@ class Alert(models.Model):
 
     key = models.CharField(max_length=200)
     type = models.CharField(max_length=32, choices=AlertType.choices)
-    institution = models.ForeignKey(
-        Institution,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="alerts",
-        db_index=False,
-        db_constraint=False,
-    )
-    item = models.ForeignKey(
-        Item, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts", db_constraint=False
-    )
-    supplier = models.ForeignKey(
-        Company,
-        null=True,
-        blank=True,
-        on_delete=models.CASCADE,
-        related_name="alerts",
-        db_index=False,
-        db_constraint=False,
-    )
-    product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts", db_constraint=False
-    )
-    batch = models.ForeignKey(
-        Batch, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts", db_constraint=False
-    )
-    agreement_year = models.ForeignKey(
-        AgreementYear, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
+    institution = subject(Institution, related_name="alerts", db_index=False)
+    item = subject(Item, related_name="alerts")
+    supplier = subject(Company, related_name="alerts", db_index=False)
+    product = subject(Product, related_name="alerts")
+    batch = subject(Batch, related_name="alerts")
+    agreement_year = subject(AgreementYear)
     order_id = models.CharField(max_length=64, blank=True)
     line_no = models.PositiveIntegerField(null=True, blank=True)
     ticket_id = models.BigIntegerField(null=True, blank=True)
     # The province the alert belongs to: scopes supplier-only alerts (LATE_SUPPLIER_REPORT) and lets a
     # province run close exactly its own alerts.
-    province = models.ForeignKey(
-        Region, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
-    )
+    province = subject(Region)
     value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     threshold = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     tier = models.PositiveSmallIntegerField(null=True, blank=True)
