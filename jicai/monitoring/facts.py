@@ -17,7 +17,8 @@ without touching callers.
 Speed: order lines carry running totals and the dates of their last delivery/receipt, and deliveries and
 receipts can never predate the order (trade.actions refuses them), so a line whose whole life lies inside
 a window contributes its running total directly; only lines straddling a window edge look at their
-Receipt/Delivery rows (a correlated sub-query evaluated for those lines only).
+Receipt/Delivery rows (evaluated for those lines only: a correlated sub-query on SQLite, a PARALLEL SAFE
+function on PostgreSQL, see line_received).
 """
 
 import datetime as dt
@@ -560,11 +561,10 @@ def _line_totals(cursor, facts: Facts) -> int:
         facts,
         "mon_lc",
         f"""
-        SELECT institution_id, batch_id, s, {day} AS d, grace_cut, receipt_cut, basis, 1 AS live, year_id,
-               province_id, pay_days
+        SELECT institution_id, batch_id, s, {day} AS d, grace_cut, receipt_cut, basis, 1 AS live
         FROM mon_ic
         UNION ALL
-        SELECT i.institution_id, b.id, NULL, {day}, NULL, NULL, NULL, 0, NULL, NULL, NULL
+        SELECT i.institution_id, b.id, NULL, {day}, NULL, NULL, NULL, 0
         FROM (SELECT DISTINCT institution_id FROM mon_ic) i CROSS JOIN {_t(Batch)} b
         WHERE NOT EXISTS (SELECT 1 FROM mon_ic c WHERE c.institution_id = i.institution_id AND c.batch_id = b.id)
         """,
