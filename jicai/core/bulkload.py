@@ -19,9 +19,11 @@ primary-key lookup per row, cheap next to the insert itself. Its inline UNIQUE c
 indexes) stay as well; loading rows in key order keeps them append-only.
 """
 
+import re
+import threading
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 def _tables(models) -> list[str]:
@@ -88,13 +90,16 @@ def drop_for_load(*models) -> list[str]:
         return _sqlite_drop(cursor, tables)
 
 
-def rebuild(restore: list[str], *models, progress=None, validate: bool = True) -> None:
+def rebuild(restore: list[str], *models, progress=None, validate: bool = True, connections: int = 1) -> None:
     """Run the statements drop_for_load returned, then ANALYZE the tables on PostgreSQL.
 
     validate=False re-adds foreign keys as NOT VALID: enforced for every row written from then on, but the
     loaded rows are not re-checked (one anti-join per key over tens of millions of rows took minutes in the
     province demo). Only for loads whose keys are correct by construction; `ALTER TABLE … VALIDATE
-    CONSTRAINT` checks them later without blocking writers."""
+    CONSTRAINT` checks them later without blocking writers.
+
+    connections > 1 (PostgreSQL, outside a transaction, for loads already committed from several
+    connections): the indexes are built by that many connections at once, see _build_indexes_in_parallel."""
     if progress:
         progress(f"重建索引与约束（{len(restore)} 项）…")
     postgres = connection.vendor == "postgresql"
@@ -103,8 +108,11 @@ def rebuild(restore: list[str], *models, progress=None, validate: bool = True) -
             f"{sql} NOT VALID" if " FOREIGN KEY " in sql and not sql.endswith(" NOT VALID") else sql
             for sql in restore
         ]
-    with connection.cursor() as cursor:
-        if postgres and connection.in_atomic_block:
+    if postgres and connections > 1 and not connection.in_atomic_block:
+        builds, restore = _index_builds(restore)
+        _build_indexes_in_parallel(builds, _tables(models), connections)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if postgres:
             # Index builds sort in memory when they can; parallel workers help on two cores.
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         for sql in restore:
@@ -112,6 +120,69 @@ def rebuild(restore: list[str], *models, progress=None, validate: bool = True) -
         if postgres:
             for table in _tables(models):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+_UNIQUE = re.compile(r"^ALTER TABLE (\S+) ADD CONSTRAINT (\S+) UNIQUE (\(.*\))$")
+
+
+def _index_builds(restore: list[str]) -> tuple[list[str], list[str]]:
+    """Split the restore statements into index builds, which may run side by side (CREATE INDEX takes a
+    SHARE lock, which does not conflict with itself), and the rest. A unique constraint becomes the build of
+    its index plus `ADD CONSTRAINT … UNIQUE USING INDEX`, which only attaches the built index."""
+    builds, rest = [], []
+    for sql in restore:
+        unique = _UNIQUE.match(sql)
+        if sql.startswith(("CREATE INDEX ", "CREATE UNIQUE INDEX ")):
+            builds.append(sql)
+        elif unique:
+            table, name, columns = unique.groups()
+            builds.append(f"CREATE UNIQUE INDEX {name} ON {table} {columns}")
+            rest.insert(0, f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")
+        else:
+            rest.append(sql)
+    return builds, rest
+
+
+def _build_indexes_in_parallel(builds: list[str], tables: list[str], connections: int) -> None:
+    """Run the index builds over `connections` connections (threads), each in its own transaction, taking
+    the next build from a shared queue, largest tables first. Each build then runs in one process
+    (no parallel workers): two single-process builds side by side use two cores better than one build's
+    parallel sort followed by its single-process merge and write (measured on the province demo's order
+    lines: 35 s for four indexes against 52 s one after the other)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.oid::regclass::text, pg_relation_size(c.oid) FROM pg_class c WHERE c.oid = ANY (%s::regclass[])",
+            [tables],
+        )
+        size = dict(cursor.fetchall())
+    on = re.compile(r" ON (?:ONLY )?(\S+) ")
+    queue = sorted(builds, key=lambda sql: -size.get(on.search(sql).group(1), 0))
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                cursor.execute("SET LOCAL max_parallel_maintenance_workers = 0")
+                while not errors:
+                    with lock:
+                        if not queue:
+                            return
+                        sql = queue.pop(0)
+                    cursor.execute(sql)
+        except BaseException as exc:  # reported by the calling thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(min(connections, len(queue)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 @contextmanager

@@ -21,29 +21,19 @@ from django.utils import timezone
 
 from jicai.batches.models import AgreementYear, Item
 from jicai.monitoring.facts import Facts, _analyze, _param, compute_facts, tables
-from jicai.monitoring.models import Alert, AlertEvent, AlertType
+from jicai.monitoring.models import Alert, AlertEvent
 from jicai.registry.models import Company, Institution, Product, Region
 from jicai.trade.models import Order
 
 log = logging.getLogger(__name__)
 
-# Types the engine evaluates (all of the SPEC table); ticket types only when the tickets app provides them.
-PROGRESS_TYPES = (
-    AlertType.PROGRESS_LAG,
-    AlertType.NONWINNING_EXCEEDS_WINNING,
-    AlertType.SUBSTITUTE_EXCEEDS_LAST_YEAR,
-    AlertType.SUBSTITUTE_GROWTH,
-    AlertType.OVER_PURCHASE,
-    AlertType.UNREPORTED_PURCHASE,
-)
-
-# (type, condition, value, threshold) over progress fact `pf` and context `c`.
+# (type, condition, value, threshold) over `pf`: a progress fact with its institution's context columns.
 _PROGRESS_RULES = (
     (
         "PROGRESS_LAG",
-        "pf.agreed_qty > 0 AND pf.purchased_winning * c.total_days < c.tolerance * c.elapsed * pf.agreed_qty",
+        "pf.agreed_qty > 0 AND pf.purchased_winning * pf.total_days < pf.tolerance * pf.elapsed * pf.agreed_qty",
         "pf.purchased_winning * 1.0 / pf.agreed_qty",
-        "c.tp * c.tolerance",
+        "pf.tp * pf.tolerance",
     ),
     (
         "NONWINNING_EXCEEDS_WINNING",
@@ -59,15 +49,15 @@ _PROGRESS_RULES = (
     ),
     (
         "SUBSTITUTE_GROWTH",
-        "pf.purchased_substitute > (1 + c.growth) * pf.substitute_same_days_last_year",
+        "pf.purchased_substitute > (1 + pf.growth) * pf.substitute_same_days_last_year",
         "pf.purchased_substitute",
-        "(1 + c.growth) * pf.substitute_same_days_last_year",
+        "(1 + pf.growth) * pf.substitute_same_days_last_year",
     ),
     (
         "OVER_PURCHASE",
-        "pf.agreed_qty > 0 AND pf.purchased_winning > c.over_mult * pf.agreed_qty",
+        "pf.agreed_qty > 0 AND pf.purchased_winning > pf.over_mult * pf.agreed_qty",
         "pf.purchased_winning",
-        "c.over_mult * pf.agreed_qty",
+        "pf.over_mult * pf.agreed_qty",
     ),
     (
         "UNREPORTED_PURCHASE",
@@ -139,20 +129,31 @@ def run_monitoring(as_of: dt.date, scope: Region | None = None, *, sla: bool = T
 
 
 def _progress_findings(cursor) -> None:
+    """The findings of every progress rule from one join of the progress facts to their contexts (a CTE
+    read once per rule: PostgreSQL and SQLite materialise a CTE used more than once). A statement per rule
+    joined the facts again each time, and a planner that underestimated a rule's selectivity walked the
+    facts' index institution by institution (5 s at province, against 1 s for a hash join)."""
     t = tables()
-    for type_, condition, value, threshold in _PROGRESS_RULES:
-        cursor.execute(
-            f"""
-            INSERT INTO mon_finding (type, institution_id, item_id, batch_id, year_id, province_id, value, threshold)
-            SELECT '{type_}', pf.institution_id, pf.item_id, g.batch_id, pf.agreement_year_id, c.province_id,
-                   {value}, {threshold}
-            FROM {t["progress"]} pf
-            JOIN {t["item"]} g ON g.id = pf.item_id
-            JOIN mon_ic c ON c.institution_id = pf.institution_id AND c.batch_id = g.batch_id
-                 AND c.year_id = pf.agreement_year_id
-            WHERE {condition}
-            """
-        )
+    rules = " UNION ALL ".join(
+        f"SELECT '{type_}', pf.institution_id, pf.item_id, pf.batch_id, pf.agreement_year_id, pf.province_id, "
+        f"{value}, {threshold} FROM pf WHERE {condition}"
+        for type_, condition, value, threshold in _PROGRESS_RULES
+    )
+    cursor.execute(
+        f"""
+        WITH pf AS (
+            SELECT f.institution_id, f.item_id, f.agreement_year_id, f.agreed_qty, f.reported_qty,
+                   f.purchased_winning, f.purchased_nonwinning, f.purchased_substitute, f.substitute_last_year,
+                   f.substitute_same_days_last_year, g.batch_id, c.province_id, c.total_days, c.elapsed, c.tp,
+                   c.tolerance, c.growth, c.over_mult
+            FROM {t["progress"]} f
+            JOIN {t["item"]} g ON g.id = f.item_id
+            JOIN mon_ic c ON c.institution_id = f.institution_id AND c.batch_id = g.batch_id
+                 AND c.year_id = f.agreement_year_id)
+        INSERT INTO mon_finding (type, institution_id, item_id, batch_id, year_id, province_id, value, threshold)
+        {rules}
+        """
+    )
 
 
 def _delivery_findings(cursor) -> None:

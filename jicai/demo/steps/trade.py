@@ -417,8 +417,8 @@ def _shards(plan: _Plan, count: int) -> list[_Shard]:
 
 def _load_in_parallel(load: "_Load", shards: list[_Shard]) -> dict:
     """Drop indexes and constraints (committed, so the loading connections are not blocked by the lock),
-    load every shard in its own thread, connection and transaction, then rebuild and validate everything
-    in one transaction. A failed shard still gets the tables their indexes back before the error is raised."""
+    load every shard in its own thread, connection and transaction, then rebuild everything. A failed shard
+    still gets the tables their indexes back before the error is raised."""
     with transaction.atomic():
         restore = drop_for_load(*LOADED)
     results: list = [None] * len(shards)
@@ -437,10 +437,10 @@ def _load_in_parallel(load: "_Load", shards: list[_Shard]) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    with transaction.atomic():
-        # The keys are computed consistently (the single-connection load, which validates, writes the same
-        # rows: tests/demo/test_trade_parallel.py), so the foreign keys are not re-checked row by row here.
-        rebuild(restore, *LOADED, progress=load.log, validate=False)
+    # The keys are computed consistently (the single-connection load, which validates, writes the same
+    # rows: tests/demo/test_trade_parallel.py), so the foreign keys are not re-checked row by row here. The
+    # indexes are built over as many connections as loaded the rows.
+    rebuild(restore, *LOADED, progress=load.log, validate=False, connections=len(shards))
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise failed[0]
