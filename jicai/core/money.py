@@ -4,6 +4,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 PRICE_QUANTUM = Decimal("0.0001")
+# The largest quantity one line may carry, in minimum units (a billion tablets is far beyond any order or
+# report). Bounding it keeps every per-line quantity within a 32-bit integer, which the monitoring engine
+# relies on to sum in 64-bit integers without PostgreSQL's arbitrary-precision state (facts._sum_if).
+QTY_MAX = 1_000_000_000
 
 
 def to_decimal(value: object) -> Decimal:
@@ -53,4 +57,6 @@ def parse_qty(value: object, *, allow_zero: bool = True) -> int:
         raise ValueError("数量必须是整数")
     if number < 0 or (number == 0 and not allow_zero):
         raise ValueError("数量不能为负数" if number < 0 else "数量必须大于 0")
+    if number > QTY_MAX:
+        raise ValueError(f"数量不能超过 {QTY_MAX}")
     return int(number)

@@ -547,8 +547,12 @@ def _count_if(condition: str) -> str:
 
 
 def _sum_if(condition: str, amount: str) -> str:
-    """Σ amount over the rows meeting `condition`, 0 when none (see _count_if)."""
-    return f"COALESCE(SUM(CASE WHEN {condition} THEN {amount} END), 0)"
+    """Σ amount over the rows meeting `condition`, 0 when none (see _count_if). `amount` is a quantity of one
+    line, at most core.money.QTY_MAX, so it is summed as a 32-bit integer: PostgreSQL then keeps a 64-bit
+    running total, which its parallel workers hand to the leader as is, where the sum of 64-bit integers
+    keeps a 128-bit state that each worker serialises per group and the leader decodes again (3.4 s of the
+    pass at province). On PostgreSQL a larger amount raises an error; it is never wrapped."""
+    return f"COALESCE(SUM(CASE WHEN {condition} THEN CAST({amount} AS integer) END), 0)"
 
 
 def _line_totals(cursor, facts: Facts) -> int:
@@ -972,6 +976,13 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
     _temp_table(cursor, "mon_days", cols)
     _insert_rows(cursor, "mon_days", cols, [(d, one_year_before(d), d - dt.timedelta(days=1)) for d in days])
     _analyze(cursor, "mon_days")
+    # The agreed qty of (institution, item) in the context's year: the progress facts just merged carry it
+    # (0 where none was agreed; a pair bought without one has a fact with 0, or none when nothing of it was
+    # received yet, hence the LEFT JOIN), 1.6 million rows where the agreed volumes hold every year's.
+    agreed = (
+        f"LEFT JOIN {t['progress']} av ON av.agreement_year_id = c.year_id "
+        "AND av.institution_id = {i} AND av.item_id = {g}"
+    )
     # 0. The (institution, product) pairs with a line that can pass the cheap condition: from the largest
     # qty per group of the line totals (same item, batch context and factor as its lines).
     if not _candidate_pairs(
@@ -981,15 +992,15 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
         SELECT DISTINCT a.institution_id, a.product_id
         FROM mon_lagg a
         JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = a.batch_id
-        LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id
-             AND av.institution_id = a.institution_id AND av.item_id = a.item_id
+        {agreed.format(i="a.institution_id", g="a.item_id")}
         LEFT JOIN {t["factor"]} f ON f.item_id = a.item_id AND f.product_id = a.product_id
         WHERE a.item_id IS NOT NULL AND a.max_qty IS NOT NULL
           AND a.max_qty * 12 * COALESCE(f.factor, 1) > COALESCE(av.agreed_qty, 0) * c.abnormal_multiple
         """,
     ):
         return 0
-    # 1. Candidates (the cheap condition only) into a small table, with the dates of their history window.
+    # 1. Candidates (the cheap condition only) into a small table, each with its history: one correlated
+    # sum over the institution's lines of the product between the dates of its history window.
     _temp_table(
         cursor,
         "mon_abn",
@@ -1006,25 +1017,28 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
             ("k", "numeric(20,10)"),
             ("agreed", "bigint"),
             ("factor", "numeric(20,10)"),
-            ("basis", "varchar(16)"),
-            ("a", "date"),
-            ("b", "date"),
             ("hist", "numeric(30,6)"),
         ),
+    )
+    hist = purchased_between("k.a", "k.b", "h")
+    window = (
+        "((c.basis = 'received' AND h.last_received_on >= k.a) "
+        "OR (c.basis <> 'received' AND h.status <> 'cancelled' AND h.ordered_on >= k.a))"
     )
     cursor.execute(
         f"""
         INSERT INTO mon_abn
         SELECT l.id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.qty, g.batch_id, c.year_id,
-               c.province_id, c.abnormal_multiple, COALESCE(av.agreed_qty, 0), COALESCE(f.factor, 1), c.basis,
-               k.a, k.b, 0
+               c.province_id, c.abnormal_multiple, COALESCE(av.agreed_qty, 0), COALESCE(f.factor, 1),
+               COALESCE((SELECT SUM({hist}) FROM {t["line"]} h
+                         WHERE h.institution_id = l.institution_id AND h.product_id = l.product_id
+                           AND h.ordered_on <= k.b AND {window}), 0)
         FROM mon_abn_pairs p
         CROSS JOIN {t["line"]} l
         JOIN {t["item"]} g ON g.id = l.item_id
         JOIN mon_ic c ON c.institution_id = l.institution_id AND c.batch_id = g.batch_id
         JOIN mon_days k ON k.day = l.ordered_on
-        LEFT JOIN {t["agreed"]} av ON av.agreement_year_id = c.year_id
-             AND av.institution_id = l.institution_id AND av.item_id = l.item_id
+        {agreed.format(i="l.institution_id", g="l.item_id")}
         LEFT JOIN {t["factor"]} f ON f.item_id = l.item_id AND f.product_id = l.product_id
         WHERE l.institution_id = p.institution_id AND l.product_id = p.product_id AND l.ordered_on <= %s
           AND l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.d
@@ -1034,21 +1048,6 @@ def _abnormal_orders(cursor, facts: Facts) -> int:
     )
     if not cursor.rowcount:
         return 0
-    _analyze(cursor, "mon_abn")
-    # 2. Each candidate's history: one correlated sum over the institution's lines of the product.
-    hist = purchased_between("c.a", "c.b", "h")
-    window = (
-        "((c.basis = 'received' AND h.last_received_on >= c.a) "
-        "OR (c.basis <> 'received' AND h.status <> 'cancelled' AND h.ordered_on >= c.a))"
-    )
-    cursor.execute(
-        f"""
-        UPDATE mon_abn AS c SET hist = COALESCE((SELECT SUM({hist}) FROM {t["line"]} h
-                                                 WHERE h.institution_id = c.institution_id
-                                                   AND h.product_id = c.product_id
-                                                   AND h.ordered_on <= c.b AND {window}), 0)
-        """
-    )
     # 3. The condition on the stored numbers.
     cursor.execute(
         """

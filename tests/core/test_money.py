@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jicai.core.money import amount, money, parse_qty, price, round_half_up, to_decimal
+from jicai.core.money import QTY_MAX, amount, money, parse_qty, price, round_half_up, to_decimal
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,10 @@ def test_money_is_within_half_a_cent_and_has_two_places(value):
     rounded = money(value)
     assert rounded.as_tuple().exponent == -2
     assert abs(rounded - value) <= Decimal("0.005")
+
+
+def test_parse_qty_bounds_a_line_at_a_billion_units():
+    assert parse_qty(QTY_MAX) == 1_000_000_000
+    assert parse_qty("1000000000") == QTY_MAX
+    with pytest.raises(ValueError, match="数量不能超过 1000000000"):
+        parse_qty(QTY_MAX + 1)

@@ -171,6 +171,7 @@ def test_orders_bad_rows_are_all_named_and_nothing_written(trade):
             f"PO3,2,H37100299999,{w.m},{w.d},{w.p},5,0.1200,2025-02-01,open",  # unknown institution
             f"PO1,1,H37100200001,{w.m},{w.d},{w.p},1000,0.1200,2025-02-01,open",  # duplicate key
             f"PO4,1,H37100200001,{w.m},{w.d},{w.p},10,0.1200,2024-01-01,open",  # no listing price that day
+            f"PO5,1,H37100200001,{w.m},{w.d},{w.p},1000000001,0.1200,2025-02-01,open",  # over a billion units
         ),
     )
     assert [(r, c) for r, c, _ in errors] == [
@@ -183,7 +184,9 @@ def test_orders_bad_rows_are_all_named_and_nothing_written(trade):
         (6, "institution_code"),
         (7, "line_no"),
         (8, "unit_price"),
+        (9, "qty"),
     ]
+    assert errors[-1][2] == "数量不能超过 1000000000"
     assert errors[0][2] == "单价 0.1300 与挂网价 0.1200 不符，且无价格例外"
     assert errors[1][2] == "同一订单的各行必须一致（见第 2 行）：下单日期"
     assert errors[6][2] == "医疗机构不存在：H37100299999"
