@@ -677,7 +677,8 @@ def _slot_pick(column: str, facts: Facts, flag: str = "u", per_variant: bool = T
 
 def _progress_facts(cursor, facts: Facts) -> int:
     """ProgressFact per institution × item of a started batch that was bought (W, N or U) or has an agreed
-    volume: the three sources are grouped separately and matched by FULL JOIN on (institution, item)."""
+    volume: the three sources are grouped separately and matched by FULL JOIN on (institution, item); each
+    carries the context's agreement year and time progress (one per institution and batch, so per item)."""
     t = tables()
     fac = "COALESCE(f.factor, 1)"
     sp = facts.work["mon_sp"]
@@ -686,7 +687,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
     # only products of the item itself (same generic name and form group), never substitutes. From the
     # line totals: purchased × factor summed per product is the per-line sum (the factor is per product).
     bought = f"""
-        SELECT a.institution_id, a.item_id,
+        SELECT a.institution_id, a.item_id, c.year_id, c.tp,
                SUM(CASE WHEN w.id IS NOT NULL THEN a.pur * {fac} ELSE 0 END) AS w,
                SUM(CASE WHEN w.id IS NULL AND p.generic_name = g.generic_name
                         AND p.dosage_form_group = g.dosage_form_group THEN a.pur * {fac} ELSE 0 END) AS n
@@ -698,12 +699,13 @@ def _progress_facts(cursor, facts: Facts) -> int:
              AND w.province_id = c.province_id AND w.role IN {SUPPLY_ROLE_SQL}
         LEFT JOIN {t["factor"]} f ON f.item_id = a.item_id AND f.product_id = a.product_id
         WHERE a.npw > 0
-        GROUP BY a.institution_id, a.item_id"""
+        GROUP BY a.institution_id, a.item_id, c.year_id, c.tp"""
     # U: substitutes listed for the item, whatever item their lines count for; three periods at once, from
     # the slot of the line totals whose S is the item's batch's (per group × factor = Σ per line × factor).
     substituted = f"""
-        SELECT x.institution_id, x.item_id, SUM(x.u) AS u, SUM(x.u_ly) AS u_ly, SUM(x.u_sd) AS u_sd
-        FROM (SELECT a.institution_id, su.item_id, {u} * {fac} AS u, {uly} * {fac} AS u_ly,
+        SELECT x.institution_id, x.item_id, x.year_id, x.tp, SUM(x.u) AS u, SUM(x.u_ly) AS u_ly,
+               SUM(x.u_sd) AS u_sd
+        FROM (SELECT a.institution_id, su.item_id, c.year_id, c.tp, {u} * {fac} AS u, {uly} * {fac} AS u_ly,
                      {usd} * {fac} AS u_sd, {n} AS n
               FROM mon_lagg a
               JOIN {sp} sp ON sp.product_id = a.product_id
@@ -712,9 +714,9 @@ def _progress_facts(cursor, facts: Facts) -> int:
               JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = g.batch_id
               LEFT JOIN {t["factor"]} f ON f.item_id = su.item_id AND f.product_id = a.product_id) x
         WHERE x.n > 0
-        GROUP BY x.institution_id, x.item_id"""
+        GROUP BY x.institution_id, x.item_id, x.year_id, x.tp"""
     agreed = f"""
-        SELECT av.institution_id, av.item_id, av.agreed_qty, av.reported_qty
+        SELECT av.institution_id, av.item_id, c.year_id, c.tp, av.agreed_qty, av.reported_qty
         FROM {t["agreed"]} av
         JOIN {t["item"]} g ON g.id = av.item_id
         JOIN mon_ic c ON c.institution_id = av.institution_id AND c.batch_id = g.batch_id
@@ -738,9 +740,10 @@ def _progress_facts(cursor, facts: Facts) -> int:
             "completion",
         ),
         f"""
-        SELECT x.institution_id, x.item_id, c.year_id, %s, x.agreed, x.reported, x.w, x.n, x.u, x.u_ly, x.u_sd,
-               c.tp, CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END
+        SELECT x.institution_id, x.item_id, x.year_id, %s, x.agreed, x.reported, x.w, x.n, x.u, x.u_ly, x.u_sd,
+               x.tp, CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END
         FROM (SELECT {institution} AS institution_id, {item} AS item_id,
+                     COALESCE(b.year_id, s.year_id, v.year_id) AS year_id, COALESCE(b.tp, s.tp, v.tp) AS tp,
                      COALESCE(v.agreed_qty, 0) AS agreed, v.reported_qty AS reported,
                      COALESCE(b.w, 0) AS w, COALESCE(b.n, 0) AS n, COALESCE(s.u, 0) AS u,
                      COALESCE(s.u_ly, 0) AS u_ly, COALESCE(s.u_sd, 0) AS u_sd
@@ -748,8 +751,6 @@ def _progress_facts(cursor, facts: Facts) -> int:
               FULL JOIN ({substituted}) s ON s.institution_id = b.institution_id AND s.item_id = b.item_id
               FULL JOIN ({agreed}) v ON v.institution_id = COALESCE(b.institution_id, s.institution_id)
                    AND v.item_id = COALESCE(b.item_id, s.item_id)) x
-        JOIN {t["item"]} g ON g.id = x.item_id
-        JOIN mon_ic c ON c.institution_id = x.institution_id AND c.batch_id = g.batch_id
         """,
         [_param(facts.as_of)],
     )
@@ -795,7 +796,7 @@ def _merge_facts(cursor, model, keys: tuple, values: tuple, select_sql: str, par
     fields = {f.column: f for f in model._meta.concrete_fields}
     columns = keys + values
     _temp_table(cursor, tmp, [(c, fields[c].db_type(connection)) for c in columns])
-    with _without_merge_join(cursor):
+    with _hash_joins(cursor):
         cursor.execute(f"INSERT INTO {tmp} ({', '.join(columns)}) {select_sql}", params)
     count = cursor.rowcount
     if _is_pg():
@@ -808,7 +809,7 @@ def _merge_facts(cursor, model, keys: tuple, values: tuple, select_sql: str, par
     distinct = "IS DISTINCT FROM" if _is_pg() else "IS NOT"
     found = f"n.{keys[0]}"  # a key column: NULL only for old rows not found again
     cursor.execute("DROP TABLE IF EXISTS mon_diff")
-    with _without_merge_join(cursor):
+    with _hash_joins(cursor):
         cursor.execute(
             f"""
             CREATE TEMPORARY TABLE mon_diff AS
@@ -831,16 +832,20 @@ def _merge_facts(cursor, model, keys: tuple, values: tuple, select_sql: str, par
 
 
 @contextmanager
-def _without_merge_join(cursor):
-    """PostgreSQL: no merge join for the statements inside. The FULL JOINs of the fact merge (1.6 million
-    old and new facts at province) and of the progress sources are costed as cheaper sorted and merged than
-    hashed, but hashing one side took 2.7 s against 5.5 s for the two sorts."""
+def _hash_joins(cursor):
+    """PostgreSQL: hash joins only, for the statements inside (the fact merge). Its inputs are fresh work
+    tables whose joins the planner misjudges: the FULL JOINs of the 1.6 million old and new facts and of
+    the progress sources looked cheaper sorted and merged (5.5 s against 2.7 s hashed at province), and
+    the line totals joined to the supply winners were estimated at 800 rows instead of 650 thousand, so
+    each was looked up in the contexts' index in turn (3 s against 1 s)."""
     if not _is_pg():
         yield
         return
     cursor.execute("SET LOCAL enable_mergejoin = off")
-    yield  # no finally: a failed statement aborts the transaction, and the setting with it
+    cursor.execute("SET LOCAL enable_nestloop = off")
+    yield  # no finally: a failed statement aborts the transaction, and the settings with it
     cursor.execute("RESET enable_mergejoin")
+    cursor.execute("RESET enable_nestloop")
 
 
 def _line_ctx_join() -> str:
