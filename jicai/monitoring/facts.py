@@ -681,8 +681,10 @@ def _slot_pick(column: str, facts: Facts, flag: str = "u", per_variant: bool = T
 
 def _progress_facts(cursor, facts: Facts) -> int:
     """ProgressFact per institution × item of a started batch that was bought (W, N or U) or has an agreed
-    volume: the three sources are grouped separately and matched by FULL JOIN on (institution, item); each
-    carries the context's agreement year and time progress (one per institution and batch, so per item)."""
+    volume. The three sources are grouped separately, each carrying the context's agreement year and time
+    progress (one per institution and batch, so per item), and combined by one GROUP BY of their UNION ALL:
+    each has at most one row per (institution, item), the others NULL there, so MAX picks it. (Not a FULL
+    JOIN: SQLite runs one as nested loops over the unindexed sources, quadratic at province.)"""
     t = tables()
     fac = "COALESCE(f.factor, 1)"
     sp = facts.work["mon_sp"]
@@ -694,7 +696,9 @@ def _progress_facts(cursor, facts: Facts) -> int:
         SELECT a.institution_id, a.item_id, c.year_id, c.tp,
                SUM(CASE WHEN w.id IS NOT NULL THEN a.pur * {fac} ELSE 0 END) AS w,
                SUM(CASE WHEN w.id IS NULL AND p.generic_name = g.generic_name
-                        AND p.dosage_form_group = g.dosage_form_group THEN a.pur * {fac} ELSE 0 END) AS n
+                        AND p.dosage_form_group = g.dosage_form_group THEN a.pur * {fac} ELSE 0 END) AS n,
+               CAST(NULL AS numeric) AS u, CAST(NULL AS numeric) AS u_ly, CAST(NULL AS numeric) AS u_sd,
+               CAST(NULL AS bigint) AS agreed, CAST(NULL AS bigint) AS reported, 0 AS has_av
         FROM mon_lagg a
         JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = a.batch_id
         JOIN {t["item"]} g ON g.id = a.item_id
@@ -707,8 +711,8 @@ def _progress_facts(cursor, facts: Facts) -> int:
     # U: substitutes listed for the item, whatever item their lines count for; three periods at once, from
     # the slot of the line totals whose S is the item's batch's (per group × factor = Σ per line × factor).
     substituted = f"""
-        SELECT x.institution_id, x.item_id, x.year_id, x.tp, SUM(x.u) AS u, SUM(x.u_ly) AS u_ly,
-               SUM(x.u_sd) AS u_sd
+        SELECT x.institution_id, x.item_id, x.year_id, x.tp, NULL, NULL, SUM(x.u), SUM(x.u_ly), SUM(x.u_sd),
+               NULL, NULL, 0
         FROM (SELECT a.institution_id, su.item_id, c.year_id, c.tp, {u} * {fac} AS u, {uly} * {fac} AS u_ly,
                      {usd} * {fac} AS u_sd, {n} AS n
               FROM mon_lagg a
@@ -720,13 +724,12 @@ def _progress_facts(cursor, facts: Facts) -> int:
         WHERE x.n > 0
         GROUP BY x.institution_id, x.item_id, x.year_id, x.tp"""
     agreed = f"""
-        SELECT av.institution_id, av.item_id, c.year_id, c.tp, av.agreed_qty, av.reported_qty
+        SELECT av.institution_id, av.item_id, c.year_id, c.tp, NULL, NULL, NULL, NULL, NULL, av.agreed_qty,
+               av.reported_qty, 1
         FROM {t["agreed"]} av
         JOIN {t["item"]} g ON g.id = av.item_id
         JOIN mon_ic c ON c.institution_id = av.institution_id AND c.batch_id = g.batch_id
              AND c.year_id = av.agreement_year_id"""
-    institution = "COALESCE(b.institution_id, s.institution_id, v.institution_id)"
-    item = "COALESCE(b.item_id, s.item_id, v.item_id)"
     return _merge_facts(
         cursor,
         ProgressFact,
@@ -744,17 +747,15 @@ def _progress_facts(cursor, facts: Facts) -> int:
             "completion",
         ),
         f"""
-        SELECT x.institution_id, x.item_id, x.year_id, %s, x.agreed, x.reported, x.w, x.n, x.u, x.u_ly, x.u_sd,
-               x.tp, CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END
-        FROM (SELECT {institution} AS institution_id, {item} AS item_id,
-                     COALESCE(b.year_id, s.year_id, v.year_id) AS year_id, COALESCE(b.tp, s.tp, v.tp) AS tp,
-                     COALESCE(v.agreed_qty, 0) AS agreed, v.reported_qty AS reported,
-                     COALESCE(b.w, 0) AS w, COALESCE(b.n, 0) AS n, COALESCE(s.u, 0) AS u,
-                     COALESCE(s.u_ly, 0) AS u_ly, COALESCE(s.u_sd, 0) AS u_sd
-              FROM ({bought}) b
-              FULL JOIN ({substituted}) s ON s.institution_id = b.institution_id AND s.item_id = b.item_id
-              FULL JOIN ({agreed}) v ON v.institution_id = COALESCE(b.institution_id, s.institution_id)
-                   AND v.item_id = COALESCE(b.item_id, s.item_id)) x
+        SELECT x.institution_id, x.item_id, x.year_id, %s, x.agreed,
+               CASE WHEN x.has_av > 0 THEN x.reported END, x.w, x.n, x.u, x.u_ly, x.u_sd, x.tp,
+               CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END
+        FROM (SELECT institution_id, item_id, MAX(year_id) AS year_id, MAX(tp) AS tp,
+                     COALESCE(MAX(w), 0) AS w, COALESCE(MAX(n), 0) AS n, COALESCE(MAX(u), 0) AS u,
+                     COALESCE(MAX(u_ly), 0) AS u_ly, COALESCE(MAX(u_sd), 0) AS u_sd,
+                     COALESCE(MAX(agreed), 0) AS agreed, MAX(reported) AS reported, MAX(has_av) AS has_av
+              FROM ({bought} UNION ALL {substituted} UNION ALL {agreed}) s
+              GROUP BY institution_id, item_id) x
         """,
         [_param(facts.as_of)],
     )
