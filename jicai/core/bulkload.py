@@ -151,11 +151,12 @@ def _build_indexes_in_parallel(builds: list[str], tables: list[str], connections
     lines: 35 s for four indexes against 52 s one after the other)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.oid::regclass::text, pg_relation_size(c.oid) FROM pg_class c WHERE c.oid = ANY (%s::regclass[])",
+            "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c WHERE c.oid = ANY (%s::regclass[])",
             [tables],
         )
         size = dict(cursor.fetchall())
-    on = re.compile(r" ON (?:ONLY )?(\S+) ")
+    # The table a build is on: pg_get_indexdef names it with its schema ("ON public.trade_orderline").
+    on = re.compile(r' ON (?:ONLY )?(?:\S+\.)?"?([^".\s]+)"? ')
     queue = sorted(builds, key=lambda sql: -size.get(on.search(sql).group(1), 0))
     lock = threading.Lock()
     errors: list[BaseException] = []

@@ -79,3 +79,26 @@ def test_a_row_naming_a_missing_parent_fails_at_rebuild(line):
                     "VALUES (%s, 1, '2025-03-02', now())",
                     [line.pk + 1000],
                 )
+
+
+def test_index_builds_split_unique_constraints_into_a_build_and_an_attach():
+    from jicai.core.bulkload import _index_builds
+
+    builds, rest = _index_builds(
+        [
+            "CREATE INDEX i1 ON public.trade_orderline USING btree (supplier_id, ordered_on)",
+            'ALTER TABLE trade_orderline ADD CONSTRAINT "order_line_unique" UNIQUE (order_id, line_no)',
+            'ALTER TABLE trade_delivery ADD CONSTRAINT "fk1" FOREIGN KEY (line_id) REFERENCES trade_orderline(id) '
+            "DEFERRABLE INITIALLY DEFERRED NOT VALID",
+        ]
+    )
+    assert builds == [
+        "CREATE INDEX i1 ON public.trade_orderline USING btree (supplier_id, ordered_on)",
+        'CREATE UNIQUE INDEX "order_line_unique" ON trade_orderline (order_id, line_no)',
+    ]
+    # Constraints are attached before the foreign keys that may need them.
+    assert rest == [
+        'ALTER TABLE trade_orderline ADD CONSTRAINT "order_line_unique" UNIQUE USING INDEX "order_line_unique"',
+        'ALTER TABLE trade_delivery ADD CONSTRAINT "fk1" FOREIGN KEY (line_id) REFERENCES trade_orderline(id) '
+        "DEFERRABLE INITIALLY DEFERRED NOT VALID",
+    ]
