@@ -525,13 +525,9 @@ AGREEMENT_PROBLEMS = {1: NO_SUPPLIER, 2: NOT_MAIN, 3: NO_DISTRIBUTOR}
 
 
 def _budget_sql(qty: str) -> str:
-    """money(qty × price) from av_main's exact integer parts of the price (see price_cents_parts), as the
-    value a DecimalField parameter would store: numeric on PostgreSQL, the decimal text on SQLite (which
-    its NUMERIC affinity converts as it converts the ORM's text)."""
-    cents = f"({qty} * m.price_hi + ({qty} * m.price_lo * 2 + 100) / 200)"
-    if connection.vendor == "postgresql":
-        return f"(CAST({cents} AS numeric) / 100)"
-    return f"printf('%%d.%%02d', {cents} / 100, {cents} %% 100)"
+    """money(qty × price) in integer cents from av_main's price in 1/10,000 yuan (core.fields.PriceField):
+    (qty × price + 50) div 100 rounds half up, exactly as the ORM's MoneyField would store it."""
+    return f"(({qty} * m.price + 50) / 100)"
 
 
 def _desired_agreements(cursor, year: AgreementYear) -> str:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from jicai.batches.models import AgreementYear, Item
+from jicai.core.fields import MoneyField, PriceField
 from jicai.registry.models import Company, Institution, Region
 
 
@@ -60,8 +61,8 @@ class PurchaseAgreement(models.Model):
         db_index=False,
     )
     agreed_qty = models.BigIntegerField("约定采购量")
-    winning_price = models.DecimalField("中选价", max_digits=14, decimal_places=4)
-    budget = models.DecimalField("预算金额", max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    winning_price = PriceField("中选价")
+    budget = MoneyField("预算金额", default=Decimal("0.00"))
     status = models.CharField(
         "状态", max_length=20, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT
     )

@@ -13,6 +13,7 @@ from django.db.models import Count
 
 from jicai.agreements.models import DeliveryRelationship
 from jicai.batches.models import Batch, ItemFactor, Winner, WinnerRole
+from jicai.core.fields import PriceField
 from jicai.policy import rules
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Region
@@ -133,16 +134,6 @@ def ratio_fraction(ratio: Decimal) -> tuple[int, int]:
     return int(ratio.scaleb(places)), den
 
 
-def price_cents_parts(price: Decimal) -> tuple[int, int]:
-    """(hi, lo) with price × 100 = hi + lo / 100 (prices have 4 decimals), so the budget in cents,
-    round_half_up(qty × price × 100), is qty × hi + (qty × lo × 2 + 100) div 200."""
-    units = price.scaleb(4)
-    if units != units.to_integral_value():
-        raise ValueError(f"中选价 {price} 的小数位超过 4 位")
-    units = int(units)
-    return units // 100, units % 100
-
-
 def _temp_table(cursor, name: str, columns: str, rows: list[tuple]) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
     cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
@@ -182,15 +173,15 @@ def stage_regions(cursor) -> dict[int, str]:
 
 
 def stage_mains(cursor, batch: Batch) -> dict[tuple[int, int], MainWinner]:
-    """av_main(item_id, province_id, supplier_id, price, price_hi, price_lo): main_winners(batch)."""
+    """av_main(item_id, province_id, supplier_id, price): main_winners(batch), the price as stored (integer
+    1/10,000 yuan, core.fields.PriceField)."""
     mains = main_winners(batch)
     rows = [
         (
             item_id,
             province_id,
             m.supplier_id,
-            _decimal_param(m.winning_price),
-            *price_cents_parts(m.winning_price),
+            PriceField().get_prep_value(m.winning_price),
         )
         for (item_id, province_id), m in sorted(mains.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
         if province_id is not None
@@ -198,8 +189,7 @@ def stage_mains(cursor, batch: Batch) -> dict[tuple[int, int], MainWinner]:
     _temp_table(
         cursor,
         "av_main",
-        "item_id bigint, province_id bigint, supplier_id bigint, price numeric, price_hi bigint, "
-        "price_lo bigint, PRIMARY KEY (item_id, province_id)",
+        "item_id bigint, province_id bigint, supplier_id bigint, price bigint, PRIMARY KEY (item_id, province_id)",
         rows,
     )
     return mains

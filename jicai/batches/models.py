@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.db import models
 
+from jicai.core.fields import PriceField
 from jicai.registry.models import Product, Region
 
 
@@ -92,7 +93,7 @@ class Winner(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="winner_rows")
     province = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="winner_rows")
     role = models.CharField("角色", max_length=10, choices=WinnerRole.choices)
-    winning_price = models.DecimalField("中选价（元/最小单位）", max_digits=14, decimal_places=4)
+    winning_price = PriceField("中选价（元/最小单位）")
 
     class Meta:
         ordering = ["item", "province", "role"]
@@ -152,7 +153,7 @@ class ListingPrice(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="listing_prices")
     province = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="listing_prices")
-    price = models.DecimalField("挂网价", max_digits=14, decimal_places=4)
+    price = PriceField("挂网价")
     valid_from = models.DateField("生效日期")
 
     class Meta:

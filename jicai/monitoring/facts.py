@@ -25,7 +25,7 @@ import datetime as dt
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -278,7 +278,9 @@ SUPPLY_ROLE_SQL = "(" + ", ".join(f"'{r}'" for r in SUPPLY_ROLES) + ")"
 # LATE_PAYMENT: what a line owes (its accepted value, trade.rules.payable_amount) and which lines can owe.
 # A line is a candidate when received by D, past its due date and either not fully paid or paid after D
 # (only then are its payments read: otherwise paid_amount is what was paid by D).
-PAYABLE = "ROUND(l.accepted_qty * l.unit_price, 2)"
+# Money columns hold integer cents and prices integer 1/10,000 yuan (core.fields): accepted qty × price is in
+# 1/10,000 yuan, and (x + 50) / 100 the integer division that rounds it half up to cents.
+PAYABLE = "((l.accepted_qty * l.unit_price + 50) / 100)"
 LATE_PAYMENT_LINE = (
     "(l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= c.d AND l.payment_due_on < c.d "
     f"AND (l.paid_amount < {PAYABLE} OR l.last_paid_on > c.d))"
@@ -310,6 +312,12 @@ STAT_MODELS = (
 
 def _is_pg() -> bool:
     return connection.vendor == "postgresql"
+
+
+def _yuan(scaled: str, places: int) -> str:
+    """A money/price column's scaled integer as yuan, for alert values and thresholds."""
+    divisor = 10**places
+    return f"(CAST({scaled} AS numeric) / {divisor})" if _is_pg() else f"(({scaled}) / {divisor}.0)"
 
 
 def _session_settings(cursor) -> None:
@@ -964,7 +972,7 @@ def _late_payments(cursor, facts: Facts) -> int:
         "LATE_PAYMENT",
         "mon_lp_pairs",
         computed=f"c.pay_days AS threshold, {PAYABLE} AS payable, {paid_by} AS paid",
-        value="x.payable - x.paid",
+        value=_yuan("x.payable - x.paid", 2),
         condition=LATE_PAYMENT_LINE,
         found="x.payable > x.paid",
         params=[as_of] * 3,
@@ -1206,7 +1214,10 @@ def _cap_table(cursor, facts: Facts) -> int:
             )
             if verdict.cap is None:
                 continue
-            caps.append((product_id, province.pk, verdict.cap, item_id, batch_id))
+            # In the unit of the order lines' price column (core.fields.PriceField: 1/10,000 yuan), rounded
+            # down: for prices on that grid, price > cap exactly when price > the cap rounded down to it.
+            scaled_cap = int((verdict.cap * 10000).to_integral_value(rounding=ROUND_FLOOR))
+            caps.append((product_id, province.pk, scaled_cap, item_id, batch_id))
             if product_id in listed and listed[product_id] > verdict.cap:
                 listing_findings.append(
                     (
@@ -1231,7 +1242,7 @@ def _cap_table(cursor, facts: Facts) -> int:
     cols = (
         ("product_id", "bigint"),
         ("province_id", "bigint"),
-        ("cap", "numeric(20,4)"),
+        ("cap", "bigint"),
         ("item_id", "bigint"),
         ("batch_id", "bigint"),
     )
@@ -1254,7 +1265,7 @@ def _price_caps(cursor, facts: Facts) -> int:
         INSERT INTO mon_finding (type, institution_id, item_id, product_id, batch_id, year_id, province_id,
             value, threshold)
         SELECT 'PRICE_ABOVE_CAP', x.institution_id, x.item_id, x.product_id, x.batch_id, x.year_id,
-               x.province_id, MAX(x.price), MAX(x.cap)
+               x.province_id, {_yuan("MAX(x.price)", 4)}, {_yuan("MAX(x.cap)", 4)}
         FROM (SELECT a.institution_id, k.item_id, a.product_id, k.batch_id, c.year_id, c.province_id,
                      {price} AS price, k.cap
               FROM mon_lagg a

@@ -26,6 +26,16 @@ class PrepaymentRule:
     second_total: Decimal
 
 
+@dataclass(frozen=True)
+class Grade:
+    """One step of the assessment grades (SPEC §12): a score of at least `min_score` earns `grade`, which keeps
+    `retention` of the saving."""
+
+    grade: str
+    min_score: Decimal
+    retention: Decimal
+
+
 def _plain(value: Decimal) -> str:
     """Decimal as plain text keeping its written precision ('0.20' stays '0.20'; never an exponent)."""
     return format(value, "f")
@@ -293,6 +303,63 @@ class PrepaymentParameter(Parameter):
         )
 
 
+class GradesParameter(Parameter):
+    """Assessment grades from the highest: [{"grade", "min_score", "retention"}, …], scores strictly
+    decreasing to a last grade at 0 (every score gets a grade), retention rates in [0, 1] and not increasing."""
+
+    type_name = "grades"
+
+    def parse(self, raw) -> tuple[Grade, ...]:
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except json.JSONDecodeError:
+                raise ValueError("应为 JSON，如 " + self.to_text(self.default)) from None
+        if not isinstance(raw, list | tuple) or not raw:
+            raise ValueError("应为等级列表，每项含 grade、min_score、retention")
+        grades = []
+        for i, entry in enumerate(raw, start=1):
+            if isinstance(entry, Grade):
+                grades.append(entry)
+                continue
+            if not isinstance(entry, dict) or set(entry) != {"grade", "min_score", "retention"}:
+                raise ValueError(f"第 {i} 项应含且只含 grade、min_score、retention")
+            name = str(entry["grade"]).strip()
+            if not name or len(name) > 8:
+                raise ValueError(f"第 {i} 项的等级名称应为 1–8 个字符")
+            score = _decimal(entry["min_score"], f"第 {i} 项最低分")
+            if not 0 <= score <= 100:
+                raise ValueError(f"第 {i} 项最低分应在 0–100 之间，实际为 {score}")
+            grades.append(Grade(name, score, _ratio(entry["retention"], f"第 {i} 项留用比例")))
+        if any(a.min_score <= b.min_score for a, b in zip(grades, grades[1:], strict=False)):
+            raise ValueError("各等级最低分应依次减小")
+        if any(a.retention < b.retention for a, b in zip(grades, grades[1:], strict=False)):
+            raise ValueError("各等级留用比例不应随等级降低而提高")
+        if grades[-1].min_score != 0:
+            raise ValueError("最后一个等级的最低分应为 0，使每个得分都有等级")
+        if len({g.grade for g in grades}) != len(grades):
+            raise ValueError("等级名称不能重复")
+        return tuple(grades)
+
+    def to_json(self, value) -> list[dict[str, str]]:
+        return [
+            {"grade": g.grade, "min_score": _plain(g.min_score), "retention": _plain(g.retention)}
+            for g in value
+        ]
+
+    def to_text(self, value) -> str:
+        return json.dumps(self.to_json(value), ensure_ascii=False)
+
+    def display(self, value) -> str:
+        pct = lambda d: f"{(d * 100).normalize():f}%"  # noqa: E731
+        return "；".join(
+            f"{g.grade}（≥ {_plain(g.min_score)} 分）留用 {pct(g.retention)}"
+            if g.min_score
+            else f"{g.grade}（其余）留用 {pct(g.retention)}"
+            for g in value
+        )
+
+
 # ---- the SPEC §3 table ---------------------------------------------------------------------------
 
 D = Decimal
@@ -448,6 +515,105 @@ PARAMETERS: tuple[Parameter, ...] = (
         "Heilongjiang 3.1.1",
         "院内把年度约定量分摊到的月数",
         choices={10: "10 个月", 11: "11 个月"},
+    ),
+    DecimalParameter(
+        "dept_min_share",
+        "科室自动分配最低占比",
+        "0.01",
+        "Heilongjiang 3.1.2",
+        "上一年使用占比低于此值的科室（非专科偶尔使用）不自动分配目标",
+        maximum=D(1),
+    ),
+    DecimalParameter(
+        "substitute_limit_cut",
+        "可替代药品限量压减比例",
+        "0.20",
+        "Heilongjiang 3.3.1 (choice of number)",
+        "滞后品种的可替代药品下季度建议限量 = 上年同季度用量 × (1 − 比例)；完成率低于时间进度一半时建议暂停",
+        maximum=D(1),
+    ),
+    IntParameter(
+        "prepayment_due_workdays",
+        "预付款支付时限（工作日）",
+        10,
+        "choice",
+        "医保基金在预付触发后此工作日数内拨付",
+        minimum=1,
+    ),
+    IntParameter(
+        "clearance_days",
+        "预付款清算起始天数",
+        30,
+        'Hubei (三) "及时清算" (choice of number)',
+        "协议年度结束后此天数起清算预付款",
+    ),
+    DecimalParameter(
+        "fund_payment_ratio",
+        "医保基金支付比例",
+        "0.70",
+        "regional; set per region",
+        "基金支付占符合支付标准金额的比例（用于结余基数与患者负担计算）",
+        maximum=D(1),
+    ),
+    GradesParameter(
+        "assessment_grades",
+        "考核等级与结余留用比例",
+        [
+            {"grade": "A", "min_score": "80", "retention": "0.50"},
+            {"grade": "B", "min_score": "70", "retention": "0.40"},
+            {"grade": "C", "min_score": "60", "retention": "0.30"},
+            {"grade": "D", "min_score": "0", "retention": "0"},
+        ],
+        "Shenzhen 2024 draft; configurable",
+        "考核得分 → 等级 → 结余留用比例",
+    ),
+    IntParameter(
+        "standard_glide_years",
+        "支付标准过渡年数",
+        0,
+        "Hubei (四)",
+        "价格远高于支付标准的产品在此年数内逐步降至中选支付标准（0 = 立即执行）",
+        maximum=10,
+    ),
+    DecimalParameter(
+        "glide_price_multiple",
+        "支付标准过渡价格倍数",
+        "2",
+        "choice",
+        "价格高于支付标准此倍数的产品逐年过渡，而非立即执行",
+        exclusive_min=True,
+    ),
+    IntParameter(
+        "admission_check_month",
+        "进院排查起始月份",
+        3,
+        "Henan (二)",
+        "执行第几个月起，无采购的已生效协议列为未进院",
+        minimum=1,
+        maximum=12,
+    ),
+    IntParameter(
+        "forecast_window_days",
+        "年末预测窗口（天）",
+        90,
+        "choice",
+        "年末完成预测按最近此天数的日均采购量推算",
+        minimum=1,
+    ),
+    IntParameter(
+        "consistency_min_products",
+        "一致性评价撤网产品数",
+        3,
+        "Hubei 四(七)",
+        "同通用名剂型通过一致性评价的产品达到此数时，未通过的产品撤网",
+        minimum=1,
+    ),
+    DecimalParameter(
+        "report_deviation_threshold",
+        "报量偏差抽查比例",
+        "0.50",
+        "Henan (一) (choice of number)",
+        "周期结束后采购量与报量偏差超过此比例的机构列入抽查",
     ),
     IntParameter(
         "company_report_day",

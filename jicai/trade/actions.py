@@ -22,6 +22,7 @@ from jicai.accounts.notify import notify
 from jicai.batches.models import SUPPLY_ROLES, Item, Winner
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound
+from jicai.core.fields import money_value
 from jicai.core.money import amount as line_amount
 from jicai.core.money import money, parse_qty
 from jicai.core.money import price as quantise_price
@@ -393,9 +394,11 @@ def _pay_line(line: OrderLine, pay: Decimal, paid_on: dt.date, invoice_no: str) 
     # The conditional UPDATE is the guard: on PostgreSQL a concurrent payment waits for our row lock and
     # then re-checks "paid_amount + x <= amount" against the committed total, so it cannot overshoot.
     updated = (
-        OrderLine.objects.filter(pk=line.pk, paid_amount__lte=F("amount") - pay)
+        OrderLine.objects.filter(pk=line.pk, paid_amount__lte=F("amount") - money_value(pay))
         .exclude(status__in=[LineStatus.CANCELLED, LineStatus.REJECTED])
-        .update(paid_amount=F("paid_amount") + pay, last_paid_on=_latest("last_paid_on", paid_on))
+        .update(
+            paid_amount=F("paid_amount") + money_value(pay), last_paid_on=_latest("last_paid_on", paid_on)
+        )
     )
     if not updated:
         current = OrderLine.objects.get(pk=line.pk)
@@ -407,7 +410,7 @@ def _pay_line(line: OrderLine, pay: Decimal, paid_on: dt.date, invoice_no: str) 
             code="payment_exceeds_amount",
         )
     if Payment.objects.filter(line=line, paid_on=paid_on, invoice_no=invoice_no).update(
-        amount=F("amount") + pay
+        amount=F("amount") + money_value(pay)
     ):
         return Payment.objects.get(line=line, paid_on=paid_on, invoice_no=invoice_no)
     return Payment.objects.create(line=line, amount=pay, paid_on=paid_on, invoice_no=invoice_no)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from jicai.batches.models import Item
+from jicai.core.fields import MoneyField, PriceField
 from jicai.registry.models import Company, Institution, Product
 
 
@@ -84,8 +85,8 @@ class OrderLine(models.Model):
         Item, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines", db_index=False
     )
     qty = models.BigIntegerField("订购数量")
-    unit_price = models.DecimalField("单价", max_digits=14, decimal_places=4)
-    amount = models.DecimalField("金额", max_digits=16, decimal_places=2)
+    unit_price = PriceField("单价")
+    amount = MoneyField("金额")
     # The sender's status only; the status shown to users is derived from the quantities by
     # trade.rules.line_status (a supplier's rejection sets REJECTED together with accepted_by_supplier=False).
     status = models.CharField("状态", max_length=10, choices=LineStatus.choices, default=LineStatus.OPEN)
@@ -95,7 +96,7 @@ class OrderLine(models.Model):
     delivered_qty = models.BigIntegerField("已配送", default=0)
     accepted_qty = models.BigIntegerField("验收合格", default=0)
     rejected_qty = models.BigIntegerField("拒收", default=0)
-    paid_amount = models.DecimalField("已付款", max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    paid_amount = MoneyField("已付款", default=Decimal("0.00"))
     last_delivered_on = models.DateField(null=True, blank=True)
     last_received_on = models.DateField(null=True, blank=True)
     # The latest payment date: monitoring knows a line fully paid by D without reading its payments when
@@ -189,7 +190,7 @@ class Payment(models.Model):
     line = models.ForeignKey(
         OrderLine, on_delete=models.CASCADE, related_name="payments", db_index=False
     )  # unique (line, day) covers it
-    amount = models.DecimalField("金额", max_digits=16, decimal_places=2)
+    amount = MoneyField("金额")
     paid_on = models.DateField("付款日期")
     invoice_no = models.CharField("发票号", max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -252,7 +253,7 @@ class PriceException(models.Model):
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="price_exceptions")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_exceptions")
-    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    unit_price = PriceField()
     valid_from = models.DateField()
     valid_to = models.DateField()
     reason = models.CharField(max_length=255)
@@ -287,7 +288,7 @@ class SupplierMonthlyReport(models.Model):
     production_qty = models.BigIntegerField("生产量")
     supply_qty = models.BigIntegerField("供应量")
     inventory_qty = models.BigIntegerField("库存量")
-    payment_received = models.DecimalField("回款金额", max_digits=16, decimal_places=2)
+    payment_received = MoneyField("回款金额")
     submitted_at = models.DateTimeField(auto_now=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

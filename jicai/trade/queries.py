@@ -12,6 +12,7 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -21,7 +22,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, Round
+from django.db.models.functions import Coalesce, Greatest
 
 from jicai.accounts import access
 from jicai.accounts.models import OrganisationKind, Role
@@ -37,6 +38,7 @@ from jicai.batches.models import (
     Winner,
 )
 from jicai.core.errors import NotFound, PermissionDenied
+from jicai.core.fields import MoneyField, money_value
 from jicai.core.money import money
 from jicai.policy.resolve import PolicyResolver, effective_policy
 from jicai.registry.models import Company, Institution, Product, Region
@@ -54,9 +56,9 @@ from jicai.trade.models import (
     UsageLine,
 )
 
-MONEY = DecimalField(max_digits=18, decimal_places=2)
+MONEY = MoneyField()
 VOLUME = DecimalField(max_digits=24, decimal_places=6)
-ZERO_MONEY = Value(Decimal("0.00"), output_field=MONEY)
+ZERO_MONEY = money_value(Decimal("0.00"))
 
 # ---- scoping -------------------------------------------------------------------------------------
 
@@ -147,7 +149,12 @@ def with_derived_status(qs: QuerySet[OrderLine]) -> QuerySet[OrderLine]:
 
 
 def payable_expression():
-    return Round(F("accepted_qty") * F("unit_price"), 2, output_field=MONEY)
+    """Accepted qty × unit price in cents, half up (trade.rules.payable_amount): the price column holds
+    1/10,000 yuan, so the product is in 1/10,000 yuan and (x + 50) / 100 is the integer division that rounds it
+    to the cent."""
+    return ExpressionWrapper(
+        (F("accepted_qty") * F("unit_price") + Value(50)) / Value(100), output_field=MONEY
+    )
 
 
 def outstanding_expression():

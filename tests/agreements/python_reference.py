@@ -11,6 +11,7 @@ from jicai.agreements.actions import RunResult
 from jicai.agreements.models import AgreedVolume, AgreementStatus, PurchaseAgreement
 from jicai.agreements.volumes import DistributorChooser, RatioTables, main_winners, winner_counts
 from jicai.batches.models import AgreementYear, Batch
+from jicai.core.fields import ScaledDecimalField
 from jicai.core.money import money
 from jicai.policy import rules
 from jicai.registry.models import Institution, Region
@@ -71,7 +72,8 @@ def insert_rows(model, columns: list[str], rows: list[tuple]) -> None:
     adapt = [
         (i, f)
         for i, f in enumerate(fields)
-        if f.get_internal_type() in ("DecimalField", "DateField", "DateTimeField", "BooleanField")
+        if isinstance(f, ScaledDecimalField)
+        or f.get_internal_type() in ("DecimalField", "DateField", "DateTimeField", "BooleanField")
     ]
     if adapt:
         rows = [list(r) for r in rows]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jicai.policy.parameters import BY_NAME, PARAMETERS, PrepaymentRule, defaults, get_parameter
+from jicai.policy.parameters import BY_NAME, PARAMETERS, Grade, PrepaymentRule, defaults, get_parameter
 
 D = Decimal
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "SPEC.md"
@@ -33,6 +33,23 @@ EXPECTED_DEFAULTS = {
     "nonwinning_selfpay_increase": D("0.10"),
     "prepayment_tranches": PrepaymentRule(D("0.30"), D("0.50"), D("0.60"), D("0.90")),
     "months_to_complete": 10,
+    "dept_min_share": D("0.01"),
+    "substitute_limit_cut": D("0.20"),
+    "prepayment_due_workdays": 10,
+    "clearance_days": 30,
+    "fund_payment_ratio": D("0.70"),
+    "assessment_grades": (
+        Grade("A", D(80), D("0.50")),
+        Grade("B", D(70), D("0.40")),
+        Grade("C", D(60), D("0.30")),
+        Grade("D", D(0), D(0)),
+    ),
+    "standard_glide_years": 0,
+    "glide_price_multiple": D(2),
+    "admission_check_month": 3,
+    "forecast_window_days": 90,
+    "consistency_min_products": 3,
+    "report_deviation_threshold": D("0.50"),
     "company_report_day": 5,
 }
 
@@ -165,3 +182,27 @@ def test_prepayment_rule():
 def test_unknown_parameter_name():
     with pytest.raises(KeyError):
         get_parameter("nope")
+
+
+def test_assessment_grades_parse_validate_and_display():
+    grades = get_parameter("assessment_grades")
+    text = grades.to_text(grades.default)
+    assert grades.parse(text) == grades.default
+    assert grades.display(grades.default).startswith("A（≥ 80 分）留用 50%")
+    for bad, message in [
+        ('[{"grade": "A", "min_score": "80", "retention": "0.5"}]', "最后一个等级的最低分应为 0"),
+        (
+            '[{"grade": "A", "min_score": "60", "retention": "0.5"}, {"grade": "B", "min_score": "70", '
+            '"retention": "0.4"}, {"grade": "C", "min_score": "0", "retention": "0"}]',
+            "依次减小",
+        ),
+        (
+            '[{"grade": "A", "min_score": "80", "retention": "0.2"}, {"grade": "B", "min_score": "0", '
+            '"retention": "0.4"}]',
+            "不应随等级降低而提高",
+        ),
+        ('[{"grade": "A", "min_score": "0", "retention": "1.5"}]', "0 到 1 之间"),
+        ("not json", "应为 JSON"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            grades.parse(bad)

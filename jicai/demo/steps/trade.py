@@ -96,12 +96,6 @@ class _Sql:
         both planners from flattening it; SQLite then streams it as a co-routine)."""
         return "OFFSET 0" if self.postgres else "LIMIT -1 OFFSET 0"
 
-    def money(self, cents: str) -> str:
-        return f"(CAST({cents} AS numeric) / 100)" if self.postgres else f"(({cents}) / 100.0)"
-
-    def price(self, per_10k: str) -> str:
-        return f"(CAST({per_10k} AS numeric) / 10000)" if self.postgres else f"(({per_10k}) / 10000.0)"
-
     def padded(self, prefix: str, number: str, width: int) -> str:
         if self.postgres:
             return f"('{prefix}' || lpad(CAST({number} AS text), {width}, '0'))"
@@ -642,10 +636,10 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int], late_payers: lis
             accepted_qty, rejected_qty, paid_amount, last_delivered_on, last_received_on, last_paid_on,
             payment_due_on)
         SELECT x.id, x.order_pk, x.line_no, x.inst_id, x.supplier_id, x.ordered_on, x.product_id, x.item_id, x.qty,
-            {sql.price("x.price")}, {sql.money("(x.qty * x.price + 50) / 100")}, x.status,
+            x.price, (x.qty * x.price + 50) / 100, x.status,
             CASE WHEN x.status = 'rejected' THEN FALSE WHEN x.delivered > 0 THEN TRUE END,
             CASE WHEN x.status = 'rejected' THEN '库存不足' ELSE '' END,
-            x.delivered, {accepted}, x.rejected, {sql.money(paid_cents)},
+            x.delivered, {accepted}, x.rejected, {paid_cents},
             CASE WHEN x.delivered > 0 THEN x.delivered_on END, CASE WHEN x.received = 1 THEN x.received_on END,
             CASE WHEN {paid_cents} > 0 THEN {sql.add_days("x.received_on", pay_offset)} END,
             CASE WHEN x.received = 1 THEN x.due END

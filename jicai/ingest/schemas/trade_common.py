@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from jicai.accounts import access
 from jicai.core.codes import check_institution_code
+from jicai.core.fields import MoneyField, ScaledDecimalField, money_value
 from jicai.ingest.schemas.base import Counts, ImportContext, Row, Schema, code, integer, text
 from jicai.policy.resolve import PolicyResolver
 from jicai.trade.models import Delivery, OrderLine, Payment, Receipt
@@ -150,9 +151,9 @@ def refresh_totals(line_ids: Iterable[int], *, deliveries=False, receipts=False,
         updates["rejected_qty"] = Coalesce(aggregate(Receipt, Sum, "rejected_qty", qty), 0, output_field=qty)
         updates["last_received_on"] = aggregate(Receipt, Max, "received_on", models.DateField())
     if payments:
-        cash = models.DecimalField(max_digits=16, decimal_places=2)
+        cash = MoneyField()
         updates["paid_amount"] = Coalesce(
-            aggregate(Payment, Sum, "amount", cash), models.Value(Decimal("0.00")), output_field=cash
+            aggregate(Payment, Sum, "amount", cash), money_value(Decimal("0.00")), output_field=cash
         )
         updates["last_paid_on"] = aggregate(Payment, Max, "paid_on", models.DateField())
     OrderLine.objects.filter(pk__in=line_ids).update(**updates)
@@ -215,11 +216,16 @@ def insert_values(model, rows: list[dict]) -> None:
         for f in fields
     }
     names = [f.attname for f in fields]
-    copy_rows(
-        model._meta.db_table,
-        [f.column for f in fields],
-        ([row.get(name, defaults[name]) for name in names] for row in rows),
-    )
+    # Money and prices are stored as scaled integers (core.fields); everything else goes in as it is.
+    scaled = [(i, f.get_prep_value) for i, f in enumerate(fields) if isinstance(f, ScaledDecimalField)]
+
+    def values(row: dict) -> list:
+        out = [row.get(name, defaults[name]) for name in names]
+        for i, prep in scaled:
+            out[i] = prep(out[i])
+        return out
+
+    copy_rows(model._meta.db_table, [f.column for f in fields], (values(row) for row in rows))
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
