@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "jicai.ingest",
     "jicai.demo",
     "jicai.web",
+    "jicai.home",
     "jicai.api",
 ]
 
@@ -113,7 +114,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "web:login"
-LOGIN_REDIRECT_URL = "web:home"
+LOGIN_REDIRECT_URL = "home:home"
 LOGOUT_REDIRECT_URL = "web:login"
 
 # Login throttling: lock a username+IP after 5 failures for 15 minutes.

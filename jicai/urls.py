@@ -23,4 +23,5 @@ urlpatterns = [
     path("accounts/", include("jicai.accounts.urls")),
     path("calendar/", include("jicai.core.urls")),
     path("", include("jicai.web.urls")),
+    path("", include("jicai.home.urls")),
 ]

@@ -6,10 +6,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jicai.accounts import actions
+from jicai.accounts import queries as account_queries
 from jicai.accounts.forms import TokenCreateForm
 from jicai.accounts.models import Role
 from jicai.core.errors import DomainError
-from jicai.web import queries as web_queries
 from jicai.web.shortcuts import scoped_page
 
 
@@ -23,7 +23,7 @@ def _page(request, form, new_key=None, new_token=None, status=200):
         request,
         "accounts/tokens.html",
         {
-            "tokens": list(web_queries.organisation_tokens(request.user)),
+            "tokens": list(account_queries.organisation_tokens(request.user)),
             "form": form,
             "new_key": new_key,
             "new_token": new_token,
@@ -66,7 +66,7 @@ def tokens(request):
 def revoke_token(request, token_id: int):
     if not can_manage_tokens(request.user):
         raise PermissionDenied("医师账户不能吊销 API 令牌。")
-    token = web_queries.get_organisation_token(request.user, token_id)
+    token = account_queries.get_organisation_token(request.user, token_id)
     if token.revoked_at is not None:
         messages.info(request, f"令牌“{token.name}”此前已吊销。")
     else:

@@ -20,7 +20,7 @@ ADMIN = _role()
 
 # (group label, [(label, url name, who sees it)]); a group with one visible entry shows as a plain link.
 NAV = [
-    ("首页", [("首页", "web:home", EVERYONE)]),
+    ("首页", [("首页", "home:home", EVERYONE)]),
     (
         "主数据",
         [

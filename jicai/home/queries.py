@@ -1,5 +1,5 @@
-"""Reads for the home pages and the token page that belong to no single app: platform row counts, the
-audit trail, an organisation's API tokens, and the per-role work summaries of the home pages.
+"""Reads for the home pages that belong to no single app: platform row counts, the audit trail, and the
+per-role work summaries of the home pages.
 
 The summaries call each app's scoped query functions (they take the actor), so a home page never shows a
 number its owner could not open; every summary is a fixed number of grouped queries whatever the data size.
@@ -70,20 +70,6 @@ def recent_audit_rows(actor, limit: int = 20) -> QuerySet[AuditLog]:
     if not access.is_admin(actor):
         qs = qs.filter(organisation_id=getattr(actor, "organisation_id", None))
     return qs.order_by("-at", "-id")[:limit]
-
-
-def organisation_tokens(actor) -> QuerySet[ApiToken]:
-    """The API tokens of the actor's own organisation (admins too: tokens are per organisation)."""
-    org_id = getattr(actor, "organisation_id", None)
-    if org_id is None:
-        return ApiToken.objects.none()
-    return (
-        ApiToken.objects.filter(organisation_id=org_id).select_related("created_by").order_by("-created_at")
-    )
-
-
-def get_organisation_token(actor, token_id: int) -> ApiToken:
-    return access.get_visible_or_404(organisation_tokens(actor), pk=token_id)
 
 
 # ---- admin -----------------------------------------------------------------------------------------

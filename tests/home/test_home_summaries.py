@@ -1,4 +1,4 @@
-"""The work summaries of each role's home page on the hand-built dataset of tests/web/conftest.py:
+"""The work summaries of each role's home page on the hand-built dataset of tests/home/conftest.py:
 exact numbers, only the actor's own organisation's rows, links that resolve, and a query count that does
 not grow with the data."""
 
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.web.conftest import add_round
+from tests.home.conftest import add_round
 from tests.web.helpers import assert_csp_clean, html, table_rows
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,6 @@
 """A small hand-built dataset for the home-page summaries, on top of `world` (tests/factories.py).
 
-"Today" is 2025-06-30 (web.queries.today is patched). Batch GY-YD2023-1's agreement year 2 runs
+"Today" is 2025-06-30 (home.queries.today is patched). Batch GY-YD2023-1's agreement year 2 runs
 2025-03-01 … 2026-02-28. Rows are written directly (not through the apps' actions) so each count below is
 known by construction; `add_more` adds a second copy of everything for the query-count tests."""
 
@@ -14,11 +14,11 @@ from django.utils import timezone
 from jicai.agreements.models import PurchaseAgreement
 from jicai.batches.models import AgreementYear, Item, Winner
 from jicai.demand.models import DemandReport, ReportingWindow
+from jicai.home import queries as home_queries
 from jicai.ingest.models import ImportJob
 from jicai.monitoring.models import Alert, MonitoringRun, ProgressFact
 from jicai.tickets.models import Ticket
 from jicai.trade.models import Order, OrderLine, SupplierMonthlyReport
-from jicai.web import queries as web_queries
 
 TODAY = dt.date(2025, 6, 30)
 D = dt.date
@@ -27,7 +27,7 @@ _serial = itertools.count(1)
 
 @pytest.fixture
 def today(monkeypatch):
-    monkeypatch.setattr(web_queries, "today", lambda: TODAY)
+    monkeypatch.setattr(home_queries, "today", lambda: TODAY)
     return TODAY
 
 
