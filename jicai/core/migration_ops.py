@@ -45,7 +45,9 @@ class AlterToScaledInteger(migrations.AlterField):
                 f"USING {column}::numeric / {factor}"
             )
             return
-        super().database_backwards(app_label, schema_editor, from_state, to_state)
+        # AlterField.database_backwards would call our database_forwards (scaling again): alter the column
+        # back with the plain AlterField step, from the scaled state to the decimal one.
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
         schema_editor.execute(
             f"UPDATE {table} SET {column} = {column} / {factor}.0 WHERE {column} IS NOT NULL"
         )
