@@ -23,7 +23,14 @@ from jicai.batches.models import Item
 from jicai.core import audit
 from jicai.core.bulkload import bulk_load
 from jicai.demand import actions
-from jicai.demand.models import DemandLine, DemandReport, ImportedHistory, ReportStatus, ReportTransition
+from jicai.demand.models import (
+    DemandLine,
+    DemandReport,
+    ImportedHistory,
+    ReportingWindow,
+    ReportStatus,
+    ReportTransition,
+)
 from jicai.demo.context import DemoContext
 from jicai.demo.steps import BATCH_SIZE
 from jicai.registry.models import Institution
@@ -168,6 +175,8 @@ def _round(ctx: DemoContext, batch) -> None:
         status=ReportStatus.APPROVED, last_saved_at=submitted, submitted_at=submitted, reviewed_at=approved
     )
     DemandReport.objects.filter(window=window, pk__in=list(returned)).update(submitted_at=resubmitted)
+    # The round is over: closed once every report is approved, so no page lists it as running (overdue).
+    ReportingWindow.objects.filter(pk=window.pk).update(closed_at=approved)
     for pk, count in flagged.items():
         DemandReport.objects.filter(pk=pk).update(flagged_lines=count)
 
