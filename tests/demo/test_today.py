@@ -3,6 +3,7 @@ about two thirds elapsed, a reporting window open, a ticket reply due on the nex
 same (seed, today) always gives the same rows."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -171,6 +172,9 @@ def test_reporting_window_is_open_on_today_for_the_persona_county(build):
     reports = DemandReport.objects.filter(window=window)
     assert reports.count() == in_county > 0
     assert set(reports.values_list("status", flat=True)) == {"draft"}
+    # The finished round of year 1 was closed when its reports were approved (deadline + 3 days, 15:00).
+    finished = ReportingWindow.objects.get(agreement_year=1)
+    assert finished.closed_at == dt.datetime(2025, 8, 3, 15, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def test_one_persona_ticket_is_due_on_the_next_working_day_and_others_are_overdue(build):
