@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 VENDOR := jicai/web/static/vendor
 SCALE ?= small
 SEED ?= 1
+# The demo's today (YYYY-MM-DD); empty = today in Asia/Shanghai.
+TODAY ?=
 
 .PHONY: install assets migrate demo serve test test-fast lint bench clean
 
@@ -36,7 +38,7 @@ migrate: install
 
 demo: install
 	$(BIN)/jicai migrate
-	$(BIN)/jicai demo --scale $(SCALE) --seed $(SEED)
+	$(BIN)/jicai demo --scale $(SCALE) --seed $(SEED) $(if $(TODAY),--today $(TODAY))
 	$(BIN)/jicai serve --host 127.0.0.1 --port 8000
 
 serve: install

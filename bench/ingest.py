@@ -13,6 +13,7 @@ pipeline / row-by-row. Target (DESIGN.md): 1 M lines in a few minutes on either 
 
 import argparse
 import csv
+import datetime as dt
 import json
 import os
 import subprocess
@@ -20,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from jicai.demo.scales import BASE_TODAY
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 300
@@ -49,7 +52,9 @@ def child(database_url: str, args) -> None:
     # An empty order book: the benchmark measures imports, not the demo's own bulk trade generator.
     runner.STEPS = [s for s in runner.STEPS if s.name not in ("demand", "agreements", "trade", "monitoring")]
     started = time.perf_counter()
-    runner.run_demo(scale=args.scale, seed=1, force=True, write=lambda _: None)
+    runner.run_demo(
+        scale=args.scale, seed=1, today=dt.date.fromisoformat(args.today), force=True, write=lambda _: None
+    )
     emit(name="demo_build", database=label, scale=args.scale, seconds=round(time.perf_counter() - started, 2))
 
     path = Path(args.csv)
@@ -218,6 +223,9 @@ def main() -> None:
         help="PostgreSQL URL (default: $DATABASE_URL or postgres://postgres@127.0.0.1:5432/jicai_bench); "
         "'none' skips PostgreSQL",
     )
+    parser.add_argument(
+        "--today", default=BASE_TODAY.isoformat(), help="the demo's today (default: the written calendar's)"
+    )
     parser.add_argument("--csv", default=str(Path(tempfile.gettempdir()) / "jicai-bench-orders.csv"))
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -257,6 +265,8 @@ def main() -> None:
             args.scale,
             "--csv",
             args.csv,
+            "--today",
+            args.today,
         ]
         subprocess.run(command, check=True)
 

@@ -21,6 +21,7 @@ open alert's last_seen_on change (the daily case), reported as `run_monitoring_n
 """
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from jicai.demo.scales import BASE_TODAY
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 60
@@ -163,7 +166,13 @@ def child(database_url: str, args) -> None:
         call_command("migrate", verbosity=0)
     if not args.reuse or not OrderLine.objects.exists():
         started = time.perf_counter()
-        ctx = runner.run_demo(scale=args.scale, seed=1, force=True, write=lambda _: None)
+        ctx = runner.run_demo(
+            scale=args.scale,
+            seed=1,
+            today=dt.date.fromisoformat(args.today),
+            force=True,
+            write=lambda _: None,
+        )
         emit(
             name="demo_build",
             database=label,
@@ -172,14 +181,8 @@ def child(database_url: str, args) -> None:
         )
         as_of = monitoring_date(ctx)
     else:
-        from jicai.batches.models import AgreementYear
-
-        year = (
-            AgreementYear.objects.filter(batch__kind="national", number=1)
-            .order_by("batch__cycle_start")
-            .last()
-        )
-        as_of = year.start + __import__("datetime").timedelta(days=(year.end - year.start).days * 2 // 3)
+        # The demo's monitoring date is the day it was built for: a reused database needs the same --today.
+        as_of = dt.date.fromisoformat(args.today)
     from jicai.trade.models import Delivery, Payment, Receipt
 
     province = Region.objects.get(code="370000")
@@ -282,6 +285,11 @@ def main() -> None:
             "JICAI_BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432/jicai_bench_monitoring"
         ),
     )
+    parser.add_argument(
+        "--today",
+        default=BASE_TODAY.isoformat(),
+        help="the demo's today (default: the written calendar's, so figures compare across runs)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep a database already built at this scale")
     parser.add_argument("--next-day", action="store_true", help="also time a run for the day after")
     parser.add_argument("--slow", type=float, default=None, help="list statements slower than SECONDS")
@@ -311,6 +319,7 @@ def main() -> None:
             "--sample",
             str(args.sample),
         ]
+        command += ["--today", args.today]
         command += ["--repeat", str(args.repeat)] + (["--reuse"] if args.reuse else [])
         command += ["--next-day"] if args.next_day else []
         command += ["--slow", str(args.slow)] if args.slow is not None else []

@@ -1,12 +1,13 @@
 """The context shared by the demo steps: scale, seed, a per-step random generator and what earlier steps
 created (model instances with their ids), so later steps never query row by row."""
 
+import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jicai.demo.scales import ScaleConfig
+from jicai.demo.scales import ScaleConfig, calendar_shift
 
 
 @dataclass
@@ -21,6 +22,8 @@ class Login:
 class DemoContext:
     scale: ScaleConfig
     seed: int
+    # The day the demo is built for: pages show it as a running province on this date (scales.calendar_shift).
+    today: dt.date
     write: Callable[[str], None] = print
     # Replaced before each step by a generator seeded with (seed, step name): appending or changing one step
     # never shifts the random numbers another step draws.
@@ -48,6 +51,10 @@ class DemoContext:
     logins: list[Login] = field(default_factory=list)
     # Free-form results of later steps (demand reports, agreements, orders …) keyed by step name.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shift_months(self) -> int:
+        return calendar_shift(self.today)
 
     def log(self, message: str) -> None:
         self.write(f"      {message}")

@@ -5,11 +5,13 @@ monitoring hook; each step runs in its own transaction (unless it manages its ow
 random generator, so adding a step never changes what the existing ones produce.
 """
 
+import datetime as dt
 import random
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.apps import apps
 from django.core.management.color import no_style
@@ -22,7 +24,7 @@ from jicai.demo.steps.accounts import build_logins, build_organisations
 from jicai.demo.steps.agreements import build_agreements
 from jicai.demo.steps.batches import build_batches
 from jicai.demo.steps.companies import build_companies
-from jicai.demo.steps.demand import build_demand
+from jicai.demo.steps.demand import build_demand, build_open_window
 from jicai.demo.steps.institutions import build_institutions
 from jicai.demo.steps.items import build_items
 from jicai.demo.steps.monitoring import run_monitoring
@@ -55,6 +57,7 @@ STEPS: list[Step] = [
     Step("agreements", "约定采购量、配送关系与购销协议", build_agreements),
     Step("trade", "订单、配送、入库、付款与使用数据", build_trade, atomic=False),
     Step("tickets", "供应诉求、答复时限与督办", build_tickets),
+    Step("open_window", "进行中的报量窗口", build_open_window),
     Step("monitoring", "运行监测", run_monitoring),
 ]
 
@@ -155,10 +158,26 @@ def _exclusive_sqlite_build():
             cursor.execute(f"PRAGMA journal_mode={mode}")
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local_today() -> dt.date:
+    """The date in China, whatever the server's time zone: the demo's default "today"."""
+    return dt.datetime.now(SHANGHAI).date()
+
+
 def run_demo(
-    *, scale: str, seed: int, force: bool = False, write: Callable[[str], None] = print
+    *,
+    scale: str,
+    seed: int,
+    today: dt.date | None = None,
+    force: bool = False,
+    write: Callable[[str], None] = print,
 ) -> DemoContext:
+    """Build the demo for `today` (default: today in Asia/Shanghai); the same (scale, seed, today) always
+    gives the same rows."""
     config = SCALES[scale]
+    today = today or local_today()
     with transaction.atomic():
         tables = non_demo_data()
         if tables and not force:
@@ -170,7 +189,7 @@ def run_demo(
             )
         wipe()
         run = DemoRun.objects.create(scale=scale, seed=seed)
-    ctx = DemoContext(scale=config, seed=seed, write=write)
+    ctx = DemoContext(scale=config, seed=seed, today=today, write=write)
     started = time.perf_counter()
     with _exclusive_sqlite_build():
         for number, step in enumerate(STEPS, start=1):

@@ -9,6 +9,7 @@ import pytest
 from jicai.agreements.models import AgreedVolume, DeliveryRelationship, PurchaseAgreement
 from jicai.demand.models import DemandLine, DemandReport, ReportingWindow
 from jicai.demo import runner
+from jicai.demo.scales import BASE_TODAY
 from jicai.registry.models import Institution
 
 
@@ -50,7 +51,7 @@ def test_demo_step_builds_effective_agreements_from_approved_reports(db, monkeyp
     monkeypatch.setattr(
         runner, "STEPS", steps[: at + 2] if steps[at].name == "demand-standin" else steps[: at + 1]
     )
-    ctx = runner.run_demo(scale="small", seed=1, write=lambda _: None)
+    ctx = runner.run_demo(scale="small", seed=1, today=BASE_TODAY, write=lambda _: None)
 
     summary = ctx.extra["agreements"]
     national = next(b for b in ctx.batches if b.kind == "national")

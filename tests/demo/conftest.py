@@ -6,6 +6,8 @@ import io
 import pytest
 from django.core.management import call_command
 
+from jicai.demo.scales import BASE_TODAY
+
 
 @pytest.fixture(autouse=True)
 def fast_hasher(settings):
@@ -14,9 +16,12 @@ def fast_hasher(settings):
 
 @pytest.fixture
 def run_demo(db):
-    def run(scale: str = "small", seed: int = 1, force: bool = False) -> str:
+    # The expected dates and codes of these tests are the written calendar's: build on BASE_TODAY.
+    def run(
+        scale: str = "small", seed: int = 1, force: bool = False, today: str = BASE_TODAY.isoformat()
+    ) -> str:
         out = io.StringIO()
-        call_command("demo", scale=scale, seed=seed, force=force, stdout=out)
+        call_command("demo", scale=scale, seed=seed, force=force, today=today, stdout=out)
         return out.getvalue()
 
     return run

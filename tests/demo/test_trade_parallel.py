@@ -8,6 +8,7 @@ from django.db.models import Count, Max, Sum
 
 from jicai.core.bulkload import drop_for_load
 from jicai.demo.runner import run_demo
+from jicai.demo.scales import BASE_TODAY
 from jicai.demo.steps import trade
 from jicai.trade.models import Delivery, Order, OrderLine, Payment, Receipt, UsageLine
 
@@ -51,12 +52,12 @@ def test_two_connections_write_what_one_writes(monkeypatch, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     schema = _restorable()
     monkeypatch.setattr(trade, "PARALLEL_MIN_PAIRS", 10**9)
-    ctx = run_demo(scale="small", seed=3, write=lambda _: None)
+    ctx = run_demo(scale="small", seed=3, today=BASE_TODAY, write=lambda _: None)
     assert ctx.extra["trade"]["shards"] == 1
     serial = _fingerprint()
 
     monkeypatch.setattr(trade, "PARALLEL_MIN_PAIRS", 1)
-    ctx = run_demo(scale="small", seed=3, write=lambda _: None)
+    ctx = run_demo(scale="small", seed=3, today=BASE_TODAY, write=lambda _: None)
     assert ctx.extra["trade"]["shards"] == 2
     assert _fingerprint() == serial
     assert serial["lines"]["n"] > 1000

@@ -3,11 +3,12 @@
 from django.db.models import F, Q, Sum
 
 from jicai.demo.runner import run_demo
+from jicai.demo.scales import BASE_TODAY
 from jicai.trade.models import Delivery, Order, OrderLine, Payment, Receipt, UsageLine
 
 
 def test_small_demo_has_trade_data_of_every_sort(db):
-    ctx = run_demo(scale="small", seed=1, write=lambda _: None)
+    ctx = run_demo(scale="small", seed=1, today=BASE_TODAY, write=lambda _: None)
     summary = ctx.extra["trade"]
     lines = OrderLine.objects
     # Later steps (tickets, monitoring) place a few orders of their own through trade.actions.

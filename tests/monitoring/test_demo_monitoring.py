@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from jicai.demo.runner import run_demo
+from jicai.demo.scales import BASE_TODAY
 from jicai.monitoring.models import AlertType
 
 
@@ -18,7 +19,7 @@ def fast_hasher(settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_monitor_on_the_small_demo_lists_every_alert_type():
-    ctx = run_demo(scale="small", seed=1, write=lambda _: None)
+    ctx = run_demo(scale="small", seed=1, today=BASE_TODAY, write=lambda _: None)
     as_of = ctx.extra["monitoring"]["as_of"]
     assert set(ctx.extra["monitoring"]["alerts"]) == set(AlertType.values)
     out = io.StringIO()

@@ -1,14 +1,15 @@
-"""Step: batches of the scale with their agreement years (fixed cycles, see scales.BATCHES)."""
+"""Step: batches of the scale with their agreement years (the cycles of scales.BATCHES moved to the demo's
+today by scales.calendar_shift)."""
 
 from jicai.batches.actions import sync_agreement_years
 from jicai.batches.models import Batch
 from jicai.demo.context import DemoContext
-from jicai.demo.scales import BATCHES
+from jicai.demo.scales import BATCHES, shifted_spec
 
 
 def build_batches(ctx: DemoContext) -> None:
     for code in ctx.scale.batch_codes:
-        spec = BATCHES[code]
+        spec = shifted_spec(BATCHES[code], ctx.shift_months)
         batch = Batch.objects.create(
             code=spec.code,
             name=spec.name,

@@ -1,4 +1,5 @@
-"""Step: a finished reporting round (报量) for the national batch, so agreed volumes can be computed.
+"""Steps: a finished reporting round (报量) for the national batch, so agreed volumes can be computed, and
+a round of the batch's next agreement year still open on the demo's today (build_open_window).
 
 The province bureau opens the window with the real action (demand.actions.open_window: reports, lines and
 history in bulk). Imported history, the institutions' answers and the review are written as set-based
@@ -22,7 +23,14 @@ from jicai.batches.models import Item
 from jicai.core import audit
 from jicai.core.bulkload import bulk_load
 from jicai.demand import actions
-from jicai.demand.models import DemandLine, DemandReport, ImportedHistory, ReportStatus, ReportTransition
+from jicai.demand.models import (
+    DemandLine,
+    DemandReport,
+    ImportedHistory,
+    ReportingWindow,
+    ReportStatus,
+    ReportTransition,
+)
 from jicai.demo.context import DemoContext
 from jicai.demo.steps import BATCH_SIZE
 from jicai.registry.models import Institution
@@ -167,6 +175,8 @@ def _round(ctx: DemoContext, batch) -> None:
         status=ReportStatus.APPROVED, last_saved_at=submitted, submitted_at=submitted, reviewed_at=approved
     )
     DemandReport.objects.filter(window=window, pk__in=list(returned)).update(submitted_at=resubmitted)
+    # The round is over: closed once every report is approved, so no page lists it as running (overdue).
+    ReportingWindow.objects.filter(pk=window.pk).update(closed_at=approved)
     for pk, count in flagged.items():
         DemandReport.objects.filter(pk=pk).update(flagged_lines=count)
 
@@ -249,3 +259,33 @@ def _round(ctx: DemoContext, batch) -> None:
         f"报量窗口“{window.title}”：导入历史采购量 {history_rows} 行，{len(reports)} 份报量全部审核通过"
         f"（低于历史并说明 {n_drop}，有历史报 0 {len(special) - min(n_drop, len(special))}，退回后重报 {len(returned)}）"
     )
+
+
+# The window still open on the demo's today: opened a week before, closes three weeks after.
+OPEN_WINDOW_DAYS_BEFORE, OPEN_WINDOW_DAYS_AFTER = 7, 21
+
+
+def build_open_window(ctx: DemoContext) -> None:
+    """The county bureau persona has opened reporting of the national batch's next agreement year for its
+    county, running on the demo's today: its institutions (the pharmacist persona's among them) find a
+    draft report waiting. Only one county, so the province scale writes a few thousand lines here."""
+    batch = next((b for b in ctx.batches if b.kind == "national"), None)
+    county = User.objects.filter(username="county").first()
+    if batch is None or county is None:
+        ctx.log("没有国家集采批次或县医保局账户，跳过")
+        return
+    year = batch.agreement_years.filter(start__gt=ctx.today).order_by("number").first()
+    if year is None:
+        ctx.log("国家集采批次没有后续协议年度，跳过")
+        return
+    window = actions.open_window(
+        actor=county,
+        batch=batch,
+        title=f"{batch.name}第{year.number}协议年度报量（{county.organisation.name}）",
+        opens_on=ctx.today - dt.timedelta(days=OPEN_WINDOW_DAYS_BEFORE),
+        deadline=ctx.today + dt.timedelta(days=OPEN_WINDOW_DAYS_AFTER),
+        agreement_year=year.number,
+    )
+    reports = DemandReport.objects.filter(window=window).count()
+    ctx.extra["open_window"] = {"window": window, "reports": reports}
+    ctx.log(f"报量窗口“{window.title}”：{window.opens_on} 至 {window.deadline}，{reports} 份报量待填报")

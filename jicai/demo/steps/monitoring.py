@@ -1,6 +1,6 @@
-"""Hook step: run monitoring over the demo data (SPEC §10: `jicai demo` runs monitoring) as of a date
-inside the national batch's first agreement year (the year the trade step fills), then report the alerts
-per type. Ticket SLA evaluation runs first when the tickets app provides it.
+"""Hook step: run monitoring over the demo data (SPEC §10: `jicai demo` runs monitoring) as of the demo's
+today, which the calendar shift puts two thirds into the national batch's first agreement year (the year
+the trade step fills), then report the alerts per type. Ticket SLA evaluation runs first when the tickets app provides it.
 
 Before running, a few cases the earlier steps never produce are added so the demo province shows every
 alert type of SPEC §7 (each minimal and realistic, through the owning apps' actions where they exist):
@@ -33,13 +33,12 @@ from jicai.trade import actions as trade_actions
 
 
 def monitoring_date(ctx: DemoContext) -> dt.date | None:
-    """Two thirds into year 1 of the national batch: late receipts/payments and lagging buyers are visible
-    while the year is still running."""
-    batch = next((b for b in ctx.batches if b.kind == "national"), None)
-    if batch is None:
+    """The demo's today, about two thirds into year 1 of the national batch (scales.calendar_shift): late
+    receipts/payments and lagging buyers are visible while the year is still running, and the pages, which
+    use the real date, show the same picture as the run."""
+    if not any(b.kind == "national" for b in ctx.batches):
         return None
-    year = AgreementYear.objects.get(batch=batch, number=1)
-    return year.start + dt.timedelta(days=(year.end - year.start).days * 2 // 3)
+    return ctx.today
 
 
 def _actor(ctx: DemoContext, kind: str, pk: int, role: str) -> TokenActor:

@@ -10,9 +10,11 @@ real use) and the SLA evaluation:
   time, some answered late, some fixed late after escalation, some closed by the bureau, so the
   per-supplier figures differ.
 
-Each story is finished before the next starts and the stories still waiting are dated at the end of the
-year, so the final `evaluate_sla(as_of=year end)` leaves them as described. A later `jicai sla` or
-`jicai monitor` run with a real "today" after the year escalates those waiting ones too, as it should.
+Each story is finished before the next starts and the stories still waiting are dated just before the
+demo's today (the year end if today lies beyond it), so the final `evaluate_sla(as_of=today)` leaves them
+as described and the pages, which use the real date, show them so: one reply due on the next working day,
+others overdue and escalated. A later `jicai sla` or `jicai monitor` run escalates the waiting ones when
+their time comes, as it should.
 """
 
 import datetime as dt
@@ -20,8 +22,10 @@ import datetime as dt
 from jicai.accounts.access import TokenActor
 from jicai.accounts.models import User
 from jicai.batches.models import AgreementYear, WinnerRole
+from jicai.core.calendar import WorkdayCalendar
 from jicai.demo.context import DemoContext
-from jicai.tickets import actions
+from jicai.policy.resolve import effective_policy
+from jicai.tickets import actions, rules
 from jicai.trade.models import OrderLine
 
 # Tickets of non-persona institutions: about one per 5 institutions, capped (this is not a load test).
@@ -51,7 +55,8 @@ def build_tickets(ctx: DemoContext) -> None:
         return
     item = ctx.items[0]
     year = AgreementYear.objects.get(batch_id=item.batch_id, number=1)
-    start, end = year.start, year.end
+    # The stories end on the demo's today: nothing is dated after the day the demo shows.
+    start, end = year.start, min(year.end, ctx.today)
     institution = users["pharmacist"].organisation.institution
     maker = users["manufacturer"].organisation.company
     product = next(p for p in ctx.item_products[item.pk] if p.manufacturer_id == maker.pk)
@@ -159,12 +164,34 @@ def build_tickets(ctx: DemoContext) -> None:
     actions.confirm_fix(actor=pharmacist, ticket=t, on=day(-9))
     note("reopened", actions.reopen_ticket(actor=pharmacist, ticket=t, text="换货仍有破损", on=day(-1)))
     note("open", open_(day(-1), "other", "请企业提供近三个月供货计划"))
+    note(
+        "due_next_workday",
+        open_(
+            _opened_for_reply_due_tomorrow(institution, item, end),
+            "late_delivery",
+            "急诊用药配送延迟，请尽快确认送达时间",
+        ),
+    )
 
     _extra_tickets(ctx, institution, start, end, states)
     result = actions.evaluate_sla(as_of=end)
     ctx.extra["tickets"] = {"states": states, "sla": result.lines()[-1]}
     counts = "、".join(f"{k} {len(v)}" for k, v in states.items())
     ctx.log(f"诉求 {sum(len(v) for v in states.values())} 件（{counts}）；{result.lines()[-1]}")
+
+
+def _opened_for_reply_due_tomorrow(institution, item, today: dt.date) -> dt.date:
+    """The latest open date on or before `today` whose reply deadline (ticket_reply_workdays working days,
+    on the official calendar) is the next working day after `today`: still in time today, due tomorrow
+    (or on Monday when today is a Friday). Falls back to `today` when no such day exists."""
+    calendar = WorkdayCalendar.from_database()
+    policy = effective_policy(region=institution.region, batch=item.batch)
+    target = calendar.add_workdays(today, 1).date
+    for back in range(0, 31):
+        opened = today - dt.timedelta(days=back)
+        if rules.reply_deadline(opened, policy.ticket_reply_workdays, calendar).date == target:
+            return opened
+    return today
 
 
 def _extra_tickets(ctx: DemoContext, persona_institution, start: dt.date, end: dt.date, states) -> None:

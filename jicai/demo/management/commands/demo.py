@@ -1,11 +1,13 @@
-"""`jicai demo [--scale small|medium|province] [--seed N] [--force]`: build a synthetic province."""
+"""`jicai demo [--scale small|medium|province] [--seed N] [--today YYYY-MM-DD] [--force]`: build a synthetic
+province whose dates are anchored on `today` (default: today in Asia/Shanghai)."""
 
+import datetime as dt
 import unicodedata
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
-from jicai.demo.runner import DemoRefused, run_demo
+from jicai.demo.runner import DemoRefused, local_today, run_demo
 from jicai.demo.scales import SCALES
 
 
@@ -13,6 +15,17 @@ def pad(text: str, width: int) -> str:
     """Left-align text in a terminal column; CJK characters take two cells."""
     cells = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
     return text + " " * max(1, width - cells)
+
+
+def parse_today(value) -> dt.date:
+    if value is None:
+        return local_today()
+    if isinstance(value, dt.date):  # call_command(..., today=date)
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise CommandError(f"--today 应为 YYYY-MM-DD 格式的日期，收到“{value}”") from None
 
 
 class Command(BaseCommand):
@@ -25,12 +38,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seed", type=int, default=1, help="随机种子（相同规模与种子生成完全相同的数据）"
         )
+        parser.add_argument(
+            "--today",
+            default=None,
+            help="演示数据的“今天”（YYYY-MM-DD），默认取北京时间当天；相同规模、种子与日期生成完全相同的数据",
+        )
         parser.add_argument("--force", action="store_true", help="数据库中有非演示数据时仍然清空并生成")
 
-    def handle(self, *args, scale, seed, force, **options):
-        self.stdout.write(f"生成演示数据：规模 {scale}，种子 {seed}")
+    def handle(self, *args, scale, seed, force, today=None, **options):
+        day = parse_today(today)
+        self.stdout.write(f"生成演示数据：规模 {scale}，种子 {seed}，日期 {day.isoformat()}")
         try:
-            ctx = run_demo(scale=scale, seed=seed, force=force, write=self.stdout.write)
+            ctx = run_demo(scale=scale, seed=seed, today=day, force=force, write=self.stdout.write)
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
         run = ctx.extra["run"]
