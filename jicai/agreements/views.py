@@ -4,7 +4,6 @@ jicai.agreements.queries (scoped reads) and jicai.agreements.actions (every writ
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,6 +19,7 @@ from jicai.core.errors import DomainError, NotFound
 from jicai.web.shortcuts import scoped_page
 from jicai.web.tables import (
     PAGE_SIZE,
+    CappedPaginator,
     Column,
     Filter,
     ListPage,
@@ -110,7 +110,7 @@ def agreement_list(request):
     )
     if request.GET.get("export") == "xlsx":
         return xlsx_response("购销协议", AGREEMENT_COLUMNS, qs)
-    paginator = Paginator(qs, PAGE_SIZE)
+    paginator = CappedPaginator(qs, PAGE_SIZE)
     current = paginator.get_page(request.GET.get("page"))
     can_sign = _can_sign(actor)
     rows = [

@@ -53,6 +53,9 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["institution", "ordered_on"]),
             models.Index(fields=["supplier", "ordered_on"]),
+            # The lists' default ordering: a bureau's order list reads the newest orders first and stops
+            # after one page instead of sorting every order of the province.
+            models.Index(fields=["-ordered_on", "-id"], name="order_newest_first"),
         ]
         verbose_name = "订单"
         verbose_name_plural = "订单"
@@ -134,6 +137,8 @@ class OrderLine(models.Model):
             models.Index(fields=["supplier", "ordered_on"]),
             # Scorecards aggregate one batch's lines ordered in one quarter (586 → 145 ms at medium scale).
             models.Index(fields=["item", "ordered_on"], name="orderline_item_ordered_on"),
+            # The line list's default ordering starts with the newest date (then order number, line).
+            models.Index(fields=["-ordered_on"], name="orderline_newest_first"),
         ]
         verbose_name = "订单明细"
         verbose_name_plural = "订单明细"
@@ -155,6 +160,8 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["line", "delivered_on"], name="delivery_unique_per_day"),
             models.CheckConstraint(condition=models.Q(qty__gt=0), name="delivery_qty_positive"),
         ]
+        # The delivery list's default ordering (newest first): one page without sorting every row.
+        indexes = [models.Index(fields=["-delivered_on", "-id"], name="delivery_newest_first")]
         verbose_name = "配送记录"
         verbose_name_plural = "配送记录"
 
@@ -179,6 +186,7 @@ class Receipt(models.Model):
                 condition=models.Q(accepted_qty__gte=0, rejected_qty__gte=0), name="receipt_qty_nonnegative"
             ),
         ]
+        indexes = [models.Index(fields=["-received_on", "-id"], name="receipt_newest_first")]
         verbose_name = "入库验收"
         verbose_name_plural = "入库验收"
 
@@ -202,6 +210,7 @@ class Payment(models.Model):
             models.UniqueConstraint(fields=["line", "paid_on", "invoice_no"], name="payment_unique_per_day"),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
         ]
+        indexes = [models.Index(fields=["-paid_on", "-id"], name="payment_newest_first")]
         verbose_name = "付款记录"
         verbose_name_plural = "付款记录"
 
@@ -326,7 +335,10 @@ class UsageLine(models.Model):
 
     class Meta:
         ordering = ["-used_on", "-id"]
-        indexes = [models.Index(fields=["institution", "product", "used_on"])]
+        indexes = [
+            models.Index(fields=["institution", "product", "used_on"]),
+            models.Index(fields=["-used_on", "-id"], name="usage_newest_first"),
+        ]
         # The sender's key of a usage line (SPEC §10 usage): re-sending it is a no-op, never a second row.
         constraints = [
             models.UniqueConstraint(

@@ -187,8 +187,13 @@ def list_orders(
         qs = qs.filter(ordered_on__gte=start)
     if end := _parse_date(date_to):
         qs = qs.filter(ordered_on__lte=end)
+    # Line count and total per order as correlated sub-selects rather than a join + GROUP BY: with GROUP BY
+    # every visible order is aggregated before the newest 50 are picked (1.2 s for a bureau at medium
+    # scale); sub-selects are evaluated for the page's rows only, read in index order (order_newest_first).
+    lines = OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order")
     return qs.annotate(
-        line_count=Count("lines"), total_amount=Coalesce(Sum("lines__amount"), ZERO_MONEY)
+        line_count=Coalesce(Subquery(lines.annotate(n=Count("id")).values("n")), 0),
+        total_amount=Coalesce(Subquery(lines.annotate(total=Sum("amount")).values("total")), ZERO_MONEY),
     ).order_by("-ordered_on", "-id")
 
 

@@ -14,10 +14,37 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import cached_property
+
+from jicai.core.counts import capped_count, count_label
 
 PAGE_SIZE = 50
 # Rows per export chunk: each chunk gets its per-page inputs (see `prepare`) in a fixed number of queries.
 EXPORT_CHUNK = 2000
+
+
+class CappedPaginator(Paginator):
+    """A Paginator whose count stops at COUNT_CAP (see jicai.core.counts): the pages reach the first
+    COUNT_CAP rows (jicai.core.counts), and the page says there are more (`count_exact`, `count_label` "10,000+"); the XLSX
+    export still has every row."""
+
+    @cached_property
+    def _capped(self) -> tuple[int, bool]:
+        if hasattr(self.object_list, "order_by"):
+            return capped_count(self.object_list)
+        return len(self.object_list), True
+
+    @cached_property
+    def count(self) -> int:
+        return self._capped[0]
+
+    @property
+    def count_exact(self) -> bool:
+        return self._capped[1]
+
+    @property
+    def count_label(self) -> str:
+        return count_label(*self._capped)
 
 
 @dataclass(frozen=True)
@@ -95,7 +122,7 @@ def _chunks(iterator: Iterator, size: int) -> Iterator[list]:
 def render_list(request: HttpRequest, page: ListPage, queryset, values: dict[str, str]):
     if request.GET.get("export") == "xlsx":
         return xlsx_response(page.export_name or page.title, page.columns, queryset, page.prepare)
-    paginator = Paginator(queryset, PAGE_SIZE)
+    paginator = CappedPaginator(queryset, PAGE_SIZE)
     current = paginator.get_page(request.GET.get("page"))
     objects = list(current.object_list)
     if page.prepare:

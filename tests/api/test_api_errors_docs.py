@@ -112,7 +112,7 @@ def test_openapi_lists_every_path_and_documents_decimal_strings(world):
     listing = schema["components"]["schemas"]["ListingPriceOut"]["properties"]["price"]
     assert listing["type"] == "string" and "never a float" in listing["description"]
     page = schema["components"]["schemas"]["InstitutionPage"]
-    assert set(page["properties"]) == {"count", "page", "page_size", "results"}
+    assert set(page["properties"]) == {"count", "count_exact", "has_more", "page", "page_size", "results"}
     assert "ErrorOut" in schema["components"]["schemas"]
     assert {"BearerToken", "SessionActor"} <= set(schema["components"]["securitySchemes"])
 

@@ -49,7 +49,14 @@ BACKUP_WINNER = {
 
 def test_batch_list_and_detail_with_agreement_years(world, api_client_for):
     client = api_client_for(world.doctor)
-    assert get_json(client, "/batches") == {"count": 1, "page": 1, "page_size": 50, "results": [BATCH]}
+    assert get_json(client, "/batches") == {
+        "count": 1,
+        "count_exact": True,
+        "has_more": False,
+        "page": 1,
+        "page_size": 50,
+        "results": [BATCH],
+    }
     assert get_json(client, "/batches/GY-YD2023-1") == BATCH
 
 
@@ -110,7 +117,14 @@ def test_item_of_another_batch_is_not_found_under_this_batch(world, api_client_f
 
 def test_winners_have_exact_decimal_strings_and_item_factor(world, batch_extras, api_client_for):
     body = get_json(api_client_for(world.pharmacist), "/winners")
-    assert body == {"count": 2, "page": 1, "page_size": 50, "results": [BACKUP_WINNER, MAIN_WINNER]}
+    assert body == {
+        "count": 2,
+        "count_exact": True,
+        "has_more": False,
+        "page": 1,
+        "page_size": 50,
+        "results": [BACKUP_WINNER, MAIN_WINNER],
+    }
     assert isinstance(body["results"][0]["winning_price"], str)
 
 
@@ -145,7 +159,14 @@ def test_substitutes(world, batch_extras, api_client_for):
         "product_code": "XC10AAA002A001010100003",
         "degree": "most",
     }
-    assert get_json(client, "/substitutes") == {"count": 1, "page": 1, "page_size": 50, "results": [expected]}
+    assert get_json(client, "/substitutes") == {
+        "count": 1,
+        "count_exact": True,
+        "has_more": False,
+        "page": 1,
+        "page_size": 50,
+        "results": [expected],
+    }
     assert get_json(client, "/substitutes?batch=GY-YD2023-1&item=GY7-001")["results"] == [expected]
     assert get_json(client, "/substitutes?item=GY7-002")["results"] == []
 
@@ -208,8 +229,38 @@ def test_list_pagination_pages_through_rows(world, api_client_for):
     client = api_client_for(world.admin)
     page2 = get_json(client, "/batches/GY-YD2023-1/items?page=2&page_size=3")
     assert page2["count"] == 7 and page2["page"] == 2 and page2["page_size"] == 3
+    assert page2["count_exact"] is True and page2["has_more"] is True
     assert [i["item_code"] for i in page2["results"]] == ["GY7-004", "GY7-005", "GY7-006"]
     page3 = get_json(client, "/batches/GY-YD2023-1/items?page=3&page_size=3")
-    assert [i["item_code"] for i in page3["results"]] == ["GY7-007"]
+    assert [i["item_code"] for i in page3["results"]] == ["GY7-007"] and page3["has_more"] is False
     past_end = get_json(client, "/batches/GY-YD2023-1/items?page=9&page_size=3")
-    assert past_end == {"count": 7, "page": 9, "page_size": 3, "results": []}
+    assert past_end == {
+        "count": 7,
+        "count_exact": True,
+        "has_more": False,
+        "page": 9,
+        "page_size": 3,
+        "results": [],
+    }
+
+
+def test_list_count_is_capped_and_says_so(world, api_client_for, monkeypatch):
+    """7 items, cap 5: count stops at 5 with count_exact false; pages past the cap still list rows."""
+    monkeypatch.setattr("jicai.core.counts.COUNT_CAP", 5)
+    for n in range(2, 8):
+        Item.objects.create(
+            batch=world.batch,
+            item_code=f"GY7-{n:03d}",
+            generic_name=f"品种{n}",
+            dosage_form_group="口服常释剂型",
+        )
+    client = api_client_for(world.admin)
+    first = get_json(client, "/batches/GY-YD2023-1/items?page=1&page_size=3")
+    assert (first["count"], first["count_exact"], first["has_more"]) == (5, False, True)
+    third = get_json(client, "/batches/GY-YD2023-1/items?page=3&page_size=3")
+    assert [i["item_code"] for i in third["results"]] == ["GY7-007"]
+    assert (third["count"], third["count_exact"], third["has_more"]) == (5, False, False)
+    # Exactly at the cap the count is exact.
+    Item.objects.filter(item_code__in=["GY7-006", "GY7-007"]).delete()
+    at_cap = get_json(client, "/batches/GY-YD2023-1/items?page_size=3")
+    assert (at_cap["count"], at_cap["count_exact"], at_cap["has_more"]) == (5, True, True)

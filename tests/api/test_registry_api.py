@@ -84,7 +84,14 @@ def test_invalid_region_level_filter_is_a_validation_error(world, api_client_for
 
 def test_institution_list_fields_are_the_csv_columns(world, api_client_for):
     body = get_json(api_client_for(world.province_bureau), "/institutions")
-    assert body == {"count": 3, "page": 1, "page_size": 50, "results": [OTHER_HOSPITAL, HOSPITAL, CLINIC]}
+    assert body == {
+        "count": 3,
+        "count_exact": True,
+        "has_more": False,
+        "page": 1,
+        "page_size": 50,
+        "results": [OTHER_HOSPITAL, HOSPITAL, CLINIC],
+    }
 
 
 def test_institution_filters(world, api_client_for):
@@ -131,7 +138,14 @@ def test_manufacturer_sees_institutions_of_its_supply_provinces_only(
 
 def test_distributor_without_winning_roles_sees_no_institution(world, api_client_for, not_found_body):
     client = api_client_for(world.distributor_user)
-    assert get_json(client, "/institutions") == {"count": 0, "page": 1, "page_size": 50, "results": []}
+    assert get_json(client, "/institutions") == {
+        "count": 0,
+        "count_exact": True,
+        "has_more": False,
+        "page": 1,
+        "page_size": 50,
+        "results": [],
+    }
     assert get_json(client, "/institutions/H37100200001", 404) == not_found_body
 
 
@@ -148,7 +162,14 @@ CONSORTIUM = {
 
 def test_consortium_list_and_detail_carry_member_codes(world, consortium, api_client_for):
     client = api_client_for(world.county_bureau)
-    assert get_json(client, "/consortia") == {"count": 1, "page": 1, "page_size": 50, "results": [CONSORTIUM]}
+    assert get_json(client, "/consortia") == {
+        "count": 1,
+        "count_exact": True,
+        "has_more": False,
+        "page": 1,
+        "page_size": 50,
+        "results": [CONSORTIUM],
+    }
     assert get_json(client, "/consortia/H37100200001") == CONSORTIUM
     assert get_json(api_client_for(world.pharmacist), "/consortia/H37100200001") == CONSORTIUM
 
@@ -186,7 +207,14 @@ DISTRIBUTOR = {"code": "91370000MA00000031", "name": "国药控股山东有限�
 
 def test_companies_are_public_to_every_signed_in_user(world, api_client_for):
     body = get_json(api_client_for(world.doctor), "/companies")
-    assert body == {"count": 3, "page": 1, "page_size": 50, "results": [MAKER, OTHER_MAKER, DISTRIBUTOR]}
+    assert body == {
+        "count": 3,
+        "count_exact": True,
+        "has_more": False,
+        "page": 1,
+        "page_size": 50,
+        "results": [MAKER, OTHER_MAKER, DISTRIBUTOR],
+    }
     assert get_json(api_client_for(world.other_pharmacist), "/companies/91370000MA0000001T") == MAKER
 
 

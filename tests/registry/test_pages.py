@@ -223,6 +223,27 @@ def test_product_list_paginates_by_fifty_and_page_links_keep_filters(world, clie
     )
 
 
+def test_product_list_count_stops_at_the_cap_and_says_so(world, client_for, monkeypatch):
+    """120 products, cap 100: "100+" rows, 2 pages reachable (rows 1–100), a note pointing to filters and
+    the export; the export itself still has all 120 rows."""
+    monkeypatch.setattr("jicai.core.counts.COUNT_CAP", 100)
+    make_products(world, 120)
+    client = client_for(world.manufacturer)
+    first = client.get("/registry/products/", {"q": "氨氯地平"})
+    page = html(first)
+    assert "共 100+ 条，第 1/2+ 页" in page
+    assert "超过 100 条：分页只列出前 100 条" in page
+    assert "导出 Excel（全部 100+ 条）" in page
+    second = client.get("/registry/products/", {"q": "氨氯地平", "page": 2})
+    assert len(table_rows(second)) == 50
+    assert table_rows(second)[-1][0] == "XC10BBB001A001010100099"
+    export = client.get("/registry/products/", {"q": "氨氯地平", "export": "xlsx"})
+    assert len(xlsx_rows(export)) == 121
+    # Below the cap nothing changes: exact count, no note.
+    few = client.get("/registry/products/", {"q": "XC10BBB001A00101010000"})
+    assert "共 10 条" in html(few) and "超过" not in html(few)
+
+
 def test_product_xlsx_export_contains_whole_filtered_list(world, client_for):
     make_products(world, 120)
     response = client_for(world.admin).get("/registry/products/", {"q": "氨氯地平", "export": "xlsx"})

@@ -1,0 +1,254 @@
+"""Benchmark: every list page and list API endpoint for the largest institution and the province bureau,
+with the capped count (jicai.core.counts) against the old full `COUNT(*)` in the same run.
+
+    .venv/bin/python bench/lists.py [--scale medium|province] [--repeat 10] [--reuse]
+        [--postgres postgres://postgres@127.0.0.1:5432/jicai_lists] [--only REGEX] [--target-ms 100]
+
+The database is migrated and, unless --reuse finds a demo already there, rebuilt with `jicai demo --scale
+SCALE` (medium ≈ 30 s, province ≈ 10–15 min). Personas: a user of the institution with the most orders
+(created as `bench_largest`) and the demo's province bureau user `province`; each gets an API token.
+
+List pages are found, not listed by hand: every URL without parameters that renders a paginator for the
+persona; list endpoints are the GET operations of the OpenAPI schema without path parameters whose answer
+is a page (`…Page`). Each is requested through the Django test client (middleware, views, templates, the
+token check for the API) `--repeat` times with the capped count and as many times with the old full count,
+interleaved, after one warm-up request of each. One JSON line per (persona, list): p50/p95 in ms of both,
+the ratio old/new at p95, the target and whether p95 meets it; a last line sums up.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_MS = 100
+# GET-only pages that are forms, downloads or actions rather than lists.
+SKIP = re.compile(r"(login|logout|/new/|/set/|/compute/|/generate/|/sign/|\.csv$|\.json$|/docs|/admin/)")
+
+
+def emit(**fields) -> None:
+    print(json.dumps(fields, ensure_ascii=False, default=str), flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def build(database_url: str, scale: str) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    jicai = str(Path(sys.executable).with_name("jicai"))
+    subprocess.run([jicai, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    started = time.perf_counter()
+    subprocess.run([jicai, "demo", "--scale", scale, "--seed", "1", "--force"], env=env, check=True, cwd=ROOT)
+    emit(name="demo_build", scale=scale, seconds=round(time.perf_counter() - started, 1))
+
+
+def setup_django() -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "jicai.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="medium", choices=["medium", "province", "small"])
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/jicai_lists")
+    parser.add_argument("--only", default="", help="regex on the URL")
+    parser.add_argument("--target-ms", type=float, default=TARGET_MS)
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = args.postgres
+    if not args.reuse:
+        build(args.postgres, args.scale)
+    setup_django()
+    from django.core.management import call_command
+
+    from jicai.trade.models import Order
+
+    if args.reuse:
+        call_command("migrate", verbosity=0)  # new indexes apply to the reused database
+        if not Order.objects.exists():
+            build(args.postgres, args.scale)
+    # Planner statistics for every table: the demo ANALYZEs the tables it bulk-loads, but not the small
+    # ones (regions, institutions), and this server runs with autovacuum off. Without them PostgreSQL
+    # guesses that a province's region prefix matches one region and sorts every order instead of
+    # reading the newest-first index (orders list 333 ms → 3 ms).
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    measure(args)
+
+
+def personas():
+    from django.db.models import Count
+
+    from jicai.accounts.models import ApiToken, Organisation, Role, User
+    from jicai.trade.models import Order
+
+    largest = Order.objects.values("institution_id").annotate(n=Count("id")).order_by("-n").first()
+    org = Organisation.objects.get(institution_id=largest["institution_id"])
+    user, _ = User.objects.update_or_create(
+        username="bench_largest",
+        defaults={"organisation": org, "role": Role.INSTITUTION, "full_name": "基准测试"},
+    )
+    province = User.objects.get(username="province")
+    found = []
+    for label, who, orders in (
+        ("largest_institution", user, largest["n"]),
+        ("province_bureau", province, None),
+    ):
+        key = ApiToken.new_key()
+        ApiToken.objects.filter(organisation=who.organisation, name="bench-lists").delete()
+        ApiToken.objects.create(
+            organisation=who.organisation,
+            name="bench-lists",
+            role=who.role,
+            prefix=key[: ApiToken.PREFIX_LEN],
+            key_hash=ApiToken.hash_key(key),
+        )
+        found.append((label, who, key, orders))
+    return found
+
+
+def web_candidates() -> list[str]:
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    urls = []
+
+    def walk(patterns, prefix):
+        for p in patterns:
+            route = str(p.pattern)
+            if "<" in route or "(?P" in route:
+                continue
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + route)
+            elif isinstance(p, URLPattern):
+                urls.append("/" + prefix + route)
+
+    walk(get_resolver().url_patterns, "")
+    return sorted({u for u in urls if not SKIP.search(u) and not u.startswith("/api/")})
+
+
+def api_lists(client) -> list[str]:
+    schema = client.get("/api/v1/openapi.json").json()
+    found = []
+    for path, ops in schema["paths"].items():
+        get = ops.get("get")
+        if not get or "{" in path:
+            continue
+        ok = get.get("responses", {}).get("200", {})
+        ref = json.dumps(ok)
+        if re.search(r'#/components/schemas/\w+Page"', ref):
+            found.append(path)
+    return sorted(found)
+
+
+def measure(args) -> None:
+    import logging
+
+    logging.getLogger("django.request").setLevel(logging.CRITICAL)  # 403/404 while finding list pages
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from jicai.api import pagination
+    from jicai.web import tables
+
+    setup_test_environment()  # response.context, to recognise list pages by their paginator
+    capped = tables.capped_count
+
+    def full_count(queryset, cap=None):
+        return queryset.count(), True
+
+    def use(counter):
+        tables.capped_count = counter
+        pagination.capped_count = counter
+
+    from jicai.trade.models import Order, OrderLine
+
+    emit(
+        name="dataset",
+        scale=args.scale,
+        database=connection.vendor,
+        orders=Order.objects.count(),
+        order_lines=OrderLine.objects.count(),
+    )
+    summary = {"lists": 0, "met": 0, "worst": None}
+    only = re.compile(args.only) if args.only else None
+    for label, user, key, orders in personas():
+        client = Client()
+        client.force_login(user)
+        token = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+        targets = []
+        for url in web_candidates():
+            if only and not only.search(url):
+                continue
+            response = client.get(url)
+            if response.status_code == 200 and response.context and "paginator" in response.context:
+                targets.append(("web", url, {}))
+        for path in api_lists(client):
+            if only and not only.search(path):
+                continue
+            targets.append(("api", path, token))
+        emit(name="persona", persona=label, username=user.username, orders=orders, lists=len(targets))
+        for kind, url, headers in targets:
+            timings = {"capped": [], "full": []}
+            status = None
+            for mode in ("capped", "full"):  # warm-up
+                use(capped if mode == "capped" else full_count)
+                client.get(url, **headers)
+            for _ in range(args.repeat):
+                for mode in ("capped", "full"):
+                    use(capped if mode == "capped" else full_count)
+                    started = time.perf_counter()
+                    response = client.get(url, **headers)
+                    timings[mode].append((time.perf_counter() - started) * 1000)
+                    status = response.status_code
+            use(capped)
+            count = None
+            if kind == "api" and status == 200:
+                body = client.get(url, **headers).json()
+                count = f"{body['count']}{'' if body['count_exact'] else '+'}"
+            elif status == 200:
+                count = client.get(url, **headers).context["paginator"].count_label
+            p95 = percentile(timings["capped"], 0.95)
+            old_p95 = percentile(timings["full"], 0.95)
+            met = p95 <= args.target_ms
+            summary["lists"] += 1
+            summary["met"] += met
+            if summary["worst"] is None or p95 > summary["worst"][2]:
+                summary["worst"] = (label, url, round(p95, 1))
+            emit(
+                name="list",
+                persona=label,
+                kind=kind,
+                url=url,
+                status=status,
+                count=count,
+                p50_ms=round(statistics.median(timings["capped"]), 1),
+                p95_ms=round(p95, 1),
+                full_count_p50_ms=round(statistics.median(timings["full"]), 1),
+                full_count_p95_ms=round(old_p95, 1),
+                ratio_p95=round(old_p95 / p95, 2) if p95 else None,
+                target_ms=args.target_ms,
+                met=met,
+            )
+    emit(name="summary", scale=args.scale, repeat=args.repeat, **summary)
+
+
+if __name__ == "__main__":
+    main()
