@@ -6,7 +6,9 @@ Checks: no 5xx, the response body matches the documented schema, and the status 
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
@@ -57,6 +59,20 @@ def test_no_server_error_and_documented_responses(world, persona):
     user = getattr(world, persona)
     _, key = create_api_token(actor=user, organisation=user.organisation, name="fuzz", role=user.role)
     headers = {"Authorization": f"Bearer {key}"}
+    # Like Django's test client: a request must not close the connection that holds the test transaction
+    # (on PostgreSQL the next request would find it closed).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        failures, operations = _fuzz_all(headers)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    assert operations > 50
+    assert failures == [], "\n".join(failures)
+
+
+def _fuzz_all(headers: dict) -> tuple[list[str], int]:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
     failures: list[str] = []
     operations = 0
@@ -68,5 +84,4 @@ def test_no_server_error_and_documented_responses(world, persona):
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             failures.extend(_fuzz_operation(operation, mode, headers))
-    assert operations > 50
-    assert failures == [], "\n".join(failures)
+    return failures, operations
