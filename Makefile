@@ -7,7 +7,7 @@ VENDOR := jicai/web/static/vendor
 SCALE ?= small
 SEED ?= 1
 
-.PHONY: install assets migrate demo serve test test-fast lint bench clean
+.PHONY: install assets migrate demo serve test test-fast test-fuzz lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -52,6 +52,10 @@ test: install chromium
 
 test-fast: install
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser"
+
+# Schemathesis over every API operation for three roles (part of `make test` too; this runs it alone).
+test-fuzz: install
+	$(BIN)/python -m pytest -p no:xdist -m fuzz
 
 lint: install
 	$(BIN)/ruff check .

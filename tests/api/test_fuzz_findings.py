@@ -141,3 +141,11 @@ def test_schema_names_are_unique_and_tickets_document_ticket_events(world, api_c
     text = str(schema)
     for name in {part.split("'")[0] for part in text.split("#/components/schemas/")[1:]}:
         assert name in components
+
+
+@pytest.mark.parametrize("page", [HUGE, "-1", "0", "abc", "1e300"])
+def test_web_list_pages_never_fail_on_odd_page_numbers(world, client_for, page):
+    # Django's Paginator.get_page falls back to the first or last page; no OFFSET is ever built from it.
+    response = client_for(world.province_bureau).get("/tickets/", {"page": page})
+    assert response.status_code == 200
+    assert response.context["page_obj"].number == 1
