@@ -9,7 +9,7 @@ SEED ?= 1
 # The demo's today (YYYY-MM-DD); empty = today in Asia/Shanghai.
 TODAY ?=
 
-.PHONY: install assets migrate demo serve test test-fast lint bench clean
+.PHONY: install assets migrate demo serve test test-fast test-fuzz lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,10 @@ test: install chromium
 
 test-fast: install
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser"
+
+# Schemathesis over every API operation for three roles (part of `make test` too; this runs it alone).
+test-fuzz: install
+	$(BIN)/python -m pytest -p no:xdist -m fuzz
 
 lint: install
 	$(BIN)/ruff check .

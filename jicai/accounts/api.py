@@ -14,6 +14,7 @@ from jicai.accounts import actions as account_actions
 from jicai.accounts.access import TokenActor
 from jicai.accounts.models import ApiToken, Role
 from jicai.api.pagination import PageParams, optional_related, page_of, paginate, with_errors
+from jicai.api.types import Id
 from jicai.core.errors import PermissionDenied
 
 router = Router()
@@ -148,7 +149,7 @@ def create_token(request, payload: TokenIn):
 @router.delete(
     "/tokens/{token_id}", response=with_errors(None, 403, 404, ok_status=204), summary="撤销访问令牌"
 )
-def revoke_token(request, token_id: int):
+def revoke_token(request, token_id: Id):
     actor = request.actor
     _require_token_manager(actor)
     _require_person(actor)

@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema
 
 from jicai.agreements import actions, queries
 from jicai.api.pagination import PageParams, decimal_str, optional_related, page_of, paginate, with_errors
+from jicai.api.types import Id, Qty
 from jicai.batches.models import Batch
 from jicai.core.errors import NotFound
 
@@ -59,7 +60,7 @@ class AgreedVolumeDetailOut(AgreedVolumeOut):
 
 
 class AdjustIn(Schema):
-    agreed_qty: int = Field(..., ge=0, description="新的约定采购量")
+    agreed_qty: Qty = Field(..., description="新的约定采购量")
     reason: str = Field(..., min_length=1, description="调整原因（必填）")
 
 
@@ -118,7 +119,9 @@ class AgreementOut(Schema):
 
 
 class SignIn(Schema):
-    ids: list[int] = Field(..., min_length=1, description="要签订的协议 id（全部成功或全部不签）")
+    ids: list[Id] = Field(
+        ..., min_length=1, max_length=1000, description="要签订的协议 id（全部成功或全部不签）"
+    )
 
 
 class RelationshipOut(Schema):
@@ -147,7 +150,7 @@ def list_agreed_volumes(
     request,
     paging: Query[PageParams],
     batch: str = Query("", description="批次编码"),
-    agreement_year: int | None = Query(None, description="协议年度"),
+    agreement_year: int | None = Query(None, ge=1, le=100, description="协议年度"),
     item: str = Query("", description="品种编码"),
     institution: str = Query("", description="机构代码"),
     region: str = Query("", description="地区代码（含下级）"),
@@ -170,7 +173,7 @@ def list_agreed_volumes(
     response=with_errors(AgreedVolumeDetailOut, 404),
     summary="约定采购量详情（含调整记录）",
 )
-def get_agreed_volume(request, volume_id: int):
+def get_agreed_volume(request, volume_id: Id):
     return queries.get_volume(request.actor, volume_id)
 
 
@@ -179,7 +182,7 @@ def get_agreed_volume(request, volume_id: int):
     response=with_errors(AgreedVolumeDetailOut, 400, 404),
     summary="医保局调整约定采购量（须填原因）",
 )
-def adjust_agreed_volume(request, volume_id: int, payload: AdjustIn):
+def adjust_agreed_volume(request, volume_id: Id, payload: AdjustIn):
     actions.adjust_agreed_volume(
         actor=request.actor, volume_id=volume_id, agreed_qty=payload.agreed_qty, reason=payload.reason
     )
@@ -204,7 +207,7 @@ def list_agreements(
     paging: Query[PageParams],
     status: str = Query("", description="draft / institution_signed / supplier_signed / effective"),
     batch: str = Query("", description="批次编码"),
-    agreement_year: int | None = Query(None, description="协议年度"),
+    agreement_year: int | None = Query(None, ge=1, le=100, description="协议年度"),
     item: str = Query("", description="品种编码"),
     institution: str = Query("", description="机构代码"),
     supplier: str = Query("", description="供应企业信用代码"),
@@ -224,7 +227,7 @@ def list_agreements(
 
 
 @router.get("/agreements/{int:agreement_id}", response=with_errors(AgreementOut, 404), summary="购销协议详情")
-def get_agreement(request, agreement_id: int):
+def get_agreement(request, agreement_id: Id):
     return queries.get_agreement(request.actor, agreement_id)
 
 
@@ -233,7 +236,7 @@ def get_agreement(request, agreement_id: int):
     response=with_errors(AgreementOut, 400, 403, 404),
     summary="签订购销协议",
 )
-def sign_agreement(request, agreement_id: int):
+def sign_agreement(request, agreement_id: Id):
     actions.sign_agreement(actor=request.actor, agreement_id=agreement_id)
     return queries.get_agreement(request.actor, agreement_id)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import ninja
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import FileResponse, Http404, HttpResponseNotAllowed, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.urls import URLPattern, path, re_path, reverse
 from django.utils import timezone
@@ -257,6 +258,17 @@ def on_validation_error(request, exc: ValidationError):
         for e in exc.errors
     ]
     return api.create_response(request, error_body("validation_error", "请求数据无效", details), status=422)
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request, exc: MultiPartParserError):
+    # Django parses the body lazily when ninja first reads request.FILES; a multipart body without a
+    # boundary (or cut short) fails there. Upload operations document 400 for it.
+    return api.create_response(
+        request,
+        error_body("invalid_upload", "上传内容格式无效：应为带 boundary 的 multipart/form-data", [str(exc)]),
+        status=400,
+    )
 
 
 @api.exception_handler(HttpError)

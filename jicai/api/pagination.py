@@ -14,15 +14,21 @@ from django.db.models import QuerySet
 from ninja import Field, Schema
 from pydantic import create_model
 
+from jicai.api.types import StrictInt
 from jicai.core.counts import COUNT_CAP, capped_count
 
 MAX_PAGE_SIZE = 500
+# A page beyond this is refused (422) rather than turned into an OFFSET that overflows a 64-bit integer
+# (SQLite OverflowError, PostgreSQL DataError); 100,000 pages of 500 rows is far past any real list.
+MAX_PAGE = 100_000
 DEFAULT_PAGE_SIZE = 50
 
 
 class PageParams(Schema):
-    page: int = Field(1, ge=1, description="页码，从 1 开始 / page number, from 1")
-    page_size: int = Field(
+    page: StrictInt = Field(
+        1, ge=1, le=MAX_PAGE, description=f"页码，从 1 开始，最多 {MAX_PAGE} / page number"
+    )
+    page_size: StrictInt = Field(
         DEFAULT_PAGE_SIZE,
         ge=1,
         le=MAX_PAGE_SIZE,

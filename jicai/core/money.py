@@ -8,6 +8,10 @@ PRICE_QUANTUM = Decimal("0.0001")
 # report). Bounding it keeps every per-line quantity within a 32-bit integer, which the monitoring engine
 # relies on to sum in 64-bit integers without PostgreSQL's arbitrary-precision state (facts._sum_if).
 QTY_MAX = 1_000_000_000
+# Upper bounds for a unit price and an amount in yuan, far above any real one and well inside the integer
+# columns that store them (core.fields); `1e300` must be refused, not overflow the quantize step (a 500 before).
+PRICE_MAX = Decimal("999999999.9999")
+MONEY_MAX = Decimal("9999999999999.99")
 
 
 def to_decimal(value: object) -> Decimal:
@@ -27,12 +31,18 @@ def to_decimal(value: object) -> Decimal:
 
 def money(value: object) -> Decimal:
     """Amount in yuan, 2 decimals, half up."""
-    return to_decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    number = to_decimal(value)
+    if abs(number) > MONEY_MAX:
+        raise ValueError(f"金额不能超过 {MONEY_MAX}")
+    return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def price(value: object) -> Decimal:
     """Unit price in yuan per minimum unit, 4 decimals, half up."""
-    return to_decimal(value).quantize(PRICE_QUANTUM, rounding=ROUND_HALF_UP)
+    number = to_decimal(value)
+    if abs(number) > PRICE_MAX:
+        raise ValueError(f"单价不能超过 {PRICE_MAX}")
+    return number.quantize(PRICE_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def round_half_up(value: object) -> int:

@@ -8,6 +8,7 @@ from ninja import Field, Query, Router, Schema
 
 from jicai.accounts import access
 from jicai.api.pagination import PageParams, optional_related, page_of, paginate, with_errors
+from jicai.api.types import Id, Qty
 from jicai.batches.models import Batch
 from jicai.core.errors import DomainError, NotFound
 from jicai.demand import actions, queries
@@ -94,7 +95,7 @@ class ReportDetailOut(ReportOut):
 
 class LineIn(Schema):
     item_code: str
-    reported_qty: int | None = Field(None, ge=0, description="报量（最小制剂单位）；null 表示未填")
+    reported_qty: Qty | None = Field(None, description="报量（最小制剂单位）；null 表示未填")
     explanation: str = ""
 
 
@@ -148,7 +149,7 @@ def _fresh(request, pk):
 # ---- windows ------------------------------------------------------------------------------------
 
 
-@router.get("/demand/windows", response=page_of(WindowOut), summary="报量窗口列表")
+@router.get("/demand/windows", response=with_errors(page_of(WindowOut)), summary="报量窗口列表")
 def list_windows(request, paging: Query[PageParams], q: str = "", batch: str = ""):
     return paginate(queries.list_windows(request.actor, q=q, batch=batch), paging)
 
@@ -186,7 +187,7 @@ def create_window(request, payload: WindowIn):
 
 
 @router.get("/demand/windows/{window_id}", response=with_errors(WindowOut, 404), summary="报量窗口")
-def get_window(request, window_id: int):
+def get_window(request, window_id: Id):
     return queries.get_window(request.actor, window_id)
 
 
@@ -195,7 +196,7 @@ def get_window(request, window_id: int):
     response=with_errors(CompletionOut, 404),
     summary="报量完成情况（按下级地区）",
 )
-def window_completion(request, window_id: int, region: str = ""):
+def window_completion(request, window_id: Id, region: str = ""):
     window = queries.get_window(request.actor, window_id)
     data = queries.completion(request.actor, window, region_code=region)
     return {
@@ -216,7 +217,7 @@ def window_completion(request, window_id: int, region: str = ""):
 
 
 @router.post("/demand/windows/{window_id}/reminders", response=with_errors(RemindOut, 404), summary="催报")
-def window_reminders(request, window_id: int, region: str = ""):
+def window_reminders(request, window_id: Id, region: str = ""):
     window = queries.get_window(request.actor, window_id)
     return {"reports": actions.send_reminders(actor=request.actor, window=window, region_code=region)}
 
@@ -226,7 +227,7 @@ def window_reminders(request, window_id: int, region: str = ""):
     response=with_errors(SubmitAllOut, 400, 403, 404),
     summary="医共体牵头机构提交全部报量",
 )
-def window_submit_all(request, window_id: int):
+def window_submit_all(request, window_id: Id):
     window = queries.get_window(request.actor, window_id)
     return {"submitted": actions.submit_consortium_reports(actor=request.actor, window=window)}
 
@@ -234,11 +235,11 @@ def window_submit_all(request, window_id: int):
 # ---- reports ------------------------------------------------------------------------------------
 
 
-@router.get("/demand/reports", response=page_of(ReportOut), summary="报量列表")
+@router.get("/demand/reports", response=with_errors(page_of(ReportOut)), summary="报量列表")
 def list_reports(
     request,
     paging: Query[PageParams],
-    window: int | None = None,
+    window: Id | None = None,
     status: str = "",
     q: str = "",
     region: str = "",
@@ -250,8 +251,12 @@ def list_reports(
     return paginate(qs, paging)
 
 
-@router.get("/demand/review-queue", response=page_of(ReportOut), summary="待本局审核的报量（需关注的在前）")
-def review_queue(request, paging: Query[PageParams], window: int | None = None):
+@router.get(
+    "/demand/review-queue",
+    response=with_errors(page_of(ReportOut)),
+    summary="待本局审核的报量（需关注的在前）",
+)
+def review_queue(request, paging: Query[PageParams], window: Id | None = None):
     return paginate(queries.review_queue(request.actor, window=window), paging)
 
 
@@ -260,7 +265,7 @@ def review_queue(request, paging: Query[PageParams], window: int | None = None):
     response=with_errors(ReportDetailOut, 404),
     summary="报量详情（明细与流转记录）",
 )
-def get_report(request, report_id: int):
+def get_report(request, report_id: Id):
     return _fresh(request, report_id)
 
 
@@ -269,7 +274,7 @@ def get_report(request, report_id: int):
     response=with_errors(ReportDetailOut, 400, 403, 404),
     summary="保存报量明细（草稿）",
 )
-def save_lines(request, report_id: int, payload: LinesIn):
+def save_lines(request, report_id: Id, payload: LinesIn):
     report = queries.get_report(request.actor, report_id)
     actions.save_report_lines(
         actor=request.actor,
@@ -286,7 +291,7 @@ def save_lines(request, report_id: int, payload: LinesIn):
     response=with_errors(ReportDetailOut, 400, 403, 404),
     summary="提交报量",
 )
-def submit(request, report_id: int):
+def submit(request, report_id: Id):
     actions.submit_report(actor=request.actor, report=queries.get_report(request.actor, report_id))
     return _fresh(request, report_id)
 
@@ -296,7 +301,7 @@ def submit(request, report_id: int):
     response=with_errors(ReportDetailOut, 400, 403, 404),
     summary="审核通过",
 )
-def approve(request, report_id: int):
+def approve(request, report_id: Id):
     actions.approve_report(actor=request.actor, report=queries.get_report(request.actor, report_id))
     return _fresh(request, report_id)
 
@@ -306,7 +311,7 @@ def approve(request, report_id: int):
     response=with_errors(ReportDetailOut, 400, 403, 404),
     summary="退回（整份或逐行原因）",
 )
-def return_report(request, report_id: int, payload: ReturnIn):
+def return_report(request, report_id: Id, payload: ReturnIn):
     actions.return_report(
         actor=request.actor,
         report=queries.get_report(request.actor, report_id),

@@ -6,6 +6,7 @@ from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
+from jicai.api.pagination import with_errors
 from jicai.core.errors import ImportRejected
 from jicai.ingest import queries
 from jicai.ingest.pipeline import run_import
@@ -62,7 +63,7 @@ class JobOut(Schema):
     seconds: float
 
 
-@router.post("/imports/{kind}", response=ImportOut, summary="批量导入（JSON 行）")
+@router.post("/imports/{kind}", response=with_errors(ImportOut, 400, 403, 404), summary="批量导入（JSON 行）")
 def import_rows(request, kind: str, payload: ImportIn):
     """Rows are objects keyed by the CSV column names; errors answer 422 with every bad row."""
     return _run(
@@ -75,7 +76,11 @@ def import_rows(request, kind: str, payload: ImportIn):
     )
 
 
-@router.post("/imports/{kind}/file", response=ImportOut, summary="批量导入（上传 CSV/XLSX 文件）")
+@router.post(
+    "/imports/{kind}/file",
+    response=with_errors(ImportOut, 400, 403, 404),
+    summary="批量导入（上传 CSV/XLSX 文件）",
+)
 def import_file(
     request,
     kind: str,
@@ -94,7 +99,7 @@ def import_file(
     )
 
 
-@router.get("/imports", response=list[JobOut], summary="本机构的导入记录")
+@router.get("/imports", response=with_errors(list[JobOut]), summary="本机构的导入记录")
 @paginate
 def list_imports(request):
     return queries.list_jobs(request.actor)

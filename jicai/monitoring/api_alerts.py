@@ -6,6 +6,7 @@ import datetime as dt
 from ninja import Query, Router, Schema
 
 from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
+from jicai.api.types import Id
 from jicai.monitoring import actions, queries
 
 router = Router()
@@ -35,7 +36,7 @@ class AlertOut(Schema):
     closed_on: dt.date | None
 
 
-class EventOut(Schema):
+class AlertEventOut(Schema):
     at: dt.datetime
     actor: str | None
     action: str
@@ -45,7 +46,7 @@ class EventOut(Schema):
 
 
 class AlertDetailOut(AlertOut):
-    events: list[EventOut]
+    events: list[AlertEventOut]
 
 
 def _alert(a) -> dict:
@@ -107,7 +108,7 @@ def list_alerts(request, filters: Query[AlertFilters], paging: Query[PageParams]
 
 
 @router.get("/alerts/{alert_id}", response=with_errors(AlertDetailOut, 404))
-def get_alert(request, alert_id: int):
+def get_alert(request, alert_id: Id):
     return _detail(queries.get_alert(request.actor, alert_id))
 
 
@@ -121,19 +122,19 @@ class EscalateIn(Schema):
 
 
 @router.post("/alerts/{alert_id}/explain", response=with_errors(AlertDetailOut, 400, 403, 404))
-def explain(request, alert_id: int, body: ReasonIn):
+def explain(request, alert_id: Id, body: ReasonIn):
     actions.explain_alert(actor=request.actor, alert_id=alert_id, reason=body.reason)
     return _detail(queries.get_alert(request.actor, alert_id))
 
 
 @router.post("/alerts/{alert_id}/resolve", response=with_errors(AlertDetailOut, 400, 403, 404))
-def resolve(request, alert_id: int, body: ReasonIn):
+def resolve(request, alert_id: Id, body: ReasonIn):
     actions.resolve_alert(actor=request.actor, alert_id=alert_id, reason=body.reason)
     return _detail(queries.get_alert(request.actor, alert_id))
 
 
 @router.post("/alerts/{alert_id}/escalate", response=with_errors(AlertDetailOut, 400, 403, 404))
-def escalate(request, alert_id: int, body: EscalateIn):
+def escalate(request, alert_id: Id, body: EscalateIn):
     actions.escalate_alert(actor=request.actor, alert_id=alert_id, step=body.step, reason=body.reason)
     return _detail(queries.get_alert(request.actor, alert_id))
 

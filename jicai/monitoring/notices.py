@@ -56,12 +56,21 @@ class Quarter:
         return self.code
 
 
+# Years a quarter may name: outside them dates like 0000-01-01 or 10000-01-01 cannot even be built.
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+
+
 def parse_quarter(text: str) -> Quarter:
-    """ "2025Q3" (also "2025q3", "2025-Q3") → Quarter; anything else is refused with a message."""
+    """ "2025Q3" (also "2025q3", "2025-Q3") → Quarter; anything else is refused with a message. The one
+    parser for API and web, so both accept the same years."""
     match = re.fullmatch(r"(\d{4})-?[Qq]([1-4])", (text or "").strip())
     if not match:
         raise DomainError(f"季度格式应为 2025Q3，实际为“{text}”", code="invalid_quarter")
-    return Quarter(int(match.group(1)), int(match.group(2)))
+    year = int(match.group(1))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise DomainError(f"季度年份应在 {MIN_YEAR}–{MAX_YEAR} 之间，实际为“{text}”", code="invalid_quarter")
+    return Quarter(year, int(match.group(2)))
 
 
 def quarter_of(day: dt.date) -> Quarter:

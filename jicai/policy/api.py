@@ -4,6 +4,7 @@ from typing import Any
 
 from ninja import Router, Schema
 
+from jicai.api.pagination import with_errors
 from jicai.policy.queries import get_policy_view
 
 router = Router()
@@ -23,7 +24,7 @@ class PolicyOut(Schema):
     parameters: list[ParameterOut]
 
 
-@router.get("/policy", response=PolicyOut, summary="生效的政策参数")
+@router.get("/policy", response=with_errors(PolicyOut, 404), summary="生效的政策参数")
 def get_policy(request, region: str = "", batch: str = ""):
     """Values are in their stored JSON form: decimals as strings ("0.20"), the ratio table as
     {"1": "0.50", …, "4+": "0.80"}. A region outside the caller's subtree answers 404."""

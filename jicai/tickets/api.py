@@ -9,7 +9,16 @@ from django.http import FileResponse
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 
-from jicai.api.pagination import PageParams, decimal_str, optional_related, page_of, paginate, with_errors
+from jicai.api.pagination import (
+    ErrorOut,
+    PageParams,
+    decimal_str,
+    optional_related,
+    page_of,
+    paginate,
+    with_errors,
+)
+from jicai.api.types import Id, StrictInt
 from jicai.batches.models import Item
 from jicai.core.errors import DomainError, NotFound
 from jicai.registry.models import Company, Product
@@ -89,7 +98,7 @@ class TicketOut(Schema):
         return obj.supply_block_id is not None and obj.supply_block.lifted_at is None
 
 
-class EventOut(Schema):
+class TicketEventOut(Schema):
     action: str
     action_label: str
     on: dt.date
@@ -124,7 +133,7 @@ class AttachmentOut(Schema):
 
 
 class TicketDetailOut(TicketOut):
-    events: list[EventOut]
+    events: list[TicketEventOut]
     attachments: list[AttachmentOut]
 
     @staticmethod
@@ -137,12 +146,12 @@ class TicketDetailOut(TicketOut):
 
 
 class TicketIn(Schema):
-    supplier_code: str
+    supplier_code: str = Field(..., min_length=1, max_length=64)
     category: CategoryCode
     description: str = Field(..., min_length=1, max_length=4000)
     distributor_code: str | None = None
     order_id: str | None = Field(None, description="本机构订单号（与 line_no 一起指定订单行）")
-    line_no: int | None = None
+    line_no: StrictInt | None = Field(None, ge=1, le=1_000_000)
     product_code: str | None = None
     batch_code: str | None = Field(None, description="与 item_code 一起指定采购品种")
     item_code: str | None = None
@@ -286,14 +295,14 @@ def open_ticket(request, payload: TicketIn):
 @router.get(
     "/tickets/{ticket_id}", response=with_errors(TicketDetailOut, 404), summary="诉求详情（含处理记录）"
 )
-def get_ticket(request, ticket_id: int):
+def get_ticket(request, ticket_id: Id):
     return _detail(request.actor, ticket_id)
 
 
 @router.post(
     "/tickets/{ticket_id}/reply", response=with_errors(TicketDetailOut, 400, 403, 404), summary="企业答复"
 )
-def reply(request, ticket_id: int, payload: ReplyIn):
+def reply(request, ticket_id: Id, payload: ReplyIn):
     actions.reply_ticket(
         actor=request.actor, ticket=ticket_id, text=payload.text, promised_fix_date=payload.promised_fix_date
     )
@@ -305,7 +314,7 @@ def reply(request, ticket_id: int, payload: ReplyIn):
     response=with_errors(TicketDetailOut, 400, 403, 404),
     summary="机构确认已解决",
 )
-def confirm(request, ticket_id: int, payload: TextIn):
+def confirm(request, ticket_id: Id, payload: TextIn):
     actions.confirm_fix(actor=request.actor, ticket=ticket_id, text=payload.text)
     return _detail(request.actor, ticket_id)
 
@@ -313,7 +322,7 @@ def confirm(request, ticket_id: int, payload: TextIn):
 @router.post(
     "/tickets/{ticket_id}/reopen", response=with_errors(TicketDetailOut, 400, 403, 404), summary="重新打开"
 )
-def reopen(request, ticket_id: int, payload: RequiredTextIn):
+def reopen(request, ticket_id: Id, payload: RequiredTextIn):
     actions.reopen_ticket(actor=request.actor, ticket=ticket_id, text=payload.text)
     return _detail(request.actor, ticket_id)
 
@@ -323,7 +332,7 @@ def reopen(request, ticket_id: int, payload: RequiredTextIn):
     response=with_errors(TicketDetailOut, 400, 403, 404),
     summary="上报上级医保局",
 )
-def escalate(request, ticket_id: int, payload: RequiredTextIn):
+def escalate(request, ticket_id: Id, payload: RequiredTextIn):
     actions.escalate_ticket(actor=request.actor, ticket=ticket_id, text=payload.text)
     return _detail(request.actor, ticket_id)
 
@@ -333,7 +342,7 @@ def escalate(request, ticket_id: int, payload: RequiredTextIn):
     response=with_errors(TicketDetailOut, 400, 403, 404),
     summary="记录督办措施（约谈、督促提醒、通报、其他）",
 )
-def bureau_action(request, ticket_id: int, payload: BureauActionIn):
+def bureau_action(request, ticket_id: Id, payload: BureauActionIn):
     actions.record_bureau_action(actor=request.actor, ticket=ticket_id, kind=payload.kind, text=payload.text)
     return _detail(request.actor, ticket_id)
 
@@ -341,7 +350,7 @@ def bureau_action(request, ticket_id: int, payload: BureauActionIn):
 @router.post(
     "/tickets/{ticket_id}/close", response=with_errors(TicketDetailOut, 400, 403, 404), summary="办结"
 )
-def close(request, ticket_id: int, payload: RequiredTextIn):
+def close(request, ticket_id: Id, payload: RequiredTextIn):
     actions.close_ticket(actor=request.actor, ticket=ticket_id, text=payload.text)
     return _detail(request.actor, ticket_id)
 
@@ -351,7 +360,7 @@ def close(request, ticket_id: int, payload: RequiredTextIn):
     response=with_errors(TicketDetailOut, 400, 403, 404),
     summary="认定供应问题（标记企业对该机构该品种无法供应）",
 )
-def verify(request, ticket_id: int, payload: RequiredTextIn):
+def verify(request, ticket_id: Id, payload: RequiredTextIn):
     actions.verify_supply_problem(actor=request.actor, ticket=ticket_id, reason=payload.text)
     return _detail(request.actor, ticket_id)
 
@@ -361,7 +370,7 @@ def verify(request, ticket_id: int, payload: RequiredTextIn):
     response=with_errors(TicketDetailOut, 400, 403, 404),
     summary="解除诉求认定的无法供应标记",
 )
-def lift_block(request, ticket_id: int, payload: TextIn):
+def lift_block(request, ticket_id: Id, payload: TextIn):
     actions.lift_ticket_block(actor=request.actor, ticket=ticket_id, note=payload.text)
     return _detail(request.actor, ticket_id)
 
@@ -371,13 +380,21 @@ def lift_block(request, ticket_id: int, payload: TextIn):
     response=with_errors(list[AttachmentOut], 400, 403, 404, ok_status=201),
     summary="上传附件（multipart，字段名 files；PDF/PNG/JPG/XLSX/DOCX，单个不超过 10 MB）",
 )
-def upload_attachments(request, ticket_id: int, files: File[list[UploadedFile]], text: str = ""):
+def upload_attachments(request, ticket_id: Id, files: File[list[UploadedFile]], text: str = ""):
     rows = actions.add_attachments(actor=request.actor, ticket=ticket_id, files=files, text=text)
     return 201, rows
 
 
-@router.get("/tickets/{ticket_id}/attachments/{attachment_id}", summary="下载附件（总是以附件形式下载）")
-def download_attachment(request, ticket_id: int, attachment_id: int):
+@router.get(
+    "/tickets/{ticket_id}/attachments/{attachment_id}",
+    response={401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    # The file itself is returned as-is (FileResponse), so its 200 is documented by hand.
+    openapi_extra={
+        "responses": {"200": {"description": "附件文件", "content": {"application/octet-stream": {}}}}
+    },
+    summary="下载附件（总是以附件形式下载）",
+)
+def download_attachment(request, ticket_id: Id, attachment_id: Id):
     attachment = queries.get_attachment(request.actor, ticket_id, attachment_id)
     try:
         handle = attachment.file.open("rb")

@@ -4,7 +4,6 @@ supplier monthly reports and usage. Thin: same actions and scoped queries as the
 outside the caller's scope answers 404. Bulk imports live under /imports/{kind} (jicai.ingest)."""
 
 import datetime as dt
-from decimal import Decimal
 from typing import Literal
 
 from ninja import Field, Query, Router, Schema
@@ -17,6 +16,7 @@ from jicai.api.pagination import (
     paginate,
     with_errors,
 )
+from jicai.api.types import Id, Money, PositiveQty, Price, Qty
 from jicai.batches.models import Item
 from jicai.core.errors import DomainError, NotFound
 from jicai.registry.models import Company, Product
@@ -130,8 +130,8 @@ class OrderSummaryOut(Schema):
 
 class OrderLineIn(Schema):
     product_code: str
-    qty: int = Field(..., gt=0)
-    unit_price: Decimal | None = Field(None, description="留空 = 下单日有效的挂网价")
+    qty: PositiveQty
+    unit_price: Price | None = Field(None, description="留空 = 下单日有效的挂网价")
 
 
 class OrderIn(Schema):
@@ -146,19 +146,19 @@ class RespondIn(Schema):
 
 
 class DeliveryIn(Schema):
-    qty: int = Field(..., gt=0)
+    qty: PositiveQty
     delivered_on: dt.date
 
 
 class ReceiptIn(Schema):
-    accepted_qty: int = Field(..., ge=0)
-    rejected_qty: int = Field(0, ge=0)
+    accepted_qty: Qty
+    rejected_qty: Qty = 0
     received_on: dt.date
     reason: str = ""
 
 
 class PaymentIn(Schema):
-    amount: Decimal = Field(..., gt=0)
+    amount: Money = Field(..., gt=0)
     paid_on: dt.date
     invoice_no: str = ""
 
@@ -170,7 +170,7 @@ class InvoiceLineRef(Schema):
 
 class InvoicePaymentIn(Schema):
     invoice_no: str = Field(..., min_length=1, max_length=64)
-    amount: Decimal = Field(..., gt=0)
+    amount: Money = Field(..., gt=0)
     paid_on: dt.date
     lines: list[InvoiceLineRef] = Field(..., min_length=1)
 
@@ -247,7 +247,7 @@ class PriceExceptionOut(Schema):
 class PriceExceptionIn(Schema):
     institution_code: str
     product_code: str
-    unit_price: Decimal = Field(..., ge=0)
+    unit_price: Price
     valid_from: dt.date
     valid_to: dt.date
     reason: str = Field(..., min_length=1, max_length=255)
@@ -276,10 +276,10 @@ class MonthlyReportIn(Schema):
     batch_code: str
     item_code: str
     month: str = Field(..., pattern=r"^\d{4}-\d{2}$")
-    production_qty: int = Field(..., ge=0)
-    supply_qty: int = Field(..., ge=0)
-    inventory_qty: int = Field(..., ge=0)
-    payment_received: Decimal = Field(..., ge=0)
+    production_qty: Qty
+    supply_qty: Qty
+    inventory_qty: Qty
+    payment_received: Money
 
 
 class MissingReportOut(Schema):
@@ -537,7 +537,7 @@ def set_block(request, payload: SupplyBlockIn):
     response=with_errors(SupplyBlockOut, 400, 404),
     summary="解除无法供应标记",
 )
-def lift_block(request, block_id: int):
+def lift_block(request, block_id: Id):
     if not queries.governed_blocks(request.actor).filter(pk=block_id).exists():
         raise NotFound(NOT_FOUND)
     return actions.lift_supply_block(
