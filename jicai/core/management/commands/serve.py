@@ -1,6 +1,7 @@
 """`jicai serve`: the web app on waitress (a production WSGI server), static files through WhiteNoise."""
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -12,6 +13,8 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8)
 
     def handle(self, *args, host, port, threads, **options):
+        if settings.SECRET_KEY_MISSING:
+            raise CommandError(settings.SECRET_KEY_MISSING_MESSAGE)
         from waitress import serve
 
         from jicai.wsgi import application
