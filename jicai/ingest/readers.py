@@ -142,7 +142,9 @@ def read_csv(content: bytes) -> Table:
         raise UnreadableFile(f"CSV 格式错误：{exc}") from exc
 
 
-def read_xlsx(content: bytes) -> Table:
+def read_xlsx(content: bytes, sheet: str | None = None) -> Table:
+    """The one filled sheet of the workbook; `sheet` names the data sheet of a workbook of our own making,
+    which carries an instructions sheet beside it (used when present)."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -156,6 +158,8 @@ def read_xlsx(content: bytes) -> Table:
         raise UnreadableFile(f"无法读取 XLSX 文件：{exc}") from exc
     # Importing only the first of several filled sheets would silently drop the others' rows. Empty extra
     # sheets (older Excel adds Sheet2/Sheet3) lose nothing and are ignored.
+    if sheet is not None and sheet in grids:
+        return _table_from_grid(grids[sheet], "xlsx")
     filled = [name for name, grid in grids.items() if any(cell_text(v) for line in grid for v in line)]
     if len(filled) > 1:
         names = "、".join(filled)
@@ -179,13 +183,13 @@ def read_json_rows(rows: object) -> Table:
     return table
 
 
-def read_upload(content: bytes, filename: str = "") -> Table:
+def read_upload(content: bytes, filename: str = "", sheet: str | None = None) -> Table:
     """CSV or XLSX by extension, falling back to the content (an XLSX file is a zip archive)."""
     suffix = Path(filename).suffix.lower()
     if suffix in {".xls"}:
         raise UnreadableFile("不支持旧版 .xls 文件，请另存为 .xlsx 或 CSV")
     if suffix == ".xlsx" or (suffix != ".csv" and content[:4] == XLSX_MAGIC):
-        return read_xlsx(content)
+        return read_xlsx(content, sheet)
     if suffix and suffix not in {".csv", ".txt"}:
         raise UnreadableFile(f"不支持的文件类型 {suffix}：请上传 CSV 或 XLSX")
     return read_csv(content)
