@@ -21,11 +21,41 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def local_secret_key(data_dir: Path) -> str:
+    """The random key of this data folder, generated on first use into `<data folder>/secret_key` (0600).
+
+    Written to a private temporary file and then hard-linked into place, so two processes starting at once
+    both end up with the one key that won, never a half-written file."""
+    import secrets
+
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        temporary = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process was first: use its key
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()
+
+
 DEBUG = env_bool("JICAI_DEBUG", False)
-# A fixed fallback key is only acceptable for local use; production sets JICAI_SECRET_KEY.
-SECRET_KEY = os.environ.get(
-    "JICAI_SECRET_KEY", "jicai-local-development-key-change-me-in-production-0123456789"
+# JICAI_ENV=production marks a real deployment: there the key must come from JICAI_SECRET_KEY (a key kept
+# in the data folder would travel with backups and copies). Anything else is local or demo use.
+PRODUCTION = os.environ.get("JICAI_ENV", "local").strip().lower() == "production"
+_key_from_env = os.environ.get("JICAI_SECRET_KEY", "").strip()
+# In production without a key SECRET_KEY stays empty: Django refuses to sign anything with it, and
+# `jicai serve` / the WSGI entry point stop with SECRET_KEY_MISSING_MESSAGE before serving a request.
+SECRET_KEY_MISSING = PRODUCTION and not _key_from_env
+SECRET_KEY_MISSING_MESSAGE = (
+    "生产模式（JICAI_ENV=production）必须设置环境变量 JICAI_SECRET_KEY（至少 50 个随机字符），服务未启动"
 )
+SECRET_KEY = _key_from_env or ("" if PRODUCTION else local_secret_key(DATA_DIR))
 ALLOWED_HOSTS = [
     h for h in os.environ.get("JICAI_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
 ]
@@ -67,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "jicai.accounts.middleware.RoleAreaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -4,6 +4,7 @@ may see; anything outside answers 404 (`get_visible_or_404`), so existence is no
 An *actor* is a logged-in `User` or an API-token actor: both have `organisation` and `role`.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -150,6 +151,40 @@ def can_import(actor, import_kind: str) -> bool:
     return False
 
 
+# ---- doctors (SPEC §1, §9: a doctor sees own quota, prompts and the catalogue, nothing else) -------------
+
+# Paths a doctor may open, web and API. Everything else answers 404 for a doctor — also pages added later,
+# until they are listed here: the institution's orders, payables, agreements, deliveries, tickets, alerts,
+# reports, imports and API tokens are the pharmacy's, not the prescriber's. Master data (regions,
+# institutions, companies, products) is public tender information and stays open.
+DOCTOR_OPEN_PATHS = re.compile(
+    r"""^/(?:
+        $|login/|logout/|static/                                   # home, sign-in, assets
+        |registry/|batches/        # catalogue: products, makers, batches, winners; the public directory
+        |quotas?/|prompts/                                         # own quota and prompts (SPEC §11)
+        |cds-services(?:/|$)                                       # CDS Hooks prompt service (SPEC §11)
+        |api/v1/(?:$|me$|openapi\.json$|docs(?:/|$)
+            |(?:products|companies|regions|institutions|consortia|batches)(?:/|$)
+            |winners$|substitutes$|listing-prices$
+            |prompts(?:/|$)|quotas(?:/|$))
+    )""",
+    re.VERBOSE,
+)
+
+
+def is_doctor(actor) -> bool:
+    return getattr(actor, "role", None) == Role.DOCTOR and not is_admin(actor)
+
+
+def doctor_may_open(path: str) -> bool:
+    return bool(DOCTOR_OPEN_PATHS.match(path))
+
+
+def may_open_path(actor, path: str) -> bool:
+    """False when the actor's role keeps it away from this page or endpoint altogether (→ 404)."""
+    return not is_doctor(actor) or doctor_may_open(path)
+
+
 def get_visible_or_404(queryset: QuerySet, **lookup):
     """The one object matching lookup inside an already-scoped queryset, else NotFound (→ 404)."""
     obj = queryset.filter(**lookup).first()
@@ -175,6 +210,8 @@ def scope_by_parties(
     members when `consortium_members`); a company the rows naming it as supplier or distributor."""
     if is_admin(actor):
         return qs
+    if is_doctor(actor):
+        return qs.none()  # a prescriber sees no orders, agreements, payables … of its institution
     org_kind = kind(actor)
     if org_kind == OrganisationKind.BUREAU:
         return qs.filter(**{f"{institution}__region__path__startswith": actor.organisation.region.path})

@@ -23,6 +23,7 @@ from ninja.openapi.docs import DocsBase
 from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer, SessionAuth
 
+from jicai.accounts import access
 from jicai.accounts.access import TokenActor
 from jicai.accounts.models import ApiToken
 from jicai.core.errors import DomainError
@@ -71,8 +72,11 @@ class BearerToken(HttpBearer):
             # A wrong or revoked token is refused outright instead of falling through to the session:
             # a client that sends a token must learn it no longer works. One message for both cases.
             raise AuthenticationError(message="访问令牌无效或已撤销")
+        actor = TokenActor(organisation=row.organisation, role=row.role, token_id=row.pk)
+        if not access.may_open_path(actor, request.path):
+            raise Http404  # e.g. a doctor-role HIS token asking for the institution's orders
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
-        request.actor = TokenActor(organisation=row.organisation, role=row.role, token_id=row.pk)
+        request.actor = actor
         return request.actor
 
 

@@ -9,7 +9,7 @@ import xlsxwriter
 
 from jicai.core.errors import DomainError
 from jicai.demand.actions import LineInput
-from jicai.ingest.readers import UnreadableFile, read_upload
+from jicai.ingest.readers import RAGGED, UnreadableFile, ragged_reason, read_upload
 
 # (column name, Chinese header, width); the Chinese header is what the download carries.
 COLUMNS = (
@@ -55,7 +55,7 @@ def report_workbook(report, lines) -> bytes:
 def parse_upload(content: bytes, filename: str) -> list[LineInput]:
     """LineInputs of a filled form; every cell error (row, column, reason) is collected before refusing."""
     try:
-        table = read_upload(content, filename)
+        table = read_upload(content, filename, sheet="报量")  # the workbook also carries a 说明 sheet
     except UnreadableFile as exc:
         raise DomainError(exc.message, code="unreadable_file") from exc
     header = {h: ALIASES.get(h.strip().lower()) for h in table.header or []}
@@ -69,6 +69,9 @@ def parse_upload(content: bytes, filename: str) -> list[LineInput]:
         )
     errors, inputs = [], []
     for number, raw in table.rows:
+        if RAGGED in raw:
+            errors.append({"row": number, "column": "", "reason": ragged_reason(len(table.header), raw)})
+            continue
         values = {header[h]: v for h, v in raw.items() if header.get(h)}
         code = values.get("item_code", "").strip()
         if not code:

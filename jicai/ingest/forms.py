@@ -7,7 +7,7 @@ from jicai.ingest.schemas import SCHEMAS
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label="数据类型")
-    file = forms.FileField(label="文件（CSV UTF-8 或 XLSX）")
+    file = forms.FileField(label="文件（CSV：UTF-8 或 GBK/GB18030；或 XLSX）")
     batch = forms.CharField(
         label="批次编码（可选）",
         required=False,

@@ -20,7 +20,18 @@ from jicai.accounts import access
 from jicai.core import audit
 from jicai.core.errors import ImportRejected, NotFound, RowError
 from jicai.ingest.models import ImportJob
-from jicai.ingest.readers import XLSX_MAGIC, Table, UnreadableFile, read_json_rows, read_upload
+from jicai.ingest.readers import (
+    NOT_DECODABLE,
+    RAGGED,
+    XLSX_MAGIC,
+    Table,
+    UnreadableFile,
+    detect_encoding,
+    ragged_reason,
+    read_json_rows,
+    read_upload,
+    row_cells,
+)
 from jicai.ingest.schemas import SCHEMAS
 from jicai.ingest.schemas.base import Counts, ImportContext, Row, Schema
 
@@ -116,6 +127,9 @@ def _map_rows(schema: Schema, table: Table, ctx: ImportContext) -> None:
             if header.strip().lower() in mapping
         }
         for number, raw in table.rows:
+            if RAGGED in raw:
+                ctx.error(number, "", ragged_reason(len(table.header), raw))
+                continue
             ctx.rows.append(Row(number, {rename[h]: v for h, v in raw.items() if h in rename}))
         return
     # JSON rows: each object is checked on its own; the row number is its 1-based index.
@@ -364,12 +378,9 @@ def _csv_records(reader, first_number: int, header: list[str]):
             values = [v.strip() for v in raw]
             if not any(values):
                 continue
-            yield (
-                number,
-                {name: (values[i] if i < len(values) else "") for i, name in enumerate(header) if name},
-            )
+            yield number, row_cells(header, values)
     except UnicodeDecodeError as exc:
-        raise UnreadableFile("CSV 文件不是 UTF-8 编码（请另存为“CSV UTF-8”）") from exc
+        raise UnreadableFile(NOT_DECODABLE) from exc
     except csv.Error as exc:
         raise UnreadableFile(f"CSV 格式错误：{exc}") from exc
 
@@ -404,8 +415,9 @@ def _open_stream(rows_or_file, filename: str) -> tuple[_Stream, str]:
         raw.close()
         table = read_upload(content, filename)
         return _Stream(table.header, iter(table.rows), hashlib.sha256(content).hexdigest()), filename
+    encoding = detect_encoding(raw)
     hashing = _HashingReader(raw)
-    text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 20), encoding="utf-8-sig", newline="")
+    text = io.TextIOWrapper(io.BufferedReader(hashing, 1 << 20), encoding=encoding, newline="")
     reader = csv.reader(text)
     header = None
     number = 0
@@ -417,7 +429,7 @@ def _open_stream(rows_or_file, filename: str) -> tuple[_Stream, str]:
                 header = values
                 break
     except UnicodeDecodeError as exc:
-        raise UnreadableFile("CSV 文件不是 UTF-8 编码（请另存为“CSV UTF-8”）") from exc
+        raise UnreadableFile(NOT_DECODABLE) from exc
     except csv.Error as exc:
         raise UnreadableFile(f"CSV 格式错误：{exc}") from exc
     if header is None:
@@ -506,6 +518,9 @@ def run_streamed(
                     total += 1
                     if header_bad:
                         continue  # every row would fail on the missing column: count them only
+                    if RAGGED in raw:
+                        ctx.error(number, "", ragged_reason(len(stream.header), raw))
+                        continue
                     if rename is not None:
                         row = Row(number, {rename[h]: v for h, v in raw.items() if h in rename})
                     else:

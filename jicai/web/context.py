@@ -110,7 +110,11 @@ def navigation(request):
         return {"nav_groups": []}
     groups = []
     for group_label, entries in NAV:
-        items = [e for label, name, who in entries if who(user) and (e := _entry(request, label, name))]
+        items = [
+            e
+            for label, name, who in entries
+            if who(user) and (e := _entry(request, label, name)) and access.may_open_path(user, e["url"])
+        ]
         if items:
             groups.append({"label": group_label, "items": items, "active": any(i["active"] for i in items)})
     return {"nav_groups": groups}

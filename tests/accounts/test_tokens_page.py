@@ -35,10 +35,9 @@ def test_token_page_lists_only_own_organisation_tokens(world, client_for, tokens
     assert_csp_clean(response)
 
 
-def test_doctor_sees_tokens_of_its_institution(world, client_for, tokens):
-    response = client_for(world.doctor).get("/accounts/tokens/")
-    assert [r[0] for r in table_rows(response, "tokens")] == ["HIS 接口"]
-    assert 'data-testid="token-form"' not in html(response)
+def test_doctor_gets_404_on_the_tokens_page(world, client_for, tokens):
+    # A doctor sees own quota, prompts and the catalogue only (SPEC §1, §9; issue 15).
+    assert client_for(world.doctor).get("/accounts/tokens/").status_code == 404
 
 
 def test_create_token_shows_key_once_and_stores_only_its_hash(world, client_for):
@@ -72,8 +71,8 @@ def test_create_token_needs_a_name(world, client_for):
 def test_doctor_cannot_create_or_revoke(world, client_for, tokens):
     mine, _ = tokens
     client = client_for(world.doctor)
-    assert client.post("/accounts/tokens/", {"name": "x", "role": "doctor"}).status_code == 403
-    assert client.post(f"/accounts/tokens/{mine.pk}/revoke/").status_code == 403
+    assert client.post("/accounts/tokens/", {"name": "x", "role": "doctor"}).status_code == 404
+    assert client.post(f"/accounts/tokens/{mine.pk}/revoke/").status_code == 404
     mine.refresh_from_db()
     assert mine.revoked_at is None and ApiToken.objects.count() == 2
 

@@ -134,11 +134,20 @@ def test_outsiders_cannot_sign(world, agreements, who):
     assert a.status == "draft"
 
 
-@pytest.mark.parametrize("who", ["doctor", "city_bureau", "other_distributor_user"])
+@pytest.mark.parametrize("who", ["city_bureau", "other_distributor_user"])
 def test_parties_that_see_but_may_not_sign_are_refused(world, agreements, who):
     a = agreements[(world.hospital.code, "T-001")]
     with pytest.raises(PermissionDenied):
         actions.sign_agreement(actor=getattr(world, who), agreement_id=a.pk)
+    a.refresh_from_db()
+    assert a.status == "draft"
+
+
+def test_doctor_does_not_see_the_agreement_it_may_not_sign(world, agreements):
+    # SPEC §1, §9: a doctor sees no agreements of its institution, so signing one answers 404.
+    a = agreements[(world.hospital.code, "T-001")]
+    with pytest.raises(NotFound):
+        actions.sign_agreement(actor=world.doctor, agreement_id=a.pk)
     a.refresh_from_db()
     assert a.status == "draft"
 

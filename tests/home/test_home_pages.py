@@ -123,7 +123,9 @@ def test_user_without_organisation_gets_explanation(world, client_for):
 
 def test_nav_lists_pages_by_role(world, client_for):
     body = html(client_for(world.doctor).get("/"))
-    assert 'href="/registry/institutions/"' in body and 'href="/accounts/tokens/"' in body
+    assert 'href="/registry/institutions/"' in body and 'href="/registry/products/"' in body
+    # API tokens are the pharmacy's business (issue 15): a doctor's menu does not offer them.
+    assert 'href="/accounts/tokens/"' not in body and 'href="/trade/orders/"' not in body
 
 
 def test_admin_menu_has_no_entries_that_act_for_one_party(world, client_for):

@@ -25,9 +25,9 @@ def test_csv_with_and_without_bom(db, load, bom):
     assert result.created == 1 and Region.objects.get().name == "江苏省"
 
 
-def test_non_utf8_csv_is_unreadable_and_recorded(db, load):
+def test_csv_in_neither_utf8_nor_gb18030_is_unreadable_and_recorded(db, load):
     with pytest.raises(UnreadableFile):
-        load("regions", "code,name,parent_code,level\n320000,江苏省,,province\n".encode("gbk"))
+        load("regions", "code,name,parent_code,level\n320000,江苏省,,province\n".encode("utf-16"))
     assert ImportJob.objects.get().status == "rejected" and Region.objects.count() == 0
 
 

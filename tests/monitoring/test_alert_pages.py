@@ -158,9 +158,8 @@ def test_detail_shows_subject_value_threshold_and_log(client_for, mworld, laggin
     body = client_for(w.pharmacist).get(_url(lagging)).content.decode()
     assert 'data-testid="explain-form"' in body
     assert 'data-testid="resolve-form"' not in body and 'data-testid="escalate-form"' not in body
-    # a doctor of the same hospital may read it but only the institution's office explains
-    response = client_for(w.doctor).get(_url(lagging))
-    assert response.status_code == 200 and 'data-testid="explain-form"' not in response.content.decode()
+    # a doctor of the same hospital does not see the institution's alerts (SPEC §1, §9; issue 15)
+    assert client_for(w.doctor).get(_url(lagging)).status_code == 404
 
 
 def test_wrong_organisation_gets_404_on_page_and_every_step_and_nothing_changes(client_for, mworld, lagging):

@@ -34,7 +34,7 @@ def _listed(client, url="/tickets/"):
 def test_each_party_lists_only_its_tickets(world, tickets, client_for):
     mine, other = tickets
     assert _listed(client_for(world.pharmacist)) == {mine.pk}
-    assert _listed(client_for(world.doctor)) == {mine.pk}
+    assert client_for(world.doctor).get("/tickets/").status_code == 404  # SPEC §1, §9: not a doctor's
     assert _listed(client_for(world.manufacturer)) == {mine.pk}
     assert _listed(client_for(world.distributor_user)) == {mine.pk}
     assert _listed(client_for(world.other_manufacturer)) == {other.pk}
@@ -125,8 +125,10 @@ def test_open_page_does_not_reveal_another_institutions_order_line(world, clock,
 
 def test_open_page_is_for_institution_staff_only(world, client_for):
     assert client_for(world.pharmacist).get("/tickets/new/").status_code == 200
-    for user in (world.manufacturer, world.county_bureau, world.doctor):
+    for user in (world.manufacturer, world.county_bureau):
         assert client_for(user).get("/tickets/new/").status_code == 403
+    # A doctor sees own quota, prompts and the catalogue only (SPEC §1, §9): the page does not exist for them.
+    assert client_for(world.doctor).get("/tickets/new/").status_code == 404
 
 
 def test_ticket_page_shows_the_log_to_parties_and_404_to_others(world, tickets, client_for):

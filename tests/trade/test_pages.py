@@ -80,8 +80,9 @@ def test_placing_an_order_from_the_page(trade, client_for):
 
 
 def test_order_page_is_for_institution_buyers_only(trade, client_for):
-    for user in (trade.doctor, trade.manufacturer, trade.county_bureau):
+    for user in (trade.manufacturer, trade.county_bureau):
         assert client_for(user).get("/trade/order/").status_code == 403
+    assert client_for(trade.doctor).get("/trade/order/").status_code == 404  # SPEC §1, §9
     # An item without winners in the institution's province is not found.
     assert client_for(trade.pharmacist).get("/trade/order/", {"item": 999999}).status_code == 404
 

@@ -60,6 +60,8 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=int, default=60, help="请求超时秒数")
 
     def handle(self, *args, host, port, server, workers, threads, timeout, **options):
+        if settings.SECRET_KEY_MISSING:
+            raise CommandError(settings.SECRET_KEY_MISSING_MESSAGE)
         if workers is not None and workers < 1:
             raise CommandError("--workers 至少为 1")
         if threads is not None and threads < 1:

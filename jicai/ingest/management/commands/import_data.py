@@ -15,7 +15,7 @@ from jicai.ingest.schemas import SCHEMAS
 
 
 class Command(BaseCommand):
-    help = "导入主数据文件（CSV UTF-8 或 XLSX）：全部行校验通过才写入"
+    help = "导入数据文件（CSV：UTF-8 或 GBK/GB18030；或 XLSX）：全部行校验通过才写入"
 
     def add_arguments(self, parser):
         parser.add_argument("kind", help="导入类型：" + ", ".join(SCHEMAS))

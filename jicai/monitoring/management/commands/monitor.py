@@ -1,5 +1,5 @@
 """`jicai monitor --as-of YYYY-MM-DD [--region CODE] [--format json|table]` (SPEC §10): ticket SLA
-evaluation, then facts and alerts; prints the alerts found. Exit 0 whenever it ran, whatever it found."""
+evaluation, then facts and alerts; prints the alerts found. Exit 0 whenever it ran, whatever it found; 3 when another run holds the lock."""
 
 import datetime as dt
 import json
@@ -8,6 +8,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from jicai.monitoring.evaluate import found_alerts, run_monitoring
+from jicai.monitoring.lock import MonitorBusy, monitor_lock
 from jicai.registry.models import Region
 
 COLUMNS = (
@@ -43,7 +44,11 @@ class Command(BaseCommand):
             scope = Region.objects.filter(code=options["region"]).first()
             if scope is None:
                 raise CommandError(f"未知的行政区划代码：{options['region']}")
-        outcome = run_monitoring(as_of, scope)
+        try:
+            with monitor_lock(as_of):
+                outcome = run_monitoring(as_of, scope)
+        except MonitorBusy as exc:
+            raise CommandError(str(exc), returncode=3) from None
         alerts = found_alerts(outcome.facts)
         sys.stderr.write(
             f"监测 {as_of}（{scope.code if scope else '全部地区'}）：发现预警 {outcome.found} 条，新增 "
