@@ -449,6 +449,14 @@ PARAMETERS: tuple[Parameter, ...] = (
         "院内把年度约定量分摊到的月数",
         choices={10: "10 个月", 11: "11 个月"},
     ),
+    DecimalParameter(
+        "dept_min_share",
+        "科室自动分解最低占比",
+        "0.01",
+        "Heilongjiang 3.1.2",
+        "上年使用量占比低于此值的科室（非专科偶发使用）不自动分配目标",
+        maximum=D(1),
+    ),
     IntParameter(
         "company_report_day",
         "企业月报截止日",

@@ -1,0 +1,231 @@
+"""Reads of the hospital app, always scoped through accounts.access (SPEC §9, §11): targets with their
+plan and real-time use, drill-down rows, change log and the interview list."""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import QuerySet
+
+from jicai.accounts import access
+from jicai.agreements.models import AgreedVolume
+from jicai.batches.models import AgreementYear
+from jicai.hospital import rules
+from jicai.hospital.models import DepartmentTarget, DoctorTarget, TargetChange
+from jicai.hospital.usage import usage_by_key
+from jicai.policy.resolve import PolicyResolver
+
+FOUR = Decimal("0.0001")
+
+
+@dataclass
+class QuotaRow:
+    institution: str
+    item: str
+    agreement_year: int
+    department: str | None
+    doctor: str | None
+    target: int
+    plan_to_date: Decimal
+    used: Decimal
+    completion: Decimal | None
+    lag: bool
+    monthly: list[int] | None = None
+    # for pages
+    volume_id: int = 0
+    department_target_id: int | None = None
+    institution_name: str = ""
+    item_name: str = ""
+    department_name: str = ""
+    doctor_name: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def remaining(self) -> Decimal:
+        return max(Decimal(0), Decimal(self.target) - self.used)
+
+    def as_json(self) -> dict:
+        return {
+            "institution": self.institution,
+            "item": self.item,
+            "agreement_year": self.agreement_year,
+            "department": self.department,
+            "doctor": self.doctor,
+            "target": self.target,
+            "monthly": self.monthly,
+            "plan_to_date": float(self.plan_to_date),
+            "used": float(self.used),
+            "completion": float(self.completion) if self.completion is not None else None,
+        }
+
+
+def current_years(as_of: dt.date) -> dict[int, AgreementYear]:
+    """Per batch, the agreement year containing as_of, or the last one when as_of is after the cycle;
+    batches starting after as_of have none (as SPEC §7)."""
+    chosen: dict[int, AgreementYear] = {}
+    for year in AgreementYear.objects.filter(start__lte=as_of).order_by("batch_id", "number"):
+        if year.start <= as_of <= year.end or year.end < as_of:
+            chosen[year.batch_id] = year
+    return chosen
+
+
+def editable_department_targets(actor) -> QuerySet:
+    """Department targets whose doctor split the actor may change: the head of that department, or the
+    pharmacy of the hospital."""
+    role = getattr(actor, "role", None)
+    if role == "doctor":
+        return DepartmentTarget.objects.none()
+    return access.visible_department_targets(actor)
+
+
+def quota_rows(
+    actor, as_of: dt.date, *, institution_code: str | None = None, volume_id: int | None = None
+) -> list[QuotaRow]:
+    """Institution, department and doctor rows the actor may see, with target, plan to date, used (W, in
+    [S, as_of]) and completion, read straight from usage lines. actor None = everything (CLI)."""
+    years = current_years(as_of)
+    if not years:
+        return []
+    if actor is None:
+        volumes = AgreedVolume.objects.all()
+        dept_targets = DepartmentTarget.objects.all()
+        doc_targets = DoctorTarget.objects.all()
+    else:
+        volumes = access.visible_quota_volumes(actor)
+        dept_targets = access.visible_department_targets(actor)
+        doc_targets = access.visible_doctor_targets(actor)
+    year_ids = [y.pk for y in years.values()]
+    volumes = volumes.filter(agreement_year_id__in=year_ids)
+    dept_targets = dept_targets.filter(volume__agreement_year_id__in=year_ids)
+    doc_targets = doc_targets.filter(department_target__volume__agreement_year_id__in=year_ids)
+    if institution_code:
+        volumes = volumes.filter(institution__code=institution_code)
+        dept_targets = dept_targets.filter(volume__institution__code=institution_code)
+        doc_targets = doc_targets.filter(department_target__volume__institution__code=institution_code)
+    if volume_id is not None:
+        volumes = volumes.filter(pk=volume_id)
+        dept_targets = dept_targets.filter(volume_id=volume_id)
+        doc_targets = doc_targets.filter(department_target__volume_id=volume_id)
+    volume_fields = (
+        "id", "institution_id", "institution__code", "institution__name", "institution__region_id", "item_id",
+        "item__item_code", "item__generic_name", "agreed_qty", "agreement_year_id",
+    )  # fmt: skip
+    vols = {v["id"]: v for v in volumes.values(*volume_fields)}
+    depts = list(
+        dept_targets.values(
+            "id", "volume_id", "department__code", "department__name", "target",
+            *(f"volume__{f}" for f in volume_fields if f != "id"),
+        )
+    )  # fmt: skip
+    docs = list(
+        doc_targets.values(
+            "department_target_id", "department_target__volume_id", "department_target__department__code",
+            "doctor__code", "doctor__name", "target",
+            *(f"department_target__volume__{f}" for f in volume_fields if f != "id"),
+        )
+    )  # fmt: skip
+    # Every volume involved, whether seen as a total or only through a department/doctor row.
+    involved = dict(vols)
+    for d in depts:
+        involved.setdefault(d["volume_id"], {f: d[f"volume__{f}"] for f in volume_fields if f != "id"})
+    for d in docs:
+        involved.setdefault(
+            d["department_target__volume_id"],
+            {f: d[f"department_target__volume__{f}"] for f in volume_fields if f != "id"},
+        )
+    if not involved:
+        return []
+    years_by_id = {y.pk: y for y in years.values()}
+    resolver = PolicyResolver.load()
+    from jicai.batches.models import Batch
+    from jicai.registry.models import Region
+
+    regions = Region.objects.in_bulk({v["institution__region_id"] for v in involved.values()})
+    batches = Batch.objects.in_bulk({y.batch_id for y in years.values()})
+    policies: dict = {}
+
+    def policy_for(v):
+        year = years_by_id[v["agreement_year_id"]]
+        key = (v["institution__region_id"], year.batch_id)
+        if key not in policies:
+            policies[key] = resolver.resolve(regions.get(key[0]), batches.get(key[1]))
+        return policies[key]
+
+    used_inst: dict = defaultdict(lambda: Decimal(0))
+    used_dept: dict = defaultdict(lambda: Decimal(0))
+    used_doc: dict = defaultdict(lambda: Decimal(0))
+    by_year = defaultdict(list)
+    for v in involved.values():
+        by_year[v["agreement_year_id"]].append(v)
+    for year_id, group in by_year.items():
+        year = years_by_id[year_id]
+        usage = usage_by_key(
+            institution_ids={v["institution_id"] for v in group},
+            item_ids={v["item_id"] for v in group},
+            start=year.start,
+            end=min(as_of, year.end),
+        )
+        for (inst, item, dept, doctor), (won, _other) in usage.items():
+            used_inst[(year_id, inst, item)] += won
+            used_dept[(year_id, inst, item, dept)] += won
+            used_doc[(year_id, inst, item, doctor)] += won
+
+    def make(v, volume_id, target, used, department=None, doctor=None, **kw) -> QuotaRow:
+        year = years_by_id[v["agreement_year_id"]]
+        policy = policy_for(v)
+        m = int(policy.months_to_complete)
+        plan = rules.plan_to_date(target, year.start, m, as_of)
+        completion = (used / target).quantize(FOUR, ROUND_HALF_UP) if target else None
+        share = plan / target if target else Decimal(0)
+        lag = completion is not None and completion < share * policy.progress_tolerance
+        return QuotaRow(
+            institution=v["institution__code"], item=v["item__item_code"], agreement_year=year.number,
+            department=department, doctor=doctor, target=target, plan_to_date=plan, used=used,
+            completion=completion, lag=lag, volume_id=volume_id, institution_name=v["institution__name"],
+            item_name=v["item__generic_name"], **kw,
+        )  # fmt: skip
+
+    rows: list[QuotaRow] = []
+    for vid, v in vols.items():
+        year = years_by_id[v["agreement_year_id"]]
+        m = int(policy_for(v).months_to_complete)
+        row = make(v, vid, v["agreed_qty"], used_inst[(year.pk, v["institution_id"], v["item_id"])])
+        row.monthly = rules.monthly_plan(v["agreed_qty"], m, len(rules.plan_months(year.start, year.end)))
+        rows.append(row)
+    for d in depts:
+        v = involved[d["volume_id"]]
+        used = used_dept[(v["agreement_year_id"], v["institution_id"], v["item_id"], d["department__code"])]
+        rows.append(
+            make(
+                v, d["volume_id"], d["target"], used, d["department__code"],
+                department_target_id=d["id"], department_name=d["department__name"],
+            )
+        )  # fmt: skip
+    for d in docs:
+        v = involved[d["department_target__volume_id"]]
+        used = used_doc[(v["agreement_year_id"], v["institution_id"], v["item_id"], d["doctor__code"])]
+        rows.append(
+            make(
+                v, d["department_target__volume_id"], d["target"], used,
+                d["department_target__department__code"], d["doctor__code"],
+                department_target_id=d["department_target_id"], doctor_name=d["doctor__name"],
+            )
+        )  # fmt: skip
+    rows.sort(key=lambda r: (r.institution, r.item, r.agreement_year, r.department or "", r.doctor or ""))
+    return rows
+
+
+def target_changes(actor, volume_id: int) -> QuerySet:
+    """The change log of one volume, limited to what the actor may see of it."""
+    qs = TargetChange.objects.filter(volume_id=volume_id).select_related("department", "doctor", "actor")
+    if access.is_admin(actor) or access.is_pharmacy(actor):
+        own = access.institution_of(actor)
+        return qs if own is None else qs.filter(volume__institution=own)
+    link = access.staff_link(actor)
+    if link is None or access.institution_of(actor) is None:
+        return qs.none()
+    qs = qs.filter(volume__institution=access.institution_of(actor))
+    if actor.role == "department_head":
+        return qs.filter(department_id=link.department_id)
+    return qs.filter(doctor_id=link.doctor_id)
