@@ -70,7 +70,9 @@ def test_monthly_plan_sums_to_agreed(agreed, m):
 
 @given(
     st.integers(0, 10**7),
-    st.dictionaries(st.text("ABCD0123", min_size=1, max_size=3), st.integers(0, 10**6), min_size=1, max_size=8),
+    st.dictionaries(
+        st.text("ABCD0123", min_size=1, max_size=3), st.integers(0, 10**6), min_size=1, max_size=8
+    ),
 )
 def test_largest_remainder_sums_exactly(total, weights):
     split = rules.largest_remainder(total, weights)
@@ -83,7 +85,9 @@ def test_largest_remainder_sums_exactly(total, weights):
             assert abs(part - total * weights[key] / weight_sum) < 1
 
 
-@given(st.integers(0, 10**7), st.dictionaries(st.sampled_from(["D1", "D2", "D3", "D4"]), st.integers(1, 10**5)))
+@given(
+    st.integers(0, 10**7), st.dictionaries(st.sampled_from(["D1", "D2", "D3", "D4"]), st.integers(1, 10**5))
+)
 def test_department_split_sums_to_agreed_when_there_is_use(total, use):
     split = rules.department_split(total, use, Decimal("0.01"))
     if use:

@@ -133,7 +133,9 @@ def _check_departments_and_doctors(ctx: ImportContext, institutions: dict) -> No
 
     ids = {inst["id"] for inst in institutions.values()}
     departments: dict[int, set] = {}
-    for inst_id, code in Department.objects.filter(institution_id__in=ids).values_list("institution_id", "code"):
+    for inst_id, code in Department.objects.filter(institution_id__in=ids).values_list(
+        "institution_id", "code"
+    ):
         departments.setdefault(inst_id, set()).add(code)
     if not departments:
         return
