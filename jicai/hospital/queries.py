@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from jicai.accounts import access
 from jicai.agreements.models import AgreedVolume
 from jicai.batches.models import AgreementYear
+from jicai.core.errors import NotFound
 from jicai.hospital import rules
 from jicai.hospital.models import DepartmentTarget, DoctorTarget, TargetChange
 from jicai.hospital.usage import usage_by_key
@@ -229,3 +230,146 @@ def target_changes(actor, volume_id: int) -> QuerySet:
     if actor.role == "department_head":
         return qs.filter(department_id=link.department_id)
     return qs.filter(doctor_id=link.doctor_id)
+
+
+# ---- interview list (约谈名单, SPEC §11) --------------------------------------------------------------
+
+
+def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
+    """ "2024Q2" → (2024-04-01, 2024-06-30); anything else is refused with a Chinese message."""
+    from jicai.core.errors import DomainError
+
+    text = (quarter or "").strip().upper()
+    if len(text) != 6 or text[4] != "Q" or not text[:4].isdigit() or text[5] not in "1234":
+        raise DomainError(f"季度格式应为 YYYYQn（如 2024Q2），实际为“{quarter}”", code="invalid_quarter")
+    year, q = int(text[:4]), int(text[5])
+    start = dt.date(year, 3 * q - 2, 1)
+    return start, rules.add_months(start, 3) - dt.timedelta(days=1)
+
+
+@dataclass
+class InterviewRow:
+    kind: str  # "department" / "doctor"
+    institution: str
+    item: str
+    item_id: int
+    item_name: str
+    department: str
+    department_name: str
+    doctor: str | None
+    doctor_name: str
+    reason: str
+    used_winning: Decimal
+    used_other: Decimal
+    unexplained: Decimal
+    target: int | None
+    plan_to_date: Decimal | None
+    used_to_date: Decimal | None
+    actions: list = field(default_factory=list)
+
+
+def interview_list(actor, quarter: str) -> list[InterviewRow]:
+    """Per item of the actor's hospital for the quarter: doctors whose use of N ∪ U exceeds their use of W
+    with some of it unexplained (no prescribing-prompt reasons are stored yet, so all of it is), and
+    departments whose completion at quarter end is below plan. Pharmacy (and admin) only."""
+    from jicai.hospital.models import Department, Doctor, InterviewRecord
+    from jicai.hospital.usage import substitute_usage_by_key
+
+    start, end = quarter_bounds(quarter)
+    if not (access.is_pharmacy(actor) or access.is_admin(actor)):
+        return []
+    institution = access.institution_of(actor)
+    volumes = AgreedVolume.objects.filter(agreement_year__start__lte=end, agreement_year__end__gte=start)
+    if institution is not None:
+        volumes = volumes.filter(institution=institution)
+    vols = list(
+        volumes.values(
+            "institution_id", "institution__code", "item_id", "item__item_code", "item__generic_name"
+        )
+    )
+    if not vols:
+        return []
+    inst_ids = {v["institution_id"] for v in vols}
+    item_ids = {v["item_id"] for v in vols}
+    items = {(v["institution_id"], v["item_id"]): v for v in vols}
+    usage = usage_by_key(institution_ids=inst_ids, item_ids=item_ids, start=start, end=end)
+    subs = substitute_usage_by_key(institution_ids=inst_ids, item_ids=item_ids, start=start, end=end)
+    per_doctor: dict = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for (inst, item, _dept, doctor), (won, other) in usage.items():
+        if doctor:
+            per_doctor[(inst, item, doctor)][0] += won
+            per_doctor[(inst, item, doctor)][1] += other
+    for (inst, item, _dept, doctor), qty in subs.items():
+        if doctor:
+            per_doctor[(inst, item, doctor)][1] += qty
+    doctors = {
+        (d.institution_id, d.code): d
+        for d in Doctor.objects.filter(institution_id__in=inst_ids).select_related("department")
+    }
+    records: dict = defaultdict(list)
+    for r in InterviewRecord.objects.filter(
+        institution_id__in=inst_ids, quarter=quarter.strip().upper()
+    ).select_related("department", "doctor", "actor"):
+        records[(r.item_id, r.department.code, r.doctor.code if r.doctor else None)].append(r)
+    rows: list[InterviewRow] = []
+    for (inst, item, code), (won, other) in sorted(
+        per_doctor.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
+    ):
+        doctor = doctors.get((inst, code))
+        if doctor is None or other <= won or (inst, item) not in items:
+            continue
+        v = items[(inst, item)]
+        rows.append(
+            InterviewRow(
+                kind="doctor", institution=v["institution__code"], item=v["item__item_code"], item_id=item,
+                item_name=v["item__generic_name"], department=doctor.department.code,
+                department_name=doctor.department.name, doctor=code, doctor_name=doctor.name,
+                reason="非中选/可替代药品使用量超过中选药品", used_winning=won, used_other=other, unexplained=other,
+                target=None, plan_to_date=None, used_to_date=None,
+                actions=records.get((item, doctor.department.code, code), []),
+            )
+        )  # fmt: skip
+    dept_names = {
+        (d.institution_id, d.code): d.name for d in Department.objects.filter(institution_id__in=inst_ids)
+    }
+    inst_by_code = {v["institution__code"]: v["institution_id"] for v in vols}
+    for q in quota_rows(actor, end):
+        if q.department is None or q.doctor is not None or q.used >= q.plan_to_date:
+            continue
+        inst = inst_by_code.get(q.institution)
+        item_id = next(
+            (i for (ii, i), v in items.items() if ii == inst and v["item__item_code"] == q.item), None
+        )
+        if item_id is None:
+            continue
+        rows.append(
+            InterviewRow(
+                kind="department", institution=q.institution, item=q.item, item_id=item_id, item_name=q.item_name,
+                department=q.department, department_name=dept_names.get((inst, q.department), ""), doctor=None,
+                doctor_name="", reason="季末完成量低于计划", used_winning=q.used, used_other=Decimal(0),
+                unexplained=Decimal(0), target=q.target, plan_to_date=q.plan_to_date, used_to_date=q.used,
+                actions=records.get((item_id, q.department, None), []),
+            )
+        )  # fmt: skip
+    return rows
+
+
+def quota_volume_visible(actor, volume_id: int) -> bool:
+    """Whether the actor sees anything of this agreed volume (its total, a department or a doctor row)."""
+    return (
+        access.visible_quota_volumes(actor).filter(pk=volume_id).exists()
+        or access.visible_department_targets(actor).filter(volume_id=volume_id).exists()
+        or access.visible_doctor_targets(actor).filter(department_target__volume_id=volume_id).exists()
+    )
+
+
+def item_by_code(actor, item_code: str):
+    """An item of an agreed volume of the actor's hospital (404 otherwise)."""
+    from jicai.batches.models import Item
+
+    item = Item.objects.filter(
+        item_code=item_code, agreed_volumes__in=access.visible_quota_volumes(actor)
+    ).first()
+    if item is None:
+        raise NotFound("未找到该记录，或您无权查看")
+    return item

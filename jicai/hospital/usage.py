@@ -72,3 +72,27 @@ def rollup(usage: dict, level: str) -> dict:
         w0, n0 = result.get(k, (Decimal(0), Decimal(0)))
         result[k] = (w0 + won, n0 + other)
     return result
+
+
+def substitute_usage_by_key(
+    *, institution_ids: Iterable[int], item_ids: Iterable[int], start: dt.date, end: dt.date
+) -> dict[tuple[int, int, str, str], Decimal]:
+    """{(institution_id, item_id, department, doctor_code): Σ qty × item_factor of the item's substitutes}
+    (the batch's substitute list, U of SPEC §7) used in [start, end]."""
+    from jicai.batches.models import Substitute
+
+    institution_ids, item_ids = sorted(set(institution_ids)), sorted(set(item_ids))
+    if not institution_ids or not item_ids or end < start:
+        return {}
+    inst_sql, inst_params = _in_list("u.institution_id", institution_ids)
+    item_sql, item_params = _in_list("s.item_id", item_ids)
+    sql = f"""
+        SELECT u.institution_id, s.item_id, u.department, u.doctor_code, SUM(u.qty * COALESCE(f.factor, 1))
+        FROM {UsageLine._meta.db_table} u
+        JOIN {Substitute._meta.db_table} s ON s.product_id = u.product_id
+        LEFT JOIN {ItemFactor._meta.db_table} f ON f.item_id = s.item_id AND f.product_id = u.product_id
+        WHERE {inst_sql} AND {item_sql} AND u.used_on BETWEEN %s AND %s
+        GROUP BY u.institution_id, s.item_id, u.department, u.doctor_code"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*inst_params, *item_params, start, end])
+        return {(i, g, d, doc): to_decimal(q) for i, g, d, doc, q in cursor.fetchall()}
