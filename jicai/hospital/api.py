@@ -3,7 +3,7 @@ the change log and the interview list. Scoped through accounts.access like the p
 
 import datetime as dt
 
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from jicai.accounts import access
 from jicai.api.pagination import PageParams, page_of, paginate, with_errors
@@ -199,4 +199,4 @@ def post_interview_action(request, body: InterviewActionIn):
         actor=request.actor, item_id=item.pk, quarter=body.quarter.strip().upper(), department_code=body.department,
         doctor_code=body.doctor, action=body.action, note=body.note,
     )  # fmt: skip
-    return 201, {"id": record.pk, "action": record.action}
+    return Status(201, {"id": record.pk, "action": record.action})
