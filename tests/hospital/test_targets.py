@@ -163,8 +163,10 @@ def test_usage_naming_an_unknown_department_or_doctor_is_refused(hosp):
 
 def test_scoped_rows(hosp):
     current_usage(hosp.w)
+
     def keys(actor):
         return sorted((r.department or "", r.doctor or "") for r in queries.quota_rows(actor, AS_OF))
+
     assert keys(hosp.doctor) == [("D01", "DR01")]
     assert keys(hosp.head) == [("D01", ""), ("D01", "DR01"), ("D01", "DR02")]
     assert keys(hosp.w.county_bureau) == [("", "")]
