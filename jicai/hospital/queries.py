@@ -373,3 +373,49 @@ def item_by_code(actor, item_code: str):
     if item is None:
         raise NotFound("未找到该记录，或您无权查看")
     return item
+
+
+def doctor_monthly(actor, volume_id: int, as_of: dt.date) -> dict | None:
+    """A doctor's monthly chart: the plan of each month of the agreement year (their target spread like
+    the institution's) and their winning use per month up to as_of. One grouped query per elapsed month
+    (at most 12)."""
+    link = access.staff_link(actor)
+    if link is None or link.doctor_id is None:
+        return None
+    target = (
+        access.visible_doctor_targets(actor)
+        .filter(department_target__volume_id=volume_id)
+        .select_related("department_target__volume__agreement_year", "department_target__volume__institution")
+        .first()
+    )
+    if target is None:
+        return None
+    volume = target.department_target.volume
+    year = volume.agreement_year
+    policy = PolicyResolver.load().resolve(volume.institution.region, year.batch)
+    months = rules.plan_months(year.start, year.end)
+    plan = rules.monthly_plan(target.target, int(policy.months_to_complete), len(months))
+    used = []
+    for first, last in months:
+        if first > as_of:
+            used.append(None)
+            continue
+        usage = usage_by_key(
+            institution_ids=[volume.institution_id],
+            item_ids=[volume.item_id],
+            start=first,
+            end=min(last, as_of),
+        )
+        used.append(
+            float(
+                sum(
+                    (w for (_i, _g, _d, doc), (w, _n) in usage.items() if doc == link.doctor.code), Decimal(0)
+                )
+            )
+        )
+    return {"labels": [f.strftime("%Y-%m") for f, _ in months], "plan": plan, "used": used}
+
+
+def home_rows(actor, today: dt.date) -> list[QuotaRow]:
+    """The rows a doctor or department head sees on their home page, as of the home pages' business date."""
+    return quota_rows(actor, today)

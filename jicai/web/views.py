@@ -8,6 +8,7 @@ from django.shortcuts import render
 from jicai.accounts import access
 from jicai.accounts.models import Role
 from jicai.batches import queries as batch_queries
+from jicai.hospital import queries as hospital_queries
 from jicai.registry import queries as registry_queries
 from jicai.web import queries as web_queries
 from jicai.web.charts import bar_data
@@ -97,7 +98,11 @@ def doctor_home(request):
     return render(
         request,
         "web/home_doctor.html",
-        {"institution": access.institution_of(actor), "batches": _recent_batches(actor)},
+        {
+            "institution": access.institution_of(actor),
+            "batches": _recent_batches(actor),
+            "my_quotas": hospital_queries.home_rows(actor, web_queries.today()),
+        },
     )
 
 
@@ -146,6 +151,7 @@ HOME_BY_ROLE = {
     Role.BUREAU: (access.is_bureau, bureau_home),
     Role.INSTITUTION: (access.institution_of, institution_home),
     Role.DOCTOR: (access.institution_of, doctor_home),
+    Role.DEPARTMENT_HEAD: (access.institution_of, doctor_home),
     Role.MANUFACTURER: (access.company_of, manufacturer_home),
     Role.DISTRIBUTOR: (access.company_of, distributor_home),
 }
