@@ -125,3 +125,14 @@ def test_interview_page_records_an_action(hosp, client_for):
     )
     assert InterviewRecord.objects.count() == 1
     assert "刘洋" not in other.get("/hospital/interviews/?quarter=2024Q2").content.decode()
+
+
+def test_admin_lists_every_hospital_model(hosp, client_for):
+    from django.apps import apps
+    from django.contrib import admin
+
+    client = client_for(hosp.w.admin)
+    for model in apps.get_app_config("hospital").get_models():
+        assert admin.site.is_registered(model), model
+        url = f"/admin/hospital/{model._meta.model_name}/"
+        assert client.get(url, {"q": "D01"}).status_code == 200, url
