@@ -86,7 +86,10 @@ def quota_rows(
     """Institution, department and doctor rows the actor may see, with target, plan to date, used (W, in
     [S, as_of]) and completion, read straight from usage lines. actor None = everything (CLI)."""
     if actor is not None and not (
-        access.is_admin(actor) or access.is_bureau(actor) or access.is_pharmacy(actor) or access.staff_link(actor)
+        access.is_admin(actor)
+        or access.is_bureau(actor)
+        or access.is_pharmacy(actor)
+        or access.staff_link(actor)
     ):
         return []  # a doctor or department head not linked to a record sees nothing (one query)
     years = current_years(as_of)

@@ -47,7 +47,10 @@ DOCTORS = (
 
 @pytest.fixture
 def hosp(world):
-    w = world
+    return build_hospital(world)
+
+
+def build_hospital(w):
     ItemFactor.objects.create(item=w.item, product=w.other_product, factor=Decimal("0.5"))
     load("departments", w.pharmacist, *DEPARTMENTS)
     load("doctors", w.pharmacist, *DOCTORS)

@@ -33,6 +33,7 @@ EXPECTED_DEFAULTS = {
     "nonwinning_selfpay_increase": D("0.10"),
     "prepayment_tranches": PrepaymentRule(D("0.30"), D("0.50"), D("0.60"), D("0.90")),
     "months_to_complete": 10,
+    "dept_min_share": D("0.01"),
     "company_report_day": 5,
 }
 

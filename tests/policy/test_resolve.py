@@ -117,7 +117,7 @@ def test_rows_list_every_parameter_with_display_and_source_text(world, profile):
         "山东省配置",
     )
     assert first.source_text == 'Shandong (一); Henan uses 0.0 ("低于历史采购量")'
-    assert len(rows) == 21
+    assert len(rows) == 22
 
 
 def test_effective_policy_runs_one_query(world, profile, django_assert_num_queries):
