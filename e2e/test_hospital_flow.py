@@ -37,7 +37,7 @@ def test_pharmacy_head_and_doctor_change_targets(e2e_world, live_server, page, a
     page.get_by_test_id("dept-input-D02").fill("407")
     page.get_by_test_id("dept-reason").fill("神经内科病人增加")
     page.get_by_test_id("dept-save").click()
-    expect(page.get_by_test_id("message")).to_have_text("科室目标已调整")
+    expect(page.get_by_role("alert")).to_have_text("科室目标已调整")
     expect(page.get_by_test_id("dept-input-D02")).to_have_value("407")
     page.screenshot(path=str(artifacts / "hospital-pharmacy.png"), full_page=True)
     log_out(page)
@@ -49,7 +49,7 @@ def test_pharmacy_head_and_doctor_change_targets(e2e_world, live_server, page, a
     page.get_by_test_id("doctor-input-DR02").fill("193")
     page.get_by_test_id("doctor-reason-D01").fill("王芳门诊量增加")
     page.get_by_test_id("doctor-save-D01").click()
-    expect(page.get_by_test_id("message")).to_have_text("医师目标已调整")
+    expect(page.get_by_role("alert")).to_have_text("医师目标已调整")
     log_out(page)
 
     log_in(page, base, "hc_doctor")

@@ -142,7 +142,9 @@ def _post_edit(request, volume_id: int):
         raise
     except DomainError as exc:
         messages.error(request, exc.message)
-    return redirect("hospital:volume", volume_id=volume_id)
+    # Back to the same page, keeping its statistics date.
+    query = request.GET.urlencode()
+    return redirect(reverse("hospital:volume", args=[volume_id]) + (f"?{query}" if query else ""))
 
 
 DEPARTMENT_COLUMNS = (
