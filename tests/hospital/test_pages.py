@@ -136,3 +136,37 @@ def test_admin_lists_every_hospital_model(hosp, client_for):
         assert admin.site.is_registered(model), model
         url = f"/admin/hospital/{model._meta.model_name}/"
         assert client.get(url, {"q": "D01"}).status_code == 200, url
+
+
+def test_quota_pages_query_count_does_not_grow_with_doctors(hosp, client_for, django_assert_max_num_queries):
+    """Targets and use are read in a fixed number of grouped queries, whatever the number of rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from jicai.hospital.models import Doctor
+    from tests.hospital.conftest import load
+
+    current_usage(hosp.w)
+    client = client_for(hosp.w.pharmacist)
+    volume = AgreedVolume.objects.get()
+    urls = ["/hospital/?as_of=2024-04-10", f"/hospital/volumes/{volume.pk}/?as_of=2024-04-10"]
+    for url in urls:
+        client.get(url)
+    with CaptureQueriesContext(connection) as before:
+        for url in urls:
+            client.get(url)
+    load(
+        "doctors",
+        hosp.w.pharmacist,
+        "institution_code,doctor_code,name,department_code,status",
+        *[f"H37100200001,DR{n},医师{n},D02,active" for n in range(20, 40)],
+    )
+    DepartmentTarget.objects.all().delete()
+    from jicai.hospital.actions import generate_targets
+
+    generate_targets(institution_ids=[hosp.w.hospital.pk])
+    assert DoctorTarget.objects.count() > 20 and Doctor.objects.count() == 25
+    with CaptureQueriesContext(connection) as after:
+        for url in urls:
+            client.get(url)
+    assert len(after) == len(before)
