@@ -5,7 +5,7 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 
 from jicai.accounts import access
 from jicai.accounts.models import Role
@@ -62,8 +62,14 @@ def generate_targets(*, institution_ids=None, volume_ids=None) -> int:
         )
     )  # fmt: skip
     stale = [r for r in rows if r["dept_sum"] != r["agreed_qty"]]
-    if not stale:
-        return 0
+    with transaction.atomic():
+        done = _split_departments(stale) if stale else 0
+        _split_missing_doctors(volumes)
+    return done
+
+
+def _split_departments(stale: list[dict]) -> int:
+    """Phase 1 of generate_targets: department targets (and their doctors) of the volumes given."""
     resolver = PolicyResolver.load()
     from jicai.batches.models import Batch
     from jicai.registry.models import Region
@@ -140,6 +146,49 @@ def generate_targets(*, institution_ids=None, volume_ids=None) -> int:
             DoctorTarget.objects.bulk_create(new_doctors, batch_size=BULK)
             done += len(splits)
     return done
+
+
+def _split_missing_doctors(volumes: QuerySet) -> None:
+    """Phase 2: department targets that have active doctors but no doctor targets yet (doctors imported
+    after the departments were split) get their doctors' split; one usage query per agreement year."""
+    missing = list(
+        DepartmentTarget.objects.filter(volume_id__in=volumes.values("id"))
+        .filter(~Exists(DoctorTarget.objects.filter(department_target=OuterRef("pk"))))
+        .filter(Exists(Doctor.objects.filter(department=OuterRef("department"), status=DoctorStatus.ACTIVE)))
+        .values(
+            "id", "target", "department_id", "volume__institution_id", "volume__item_id",
+            "volume__agreement_year__start",
+        )
+    )  # fmt: skip
+    if not missing:
+        return
+    doctors = defaultdict(list)
+    for d in Doctor.objects.filter(
+        department_id__in={m["department_id"] for m in missing}, status=DoctorStatus.ACTIVE
+    ).values("id", "code", "department_id"):
+        doctors[d["department_id"]].append((d["code"], d["id"]))
+    by_start = defaultdict(list)
+    for m in missing:
+        by_start[m["volume__agreement_year__start"]].append(m)
+    new = []
+    for start, group in by_start.items():
+        a, b = history_window(start)
+        usage = usage_by_key(
+            institution_ids={m["volume__institution_id"] for m in group},
+            item_ids={m["volume__item_id"] for m in group},
+            start=a,
+            end=b,
+        )
+        doctor_use: dict = defaultdict(lambda: 0)
+        for (inst, item, _dept, doctor), (won, other) in usage.items():
+            doctor_use[(inst, item, doctor)] += won + other
+        for m in group:
+            active = sorted(doctors[m["department_id"]])
+            ids = dict(active)
+            use = {c: doctor_use.get((m["volume__institution_id"], m["volume__item_id"], c), 0) for c in ids}
+            for code, target in rules.doctor_split(m["target"], use, list(ids)).items():
+                new.append(DoctorTarget(department_target_id=m["id"], doctor_id=ids[code], target=target))
+    DoctorTarget.objects.bulk_create(new, batch_size=BULK)
 
 
 def _resplit_doctors(department_target: DepartmentTarget) -> None:

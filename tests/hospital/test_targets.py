@@ -173,3 +173,27 @@ def test_scoped_rows(hosp):
     assert keys(hosp.w.other_city_bureau) == []
     assert keys(hosp.w.other_pharmacist) == []
     assert len(keys(hosp.w.pharmacist)) == 1 + 3 + 4
+
+
+def test_doctors_imported_after_the_split_get_their_targets(world):
+    from tests.hospital.conftest import DEPARTMENTS, DOCTORS
+
+    load("departments", world.pharmacist, *DEPARTMENTS)
+    p = world.product.code
+    load(
+        "usage",
+        world.pharmacist,
+        "institution_code,product_code,department,doctor_code,qty,used_on",
+        f"H37100200001,{p},D01,,600,2023-06-01",
+        f"H37100200001,{p},D02,,400,2023-06-01",
+    )
+    load(
+        "agreed-volumes",
+        world.province_bureau,
+        "batch_code,agreement_year,institution_code,item_code,reported_qty,agreed_qty",
+        "GY-YD2023-1,1,H37100200001,GY7-001,2000,1000",
+    )
+    assert dept_targets() == {"D01": 600, "D02": 400} and doctor_targets() == {}
+    load("doctors", world.pharmacist, *DOCTORS)
+    # No doctor has use: equal split over the active ones (DR03 is away).
+    assert doctor_targets() == {"DR01": 300, "DR02": 300, "DR04": 400}
