@@ -114,3 +114,11 @@ def test_interview_list_and_action(hosp, api_client_for):
     rows = client.get("/api/v1/interviews?quarter=2024Q2").json()
     assert rows[0]["actions"] == ["interview"]
     assert api_client_for(w.other_pharmacist).get("/api/v1/interviews?quarter=2024Q2").json() == []
+
+
+def test_department_heads_do_not_issue_api_tokens(hosp, client_for):
+    response = client_for(hosp.head).post(
+        "/api/v1/tokens", data=json.dumps({"name": "HIS"}), content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert "科主任" in response.json()["error"]["message"]
