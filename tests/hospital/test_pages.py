@@ -170,3 +170,13 @@ def test_quota_pages_query_count_does_not_grow_with_doctors(hosp, client_for, dj
         for url in urls:
             client.get(url)
     assert len(after) == len(before)
+
+
+def test_a_department_head_sees_only_its_department_on_the_item_page(hosp, client_for):
+    volume = AgreedVolume.objects.get()
+    body = (
+        client_for(hosp.other_head).get(f"/hospital/volumes/{volume.pk}/?as_of=2024-04-10").content.decode()
+    )
+    assert 'data-testid="doctor-DR04"' in body
+    assert "张伟" not in body and 'data-testid="dept-D01"' not in body and 'data-testid="total"' not in body
+    assert client_for(hosp.doctor2).get("/hospital/?as_of=2024-04-10").content.decode().count("张伟") == 0
