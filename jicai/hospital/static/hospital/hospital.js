@@ -7,7 +7,7 @@
   var builders = {
     split: function (d) {
       return {
-        tooltip: tooltip(), legend: { data: ["目标使用量", "已使用量", "计划进度量"] },
+        tooltip: tooltip(), legend: { top: 0, data: ["目标使用量", "已使用量", "计划进度量"] },
         grid: { left: 56, right: 16, top: 36, bottom: 48 },
         xAxis: { type: "category", data: d.labels }, yAxis: { type: "value" },
         series: [
@@ -19,7 +19,7 @@
     },
     monthly: function (d) {
       return {
-        tooltip: tooltip(), legend: { data: ["月度计划", "已使用量"] },
+        tooltip: tooltip(), legend: { top: 0, data: ["月度计划", "已使用量"] },
         grid: { left: 56, right: 16, top: 36, bottom: 48 },
         xAxis: { type: "category", data: d.labels }, yAxis: { type: "value" },
         series: [
