@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "jicai.trade",
     "jicai.tickets",
     "jicai.monitoring",
+    "jicai.hospital",
     "jicai.ingest",
     "jicai.demo",
     "jicai.web",

@@ -144,8 +144,10 @@ def can_import(actor, import_kind: str) -> bool:
         return can_manage_master_data(actor)
     if import_kind in {"batches", "items", "winners", "substitutes", "listing-prices"}:
         return can_manage_batches(actor)
+    if import_kind in {"departments", "doctors"}:
+        return is_admin(actor) or is_pharmacy(actor)
     if import_kind in TRANSACTION_IMPORTERS:
-        if getattr(actor, "role", None) == Role.DOCTOR:  # doctors prescribe; pharmacy staff send data
+        if getattr(actor, "role", None) in (Role.DOCTOR, Role.DEPARTMENT_HEAD):  # clinicians prescribe
             return False
         return is_admin(actor) or kind(actor) in TRANSACTION_IMPORTERS[import_kind]
     return False
@@ -162,18 +164,22 @@ DOCTOR_OPEN_PATHS = re.compile(
         $|login/|logout/|static/                                   # home, sign-in, assets
         |registry/|batches/        # catalogue: products, makers, batches, winners; the public directory
         |quotas?/|prompts/                                         # own quota and prompts (SPEC §11)
+        |hospital/                  # own targets (jicai.hospital scopes them per doctor / department)
         |cds-services(?:/|$)                                       # CDS Hooks prompt service (SPEC §11)
         |api/v1/(?:$|me$|openapi\.json$|docs(?:/|$)
             |(?:products|companies|regions|institutions|consortia|batches)(?:/|$)
             |winners$|substitutes$|listing-prices$
-            |prompts(?:/|$)|quotas(?:/|$))
+            |prompts(?:/|$)|quotas(?:/|$)
+            |departments$|doctors$|department-targets/)
     )""",
     re.VERBOSE,
 )
 
 
 def is_doctor(actor) -> bool:
-    return getattr(actor, "role", None) == Role.DOCTOR and not is_admin(actor)
+    """A clinician: a doctor or a department head (SPEC §1, §11). Both see their own targets, prompts and
+    the catalogue, never the institution's orders, payables or agreements."""
+    return getattr(actor, "role", None) in (Role.DOCTOR, Role.DEPARTMENT_HEAD) and not is_admin(actor)
 
 
 def doctor_may_open(path: str) -> bool:
@@ -256,3 +262,100 @@ def is_reviewer_of(actor, institution: Institution) -> bool:
 def in_bureau_subtree(actor, institution: Institution) -> bool:
     region = bureau_region(actor)
     return region is not None and institution.region.path.startswith(region.path)
+
+
+# ---- inside the hospital (SPEC §11) -----------------------------------------------------------------
+# The pharmacy (institution role) sees its whole hospital; a department head its department; a doctor
+# only their own figures; a bureau institution totals only (no department or doctor rows).
+
+CLINICAL_ROLES = {Role.DOCTOR, Role.DEPARTMENT_HEAD}
+
+
+def is_pharmacy(actor) -> bool:
+    return kind(actor) == OrganisationKind.INSTITUTION and getattr(actor, "role", None) == Role.INSTITUTION
+
+
+def staff_link(actor):
+    """The StaffLink of a doctor or department-head user (None for everyone else and for API tokens)."""
+    if getattr(actor, "role", None) not in CLINICAL_ROLES or getattr(actor, "pk", None) is None:
+        return None
+    from jicai.hospital.models import StaffLink
+
+    link = getattr(actor, "_staff_link_cache", False)
+    if link is False:
+        link = StaffLink.objects.filter(user_id=actor.pk).select_related("department", "doctor").first()
+        actor._staff_link_cache = link
+    return link
+
+
+def _hospital_filter(actor, qs: QuerySet, *, institution: str, department: str | None, doctor: str | None):
+    if is_admin(actor):
+        return qs
+    own = institution_of(actor)
+    if own is None:
+        return qs.none()
+    qs = qs.filter(**{f"{institution}_id": own.pk})
+    role = getattr(actor, "role", None)
+    if role == Role.INSTITUTION:
+        return qs
+    link = staff_link(actor)
+    if role == Role.DEPARTMENT_HEAD and link is not None and link.department_id and department:
+        return qs.filter(**{f"{department}_id": link.department_id})
+    if role == Role.DOCTOR and link is not None and link.doctor_id and doctor:
+        return qs.filter(**{f"{doctor}_id": link.doctor_id})
+    return qs.none()
+
+
+def visible_departments(actor) -> QuerySet:
+    from jicai.hospital.models import Department
+
+    return _hospital_filter(
+        actor, Department.objects.all(), institution="institution", department="", doctor=None
+    )
+
+
+def visible_doctors(actor) -> QuerySet:
+    from jicai.hospital.models import Doctor
+
+    return _hospital_filter(
+        actor, Doctor.objects.all(), institution="institution", department="department", doctor=""
+    )
+
+
+def visible_department_targets(actor) -> QuerySet:
+    from jicai.hospital.models import DepartmentTarget
+
+    return _hospital_filter(
+        actor,
+        DepartmentTarget.objects.all(),
+        institution="volume__institution",
+        department="department",
+        doctor=None,
+    )
+
+
+def visible_doctor_targets(actor) -> QuerySet:
+    from jicai.hospital.models import DoctorTarget
+
+    return _hospital_filter(
+        actor,
+        DoctorTarget.objects.all(),
+        institution="department_target__volume__institution",
+        department="department_target__department",
+        doctor="doctor",
+    )
+
+
+def visible_quota_volumes(actor) -> QuerySet:
+    """Agreed volumes whose institution totals the actor may see: bureau its subtree, the pharmacy its own
+    hospital; doctors and department heads see no institution totals."""
+    from jicai.agreements.models import AgreedVolume
+
+    qs = AgreedVolume.objects.all()
+    if is_admin(actor):
+        return qs
+    if is_bureau(actor):
+        return qs.filter(institution__region__path__startswith=actor.organisation.region.path)
+    if is_pharmacy(actor):
+        return qs.filter(institution=actor.organisation.institution)
+    return qs.none()

@@ -77,8 +77,8 @@ class TokenIn(Schema):
 
 
 def _require_token_manager(actor) -> None:
-    if actor.role == Role.DOCTOR:
-        raise PermissionDenied("医师账户不能管理访问令牌")
+    if actor.role in (Role.DOCTOR, Role.DEPARTMENT_HEAD):
+        raise PermissionDenied("医师、科主任账户不能管理访问令牌")
     if getattr(actor, "organisation", None) is None:
         raise PermissionDenied("当前账户不属于任何机构，不能管理访问令牌")
 

@@ -79,6 +79,7 @@ class Role(models.TextChoices):
     BUREAU = "bureau", "医保局"
     INSTITUTION = "institution", "医疗机构"
     DOCTOR = "doctor", "医师"
+    DEPARTMENT_HEAD = "department_head", "科主任"
     MANUFACTURER = "manufacturer", "中选生产企业"
     DISTRIBUTOR = "distributor", "配送企业"
     ADMIN = "admin", "平台管理员"
@@ -87,7 +88,7 @@ class Role(models.TextChoices):
 # Which roles a user of each organisation kind may have.
 ROLES_BY_KIND = {
     OrganisationKind.BUREAU: {Role.BUREAU},
-    OrganisationKind.INSTITUTION: {Role.INSTITUTION, Role.DOCTOR},
+    OrganisationKind.INSTITUTION: {Role.INSTITUTION, Role.DOCTOR, Role.DEPARTMENT_HEAD},
     OrganisationKind.COMPANY: {Role.MANUFACTURER, Role.DISTRIBUTOR},
     OrganisationKind.ADMIN: {Role.ADMIN},
 }

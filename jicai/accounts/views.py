@@ -15,7 +15,7 @@ from jicai.web.shortcuts import scoped_page
 
 def can_manage_tokens(user) -> bool:
     """Doctors see their institution's tokens but do not issue HIS/ERP credentials."""
-    return user.organisation_id is not None and user.role != Role.DOCTOR
+    return user.organisation_id is not None and user.role not in (Role.DOCTOR, Role.DEPARTMENT_HEAD)
 
 
 def _page(request, form, new_key=None, new_token=None, status=200):

@@ -318,7 +318,18 @@ def write_agreed_volumes(year: AgreementYear) -> RunResult:
         _restore_settings(cursor, saved)
         volumes.drop_staging(cursor)
         _analyze_after_load(cursor, table, result.created)
+    _generate_hospital_targets(year)
     return result
+
+
+def _generate_hospital_targets(year: AgreementYear, volume_ids=None) -> None:
+    """Department and doctor targets follow agreed volumes at once (SPEC §11); only institutions with
+    departments have any, so this is one cheap query elsewhere."""
+    from jicai.hospital.actions import generate_targets
+
+    if volume_ids is None:
+        volume_ids = AgreedVolume.objects.filter(agreement_year=year).values_list("pk", flat=True)
+    generate_targets(volume_ids=volume_ids)
 
 
 def _update_volumes(cursor, year: AgreementYear, desired: _Volumes, result: RunResult) -> None:
@@ -440,6 +451,7 @@ def adjust_agreed_volume(*, actor, volume_id: int, agreed_qty, reason: str) -> A
             summary=f"调整约定采购量 {old_qty} → {new_qty}",
             changes={"agreed_qty": [old_qty, new_qty], "reason": reason},
         )
+        _generate_hospital_targets(volume.agreement_year, [volume.pk])
     return volume
 
 
@@ -601,7 +613,18 @@ def write_agreements(year: AgreementYear) -> RunResult:
         _restore_settings(cursor, saved)
         volumes.drop_staging(cursor)
         _analyze_after_load(cursor, table, result.created)
+    _generate_hospital_targets(year)
     return result
+
+
+def _generate_hospital_targets(year: AgreementYear, volume_ids=None) -> None:
+    """Department and doctor targets follow agreed volumes at once (SPEC §11); only institutions with
+    departments have any, so this is one cheap query elsewhere."""
+    from jicai.hospital.actions import generate_targets
+
+    if volume_ids is None:
+        volume_ids = AgreedVolume.objects.filter(agreement_year=year).values_list("pk", flat=True)
+    generate_targets(volume_ids=volume_ids)
 
 
 def _update_agreements(cursor, year: AgreementYear, desired: str, result: RunResult) -> None:

@@ -303,6 +303,7 @@ def register_routers():
         "trade",
         "tickets",
         "monitoring",
+        "hospital",
     ):
         try:
             module = import_module(f"jicai.{app}.api")

@@ -25,6 +25,7 @@ from jicai.demo.steps.agreements import build_agreements
 from jicai.demo.steps.batches import build_batches
 from jicai.demo.steps.companies import build_companies
 from jicai.demo.steps.demand import build_demand, build_open_window
+from jicai.demo.steps.hospital import build_hospital
 from jicai.demo.steps.institutions import build_institutions
 from jicai.demo.steps.items import build_items
 from jicai.demo.steps.monitoring import run_monitoring
@@ -56,6 +57,7 @@ STEPS: list[Step] = [
     Step("demand", "报量、审核与退回重报", build_demand),
     Step("agreements", "约定采购量、配送关系与购销协议", build_agreements),
     Step("trade", "订单、配送、入库、付款与使用数据", build_trade, atomic=False),
+    Step("hospital", "院内科室、医师、使用数据与目标分解", build_hospital),
     Step("tickets", "供应诉求、答复时限与督办", build_tickets),
     Step("open_window", "进行中的报量窗口", build_open_window),
     Step("monitoring", "运行监测", run_monitoring),

@@ -9,6 +9,7 @@ from jicai.accounts import access
 from jicai.accounts.models import Role
 from jicai.batches import queries as batch_queries
 from jicai.home import queries as home_queries
+from jicai.hospital import queries as hospital_queries
 from jicai.registry import queries as registry_queries
 from jicai.web.charts import bar_data
 
@@ -90,7 +91,11 @@ def doctor_home(request):
     return render(
         request,
         "home/doctor.html",
-        {"institution": access.institution_of(actor), "batches": _recent_batches(actor)},
+        {
+            "institution": access.institution_of(actor),
+            "batches": _recent_batches(actor),
+            "my_quotas": hospital_queries.home_rows(actor, home_queries.today()),
+        },
     )
 
 
@@ -139,6 +144,7 @@ HOME_BY_ROLE = {
     Role.BUREAU: (access.is_bureau, bureau_home),
     Role.INSTITUTION: (access.institution_of, institution_home),
     Role.DOCTOR: (access.institution_of, doctor_home),
+    Role.DEPARTMENT_HEAD: (access.institution_of, doctor_home),
     Role.MANUFACTURER: (access.company_of, manufacturer_home),
     Role.DISTRIBUTOR: (access.company_of, distributor_home),
 }

@@ -80,6 +80,15 @@ NAV = [
         ],
     ),
     (
+        "院内管理",
+        [
+            ("目标与完成", "hospital:quotas", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD, Role.DOCTOR)),
+            ("科室", "hospital:departments", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD)),
+            ("医师", "hospital:doctors", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD)),
+            ("约谈名单", "hospital:interviews", _role(Role.INSTITUTION)),
+        ],
+    ),
+    (
         "系统",
         [
             ("政策参数", "policy:profile", BUREAU),

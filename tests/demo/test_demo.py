@@ -93,7 +93,7 @@ def test_small_scale_builds_with_exact_counts_for_seed_1(run_demo):
             "Substitute": 102,
             "ListingPrice": 245,  # every product is listed once
             "Organisation": 162,  # admin + 17 bureaus + 50 institutions + 94 companies
-            "User": 8,
+            "User": 9,  # the eight role logins + the department head
         }
     )
     run = DemoRun.objects.get()
@@ -256,6 +256,7 @@ def test_every_printed_login_can_authenticate(run_demo):
         "county": (Role.BUREAU, "bureau", "county"),
         "pharmacist": (Role.INSTITUTION, "institution", None),
         "doctor": (Role.DOCTOR, "institution", None),
+        "depthead": (Role.DEPARTMENT_HEAD, "institution", None),
         "manufacturer": (Role.MANUFACTURER, "company", None),
         "distributor": (Role.DISTRIBUTOR, "company", None),
     }

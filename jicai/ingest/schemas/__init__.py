@@ -6,6 +6,7 @@ from jicai.ingest.schemas.base import Schema
 from jicai.ingest.schemas.batches import BatchSchema
 from jicai.ingest.schemas.companies import CompanySchema
 from jicai.ingest.schemas.deliveries import DeliverySchema
+from jicai.ingest.schemas.departments import DepartmentSchema, DoctorSchema
 from jicai.ingest.schemas.history import HistorySchema
 from jicai.ingest.schemas.institutions import InstitutionSchema
 from jicai.ingest.schemas.items import ItemSchema
@@ -38,5 +39,7 @@ SCHEMAS: dict[str, Schema] = {
         ReceiptSchema(),
         PaymentSchema(),
         UsageSchema(),
+        DepartmentSchema(),
+        DoctorSchema(),
     )
 }

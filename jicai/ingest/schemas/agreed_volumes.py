@@ -147,3 +147,9 @@ class AgreedVolumeSchema(Schema):
         if write:
             execute(AgreedVolume, plan)
         return counts_from(plan.status[key] for key in row_keys)
+
+    def after_write(self, ctx: ImportContext) -> None:
+        """Hospital targets follow the agreed volumes at once (SPEC §11)."""
+        from jicai.hospital.actions import generate_targets
+
+        generate_targets(institution_ids={r.values["institution"].pk for r in ctx.rows})

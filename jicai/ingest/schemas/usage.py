@@ -70,6 +70,7 @@ class UsageSchema(TradeSchema):
                 ctx.error(row, "institution_code", f"只能导入本机构的使用数据：{v['institution_code']}")
             if v["product_code"] not in products:
                 ctx.error(row, "product_code", f"产品不存在：{v['product_code']}")
+        _check_departments_and_doctors(ctx, institutions)
         rows = ctx.good_rows
         if not rows:
             return Counts()
@@ -123,3 +124,32 @@ class UsageSchema(TradeSchema):
         insert_values(UsageLine, new)
         counts.created += len(new)
         return counts
+
+
+def _check_departments_and_doctors(ctx: ImportContext, institutions: dict) -> None:
+    """Once an institution has departments (SPEC §11), a row naming a department or doctor it does not
+    have is a row error; one query each for the chunk's institutions."""
+    from jicai.hospital.models import Department, Doctor
+
+    ids = {inst["id"] for inst in institutions.values()}
+    departments: dict[int, set] = {}
+    for inst_id, code in Department.objects.filter(institution_id__in=ids).values_list(
+        "institution_id", "code"
+    ):
+        departments.setdefault(inst_id, set()).add(code)
+    if not departments:
+        return
+    doctors: dict[int, set] = {}
+    for inst_id, code in Doctor.objects.filter(institution_id__in=set(departments)).values_list(
+        "institution_id", "code"
+    ):
+        doctors.setdefault(inst_id, set()).add(code)
+    for row in ctx.good_rows:
+        v = row.values
+        inst_id = institutions[v["institution_code"]]["id"]
+        if inst_id not in departments:
+            continue
+        if v["department"] and v["department"] not in departments[inst_id]:
+            ctx.error(row, "department", f"本机构没有该科室：{v['department']}")
+        if v["doctor_code"] and v["doctor_code"] not in doctors.get(inst_id, set()):
+            ctx.error(row, "doctor_code", f"本机构没有该医师：{v['doctor_code']}")

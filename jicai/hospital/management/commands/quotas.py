@@ -1,0 +1,58 @@
+"""`jicai quotas --as-of YYYY-MM-DD [--institution CODE] [--format json|table]` (SPEC §10, §11): targets,
+plan to date, use and completion of institutions, departments and doctors, read straight from usage."""
+
+import datetime as dt
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from jicai.hospital.queries import quota_rows
+from jicai.registry.models import Institution
+
+COLUMNS = (
+    "institution",
+    "item",
+    "agreement_year",
+    "department",
+    "doctor",
+    "target",
+    "monthly",
+    "plan_to_date",
+    "used",
+    "completion",
+)
+
+
+class Command(BaseCommand):
+    help = "院内目标与完成情况（机构、科室、医师）"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", required=True, help="统计日期 YYYY-MM-DD")
+        parser.add_argument("--institution", default="", help="只输出该医疗机构")
+        parser.add_argument("--format", choices=("json", "table"), default="json")
+
+    def handle(self, *args, **options):
+        try:
+            as_of = dt.date.fromisoformat(options["as_of"])
+        except ValueError:
+            raise CommandError(f"--as-of 应为 YYYY-MM-DD，实际为“{options['as_of']}”") from None
+        code = options["institution"].strip()
+        if code and not Institution.objects.filter(code=code).exists():
+            raise CommandError(f"未知的医疗机构代码：{code}")
+        rows = [r.as_json() for r in quota_rows(None, as_of, institution_code=code or None)]
+        if options["format"] == "json":
+            self.stdout.write(json.dumps({"as_of": as_of.isoformat(), "quotas": rows}, ensure_ascii=False))
+            return
+        cells = [{c: _cell(r[c]) for c in COLUMNS} for r in rows]
+        widths = {c: max([len(c), *(len(r[c]) for r in cells)]) for c in COLUMNS}
+        self.stdout.write("  ".join(c.ljust(widths[c]) for c in COLUMNS))
+        for r in cells:
+            self.stdout.write("  ".join(r[c].ljust(widths[c]) for c in COLUMNS))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
