@@ -280,17 +280,8 @@ def set_department_targets(*, actor, volume_id: int, targets: dict, reason: str)
                     old_target=old, new_target=new, reason=reason,
                 )
             )  # fmt: skip
-        TargetChange.objects.bulk_create(changes)
-        audit.record(
-            actor=actor,
-            action="set_department_targets",
-            obj=volume,
-            summary=f"调整科室目标 {len(changes)} 个科室",
-            changes={
-                "targets": {c.department.code: [c.old_target, c.new_target] for c in changes},
-                "reason": reason,
-            },
-        )
+        _log_target_changes(actor, "set_department_targets", volume, f"调整科室目标 {len(changes)} 个科室",
+                            changes, lambda c: c.department.code, reason)  # fmt: skip
     return changes
 
 
@@ -350,18 +341,21 @@ def set_doctor_targets(
                     actor=_user(actor), old_target=old, new_target=new, reason=reason,
                 )
             )  # fmt: skip
-        TargetChange.objects.bulk_create(changes)
-        audit.record(
-            actor=actor,
-            action="set_doctor_targets",
-            obj=dept_target,
-            summary=f"调整医师目标 {len(changes)} 名医师",
-            changes={
-                "targets": {c.doctor.code: [c.old_target, c.new_target] for c in changes},
-                "reason": reason,
-            },
-        )
+        _log_target_changes(actor, "set_doctor_targets", dept_target, f"调整医师目标 {len(changes)} 名医师",
+                            changes, lambda c: c.doctor.code, reason)  # fmt: skip
     return changes
+
+
+def _log_target_changes(actor, action: str, obj, summary: str, changes: list, code_of, reason: str) -> None:
+    """The change log rows (shown on the pages) and the audit row of one edit of targets."""
+    TargetChange.objects.bulk_create(changes)
+    audit.record(
+        actor=actor,
+        action=action,
+        obj=obj,
+        summary=summary,
+        changes={"targets": {code_of(c): [c.old_target, c.new_target] for c in changes}, "reason": reason},
+    )
 
 
 def record_interview_action(

@@ -1,11 +1,11 @@
 """`jicai quotas --as-of YYYY-MM-DD [--institution CODE] [--format json|table]` (SPEC §10, §11): targets,
 plan to date, use and completion of institutions, departments and doctors, read straight from usage."""
 
-import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jicai.core.commands import parse_as_of, write_table
 from jicai.hospital.queries import quota_rows
 from jicai.registry.models import Institution
 
@@ -32,10 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=("json", "table"), default="json")
 
     def handle(self, *args, **options):
-        try:
-            as_of = dt.date.fromisoformat(options["as_of"])
-        except ValueError:
-            raise CommandError(f"--as-of 应为 YYYY-MM-DD，实际为“{options['as_of']}”") from None
+        as_of = parse_as_of(options["as_of"])
         code = options["institution"].strip()
         if code and not Institution.objects.filter(code=code).exists():
             raise CommandError(f"未知的医疗机构代码：{code}")
@@ -43,16 +40,4 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(json.dumps({"as_of": as_of.isoformat(), "quotas": rows}, ensure_ascii=False))
             return
-        cells = [{c: _cell(r[c]) for c in COLUMNS} for r in rows]
-        widths = {c: max([len(c), *(len(r[c]) for r in cells)]) for c in COLUMNS}
-        self.stdout.write("  ".join(c.ljust(widths[c]) for c in COLUMNS))
-        for r in cells:
-            self.stdout.write("  ".join(r[c].ljust(widths[c]) for c in COLUMNS))
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)
+        write_table(self.stdout, COLUMNS, rows)

@@ -1,12 +1,12 @@
 """`jicai monitor --as-of YYYY-MM-DD [--region CODE] [--format json|table]` (SPEC §10): ticket SLA
 evaluation, then facts and alerts; prints the alerts found. Exit 0 whenever it ran, whatever it found; 3 when another run holds the lock."""
 
-import datetime as dt
 import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jicai.core.commands import parse_as_of, write_table
 from jicai.monitoring.evaluate import found_alerts, run_monitoring
 from jicai.monitoring.lock import MonitorBusy, monitor_lock
 from jicai.registry.models import Region
@@ -35,10 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=("json", "table"), default="json")
 
     def handle(self, *args, **options):
-        try:
-            as_of = dt.date.fromisoformat(options["as_of"])
-        except ValueError:
-            raise CommandError(f"--as-of 应为 YYYY-MM-DD，实际为“{options['as_of']}”") from None
+        as_of = parse_as_of(options["as_of"])
         scope = None
         if options["region"]:
             scope = Region.objects.filter(code=options["region"]).first()
@@ -58,11 +55,4 @@ class Command(BaseCommand):
         if options["format"] == "json":
             self.stdout.write(json.dumps({"as_of": as_of.isoformat(), "alerts": alerts}, ensure_ascii=False))
             return
-        widths = {c: max([len(c), *(len(_cell(a[c])) for a in alerts)]) for c in COLUMNS}
-        self.stdout.write("  ".join(c.ljust(widths[c]) for c in COLUMNS))
-        for a in alerts:
-            self.stdout.write("  ".join(_cell(a[c]).ljust(widths[c]) for c in COLUMNS))
-
-
-def _cell(value) -> str:
-    return "" if value is None else str(value)
+        write_table(self.stdout, COLUMNS, alerts)
