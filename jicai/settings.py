@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "jicai.trade",
     "jicai.tickets",
     "jicai.monitoring",
+    "jicai.funds",
     "jicai.ingest",
     "jicai.demo",
     "jicai.web",

@@ -19,6 +19,7 @@ urlpatterns = [
     path("trade/", include("jicai.trade.urls")),
     path("tickets/", include("jicai.tickets.urls")),
     path("monitoring/", include("jicai.monitoring.urls")),
+    path("funds/", include("jicai.funds.urls")),
     path("imports/", include("jicai.ingest.urls")),
     path("accounts/", include("jicai.accounts.urls")),
     path("calendar/", include("jicai.core.urls")),

@@ -287,6 +287,7 @@ def register_routers():
         "trade",
         "tickets",
         "monitoring",
+        "funds",
     ):
         try:
             module = import_module(f"jicai.{app}.api")

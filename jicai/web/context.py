@@ -80,6 +80,13 @@ NAV = [
         ],
     ),
     (
+        "医保基金",
+        [
+            ("支付标准", "funds:standards", BUREAU_OR_INSTITUTION),
+            ("结算试算", "funds:calculator", BUREAU_OR_INSTITUTION),
+        ],
+    ),
+    (
         "系统",
         [
             ("政策参数", "policy:profile", BUREAU),

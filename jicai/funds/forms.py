@@ -1,0 +1,59 @@
+"""Forms of the money pages; messages in Chinese, nothing written on bad input."""
+
+from decimal import Decimal
+
+from django import forms
+
+from jicai.core.money import QTY_MAX
+
+
+class QuoteForm(forms.Form):
+    product_code = forms.CharField(label="产品医保编码", max_length=27)
+    qty = forms.IntegerField(
+        label="数量（最小制剂单位）",
+        min_value=1,
+        max_value=QTY_MAX,
+        error_messages={
+            "min_value": "数量必须大于 0",
+            "max_value": f"数量不能超过 {QTY_MAX}",
+            "invalid": "数量必须是整数",
+        },
+    )
+    unit_price = forms.DecimalField(
+        label="实际单价（元）",
+        min_value=Decimal(0),
+        max_digits=14,
+        decimal_places=4,
+        error_messages={
+            "invalid": "单价应为数字",
+            "max_decimal_places": "单价最多 4 位小数",
+            "min_value": "单价不能为负数",
+        },
+    )
+    on = forms.DateField(
+        label="结算日期", required=False, error_messages={"invalid": "日期格式应为 YYYY-MM-DD"}
+    )
+    selfpay_ratio = forms.DecimalField(
+        label="先行自付比例",
+        min_value=Decimal(0),
+        max_value=Decimal(1),
+        decimal_places=4,
+        required=False,
+        error_messages={
+            "invalid": "比例应为 0 到 1 之间的小数",
+            "min_value": "比例不能为负数",
+            "max_value": "比例不能超过 1",
+        },
+    )
+    fund_ratio = forms.DecimalField(
+        label="基金支付比例（留空用本地区参数）",
+        min_value=Decimal(0),
+        max_value=Decimal(1),
+        decimal_places=4,
+        required=False,
+        error_messages={
+            "invalid": "比例应为 0 到 1 之间的小数",
+            "min_value": "比例不能为负数",
+            "max_value": "比例不能超过 1",
+        },
+    )
