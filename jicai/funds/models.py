@@ -1,11 +1,14 @@
 """Money data of SPEC §12. Payment standards themselves are derived (winners, item factors, listing and
 reference prices), not stored, so they can never disagree with the tender results they come from."""
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import models
 
-from jicai.batches.models import Item
-from jicai.core.fields import PriceField
-from jicai.registry.models import Region
+from jicai.batches.models import AgreementYear, Item
+from jicai.core.fields import MoneyField, PriceField
+from jicai.registry.models import Institution, Region
 
 
 class ReferencePrice(models.Model):
@@ -29,3 +32,68 @@ class ReferencePrice(models.Model):
 
     def __str__(self):
         return f"{self.item_id}/{self.province_id} {self.reference_price}"
+
+
+class PrepaymentTranche(models.Model):
+    """One fund prepayment tranche of an institution for an agreement year (SPEC §12, Hubei 三): "1", "2" or
+    "topup-YYYY-MM". Created by `funds.prepayment.trigger_tranches` (idempotent); the bureau records what was
+    disbursed. `paid_amount` is the sum of its disbursements, kept in step by one conditional UPDATE."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="prepayment_tranches")
+    agreement_year = models.ForeignKey(
+        AgreementYear, on_delete=models.PROTECT, related_name="prepayment_tranches"
+    )
+    tranche = models.CharField("批次", max_length=16)
+    amount = MoneyField("应预付金额")
+    triggered_on = models.DateField("触发日期")
+    due_on = models.DateField("应拨付日期")
+    paid_amount = MoneyField("已拨付金额", default=Decimal("0.00"))
+    paid_on = models.DateField("最近拨付日期", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement_year", "institution", "triggered_on", "tranche"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "agreement_year", "tranche"], name="tranche_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="tranche_amount_nonnegative"),
+            # Never above the tranche, never negative: the database refuses it whatever the caller does.
+            models.CheckConstraint(
+                condition=models.Q(paid_amount__gte=0, paid_amount__lte=models.F("amount")),
+                name="tranche_paid_within_amount",
+            ),
+        ]
+        verbose_name = "医保基金预付款"
+        verbose_name_plural = "医保基金预付款"
+
+    def __str__(self):
+        return f"{self.institution_id}/{self.agreement_year_id} 第{self.tranche}笔 {self.amount}"
+
+    @property
+    def label(self) -> str:
+        if self.tranche.startswith("topup-"):
+            return f"{self.tranche[6:]} 月末追加"
+        return f"第{self.tranche}笔"
+
+    @property
+    def unpaid(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+
+class Disbursement(models.Model):
+    """A payment of the fund against a tranche, recorded by the bureau (partial payments allowed)."""
+
+    tranche = models.ForeignKey(PrepaymentTranche, on_delete=models.CASCADE, related_name="disbursements")
+    amount = MoneyField("拨付金额")
+    paid_on = models.DateField("拨付日期")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tranche", "paid_on", "pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="disbursement_positive")]
+        verbose_name = "预付款拨付记录"
+        verbose_name_plural = "预付款拨付记录"
