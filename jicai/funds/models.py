@@ -97,3 +97,6 @@ class Disbursement(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="disbursement_positive")]
         verbose_name = "预付款拨付记录"
         verbose_name_plural = "预付款拨付记录"
+
+    def __str__(self):
+        return f"{self.tranche_id} {self.amount} ({self.paid_on})"
