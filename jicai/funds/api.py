@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from jicai.api.pagination import PageParams, decimal_str, page_of, with_errors
-from jicai.funds import standards
+from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
+from jicai.funds import prepayment, standards
 
 router = Router()
 
@@ -130,3 +130,66 @@ def settlement_quote(request, body: QuoteIn):
         "fund": decimal_str(result.fund, 2),
         "patient": decimal_str(result.patient, 2),
     }
+
+
+# ---- prepayment ----------------------------------------------------------------------------------
+
+
+class TrancheOut(Schema):
+    id: int
+    institution: str = Field(..., alias="institution.code")
+    batch: str = Field(..., alias="agreement_year.batch.code")
+    agreement_year: int = Field(..., alias="agreement_year.number")
+    tranche: str = Field(..., description="1、2 或 topup-YYYY-MM")
+    amount: str = Field(..., description=AMOUNT)
+    triggered_on: dt.date
+    due_on: dt.date
+    paid_amount: str = Field(..., description=AMOUNT)
+    paid_on: dt.date | None
+
+    @staticmethod
+    def resolve_amount(obj) -> str:
+        return decimal_str(obj.amount, 2)
+
+    @staticmethod
+    def resolve_paid_amount(obj) -> str:
+        return decimal_str(obj.paid_amount, 2)
+
+
+@router.get(
+    "/prepayment/tranches",
+    response=with_errors(page_of(TrancheOut)),
+    summary="医保基金预付款（本机构或辖区）",
+)
+def list_tranches(request, paging: Query[PageParams], institution_code: str = "", batch_code: str = ""):
+    qs = prepayment.visible_tranches(request.actor).order_by(
+        "institution__code",
+        "agreement_year__batch__code",
+        "agreement_year__number",
+        "triggered_on",
+        "tranche",
+    )
+    if institution_code:
+        qs = qs.filter(institution__code=institution_code)
+    if batch_code:
+        qs = qs.filter(agreement_year__batch__code=batch_code)
+    return paginate(qs, paging)
+
+
+class DisbursementIn(Schema):
+    amount: Decimal = Field(
+        ..., gt=0, max_digits=17, decimal_places=2, description="拨付金额（元），最多 2 位小数"
+    )
+    paid_on: dt.date
+
+
+@router.post(
+    "/prepayment/tranches/{tranche_id}/disbursements",
+    response=with_errors(TrancheOut, 400, 404, ok_status=201),
+    summary="医保局记录预付款拨付（可分次，累计不超过该笔金额）",
+)
+def record_disbursement(request, tranche_id: int, body: DisbursementIn):
+    prepayment.record_disbursement(
+        actor=request.actor, tranche_id=tranche_id, amount=body.amount, paid_on=body.paid_on
+    )
+    return 201, prepayment.get_tranche(request.actor, tranche_id)

@@ -57,3 +57,20 @@ class QuoteForm(forms.Form):
             "max_value": "比例不能超过 1",
         },
     )
+
+
+class DisbursementForm(forms.Form):
+    amount = forms.DecimalField(
+        label="拨付金额（元）",
+        min_value=Decimal("0.01"),
+        max_digits=17,
+        decimal_places=2,
+        error_messages={
+            "invalid": "拨付金额应为数字",
+            "min_value": "拨付金额必须大于 0",
+            "max_decimal_places": "拨付金额最多两位小数",
+        },
+    )
+    paid_on = forms.DateField(
+        label="拨付日期", error_messages={"invalid": "日期格式应为 YYYY-MM-DD", "required": "请填写拨付日期"}
+    )

@@ -6,4 +6,7 @@ app_name = "funds"
 urlpatterns = [
     path("standards/", views.standard_list, name="standards"),
     path("calculator/", views.calculator, name="calculator"),
+    path("prepayment/", views.ledger, name="ledger"),
+    path("prepayment/institutions/<str:institution_code>/", views.ledger, name="ledger_institution"),
+    path("prepayment/tranches/<int:pk>/", views.tranche_detail, name="tranche"),
 ]

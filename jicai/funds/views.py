@@ -4,15 +4,19 @@ the settlement calculator. Thin: parse, call funds.standards with the signed-in 
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.db.models import F, Q, Sum
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from jicai.accounts import access
-from jicai.core.errors import DomainError
-from jicai.funds import standards
-from jicai.funds.forms import QuoteForm
+from jicai.core.errors import DomainError, NotFound
+from jicai.funds import prepayment, standards
+from jicai.funds.forms import DisbursementForm, QuoteForm
 from jicai.web.shortcuts import scoped_page
 from jicai.web.tables import Column, Filter, ListPage, filter_values, render_list
 
@@ -118,5 +122,172 @@ def calculator(request):
             "error": error,
             "is_admin": is_admin,
             "breadcrumbs": [("结算试算", None)],
+        },
+    )
+
+
+# ---- prepayment ledger ---------------------------------------------------------------------------
+
+TRANCHE_STATES = [
+    ("unpaid", "未拨付"),
+    ("partial", "部分拨付"),
+    ("paid", "已拨付"),
+    ("overdue", "逾期未拨付"),
+]
+
+
+def _tranche_url(t) -> str:
+    return reverse("funds:tranche", args=[t.pk])
+
+
+TRANCHE_COLUMNS = [
+    Column(
+        "机构代码",
+        lambda t: t.institution.code,
+        lambda t: reverse("funds:ledger_institution", args=[t.institution.code]),
+        width=14,
+    ),
+    Column("机构名称", lambda t: t.institution.name, width=26),
+    Column("批次", lambda t: t.agreement_year.batch.code, width=14),
+    Column("协议年度", lambda t: t.agreement_year.number, numeric=True, width=8),
+    Column("预付款", lambda t: t.label, _tranche_url, width=14),
+    Column("应预付金额（元）", lambda t: t.amount, numeric=True, width=14),
+    Column("触发日期", lambda t: t.triggered_on, width=12),
+    Column("应拨付日期", lambda t: t.due_on, width=12),
+    Column("已拨付金额（元）", lambda t: t.paid_amount, numeric=True, width=14),
+    Column("未拨付金额（元）", lambda t: t.unpaid, numeric=True, width=14),
+    Column("最近拨付日期", lambda t: t.paid_on, width=12),
+]
+
+
+def _filter_state(qs, state: str):
+    today = timezone.localdate()
+    if state == "unpaid":
+        return qs.filter(paid_amount=0)
+    if state == "partial":
+        return qs.filter(paid_amount__gt=0, paid_amount__lt=F("amount"))
+    if state == "paid":
+        return qs.filter(paid_amount=F("amount"))
+    if state == "overdue":
+        return qs.filter(paid_amount__lt=F("amount"), due_on__lt=today)
+    return qs
+
+
+def _ledger_chart(qs, by_institution: bool) -> dict:
+    """Amount due and paid, summed in SQL: per institution (region ledger, the 20 largest) or per tranche."""
+    if by_institution:
+        rows = list(
+            qs.values("institution__name")
+            .annotate(due=Sum("amount"), paid=Sum("paid_amount"))
+            .order_by("-due", "institution__name")[:20]
+        )
+        labels = [r["institution__name"] for r in rows]
+    else:
+        rows = list(
+            qs.values("agreement_year__batch__code", "agreement_year__number", "tranche")
+            .annotate(due=Sum("amount"), paid=Sum("paid_amount"))
+            .order_by("agreement_year__batch__code", "agreement_year__number", "tranche")[:40]
+        )
+        labels = [
+            f"{r['agreement_year__batch__code']} 第{r['agreement_year__number']}年 {r['tranche']}"
+            for r in rows
+        ]
+    return {
+        "labels": labels,
+        "series": [
+            {"name": "应预付（元）", "values": [float(r["due"] or 0) for r in rows]},
+            {"name": "已拨付（元）", "values": [float(r["paid"] or 0) for r in rows]},
+        ],
+    }
+
+
+@scoped_page
+def ledger(request, institution_code: str = ""):
+    actor = request.user
+    if not (access.is_bureau(actor) or access.is_admin(actor) or access.institution_of(actor)):
+        raise NotFound("未找到该记录，或您无权查看")  # suppliers see nothing of the fund's money
+    qs = prepayment.visible_tranches(actor)
+    institution = None
+    if institution_code:
+        institution = access.get_visible_or_404(access.visible_institutions(actor), code=institution_code)
+        qs = qs.filter(institution=institution)
+    elif not (access.is_bureau(actor) or access.is_admin(actor)):
+        institution = access.institution_of(actor)
+    filters = [Filter("batch", "批次编码"), Filter("state", "拨付状态", TRANCHE_STATES)]
+    values = filter_values(request, filters)
+    if values["batch"]:
+        qs = qs.filter(agreement_year__batch__code=values["batch"])
+    if values["q"]:
+        qs = qs.filter(
+            Q(institution__code__contains=values["q"]) | Q(institution__name__contains=values["q"])
+        )
+    qs = _filter_state(qs, values["state"]).order_by(
+        "institution__code",
+        "agreement_year__batch__code",
+        "agreement_year__number",
+        "triggered_on",
+        "tranche",
+    )
+    totals = qs.aggregate(due=Sum("amount"), paid=Sum("paid_amount"))
+    title = f"{institution.name} 医保基金预付台账" if institution else "医保基金预付台账（辖区）"
+    page = ListPage(
+        title,
+        TRANCHE_COLUMNS,
+        filters,
+        "机构代码或名称",
+        f"预付台账_{institution.code if institution else 'region'}",
+        template="funds/ledger.html",
+        context={
+            "breadcrumbs": [("预付台账", reverse("funds:ledger") if institution_code else None)]
+            + ([(institution.name, None)] if institution_code else []),
+            "chart": _ledger_chart(qs, by_institution=institution is None),
+            "total_due": totals["due"] or Decimal("0.00"),
+            "total_paid": totals["paid"] or Decimal("0.00"),
+        },
+    )
+    return render_list(request, page, qs, values)
+
+
+@scoped_page
+def tranche_detail(request, pk: int):
+    actor = request.user
+    tranche = prepayment.get_tranche(actor, pk)
+    can_record = access.is_bureau(actor) or access.is_admin(actor)
+    form = DisbursementForm(request.POST or None)
+    if request.method == "POST":
+        if not can_record:
+            raise Http404("未找到该记录，或您无权查看")
+        if form.is_valid():
+            try:
+                prepayment.record_disbursement(
+                    actor=actor,
+                    tranche_id=tranche.pk,
+                    amount=form.cleaned_data["amount"],
+                    paid_on=form.cleaned_data["paid_on"],
+                )
+            except DomainError as exc:
+                if exc.status == 404:
+                    raise
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "已记录拨付")
+                return redirect("funds:tranche", pk=tranche.pk)
+    return render(
+        request,
+        "funds/tranche.html",
+        {
+            "tranche": tranche,
+            "disbursements": tranche.disbursements.all(),
+            "form": form,
+            "can_record": can_record,
+            "overdue": tranche.unpaid > 0 and tranche.due_on < timezone.localdate(),
+            "breadcrumbs": [
+                ("预付台账", reverse("funds:ledger")),
+                (
+                    tranche.institution.name,
+                    reverse("funds:ledger_institution", args=[tranche.institution.code]),
+                ),
+                (tranche.label, None),
+            ],
         },
     )
