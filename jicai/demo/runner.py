@@ -23,6 +23,7 @@ from jicai.demo.steps.agreements import build_agreements
 from jicai.demo.steps.batches import build_batches
 from jicai.demo.steps.companies import build_companies
 from jicai.demo.steps.demand import build_demand
+from jicai.demo.steps.funds import build_funds
 from jicai.demo.steps.institutions import build_institutions
 from jicai.demo.steps.items import build_items
 from jicai.demo.steps.monitoring import run_monitoring
@@ -55,6 +56,7 @@ STEPS: list[Step] = [
     Step("agreements", "约定采购量、配送关系与购销协议", build_agreements),
     Step("trade", "订单、配送、入库、付款与使用数据", build_trade, atomic=False),
     Step("tickets", "供应诉求、答复时限与督办", build_tickets),
+    Step("funds", "医保基金预付与拨付", build_funds),
     Step("monitoring", "运行监测", run_monitoring),
 ]
 
