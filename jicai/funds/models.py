@@ -100,3 +100,86 @@ class Disbursement(models.Model):
 
     def __str__(self):
         return f"{self.tranche_id} {self.amount} ({self.paid_on})"
+
+
+class ExemptionMode(models.TextChoices):
+    EXCLUDE = "exclude", "不纳入考核"
+    SHARE = "share", "按中选产品使用占比考核"
+
+
+class Exemption(models.Model):
+    """An item exempted from the assessment for an institution or a region (Henan 四, Yantai 四): left out
+    (`exclude`) or assessed by winning share against `target_share` (`share`). Imported (`exemptions`) or
+    edited by the bureau, always with a reason."""
+
+    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.CASCADE, related_name="exemptions")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="exemptions")
+    # Exactly one of institution / region: the scope the exemption applies to.
+    institution = models.ForeignKey(
+        Institution, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    region = models.ForeignKey(Region, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    mode = models.CharField("方式", max_length=8, choices=ExemptionMode.choices)
+    target_share = models.DecimalField("目标占比", max_digits=5, decimal_places=4, null=True, blank=True)
+    reason = models.CharField("原因", max_length=255)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["agreement_year", "item"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(institution__isnull=True, region__isnull=False)
+                | models.Q(institution__isnull=False, region__isnull=True),
+                name="exemption_one_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["agreement_year", "item", "institution"],
+                condition=models.Q(institution__isnull=False),
+                name="exemption_institution_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["agreement_year", "item", "region"],
+                condition=models.Q(region__isnull=False),
+                name="exemption_region_unique",
+            ),
+        ]
+        verbose_name = "考核豁免"
+        verbose_name_plural = "考核豁免"
+
+    def __str__(self):
+        return f"{self.item_id} {self.get_mode_display()}（{self.reason}）"
+
+    @property
+    def scope_code(self) -> str:
+        return self.institution.code if self.institution_id else self.region.code
+
+
+class AssessmentResult(models.Model):
+    """A finalised assessment of one institution for one agreement year: a frozen snapshot (SPEC §12) with the
+    inputs it was computed from; later data changes never touch it and it is never recomputed."""
+
+    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.PROTECT, related_name="assessments")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="assessments")
+    score = models.DecimalField("得分", max_digits=6, decimal_places=2)
+    grade = models.CharField("等级", max_length=8)
+    retention_rate = models.DecimalField("结余留用比例", max_digits=5, decimal_places=4)
+    saving_base = MoneyField("结余基数")
+    retained = MoneyField("结余留用金额")
+    items = models.JSONField("品种明细", default=list)
+    inputs = models.JSONField("计算依据", default=dict)
+    as_of = models.DateField("计算日期")
+    finalised_at = models.DateTimeField(auto_now_add=True)
+    finalised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["agreement_year", "-score", "institution"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement_year", "institution"], name="assessment_once"),
+        ]
+        verbose_name = "集采执行考核结果"
+        verbose_name_plural = "集采执行考核结果"
+
+    def __str__(self):
+        return f"{self.institution_id}/{self.agreement_year_id} {self.score} {self.grade}"
