@@ -134,6 +134,7 @@ TRANSACTION_IMPORTERS = {
     "payments": {OrganisationKind.INSTITUTION},
     "usage": {OrganisationKind.INSTITUTION},
     "deliveries": {OrganisationKind.COMPANY},
+    "exemptions": {OrganisationKind.BUREAU},
 }
 
 
@@ -141,7 +142,7 @@ def can_import(actor, import_kind: str) -> bool:
     """Which import kinds an actor may load."""
     if import_kind in {"regions", "institutions", "companies", "products"}:
         return can_manage_master_data(actor)
-    if import_kind in {"batches", "items", "winners", "substitutes", "listing-prices"}:
+    if import_kind in {"batches", "items", "winners", "substitutes", "listing-prices", "reference-prices"}:
         return can_manage_batches(actor)
     if import_kind in TRANSACTION_IMPORTERS:
         if getattr(actor, "role", None) == Role.DOCTOR:  # doctors prescribe; pharmacy staff send data
