@@ -10,7 +10,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
-from jicai.funds import prepayment, standards
+from jicai.funds import assessment, prepayment, standards
 
 router = Router()
 
@@ -193,3 +193,68 @@ def record_disbursement(request, tranche_id: int, body: DisbursementIn):
         actor=request.actor, tranche_id=tranche_id, amount=body.amount, paid_on=body.paid_on
     )
     return 201, prepayment.get_tranche(request.actor, tranche_id)
+
+
+# ---- assessment ----------------------------------------------------------------------------------
+
+
+class AssessmentItemOut(Schema):
+    item: str
+    agreed: int
+    purchased: float
+    completion: float | None
+    exempt: str | None
+
+
+class AssessmentOut(Schema):
+    institution: str
+    score: float
+    grade: str
+    retention_rate: float
+    saving_base: float
+    retained: float
+    finalised: bool
+    items: list[AssessmentItemOut]
+
+
+@router.get(
+    "/assessments",
+    response=with_errors(page_of(AssessmentOut), 404),
+    summary="集采执行考核（本机构或辖区，已定稿的为冻结结果）",
+)
+def list_assessments(
+    request, paging: Query[PageParams], batch_code: str, year: int, as_of: dt.date | None = None
+):
+    institutions = assessment.assessable_institutions(request.actor)
+    agreement_year = assessment.get_year(batch_code, year)
+    rows = assessment.results(agreement_year, institutions, as_of or timezone.localdate())
+    offset = (paging.page - 1) * paging.page_size
+    return {
+        "count": len(rows),
+        "page": paging.page,
+        "page_size": paging.page_size,
+        "results": [
+            dict(assessment.result_json(r), finalised=r["finalised"])
+            for r in rows[offset : offset + paging.page_size]
+        ],
+    }
+
+
+class FinaliseIn(Schema):
+    batch_code: str
+    year: int
+
+
+class FinaliseOut(Schema):
+    finalised: int
+
+
+@router.post(
+    "/assessments/finalise",
+    response=with_errors(FinaliseOut, 400, 404, ok_status=201),
+    summary="医保局定稿辖区考核结果（协议年度结束后；不可重复定稿）",
+)
+def finalise_assessment(request, body: FinaliseIn):
+    agreement_year = assessment.get_year(body.batch_code, body.year)
+    created = assessment.finalise(actor=request.actor, year=agreement_year)
+    return 201, {"finalised": len(created)}

@@ -9,4 +9,11 @@ urlpatterns = [
     path("prepayment/", views.ledger, name="ledger"),
     path("prepayment/institutions/<str:institution_code>/", views.ledger, name="ledger_institution"),
     path("prepayment/tranches/<int:pk>/", views.tranche_detail, name="tranche"),
+    path("assessment/", views.assessment_ranking, name="assessment"),
+    path("assessment/finalise/", views.assessment_finalise, name="assessment_finalise"),
+    path(
+        "assessment/institutions/<str:institution_code>/",
+        views.assessment_institution,
+        name="assessment_institution",
+    ),
 ]

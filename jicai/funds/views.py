@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import F, Q, Sum
@@ -14,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jicai.accounts import access
+from jicai.batches.models import Batch
 from jicai.core.errors import DomainError, NotFound
-from jicai.funds import prepayment, standards
+from jicai.funds import assessment, prepayment, standards
 from jicai.funds.forms import DisbursementForm, QuoteForm
 from jicai.web.shortcuts import scoped_page
 from jicai.web.tables import Column, Filter, ListPage, filter_values, render_list
@@ -291,3 +293,158 @@ def tranche_detail(request, pk: int):
             ],
         },
     )
+
+
+# ---- assessment ----------------------------------------------------------------------------------
+
+
+def _assessment_params(request):
+    """Batch code, year number and as-of date from the query string (defaults: the newest national batch's
+    year 1, today)."""
+    batch_code = request.GET.get("batch", "").strip()
+    if not batch_code:
+        batch_code = (
+            Batch.objects.filter(kind="national")
+            .order_by("-cycle_start")
+            .values_list("code", flat=True)
+            .first()
+            or ""
+        )
+    try:
+        number = int(request.GET.get("year", "1") or 1)
+    except ValueError:
+        number = 1
+    return batch_code, number, _date(request.GET.get("as_of", "").strip())
+
+
+RANKING_COLUMNS = [
+    Column("排名", lambda r: r["rank"], numeric=True, width=6),
+    Column(
+        "机构代码",
+        lambda r: r["institution"],
+        lambda r: reverse("funds:assessment_institution", args=[r["institution"]]) + r["query"],
+        width=14,
+    ),
+    Column("机构名称", lambda r: r["institution_name"], width=28),
+    Column("得分", lambda r: r["score"], numeric=True, width=8),
+    Column("等级", lambda r: r["grade"], width=6),
+    Column("结余留用比例", lambda r: r["retention_rate"], numeric=True, width=12),
+    Column("结余基数（元）", lambda r: r["saving_base"], numeric=True, width=14),
+    Column("结余留用金额（元）", lambda r: r["retained"], numeric=True, width=16),
+    Column("状态", lambda r: "已定稿" if r["finalised"] else "试算", width=8),
+]
+
+
+@scoped_page
+def assessment_ranking(request):
+    actor = request.user
+    institutions = assessment.assessable_institutions(actor)
+    batch_code, number, as_of = _assessment_params(request)
+    year = assessment.get_year(batch_code, number)
+    query = f"?{urlencode({'batch': batch_code, 'year': number, 'as_of': as_of.isoformat()})}"
+    rows = assessment.results(year, institutions, as_of)
+    for rank, row in enumerate(rows, start=1):
+        row["rank"], row["query"] = rank, query
+    filters = [
+        Filter("batch", "批次编码"),
+        Filter("year", "协议年度"),
+        Filter("as_of", "计算日期", placeholder="YYYY-MM-DD"),
+    ]
+    values = filter_values(request, filters, defaults={"batch": batch_code, "year": str(number)})
+    if values["q"]:
+        rows = [r for r in rows if values["q"] in r["institution"] or values["q"] in r["institution_name"]]
+    can_finalise = (access.is_bureau(actor) or access.is_admin(actor)) and not all(
+        r["finalised"] for r in rows
+    )
+    page = ListPage(
+        f"{batch_code} 第{number}协议年度 集采执行考核排名",
+        RANKING_COLUMNS,
+        filters,
+        "机构代码或名称",
+        f"考核排名_{batch_code}_第{number}年",
+        template="funds/ranking.html",
+        context={
+            "breadcrumbs": [("集采执行考核", None)],
+            "chart": {
+                "labels": [r["institution_name"] for r in rows[:30]],
+                "series": [{"name": "得分", "values": [float(r["score"]) for r in rows[:30]]}],
+                "max": 100,
+            },
+            "can_finalise": can_finalise and bool(rows),
+            "year": year,
+            "as_of": as_of,
+            "list_note": "得分 = 100 × Σ(约定金额 × 完成率) / Σ 约定金额；结余基数 = Σ max(0, 约定量 × 集采前参考价 − 约定内中选采购量 × 中选价) × 基金支付比例。"
+            "定稿后结果冻结，不随后续数据变化。",
+        },
+    )
+    return render_list(request, page, rows, values)
+
+
+@scoped_page
+def assessment_finalise(request):
+    if request.method != "POST":
+        return redirect("funds:assessment")
+    actor = request.user
+    if not (access.is_bureau(actor) or access.is_admin(actor)):
+        raise Http404("未找到该记录，或您无权查看")
+    year = assessment.get_year(request.POST.get("batch", ""), int(request.POST.get("year", "0") or 0))
+    try:
+        created = assessment.finalise(actor=actor, year=year, as_of=timezone.localdate())
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"已定稿 {len(created)} 家机构的考核结果")
+    return redirect(
+        reverse("funds:assessment") + f"?{urlencode({'batch': year.batch.code, 'year': year.number})}"
+    )
+
+
+ITEM_COLUMNS = [
+    Column("品种编码", lambda i: i["item"], width=12),
+    Column("约定采购量", lambda i: i["agreed"], numeric=True, width=12),
+    Column("中选产品采购量", lambda i: i["purchased"], numeric=True, width=14),
+    Column("完成率", lambda i: i["completion"], numeric=True, width=10),
+    Column(
+        "豁免",
+        lambda i: {"exclude": "不纳入考核", "share": "按中选占比考核"}.get(i["exempt"] or "", ""),
+        width=14,
+    ),
+]
+
+
+@scoped_page
+def assessment_institution(request, institution_code: str):
+    actor = request.user
+    institutions = assessment.assessable_institutions(actor)
+    institution = access.get_visible_or_404(institutions, code=institution_code)
+    batch_code, number, as_of = _assessment_params(request)
+    year = assessment.get_year(batch_code, number)
+    rows = assessment.results(year, institutions.filter(pk=institution.pk), as_of)
+    if not rows:
+        raise NotFound("该机构在此协议年度没有约定采购量")
+    row = rows[0]
+    page = ListPage(
+        f"{institution.name} {batch_code} 第{number}协议年度 考核报告",
+        ITEM_COLUMNS,
+        (),
+        "品种编码",
+        f"考核报告_{institution.code}_{batch_code}_第{number}年",
+        template="funds/assessment_report.html",
+        context={
+            "breadcrumbs": [("集采执行考核", reverse("funds:assessment")), (institution.name, None)],
+            "result": row,
+            "chart": {
+                "labels": [i["item"] for i in row["items"]],
+                "series": [
+                    {
+                        "name": "完成率（%）",
+                        "values": [round((i["completion"] or 0) * 100, 2) for i in row["items"]],
+                    }
+                ],
+                "max": 100,
+            },
+        },
+    )
+    return render_list(request, page, row["items"], {"q": ""})

@@ -85,6 +85,7 @@ NAV = [
             ("预付台账", "funds:ledger", BUREAU_OR_INSTITUTION),
             ("支付标准", "funds:standards", BUREAU_OR_INSTITUTION),
             ("结算试算", "funds:calculator", BUREAU_OR_INSTITUTION),
+            ("集采执行考核", "funds:assessment", BUREAU_OR_INSTITUTION),
         ],
     ),
     (

@@ -223,3 +223,78 @@ def test_table_format(assessed):
         stdout=out,
     )
     assert "84.69" in out.getvalue() and "5208.00" in out.getvalue()
+
+
+def test_ranking_and_report_pages_scoping_and_xlsx(assessed, client_for, settings):
+    import openpyxl
+
+    w = assessed
+    query = "?batch=GY-YD2023-1&year=1&as_of=2025-03-05"
+    city = client_for(w.city_bureau)
+    page = city.get("/funds/assessment/" + query)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "84.69" in text and "80.00" in text and w.other_hospital.name not in text
+    xlsx = city.get("/funds/assessment/" + query + "&export=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    assert [c.value for c in sheet[1]][:4] == ["排名", "机构代码", "机构名称", "得分"]
+    assert [r[1] for r in sheet.iter_rows(min_row=2, values_only=True)] == [w.hospital.code, w.clinic.code]
+    report = city.get(f"/funds/assessment/institutions/{w.hospital.code}/" + query)
+    assert report.status_code == 200 and "5208.00" in report.content.decode()
+    # Other city's bureau, another institution, a supplier: 404.
+    assert (
+        client_for(w.other_city_bureau)
+        .get(f"/funds/assessment/institutions/{w.hospital.code}/" + query)
+        .status_code
+        == 404
+    )
+    assert (
+        client_for(w.other_pharmacist)
+        .get(f"/funds/assessment/institutions/{w.hospital.code}/" + query)
+        .status_code
+        == 404
+    )
+    assert client_for(w.manufacturer).get("/funds/assessment/" + query).status_code == 404
+    own = client_for(w.pharmacist).get("/funds/assessment/" + query).content.decode()
+    assert w.hospital.code in own and w.clinic.code not in own
+
+
+def test_finalise_through_page_and_api_wrong_org_changes_nothing(
+    assessed, client_for, api_client_for, settings
+):
+    w = assessed
+    # The year ended on 2025-02-28; "today" in the test run is later, so finalising is allowed.
+    for actor in (w.pharmacist, w.manufacturer):
+        response = client_for(actor).post(
+            "/funds/assessment/finalise/", {"batch": "GY-YD2023-1", "year": "1"}
+        )
+        assert response.status_code == 404
+        api = api_client_for(actor).post(
+            "/api/v1/assessments/finalise",
+            json.dumps({"batch_code": "GY-YD2023-1", "year": 1}),
+            content_type="application/json",
+        )
+        assert api.status_code == 404
+    assert AssessmentResult.objects.count() == 0
+    response = client_for(w.city_bureau).post(
+        "/funds/assessment/finalise/", {"batch": "GY-YD2023-1", "year": "1"}
+    )
+    assert response.status_code == 302
+    assert set(AssessmentResult.objects.values_list("institution__code", flat=True)) == {
+        w.hospital.code,
+        w.clinic.code,
+    }
+    again = api_client_for(w.city_bureau).post(
+        "/api/v1/assessments/finalise",
+        json.dumps({"batch_code": "GY-YD2023-1", "year": 1}),
+        content_type="application/json",
+    )
+    assert again.status_code == 400 and again.json()["error"]["code"] == "already_finalised"
+    body = api_client_for(w.pharmacist).get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1").json()
+    assert [(r["institution"], r["score"], r["finalised"]) for r in body["results"]] == [
+        (w.hospital.code, 84.69, True)
+    ]
+    assert (
+        api_client_for(w.manufacturer).get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1").status_code
+        == 404
+    )
