@@ -74,3 +74,24 @@ class DisbursementForm(forms.Form):
     paid_on = forms.DateField(
         label="拨付日期", error_messages={"invalid": "日期格式应为 YYYY-MM-DD", "required": "请填写拨付日期"}
     )
+
+
+class ExemptionForm(forms.Form):
+    item_code = forms.CharField(label="品种编码", max_length=32)
+    scope_code = forms.CharField(label="机构或地区代码", max_length=12)
+    mode = forms.ChoiceField(
+        label="豁免方式", choices=[("exclude", "不纳入考核"), ("share", "按中选产品使用占比考核")]
+    )
+    target_share = forms.DecimalField(
+        label="目标占比（按占比考核时填写）",
+        required=False,
+        min_value=Decimal("0.0001"),
+        max_value=Decimal(1),
+        decimal_places=4,
+        error_messages={
+            "invalid": "目标占比应为 0 到 1 之间的小数",
+            "max_value": "目标占比不能超过 1",
+            "min_value": "目标占比必须大于 0",
+        },
+    )
+    reason = forms.CharField(label="原因", max_length=255, error_messages={"required": "请填写豁免原因"})

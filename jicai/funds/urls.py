@@ -10,6 +10,7 @@ urlpatterns = [
     path("prepayment/institutions/<str:institution_code>/", views.ledger, name="ledger_institution"),
     path("prepayment/tranches/<int:pk>/", views.tranche_detail, name="tranche"),
     path("assessment/", views.assessment_ranking, name="assessment"),
+    path("assessment/exemptions/", views.exemption_list, name="exemptions"),
     path("assessment/finalise/", views.assessment_finalise, name="assessment_finalise"),
     path(
         "assessment/institutions/<str:institution_code>/",

@@ -17,8 +17,8 @@ from django.utils import timezone
 from jicai.accounts import access
 from jicai.batches.models import Batch
 from jicai.core.errors import DomainError, NotFound
-from jicai.funds import assessment, prepayment, standards
-from jicai.funds.forms import DisbursementForm, QuoteForm
+from jicai.funds import assessment, exemptions, prepayment, standards
+from jicai.funds.forms import DisbursementForm, ExemptionForm, QuoteForm
 from jicai.web.shortcuts import scoped_page
 from jicai.web.tables import Column, Filter, ListPage, filter_values, render_list
 
@@ -448,3 +448,38 @@ def assessment_institution(request, institution_code: str):
         },
     )
     return render_list(request, page, row["items"], {"q": ""})
+
+
+@scoped_page
+def exemption_list(request):
+    actor = request.user
+    batch_code, number, _ = _assessment_params(request)
+    year = assessment.get_year(batch_code, number)
+    rows = exemptions.visible_exemptions(actor, year)
+    form = ExemptionForm(request.POST or None)
+    if request.method == "POST":
+        if request.POST.get("delete"):
+            exemptions.delete_exemption(actor=actor, exemption_id=int(request.POST["delete"]), year=year)
+            messages.success(request, "已撤销豁免")
+            return redirect(request.get_full_path())
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                exemptions.save_exemption(actor=actor, year=year, **data)
+            except DomainError as exc:
+                if exc.status == 404:
+                    raise
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "已保存豁免")
+                return redirect(request.get_full_path())
+    return render(
+        request,
+        "funds/exemptions.html",
+        {
+            "year": year,
+            "rows": rows,
+            "form": form,
+            "breadcrumbs": [("集采执行考核", reverse("funds:assessment")), ("考核豁免", None)],
+        },
+    )

@@ -86,6 +86,7 @@ NAV = [
             ("支付标准", "funds:standards", BUREAU_OR_INSTITUTION),
             ("结算试算", "funds:calculator", BUREAU_OR_INSTITUTION),
             ("集采执行考核", "funds:assessment", BUREAU_OR_INSTITUTION),
+            ("考核豁免", "funds:exemptions", BUREAU),
         ],
     ),
     (

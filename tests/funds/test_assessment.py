@@ -298,3 +298,41 @@ def test_finalise_through_page_and_api_wrong_org_changes_nothing(
         api_client_for(w.manufacturer).get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1").status_code
         == 404
     )
+
+
+def test_bureau_edits_exemptions_with_a_reason(assessed, client_for):
+    w = assessed
+    url = "/funds/assessment/exemptions/?batch=GY-YD2023-1&year=1"
+    client = client_for(w.city_bureau)
+    assert client.get(url).status_code == 200
+    no_reason = client.post(
+        url, {"item_code": "GY7-001", "scope_code": w.clinic.code, "mode": "exclude", "reason": ""}
+    )
+    assert "请填写豁免原因" in no_reason.content.decode()
+    no_target = client.post(
+        url, {"item_code": "GY7-001", "scope_code": w.clinic.code, "mode": "share", "reason": "指南"}
+    )
+    assert "目标占比" in no_target.content.decode()
+    assert not Exemption.objects.filter(institution=w.clinic).exists()
+    ok = client.post(
+        url,
+        {"item_code": "GY7-001", "scope_code": w.clinic.code, "mode": "exclude", "reason": "公共卫生事件"},
+    )
+    assert ok.status_code == 302
+    assert Exemption.objects.get(institution=w.clinic).reason == "公共卫生事件"
+    # Excluded, the clinic has no assessed item left: score 100 by definition, no saving.
+    row = next(
+        r for r in run_assess("--as-of", "2025-03-05")["institutions"] if r["institution"] == w.clinic.code
+    )
+    assert (row["score"], row["saving_base"]) == (100.0, 0.0)
+    # Another city's hospital: 404 and nothing written; institutions and suppliers: 404.
+    other = client.post(
+        url, {"item_code": "GY7-001", "scope_code": w.other_hospital.code, "mode": "exclude", "reason": "x"}
+    )
+    assert other.status_code == 404
+    assert not Exemption.objects.filter(institution=w.other_hospital).exists()
+    for actor in (w.pharmacist, w.manufacturer):
+        assert client_for(actor).get(url).status_code == 404
+    exemption = Exemption.objects.get(institution=w.clinic)
+    assert client_for(w.other_city_bureau).post(url, {"delete": exemption.pk}).status_code == 404
+    assert Exemption.objects.filter(pk=exemption.pk).exists()
