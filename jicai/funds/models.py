@@ -183,3 +183,63 @@ class AssessmentResult(models.Model):
 
     def __str__(self):
         return f"{self.institution_id}/{self.agreement_year_id} {self.score} {self.grade}"
+
+
+class FundAccount(models.Model):
+    """An institution's prepayment balance held from the fund: disbursements add, direct settlements (fund pays
+    the supplier) and clearance refunds draw. The CHECK makes an overdraw impossible even if two requests race:
+    draws are one conditional UPDATE that row-locks the account until commit."""
+
+    institution = models.OneToOneField(Institution, on_delete=models.PROTECT, related_name="fund_account")
+    balance = MoneyField("预付款余额", default=Decimal("0.00"))
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="fund_balance_nonnegative")
+        ]
+        verbose_name = "预付款余额"
+        verbose_name_plural = "预付款余额"
+
+    def __str__(self):
+        return f"{self.institution_id} {self.balance}"
+
+
+class FundPayment(models.Model):
+    """A supplier payment made by the fund directly (payer = fund, 直接结算), drawn from the prepayment balance.
+    The payment itself is an ordinary trade Payment; this row says who paid it."""
+
+    payment = models.OneToOneField("trade.Payment", on_delete=models.CASCADE, related_name="fund_payment")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="fund_payments")
+    amount = MoneyField("金额")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "医保基金直接结算"
+        verbose_name_plural = "医保基金直接结算"
+
+    def __str__(self):
+        return f"{self.institution_id} 直接结算 {self.amount}"
+
+
+class ClearanceRefund(models.Model):
+    """Unused prepayment an institution returned to the fund at clearance (SPEC §12)."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="clearance_refunds")
+    agreement_year = models.ForeignKey(
+        AgreementYear, on_delete=models.PROTECT, related_name="clearance_refunds"
+    )
+    amount = MoneyField("退回金额")
+    refunded_on = models.DateField("退回日期")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement_year", "institution", "refunded_on"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_positive")]
+        verbose_name = "清算退回"
+        verbose_name_plural = "清算退回"
+
+    def __str__(self):
+        return f"{self.institution_id}/{self.agreement_year_id} 退回 {self.amount}"

@@ -23,7 +23,7 @@ from jicai.core.errors import DomainError, NotFound
 from jicai.core.fields import money_value
 from jicai.core.money import money
 from jicai.funds import rules
-from jicai.funds.models import Disbursement, PrepaymentTranche
+from jicai.funds.models import Disbursement, FundAccount, PrepaymentTranche
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Institution
 from jicai.trade.models import Receipt
@@ -275,6 +275,7 @@ def record_disbursement(*, actor, tranche_id: int, amount: Decimal, paid_on: dt.
         row = Disbursement.objects.create(
             tranche=tranche, amount=amount, paid_on=paid_on, recorded_by=audit._user(actor)
         )
+        credit_account(tranche.institution_id, amount)
         audit.record(
             actor=actor,
             action="funds.record_disbursement",
@@ -283,6 +284,12 @@ def record_disbursement(*, actor, tranche_id: int, amount: Decimal, paid_on: dt.
             changes={"amount": str(amount), "paid_on": paid_on.isoformat()},
         )
     return row
+
+
+def credit_account(institution_id: int, amount: Decimal) -> None:
+    """Add a disbursement to the institution's prepayment balance (one UPDATE; the row is created once)."""
+    account, _ = FundAccount.objects.get_or_create(institution_id=institution_id)
+    FundAccount.objects.filter(pk=account.pk).update(balance=F("balance") + money_value(amount))
 
 
 def overdue_tranches(as_of: dt.date, institution_ids=None):

@@ -16,7 +16,7 @@ from jicai.core.money import money
 from jicai.demo.context import DemoContext
 from jicai.demo.steps.monitoring import monitoring_date
 from jicai.funds import findings
-from jicai.funds.models import Disbursement, PrepaymentTranche
+from jicai.funds.models import Disbursement, FundAccount, PrepaymentTranche
 from jicai.funds.prepayment import trigger_tranches
 from jicai.trade.models import OrderLine
 
@@ -44,6 +44,12 @@ def _disburse(ctx: DemoContext, as_of: dt.date) -> dict[str, int]:
         changed.append(t)
     Disbursement.objects.bulk_create(rows, batch_size=2000)
     PrepaymentTranche.objects.bulk_update(changed, ["paid_amount", "paid_on"], batch_size=2000)
+    balances: dict[int, Decimal] = {}
+    for t in changed:
+        balances[t.institution_id] = balances.get(t.institution_id, Decimal("0.00")) + t.paid_amount
+    FundAccount.objects.bulk_create(
+        [FundAccount(institution_id=pk, balance=b) for pk, b in balances.items()], batch_size=2000
+    )
     return states
 
 
