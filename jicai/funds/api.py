@@ -10,7 +10,9 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
-from jicai.funds import assessment, prepayment, standards
+from jicai.core.errors import NotFound
+from jicai.funds import assessment, clearance, prepayment, standards
+from jicai.trade.models import OrderLine
 
 router = Router()
 
@@ -258,3 +260,45 @@ def finalise_assessment(request, body: FinaliseIn):
     agreement_year = assessment.get_year(body.batch_code, body.year)
     created = assessment.finalise(actor=request.actor, year=agreement_year)
     return 201, {"finalised": len(created)}
+
+
+class FundPaymentIn(Schema):
+    order_id: str
+    line_no: int
+    amount: Decimal = Field(..., gt=0, max_digits=17, decimal_places=2)
+    paid_on: dt.date
+    invoice_no: str = ""
+
+
+class FundPaymentOut(Schema):
+    order_id: str
+    line_no: int
+    amount: str
+    paid_on: dt.date
+    payer: str = "fund"
+    balance: str = Field(..., description="付款后的预付款余额；" + AMOUNT)
+
+
+@router.post(
+    "/prepayment/fund-payments",
+    response=with_errors(FundPaymentOut, 400, 404, ok_status=201),
+    summary="医保基金直接结算（payer = fund）：从本机构预付款余额向企业付款，超过余额拒绝",
+)
+def fund_payment(request, body: FundPaymentIn):
+    line = (
+        OrderLine.objects.filter(order__order_id=body.order_id, line_no=body.line_no)
+        .select_related("order")
+        .first()
+    )
+    if line is None:
+        raise NotFound("未找到该订单行，或您无权查看")
+    payment = clearance.record_fund_payment(
+        actor=request.actor, line=line, amount=body.amount, paid_on=body.paid_on, invoice_no=body.invoice_no
+    )
+    return 201, {
+        "order_id": body.order_id,
+        "line_no": body.line_no,
+        "amount": decimal_str(payment.amount, 2),
+        "paid_on": payment.paid_on,
+        "balance": decimal_str(clearance.balance_of(line.institution_id), 2),
+    }

@@ -95,3 +95,18 @@ class ExemptionForm(forms.Form):
         },
     )
     reason = forms.CharField(label="原因", max_length=255, error_messages={"required": "请填写豁免原因"})
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label="退回金额（元）",
+        min_value=Decimal("0.01"),
+        max_digits=17,
+        decimal_places=2,
+        error_messages={
+            "invalid": "退回金额应为数字",
+            "min_value": "退回金额必须大于 0",
+            "max_decimal_places": "退回金额最多两位小数",
+        },
+    )
+    refunded_on = forms.DateField(label="退回日期", error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})

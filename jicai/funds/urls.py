@@ -9,6 +9,11 @@ urlpatterns = [
     path("prepayment/", views.ledger, name="ledger"),
     path("prepayment/institutions/<str:institution_code>/", views.ledger, name="ledger_institution"),
     path("prepayment/tranches/<int:pk>/", views.tranche_detail, name="tranche"),
+    path(
+        "clearance/<str:institution_code>/<str:batch_code>/<int:number>/",
+        views.clearance_statement,
+        name="clearance",
+    ),
     path("assessment/", views.assessment_ranking, name="assessment"),
     path("assessment/exemptions/", views.exemption_list, name="exemptions"),
     path("assessment/finalise/", views.assessment_finalise, name="assessment_finalise"),

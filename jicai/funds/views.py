@@ -7,6 +7,7 @@ import io
 from decimal import Decimal
 from urllib.parse import urlencode
 
+import xlsxwriter
 from django.contrib import messages
 from django.db.models import F, Q, Sum
 from django.http import Http404, HttpResponse
@@ -17,8 +18,8 @@ from django.utils import timezone
 from jicai.accounts import access
 from jicai.batches.models import Batch
 from jicai.core.errors import DomainError, NotFound
-from jicai.funds import assessment, exemptions, prepayment, standards
-from jicai.funds.forms import DisbursementForm, ExemptionForm, QuoteForm
+from jicai.funds import assessment, clearance, exemptions, prepayment, standards
+from jicai.funds.forms import DisbursementForm, ExemptionForm, QuoteForm, RefundForm
 from jicai.web.shortcuts import scoped_page
 from jicai.web.tables import Column, Filter, ListPage, filter_values, render_list
 
@@ -159,6 +160,14 @@ TRANCHE_COLUMNS = [
     Column("已拨付金额（元）", lambda t: t.paid_amount, numeric=True, width=14),
     Column("未拨付金额（元）", lambda t: t.unpaid, numeric=True, width=14),
     Column("最近拨付日期", lambda t: t.paid_on, width=12),
+    Column(
+        "清算单",
+        lambda t: "查看",
+        lambda t: reverse(
+            "funds:clearance", args=[t.institution.code, t.agreement_year.batch.code, t.agreement_year.number]
+        ),
+        width=8,
+    ),
 ]
 
 
@@ -481,5 +490,95 @@ def exemption_list(request):
             "rows": rows,
             "form": form,
             "breadcrumbs": [("集采执行考核", reverse("funds:assessment")), ("考核豁免", None)],
+        },
+    )
+
+
+# ---- clearance statement -------------------------------------------------------------------------
+
+
+def _statement_xlsx(st) -> HttpResponse:
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = workbook.add_worksheet("清算单")
+    bold = workbook.add_format({"bold": True})
+    money_fmt = workbook.add_format({"num_format": "#,##0.00"})
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 5, 16)
+    ws.write(
+        0,
+        0,
+        f"{st.institution.name} {st.year.batch.code} 第{st.year.number}协议年度 医保基金预付款清算单",
+        bold,
+    )
+    ws.write_row(2, 0, ["预付款", "应预付金额（元）", "触发日期", "应拨付日期", "已拨付金额（元）"], bold)
+    row = 3
+    for t in st.tranches:
+        ws.write(row, 0, t.label)
+        ws.write_number(row, 1, float(t.amount), money_fmt)
+        ws.write(row, 2, t.triggered_on.isoformat())
+        ws.write(row, 3, t.due_on.isoformat())
+        ws.write_number(row, 4, float(t.paid_amount), money_fmt)
+        row += 1
+    row += 1
+    for label, value in (
+        ("已预付合计（元）", st.prepaid),
+        ("已使用（中选产品回款，元）", st.used),
+        ("应退回（元）", st.refund_due),
+        ("已退回（元）", st.refunded),
+        ("尚需退回（元）", st.outstanding),
+    ):
+        ws.write(row, 0, label, bold)
+        ws.write_number(row, 1, float(value), money_fmt)
+        row += 1
+    workbook.close()
+    response = HttpResponse(
+        buffer.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    name = f"clearance_{st.institution.code}_{st.year.batch.code}_{st.year.number}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@scoped_page
+def clearance_statement(request, institution_code: str, batch_code: str, number: int):
+    actor = request.user
+    st = clearance.statement(actor, institution_code, batch_code, number)
+    can_record = access.is_bureau(actor) or access.is_admin(actor)
+    form = RefundForm(request.POST or None)
+    if request.method == "POST":
+        if not can_record:
+            raise Http404("未找到该记录，或您无权查看")
+        if form.is_valid():
+            try:
+                clearance.record_refund(
+                    actor=actor,
+                    institution_code=institution_code,
+                    batch_code=batch_code,
+                    number=number,
+                    amount=form.cleaned_data["amount"],
+                    refunded_on=form.cleaned_data["refunded_on"],
+                )
+            except DomainError as exc:
+                if exc.status == 404:
+                    raise
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "已记录清算退回")
+                return redirect(request.path)
+    if request.GET.get("export") == "xlsx":
+        return _statement_xlsx(st)
+    return render(
+        request,
+        "funds/statement.html",
+        {
+            "st": st,
+            "form": form,
+            "can_record": can_record,
+            "breadcrumbs": [
+                ("预付台账", reverse("funds:ledger")),
+                (st.institution.name, reverse("funds:ledger_institution", args=[st.institution.code])),
+                ("清算单", None),
+            ],
         },
     )

@@ -186,3 +186,48 @@ def test_two_concurrent_fund_payments_never_overdraw_on_postgresql():
     assert FundAccount.objects.get(institution=w.hospital).balance == D("16000.00")
     assert FundPayment.objects.count() == 1
     assert Payment.objects.filter(line_id=second.pk).count() == 0
+
+
+def test_statement_page_xlsx_refund_form_and_fund_payment_api(prepaid, client_for, api_client_for):
+    import io
+    import json
+
+    import openpyxl
+
+    w = prepaid
+    line = receive(w, w.hospital, 100_000, dt.date(2024, 5, 1))
+    record_payment(actor=w.pharmacist, line=line, amount=D("12000.00"), paid_on=dt.date(2024, 5, 20))
+    url = f"/funds/clearance/{w.hospital.code}/GY-YD2023-1/1/"
+    page = client_for(w.pharmacist).get(url)
+    assert page.status_code == 200 and "24000.00" in page.content.decode()
+    book = openpyxl.load_workbook(io.BytesIO(client_for(w.city_bureau).get(url + "?export=xlsx").content))
+    cells = [c for row in book.active.iter_rows(values_only=True) for c in row if c is not None]
+    assert "应退回（元）" in cells and 24000.0 in cells
+    for actor in (w.other_pharmacist, w.other_city_bureau, w.manufacturer):
+        assert client_for(actor).get(url).status_code == 404
+        assert client_for(actor).post(url, {"amount": "1.00", "refunded_on": "2025-04-01"}).status_code == 404
+    assert (
+        client_for(w.pharmacist).post(url, {"amount": "1.00", "refunded_on": "2025-04-01"}).status_code == 404
+    )
+    assert ClearanceRefund.objects.count() == 0
+    response = client_for(w.city_bureau).post(url, {"amount": "24000.00", "refunded_on": "2025-04-01"})
+    assert response.status_code == 302
+    assert ClearanceRefund.objects.get().amount == D("24000.00")
+    # Direct settlement through the API: the institution asks, the fund pays from the balance (12 000 left).
+    other = receive(w, w.hospital, 200_000, dt.date(2024, 6, 1))  # 24 000.00
+    body = {"order_id": other.order.order_id, "line_no": 1, "amount": "12000.01", "paid_on": "2024-06-20"}
+    refused = api_client_for(w.pharmacist).post(
+        "/api/v1/prepayment/fund-payments", json.dumps(body), content_type="application/json"
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "over_balance"
+    wrong = api_client_for(w.other_pharmacist).post(
+        "/api/v1/prepayment/fund-payments", json.dumps(body), content_type="application/json"
+    )
+    assert wrong.status_code == 404
+    assert FundPayment.objects.count() == 0
+    body["amount"] = "12000.00"
+    ok = api_client_for(w.pharmacist).post(
+        "/api/v1/prepayment/fund-payments", json.dumps(body), content_type="application/json"
+    )
+    assert ok.status_code == 201, ok.content
+    assert (ok.json()["payer"], ok.json()["balance"]) == ("fund", "0.00")
