@@ -23,7 +23,7 @@ from jicai.demo.steps.agreements import build_agreements
 from jicai.demo.steps.batches import build_batches
 from jicai.demo.steps.companies import build_companies
 from jicai.demo.steps.demand import build_demand
-from jicai.demo.steps.funds import build_funds
+from jicai.demo.steps.funds import build_funds, build_money
 from jicai.demo.steps.institutions import build_institutions
 from jicai.demo.steps.items import build_items
 from jicai.demo.steps.monitoring import run_monitoring
@@ -58,6 +58,8 @@ STEPS: list[Step] = [
     Step("tickets", "供应诉求、答复时限与督办", build_tickets),
     Step("funds", "医保基金预付与拨付", build_funds),
     Step("monitoring", "运行监测", run_monitoring),
+    # After monitoring: the monitoring step turns one effective agreement back into an unsigned one.
+    Step("money", "参考价、考核豁免、直接结算、清算与考核定稿", build_money),
 ]
 
 # Apps whose tables a demo owns and replaces: every Jicai app plus the framework tables that point at users.
