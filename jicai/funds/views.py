@@ -396,7 +396,8 @@ def assessment_finalise(request):
     actor = request.user
     if not (access.is_bureau(actor) or access.is_admin(actor)):
         raise Http404("未找到该记录，或您无权查看")
-    year = assessment.get_year(request.POST.get("batch", ""), int(request.POST.get("year", "0") or 0))
+    number = request.POST.get("year", "")
+    year = assessment.get_year(request.POST.get("batch", ""), int(number) if number.isdigit() else 0)
     try:
         created = assessment.finalise(actor=actor, year=year, as_of=timezone.localdate())
     except DomainError as exc:
@@ -468,7 +469,10 @@ def exemption_list(request):
     form = ExemptionForm(request.POST or None)
     if request.method == "POST":
         if request.POST.get("delete"):
-            exemptions.delete_exemption(actor=actor, exemption_id=int(request.POST["delete"]), year=year)
+            target = request.POST["delete"]
+            exemptions.delete_exemption(
+                actor=actor, exemption_id=int(target) if target.isdigit() else 0, year=year
+            )
             messages.success(request, "已撤销豁免")
             return redirect(request.get_full_path())
         if form.is_valid():
