@@ -20,6 +20,7 @@ urlpatterns = [
     path("tickets/", include("jicai.tickets.urls")),
     path("monitoring/", include("jicai.monitoring.urls")),
     path("hospital/", include("jicai.hospital.urls")),
+    path("funds/", include("jicai.funds.urls")),
     path("imports/", include("jicai.ingest.urls")),
     path("accounts/", include("jicai.accounts.urls")),
     path("calendar/", include("jicai.core.urls")),

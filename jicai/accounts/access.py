@@ -135,6 +135,7 @@ TRANSACTION_IMPORTERS = {
     "payments": {OrganisationKind.INSTITUTION},
     "usage": {OrganisationKind.INSTITUTION},
     "deliveries": {OrganisationKind.COMPANY},
+    "exemptions": {OrganisationKind.BUREAU},
 }
 
 
@@ -142,7 +143,7 @@ def can_import(actor, import_kind: str) -> bool:
     """Which import kinds an actor may load."""
     if import_kind in {"regions", "institutions", "companies", "products"}:
         return can_manage_master_data(actor)
-    if import_kind in {"batches", "items", "winners", "substitutes", "listing-prices"}:
+    if import_kind in {"batches", "items", "winners", "substitutes", "listing-prices", "reference-prices"}:
         return can_manage_batches(actor)
     if import_kind in {"departments", "doctors"}:
         return is_admin(actor) or is_pharmacy(actor)

@@ -304,6 +304,7 @@ def register_routers():
         "tickets",
         "monitoring",
         "hospital",
+        "funds",
     ):
         try:
             module = import_module(f"jicai.{app}.api")

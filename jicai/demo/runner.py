@@ -25,6 +25,7 @@ from jicai.demo.steps.agreements import build_agreements
 from jicai.demo.steps.batches import build_batches
 from jicai.demo.steps.companies import build_companies
 from jicai.demo.steps.demand import build_demand, build_open_window
+from jicai.demo.steps.funds import build_funds, build_money
 from jicai.demo.steps.hospital import build_hospital
 from jicai.demo.steps.institutions import build_institutions
 from jicai.demo.steps.items import build_items
@@ -60,7 +61,10 @@ STEPS: list[Step] = [
     Step("hospital", "院内科室、医师、使用数据与目标分解", build_hospital),
     Step("tickets", "供应诉求、答复时限与督办", build_tickets),
     Step("open_window", "进行中的报量窗口", build_open_window),
+    Step("funds", "医保基金预付与拨付", build_funds),
     Step("monitoring", "运行监测", run_monitoring),
+    # After monitoring: the monitoring step turns one effective agreement back into an unsigned one.
+    Step("money", "参考价、考核豁免、直接结算、清算与考核定稿", build_money),
 ]
 
 # Apps whose tables a demo owns and replaces: every Jicai app plus the framework tables that point at users.

@@ -209,6 +209,49 @@ def _ticket_findings(cursor, facts: Facts) -> None:
         cursor.executemany(sql, rows)
 
 
+def _funds_findings(cursor, facts: Facts) -> None:
+    """PREPAYMENT_OVERDUE and NOT_ADMITTED (SPEC §12) from the funds app, for the institutions of the scope."""
+    try:
+        from jicai.funds import findings
+    except ImportError:  # pragma: no cover - the app is part of the project
+        return
+    ctx_province = {c["region_id"]: c["province_id"] for c in facts.contexts}
+    rows = [
+        (
+            "PREPAYMENT_OVERDUE",
+            f["institution_id"],
+            None,
+            f["agreement_year__batch_id"],
+            f["agreement_year_id"],
+            ctx_province[f["institution__region_id"]],
+            f["unpaid"],
+            0,
+            f["tranches"],
+        )
+        for f in findings.prepayment_overdue(facts.as_of, ctx_province)
+    ]
+    rows += [
+        (
+            "NOT_ADMITTED",
+            f["institution_id"],
+            f["item_id"],
+            f["agreement_year__batch_id"],
+            f["agreement_year_id"],
+            ctx_province[f["institution__region_id"]],
+            f["month"],
+            f["threshold"],
+            None,
+        )
+        for f in findings.not_admitted(facts.as_of, ctx_province)
+    ]
+    if rows:
+        cursor.executemany(
+            "INSERT INTO mon_finding (type, institution_id, item_id, batch_id, year_id, province_id, value,"
+            " threshold, tier) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
 def _key_sql(alias: str = "f") -> str:
     def part(tag, column):
         return f"'{tag}' || COALESCE(CAST({alias}.{column} AS VARCHAR(20)), '-')"
@@ -239,6 +282,7 @@ def evaluate(facts: Facts) -> Outcome:
         _progress_findings(cursor)
         _delivery_findings(cursor)
         _ticket_findings(cursor, facts)
+        _funds_findings(cursor, facts)
         _analyze(cursor, "mon_finding")
         cursor.execute("DROP TABLE IF EXISTS mon_new")
         # One row per key: grouped by the key's parts (integers, cheaper than the concatenated text).

@@ -128,6 +128,8 @@ class AlertType(models.TextChoices):
     LATE_SUPPLIER_REPORT = "LATE_SUPPLIER_REPORT", "企业月报逾期"
     TICKET_REPLY_OVERDUE = "TICKET_REPLY_OVERDUE", "诉求逾期未答复"
     TICKET_FIX_OVERDUE = "TICKET_FIX_OVERDUE", "诉求逾期未解决"
+    PREPAYMENT_OVERDUE = "PREPAYMENT_OVERDUE", "医保预付款逾期未拨付"
+    NOT_ADMITTED = "NOT_ADMITTED", "协议品种未进院"
 
 
 class AlertStatus(models.TextChoices):

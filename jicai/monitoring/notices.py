@@ -125,6 +125,8 @@ GROUPS = (
     GroupSpec("九", "购销协议未按期签订", (T.UNSIGNED_AGREEMENT,)),
     GroupSpec("十", "企业月报逾期", (T.LATE_SUPPLIER_REPORT,)),
     GroupSpec("十一", "诉求逾期未答复、未解决", (T.TICKET_REPLY_OVERDUE, T.TICKET_FIX_OVERDUE)),
+    GroupSpec("十二", "协议品种未进院", (T.NOT_ADMITTED,), "执行月数", "排查起始月份"),
+    GroupSpec("十三", "医保预付款逾期未拨付", (T.PREPAYMENT_OVERDUE,), "逾期未拨付金额（元）", ""),
 )
 GROUP_OF_TYPE = {t: spec for spec in GROUPS for t in spec.types}
 # Values that are ratios (shown as percentages); the others are quantities, prices or days.

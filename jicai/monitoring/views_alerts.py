@@ -54,6 +54,8 @@ MEANING: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     AlertType.LATE_SUPPLIER_REPORT: (("未报送品种数", COUNT), ("每月报送截止日", DAY_OF_MONTH)),
     AlertType.TICKET_REPLY_OVERDUE: (("逾期天数", DAYS), ("", DAYS)),
     AlertType.TICKET_FIX_OVERDUE: (("逾期天数", DAYS), ("", DAYS)),
+    AlertType.PREPAYMENT_OVERDUE: (("逾期未拨付金额（元）", YUAN), ("", YUAN)),
+    AlertType.NOT_ADMITTED: (("执行月数", COUNT), ("进院排查起始月份", COUNT)),
 }
 
 

@@ -89,6 +89,16 @@ NAV = [
         ],
     ),
     (
+        "医保基金",
+        [
+            ("预付台账", "funds:ledger", BUREAU_OR_INSTITUTION),
+            ("支付标准", "funds:standards", BUREAU_OR_INSTITUTION),
+            ("结算试算", "funds:calculator", BUREAU_OR_INSTITUTION),
+            ("集采执行考核", "funds:assessment", BUREAU_OR_INSTITUTION),
+            ("考核豁免", "funds:exemptions", BUREAU),
+        ],
+    ),
+    (
         "系统",
         [
             ("政策参数", "policy:profile", BUREAU),

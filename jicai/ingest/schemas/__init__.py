@@ -7,6 +7,7 @@ from jicai.ingest.schemas.batches import BatchSchema
 from jicai.ingest.schemas.companies import CompanySchema
 from jicai.ingest.schemas.deliveries import DeliverySchema
 from jicai.ingest.schemas.departments import DepartmentSchema, DoctorSchema
+from jicai.ingest.schemas.exemptions import ExemptionSchema
 from jicai.ingest.schemas.history import HistorySchema
 from jicai.ingest.schemas.institutions import InstitutionSchema
 from jicai.ingest.schemas.items import ItemSchema
@@ -15,6 +16,7 @@ from jicai.ingest.schemas.orders import OrderSchema
 from jicai.ingest.schemas.payments import PaymentSchema
 from jicai.ingest.schemas.products import ProductSchema
 from jicai.ingest.schemas.receipts import ReceiptSchema
+from jicai.ingest.schemas.reference_prices import ReferencePriceSchema
 from jicai.ingest.schemas.regions import RegionSchema
 from jicai.ingest.schemas.substitutes import SubstituteSchema
 from jicai.ingest.schemas.usage import UsageSchema
@@ -41,5 +43,7 @@ SCHEMAS: dict[str, Schema] = {
         UsageSchema(),
         DepartmentSchema(),
         DoctorSchema(),
+        ReferencePriceSchema(),
+        ExemptionSchema(),
     )
 }

@@ -1,0 +1,304 @@
+"""API for SPEC §12 money: the payment-standards table for the settlement system and the settlement quote.
+
+Thin: reads go through funds.standards with the acting organisation. Prices and amounts are exact decimal
+strings, never floats."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+
+from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
+from jicai.core.errors import NotFound
+from jicai.funds import assessment, clearance, prepayment, standards
+from jicai.trade.models import OrderLine
+
+router = Router()
+
+PRICE = "元/最小制剂单位，精确十进制字符串，4 位小数 / exact decimal string, 4 decimals"
+AMOUNT = "元，精确十进制字符串，2 位小数（四舍五入）/ yuan, exact decimal string, 2 decimals, half up"
+
+
+class StandardOut(Schema):
+    batch_code: str
+    item_code: str
+    province_code: str
+    product_code: str
+    role: str = Field(..., description="main/backup/backup2/nonsupply；非中选产品为空字符串")
+    item_factor: str
+    winning_standard: str = Field(
+        ..., description="中选支付标准 S = 主供中选价 / 主供折算系数 × 本品折算系数；" + PRICE
+    )
+    standard: str = Field(..., description="当日执行的支付标准（过渡期产品为过渡标准）；" + PRICE)
+    gliding: bool = Field(..., description="是否处于支付标准过渡期")
+    agreement_year: int
+    valid_from: dt.date
+
+    @staticmethod
+    def resolve_item_factor(obj) -> str:
+        return decimal_str(obj.item_factor)
+
+    @staticmethod
+    def resolve_winning_standard(obj) -> str:
+        return decimal_str(obj.winning_standard, 4)
+
+    @staticmethod
+    def resolve_standard(obj) -> str:
+        return decimal_str(obj.standard, 4)
+
+
+@router.get(
+    "/settlement/standards",
+    response=with_errors(page_of(StandardOut), 404),
+    summary="医保支付标准表（供结算系统使用）",
+)
+def list_standards(
+    request,
+    paging: Query[PageParams],
+    province_code: str = Query("", description="省份代码（管理员必填；其他用户默认本省）"),
+    on: dt.date | None = None,
+    batch_code: str = "",
+    q: str = Query("", description="产品编码、通用名或品种编码包含"),
+):
+    _, rows = standards.list_standards(
+        request.actor, province_code=province_code, on=on or timezone.localdate(), batch_code=batch_code, q=q
+    )
+    offset = (paging.page - 1) * paging.page_size
+    return {
+        "count": len(rows),
+        "page": paging.page,
+        "page_size": paging.page_size,
+        "results": rows[offset : offset + paging.page_size],
+    }
+
+
+class QuoteIn(Schema):
+    product_code: str
+    qty: int = Field(..., gt=0, le=1_000_000_000, description="最小制剂单位数量")
+    unit_price: Decimal = Field(
+        ..., ge=0, max_digits=14, decimal_places=4, description="实际单价（元/最小制剂单位），最多 4 位小数"
+    )
+    on: dt.date | None = Field(None, description="结算日期，默认今天")
+    province_code: str = Field("", description="省份代码（管理员必填；其他用户默认本省）")
+    batch_code: str = Field("", description="限定批次（批次重叠时默认最新批次）")
+    selfpay_ratio: Decimal = Field(Decimal(0), ge=0, le=1, description="先行自付比例 s")
+    fund_ratio: Decimal | None = Field(
+        None, ge=0, le=1, description="基金支付比例 r，默认本地区 fund_payment_ratio"
+    )
+
+
+class QuoteOut(Schema):
+    product_code: str
+    batch_code: str
+    item_code: str
+    non_winning: bool
+    standard: str = Field(..., description=PRICE)
+    total: str = Field(..., description=AMOUNT)
+    eligible: str = Field(..., description="符合支付标准的金额 min(p, S) × qty；" + AMOUNT)
+    above_standard: str = Field(..., description="超出支付标准部分（患者负担）；" + AMOUNT)
+    selfpay_ratio: str = Field(..., description="实际先行自付比例（非中选且高于标准时已加上提高幅度）")
+    fund_ratio: str
+    fund: str = Field(..., description="基金支付 = eligible × (1 − s) × r；" + AMOUNT)
+    patient: str = Field(..., description="患者支付 = total − fund；" + AMOUNT)
+
+
+@router.post(
+    "/settlement/quote", response=with_errors(QuoteOut, 400, 404), summary="结算试算：基金与患者负担"
+)
+def settlement_quote(request, body: QuoteIn):
+    row, result = standards.quote(
+        request.actor,
+        product_code=body.product_code,
+        qty=body.qty,
+        unit_price=body.unit_price,
+        on=body.on or timezone.localdate(),
+        province_code=body.province_code,
+        batch_code=body.batch_code,
+        selfpay_ratio=body.selfpay_ratio,
+        fund_ratio=body.fund_ratio,
+    )
+    return {
+        "product_code": row.product_code,
+        "batch_code": row.batch_code,
+        "item_code": row.item_code,
+        "non_winning": row.non_winning,
+        "standard": decimal_str(result.standard, 4),
+        "total": decimal_str(result.total, 2),
+        "eligible": decimal_str(result.eligible, 2),
+        "above_standard": decimal_str(result.above_standard, 2),
+        "selfpay_ratio": decimal_str(result.selfpay_ratio),
+        "fund_ratio": decimal_str(result.fund_ratio),
+        "fund": decimal_str(result.fund, 2),
+        "patient": decimal_str(result.patient, 2),
+    }
+
+
+# ---- prepayment ----------------------------------------------------------------------------------
+
+
+class TrancheOut(Schema):
+    id: int
+    institution: str = Field(..., alias="institution.code")
+    batch: str = Field(..., alias="agreement_year.batch.code")
+    agreement_year: int = Field(..., alias="agreement_year.number")
+    tranche: str = Field(..., description="1、2 或 topup-YYYY-MM")
+    amount: str = Field(..., description=AMOUNT)
+    triggered_on: dt.date
+    due_on: dt.date
+    paid_amount: str = Field(..., description=AMOUNT)
+    paid_on: dt.date | None
+
+    @staticmethod
+    def resolve_amount(obj) -> str:
+        return decimal_str(obj.amount, 2)
+
+    @staticmethod
+    def resolve_paid_amount(obj) -> str:
+        return decimal_str(obj.paid_amount, 2)
+
+
+@router.get(
+    "/prepayment/tranches",
+    response=with_errors(page_of(TrancheOut)),
+    summary="医保基金预付款（本机构或辖区）",
+)
+def list_tranches(request, paging: Query[PageParams], institution_code: str = "", batch_code: str = ""):
+    qs = prepayment.visible_tranches(request.actor).order_by(
+        "institution__code",
+        "agreement_year__batch__code",
+        "agreement_year__number",
+        "triggered_on",
+        "tranche",
+    )
+    if institution_code:
+        qs = qs.filter(institution__code=institution_code)
+    if batch_code:
+        qs = qs.filter(agreement_year__batch__code=batch_code)
+    return paginate(qs, paging)
+
+
+class DisbursementIn(Schema):
+    amount: Decimal = Field(
+        ..., gt=0, max_digits=17, decimal_places=2, description="拨付金额（元），最多 2 位小数"
+    )
+    paid_on: dt.date
+
+
+@router.post(
+    "/prepayment/tranches/{tranche_id}/disbursements",
+    response=with_errors(TrancheOut, 400, 404, ok_status=201),
+    summary="医保局记录预付款拨付（可分次，累计不超过该笔金额）",
+)
+def record_disbursement(request, tranche_id: int, body: DisbursementIn):
+    prepayment.record_disbursement(
+        actor=request.actor, tranche_id=tranche_id, amount=body.amount, paid_on=body.paid_on
+    )
+    return 201, prepayment.get_tranche(request.actor, tranche_id)
+
+
+# ---- assessment ----------------------------------------------------------------------------------
+
+
+class AssessmentItemOut(Schema):
+    item: str
+    agreed: int
+    purchased: float
+    completion: float | None
+    exempt: str | None
+
+
+class AssessmentOut(Schema):
+    institution: str
+    score: float
+    grade: str
+    retention_rate: float
+    saving_base: float
+    retained: float
+    finalised: bool
+    items: list[AssessmentItemOut]
+
+
+@router.get(
+    "/assessments",
+    response=with_errors(page_of(AssessmentOut), 404),
+    summary="集采执行考核（本机构或辖区，已定稿的为冻结结果）",
+)
+def list_assessments(
+    request, paging: Query[PageParams], batch_code: str, year: int, as_of: dt.date | None = None
+):
+    institutions = assessment.assessable_institutions(request.actor)
+    agreement_year = assessment.get_year(batch_code, year)
+    rows = assessment.results(agreement_year, institutions, as_of or timezone.localdate())
+    offset = (paging.page - 1) * paging.page_size
+    return {
+        "count": len(rows),
+        "page": paging.page,
+        "page_size": paging.page_size,
+        "results": [
+            dict(assessment.result_json(r), finalised=r["finalised"])
+            for r in rows[offset : offset + paging.page_size]
+        ],
+    }
+
+
+class FinaliseIn(Schema):
+    batch_code: str
+    year: int
+
+
+class FinaliseOut(Schema):
+    finalised: int
+
+
+@router.post(
+    "/assessments/finalise",
+    response=with_errors(FinaliseOut, 400, 404, ok_status=201),
+    summary="医保局定稿辖区考核结果（协议年度结束后；不可重复定稿）",
+)
+def finalise_assessment(request, body: FinaliseIn):
+    agreement_year = assessment.get_year(body.batch_code, body.year)
+    created = assessment.finalise(actor=request.actor, year=agreement_year)
+    return 201, {"finalised": len(created)}
+
+
+class FundPaymentIn(Schema):
+    order_id: str
+    line_no: int
+    amount: Decimal = Field(..., gt=0, max_digits=17, decimal_places=2)
+    paid_on: dt.date
+    invoice_no: str = ""
+
+
+class FundPaymentOut(Schema):
+    order_id: str
+    line_no: int
+    amount: str
+    paid_on: dt.date
+    payer: str = "fund"
+    balance: str = Field(..., description="付款后的预付款余额；" + AMOUNT)
+
+
+@router.post(
+    "/prepayment/fund-payments",
+    response=with_errors(FundPaymentOut, 400, 404, ok_status=201),
+    summary="医保基金直接结算（payer = fund）：从本机构预付款余额向企业付款，超过余额拒绝",
+)
+def fund_payment(request, body: FundPaymentIn):
+    line = (
+        OrderLine.objects.filter(order__order_id=body.order_id, line_no=body.line_no)
+        .select_related("order")
+        .first()
+    )
+    if line is None:
+        raise NotFound("未找到该订单行，或您无权查看")
+    payment = clearance.record_fund_payment(
+        actor=request.actor, line=line, amount=body.amount, paid_on=body.paid_on, invoice_no=body.invoice_no
+    )
+    return 201, {
+        "order_id": body.order_id,
+        "line_no": body.line_no,
+        "amount": decimal_str(payment.amount, 2),
+        "paid_on": payment.paid_on,
+        "balance": decimal_str(clearance.balance_of(line.institution_id), 2),
+    }

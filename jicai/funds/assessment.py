@@ -1,0 +1,366 @@
+"""Assessment and retained savings (集采执行考核与结余留用, SPEC §12) for one batch agreement year.
+
+Quantities are summed in SQL (agreed volumes per institution and item; accepted quantities per institution,
+product, price and order day); the per-item rules (completion, share mode, exclusions of N) run in Python over
+those grouped rows with the pure functions of funds.rules. A finalised result is a stored snapshot with its
+inputs: `results` reads it instead of recomputing, so later orders do not change it."""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from jicai.accounts import access
+from jicai.agreements.models import AgreedVolume
+from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Item, ItemFactor, Substitute, Winner
+from jicai.core import audit
+from jicai.core.errors import DomainError, NotFound
+from jicai.funds import rules
+from jicai.funds.models import AssessmentResult, Exemption, ExemptionMode, ReferencePrice
+from jicai.policy.resolve import PolicyResolver
+from jicai.registry.models import Institution, Product
+from jicai.trade.models import Receipt, SupplyBlock
+
+ONE = Decimal(1)
+RATIO = Decimal("0.0001")
+
+
+def _ratio(value: Decimal | None) -> float | None:
+    return None if value is None else float(Decimal(value).quantize(RATIO, rounding=ROUND_HALF_UP))
+
+
+def _number(value: Decimal) -> int | float:
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+@dataclass
+class _ItemInput:
+    agreed: int = 0
+    winning: Decimal = Decimal(0)  # W in reference units
+    non_winning: Decimal = Decimal(0)  # N counted
+    left_out: Decimal = Decimal(0)  # N not counted (verified block, below the standard)
+
+
+def get_year(batch_code: str, number: int) -> AgreementYear:
+    year = AgreementYear.objects.select_related("batch").filter(batch__code=batch_code, number=number).first()
+    if year is None:
+        raise NotFound(f"未找到批次 {batch_code} 的第 {number} 协议年度")
+    return year
+
+
+def _exemption_for(exemptions: list[Exemption], institution: Institution, item_id: int) -> Exemption | None:
+    """The institution's own exemption beats a region's; among regions the nearest one."""
+    best, best_depth = None, -1
+    for e in exemptions:
+        if e.item_id != item_id:
+            continue
+        if e.institution_id == institution.pk:
+            return e
+        if (
+            e.region_id
+            and institution.region.path.startswith(e.region.path)
+            and len(e.region.path) > best_depth
+        ):
+            best, best_depth = e, len(e.region.path)
+    return best
+
+
+def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
+    """The assessment of each given institution with agreed volumes in `year`, as of `as_of`."""
+    batch = year.batch
+    end = min(year.end, as_of)
+    agreed_rows = list(
+        AgreedVolume.objects.filter(agreement_year=year, institution__in=institutions)
+        .values("institution_id", "item_id")
+        .annotate(agreed=Sum("agreed_qty"))
+        .order_by()
+    )
+    if not agreed_rows:
+        return []
+    inst_ids = {r["institution_id"] for r in agreed_rows}
+    insts = Institution.objects.select_related("region").in_bulk(inst_ids)
+    items = Item.objects.in_bulk({r["item_id"] for r in agreed_rows})
+    item_ids = list(items)
+    winners = list(
+        Winner.objects.filter(item_id__in=item_ids).values_list(
+            "item_id", "product_id", "province__code", "role", "winning_price"
+        )
+    )
+    factors = {
+        (i, p): f
+        for i, p, f in ItemFactor.objects.filter(item_id__in=item_ids).values_list(
+            "item_id", "product_id", "factor"
+        )
+    }
+    roles = {(i, p, prov): role for i, p, prov, role, _ in winners}
+    per_unit = {
+        (i, prov): rules.reference_standard(price, factors.get((i, p), ONE))
+        for i, p, prov, role, price in winners
+        if role == "main"
+    }
+    references = {
+        (i, prov): price
+        for i, prov, price in ReferencePrice.objects.filter(item_id__in=item_ids).values_list(
+            "item_id", "province__code", "reference_price"
+        )
+    }
+    # Which item of this batch a product counts for: same generic name and form group, or a listed substitute.
+    by_name = {(it.generic_name, it.dosage_form_group): it.pk for it in items.values()}
+    product_item: dict[int, int] = {}
+    for pk, generic, group in Product.objects.filter(
+        Q(*[Q(generic_name=g, dosage_form_group=f) for g, f in by_name], _connector=Q.OR)
+    ).values_list("pk", "generic_name", "dosage_form_group"):
+        product_item[pk] = by_name[(generic, group)]
+    substitutes = set()
+    for item_id, product_id in Substitute.objects.filter(item_id__in=item_ids).values_list(
+        "item_id", "product_id"
+    ):
+        product_item.setdefault(product_id, item_id)
+        substitutes.add(product_id)
+    blocks = defaultdict(list)
+    for inst, item_id, created, lifted in SupplyBlock.objects.filter(
+        institution_id__in=inst_ids, item_id__in=item_ids
+    ).values_list("institution_id", "item_id", "created_at", "lifted_at"):
+        blocks[(inst, item_id)].append(
+            (timezone.localdate(created), timezone.localdate(lifted) if lifted else None)
+        )
+    purchases = (
+        Receipt.objects.filter(
+            line__institution_id__in=inst_ids,
+            line__product_id__in=list(product_item),
+            received_on__gte=year.start,
+            received_on__lte=end,
+        )
+        .values("line__institution_id", "line__product_id", "line__unit_price", "line__ordered_on")
+        .annotate(qty=Sum("accepted_qty"))
+        .order_by()
+    )
+    inputs: dict[tuple[int, int], _ItemInput] = defaultdict(_ItemInput)
+    for r in agreed_rows:
+        inputs[(r["institution_id"], r["item_id"])].agreed = int(r["agreed"])
+    for r in purchases:
+        inst_id, product_id = r["line__institution_id"], r["line__product_id"]
+        item_id = product_item[product_id]
+        if (inst_id, item_id) not in inputs:
+            continue
+        province = insts[inst_id].region.province_code
+        factor = factors.get((item_id, product_id), ONE)
+        units = Decimal(r["qty"]) * factor
+        row = inputs[(inst_id, item_id)]
+        if roles.get((item_id, product_id, province)) in SUPPLY_ROLES:
+            row.winning += units  # main and backup suppliers alike count as W
+            continue
+        day = r["line__ordered_on"]
+        blocked = any(
+            start <= day and (lifted is None or day < lifted) for start, lifted in blocks[(inst_id, item_id)]
+        )
+        standard = per_unit.get((item_id, province))
+        below = standard is not None and r["line__unit_price"] < rules.product_standard(standard, factor)
+        if blocked or below:
+            row.left_out += units
+        else:
+            row.non_winning += units
+    exemptions = list(
+        Exemption.objects.filter(agreement_year=year, item_id__in=item_ids).select_related("region")
+    )
+    resolver = PolicyResolver.load()
+    out = []
+    for inst_id in sorted(inst_ids, key=lambda pk: insts[pk].code):
+        institution = insts[inst_id]
+        province = institution.region.province_code
+        policy = resolver.resolve(institution.region, batch)
+        weighted, savings, item_rows, item_inputs = [], [], [], []
+        for item_id in sorted((i for (n, i) in inputs if n == inst_id), key=lambda i: items[i].item_code):
+            row = inputs[(inst_id, item_id)]
+            exemption = _exemption_for(exemptions, institution, item_id)
+            mode = exemption.mode if exemption else None
+            if mode == ExemptionMode.SHARE:
+                whole_w, whole_n = row.winning, row.non_winning
+                completion = (
+                    min(ONE, whole_w / (whole_w + whole_n) / exemption.target_share)
+                    if whole_w + whole_n > 0 and exemption.target_share
+                    else Decimal(0)
+                )
+            else:
+                completion = (
+                    rules.item_completion(0, 0) if row.agreed <= 0 else min(ONE, row.winning / row.agreed)
+                )
+            price = per_unit.get((item_id, province), Decimal(0))
+            reference = references.get((item_id, province))
+            if mode != ExemptionMode.EXCLUDE:
+                weighted.append((row.agreed * price, completion))
+                if reference is not None:
+                    savings.append(
+                        rules.item_saving(row.agreed, reference, min(row.winning, Decimal(row.agreed)), price)
+                    )
+            item_rows.append(
+                {
+                    "item": items[item_id].item_code,
+                    "agreed": row.agreed,
+                    "purchased": _number(row.winning),
+                    "completion": _ratio(completion),
+                    "exempt": mode,
+                }
+            )
+            item_inputs.append(
+                {
+                    "item": items[item_id].item_code,
+                    "agreed": row.agreed,
+                    "winning_purchased": str(row.winning),
+                    "non_winning_counted": str(row.non_winning),
+                    "non_winning_left_out": str(row.left_out),
+                    "winning_price_per_unit": str(price),
+                    "reference_price": str(reference) if reference is not None else None,
+                    "exemption": (
+                        {
+                            "mode": exemption.mode,
+                            "target_share": str(exemption.target_share) if exemption.target_share else None,
+                            "scope": exemption.institution.code
+                            if exemption.institution_id
+                            else exemption.region.code,
+                            "reason": exemption.reason,
+                        }
+                        if exemption
+                        else None
+                    ),
+                }
+            )
+        score = rules.assessment_score(weighted)
+        grade = rules.grade_for(score, policy.assessment_grades)
+        base = rules.saving_base(savings, policy.fund_payment_ratio)
+        retained = rules.retained_saving(base, grade.retention)
+        out.append(
+            {
+                "institution": institution.code,
+                "institution_id": inst_id,
+                "institution_name": institution.name,
+                "score": score,
+                "grade": grade.grade,
+                "retention_rate": grade.retention,
+                "saving_base": base,
+                "retained": retained,
+                "items": item_rows,
+                "inputs": {
+                    "as_of": as_of.isoformat(),
+                    "fund_payment_ratio": str(policy.fund_payment_ratio),
+                    "assessment_grades": [
+                        {"grade": g.grade, "min_score": str(g.min_score), "retention": str(g.retention)}
+                        for g in policy.assessment_grades
+                    ],
+                    "items": item_inputs,
+                },
+            }
+        )
+    return out
+
+
+def _from_snapshot(result: AssessmentResult) -> dict:
+    return {
+        "institution": result.institution.code,
+        "institution_id": result.institution_id,
+        "institution_name": result.institution.name,
+        "score": result.score,
+        "grade": result.grade,
+        "retention_rate": result.retention_rate,
+        "saving_base": result.saving_base,
+        "retained": result.retained,
+        "items": result.items,
+        "inputs": result.inputs,
+        "finalised": True,
+    }
+
+
+def results(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
+    """Finalised snapshots where they exist, a fresh computation for the others; ranked by score."""
+    frozen = {
+        r.institution_id: _from_snapshot(r)
+        for r in AssessmentResult.objects.filter(
+            agreement_year=year, institution__in=institutions
+        ).select_related("institution")
+    }
+    live = [dict(r, finalised=False) for r in compute(year, institutions.exclude(pk__in=list(frozen)), as_of)]
+    rows = list(frozen.values()) + live
+    rows.sort(key=lambda r: (-r["score"], r["institution"]))
+    return rows
+
+
+def result_json(row: dict) -> dict:
+    """One institution in the SPEC §10 `jicai assess` shape (numbers as JSON numbers)."""
+    return {
+        "institution": row["institution"],
+        "score": float(row["score"]),
+        "grade": row["grade"],
+        "retention_rate": _ratio(row["retention_rate"]),
+        "saving_base": float(row["saving_base"]),
+        "retained": float(row["retained"]),
+        "items": row["items"],
+    }
+
+
+# ---- scoped reads and the finalisation action ---------------------------------------------------
+
+
+def assessable_institutions(actor):
+    """Institution: itself; bureau: its subtree; admin: all; suppliers: nothing (404)."""
+    if access.is_admin(actor):
+        return Institution.objects.all()
+    if access.is_bureau(actor):
+        return Institution.objects.filter(access.region_subtree_q(actor.organisation.region))
+    institution = access.institution_of(actor)
+    if institution is not None:
+        return Institution.objects.filter(pk=institution.pk)
+    raise NotFound("未找到该记录，或您无权查看")
+
+
+def finalise(*, actor, year: AgreementYear, as_of: dt.date | None = None) -> list[AssessmentResult]:
+    """Freeze the assessment of every institution of the bureau's subtree for `year` (after the year ended).
+    Refused, with nothing written, if any of them was finalised before."""
+    if not (access.is_bureau(actor) or access.is_admin(actor)):
+        raise NotFound("未找到该记录，或您无权查看")
+    as_of = as_of or timezone.localdate()
+    if as_of <= year.end:
+        raise DomainError(f"协议年度 {year.end} 结束后才能定稿考核结果")
+    institutions = assessable_institutions(actor)
+    if AssessmentResult.objects.filter(agreement_year=year, institution__in=institutions).exists():
+        raise DomainError("该协议年度的考核结果已定稿，不能重复定稿", code="already_finalised")
+    rows = compute(year, institutions, as_of)
+    if not rows:
+        raise DomainError("辖区内没有该协议年度的约定采购量，无需考核")
+    user = audit._user(actor)
+    try:
+        with transaction.atomic():
+            created = AssessmentResult.objects.bulk_create(
+                [
+                    AssessmentResult(
+                        agreement_year=year,
+                        institution_id=r["institution_id"],
+                        score=r["score"],
+                        grade=r["grade"],
+                        retention_rate=r["retention_rate"],
+                        saving_base=r["saving_base"],
+                        retained=r["retained"],
+                        items=r["items"],
+                        inputs=r["inputs"],
+                        as_of=as_of,
+                        finalised_by=user,
+                    )
+                    for r in rows
+                ]
+            )
+            audit.record(
+                actor=actor,
+                action="funds.finalise_assessment",
+                object_type="batches.agreementyear",
+                object_id=year.pk,
+                summary=f"{year.batch.code} 第{year.number}协议年度考核定稿：{len(created)} 家机构",
+                changes={"institutions": len(created), "as_of": as_of.isoformat()},
+            )
+    except IntegrityError:
+        # Another bureau (a parent or child region) finalised some of them at the same moment.
+        raise DomainError("该协议年度的考核结果已定稿，不能重复定稿", code="already_finalised") from None
+    return created

@@ -1,0 +1,189 @@
+"""Clearance of an agreement year's prepayment and direct settlement by the fund (SPEC §12, Hubei 三).
+
+Clearance opens `clearance_days` after the year's end: prepaid = Σ disbursed on the year's tranches; used = Σ
+what was paid to suppliers for W products received in [S, E]; refund due = max(0, prepaid − used). A fund
+payment (payer = fund) is a trade Payment drawn from the institution's FundAccount by one conditional UPDATE:
+it row-locks the account, so two concurrent draws cannot both pass, and the CHECK (balance ≥ 0) backs it up."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from jicai.accounts import access
+from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Winner
+from jicai.core import audit
+from jicai.core.errors import DomainError, NotFound
+from jicai.core.fields import money_value
+from jicai.core.money import money
+from jicai.funds.models import ClearanceRefund, FundAccount, FundPayment, PrepaymentTranche
+from jicai.policy.resolve import PolicyResolver
+from jicai.registry.models import Institution
+from jicai.trade import actions as trade_actions
+from jicai.trade.models import OrderLine, Payment, Receipt
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class Statement:
+    institution: Institution
+    year: AgreementYear
+    opens_on: dt.date
+    tranches: list
+    prepaid: Decimal
+    used: Decimal
+    refund_due: Decimal
+    refunded: Decimal
+    refunds: list
+
+    @property
+    def open(self) -> bool:
+        return timezone.localdate() >= self.opens_on
+
+    @property
+    def outstanding(self) -> Decimal:
+        return max(ZERO, self.refund_due - self.refunded)
+
+
+def _used(institution: Institution, year: AgreementYear) -> Decimal:
+    winning = Winner.objects.filter(
+        item_id=OuterRef("item_id"),
+        product_id=OuterRef("product_id"),
+        role__in=SUPPLY_ROLES,
+        province__code=Substr(OuterRef("institution__region__path"), 1, 6),
+    )
+    received = Receipt.objects.filter(
+        line_id=OuterRef("line_id"), received_on__gte=year.start, received_on__lte=year.end
+    )
+    lines = OrderLine.objects.filter(institution=institution, item__batch_id=year.batch_id).filter(
+        Exists(winning)
+    )
+    total = (
+        Payment.objects.filter(line__in=lines)
+        .filter(Exists(received))
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return money(total or 0)
+
+
+def statement(actor, institution_code: str, batch_code: str, number: int) -> Statement:
+    institution = _visible_institution(actor, institution_code)
+    year = AgreementYear.objects.select_related("batch").filter(batch__code=batch_code, number=number).first()
+    if year is None:
+        raise NotFound("未找到该协议年度")
+    policy = PolicyResolver.load().resolve(institution.region, year.batch)
+    tranches = list(
+        PrepaymentTranche.objects.filter(institution=institution, agreement_year=year).order_by(
+            "triggered_on", "tranche"
+        )
+    )
+    prepaid = sum((t.paid_amount for t in tranches), ZERO)
+    used = _used(institution, year)
+    refunds = list(ClearanceRefund.objects.filter(institution=institution, agreement_year=year))
+    return Statement(
+        institution=institution,
+        year=year,
+        opens_on=year.end + dt.timedelta(days=policy.clearance_days),
+        tranches=tranches,
+        prepaid=prepaid,
+        used=used,
+        refund_due=max(ZERO, prepaid - used),
+        refunded=sum((r.amount for r in refunds), ZERO),
+        refunds=refunds,
+    )
+
+
+def _visible_institution(actor, code: str) -> Institution:
+    if not (access.is_bureau(actor) or access.is_admin(actor) or access.institution_of(actor)):
+        raise NotFound("未找到该记录，或您无权查看")
+    qs = access.visible_institutions(actor)
+    if access.institution_of(actor) is not None:
+        qs = qs.filter(pk=access.institution_of(actor).pk)
+    return access.get_visible_or_404(qs.select_related("region"), code=code)
+
+
+def _draw(institution_id: int, amount: Decimal, what: str) -> None:
+    drawn = FundAccount.objects.filter(
+        institution_id=institution_id, balance__gte=money_value(amount)
+    ).update(balance=F("balance") - money_value(amount))
+    if not drawn:
+        balance = (
+            FundAccount.objects.filter(institution_id=institution_id)
+            .values_list("balance", flat=True)
+            .first()
+        )
+        raise DomainError(f"{what} {amount} 超过预付款余额 {balance or ZERO}", code="over_balance")
+
+
+@transaction.atomic
+def record_refund(
+    *, actor, institution_code: str, batch_code: str, number: int, amount: Decimal, refunded_on: dt.date
+) -> ClearanceRefund:
+    """The bureau records what the institution returned at clearance: never before clearance opens, never more
+    than the refund still due."""
+    if not (access.is_bureau(actor) or access.is_admin(actor)):
+        raise NotFound("未找到该记录，或您无权查看")
+    st = statement(actor, institution_code, batch_code, number)
+    amount = Decimal(amount)
+    if amount <= 0 or amount != money(amount):
+        raise DomainError("退回金额必须大于 0，最多两位小数")
+    if refunded_on < st.opens_on:
+        raise DomainError(f"清算自 {st.opens_on} 起办理")
+    if refunded_on > timezone.localdate():
+        raise DomainError("退回日期不能晚于今天")
+    if amount > st.outstanding:
+        raise DomainError(f"退回金额 {amount} 超过应退回余额 {st.outstanding}", code="over_refund")
+    _draw(st.institution.pk, amount, "退回金额")
+    refund = ClearanceRefund.objects.create(
+        institution=st.institution,
+        agreement_year=st.year,
+        amount=amount,
+        refunded_on=refunded_on,
+        recorded_by=audit._user(actor),
+    )
+    audit.record(
+        actor=actor,
+        action="funds.record_refund",
+        obj=refund,
+        summary=f"{st.institution.name} {st.year} 清算退回 {amount}",
+        changes={"amount": str(amount), "refunded_on": refunded_on.isoformat()},
+    )
+    return refund
+
+
+@transaction.atomic
+def record_fund_payment(
+    *, actor, line: OrderLine, amount: Decimal, paid_on: dt.date, invoice_no: str = ""
+) -> Payment:
+    """Direct settlement: the fund pays the supplier for the institution's line out of its prepayment balance.
+    Refused, with nothing written, when it exceeds the balance."""
+    amount = money(amount)
+    if amount <= 0:
+        raise DomainError("付款金额必须大于 0")
+    # The institution check comes first (trade's own), so another organisation learns nothing about balances.
+    trade_actions._institution_line(actor, line)
+    _draw(line.institution_id, amount, "基金直接结算金额")
+    payment = trade_actions.record_payment(
+        actor=actor, line=line, amount=amount, paid_on=paid_on, invoice_no=invoice_no
+    )
+    FundPayment.objects.create(payment=payment, institution_id=line.institution_id, amount=amount)
+    audit.record(
+        actor=actor,
+        action="funds.record_fund_payment",
+        obj=payment,
+        summary=f"{line} 医保基金直接结算 {amount}",
+        changes={"amount": str(amount), "paid_on": paid_on.isoformat()},
+    )
+    return payment
+
+
+def balance_of(institution_id: int) -> Decimal:
+    return (
+        FundAccount.objects.filter(institution_id=institution_id).values_list("balance", flat=True).first()
+        or ZERO
+    )

@@ -1,0 +1,100 @@
+"""What the money rules add to a monitoring run (SPEC §12): PREPAYMENT_OVERDUE and NOT_ADMITTED findings for
+the institutions of the run's scope. monitoring.evaluate inserts them with its other findings, so the alerts
+open, update and close with the same run (and `jicai monitor` prints them)."""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import Count, Exists, F, OuterRef, Sum
+from django.db.models.functions import Substr
+
+from jicai.agreements.models import AgreementStatus, PurchaseAgreement
+from jicai.batches.models import SUPPLY_ROLES, Batch, Winner
+from jicai.core.fields import MoneyField
+from jicai.funds.models import PrepaymentTranche
+from jicai.policy.resolve import PolicyResolver
+from jicai.registry.models import Region
+from jicai.trade.models import LineStatus, OrderLine
+
+
+def prepayment_overdue(as_of: dt.date, region_ids: Iterable[int]) -> list[dict]:
+    """Per (institution, agreement year): the unpaid rest of tranches past their due date and their number."""
+    return list(
+        PrepaymentTranche.objects.filter(
+            institution__region_id__in=list(region_ids), due_on__lt=as_of, paid_amount__lt=F("amount")
+        )
+        .values("institution_id", "institution__region_id", "agreement_year_id", "agreement_year__batch_id")
+        .annotate(unpaid=Sum(F("amount") - F("paid_amount"), output_field=MoneyField()), tranches=Count("id"))
+        .order_by()
+    )
+
+
+def _month_number(start: dt.date, day: dt.date) -> int:
+    """Which month of the agreement year `day` falls in (1 = the month starting on `start`)."""
+    months = (day.year - start.year) * 12 + day.month - start.month
+    return months + (1 if day.day >= start.day else 0)
+
+
+def not_admitted(as_of: dt.date, region_ids: Iterable[int]) -> list[dict]:
+    """Effective agreements of running agreement years, from month `admission_check_month` on, whose
+    institution has ordered no W product of the item (main/backup winner in its province) in the year so far."""
+    agreements = list(
+        PurchaseAgreement.objects.filter(
+            status=AgreementStatus.EFFECTIVE,
+            institution__region_id__in=list(region_ids),
+            agreement_year__start__lte=as_of,
+            agreement_year__end__gte=as_of,
+        ).values(
+            "institution_id",
+            "institution__region_id",
+            "item_id",
+            "agreement_year_id",
+            "agreement_year__batch_id",
+            "agreement_year__start",
+        )
+    )
+    if not agreements:
+        return []
+    winning = Winner.objects.filter(
+        item_id=OuterRef("item_id"),
+        product_id=OuterRef("product_id"),
+        role__in=SUPPLY_ROLES,
+        province__code=Substr(OuterRef("institution__region__path"), 1, 6),
+    )
+    start = min(a["agreement_year__start"] for a in agreements)
+    bought = set(
+        OrderLine.objects.filter(
+            institution__region_id__in=list(region_ids),
+            item_id__in={a["item_id"] for a in agreements},
+            ordered_on__gte=start,
+            ordered_on__lte=as_of,
+        )
+        .exclude(status__in=[LineStatus.CANCELLED, LineStatus.REJECTED])
+        .filter(Exists(winning))
+        .values_list("institution_id", "item_id", "ordered_on")
+        .order_by()
+        .distinct()
+    )
+    # The latest purchase per (institution, item): the agreement's year runs to as_of, so a latest purchase on
+    # or after the year's start means the item was bought this year.
+    last_purchase: dict[tuple[int, int], dt.date] = {}
+    for inst, item, day in bought:
+        key = (inst, item)
+        if key not in last_purchase or day > last_purchase[key]:
+            last_purchase[key] = day
+    resolver = PolicyResolver.load()
+    regions = Region.objects.in_bulk({a["institution__region_id"] for a in agreements})
+    batches = Batch.objects.in_bulk({a["agreement_year__batch_id"] for a in agreements})
+    out = []
+    for a in agreements:
+        policy = resolver.resolve(
+            regions[a["institution__region_id"]], batches[a["agreement_year__batch_id"]]
+        )
+        month = _month_number(a["agreement_year__start"], as_of)
+        if month < policy.admission_check_month:
+            continue
+        last = last_purchase.get((a["institution_id"], a["item_id"]))
+        if last is not None and last >= a["agreement_year__start"]:
+            continue
+        out.append({**a, "month": month, "threshold": policy.admission_check_month})
+    return out

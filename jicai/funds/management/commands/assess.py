@@ -1,0 +1,49 @@
+"""`jicai assess --batch CODE --year N [--as-of YYYY-MM-DD] [--format json|table]` (SPEC §10, §12): the
+assessment of every institution with agreed volumes in that agreement year; finalised ones as frozen."""
+
+import datetime as dt
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from jicai.core.errors import DomainError
+from jicai.funds.assessment import get_year, result_json, results
+from jicai.registry.models import Institution
+
+
+class Command(BaseCommand):
+    help = "集采执行考核：得分、等级、结余基数与结余留用金额"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch", required=True, help="批次编码")
+        parser.add_argument("--year", required=True, type=int, help="协议年度序号")
+        parser.add_argument("--as-of", default="", help="计算日期 YYYY-MM-DD（默认今天）")
+        parser.add_argument("--format", choices=("json", "table"), default="json")
+
+    def handle(self, *args, **options):
+        try:
+            as_of = dt.date.fromisoformat(options["as_of"]) if options["as_of"] else timezone.localdate()
+        except ValueError:
+            raise CommandError(f"--as-of 应为 YYYY-MM-DD，实际为“{options['as_of']}”") from None
+        try:
+            year = get_year(options["batch"], options["year"])
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+        rows = [result_json(r) for r in results(year, Institution.objects.all(), as_of)]
+        if options["format"] == "json":
+            data = {"batch": year.batch.code, "agreement_year": year.number, "institutions": rows}
+            self.stdout.write(json.dumps(data, ensure_ascii=False))
+            return
+        columns = ("institution", "score", "grade", "retention_rate", "saving_base", "retained")
+        self.stdout.write("  ".join(f"{c:>16}" for c in columns))
+        for r in rows:
+            cells = (
+                r["institution"],
+                f"{r['score']:.2f}",
+                r["grade"],
+                f"{r['retention_rate']:.4f}",
+                f"{r['saving_base']:.2f}",
+                f"{r['retained']:.2f}",
+            )
+            self.stdout.write("  ".join(f"{c:>16}" for c in cells))

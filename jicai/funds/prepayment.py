@@ -1,0 +1,300 @@
+"""Fund prepayment (SPEC §12, Hubei 三): trigger the tranches due by a date, record disbursements, list them.
+
+`trigger_tranches(as_of)` is idempotent: a tranche is keyed by (institution, agreement year, tranche) and
+computed from the data as of `as_of`, so a second run with the same date writes nothing. Sums run in SQL
+(budgets per institution and year; received quantities per institution, item, product and day); the
+cumulative completion and month-end top-ups are walked in Python over those few rows per institution."""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Min, Sum
+from django.utils import timezone
+
+from jicai.accounts import access
+from jicai.agreements.models import AgreementStatus, PurchaseAgreement
+from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Winner
+from jicai.core import audit
+from jicai.core.calendar import WorkdayCalendar
+from jicai.core.errors import DomainError, NotFound
+from jicai.core.fields import money_value
+from jicai.core.money import money
+from jicai.funds import rules
+from jicai.funds.models import Disbursement, FundAccount, PrepaymentTranche
+from jicai.policy.resolve import PolicyResolver
+from jicai.registry.models import Institution
+from jicai.trade.models import Receipt
+
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class _Budget:
+    institution: Institution
+    year: AgreementYear
+    budget: Decimal
+    first_effective: dt.date
+    # cumulative W purchases at winning price by receipt day
+    purchases: dict[dt.date, Decimal] = field(default_factory=dict)
+
+
+def _month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
+    out, current = [], start
+    while current <= end:
+        following = (current.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        month_end = following - dt.timedelta(days=1)
+        if month_end <= end:
+            out.append(month_end)
+        current = following
+    return out
+
+
+def _budgets(as_of: dt.date) -> list[_Budget]:
+    rows = (
+        PurchaseAgreement.objects.filter(status=AgreementStatus.EFFECTIVE, effective_at__date__lte=as_of)
+        .values("institution_id", "agreement_year_id")
+        .annotate(budget=Sum("budget"), first=Min("effective_at"))
+    )
+    rows = list(rows)
+    institutions = Institution.objects.select_related("region").in_bulk({r["institution_id"] for r in rows})
+    years = AgreementYear.objects.select_related("batch").in_bulk({r["agreement_year_id"] for r in rows})
+    return [
+        _Budget(
+            institution=institutions[r["institution_id"]],
+            year=years[r["agreement_year_id"]],
+            budget=money(r["budget"]),
+            first_effective=timezone.localdate(r["first"]),
+        )
+        for r in rows
+    ]
+
+
+def _load_purchases(budgets: list[_Budget], as_of: dt.date) -> None:
+    """Σ accepted quantity of W products × the product's winning price in the institution's province, per
+    receipt day, for receipts in [S, min(E, as_of)] of items the institution has agreements for that year."""
+    if not budgets:
+        return
+    agreed_items = defaultdict(set)
+    for inst_id, year_id, item_id in PurchaseAgreement.objects.filter(
+        status=AgreementStatus.EFFECTIVE, effective_at__date__lte=as_of
+    ).values_list("institution_id", "agreement_year_id", "item_id"):
+        agreed_items[(inst_id, year_id)].add(item_id)
+    all_items = set().union(*agreed_items.values())
+    prices = {
+        (item_id, product_id, province): price
+        for item_id, product_id, province, price in Winner.objects.filter(
+            item_id__in=all_items, role__in=SUPPLY_ROLES
+        ).values_list("item_id", "product_id", "province__code", "winning_price")
+    }
+    start = min(b.year.start for b in budgets)
+    by_inst = defaultdict(list)
+    for b in budgets:
+        by_inst[b.institution.pk].append(b)
+    rows = (
+        Receipt.objects.filter(
+            line__institution_id__in=list(by_inst),
+            line__item_id__in=all_items,
+            received_on__gte=start,
+            received_on__lte=as_of,
+        )
+        .values("line__institution_id", "line__item_id", "line__product_id", "received_on")
+        .annotate(qty=Sum("accepted_qty"))
+    )
+    daily: dict[tuple[int, int], dict[dt.date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for r in rows:
+        inst_id, item_id, day = r["line__institution_id"], r["line__item_id"], r["received_on"]
+        for b in by_inst[inst_id]:
+            if item_id not in agreed_items[(inst_id, b.year.pk)] or not b.year.start <= day <= b.year.end:
+                continue
+            unit = prices.get((item_id, r["line__product_id"], b.institution.region.province_code))
+            if unit is not None:
+                daily[(inst_id, b.year.pk)][day] += Decimal(r["qty"]) * unit
+    for b in budgets:
+        b.purchases = dict(sorted(daily[(b.institution.pk, b.year.pk)].items()))
+
+
+def _purchased_by(b: _Budget, day: dt.date) -> Decimal:
+    return money(sum((v for d, v in b.purchases.items() if d <= day), Decimal(0)))
+
+
+def _completion_day(b: _Budget, share: Decimal) -> dt.date | None:
+    """First receipt day on which Σ purchased(W) / B reaches `share`."""
+    running = Decimal(0)
+    for day, value in b.purchases.items():
+        running += value
+        if b.budget > 0 and running >= share * b.budget:
+            return day
+    return None
+
+
+@transaction.atomic
+def trigger_tranches(*, as_of: dt.date) -> list[PrepaymentTranche]:
+    """Create the tranches due by `as_of` (and grow tranche 1 as later agreements take effect); return every
+    tranche triggered on or before `as_of`."""
+    budgets = _budgets(as_of)
+    _load_purchases(budgets, as_of)
+    resolver = PolicyResolver.load()
+    calendar = WorkdayCalendar.from_database()
+    stored = {
+        (t.institution_id, t.agreement_year_id, t.tranche): t
+        for t in PrepaymentTranche.objects.filter(
+            institution_id__in={b.institution.pk for b in budgets},
+            agreement_year_id__in={b.year.pk for b in budgets},
+        )
+    }
+    new: list[PrepaymentTranche] = []
+
+    def add(b: _Budget, label: str, amount: Decimal, on: dt.date, due_workdays: int) -> None:
+        key = (b.institution.pk, b.year.pk, label)
+        if key in stored or amount <= 0:
+            return
+        tranche = PrepaymentTranche(
+            institution=b.institution,
+            agreement_year=b.year,
+            tranche=label,
+            amount=amount,
+            triggered_on=on,
+            due_on=calendar.add_workdays(on, due_workdays).date,
+        )
+        stored[key] = tranche
+        new.append(tranche)
+
+    for b in budgets:
+        policy = resolver.resolve(b.institution.region, b.year.batch)
+        rule, workdays = policy.prepayment_tranches, policy.prepayment_due_workdays
+        first_amount = rules.first_tranche(b.budget, rule)
+        first = stored.get((b.institution.pk, b.year.pk, "1"))
+        if first is None:
+            add(b, "1", first_amount, b.first_effective, workdays)
+            first = stored.get((b.institution.pk, b.year.pk, "1"))
+        elif first_amount > first.amount:
+            # A later agreement took effect: its share joins tranche 1 (SPEC §12).
+            PrepaymentTranche.objects.filter(pk=first.pk).update(amount=money_value(first_amount))
+            first.amount = first_amount
+        if first is None:
+            continue
+        half = rules.half_year_date(b.year.start, b.year.end, rule.second_elapsed)
+        done = _completion_day(b, rule.second_completion)
+        second_on = max(min(d for d in (half, done) if d is not None), first.triggered_on)
+        if second_on <= as_of:
+            add(b, "2", rules.second_tranche(b.budget, first.amount, rule), second_on, workdays)
+        already = Decimal("0.00")
+        for month_end in _month_ends(b.year.start, min(b.year.end, as_of)):
+            label = f"topup-{month_end:%Y-%m}"
+            existing = stored.get((b.institution.pk, b.year.pk, label))
+            if existing is not None:
+                already += existing.amount
+                continue
+            topup = rules.topup_amount(_purchased_by(b, month_end), b.budget, rule, already)
+            if topup > 0:
+                add(b, label, topup, month_end, workdays)
+                already += topup
+    PrepaymentTranche.objects.bulk_create(new)
+    return list(
+        PrepaymentTranche.objects.filter(triggered_on__lte=as_of)
+        .select_related("institution", "agreement_year", "agreement_year__batch")
+        .order_by(
+            "agreement_year__batch__code",
+            "agreement_year__number",
+            "institution__code",
+            "triggered_on",
+            "tranche",
+        )
+    )
+
+
+def tranche_json(t: PrepaymentTranche) -> dict:
+    """One tranche in the SPEC §10 `jicai prepayment` shape (amounts as JSON numbers with 2 decimals)."""
+    return {
+        "institution": t.institution.code,
+        "batch": t.agreement_year.batch.code,
+        "agreement_year": t.agreement_year.number,
+        "tranche": int(t.tranche) if t.tranche.isdigit() else t.tranche,
+        "amount": float(t.amount),
+        "triggered_on": t.triggered_on.isoformat(),
+        "due_on": t.due_on.isoformat(),
+        "paid_amount": float(t.paid_amount),
+    }
+
+
+# ---- reads (scoped) ------------------------------------------------------------------------------
+
+
+def visible_tranches(actor):
+    """Institution: its own; bureau: its subtree; admin: all; suppliers: none."""
+    qs = PrepaymentTranche.objects.select_related(
+        "institution", "institution__region", "agreement_year", "agreement_year__batch"
+    )
+    if access.is_admin(actor):
+        return qs
+    if access.is_bureau(actor):
+        return qs.filter(access.region_subtree_q(actor.organisation.region, "institution__region"))
+    institution = access.institution_of(actor)
+    if institution is not None:
+        return qs.filter(institution=institution)
+    return qs.none()
+
+
+def get_tranche(actor, pk: int) -> PrepaymentTranche:
+    tranche = visible_tranches(actor).filter(pk=pk).first()
+    if tranche is None:
+        raise NotFound("未找到该预付款，或您无权查看")
+    return tranche
+
+
+# ---- writes --------------------------------------------------------------------------------------
+
+
+def record_disbursement(*, actor, tranche_id: int, amount: Decimal, paid_on: dt.date) -> Disbursement:
+    """The bureau records a fund payment against a tranche. Partial payments add up; more than the unpaid
+    rest is refused, by one conditional UPDATE (two clerks at once cannot overpay) and the table's check."""
+    if not access.is_bureau(actor) and not access.is_admin(actor):
+        raise NotFound("未找到该预付款，或您无权查看")
+    tranche = get_tranche(actor, tranche_id)
+    amount = Decimal(amount)
+    if amount != money(amount):
+        raise DomainError("拨付金额最多两位小数")
+    if amount <= 0:
+        raise DomainError("拨付金额必须大于 0")
+    if paid_on < tranche.triggered_on:
+        raise DomainError(f"拨付日期不能早于触发日期 {tranche.triggered_on}")
+    if paid_on > timezone.localdate():
+        raise DomainError("拨付日期不能晚于今天")
+    with transaction.atomic():
+        updated = PrepaymentTranche.objects.filter(
+            pk=tranche.pk, paid_amount__lte=F("amount") - money_value(amount)
+        ).update(paid_amount=F("paid_amount") + money_value(amount), paid_on=paid_on)
+        if not updated:
+            tranche.refresh_from_db()
+            raise DomainError(
+                f"拨付金额 {amount} 超过该笔预付款未拨付金额 {tranche.unpaid}", code="over_tranche"
+            )
+        row = Disbursement.objects.create(
+            tranche=tranche, amount=amount, paid_on=paid_on, recorded_by=audit._user(actor)
+        )
+        credit_account(tranche.institution_id, amount)
+        audit.record(
+            actor=actor,
+            action="funds.record_disbursement",
+            obj=tranche,
+            summary=f"{tranche.institution.name} {tranche.label} 拨付 {amount}",
+            changes={"amount": str(amount), "paid_on": paid_on.isoformat()},
+        )
+    return row
+
+
+def credit_account(institution_id: int, amount: Decimal) -> None:
+    """Add a disbursement to the institution's prepayment balance (one UPDATE; the row is created once)."""
+    account, _ = FundAccount.objects.get_or_create(institution_id=institution_id)
+    FundAccount.objects.filter(pk=account.pk).update(balance=F("balance") + money_value(amount))
+
+
+def overdue_tranches(as_of: dt.date, institution_ids=None):
+    """Tranches unpaid after their due date on `as_of` (for PREPAYMENT_OVERDUE)."""
+    qs = PrepaymentTranche.objects.filter(due_on__lt=as_of, paid_amount__lt=F("amount"))
+    if institution_ids is not None:
+        qs = qs.filter(institution_id__in=institution_ids)
+    return qs

@@ -1,0 +1,242 @@
+"""Payment standards (医保支付标准, SPEC §12) derived from the tender results, and the settlement quote.
+
+A standard is computed, never stored: per item and province the main winner's price / its item_factor,
+times each product's factor, with the glide path for a product priced far above it. Every read takes the
+actor: institutions and bureaus see their own province's standards, suppliers none (404 like a missing row).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q
+
+from jicai.accounts import access
+from jicai.batches.models import AgreementYear, Batch, Item, ItemFactor, ListingPrice, Winner
+from jicai.core.errors import DomainError, NotFound
+from jicai.funds import rules
+from jicai.funds.models import ReferencePrice
+from jicai.policy.resolve import PolicyResolver
+from jicai.registry.models import Product, Region
+
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class StandardRow:
+    batch_code: str
+    item_code: str
+    item_name: str
+    province_code: str
+    product_code: str
+    product_name: str
+    manufacturer: str
+    role: str  # a winner role in the province, or "" for a non-winning product
+    item_factor: Decimal
+    winning_standard: Decimal  # S = Sᵣ × item_factor
+    product_price: Decimal | None  # the listing (or own winning) price the glide test looks at
+    pre_vbp_price: Decimal | None  # p₀ = reference price × item_factor
+    standard: Decimal  # what settlement uses on the date: S, or the glide path's step
+    gliding: bool
+    agreement_year: int
+    valid_from: dt.date
+
+    @property
+    def role_display(self) -> str:
+        return {"main": "主供", "backup": "备供", "backup2": "第二备供", "nonsupply": "中选非供应"}.get(
+            self.role, "非中选"
+        )
+
+    @property
+    def non_winning(self) -> bool:
+        return self.role == ""
+
+
+def standard_province(actor, province_code: str | None = None) -> Region:
+    """The province whose standards the actor may read: its own (bureau or institution); an admin names one.
+    Suppliers, and anyone naming another province, get 404."""
+    if access.is_admin(actor):
+        region = Region.objects.filter(code=province_code or "", level="province").first()
+        if region is None:
+            raise NotFound("未找到该省份，或您无权查看")
+        return region
+    own = access.bureau_region(actor)
+    if own is None:
+        institution = access.institution_of(actor)
+        own = institution.region if institution is not None else None
+    if own is None:
+        raise NotFound("未找到该记录，或您无权查看")
+    province = Region.objects.get(code=own.province_code)
+    if province_code and province_code != province.code:
+        raise NotFound("未找到该省份，或您无权查看")
+    return province
+
+
+def _agreement_year(batch_id: int, on: dt.date, years: list[AgreementYear]) -> AgreementYear | None:
+    for year in years:
+        if year.batch_id == batch_id and year.start <= on <= year.end:
+            return year
+    return None
+
+
+def compute_standards(
+    *,
+    province: Region,
+    on: dt.date,
+    batch_code: str = "",
+    product_code: str = "",
+    q: str = "",
+) -> list[StandardRow]:
+    """Every product's standard in `province` on `on`, for items of batches whose cycle covers `on` and
+    that have a main winner there. A fixed number of queries whatever the number of items or products."""
+    items = Item.objects.filter(
+        batch__cycle_start__lte=on,
+        batch__cycle_end__gte=on,
+        winners__province=province,
+        winners__role="main",
+    ).select_related("batch")
+    if batch_code:
+        items = items.filter(batch__code=batch_code)
+    items = list(items.distinct())
+    if not items:
+        return []
+    item_ids = [i.pk for i in items]
+    winners = list(
+        Winner.objects.filter(item_id__in=item_ids, province=province).select_related(
+            "product", "product__manufacturer"
+        )
+    )
+    names = {(i.generic_name, i.dosage_form_group) for i in items}
+    name_q = Q()
+    for generic, group in names:
+        name_q |= Q(generic_name=generic, dosage_form_group=group)
+    products = Product.objects.filter(name_q).select_related("manufacturer")
+    if product_code:
+        products = products.filter(code=product_code)
+    by_name: dict[tuple[str, str], list[Product]] = {}
+    for p in products:
+        by_name.setdefault((p.generic_name, p.dosage_form_group), []).append(p)
+    factors = {(f.item_id, f.product_id): f.factor for f in ItemFactor.objects.filter(item_id__in=item_ids)}
+    references = {
+        r.item_id: r.reference_price
+        for r in ReferencePrice.objects.filter(item_id__in=item_ids, province=province)
+    }
+    listing: dict[int, Decimal] = {}
+    # Newest price valid on the date first; the first one seen per product wins.
+    for row in (
+        ListingPrice.objects.filter(province=province, valid_from__lte=on)
+        .filter(product_id__in=[p.pk for ps in by_name.values() for p in ps])
+        .order_by("product_id", "-valid_from")
+        .values_list("product_id", "price")
+    ):
+        listing.setdefault(row[0], row[1])
+    years = list(AgreementYear.objects.filter(batch_id__in={i.batch_id for i in items}))
+    resolver = PolicyResolver.load()
+
+    rows: list[StandardRow] = []
+    for item in sorted(items, key=lambda i: (i.batch.code, i.item_code)):
+        item_winners = {w.product_id: w for w in winners if w.item_id == item.pk}
+        main = next((w for w in item_winners.values() if w.role == "main"), None)
+        if main is None:
+            continue
+        policy = resolver.resolve(province, item.batch)
+        per_unit = rules.reference_standard(main.winning_price, factors.get((item.pk, main.product_id), ONE))
+        year = _agreement_year(item.batch_id, on, years)
+        year_number = year.number if year else 1
+        valid_from = year.start if year else item.batch.cycle_start
+        candidates = {p.pk: p for p in by_name.get((item.generic_name, item.dosage_form_group), [])}
+        for w in item_winners.values():
+            if not product_code or w.product.code == product_code:
+                candidates.setdefault(w.product_id, w.product)
+        for product in sorted(candidates.values(), key=lambda p: p.code):
+            factor = factors.get((item.pk, product.pk), ONE)
+            winning_standard = rules.product_standard(per_unit, factor)
+            winner = item_winners.get(product.pk)
+            role = winner.role if winner is not None else ""
+            product_price = listing.get(product.pk)
+            if product_price is None and winner is not None:
+                product_price = winner.winning_price
+            reference = references.get(item.pk)
+            pre_vbp = rules.product_standard(reference, factor) if reference is not None else None
+            gliding = (
+                pre_vbp is not None
+                and rules.glides(
+                    product_price, winning_standard, policy.glide_price_multiple, policy.standard_glide_years
+                )
+                and pre_vbp > winning_standard
+            )
+            standard = (
+                rules.glide_standard(pre_vbp, winning_standard, year_number, policy.standard_glide_years)
+                if gliding
+                else winning_standard
+            )
+            if q and q not in product.code and q not in product.generic_name and q not in item.item_code:
+                continue
+            rows.append(
+                StandardRow(
+                    batch_code=item.batch.code,
+                    item_code=item.item_code,
+                    item_name=f"{item.generic_name} {item.dosage_form_group}",
+                    province_code=province.code,
+                    product_code=product.code,
+                    product_name=f"{product.generic_name} {product.spec}",
+                    manufacturer=product.manufacturer.name,
+                    role=role,
+                    item_factor=factor,
+                    winning_standard=winning_standard,
+                    product_price=product_price,
+                    pre_vbp_price=pre_vbp,
+                    standard=standard,
+                    gliding=gliding,
+                    agreement_year=year_number,
+                    valid_from=valid_from,
+                )
+            )
+    return rows
+
+
+def list_standards(actor, *, province_code: str = "", on: dt.date, batch_code: str = "", q: str = ""):
+    province = standard_province(actor, province_code)
+    return province, compute_standards(province=province, on=on, batch_code=batch_code, q=q)
+
+
+def quote(
+    actor,
+    *,
+    product_code: str,
+    qty: int,
+    unit_price: Decimal,
+    on: dt.date,
+    province_code: str = "",
+    batch_code: str = "",
+    selfpay_ratio: Decimal = Decimal(0),
+    fund_ratio: Decimal | None = None,
+) -> tuple[StandardRow, rules.Quote]:
+    """Fund and patient amounts for one usage line (SPEC §12). The fund ratio defaults to the actor's
+    region's `fund_payment_ratio` (a county may set its own)."""
+    province = standard_province(actor, province_code)
+    rows = compute_standards(province=province, on=on, batch_code=batch_code, product_code=product_code)
+    if not rows:
+        raise DomainError(
+            f"产品 {product_code} 在 {on} 没有医保支付标准（不属于执行中的集采品种）", code="no_standard"
+        )
+    # Overlapping batches (SPEC §15): the newest batch's standard applies.
+    batches = {b.code: b for b in Batch.objects.filter(code__in={r.batch_code for r in rows})}
+    row = max(rows, key=lambda r: (batches[r.batch_code].cycle_start, r.batch_code))
+    # The acting institution's or bureau's own region may set its own fund ratio (a county can).
+    institution = access.institution_of(actor)
+    region = institution.region if institution is not None else access.bureau_region(actor) or province
+    policy = PolicyResolver.load().resolve(region, batches[row.batch_code])
+    if fund_ratio is None:
+        fund_ratio = policy.fund_payment_ratio
+    increase = policy.nonwinning_selfpay_increase
+    result = rules.settlement_quote(
+        unit_price=unit_price,
+        qty=qty,
+        standard=row.standard,
+        fund_ratio=fund_ratio,
+        selfpay_ratio=selfpay_ratio,
+        non_winning=row.non_winning,
+        nonwinning_increase=increase,
+    )
+    return row, result

@@ -1,0 +1,338 @@
+"""Assessment and retained savings (SPEC §12) with hand-worked values: backup suppliers count as W, an
+`exclude` and a `share` exemption, a purchase under a verified supply block and a below-standard non-winning
+purchase left out of N; grades at their boundaries; finalisation freezes a snapshot."""
+
+import datetime as dt
+import io
+import json
+from decimal import Decimal as D
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+
+from jicai.agreements.models import AgreedVolume
+from jicai.batches.models import AgreementYear, Item, ItemFactor, Winner
+from jicai.core.errors import DomainError, NotFound
+from jicai.funds import assessment
+from jicai.funds.models import AssessmentResult, Exemption, ReferencePrice
+from jicai.trade.models import SupplyBlock
+from tests.factories import product
+from tests.funds.conftest import receive
+
+SH = ZoneInfo("Asia/Shanghai")
+AFTER_YEAR = dt.date(2025, 3, 5)
+
+
+def _item(w, code, generic, main_code, main_price, non_code, reference):
+    item = Item.objects.create(
+        batch=w.batch, item_code=code, generic_name=generic, dosage_form_group="口服常释剂型"
+    )
+    main = product(main_code, w.maker, generic_name=generic)
+    other = product(non_code, w.other_maker, generic_name=generic)
+    Winner.objects.create(
+        item=item, product=main, province=w.province, role="main", winning_price=D(main_price)
+    )
+    ReferencePrice.objects.create(item=item, province=w.province, reference_price=D(reference))
+    return item, main, other
+
+
+def _agreed(w, institution, item, qty):
+    AgreedVolume.objects.create(
+        agreement_year=w.year1,
+        institution=institution,
+        item=item,
+        supplier=w.maker,
+        agreed_qty=qty,
+        source="imported",
+    )
+
+
+@pytest.fixture
+def assessed(world):
+    w = world
+    w.year1 = AgreementYear.objects.get(batch=w.batch, number=1)
+    # Item A = GY7-001: main world.product 0.1200; a 10 mg backup (factor 0.5); other_product non-winning.
+    half = product("XC10AAA001A001010100003", w.other_maker, spec="10mg")
+    Winner.objects.create(
+        item=w.item, product=half, province=w.province, role="backup", winning_price=D("0.0650")
+    )
+    ItemFactor.objects.create(item=w.item, product=half, factor=D("0.5"))
+    ReferencePrice.objects.create(item=w.item, province=w.province, reference_price=D("0.5000"))
+    b, b_main, b_non = _item(
+        w, "GY7-002", "氨氯地平", "XC08CAA001A001010100001", "0.2000", "XC08CAA001A001010100002", "0.6000"
+    )
+    c, c_main, _ = _item(
+        w, "GY7-003", "二甲双胍", "XA10BAA001A001010100001", "0.1000", "XA10BAA001A001010100002", "0.3000"
+    )
+    d, d_main, d_non = _item(
+        w, "GY7-004", "头孢呋辛", "XJ01DCA001A001010100001", "1.0000", "XJ01DCA001A001010100002", "2.0000"
+    )
+    for item, qty in ((w.item, 10_000), (b, 5_000), (c, 2_000), (d, 1_000)):
+        _agreed(w, w.hospital, item, qty)
+    _agreed(w, w.clinic, w.item, 10_000)
+    _agreed(w, w.other_hospital, w.item, 10_000)
+    # Hospital, item A: W = 6 000 main + 4 000 × 0.5 backup = 8 000 → 0.8; 3 000 non-winning (above standard).
+    receive(w, w.hospital, 6_000, dt.date(2024, 5, 1))
+    receive(w, w.hospital, 4_000, dt.date(2024, 6, 1), product=half, unit_price="0.0650")
+    receive(w, w.hospital, 3_000, dt.date(2024, 6, 2), product=w.other_product, unit_price="0.3000")
+    # Item B: 5 500 main → 1; 1 000 non-winning at 0.1500 < standard 0.2000 (left out of N).
+    receive(w, w.hospital, 5_500, dt.date(2024, 7, 1), product=b_main, item=b, unit_price="0.2000")
+    receive(w, w.hospital, 1_000, dt.date(2024, 7, 2), product=b_non, item=b, unit_price="0.1500")
+    # Item C: exempt for the hospital (exclude), nothing bought.
+    Exemption.objects.create(
+        agreement_year=w.year1, item=c, institution=w.hospital, mode="exclude", reason="重点监控合理用药目录"
+    )
+    # Item D: share exemption for the county (target 0.80): W 600; N 400 counted; 300 bought while a verified
+    # supply block was in force (left out): 600 / (600 + 400) = 0.6 → 0.6 / 0.8 = 0.75.
+    Exemption.objects.create(
+        agreement_year=w.year1,
+        item=d,
+        region=w.county,
+        mode="share",
+        target_share=D("0.80"),
+        reason="临床指南调整",
+    )
+    receive(w, w.hospital, 600, dt.date(2024, 8, 1), product=d_main, item=d, unit_price="1.0000")
+    receive(w, w.hospital, 400, dt.date(2024, 8, 2), product=d_non, item=d, unit_price="1.5000")
+    block = SupplyBlock.objects.create(supplier=w.maker, institution=w.hospital, item=d, reason="停产")
+    SupplyBlock.objects.filter(pk=block.pk).update(
+        created_at=dt.datetime(2024, 5, 1, 9, tzinfo=SH), lifted_at=dt.datetime(2024, 6, 1, 9, tzinfo=SH)
+    )
+    receive(w, w.hospital, 300, dt.date(2024, 5, 10), product=d_non, item=d, unit_price="1.5000")
+    # Clinic: exactly 80.00; other hospital: 59.99.
+    receive(w, w.clinic, 8_000, dt.date(2024, 9, 1))
+    receive(w, w.other_hospital, 5_999, dt.date(2024, 9, 1))
+    return w
+
+
+def run_assess(*args):
+    out = io.StringIO()
+    call_command("assess", "--batch", "GY-YD2023-1", "--year", "1", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_assessment_values_worked_by_hand(assessed):
+    w = assessed
+    data = run_assess("--as-of", "2025-03-05")
+    assert (data["batch"], data["agreement_year"]) == ("GY-YD2023-1", 1)
+    rows = {r["institution"]: r for r in data["institutions"]}
+    hospital = rows[w.hospital.code]
+    # Score = 100 × (1 200 × 0.8 + 1 000 × 1 + 1 000 × 0.75) / 3 200 = 84.6875 → 84.69 (C left out).
+    # Savings: A 10 000 × 0.5 − 8 000 × 0.12 = 4 040; B 3 000 − 5 000 × 0.2 = 2 000; D 2 000 − 600 = 1 400;
+    # base = 7 440 × 0.70 = 5 208.00; grade A keeps 50 % = 2 604.00.
+    assert hospital == {
+        "institution": w.hospital.code,
+        "score": 84.69,
+        "grade": "A",
+        "retention_rate": 0.5,
+        "saving_base": 5208.0,
+        "retained": 2604.0,
+        "items": [
+            {"item": "GY7-001", "agreed": 10000, "purchased": 8000, "completion": 0.8, "exempt": None},
+            {"item": "GY7-002", "agreed": 5000, "purchased": 5500, "completion": 1.0, "exempt": None},
+            {"item": "GY7-003", "agreed": 2000, "purchased": 0, "completion": 0.0, "exempt": "exclude"},
+            {"item": "GY7-004", "agreed": 1000, "purchased": 600, "completion": 0.75, "exempt": "share"},
+        ],
+    }
+    # Exactly 80.00 is A: 5 000 − 960 = 4 040 × 0.7 = 2 828.00, half retained.
+    assert (rows[w.clinic.code]["score"], rows[w.clinic.code]["grade"], rows[w.clinic.code]["retained"]) == (
+        80.0,
+        "A",
+        1414.0,
+    )
+    # 59.99 is D: 5 000 − 5 999 × 0.12 = 4 280.12 × 0.7 = 2 996.084 → 2 996.08, nothing retained.
+    other = rows[w.other_hospital.code]
+    assert (
+        other["score"],
+        other["grade"],
+        other["retention_rate"],
+        other["saving_base"],
+        other["retained"],
+    ) == (
+        59.99,
+        "D",
+        0.0,
+        2996.08,
+        0.0,
+    )
+    # Ranked by score.
+    assert [r["institution"] for r in data["institutions"]] == [
+        w.hospital.code,
+        w.clinic.code,
+        w.other_hospital.code,
+    ]
+
+
+def test_inputs_record_what_was_left_out_of_n(assessed):
+    w = assessed
+    row = next(
+        r
+        for r in assessment.compute(
+            w.year1, w.hospital.__class__.objects.filter(pk=w.hospital.pk), AFTER_YEAR
+        )
+    )
+    by_item = {i["item"]: i for i in row["inputs"]["items"]}
+    assert (by_item["GY7-002"]["non_winning_counted"], by_item["GY7-002"]["non_winning_left_out"]) == (
+        "0",
+        "1000",
+    )
+    assert (by_item["GY7-004"]["non_winning_counted"], by_item["GY7-004"]["non_winning_left_out"]) == (
+        "400",
+        "300",
+    )
+    assert by_item["GY7-004"]["exemption"]["scope"] == "371002"
+
+
+def test_finalised_assessment_is_frozen_and_cannot_be_finalised_again(assessed):
+    w = assessed
+    with pytest.raises(DomainError, match="结束后才能定稿"):
+        assessment.finalise(actor=w.province_bureau, year=w.year1, as_of=dt.date(2025, 2, 28))
+    for actor in (w.pharmacist, w.manufacturer):
+        with pytest.raises(NotFound):
+            assessment.finalise(actor=actor, year=w.year1, as_of=AFTER_YEAR)
+    assert AssessmentResult.objects.count() == 0
+    created = assessment.finalise(actor=w.province_bureau, year=w.year1, as_of=AFTER_YEAR)
+    assert len(created) == 3
+    before = run_assess("--as-of", "2025-03-10")
+    # Orders added afterwards (a late receipt inside the year) do not change the finalised result.
+    receive(w, w.clinic, 2_000, dt.date(2024, 12, 1))
+    receive(w, w.other_hospital, 5_000, dt.date(2024, 12, 1))
+    assert run_assess("--as-of", "2025-03-10") == before
+    clinic = AssessmentResult.objects.get(institution=w.clinic)
+    assert (clinic.score, clinic.grade, clinic.retained) == (D("80.00"), "A", D("1414.00"))
+    with pytest.raises(DomainError, match="不能重复定稿"):
+        assessment.finalise(actor=w.province_bureau, year=w.year1, as_of=AFTER_YEAR)
+    with pytest.raises(DomainError, match="不能重复定稿"):
+        assessment.finalise(actor=w.other_city_bureau, year=w.year1, as_of=AFTER_YEAR)
+    assert AssessmentResult.objects.count() == 3
+
+
+def test_table_format(assessed):
+    out = io.StringIO()
+    call_command(
+        "assess",
+        "--batch",
+        "GY-YD2023-1",
+        "--year",
+        "1",
+        "--as-of",
+        "2025-03-05",
+        "--format",
+        "table",
+        stdout=out,
+    )
+    assert "84.69" in out.getvalue() and "5208.00" in out.getvalue()
+
+
+def test_ranking_and_report_pages_scoping_and_xlsx(assessed, client_for, settings):
+    import openpyxl
+
+    w = assessed
+    query = "?batch=GY-YD2023-1&year=1&as_of=2025-03-05"
+    city = client_for(w.city_bureau)
+    page = city.get("/funds/assessment/" + query)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "84.69" in text and "80.00" in text and w.other_hospital.name not in text
+    xlsx = city.get("/funds/assessment/" + query + "&export=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    assert [c.value for c in sheet[1]][:4] == ["排名", "机构代码", "机构名称", "得分"]
+    assert [r[1] for r in sheet.iter_rows(min_row=2, values_only=True)] == [w.hospital.code, w.clinic.code]
+    report = city.get(f"/funds/assessment/institutions/{w.hospital.code}/" + query)
+    assert report.status_code == 200 and "5208.00" in report.content.decode()
+    # Other city's bureau, another institution, a supplier: 404.
+    assert (
+        client_for(w.other_city_bureau)
+        .get(f"/funds/assessment/institutions/{w.hospital.code}/" + query)
+        .status_code
+        == 404
+    )
+    assert (
+        client_for(w.other_pharmacist)
+        .get(f"/funds/assessment/institutions/{w.hospital.code}/" + query)
+        .status_code
+        == 404
+    )
+    assert client_for(w.manufacturer).get("/funds/assessment/" + query).status_code == 404
+    own = client_for(w.pharmacist).get("/funds/assessment/" + query).content.decode()
+    assert w.hospital.code in own and w.clinic.code not in own
+
+
+def test_finalise_through_page_and_api_wrong_org_changes_nothing(
+    assessed, client_for, api_client_for, settings
+):
+    w = assessed
+    # The year ended on 2025-02-28; "today" in the test run is later, so finalising is allowed.
+    for actor in (w.pharmacist, w.manufacturer):
+        response = client_for(actor).post(
+            "/funds/assessment/finalise/", {"batch": "GY-YD2023-1", "year": "1"}
+        )
+        assert response.status_code == 404
+        api = api_client_for(actor).post(
+            "/api/v1/assessments/finalise",
+            json.dumps({"batch_code": "GY-YD2023-1", "year": 1}),
+            content_type="application/json",
+        )
+        assert api.status_code == 404
+    assert AssessmentResult.objects.count() == 0
+    response = client_for(w.city_bureau).post(
+        "/funds/assessment/finalise/", {"batch": "GY-YD2023-1", "year": "1"}
+    )
+    assert response.status_code == 302
+    assert set(AssessmentResult.objects.values_list("institution__code", flat=True)) == {
+        w.hospital.code,
+        w.clinic.code,
+    }
+    again = api_client_for(w.city_bureau).post(
+        "/api/v1/assessments/finalise",
+        json.dumps({"batch_code": "GY-YD2023-1", "year": 1}),
+        content_type="application/json",
+    )
+    assert again.status_code == 400 and again.json()["error"]["code"] == "already_finalised"
+    body = api_client_for(w.pharmacist).get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1").json()
+    assert [(r["institution"], r["score"], r["finalised"]) for r in body["results"]] == [
+        (w.hospital.code, 84.69, True)
+    ]
+    assert (
+        api_client_for(w.manufacturer).get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1").status_code
+        == 404
+    )
+
+
+def test_bureau_edits_exemptions_with_a_reason(assessed, client_for):
+    w = assessed
+    url = "/funds/assessment/exemptions/?batch=GY-YD2023-1&year=1"
+    client = client_for(w.city_bureau)
+    assert client.get(url).status_code == 200
+    no_reason = client.post(
+        url, {"item_code": "GY7-001", "scope_code": w.clinic.code, "mode": "exclude", "reason": ""}
+    )
+    assert "请填写豁免原因" in no_reason.content.decode()
+    no_target = client.post(
+        url, {"item_code": "GY7-001", "scope_code": w.clinic.code, "mode": "share", "reason": "指南"}
+    )
+    assert "目标占比" in no_target.content.decode()
+    assert not Exemption.objects.filter(institution=w.clinic).exists()
+    ok = client.post(
+        url,
+        {"item_code": "GY7-001", "scope_code": w.clinic.code, "mode": "exclude", "reason": "公共卫生事件"},
+    )
+    assert ok.status_code == 302
+    assert Exemption.objects.get(institution=w.clinic).reason == "公共卫生事件"
+    # Excluded, the clinic has no assessed item left: score 100 by definition, no saving.
+    row = next(
+        r for r in run_assess("--as-of", "2025-03-05")["institutions"] if r["institution"] == w.clinic.code
+    )
+    assert (row["score"], row["saving_base"]) == (100.0, 0.0)
+    # Another city's hospital: 404 and nothing written; institutions and suppliers: 404.
+    other = client.post(
+        url, {"item_code": "GY7-001", "scope_code": w.other_hospital.code, "mode": "exclude", "reason": "x"}
+    )
+    assert other.status_code == 404
+    assert not Exemption.objects.filter(institution=w.other_hospital).exists()
+    for actor in (w.pharmacist, w.manufacturer):
+        assert client_for(actor).get(url).status_code == 404
+    exemption = Exemption.objects.get(institution=w.clinic)
+    assert client_for(w.other_city_bureau).post(url, {"delete": exemption.pk}).status_code == 404
+    assert Exemption.objects.filter(pk=exemption.pk).exists()

@@ -1,0 +1,233 @@
+"""Clearance statements with and without a refund, and direct settlement by the fund (payer = fund) that can
+never overdraw the prepayment balance — also with two concurrent requests on PostgreSQL."""
+
+import datetime as dt
+import threading
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection, transaction
+
+from jicai.core.errors import DomainError, NotFound
+from jicai.funds import clearance
+from jicai.funds.models import ClearanceRefund, FundAccount, FundPayment, PrepaymentTranche
+from jicai.funds.prepayment import record_disbursement, trigger_tranches
+from jicai.trade.actions import record_payment
+from jicai.trade.models import OrderLine, Payment
+from tests.funds.conftest import effective_agreement, receive
+
+
+def _prepaid(w):
+    """Hospital: budget 120 000.00, T1 36 000.00 disbursed in full; clinic: 10 000.08, T1 3 000.02 disbursed."""
+    effective_agreement(w, w.hospital, 1_000_000, dt.date(2024, 3, 1))
+    effective_agreement(w, w.clinic, 83_334, dt.date(2024, 3, 1))
+    trigger_tranches(as_of=dt.date(2024, 3, 31))
+    for inst, amount in ((w.hospital, "36000.00"), (w.clinic, "3000.02")):
+        t = PrepaymentTranche.objects.get(institution=inst, tranche="1")
+        record_disbursement(
+            actor=w.province_bureau, tranche_id=t.pk, amount=D(amount), paid_on=dt.date(2024, 3, 12)
+        )
+
+
+@pytest.fixture
+def prepaid(world):
+    _prepaid(world)
+    return world
+
+
+def test_clearance_with_a_refund(prepaid):
+    w = prepaid
+    line = receive(w, w.hospital, 100_000, dt.date(2024, 5, 1))  # 12 000.00 of the main winner
+    record_payment(actor=w.pharmacist, line=line, amount=D("12000.00"), paid_on=dt.date(2024, 5, 20))
+    # Not counted as used: a non-winning product, and a W receipt after the year's end.
+    other = receive(w, w.hospital, 1_000, dt.date(2024, 6, 1), product=w.other_product, unit_price="0.3000")
+    record_payment(actor=w.pharmacist, line=other, amount=D("300.00"), paid_on=dt.date(2024, 6, 20))
+    late = receive(w, w.hospital, 1_000, dt.date(2025, 3, 3))
+    record_payment(actor=w.pharmacist, line=late, amount=D("120.00"), paid_on=dt.date(2025, 3, 10))
+    st = clearance.statement(w.city_bureau, w.hospital.code, "GY-YD2023-1", 1)
+    # Opens 30 days after 2025-02-28; prepaid 36 000 − used 12 000 = 24 000 to return.
+    assert (st.opens_on, st.prepaid, st.used, st.refund_due, st.outstanding) == (
+        dt.date(2025, 3, 30),
+        D("36000.00"),
+        D("12000.00"),
+        D("24000.00"),
+        D("24000.00"),
+    )
+    args = dict(actor=w.city_bureau, institution_code=w.hospital.code, batch_code="GY-YD2023-1", number=1)
+    with pytest.raises(DomainError, match="清算自 2025-03-30 起办理"):
+        clearance.record_refund(**args, amount=D("100.00"), refunded_on=dt.date(2025, 3, 29))
+    with pytest.raises(DomainError, match="超过应退回余额 24000.00"):
+        clearance.record_refund(**args, amount=D("24000.01"), refunded_on=dt.date(2025, 4, 1))
+    with pytest.raises(NotFound):
+        clearance.record_refund(
+            **dict(args, actor=w.other_city_bureau), amount=D("1.00"), refunded_on=dt.date(2025, 4, 1)
+        )
+    with pytest.raises(NotFound):
+        clearance.record_refund(
+            **dict(args, actor=w.pharmacist), amount=D("1.00"), refunded_on=dt.date(2025, 4, 1)
+        )
+    assert ClearanceRefund.objects.count() == 0
+    clearance.record_refund(**args, amount=D("24000.00"), refunded_on=dt.date(2025, 4, 1))
+    st = clearance.statement(w.pharmacist, w.hospital.code, "GY-YD2023-1", 1)
+    assert (st.refunded, st.outstanding) == (D("24000.00"), D("0.00"))
+    assert clearance.balance_of(w.hospital.pk) == D("12000.00")
+
+
+def test_clearance_without_a_refund(prepaid):
+    w = prepaid
+    from jicai.accounts.models import OrganisationKind, Role
+    from tests.factories import org, user
+
+    clinic_user = user(
+        "clinic_pharmacy", org(OrganisationKind.INSTITUTION, institution=w.clinic), Role.INSTITUTION
+    )
+    line = receive(w, w.clinic, 30_000, dt.date(2024, 5, 1))  # 3 600.00
+    record_payment(actor=clinic_user, line=line, amount=D("3600.00"), paid_on=dt.date(2024, 5, 20))
+    st = clearance.statement(w.county_bureau, w.clinic.code, "GY-YD2023-1", 1)
+    assert (st.prepaid, st.used, st.refund_due) == (D("3000.02"), D("3600.00"), D("0.00"))
+    with pytest.raises(DomainError, match="超过应退回余额 0.00"):
+        clearance.record_refund(
+            actor=w.county_bureau,
+            institution_code=w.clinic.code,
+            batch_code="GY-YD2023-1",
+            number=1,
+            amount=D("0.01"),
+            refunded_on=dt.date(2025, 4, 1),
+        )
+    with pytest.raises(NotFound):
+        clearance.statement(w.other_pharmacist, w.clinic.code, "GY-YD2023-1", 1)
+    with pytest.raises(NotFound):
+        clearance.statement(w.manufacturer, w.clinic.code, "GY-YD2023-1", 1)
+
+
+def test_fund_payment_over_the_balance_is_refused_with_nothing_written(prepaid):
+    w = prepaid
+    line = receive(w, w.hospital, 400_000, dt.date(2024, 5, 1))  # 48 000.00
+    with pytest.raises(DomainError, match="超过预付款余额 36000.00"):
+        clearance.record_fund_payment(
+            actor=w.pharmacist, line=line, amount=D("48000.00"), paid_on=dt.date(2024, 5, 20)
+        )
+    with pytest.raises(NotFound):
+        clearance.record_fund_payment(
+            actor=w.other_pharmacist, line=line, amount=D("1.00"), paid_on=dt.date(2024, 5, 20)
+        )
+    line.refresh_from_db()
+    assert (line.paid_amount, Payment.objects.count(), FundPayment.objects.count()) == (D("0.00"), 0, 0)
+    assert clearance.balance_of(w.hospital.pk) == D("36000.00")
+    clearance.record_fund_payment(
+        actor=w.pharmacist, line=line, amount=D("30000.00"), paid_on=dt.date(2024, 5, 20)
+    )
+    line.refresh_from_db()
+    assert line.paid_amount == D("30000.00")
+    assert clearance.balance_of(w.hospital.pk) == D("6000.00")
+    assert FundPayment.objects.get().amount == D("30000.00")
+    # The exact rest of the balance is accepted; a cent more is not.
+    with pytest.raises(DomainError):
+        clearance.record_fund_payment(
+            actor=w.pharmacist, line=line, amount=D("6000.01"), paid_on=dt.date(2024, 5, 21)
+        )
+    clearance.record_fund_payment(
+        actor=w.pharmacist, line=line, amount=D("6000.00"), paid_on=dt.date(2024, 5, 21)
+    )
+    assert clearance.balance_of(w.hospital.pk) == D("0.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_fund_payments_never_overdraw_on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are tested on PostgreSQL")
+    from tests.factories import build_world
+
+    w = build_world()
+    _prepaid(w)
+    first = receive(w, w.hospital, 200_000, dt.date(2024, 5, 1))  # 24 000.00
+    second = receive(w, w.hospital, 200_000, dt.date(2024, 5, 2))
+    drawn, results = threading.Event(), {}
+
+    def pay_and_hold(name, line_id):
+        try:
+            with transaction.atomic():
+                line = OrderLine.objects.get(pk=line_id)
+                clearance.record_fund_payment(
+                    actor=w.pharmacist, line=line, amount=D("20000.00"), paid_on=dt.date(2024, 5, 20)
+                )
+                drawn.set()
+                # Hold the account row lock a while: the other request must wait for this commit.
+                threading.Event().wait(0.5)
+            results[name] = "ok"
+        except DomainError as exc:
+            results[name] = exc.code
+        finally:
+            drawn.set()
+            connection.close()
+
+    def pay_after(name, line_id):
+        drawn.wait(5)
+        try:
+            line = OrderLine.objects.get(pk=line_id)
+            clearance.record_fund_payment(
+                actor=w.pharmacist, line=line, amount=D("20000.00"), paid_on=dt.date(2024, 5, 20)
+            )
+            results[name] = "ok"
+        except DomainError as exc:
+            results[name] = exc.code
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=pay_and_hold, args=("a", first.pk)),
+        threading.Thread(target=pay_after, args=("b", second.pk)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert results == {"a": "ok", "b": "over_balance"}
+    assert FundAccount.objects.get(institution=w.hospital).balance == D("16000.00")
+    assert FundPayment.objects.count() == 1
+    assert Payment.objects.filter(line_id=second.pk).count() == 0
+
+
+def test_statement_page_xlsx_refund_form_and_fund_payment_api(prepaid, client_for, api_client_for):
+    import io
+    import json
+
+    import openpyxl
+
+    w = prepaid
+    line = receive(w, w.hospital, 100_000, dt.date(2024, 5, 1))
+    record_payment(actor=w.pharmacist, line=line, amount=D("12000.00"), paid_on=dt.date(2024, 5, 20))
+    url = f"/funds/clearance/{w.hospital.code}/GY-YD2023-1/1/"
+    page = client_for(w.pharmacist).get(url)
+    assert page.status_code == 200 and "24000.00" in page.content.decode()
+    book = openpyxl.load_workbook(io.BytesIO(client_for(w.city_bureau).get(url + "?export=xlsx").content))
+    cells = [c for row in book.active.iter_rows(values_only=True) for c in row if c is not None]
+    assert "应退回（元）" in cells and 24000.0 in cells
+    for actor in (w.other_pharmacist, w.other_city_bureau, w.manufacturer):
+        assert client_for(actor).get(url).status_code == 404
+        assert client_for(actor).post(url, {"amount": "1.00", "refunded_on": "2025-04-01"}).status_code == 404
+    assert (
+        client_for(w.pharmacist).post(url, {"amount": "1.00", "refunded_on": "2025-04-01"}).status_code == 404
+    )
+    assert ClearanceRefund.objects.count() == 0
+    response = client_for(w.city_bureau).post(url, {"amount": "24000.00", "refunded_on": "2025-04-01"})
+    assert response.status_code == 302
+    assert ClearanceRefund.objects.get().amount == D("24000.00")
+    # Direct settlement through the API: the institution asks, the fund pays from the balance (12 000 left).
+    other = receive(w, w.hospital, 200_000, dt.date(2024, 6, 1))  # 24 000.00
+    body = {"order_id": other.order.order_id, "line_no": 1, "amount": "12000.01", "paid_on": "2024-06-20"}
+    refused = api_client_for(w.pharmacist).post(
+        "/api/v1/prepayment/fund-payments", json.dumps(body), content_type="application/json"
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "over_balance"
+    wrong = api_client_for(w.other_pharmacist).post(
+        "/api/v1/prepayment/fund-payments", json.dumps(body), content_type="application/json"
+    )
+    assert wrong.status_code == 404
+    assert FundPayment.objects.count() == 0
+    body["amount"] = "12000.00"
+    ok = api_client_for(w.pharmacist).post(
+        "/api/v1/prepayment/fund-payments", json.dumps(body), content_type="application/json"
+    )
+    assert ok.status_code == 201, ok.content
+    assert (ok.json()["payer"], ok.json()["balance"]) == ("fund", "0.00")
