@@ -54,6 +54,21 @@ def paginate(queryset: QuerySet, paging: PageParams) -> dict[str, Any]:
     }
 
 
+def paginate_rows(rows: list, paging: PageParams, convert=None) -> dict[str, Any]:
+    """The same page shape over rows already computed in Python (a report's rows, not a queryset): the count is
+    exact, `convert` (if given) turns each row of the page into its output form."""
+    offset = (paging.page - 1) * paging.page_size
+    page = rows[offset : offset + paging.page_size]
+    return {
+        "count": len(rows),
+        "count_exact": True,
+        "has_more": len(rows) > offset + paging.page_size,
+        "page": paging.page,
+        "page_size": paging.page_size,
+        "results": [convert(r) for r in page] if convert else page,
+    }
+
+
 _page_schemas: dict[type, type] = {}
 
 

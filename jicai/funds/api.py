@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
-from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
+from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, paginate_rows, with_errors
 from jicai.core.errors import NotFound
 from jicai.funds import assessment, clearance, prepayment, standards
 from jicai.trade.models import OrderLine
@@ -64,13 +64,7 @@ def list_standards(
     _, rows = standards.list_standards(
         request.actor, province_code=province_code, on=on or timezone.localdate(), batch_code=batch_code, q=q
     )
-    offset = (paging.page - 1) * paging.page_size
-    return {
-        "count": len(rows),
-        "page": paging.page,
-        "page_size": paging.page_size,
-        "results": rows[offset : offset + paging.page_size],
-    }
+    return paginate_rows(rows, paging)
 
 
 class QuoteIn(Schema):
@@ -230,16 +224,7 @@ def list_assessments(
     institutions = assessment.assessable_institutions(request.actor)
     agreement_year = assessment.get_year(batch_code, year)
     rows = assessment.results(agreement_year, institutions, as_of or timezone.localdate())
-    offset = (paging.page - 1) * paging.page_size
-    return {
-        "count": len(rows),
-        "page": paging.page,
-        "page_size": paging.page_size,
-        "results": [
-            dict(assessment.result_json(r), finalised=r["finalised"])
-            for r in rows[offset : offset + paging.page_size]
-        ],
-    }
+    return paginate_rows(rows, paging, lambda r: dict(assessment.result_json(r), finalised=r["finalised"]))
 
 
 class FinaliseIn(Schema):

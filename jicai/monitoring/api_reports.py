@@ -8,7 +8,7 @@ from typing import Literal
 from ninja import Field, Query, Router, Schema
 
 from jicai.accounts import access
-from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
+from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, paginate_rows, with_errors
 from jicai.core.errors import DomainError, NotFound
 from jicai.monitoring import dashboards, notices, scorecards
 from jicai.monitoring.dashboards import NOT_FOUND
@@ -455,13 +455,7 @@ def scorecard_list(request, paging: Query[PageParams], batch: str, quarter: str,
         today=today(),
         suppliers=[own] if own else None,
     )
-    offset = (paging.page - 1) * paging.page_size
-    return {
-        "count": len(cards),
-        "page": paging.page,
-        "page_size": paging.page_size,
-        "results": [_card(c) for c in cards[offset : offset + paging.page_size]],
-    }
+    return paginate_rows(cards, paging, _card)
 
 
 @router.get(

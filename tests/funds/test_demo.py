@@ -5,6 +5,7 @@ import pytest
 from django.db.models import F
 
 from jicai.demo.runner import run_demo
+from jicai.demo.scales import BASE_TODAY
 from jicai.funds.models import (
     AssessmentResult,
     ClearanceRefund,
@@ -17,7 +18,7 @@ from jicai.funds.models import (
 
 @pytest.mark.django_db
 def test_small_demo_has_every_money_case():
-    ctx = run_demo(scale="small", seed=1, write=lambda _: None)
+    ctx = run_demo(scale="small", seed=1, write=lambda _: None, today=BASE_TODAY)
     national = next(b for b in ctx.batches if b.kind == "national")
     tranches = PrepaymentTranche.objects.all()
     assert tranches.filter(paid_amount=F("amount")).exists()

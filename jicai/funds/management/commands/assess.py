@@ -1,12 +1,12 @@
 """`jicai assess --batch CODE --year N [--as-of YYYY-MM-DD] [--format json|table]` (SPEC §10, §12): the
 assessment of every institution with agreed volumes in that agreement year; finalised ones as frozen."""
 
-import datetime as dt
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from jicai.core.commands import parse_as_of
 from jicai.core.errors import DomainError
 from jicai.funds.assessment import get_year, result_json, results
 from jicai.registry.models import Institution
@@ -22,10 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=("json", "table"), default="json")
 
     def handle(self, *args, **options):
-        try:
-            as_of = dt.date.fromisoformat(options["as_of"]) if options["as_of"] else timezone.localdate()
-        except ValueError:
-            raise CommandError(f"--as-of 应为 YYYY-MM-DD，实际为“{options['as_of']}”") from None
+        as_of = parse_as_of(options["as_of"]) if options["as_of"] else timezone.localdate()
         try:
             year = get_year(options["batch"], options["year"])
         except DomainError as exc:

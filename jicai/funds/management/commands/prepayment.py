@@ -1,11 +1,11 @@
 """`jicai prepayment --as-of YYYY-MM-DD [--format json|table]` (SPEC §10): trigger the fund prepayment tranches
 due by that date and print every tranche triggered so far. Idempotent: a second run triggers nothing new."""
 
-import datetime as dt
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
+from jicai.core.commands import parse_as_of, write_table
 from jicai.funds.prepayment import tranche_json, trigger_tranches
 
 COLUMNS = (
@@ -28,22 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=("json", "table"), default="json")
 
     def handle(self, *args, **options):
-        try:
-            as_of = dt.date.fromisoformat(options["as_of"])
-        except ValueError:
-            raise CommandError(f"--as-of 应为 YYYY-MM-DD，实际为“{options['as_of']}”") from None
+        as_of = parse_as_of(options["as_of"])
         rows = [tranche_json(t) for t in trigger_tranches(as_of=as_of)]
         if options["format"] == "json":
             self.stdout.write(json.dumps({"as_of": as_of.isoformat(), "tranches": rows}, ensure_ascii=False))
             return
-        cells = [[_cell(r[c]) for c in COLUMNS] for r in rows]
-        widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(COLUMNS)]
-        self.stdout.write("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))
-        for row in cells:
-            self.stdout.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
-
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return "" if value is None else str(value)
+        # Amounts are JSON numbers; the table shows them with their 2 decimals.
+        amounts = [{c: f"{v:.2f}" if isinstance(v, float) else v for c, v in r.items()} for r in rows]
+        write_table(self.stdout, COLUMNS, amounts)
