@@ -16,7 +16,7 @@ from jicai.demo.steps.accounts import DEMO_PASSWORD
 from jicai.demo.steps.monitoring import monitoring_date
 from jicai.hospital import rules
 from jicai.hospital.actions import generate_targets
-from jicai.hospital.models import Department, Doctor, DoctorStatus, StaffLink
+from jicai.hospital.models import Department, Doctor, DoctorStatus, DoctorTarget, StaffLink
 from jicai.trade.models import UsageLine
 
 HOSPITALS = 4  # besides the pharmacist login's own hospital
@@ -57,14 +57,15 @@ def build_hospital(ctx: DemoContext) -> None:
     years = {y.pk: y for y in AgreementYear.objects.filter(start__lte=as_of, end__gte=as_of)}
     departments = _departments(hospitals)
     doctors = _doctors(hospitals, departments)
-    lines = 0
     rng = ctx.rng
-    usage = []
+    habits = {code: habit for code, _name, _dept, _status, habit in DOCTORS}
+    plan_months = 10  # months_to_complete's default: the demo's doctors pace themselves on it
+    usage, pairs = [], {}
     for hospital in hospitals:
         volumes = list(
             AgreedVolume.objects.filter(institution=hospital, agreement_year_id__in=years, agreed_qty__gt=0)
             .order_by("item_id")[:ITEMS_PER_HOSPITAL]
-            .values("item_id", "agreed_qty", "agreement_year_id")
+            .values("id", "item_id", "agreed_qty", "agreement_year_id")
         )
         for v in volumes:
             products = ctx.item_products.get(v["item_id"], [])
@@ -73,32 +74,40 @@ def build_hospital(ctx: DemoContext) -> None:
             if main is None:
                 continue
             year = years[v["agreement_year_id"]]
-            per_doctor_month = max(1, v["agreed_qty"] // (len(DOCTORS) * 10))
+            pairs[v["id"]] = (hospital.pk, main, other, year)
+            # Last year: every doctor about the same, so targets split evenly over the active ones.
+            per_doctor_month = max(1, v["agreed_qty"] // (len(DOCTORS) * plan_months))
             for code, _name, dept, _status, habit in DOCTORS:
-                for start, end in (
-                    (rules.add_months(year.start, -12), year.start - dt.timedelta(days=1)),
-                    (year.start, as_of),
-                ):
-                    current = start == year.start
-                    day = start + dt.timedelta(days=14)
-                    while day <= end:
-                        qty = round(per_doctor_month * rng.uniform(0.7, 1.3))
-                        if current and habit == "lag":
-                            qty = round(qty * 0.35)
-                        product = main
-                        if habit == "nonwin" and other is not None and rng.random() < 0.7:
-                            product = other
-                        if qty > 0:
-                            usage.append(
-                                UsageLine(
-                                    institution_id=hospital.pk, product_id=product.pk, department=dept,
-                                    doctor_code=code, qty=qty, used_on=day,
-                                )
-                            )  # fmt: skip
-                        day = rules.add_months(day, 1)
+                for day in _months(rules.add_months(year.start, -12), year.start - dt.timedelta(days=1)):
+                    qty = round(per_doctor_month * rng.uniform(0.7, 1.3))
+                    product = (
+                        other if habit == "nonwin" and other is not None and rng.random() < 0.7 else main
+                    )
+                    usage.append(_line(hospital.pk, product.pk, dept, code, qty, day))
+    usage = [u for u in usage if u.qty > 0]
     UsageLine.objects.bulk_create(usage, batch_size=2000)
-    lines = len(usage)
     split = generate_targets(institution_ids=[h.pk for h in hospitals])
+    # This year: each doctor against their own target — most on or a little ahead of the plan, the "lag" ones
+    # at about a third of it, the "nonwin" ones prescribing more non-winning than winning products.
+    current = []
+    targets = DoctorTarget.objects.filter(department_target__volume_id__in=pairs).values_list(
+        "department_target__volume_id", "department_target__department__code", "doctor__code", "target"
+    )
+    for volume_id, dept, code, target in targets.order_by("department_target__volume_id", "doctor__code"):
+        hospital_id, main, other, year = pairs[volume_id]
+        monthly = target / plan_months
+        habit = habits.get(code, "normal")
+        for day in _months(year.start, as_of):
+            if habit == "lag":
+                shares = [(main, rng.uniform(0.25, 0.45))]
+            elif habit == "nonwin" and other is not None:
+                shares = [(main, rng.uniform(0.3, 0.5)), (other, rng.uniform(0.6, 0.9))]
+            else:
+                shares = [(main, rng.uniform(0.95, 1.25))]
+            current += [_line(hospital_id, p.pk, dept, code, round(monthly * f), day) for p, f in shares]
+    current = [u for u in current if u.qty > 0]
+    UsageLine.objects.bulk_create(current, batch_size=2000)
+    lines = len(usage) + len(current)
     head = account_actions.create_user(
         actor=None, username="depthead", password=DEMO_PASSWORD, organisation=pharmacist.organisation,
         role=Role.DEPARTMENT_HEAD, full_name="心血管内科主任",
@@ -142,3 +151,20 @@ def _doctors(hospitals, departments) -> dict:
         ]
     )
     return {(d.institution_id, d.code): d for d in Doctor.objects.filter(institution__in=hospitals)}
+
+
+def _months(start: dt.date, end: dt.date):
+    """The 15th of every month from start's month while on or before end (one usage line per month)."""
+    day = start + dt.timedelta(days=14)
+    while day <= end:
+        yield day
+        day = rules.add_months(day, 1)
+
+
+def _line(
+    institution_id: int, product_id: int, department: str, doctor: str, qty: int, day: dt.date
+) -> UsageLine:
+    return UsageLine(
+        institution_id=institution_id, product_id=product_id, department=department, doctor_code=doctor,
+        qty=qty, used_on=day,
+    )  # fmt: skip
