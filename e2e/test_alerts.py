@@ -7,24 +7,12 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
+from e2e.session import log_in, log_out
 from jicai.monitoring.models import Alert
-from tests.factories import PASSWORD
 from tests.monitoring.conftest import agreed, monitor, received
 
 pytestmark = pytest.mark.browser
 D = dt.date
-
-
-def log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-
-
-def log_out(page):
-    page.get_by_role("button", name="退出").click()
 
 
 def test_explain_escalate_resolve_in_the_browser(e2e_world, live_server, page, artifacts):

@@ -8,20 +8,12 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
+from e2e.session import log_in
 from jicai.batches.models import Item
 from jicai.demand import actions
 from jicai.demand.models import DemandReport, ImportedHistory
-from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
 
 
 def log_out(page):

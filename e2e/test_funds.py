@@ -8,26 +8,14 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
+from e2e.session import log_in, log_out
 from jicai.agreements.models import AgreedVolume
 from jicai.batches.models import AgreementYear
 from jicai.funds.models import AssessmentResult, ReferencePrice
 from jicai.funds.prepayment import trigger_tranches
-from tests.factories import PASSWORD
 from tests.funds.conftest import effective_agreement, receive
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-
-
-def log_out(page):
-    page.get_by_role("button", name="退出").click()
 
 
 def test_tranche_disbursement_and_assessment_in_the_browser(e2e_world, live_server, page, artifacts):

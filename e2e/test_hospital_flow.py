@@ -5,23 +5,11 @@ logs in and sees the new target; the change log shows each step. No console erro
 import pytest
 from playwright.sync_api import expect
 
+from e2e.session import log_in, log_out
 from jicai.agreements.models import AgreedVolume
-from tests.factories import PASSWORD
 from tests.hospital.conftest import build_hospital
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-
-
-def log_out(page):
-    page.get_by_role("button", name="退出").click()
 
 
 def test_pharmacy_head_and_doctor_change_targets(e2e_world, live_server, page, artifacts):

@@ -6,22 +6,14 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
+from e2e.session import log_in
 from jicai.monitoring.models import AlertType
 from tests import factories
-from tests.factories import PASSWORD
 from tests.monitoring.conftest import add_line
 from tests.monitoring.report_factories import alert, progress, second_item, year1
 
 pytestmark = pytest.mark.browser
 D = dt.date
-
-
-def log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
 
 
 def build(w):

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from e2e.session import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -77,14 +77,6 @@ ROLES = {
         "/registry/institutions/H37100200001/",
     ),
 }
-
-
-def log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
 
 
 @pytest.mark.parametrize("persona", list(ROLES))

@@ -8,23 +8,11 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
+from e2e.session import log_in, log_out
 from jicai.tickets import actions, queries
-from tests.factories import PASSWORD
 from tests.tickets.conftest import PDF
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-
-
-def log_out(page):
-    page.get_by_role("button", name="退出").click()
 
 
 def test_open_reply_overdue_escalation_interview_fix(

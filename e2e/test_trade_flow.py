@@ -4,23 +4,11 @@ delivers part of it, the institution receives with a reject and pays; statuses f
 import pytest
 from playwright.sync_api import expect
 
+from e2e.session import log_in, log_out
 from jicai.trade import actions
-from tests.factories import PASSWORD
 from tests.trade.conftest import TODAY, build_trade
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-
-
-def log_out(page):
-    page.get_by_role("button", name="退出").click()
 
 
 def test_order_delivery_receipt_payment(e2e_world, live_server, page, artifacts, monkeypatch):

@@ -88,7 +88,7 @@ class ScaledDecimalField(models.BigIntegerField):
             return None
         if isinstance(value, bool):
             raise exceptions.ValidationError("金额不能是布尔值", code="invalid")
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int):
             value = Decimal(value)
         elif not isinstance(value, Decimal):
             try:
