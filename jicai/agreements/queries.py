@@ -6,11 +6,19 @@ distributor). Two rules built here on top of access.py: who may adjust a volume 
 contains the institution) and who sees delivery relationships.
 """
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from jicai.accounts import access
 from jicai.agreements.models import AgreedVolume, AgreementStatus, DeliveryRelationship, PurchaseAgreement
+from jicai.batches.models import Batch
 from jicai.registry.models import Region
+
+# Lists of volumes and agreements follow their unique key (agreement year, institution, item): the
+# unique index then hands out a page without sorting the scope. Ordering by the joined codes (batch code,
+# year number, institution code, item code) sorted every visible row first — 160–320 ms per page for the
+# province bureau at medium scale. Years, institutions and items are created in code order, so the
+# order a user sees is the same in practice.
+LIST_ORDER = ("agreement_year_id", "institution_id", "item_id")
 
 # ---- agreed volumes ------------------------------------------------------------------------------
 
@@ -83,9 +91,7 @@ def list_volumes(
         qs = qs.filter(source=source)
     if problem == "no_supplier":
         qs = qs.filter(supplier__isnull=True)
-    return qs.order_by(
-        "agreement_year__batch__code", "agreement_year__number", "institution__code", "item__item_code"
-    )
+    return qs.order_by(*LIST_ORDER)
 
 
 def get_volume(actor, pk: int) -> AgreedVolume:
@@ -153,9 +159,7 @@ def list_agreements(
         qs = qs.filter(supplier__code=supplier)
     if overdue_on is not None:
         qs = qs.filter(due_date__lt=overdue_on).exclude(status=AgreementStatus.EFFECTIVE)
-    return qs.order_by(
-        "agreement_year__batch__code", "agreement_year__number", "institution__code", "item__item_code"
-    )
+    return qs.order_by(*LIST_ORDER)
 
 
 def get_agreement(actor, pk: int) -> PurchaseAgreement:
@@ -188,13 +192,11 @@ def signing_party(actor, agreement: PurchaseAgreement) -> str | None:
 
 
 def batches_with_agreements(actor):
-    """(code, label) of batches that have agreements the actor sees: the batch filter's choices."""
-    rows = (
-        visible_agreements(actor)
-        .values_list("agreement_year__batch__code", "agreement_year__batch__name")
-        .distinct()
-        .order_by("agreement_year__batch__code")
-    )
+    """(code, label) of batches that have agreements the actor sees: the batch filter's choices. One
+    EXISTS probe per batch (a handful) stops at the first visible agreement; a DISTINCT over every
+    visible agreement read them all (79 ms for the province bureau at medium scale, growing with it)."""
+    visible = visible_agreements(actor).filter(agreement_year__batch=OuterRef("pk"))
+    rows = Batch.objects.filter(Exists(visible)).order_by("code").values_list("code", "name")
     return [(code, f"{name}（{code}）") for code, name in rows]
 
 
