@@ -53,6 +53,7 @@ def build(database_url: str, scale: str) -> None:
 
 def setup_django() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "jicai.settings"
+    os.environ.setdefault("JICAI_WEB", "1")  # the web processes' PostgreSQL session settings (jicai/wsgi.py)
     sys.path.insert(0, str(ROOT))
     import django
 

@@ -172,6 +172,20 @@ def local_today() -> dt.date:
     return dt.datetime.now(SHANGHAI).date()
 
 
+def _refresh_statistics(write: Callable[[str], None]) -> None:
+    """PostgreSQL: ANALYZE the whole database once the demo is written. The steps analyse the big tables
+    they bulk-load, but the small ones (regions, institutions, organisations …) kept empty-table
+    statistics on a server whose autovacuum has not run yet, and the planner then took the province's
+    region prefix for one region and sorted every order: list pages took 0.6–2.6 s instead of 30–70 ms at
+    medium scale. (SQLite plans these lists the same way with or without statistics.)"""
+    if connection.vendor != "postgresql":
+        return
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    write(f"      统计信息已更新（ANALYZE，{time.perf_counter() - started:.1f} 秒）")
+
+
 def run_demo(
     *,
     scale: str,
@@ -208,6 +222,7 @@ def run_demo(
             else:
                 step.run(ctx)
             write(f"      用时 {time.perf_counter() - step_started:.2f} 秒")
+    _refresh_statistics(write)
     run.seconds = round(time.perf_counter() - started, 3)
     run.counts = table_counts()
     run.status = DemoRun.Status.DONE
