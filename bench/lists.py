@@ -2,7 +2,8 @@
 with the capped count (jicai.core.counts) against the old full `COUNT(*)` in the same run.
 
     .venv/bin/python bench/lists.py [--scale medium|province] [--repeat 10] [--reuse]
-        [--postgres postgres://postgres@127.0.0.1:5432/jicai_lists] [--only REGEX] [--target-ms 100]
+        [--postgres postgres://postgres@127.0.0.1:5432/jicai_lists] [--only REGEX] [--skip REGEX]
+        [--persona largest_institution|province_bureau] [--target-ms 100]
 
 The database is migrated and, unless --reuse finds a demo already there, rebuilt with `jicai demo --scale
 SCALE` (medium ≈ 30 s, province ≈ 10–15 min). Personas: a user of the institution with the most orders
@@ -67,6 +68,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/jicai_lists")
     parser.add_argument("--only", default="", help="regex on the URL")
+    parser.add_argument("--skip", default="", help="regex on the URL: lists left out")
+    parser.add_argument("--persona", default="", choices=["", "largest_institution", "province_bureau"])
     parser.add_argument("--target-ms", type=float, default=TARGET_MS)
     args = parser.parse_args()
 
@@ -190,19 +193,22 @@ def measure(args) -> None:
     )
     summary = {"lists": 0, "met": 0, "worst": None}
     only = re.compile(args.only) if args.only else None
+    skip = re.compile(args.skip) if args.skip else None
     for label, user, key, orders in personas():
+        if args.persona and label != args.persona:
+            continue
         client = Client()
         client.force_login(user)
         token = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
         targets = []
         for url in web_candidates():
-            if only and not only.search(url):
+            if (only and not only.search(url)) or (skip and skip.search(url)):
                 continue
             response = client.get(url)
             if response.status_code == 200 and response.context and "paginator" in response.context:
                 targets.append(("web", url, {}))
         for path in api_lists(client):
-            if only and not only.search(path):
+            if (only and not only.search(path)) or (skip and skip.search(path)):
                 continue
             targets.append(("api", path, token))
         emit(name="persona", persona=label, username=user.username, orders=orders, lists=len(targets))

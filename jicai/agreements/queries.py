@@ -6,11 +6,11 @@ distributor). Two rules built here on top of access.py: who may adjust a volume 
 contains the institution) and who sees delivery relationships.
 """
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from jicai.accounts import access
 from jicai.agreements.models import AgreedVolume, AgreementStatus, DeliveryRelationship, PurchaseAgreement
-from jicai.batches.models import Batch
+from jicai.batches.models import AgreementYear, Batch
 from jicai.registry.models import Region
 
 # Lists of volumes and agreements follow their unique key (agreement year, institution, item): the
@@ -192,11 +192,21 @@ def signing_party(actor, agreement: PurchaseAgreement) -> str | None:
 
 
 def batches_with_agreements(actor):
-    """(code, label) of batches that have agreements the actor sees: the batch filter's choices. One
-    EXISTS probe per batch (a handful) stops at the first visible agreement; a DISTINCT over every
-    visible agreement read them all (79 ms for the province bureau at medium scale, growing with it)."""
-    visible = visible_agreements(actor).filter(agreement_year__batch=OuterRef("pk"))
-    rows = Batch.objects.filter(Exists(visible)).order_by("code").values_list("code", "name")
+    """(code, label) of batches that have agreements the actor sees: the batch filter's choices.
+
+    One probe per agreement year (a handful; a batch already found is not probed again), each a
+    separate statement with the year as a constant so the unique index (agreement year, institution,
+    item) answers it in well under a millisecond. A DISTINCT over every visible agreement read them all;
+    EXISTS or a correlated sub-select let PostgreSQL hash or loop over every agreement or institution
+    instead (1.1–2.1 s at province scale for the years without agreements)."""
+    visible = visible_agreements(actor).order_by()
+    found: set[int] = set()
+    for year_id, batch_id in AgreementYear.objects.order_by("batch_id", "number").values_list(
+        "pk", "batch_id"
+    ):
+        if batch_id not in found and visible.filter(agreement_year_id=year_id).exists():
+            found.add(batch_id)
+    rows = Batch.objects.filter(pk__in=found).order_by("code").values_list("code", "name")
     return [(code, f"{name}（{code}）") for code, name in rows]
 
 
