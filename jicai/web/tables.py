@@ -15,6 +15,8 @@ from django.http import FileResponse, HttpRequest
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from jicai.core.counts import capped_count, count_label
 
@@ -108,6 +110,23 @@ def display(value: Any) -> str:
     return str(value)
 
 
+def _cell_html(text: str, url: str | None, numeric: bool) -> str:
+    classes = ("num " if numeric else "") + ("text-nowrap" if len(text) <= 20 else "")
+    inner = f'<a href="{escape(url)}">{escape(text)}</a>' if url else escape(text)
+    return f'<td class="{classes}">{inner}</td>'
+
+
+def row_html(columns: Sequence[Column], obj) -> str:
+    """One table row's cells as HTML, every value escaped. Built here rather than in the template: a
+    page of 50 rows × 10 columns was 500 loops of template tags, most of the page's CPU time."""
+    return mark_safe(  # noqa: S308 — every text and URL above is escaped
+        "".join(
+            _cell_html(display(col.value(obj)), col.link(obj) if col.link else None, col.numeric)
+            for col in columns
+        )
+    )
+
+
 def _chunks(iterator: Iterator, size: int) -> Iterator[list]:
     chunk = []
     for obj in iterator:
@@ -127,17 +146,7 @@ def render_list(request: HttpRequest, page: ListPage, queryset, values: dict[str
     objects = list(current.object_list)
     if page.prepare:
         page.prepare(objects)
-    rows = [
-        [
-            {
-                "text": display(col.value(obj)),
-                "url": col.link(obj) if col.link else None,
-                "numeric": col.numeric,
-            }
-            for col in page.columns
-        ]
-        for obj in objects
-    ]
+    rows = [row_html(page.columns, obj) for obj in objects]
     kept = {k: v for k, v in values.items() if v or k in request.GET}
     querystring = urlencode(kept)
     filters = [
