@@ -231,19 +231,28 @@ def scope_by_parties(
             return qs.filter(**{f"{institution}_id__in": {own.pk, *members}})
         return qs.filter(**{f"{institution}_id": own.pk})
     if org_kind == OrganisationKind.COMPANY:
-        return _company_rows(qs, actor.organisation.company_id, supplier, distributor)
+        return _company_rows(actor, qs, supplier, distributor)
     return qs.none()
 
 
-def _company_rows(qs: QuerySet, company_id: int, supplier: str | None, distributor: str | None) -> QuerySet:
+def _company_rows(actor, qs: QuerySet, supplier: str | None, distributor: str | None) -> QuerySet:
     """Rows naming the company as supplier or distributor. `supplier = X OR distributor = X` spans two
     tables for order lines, deliveries, receipts … (the distributor is on the order), so no index serves
     it and every list of a company scanned both tables (0.3–0.5 s at medium scale). Most companies hold
     one role only: two indexed EXISTS probes find which sides have rows, and only those stay in the filter
-    (the OR is kept for a company that is both, e.g. a manufacturer delivering its own products)."""
+    (the OR is kept for a company that is both, e.g. a manufacturer delivering its own products). The
+    answer for an unfiltered queryset is kept on the actor (one request) for the next scope of that model."""
+    company_id = actor.organisation.company_id
     sides = [Q(**{f"{path}_id": company_id}) for path in (supplier, distributor) if path]
     if len(sides) == 2:
-        sides = [side for side in sides if qs.filter(side).exists()] or sides[:1]
+        key = (qs.model, supplier, distributor)
+        cache = actor.__dict__.setdefault("_company_sides", {})
+        found = None if qs.query.where else cache.get(key)
+        if found is None:
+            found = [qs.filter(side).exists() for side in sides]
+            if not qs.query.where:
+                cache[key] = found
+        sides = [side for side, has_rows in zip(sides, found, strict=True) if has_rows] or sides[:1]
     if not sides:
         return qs.none()
     q = sides[0]

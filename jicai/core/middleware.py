@@ -37,6 +37,11 @@ class SessionRefreshMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
+    @classmethod
+    def stamp(cls, sender, request, user, **kwargs) -> None:
+        if request is not None and hasattr(request, "session"):
+            request.session[cls.KEY] = int(time.time())
+
     def __call__(self, request):
         response = self.get_response(request)
         session = getattr(request, "session", None)

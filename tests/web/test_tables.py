@@ -27,7 +27,9 @@ COLUMNS = [
 
 
 def test_cells_are_escaped_with_the_template_classes():
-    assert row_html(COLUMNS, Obj()) == (
+    row = row_html(COLUMNS, Obj())
+    assert row[1:5] == ["A&B", "12", "是", "—"]
+    assert row.html == (
         '<td class=""><a href="/x/?a=1&amp;b=&quot;2&quot;">'
         "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</a></td>"
         '<td class="text-nowrap">A&amp;B</td>'
