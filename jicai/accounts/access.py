@@ -221,6 +221,8 @@ def scope_by_parties(
         return qs.none()  # a prescriber sees no orders, agreements, payables … of its institution
     org_kind = kind(actor)
     if org_kind == OrganisationKind.BUREAU:
+        if holds_every_institution(actor):
+            return qs.filter(**{f"{institution}__isnull": False})
         return qs.filter(**{f"{institution}__region__path__startswith": actor.organisation.region.path})
     if org_kind == OrganisationKind.INSTITUTION:
         own = actor.organisation.institution
@@ -259,6 +261,19 @@ def _company_rows(actor, qs: QuerySet, supplier: str | None, distributor: str | 
     for side in sides[1:]:
         q |= side
     return qs.filter(q)
+
+
+def holds_every_institution(actor) -> bool:
+    """A bureau whose region subtree holds every institution of the installation (a province bureau on
+    a one-province platform). Its rows then need no join to the institution's region: the region prefix
+    filter made PostgreSQL join every row it counted to the institution and region tables. One indexed
+    probe, remembered on the actor for the request."""
+    if "_holds_every_institution" not in actor.__dict__:
+        path = actor.organisation.region.path
+        actor.__dict__["_holds_every_institution"] = not (
+            Institution.objects.exclude(region__path__startswith=path).exists()
+        )
+    return actor.__dict__["_holds_every_institution"]
 
 
 def reviewing_region(institution: Institution) -> Region:

@@ -19,14 +19,26 @@ from jicai.monitoring.models import (
 )
 
 
-def visible_alerts(actor) -> QuerySet[Alert]:
-    qs = Alert.objects.all()
+def visible_alert_parts(actor) -> list[Q]:
+    """The actor's alerts as disjoint conditions (no alert meets two): `visible_alerts` is their OR, and
+    a count over many alerts sums one count per part, each of which an index or one join serves — the OR
+    of conditions on different tables made PostgreSQL evaluate every alert (1.4 s for the province
+    bureau's dashboard at province scale)."""
     if access.is_admin(actor):
-        return qs
+        return [Q()]
     org_kind = access.kind(actor)
     if org_kind == OrganisationKind.BUREAU:
         region = actor.organisation.region
         province_code = region.province_code
+        own = (
+            Q(institution__isnull=False)
+            if access.holds_every_institution(actor)
+            else Q(institution__region__path__startswith=region.path)
+        )
+        if region.level != "province":
+            # Supplier-only and listing alerts (monthly reports, listing prices) are the province's business;
+            # this also keeps the alert list in step with the dashboards' region counts.
+            return [own]
         supplier_in_province = Exists(
             Winner.objects.filter(
                 product__manufacturer=OuterRef("supplier"),
@@ -34,20 +46,25 @@ def visible_alerts(actor) -> QuerySet[Alert]:
                 role__in=SUPPLY_ROLES,
             )
         )
-        own = Q(institution__region__path__startswith=region.path)
-        if region.level != "province":
-            # Supplier-only and listing alerts (monthly reports, listing prices) are the province's business;
-            # this also keeps the alert list in step with the dashboards' region counts.
-            return qs.filter(own)
         supplier_only = Q(institution__isnull=True, supplier__isnull=False) & Q(supplier_in_province)
         listing = Q(institution__isnull=True, supplier__isnull=True, province__code=province_code)
-        return qs.filter(own | supplier_only | listing)
+        return [own, supplier_only, listing]
     if org_kind == OrganisationKind.INSTITUTION:
-        return qs.filter(institution=actor.organisation.institution)
+        return [Q(institution=actor.organisation.institution)]
     if org_kind == OrganisationKind.COMPANY:
         company = actor.organisation.company
-        return qs.filter(Q(supplier=company) | Q(product__manufacturer=company))
-    return qs.none()
+        return [Q(supplier=company), Q(product__manufacturer=company) & ~Q(supplier=company)]
+    return []
+
+
+def visible_alerts(actor) -> QuerySet[Alert]:
+    parts = visible_alert_parts(actor)
+    if not parts:
+        return Alert.objects.none()
+    condition = parts[0]
+    for part in parts[1:]:
+        condition |= part
+    return Alert.objects.filter(condition)
 
 
 def list_alerts(

@@ -70,3 +70,27 @@ def test_probes_run_once_per_model_and_request(world):
         supplier="supplier",
         distributor="order__distributor",
     ).exists()
+
+
+def test_province_bureau_without_the_region_join_only_while_it_holds_every_institution(world):
+    from tests import factories
+
+    mine = add_line(world.hospital, world.product, 10, D(2025, 6, 1))
+    other = add_line(world.other_hospital, world.product, 10, D(2025, 6, 1))
+
+    def lines(actor):
+        return set(access.scope_by_parties(actor, OrderLine.objects.all(), institution="institution"))
+
+    assert access.holds_every_institution(world.province_bureau)
+    assert lines(world.province_bureau) == {mine, other}
+    assert not access.holds_every_institution(world.city_bureau)
+    assert lines(world.city_bureau) == {mine}
+    # An institution of another province: the province bureau no longer holds them all.
+    beijing = factories.region("110000", "北京市")
+    outside = add_line(
+        factories.institution("H11010100001", "北京某医院", beijing), world.product, 10, D(2025, 6, 1)
+    )
+    world.province_bureau.__dict__.pop("_holds_every_institution")
+    assert not access.holds_every_institution(world.province_bureau)
+    assert lines(world.province_bureau) == {mine, other}
+    assert outside not in lines(world.province_bureau)
