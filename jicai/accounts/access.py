@@ -393,7 +393,7 @@ def visible_quota_volumes(actor) -> QuerySet:
     if is_admin(actor):
         return qs
     if is_bureau(actor):
-        return qs.filter(institution__region__path__startswith=actor.organisation.region.path)
+        return scope_by_parties(actor, qs, institution="institution")
     if is_pharmacy(actor):
         return qs.filter(institution=actor.organisation.institution)
     return qs.none()

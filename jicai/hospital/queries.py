@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from jicai.accounts import access
 from jicai.agreements.models import AgreedVolume
@@ -81,7 +81,12 @@ def editable_department_targets(actor) -> QuerySet:
 
 
 def quota_rows(
-    actor, as_of: dt.date, *, institution_code: str | None = None, volume_id: int | None = None
+    actor,
+    as_of: dt.date,
+    *,
+    institution_code: str | None = None,
+    volume_id: int | None = None,
+    volume_ids: list[int] | None = None,
 ) -> list[QuotaRow]:
     """Institution, department and doctor rows the actor may see, with target, plan to date, used (W, in
     [S, as_of]) and completion, read straight from usage lines. actor None = everything (CLI)."""
@@ -115,6 +120,10 @@ def quota_rows(
         volumes = volumes.filter(pk=volume_id)
         dept_targets = dept_targets.filter(volume_id=volume_id)
         doc_targets = doc_targets.filter(department_target__volume_id=volume_id)
+    if volume_ids is not None:
+        volumes = volumes.filter(pk__in=volume_ids)
+        dept_targets = dept_targets.filter(volume_id__in=volume_ids)
+        doc_targets = doc_targets.filter(department_target__volume_id__in=volume_ids)
     volume_fields = (
         "id", "institution_id", "institution__code", "institution__name", "institution__region_id", "item_id",
         "item__item_code", "item__generic_name", "agreed_qty", "agreement_year_id",
@@ -222,6 +231,24 @@ def quota_rows(
         )  # fmt: skip
     rows.sort(key=lambda r: (r.institution, r.item, r.agreement_year, r.department or "", r.doctor or ""))
     return rows
+
+
+def total_volumes(actor, as_of: dt.date, q: str = "") -> QuerySet:
+    """The agreed volumes of the current agreement years whose institution totals the actor sees, in the
+    order of their unique key (agreement year, institution, item): the list of a bureau, which sees totals
+    only, pages over these in SQL and computes the figures of one page (`quota_rows(volume_ids=…)`) — a
+    province holds a million of them."""
+    qs = access.visible_quota_volumes(actor).filter(
+        agreement_year_id__in=[y.pk for y in current_years(as_of).values()]
+    )
+    if q:
+        qs = qs.filter(
+            Q(item__item_code__contains=q)
+            | Q(item__generic_name__contains=q)
+            | Q(institution__code=q)
+            | Q(institution__name__contains=q)
+        )
+    return qs.order_by("agreement_year_id", "institution_id", "item_id")
 
 
 def target_changes(actor, volume_id: int) -> QuerySet:

@@ -52,8 +52,10 @@ def quota_list(request):
     """Every target row the user may see, as of today (or ?as_of=), straight from the usage lines."""
     as_of = _as_of(request)
     values = filter_values(request, [Filter("as_of", "统计日期")], {"as_of": as_of.isoformat()})
-    rows = queries.quota_rows(request.user, as_of)
     q = values.get("q", "")
+    if access.is_bureau(request.user):
+        return _total_list(request, as_of, values)
+    rows = queries.quota_rows(request.user, as_of)
     if q:
         rows = [
             r
@@ -68,6 +70,34 @@ def quota_list(request):
         export_name="院内目标与完成情况",
     )
     return render_list(request, page, rows, values)
+
+
+def _total_list(request, as_of: dt.date, values: dict):
+    """A bureau's list: institution totals only, paged over the agreed volumes in SQL; the figures of the
+    page's volumes are computed for that page alone (usage lines aggregated for 50 volumes, not a
+    province's million)."""
+    volumes = queries.total_volumes(request.user, as_of, values.get("q", ""))
+
+    def prepare(page: list) -> None:
+        rows = queries.quota_rows(request.user, as_of, volume_ids=[v.pk for v in page])
+        totals = {r.volume_id: r for r in rows if r.department is None}
+        for volume in page:
+            volume.quota = totals[volume.pk]
+
+    columns = [
+        Column(c.header, lambda v, c=c: c.value(v.quota), link=c.link and (lambda v, c=c: c.link(v.quota)),
+               numeric=c.numeric, width=c.width)
+        for c in QUOTA_COLUMNS
+    ]  # fmt: skip
+    page = ListPage(
+        title=f"院内目标与完成情况（截至 {as_of}）",
+        columns=columns,
+        filters=[Filter("as_of", "统计日期", placeholder="YYYY-MM-DD")],
+        search_placeholder="品种编码或名称、医疗机构",
+        export_name="院内目标与完成情况",
+        prepare=prepare,
+    )
+    return render_list(request, page, volumes, values)
 
 
 @scoped_page

@@ -29,6 +29,23 @@ def test_quota_list_per_role(hosp, client_for):
     assert "刘洋（DR04）" in body and "进度滞后" in body
 
 
+def test_bureau_list_shows_institution_totals_paged_in_sql(hosp, client_for):
+    """A bureau sees one row per agreed volume (the institution total, no department or doctor), the
+    same figures the pharmacy's total row shows; a bureau of another city sees none."""
+    current_usage(hosp.w)
+    pharmacy = client_for(hosp.w.pharmacist).get("/hospital/?as_of=2024-04-10").context["rows"]
+    bureau = client_for(hosp.w.county_bureau).get("/hospital/?as_of=2024-04-10")
+    rows = bureau.context["rows"]
+    assert [list(r) for r in rows] == [list(r) for r in pharmacy if r[3] == "全院"]
+    assert len(rows) == 1 and rows[0][4] == "—"
+    assert bureau.context["paginator"].count == 1
+    assert client_for(hosp.w.county_bureau).get("/hospital/?as_of=2024-04-10&q=不存在").context["rows"] == []
+    assert client_for(hosp.w.other_city_bureau).get("/hospital/?as_of=2024-04-10").context["rows"] == []
+    export = client_for(hosp.w.county_bureau).get("/hospital/?as_of=2024-04-10&export=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(export.streaming_content))).active
+    assert [c.value for c in sheet[2]][3] == "全院" and sheet.max_row == 2
+
+
 def test_volume_page_and_wrong_organisation(hosp, client_for):
     current_usage(hosp.w)
     volume = AgreedVolume.objects.get()
