@@ -305,12 +305,22 @@ class InterviewRow:
 def interview_list(actor, quarter: str) -> list[InterviewRow]:
     """Per item of the actor's hospital for the quarter: doctors whose use of N ∪ U exceeds their use of W
     with some of it unexplained (no prescribing-prompt reasons are stored yet, so all of it is), and
-    departments whose completion at quarter end is below plan. Pharmacy (and admin) only."""
+    departments whose completion at quarter end is below plan. The pharmacy (and admin) see the hospital's
+    list; a department head the rows of its department and its wards, read-only."""
     from jicai.hospital.models import Department, Doctor, InterviewRecord
     from jicai.hospital.usage import substitute_usage_by_key
 
     start, end = quarter_bounds(quarter)
-    if not (access.is_pharmacy(actor) or access.is_admin(actor)):
+    departments = None  # a department head: its department and the wards under it
+    if getattr(actor, "role", None) == "department_head":
+        link = access.staff_link(actor)
+        if link is None or link.department_id is None:
+            return []
+        departments = {
+            link.department.code,
+            *Department.objects.filter(parent_id=link.department_id).values_list("code", flat=True),
+        }
+    elif not (access.is_pharmacy(actor) or access.is_admin(actor)):
         return []
     institution = access.institution_of(actor)
     volumes = AgreedVolume.objects.filter(agreement_year__start__lte=end, agreement_year__end__gte=start)
@@ -385,6 +395,8 @@ def interview_list(actor, quarter: str) -> list[InterviewRow]:
                 actions=records.get((item_id, q.department, None), []),
             )
         )  # fmt: skip
+    if departments is not None:
+        rows = [r for r in rows if r.department in departments]
     return rows
 
 

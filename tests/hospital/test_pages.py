@@ -144,6 +144,24 @@ def test_interview_page_records_an_action(hosp, client_for):
     assert "刘洋" not in other.get("/hospital/interviews/?quarter=2024Q2").content.decode()
 
 
+def test_department_head_sees_its_departments_interview_rows_read_only(hosp, client_for):
+    current_usage(hosp.w)
+    pharmacy = client_for(hosp.w.pharmacist).get("/hospital/interviews/?quarter=2024Q2").context["rows"]
+    d02 = client_for(hosp.other_head).get("/hospital/interviews/?quarter=2024Q2")
+    assert d02.status_code == 200
+    assert [list(r) for r in d02.context["rows"]] == [list(r) for r in pharmacy if "（D02）" in r[2]]
+    assert any("刘洋（DR04）" in r[3] for r in d02.context["rows"])
+    assert 'name="action"' not in d02.content.decode()  # no action form: the pharmacy acts
+    d01 = client_for(hosp.head).get("/hospital/interviews/?quarter=2024Q2").context["rows"]
+    assert all("（D01）" in r[2] for r in d01) and not any("刘洋" in r[3] for r in d01)
+    refused = client_for(hosp.other_head).post(
+        "/hospital/interviews/?quarter=2024Q2", {"target": "GY7-001|D02|DR04", "action": "warning"}
+    )
+    assert refused.status_code in (302, 403, 404)
+    assert InterviewRecord.objects.count() == 0
+    assert client_for(hosp.doctor).get("/hospital/interviews/?quarter=2024Q2").context["rows"] == []
+
+
 def test_admin_lists_every_hospital_model(hosp, client_for):
     from django.apps import apps
     from django.contrib import admin
