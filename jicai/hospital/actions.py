@@ -192,7 +192,27 @@ def _split_missing_doctors(volumes: QuerySet) -> None:
 
 
 def _resplit_doctors(department_target: DepartmentTarget) -> None:
-    """After the pharmacy changes a department total, its doctors are split again by the same rule."""
+    """After the pharmacy changes a department total, its doctors follow. When the doctors already hold
+    targets (the automatic split, or the department head's own distribution) the new total is shared in
+    proportion to those targets by the largest-remainder rule, so the head's distribution survives the
+    pharmacy's change; with no doctor targets yet (or all zero) they are split by last year's use."""
+    current = dict(
+        department_target.doctor_targets.filter(doctor__status=DoctorStatus.ACTIVE).values_list(
+            "doctor__code", "target"
+        )
+    )
+    if sum(current.values()) > 0:
+        shares = rules.largest_remainder(department_target.target, current)
+        ids = dict(Doctor.objects.filter(institution_id=department_target.department.institution_id,
+                                         code__in=shares).values_list("code", "id"))  # fmt: skip
+        department_target.doctor_targets.all().delete()
+        DoctorTarget.objects.bulk_create(
+            [
+                DoctorTarget(department_target=department_target, doctor_id=ids[c], target=t)
+                for c, t in shares.items()
+            ]
+        )
+        return
     volume = department_target.volume
     a, b = history_window(volume.agreement_year.start)
     usage = usage_by_key(institution_ids=[volume.institution_id], item_ids=[volume.item_id], start=a, end=b)
@@ -231,7 +251,7 @@ def _parse_targets(targets: dict) -> dict[str, int]:
 def set_department_targets(*, actor, volume_id: int, targets: dict, reason: str) -> list[TargetChange]:
     """The pharmacy sets the department targets of one agreed volume; their sum must stay the agreed qty
     (SPEC §11, consensus 3.1.2). Departments not named keep their target. Reason required, every change
-    logged; a changed department's doctors are split again."""
+    logged; a changed department's doctor targets follow in proportion (`_resplit_doctors`)."""
     reason = (reason or "").strip()
     institution = access.institution_of(actor)
     if institution is None or getattr(actor, "role", None) != Role.INSTITUTION:

@@ -95,6 +95,31 @@ def test_only_the_own_pharmacy_edits_department_targets(hosp):
     assert dept_targets() == {"D01": 603, "D02": 397, "D03": 0}
 
 
+def test_pharmacy_change_of_a_department_total_keeps_the_heads_distribution(hosp):
+    """D01 603 split DR01 452 / DR02 151 by last year's use; the head moves it to 403 / 200. The pharmacy
+    then sets D01 605 (D02 395): 605 × 403/603 = 404.34, 605 × 200/603 = 200.66 → floors 404 + 200 = 604,
+    the last unit to the larger remainder (DR02) → 404 / 201. (A re-split by use would give 454 / 151.)"""
+    d01 = DepartmentTarget.objects.get(department__code="D01")
+    actions.set_doctor_targets(
+        actor=hosp.head, department_target_id=d01.pk, targets={"DR01": 403, "DR02": 200}
+    )
+    volume = AgreedVolume.objects.get()
+    actions.set_department_targets(
+        actor=hosp.w.pharmacist, volume_id=volume.pk, targets={"D01": 605, "D02": 395}, reason="科室调整"
+    )
+    doctors = dict(
+        DoctorTarget.objects.filter(department_target__department__code="D01").values_list(
+            "doctor__code", "target"
+        )
+    )
+    assert doctors == {"DR01": 404, "DR02": 201}
+    assert dict(
+        DoctorTarget.objects.filter(department_target__department__code="D02").values_list(
+            "doctor__code", "target"
+        )
+    ) == {"DR04": 395}
+
+
 def test_department_head_moves_quantity_between_own_doctors_only(hosp):
     d01 = DepartmentTarget.objects.get(department__code="D01")
     actions.set_doctor_targets(
