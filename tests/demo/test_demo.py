@@ -331,3 +331,22 @@ def test_catalogue_reaches_500_items_with_known_dosage_forms():
     assert {"阿托伐他汀钙", "苯磺酸氨氯地平", "盐酸二甲双胍", "恩替卡韦", "硫酸氢氯吡格雷"} <= {
         t.generic_name for t in items
     }
+
+
+def test_hospitals_with_departments_name_one_on_every_usage_line(run_demo):
+    """SPEC §11: once an institution has departments every usage line names one, so the hospital total
+    of the targets pages is the sum of its departments."""
+    from django.db.models import Sum
+
+    from jicai.hospital.models import Department
+    from jicai.trade.models import UsageLine
+
+    run_demo("small", 1)
+    hospitals = set(Department.objects.values_list("institution_id", flat=True))
+    assert len(hospitals) == 5
+    lines = UsageLine.objects.filter(institution_id__in=hospitals)
+    assert lines.exists() and not lines.filter(department="").exists()
+    codes = set(Department.objects.values_list("code", flat=True))
+    assert set(lines.values_list("department", flat=True)) <= codes
+    by_department = lines.values("department").annotate(q=Sum("qty"))
+    assert sum(r["q"] for r in by_department) == lines.aggregate(q=Sum("qty"))["q"]

@@ -14,6 +14,7 @@ from jicai.batches.models import SUPPLY_ROLES, AgreementYear
 from jicai.demo.context import DemoContext, Login
 from jicai.demo.steps.accounts import DEMO_PASSWORD
 from jicai.demo.steps.monitoring import monitoring_date
+from jicai.demo.steps.trade import USAGE_DEPARTMENTS
 from jicai.hospital import rules
 from jicai.hospital.actions import generate_targets
 from jicai.hospital.models import Department, Doctor, DoctorStatus, DoctorTarget, StaffLink
@@ -56,6 +57,7 @@ def build_hospital(ctx: DemoContext) -> None:
     hospitals = [own, *others]
     years = {y.pk: y for y in AgreementYear.objects.filter(start__lte=as_of, end__gte=as_of)}
     departments = _departments(hospitals)
+    _name_departments_of_existing_usage(hospitals)
     doctors = _doctors(hospitals, departments)
     rng = ctx.rng
     habits = {code: habit for code, _name, _dept, _status, habit in DOCTORS}
@@ -140,6 +142,20 @@ def _departments(hospitals) -> dict:
                 children.append(child)
     Department.objects.bulk_update(children, ["parent"])
     return stored
+
+
+# The trade step's HIS department names (trade.USAGE_DEPARTMENTS) and the department codes they become.
+HIS_DEPARTMENT_CODES = dict(zip(USAGE_DEPARTMENTS, ("D01", "D03"), strict=True))
+
+
+def _name_departments_of_existing_usage(hospitals) -> None:
+    """The trade step's usage lines name their department as a HIS without department codes sends it
+    ("心内科"). Once a hospital has departments every usage line names one of its codes (SPEC §11: an
+    import naming another is refused), so these hospitals' lines get the matching code — one code per name,
+    so no two lines of a (product, department, day) collide: the institution total is then the sum of its
+    departments."""
+    for name, code in HIS_DEPARTMENT_CODES.items():
+        UsageLine.objects.filter(institution__in=hospitals, department=name).update(department=code)
 
 
 def _doctors(hospitals, departments) -> dict:
