@@ -7,7 +7,7 @@ rated a pair they ordered through."""
 import calendar
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.db.models import Count, Sum
@@ -149,13 +149,27 @@ def visible_ratings(actor):
 class Average:
     supplier_id: int
     ratings: int
-    timeliness: Decimal
-    completeness: Decimal
-    service: Decimal
+    sums: tuple[int, int, int]  # timeliness, completeness, service
+
+    def _avg(self, total: int, count: int) -> Decimal:
+        return (Decimal(total) / count).quantize(TWO, rounding=ROUND_HALF_UP)
+
+    @property
+    def timeliness(self) -> Decimal:
+        return self._avg(self.sums[0], self.ratings)
+
+    @property
+    def completeness(self) -> Decimal:
+        return self._avg(self.sums[1], self.ratings)
+
+    @property
+    def service(self) -> Decimal:
+        return self._avg(self.sums[2], self.ratings)
 
     @property
     def overall(self) -> Decimal:
-        return ((self.timeliness + self.completeness + self.service) / 3).quantize(TWO)
+        """Mean of all three scores of all ratings (from the sums, not from the rounded averages)."""
+        return self._avg(sum(self.sums), 3 * self.ratings)
 
 
 def averages(ratings, start: dt.date, end: dt.date) -> dict[int, Average]:
@@ -167,14 +181,7 @@ def averages(ratings, start: dt.date, end: dt.date) -> dict[int, Average]:
         .annotate(n=Count("id"), t=Sum("timeliness"), c=Sum("completeness"), s=Sum("service"))
         .order_by("supplier_id")
     )
-    return {
-        r["supplier_id"]: Average(
-            r["supplier_id"],
-            r["n"],
-            *(((Decimal(r[k]) / r["n"]).quantize(TWO)) for k in ("t", "c", "s")),
-        )
-        for r in rows
-    }
+    return {r["supplier_id"]: Average(r["supplier_id"], r["n"], (r["t"], r["c"], r["s"])) for r in rows}
 
 
 def unrated(month: dt.date, institution_ids=None) -> dict[int, list[tuple[int, int]]]:

@@ -66,13 +66,16 @@ def get_year(actor, batch_code: str, number) -> AgreementYear:
 
 def review(actor, year: AgreementYear, *, today: dt.date | None = None, flagged_only: bool = True) -> list[ReviewRow]:
     """The review rows of the actor's institutions (bureau: its subtree; admin: all) for a finished year."""
+    return review_rows(year, access.visible_institutions(actor), today=today, flagged_only=flagged_only)
+
+
+def review_rows(year: AgreementYear, institutions, *, today: dt.date | None = None, flagged_only: bool = True):
     from jicai.demand.models import DemandLine, ImportedHistory, ReportStatus
     from jicai.trade.models import OrderLine, Receipt
 
     today = today or timezone.localdate()
     if year.end >= today:
         raise DomainError(f"{year} 尚未结束（{year.end} 结束），结束后才能复核报量", code="year_not_finished")
-    institutions = access.visible_institutions(actor)
     lines = (
         DemandLine.objects.filter(
             report__window__batch=year.batch,
