@@ -152,7 +152,7 @@ def _rating(r) -> dict:
     }
 
 
-@router.get("/delivery-ratings", response=with_errors(page_of(RatingOut)), summary="配送评价列表")
+@router.get("/delivery-ratings", response=with_errors(page_of(RatingOut), 400), summary="配送评价列表")
 def list_ratings(request, paging: Query[PageParams], month: str = Query("", description="YYYY-MM")):
     qs = ratings.visible_ratings(request.actor)
     if month.strip():
