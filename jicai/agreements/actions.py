@@ -752,7 +752,11 @@ def sign_agreements(*, actor, agreement_ids) -> list[PurchaseAgreement]:
         else:
             raise PermissionDenied("只有医疗机构和供应企业可以签订购销协议")
         PurchaseAgreement.objects.bulk_update(rows, fields, batch_size=BULK_BATCH)
-        party = AgreementSignature.Party.INSTITUTION if institution is not None else AgreementSignature.Party.SUPPLIER
+        party = (
+            AgreementSignature.Party.INSTITUTION
+            if institution is not None
+            else AgreementSignature.Party.SUPPLIER
+        )
         signed_rows = (
             PurchaseAgreement.objects.filter(pk__in=ids)
             .select_related("agreement_year__batch", "institution", "item", "supplier", "distributor")

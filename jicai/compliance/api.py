@@ -9,7 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from jicai.agreements import queries as agreement_queries
 from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, paginate_rows, with_errors
-from jicai.compliance import consistency, ratings, review, signing
+from jicai.compliance import consistency, overlaps, ratings, review, signing
 from jicai.monitoring.notices import parse_quarter
 
 router = Router()
@@ -19,7 +19,9 @@ class ListedOut(Schema):
     product_code: str
     passed: bool
     price: str
-    state: str = Field(..., description="listed（挂网）/ withdrawn（撤网）/ above_lowest_passed（高于最低通过价）")
+    state: str = Field(
+        ..., description="listed（挂网）/ withdrawn（撤网）/ above_lowest_passed（高于最低通过价）"
+    )
 
 
 class GroupOut(Schema):
@@ -69,7 +71,9 @@ def list_consistency(
     q: str = Query("", description="通用名包含"),
 ):
     region = consistency.province_for(request.actor, province.strip())
-    groups = [g for g in consistency.groups(region, on or timezone.localdate()) if q.strip() in g.generic_name]
+    groups = [
+        g for g in consistency.groups(region, on or timezone.localdate()) if q.strip() in g.generic_name
+    ]
     return paginate_rows(groups, paging, _group)
 
 
@@ -162,7 +166,11 @@ def list_ratings(request, paging: Query[PageParams], month: str = Query("", desc
     return page
 
 
-@router.post("/delivery-ratings", response=with_errors(RatingOut, 400, 404, ok_status=201), summary="配送评价（新增或修改）")
+@router.post(
+    "/delivery-ratings",
+    response=with_errors(RatingOut, 400, 404, ok_status=201),
+    summary="配送评价（新增或修改）",
+)
 def save_rating(request, payload: RatingIn):
     row = ratings.save_rating(
         actor=request.actor,
@@ -186,7 +194,9 @@ class AverageOut(Schema):
     overall: str
 
 
-@router.get("/delivery-ratings/averages", response=with_errors(list[AverageOut], 400), summary="配送评价季度平均分")
+@router.get(
+    "/delivery-ratings/averages", response=with_errors(list[AverageOut], 400), summary="配送评价季度平均分"
+)
 def rating_averages(request, quarter: str = Query(..., description="如 2025Q2")):
     period = parse_quarter(quarter)
     from jicai.registry.models import Company
@@ -220,7 +230,11 @@ class ReviewOut(Schema):
     flags: list[str]
 
 
-@router.get("/demand-review", response=with_errors(page_of(ReviewOut), 400, 404), summary="周期结束后报量复核（抽查名单）")
+@router.get(
+    "/demand-review",
+    response=with_errors(page_of(ReviewOut), 400, 404),
+    summary="周期结束后报量复核（抽查名单）",
+)
 def demand_review(request, paging: Query[PageParams], batch: str, year: int = 1):
     rows = review.review(request.actor, review.get_year(request.actor, batch, year))
     return paginate_rows(
@@ -273,3 +287,44 @@ def agreement_signatures(request, agreement_id: int):
         }
         for v in signing.verifications(agreement)
     ]
+
+
+# ---- overlapping batches ----------------------------------------------------------------------------------
+
+
+class OverlapOut(Schema):
+    id: int
+    provincial_batch: str
+    provincial_item: str
+    national_batch: str
+    national_item: str
+    applies_from: dt.date
+    confirmed: bool
+
+
+def _overlap(o) -> dict:
+    return {
+        "id": o.pk,
+        "provincial_batch": o.provincial_item.batch.code,
+        "provincial_item": o.provincial_item.item_code,
+        "national_batch": o.national_item.batch.code,
+        "national_item": o.national_item.item_code,
+        "applies_from": o.applies_from,
+        "confirmed": o.confirmed_at is not None,
+    }
+
+
+@router.get("/batch-overlaps", response=with_errors(page_of(OverlapOut), 404), summary="国家与省级集采重叠")
+def list_overlaps(request, paging: Query[PageParams]):
+    page = paginate(overlaps.visible_overlaps(request.actor).order_by("pk"), paging)
+    page["results"] = [_overlap(o) for o in page["results"]]
+    return page
+
+
+@router.post(
+    "/batch-overlaps/{int:overlap_id}/confirm",
+    response=with_errors(OverlapOut, 400, 404),
+    summary="确认批次重叠",
+)
+def confirm_overlap(request, overlap_id: int):
+    return _overlap(overlaps.confirm(actor=request.actor, overlap_id=overlap_id))

@@ -88,9 +88,7 @@ class Group:
         )
 
 
-def groups(
-    province: Region, on: dt.date, *, names: Iterable[tuple[str, str]] | None = None
-) -> list[Group]:
+def groups(province: Region, on: dt.date, *, names: Iterable[tuple[str, str]] | None = None) -> list[Group]:
     """Every (generic name, dosage-form group) with a listed product in the province on `on`, or only
     the given (generic name, dosage-form group) pairs."""
     latest = (
@@ -109,7 +107,14 @@ def groups(
         .filter(price__isnull=False)
         .order_by("generic_name", "dosage_form_group", "code")
         .values_list(
-            "pk", "code", "generic_name", "dosage_form_group", "spec", "manufacturer__name", "consistency_passed", "price"
+            "pk",
+            "code",
+            "generic_name",
+            "dosage_form_group",
+            "spec",
+            "manufacturer__name",
+            "consistency_passed",
+            "price",
         )
     )
     threshold = effective_policy(region=province).consistency_min_products
@@ -191,7 +196,12 @@ def save_exemption(*, actor, province: Region, generic_name: str, reason: str) -
         action="compliance.consistency_exemption",
         obj=exemption,
         summary=f"{province.name} {generic_name} 暂不撤网：{reason}",
-        changes={"province": province.code, "generic_name": generic_name, "reason": reason, "created": created},
+        changes={
+            "province": province.code,
+            "generic_name": generic_name,
+            "reason": reason,
+            "created": created,
+        },
     )
     return exemption
 

@@ -94,7 +94,8 @@ class SigningKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["is_ca"], condition=models.Q(is_ca=True), name="one_demo_ca"),
             models.CheckConstraint(
-                condition=models.Q(is_ca=True) | models.Q(organisation__isnull=False), name="signing_key_owner"
+                condition=models.Q(is_ca=True) | models.Q(organisation__isnull=False),
+                name="signing_key_owner",
             ),
         ]
         verbose_name = "数字证书"
@@ -126,9 +127,37 @@ class AgreementSignature(models.Model):
 
     class Meta:
         ordering = ["agreement", "signed_at"]
-        constraints = [models.UniqueConstraint(fields=["agreement", "party"], name="agreement_signature_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "party"], name="agreement_signature_unique")
+        ]
         verbose_name = "协议电子签章"
         verbose_name_plural = "协议电子签章"
 
     def __str__(self):
         return f"{self.agreement_id} {self.party}"
+
+
+class BatchOverlap(models.Model):
+    """SPEC §15: a national item and a provincial item of the same generic name and dosage-form group whose
+    cycles overlap. Detected on import of batches, items and winners; applies only once a bureau confirmed it,
+    from `applies_from` (the national cycle's start)."""
+
+    national_item = models.ForeignKey("batches.Item", on_delete=models.CASCADE, related_name="+")
+    provincial_item = models.ForeignKey("batches.Item", on_delete=models.CASCADE, related_name="overlaps")
+    applies_from = models.DateField("生效日期（国家集采周期开始）")
+    detected_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["applies_from", "provincial_item"]
+        constraints = [
+            models.UniqueConstraint(fields=["national_item", "provincial_item"], name="batch_overlap_unique")
+        ]
+        verbose_name = "国家与省级集采重叠"
+        verbose_name_plural = "国家与省级集采重叠"
+
+    def __str__(self):
+        return f"{self.provincial_item_id} ⊂ {self.national_item_id} from {self.applies_from}"

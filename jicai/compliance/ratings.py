@@ -88,10 +88,14 @@ def save_rating(
     month = month.replace(day=1)
     supplier = Company.objects.filter(code=supplier_code.strip()).first()
     distributor = Company.objects.filter(code=distributor_code.strip()).first()
-    if supplier is None or distributor is None or (supplier.pk, distributor.pk) not in served_pairs(
-        institution.pk, month
+    if (
+        supplier is None
+        or distributor is None
+        or (supplier.pk, distributor.pk) not in served_pairs(institution.pk, month)
     ):
-        raise DomainError(f"{month:%Y-%m} 本机构没有该生产企业经该配送企业配送的订单，不能评价", code="not_served")
+        raise DomainError(
+            f"{month:%Y-%m} 本机构没有该生产企业经该配送企业配送的订单，不能评价", code="not_served"
+        )
     day = today()
     if day < month:
         raise DomainError("不能评价尚未开始的月份")
@@ -195,7 +199,9 @@ def unrated(month: dt.date, institution_ids=None) -> dict[int, list[tuple[int, i
     if institution_ids is not None:
         orders = orders.filter(institution_id__in=institution_ids)
     rated = set(
-        DeliveryRating.objects.filter(month=month).values_list("institution_id", "supplier_id", "distributor_id")
+        DeliveryRating.objects.filter(month=month).values_list(
+            "institution_id", "supplier_id", "distributor_id"
+        )
     )
     missing: dict[int, list[tuple[int, int]]] = {}
     for inst, sup, dist in orders.values_list("institution_id", "supplier_id", "distributor_id").distinct():

@@ -64,12 +64,16 @@ def get_year(actor, batch_code: str, number) -> AgreementYear:
     return year
 
 
-def review(actor, year: AgreementYear, *, today: dt.date | None = None, flagged_only: bool = True) -> list[ReviewRow]:
+def review(
+    actor, year: AgreementYear, *, today: dt.date | None = None, flagged_only: bool = True
+) -> list[ReviewRow]:
     """The review rows of the actor's institutions (bureau: its subtree; admin: all) for a finished year."""
     return review_rows(year, access.visible_institutions(actor), today=today, flagged_only=flagged_only)
 
 
-def review_rows(year: AgreementYear, institutions, *, today: dt.date | None = None, flagged_only: bool = True):
+def review_rows(
+    year: AgreementYear, institutions, *, today: dt.date | None = None, flagged_only: bool = True
+):
     from jicai.demand.models import DemandLine, ImportedHistory, ReportStatus
     from jicai.trade.models import OrderLine, Receipt
 
@@ -88,7 +92,9 @@ def review_rows(year: AgreementYear, institutions, *, today: dt.date | None = No
             history=Max("history_qty"),
         )
     )
-    figures: dict[tuple[int, int], dict] = defaultdict(lambda: {"reported": 0, "history": 0, "purchased": Decimal(0)})
+    figures: dict[tuple[int, int], dict] = defaultdict(
+        lambda: {"reported": 0, "history": 0, "purchased": Decimal(0)}
+    )
     for r in lines:
         key = (r["report__institution_id"], r["item_id"])
         figures[key]["reported"] += r["reported"] or 0
@@ -123,9 +129,7 @@ def review_rows(year: AgreementYear, institutions, *, today: dt.date | None = No
             .annotate(q=Sum("qty"))
         )
         keys = ("institution_id", "item_id", "product_id")
-    factors = {
-        (f.item_id, f.product_id): f.factor for f in ItemFactor.objects.filter(item__batch=year.batch)
-    }
+    factors = {(f.item_id, f.product_id): f.factor for f in ItemFactor.objects.filter(item__batch=year.batch)}
     for r in purchases:
         inst, item, product = (r[k] for k in keys)
         figures[(inst, item)]["purchased"] += Decimal(r["q"] or 0) * factors.get((item, product), Decimal(1))

@@ -226,7 +226,9 @@ def sign(agreement, *, party: str, actor, at: dt.datetime) -> AgreementSignature
     if row is None:
         return None
     if row.not_after <= at:
-        raise DomainError(f"{organisation} 的数字证书已于 {row.not_after:%Y-%m-%d} 过期，请联系管理员更新后再签订")
+        raise DomainError(
+            f"{organisation} 的数字证书已于 {row.not_after:%Y-%m-%d} 过期，请联系管理员更新后再签订"
+        )
     content = canonical_content(agreement)
     signature = _decrypt(row).sign(content.encode(), PSS, hashes.SHA256())
     signed, _ = AgreementSignature.objects.update_or_create(
@@ -272,7 +274,9 @@ def verify(signature: AgreementSignature, agreement=None) -> Verification:
 
     current = canonical_content(agreement)
     try:
-        cert.public_key().verify(base64.b64decode(signature.signature), current.encode(), PSS, hashes.SHA256())
+        cert.public_key().verify(
+            base64.b64decode(signature.signature), current.encode(), PSS, hashes.SHA256()
+        )
     except (InvalidSignature, ValueError):
         if current != signature.content:
             return result(False, "验证失败：协议内容在签署后被修改")

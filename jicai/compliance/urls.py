@@ -9,4 +9,5 @@ urlpatterns = [
     path("ratings/", views.ratings_page, name="ratings"),
     path("review/", views.review_page, name="review"),
     path("certificates/", views.certificates_page, name="certificates"),
+    path("overlaps/", views.overlaps_page, name="overlaps"),
 ]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from jicai.accounts import access
 from jicai.accounts.models import Organisation, Role
-from jicai.compliance import consistency, ratings, review, signing
+from jicai.compliance import consistency, overlaps, ratings, review, signing
 from jicai.core.errors import DomainError
 from jicai.monitoring.notices import quarter_of
 from jicai.web.shortcuts import scoped_page
@@ -138,9 +138,7 @@ def ratings_page(request):
         from jicai.registry.models import Company
 
         served = ratings.served_pairs(access.institution_of(actor).pk, month)
-        done = {
-            (r.supplier_id, r.distributor_id): r for r in visible.filter(month=month)
-        }
+        done = {(r.supplier_id, r.distributor_id): r for r in visible.filter(month=month)}
         companies = Company.objects.in_bulk({c for pair in served for c in pair})
         pairs = [
             {"supplier": companies[s], "distributor": companies[d], "rating": done.get((s, d))}
@@ -250,7 +248,33 @@ def certificates_page(request):
         "compliance/certificates.html",
         {
             "keys": keys,
-            "organisations": Organisation.objects.filter(kind__in=["institution", "company"]).order_by("pk")[:2000],
+            "organisations": Organisation.objects.filter(kind__in=["institution", "company"]).order_by("pk")[
+                :2000
+            ],
             "breadcrumbs": [("数字证书", None)],
         },
+    )
+
+
+# ---- overlapping batches ---------------------------------------------------------------------------------
+
+
+@scoped_page
+def overlaps_page(request):
+    actor = request.user
+    rows = overlaps.visible_overlaps(actor)  # 404 for anyone but bureaus and admins
+    if request.method == "POST":
+        try:
+            overlaps.confirm(actor=actor, overlap_id=int(request.POST.get("confirm") or 0))
+        except DomainError as exc:
+            if exc.status == 404:
+                raise Http404(exc.message) from exc
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "已确认批次重叠")
+        return redirect(reverse("compliance:overlaps"))
+    return render(
+        request,
+        "compliance/overlaps.html",
+        {"rows": rows, "can_confirm": access.can_manage_batches(actor), "breadcrumbs": [("批次重叠", None)]},
     )

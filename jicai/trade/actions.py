@@ -20,7 +20,7 @@ from jicai.accounts import access
 from jicai.accounts.models import Organisation
 from jicai.accounts.notify import notify
 from jicai.batches.models import SUPPLY_ROLES, Item, Winner
-from jicai.compliance import consistency
+from jicai.compliance import consistency, overlaps
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound
 from jicai.core.fields import money_value
@@ -114,8 +114,16 @@ def place_order(
                 code="not_listed",
             )
         if line.product.pk in withdrawn:
-            raise DomainError(f"第{n}行：{withdrawn[line.product.pk].message(line.product.code)}", code="withdrawn")
+            raise DomainError(
+                f"第{n}行：{withdrawn[line.product.pk].message(line.product.code)}", code="withdrawn"
+            )
         unit_price = listing if line.unit_price is None else quantise_price(line.unit_price)
+        cap = overlaps.national_cap(line.product, province, ordered_on)
+        if cap is not None and unit_price > cap:
+            raise DomainError(
+                f"第{n}行：单价 {unit_price} 高于本企业国家集采中选价 {cap}（省级集采品种已由国家集采替代，SPEC §15）",
+                code="above_national_price",
+            )
         if unit_price != listing and not queries.allowed_exception_price(
             institution, line.product, ordered_on, unit_price
         ):

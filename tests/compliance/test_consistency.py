@@ -46,7 +46,9 @@ def test_two_passed_products_do_not_withdraw_but_cap_the_price(group):
     assert (len(g.passed), g.withdrawn, g.status) == (2, False, "未达撤网条件")
     # lowest passed price 0.1200: 扬子江 0.1800 and 石药 0.5000 are both above it
     assert str(g.lowest_passed_price) == "0.1200"
-    assert sorted(p.code for p in g.over_cap) == sorted([group.backup2_product.code, group.nonwinning_product.code])
+    assert sorted(p.code for p in g.over_cap) == sorted(
+        [group.backup2_product.code, group.nonwinning_product.code]
+    )
     assert consistency.withdrawn_ids(group.province, TODAY) == set()
 
 
@@ -60,15 +62,22 @@ def test_a_passed_product_counts_from_its_listing_date(group):
 
 def test_bureau_exemption_keeps_the_group_listed_and_is_logged(group):
     consistency.save_exemption(
-        actor=group.province_bureau, province=group.province, generic_name="阿托伐他汀钙", reason="低分子肝素类同理，暂不撤网"
+        actor=group.province_bureau,
+        province=group.province,
+        generic_name="阿托伐他汀钙",
+        reason="低分子肝素类同理，暂不撤网",
     )
     g = the_group(group)
     assert (g.withdrawn, g.status) == (False, "暂不撤网（豁免）")
     assert AuditLog.objects.filter(action="compliance.consistency_exemption").count() == 1
     with pytest.raises(DomainError):
-        consistency.save_exemption(actor=group.province_bureau, province=group.province, generic_name="阿托伐他汀钙", reason=" ")
+        consistency.save_exemption(
+            actor=group.province_bureau, province=group.province, generic_name="阿托伐他汀钙", reason=" "
+        )
     with pytest.raises(DomainError):
-        consistency.save_exemption(actor=group.province_bureau, province=group.province, generic_name="不存在", reason="x")
+        consistency.save_exemption(
+            actor=group.province_bureau, province=group.province, generic_name="不存在", reason="x"
+        )
 
 
 def test_order_of_a_withdrawn_product_is_refused_with_nothing_written(group):
@@ -128,7 +137,12 @@ def test_wrong_organisation_gets_404_and_changes_nothing(group, client_for, api_
     # a city bureau sees its province but may not edit it
     city = client_for(group.city_bureau)
     assert city.post(reverse("compliance:consistency"), {"delete": exemption.pk}).status_code == 404
-    assert city.post(reverse("compliance:consistency"), {"generic_name": "阿托伐他汀钙", "reason": "x"}).status_code == 404
+    assert (
+        city.post(
+            reverse("compliance:consistency"), {"generic_name": "阿托伐他汀钙", "reason": "x"}
+        ).status_code
+        == 404
+    )
     api = api_client_for(group.city_bureau)
     assert api.delete(f"/api/v1/consistency/exemptions/{exemption.pk}").status_code == 404
     assert (

@@ -54,23 +54,41 @@ def test_averages_are_worked_by_hand(served, monkeypatch):
     rate(served, served.other_pharmacist, JUNE, 4, 4, 2)
     assert DeliveryRating.objects.count() == 3
     # Q2: t = (3+5+4)/3 = 4.00, c = (3+4+4)/3 = 3.67, s = (3+3+2)/3 = 2.67, overall = 31/9 = 3.44
-    avg = ratings.averages(DeliveryRating.objects.all(), dt.date(2025, 4, 1), dt.date(2025, 6, 30))[served.maker.pk]
+    avg = ratings.averages(DeliveryRating.objects.all(), dt.date(2025, 4, 1), dt.date(2025, 6, 30))[
+        served.maker.pk
+    ]
     assert (avg.ratings, str(avg.timeliness), str(avg.completeness), str(avg.service), str(avg.overall)) == (
-        3, "4.00", "3.67", "2.67", "3.44"
+        3,
+        "4.00",
+        "3.67",
+        "2.67",
+        "3.44",
     )
     # June only: t = 4.50, c = 4.00, s = 2.50, overall = 22/6 = 3.67
     june = ratings.averages(DeliveryRating.objects.all(), JUNE, dt.date(2025, 6, 30))[served.maker.pk]
     assert (str(june.timeliness), str(june.completeness), str(june.service), str(june.overall)) == (
-        "4.50", "4.00", "2.50", "3.67"
+        "4.50",
+        "4.00",
+        "2.50",
+        "3.67",
     )
     (card,) = build_scorecards(
-        batch=served.batch, region=served.province, quarter=Quarter(2025, 2), today=TODAY, suppliers=[served.maker]
+        batch=served.batch,
+        region=served.province,
+        quarter=Quarter(2025, 2),
+        today=TODAY,
+        suppliers=[served.maker],
     )
     assert (card.ratings.ratings, str(card.ratings.overall)) == (3, "3.44")
     # the Weihai city's notice counts only its own hospital's two ratings: t 4.00, c 3.50, s 3.00, 21/6 = 3.50
     section = build_notice(served.city, Quarter(2025, 2)).sections[0]
     assert section.rows == [
-        [served.maker.name, served.maker.code, 2, *map(__import__("decimal").Decimal, ("4.00", "3.50", "3.00", "3.50"))]
+        [
+            served.maker.name,
+            served.maker.code,
+            2,
+            *map(__import__("decimal").Decimal, ("4.00", "3.50", "3.00", "3.50")),
+        ]
     ]
 
 
@@ -107,30 +125,61 @@ def test_page_and_api(served, client_for, api_client_for):
     page = client_for(served.pharmacist)
     response = page.post(
         reverse("compliance:ratings"),
-        {"month": "2025-06", "supplier": served.maker.code, "distributor": served.distributor.code,
-         "timeliness": "5", "completeness": "4", "service": "3", "comment": "好"},
+        {
+            "month": "2025-06",
+            "supplier": served.maker.code,
+            "distributor": served.distributor.code,
+            "timeliness": "5",
+            "completeness": "4",
+            "service": "3",
+            "comment": "好",
+        },
     )
     assert response.status_code == 302
     assert "齐鲁制药有限公司" in page.get(reverse("compliance:ratings") + "?month=2025-06").content.decode()
     api = api_client_for(served.other_pharmacist)
     created = api.post(
         "/api/v1/delivery-ratings",
-        json.dumps({"supplier_code": served.maker.code, "distributor_code": served.distributor.code,
-                    "month": "2025-06", "timeliness": 4, "completeness": 4, "service": 2}),
+        json.dumps(
+            {
+                "supplier_code": served.maker.code,
+                "distributor_code": served.distributor.code,
+                "month": "2025-06",
+                "timeliness": 4,
+                "completeness": 4,
+                "service": 2,
+            }
+        ),
         content_type="application/json",
     )
     assert created.status_code == 201, created.content
     mine = api.get("/api/v1/delivery-ratings").json()
     assert [r["institution_code"] for r in mine["results"]] == [served.other_hospital.code]
-    avg = api_client_for(served.province_bureau).get("/api/v1/delivery-ratings/averages?quarter=2025Q2").json()
-    assert avg == [{"supplier_code": served.maker.code, "ratings": 2, "timeliness": "4.50",
-                    "completeness": "4.00", "service": "2.50", "overall": "3.67"}]
+    avg = (
+        api_client_for(served.province_bureau).get("/api/v1/delivery-ratings/averages?quarter=2025Q2").json()
+    )
+    assert avg == [
+        {
+            "supplier_code": served.maker.code,
+            "ratings": 2,
+            "timeliness": "4.50",
+            "completeness": "4.00",
+            "service": "2.50",
+            "overall": "3.67",
+        }
+    ]
 
 
 def test_wrong_organisation_cannot_rate_or_see(served, client_for, api_client_for):
     rate(served, served.pharmacist, JUNE, 5, 5, 5)
-    body = {"month": "2025-06", "supplier": served.maker.code, "distributor": served.distributor.code,
-            "timeliness": "1", "completeness": "1", "service": "1"}
+    body = {
+        "month": "2025-06",
+        "supplier": served.maker.code,
+        "distributor": served.distributor.code,
+        "timeliness": "1",
+        "completeness": "1",
+        "service": "1",
+    }
     for user in (served.manufacturer, served.province_bureau):
         assert client_for(user).post(reverse("compliance:ratings"), body).status_code == 404
     assert client_for(served.doctor).get(reverse("compliance:ratings")).status_code == 404
@@ -139,8 +188,16 @@ def test_wrong_organisation_cannot_rate_or_see(served, client_for, api_client_fo
     api = api_client_for(served.manufacturer)
     response = api.post(
         "/api/v1/delivery-ratings",
-        json.dumps({"supplier_code": served.maker.code, "distributor_code": served.distributor.code,
-                    "month": "2025-06", "timeliness": 1, "completeness": 1, "service": 1}),
+        json.dumps(
+            {
+                "supplier_code": served.maker.code,
+                "distributor_code": served.distributor.code,
+                "month": "2025-06",
+                "timeliness": 1,
+                "completeness": 1,
+                "service": 1,
+            }
+        ),
         content_type="application/json",
     )
     assert response.status_code == 404

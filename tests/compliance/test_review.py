@@ -30,10 +30,19 @@ def received(buyer, supplier_user, product, qty, ordered_on, received_on):
 def year1(trade):
     w = trade
     window = ReportingWindow.objects.create(
-        batch=w.batch, agreement_year=1, bureau=w.province_bureau_org, region=w.province, title="报量",
-        opens_on=dt.date(2024, 1, 1), deadline=dt.date(2024, 1, 31),
+        batch=w.batch,
+        agreement_year=1,
+        bureau=w.province_bureau_org,
+        region=w.province,
+        title="报量",
+        opens_on=dt.date(2024, 1, 1),
+        deadline=dt.date(2024, 1, 31),
     )
-    for institution, history, reported in ((w.hospital, 1000, 1000), (w.other_hospital, 800, 1000), (w.clinic, 300, 0)):
+    for institution, history, reported in (
+        (w.hospital, 1000, 1000),
+        (w.other_hospital, 800, 1000),
+        (w.clinic, 300, 0),
+    ):
         report = DemandReport.objects.create(window=window, institution=institution, status="approved")
         DemandLine.objects.create(report=report, item=w.item, history_qty=history, reported_qty=reported)
     d = dt.date(2024, 6, 1)
@@ -51,7 +60,14 @@ def test_deviation_at_the_threshold_is_not_listed_above_is(trade, year1):
     rows = review.review(trade.province_bureau, year1, today=TODAY)
     got = [(r.institution.code, r.history, r.reported, r.purchased, r.deviation, r.flags) for r in rows]
     assert got == [
-        (trade.other_hospital.code, 800, 1000, Decimal("1501.00"), Decimal("0.5010"), [review.FLAG_DEVIATION]),
+        (
+            trade.other_hospital.code,
+            800,
+            1000,
+            Decimal("1501.00"),
+            Decimal("0.5010"),
+            [review.FLAG_DEVIATION],
+        ),
         (trade.clinic.code, 300, 0, Decimal("0.00"), None, [review.FLAG_NO_REPORT]),
     ]
     everything = review.review(trade.province_bureau, year1, today=TODAY, flagged_only=False)
@@ -69,7 +85,9 @@ def test_unfinished_year_is_refused(trade, year1):
 
 def test_city_bureau_sees_its_own_institutions(trade, year1):
     assert [r.institution for r in review.review(trade.city_bureau, year1, today=TODAY)] == [trade.clinic]
-    assert [r.institution for r in review.review(trade.other_city_bureau, year1, today=TODAY)] == [trade.other_hospital]
+    assert [r.institution for r in review.review(trade.other_city_bureau, year1, today=TODAY)] == [
+        trade.other_hospital
+    ]
 
 
 def test_page_export_api_and_wrong_organisation(trade, year1, client_for, api_client_for, monkeypatch):
@@ -81,11 +99,18 @@ def test_page_export_api_and_wrong_organisation(trade, year1, client_for, api_cl
     assert trade.other_hospital.name in text and "0.5010" in text and trade.hospital.name not in text
     xlsx = client_for(trade.province_bureau).get(url + "&export=xlsx")
     assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
-    body = api_client_for(trade.city_bureau).get(f"/api/v1/demand-review?batch={trade.batch.code}&year=1").json()
-    assert [(r["institution_code"], r["flags"]) for r in body["results"]] == [(trade.clinic.code, [review.FLAG_NO_REPORT])]
+    body = (
+        api_client_for(trade.city_bureau).get(f"/api/v1/demand-review?batch={trade.batch.code}&year=1").json()
+    )
+    assert [(r["institution_code"], r["flags"]) for r in body["results"]] == [
+        (trade.clinic.code, [review.FLAG_NO_REPORT])
+    ]
     for user in (trade.pharmacist, trade.manufacturer):
         assert client_for(user).get(url).status_code == 404
-        assert api_client_for(user).get(f"/api/v1/demand-review?batch={trade.batch.code}&year=1").status_code == 404
+        assert (
+            api_client_for(user).get(f"/api/v1/demand-review?batch={trade.batch.code}&year=1").status_code
+            == 404
+        )
     with pytest.raises(NotFound):
         review.get_year(trade.pharmacist, trade.batch.code, 1)
 

@@ -72,15 +72,22 @@ def test_signatures_verify_then_fail_after_a_content_change(keys, agreement, cli
 
 def test_api_signing_and_verification(keys, agreement, api_client_for):
     assert api_client_for(keys.pharmacist).post(f"/api/v1/agreements/{agreement.pk}/sign").status_code == 200
-    assert api_client_for(keys.manufacturer).post(f"/api/v1/agreements/{agreement.pk}/sign").status_code == 200
+    assert (
+        api_client_for(keys.manufacturer).post(f"/api/v1/agreements/{agreement.pk}/sign").status_code == 200
+    )
     body = api_client_for(keys.manufacturer).get(f"/api/v1/agreements/{agreement.pk}/signatures").json()
     assert [(s["party"], s["verified"]) for s in body] == [("institution", True), ("supplier", True)]
     AgreementSignature.objects.filter(party="supplier").update(signature="AAAA")  # a forged signature
     body = api_client_for(keys.pharmacist).get(f"/api/v1/agreements/{agreement.pk}/signatures").json()
-    assert [(s["verified"], s["reason"]) for s in body] == [(True, body[0]["reason"]), (False, "验证失败：签名与证书不符")]
+    assert [(s["verified"], s["reason"]) for s in body] == [
+        (True, body[0]["reason"]),
+        (False, "验证失败：签名与证书不符"),
+    ]
 
 
-def test_without_a_certificate_the_agreement_is_signed_without_a_digital_signature(trade, agreement, client_for):
+def test_without_a_certificate_the_agreement_is_signed_without_a_digital_signature(
+    trade, agreement, client_for
+):
     agreement_actions.sign_agreement(actor=trade.pharmacist, agreement_id=agreement.pk)
     assert AgreementSignature.objects.count() == 0
     page = client_for(trade.pharmacist).get(reverse("agreements:print", args=[agreement.pk])).content.decode()
@@ -91,8 +98,13 @@ def _self_signed(key):
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "外部 CA 证书")])
     now = timezone.now()
     return (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(7).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
         .sign(key, hashes.SHA256())
     )
 
@@ -102,19 +114,35 @@ def test_admin_registers_an_external_certificate(trade, agreement):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert_pem = _self_signed(key).public_bytes(serialization.Encoding.PEM).decode()
     key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(b"pass-word"),
     ).decode()
     other_pem = other.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     with pytest.raises(DomainError, match="不匹配"):
-        signing.register_certificate(actor=trade.admin, organisation=trade.hospital_org, certificate_pem=cert_pem, private_key_pem=other_pem)
+        signing.register_certificate(
+            actor=trade.admin,
+            organisation=trade.hospital_org,
+            certificate_pem=cert_pem,
+            private_key_pem=other_pem,
+        )
     with pytest.raises(DomainError, match="口令"):
-        signing.register_certificate(actor=trade.admin, organisation=trade.hospital_org, certificate_pem=cert_pem, private_key_pem=key_pem, password="wrong")
+        signing.register_certificate(
+            actor=trade.admin,
+            organisation=trade.hospital_org,
+            certificate_pem=cert_pem,
+            private_key_pem=key_pem,
+            password="wrong",
+        )
     assert SigningKey.objects.count() == 0
     signing.register_certificate(
-        actor=trade.admin, organisation=trade.hospital_org, certificate_pem=cert_pem, private_key_pem=key_pem, password="pass-word"
+        actor=trade.admin,
+        organisation=trade.hospital_org,
+        certificate_pem=cert_pem,
+        private_key_pem=key_pem,
+        password="pass-word",
     )
     agreement_actions.sign_agreement(actor=trade.pharmacist, agreement_id=agreement.pk)
     (v,) = signing.verifications(agreement)
@@ -123,13 +151,24 @@ def test_admin_registers_an_external_certificate(trade, agreement):
 
 def test_wrong_organisation_gets_404_and_changes_nothing(keys, agreement, client_for, api_client_for):
     agreement_actions.sign_agreement(actor=keys.pharmacist, agreement_id=agreement.pk)
-    assert api_client_for(keys.other_pharmacist).get(f"/api/v1/agreements/{agreement.pk}/signatures").status_code == 404
-    assert client_for(keys.other_pharmacist).get(reverse("agreements:print", args=[agreement.pk])).status_code == 404
+    assert (
+        api_client_for(keys.other_pharmacist).get(f"/api/v1/agreements/{agreement.pk}/signatures").status_code
+        == 404
+    )
+    assert (
+        client_for(keys.other_pharmacist).get(reverse("agreements:print", args=[agreement.pk])).status_code
+        == 404
+    )
     before = list(SigningKey.objects.values_list("fingerprint", flat=True).order_by("pk"))
     for user in (keys.province_bureau, keys.pharmacist, keys.manufacturer):
         c = client_for(user)
         assert c.get(reverse("compliance:certificates")).status_code == 404
-        assert c.post(reverse("compliance:certificates"), {"organisation": keys.hospital_org.pk, "action": "demo"}).status_code == 404
+        assert (
+            c.post(
+                reverse("compliance:certificates"), {"organisation": keys.hospital_org.pk, "action": "demo"}
+            ).status_code
+            == 404
+        )
         with pytest.raises(NotFound):
             signing.issue_demo_certificate(actor=user, organisation=keys.hospital_org)
     assert list(SigningKey.objects.values_list("fingerprint", flat=True).order_by("pk")) == before
