@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from jicai.compliance import consistency
 from jicai.compliance.models import ConsistencyExemption
-from jicai.core.models import AuditLog
 from jicai.core.errors import DomainError, NotFound
+from jicai.core.models import AuditLog
 from jicai.trade import actions
 from jicai.trade.models import Order, OrderLine
 from tests.trade.conftest import TODAY, listing
