@@ -59,6 +59,7 @@ def served_pairs(institution_id: int, month: dt.date) -> set[tuple[int, int]]:
             distributor__isnull=False,
         )
         .values_list("supplier_id", "distributor_id")
+        .order_by()
         .distinct()
     )
 
@@ -204,7 +205,9 @@ def unrated(month: dt.date, institution_ids=None) -> dict[int, list[tuple[int, i
         )
     )
     missing: dict[int, list[tuple[int, int]]] = {}
-    for inst, sup, dist in orders.values_list("institution_id", "supplier_id", "distributor_id").distinct():
+    for inst, sup, dist in (
+        orders.values_list("institution_id", "supplier_id", "distributor_id").order_by().distinct()
+    ):
         if (inst, sup, dist) not in rated:
             missing.setdefault(inst, []).append((sup, dist))
     return missing

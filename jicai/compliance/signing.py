@@ -70,7 +70,15 @@ def _decrypt(row: SigningKey) -> rsa.RSAPrivateKey:
 # ---- certificates ------------------------------------------------------------------------------------
 
 
+def _fit(text: str) -> str:
+    """X.509 limits a common name to 64 (UTF-8 bytes as `cryptography` counts them): cut at a character."""
+    while len(text.encode()) > 64:
+        text = text[:-1]
+    return text
+
+
 def _name(common: str, org: str = "") -> x509.Name:
+    common = _fit(common)
     parts = [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"), x509.NameAttribute(NameOID.COMMON_NAME, common)]
     if org:
         parts.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
@@ -126,19 +134,27 @@ def _require_admin(actor) -> None:
 
 
 @transaction.atomic
-def issue_demo_certificate(*, actor, organisation: Organisation, days: int = 1095) -> SigningKey:
-    """A new key pair for the organisation and a certificate from the demo CA (admin only)."""
+def issue_demo_certificate(
+    *, actor, organisation: Organisation, days: int = 1095, not_before: dt.datetime | None = None
+) -> SigningKey:
+    """A new key pair for the organisation and a certificate from the demo CA (admin only), valid from
+    `not_before` (default: yesterday) for `days` days."""
     _require_admin(actor)
     _, ca_cert, ca_key = demo_ca(actor)
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
     now = timezone.now()
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(str(organisation)[:64], organisation_code(organisation)))
+        .subject_name(
+            _name(
+                (str(organisation).strip() or f"organisation {organisation.pk}")[:64],
+                organisation_code(organisation),
+            )
+        )
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(not_before or now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
