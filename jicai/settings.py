@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "jicai.monitoring",
     "jicai.hospital",
     "jicai.funds",
+    "jicai.compliance",
     "jicai.ingest",
     "jicai.demo",
     "jicai.web",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("monitoring/", include("jicai.monitoring.urls")),
     path("hospital/", include("jicai.hospital.urls")),
     path("funds/", include("jicai.funds.urls")),
+    path("compliance/", include("jicai.compliance.urls")),
     path("imports/", include("jicai.ingest.urls")),
     path("accounts/", include("jicai.accounts.urls")),
     path("calendar/", include("jicai.core.urls")),

@@ -27,6 +27,8 @@ from jicai.agreements.models import (
     PurchaseAgreement,
 )
 from jicai.batches.models import AgreementYear, Batch, Item, Winner
+from jicai.compliance import signing
+from jicai.compliance.models import AgreementSignature
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound, PermissionDenied
 from jicai.core.money import money, parse_qty
@@ -750,6 +752,18 @@ def sign_agreements(*, actor, agreement_ids) -> list[PurchaseAgreement]:
         else:
             raise PermissionDenied("只有医疗机构和供应企业可以签订购销协议")
         PurchaseAgreement.objects.bulk_update(rows, fields, batch_size=BULK_BATCH)
+        party = (
+            AgreementSignature.Party.INSTITUTION
+            if institution is not None
+            else AgreementSignature.Party.SUPPLIER
+        )
+        signed_rows = (
+            PurchaseAgreement.objects.filter(pk__in=ids)
+            .select_related("agreement_year__batch", "institution", "item", "supplier", "distributor")
+            .order_by("pk")
+        )
+        for a in signed_rows:
+            signing.sign(a, party=party, actor=actor, at=now)
         for a in rows:
             for old, new in transitions:
                 audit.record(

@@ -15,6 +15,7 @@ from jicai.accounts.models import Role
 from jicai.agreements import actions, queries
 from jicai.agreements.models import AgreedVolume, AgreementStatus
 from jicai.batches.models import Batch
+from jicai.compliance import signing
 from jicai.core.errors import DomainError, NotFound
 from jicai.web.shortcuts import scoped_page
 from jicai.web.tables import (
@@ -186,7 +187,11 @@ def agreement_print(request, pk: int):
     return render(
         request,
         "agreements/agreement_print.html",
-        {"agreement": agreement, "printed_on": timezone.localdate()},
+        {
+            "agreement": agreement,
+            "printed_on": timezone.localdate(),
+            "verifications": signing.verifications(agreement),
+        },
     )
 
 

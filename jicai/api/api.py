@@ -305,6 +305,7 @@ def register_routers():
         "monitoring",
         "hospital",
         "funds",
+        "compliance",
     ):
         try:
             module = import_module(f"jicai.{app}.api")

@@ -24,6 +24,7 @@ from jicai.demo.steps.accounts import build_logins, build_organisations
 from jicai.demo.steps.agreements import build_agreements
 from jicai.demo.steps.batches import build_batches
 from jicai.demo.steps.companies import build_companies
+from jicai.demo.steps.compliance import build_compliance
 from jicai.demo.steps.demand import build_demand, build_open_window
 from jicai.demo.steps.funds import build_funds, build_money
 from jicai.demo.steps.hospital import build_hospital
@@ -65,6 +66,7 @@ STEPS: list[Step] = [
     Step("monitoring", "运行监测", run_monitoring),
     # After monitoring: the monitoring step turns one effective agreement back into an unsigned one.
     Step("money", "参考价、考核豁免、直接结算、清算与考核定稿", build_money),
+    Step("compliance", "一致性评价暂不撤网、批次重叠、配送评价、电子签章与报量复核", build_compliance),
 ]
 
 # Apps whose tables a demo owns and replaces: every Jicai app plus the framework tables that point at users.

@@ -293,6 +293,10 @@ def run_import(
             counts = schema.apply(ctx, write=not dry_run)
             if not dry_run:
                 schema.after_write(ctx)
+                if kind in ("items", "winners", "batches"):
+                    from jicai.compliance.overlaps import detect_overlaps
+
+                    detect_overlaps()  # SPEC §15: new national/provincial overlaps await the bureau
             seconds = time.monotonic() - started
             job = _record_job(
                 kind=kind,

@@ -226,6 +226,8 @@ class Notice:
     region: Region
     quarter: Quarter
     groups: list[NoticeGroup]
+    # SPEC §14 sections (compliance.notices.Section: title, headers, rows) after the alert groups.
+    sections: list = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -269,7 +271,9 @@ def build_notice(region: Region, quarter: Quarter) -> Notice:
         spec = GROUP_OF_TYPE.get(alert.type)
         if spec is not None:
             groups[spec.number].alerts.append(alert)
-    return Notice(region, quarter, list(groups.values()))
+    from jicai.compliance.notices import notice_sections
+
+    return Notice(region, quarter, list(groups.values()), notice_sections(region, quarter.start, quarter.end))
 
 
 # ---- XLSX -----------------------------------------------------------------------------------------
@@ -320,4 +324,18 @@ def write_notice_xlsx(notice: Notice, target) -> None:
                     ws.write_number(r, c, value)
                 else:
                     ws.write_string(r, c, str(value))
+    for section in notice.sections:
+        ws = workbook.add_worksheet(section.title[:31])
+        ws.write_string(0, 0, section.title, title_fmt)
+        for c, header in enumerate(section.headers):
+            ws.set_column(c, c, 14)
+            ws.write_string(1, c, header, head)
+        if not section.rows:
+            ws.write_string(2, 0, "本季度无")
+        for r, values in enumerate(section.rows, start=2):
+            for c, value in enumerate(values):
+                if isinstance(value, int):
+                    ws.write_number(r, c, value)
+                else:
+                    ws.write_string(r, c, "" if value is None else str(value))
     workbook.close()

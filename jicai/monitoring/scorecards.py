@@ -85,6 +85,8 @@ class Scorecard:
     # fixed_on_time, timely_fix_rate, mean_workdays_to_fix (rates and mean None without tickets).
     tickets: dict
     decisions: dict[str, SanctionDecision] = field(default_factory=dict)
+    # SPEC §14 delivery evaluation: compliance.ratings.Average of the region's ratings in the quarter, or None.
+    ratings: object = None
 
     def metric(self, key: str) -> Metric | None:
         return next((m for m in self.metrics if m.key == key), None)
@@ -238,7 +240,23 @@ def build_scorecards(
             {m: d for (s, m), d in decisions.items() if s == supplier.pk},
         )
         cards.append(card)
+    _attach_rating_averages(cards, region, quarter)
     return cards
+
+
+def _attach_rating_averages(cards: list[Scorecard], region: Region, quarter: Quarter) -> None:
+    """Delivery-rating averages (SPEC §14) of each card's supplier over the region's ratings in the quarter."""
+    from jicai.compliance.models import DeliveryRating
+    from jicai.compliance.ratings import averages
+
+    if not cards:
+        return
+    rows = DeliveryRating.objects.filter(
+        institution__region__path__startswith=region.path, supplier__in=[c.supplier for c in cards]
+    )
+    found = averages(rows, quarter.start, quarter.end)
+    for card in cards:
+        card.ratings = found.get(card.supplier.pk)
 
 
 # ---- scope -----------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from jicai.accounts import access
 from jicai.accounts.models import Organisation
 from jicai.accounts.notify import notify
 from jicai.batches.models import SUPPLY_ROLES, Item, Winner
+from jicai.compliance import consistency, overlaps
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound
 from jicai.core.fields import money_value
@@ -98,6 +99,7 @@ def place_order(
     supplier = Company.objects.get(pk=suppliers.pop())
     province = queries.province_of(institution)
     item_of = queries.items_for_products([line.product.pk for line in lines], ordered_on, province)
+    withdrawn = consistency.withdrawn_products(province, ordered_on, [line.product for line in lines])
 
     prepared = []
     for n, line in enumerate(lines, start=1):
@@ -111,7 +113,17 @@ def place_order(
                 f"第{n}行：产品 {line.product.code} 在{province.name}没有 {ordered_on} 有效的挂网价，不能下单",
                 code="not_listed",
             )
+        if line.product.pk in withdrawn:
+            raise DomainError(
+                f"第{n}行：{withdrawn[line.product.pk].message(line.product.code)}", code="withdrawn"
+            )
         unit_price = listing if line.unit_price is None else quantise_price(line.unit_price)
+        cap = overlaps.national_cap(line.product, province, ordered_on)
+        if cap is not None and unit_price > cap:
+            raise DomainError(
+                f"第{n}行：单价 {unit_price} 高于本企业国家集采中选价 {cap}（省级集采品种已由国家集采替代，SPEC §15）",
+                code="above_national_price",
+            )
         if unit_price != listing and not queries.allowed_exception_price(
             institution, line.product, ordered_on, unit_price
         ):

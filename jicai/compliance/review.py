@@ -1,0 +1,164 @@
+"""Demand review after the cycle (SPEC §14, Henan 一). After an agreement year ends, per institution and
+item: reported (approved demand reports of that batch and year), history, and purchased(W ∪ N) — every
+product counted for the item, under the policy's progress_basis, converted by item_factor into the item's
+reference units, over the year. An institution is listed for spot checks when it had history but reported
+nothing, or when |purchased − reported| / reported > report_deviation_threshold."""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from jicai.accounts import access
+from jicai.batches.models import AgreementYear, Batch, ItemFactor
+from jicai.core.errors import DomainError, NotFound
+from jicai.policy.resolve import effective_policy
+from jicai.registry.models import Institution
+
+NOT_FOUND = "未找到该记录，或您无权查看"
+FLAG_NO_REPORT = "有历史采购未报量"
+FLAG_DEVIATION = "采购量与报量偏差超过阈值"
+
+
+@dataclass
+class ReviewRow:
+    institution: Institution
+    item_code: str
+    item_name: str
+    history: int
+    reported: int
+    purchased: Decimal
+    threshold: Decimal
+    flags: list[str]
+
+    @property
+    def deviation(self) -> Decimal | None:
+        """|purchased − reported| / reported, 4 places; None when nothing was reported."""
+        if not self.reported:
+            return None
+        return (abs(self.purchased - self.reported) / self.reported).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP
+        )
+
+    @property
+    def flag_text(self) -> str:
+        return "；".join(self.flags)
+
+
+def get_year(actor, batch_code: str, number) -> AgreementYear:
+    if not (access.is_admin(actor) or access.is_bureau(actor)):
+        raise NotFound(NOT_FOUND)
+    batch = Batch.objects.filter(code=(batch_code or "").strip()).first()
+    if batch is None:
+        raise NotFound("未找到该批次")
+    try:
+        number = int(number or 1)
+    except (TypeError, ValueError):
+        raise DomainError("协议年度应为整数") from None
+    year = AgreementYear.objects.filter(batch=batch, number=number).select_related("batch").first()
+    if year is None:
+        raise NotFound("未找到该协议年度")
+    return year
+
+
+def review(
+    actor, year: AgreementYear, *, today: dt.date | None = None, flagged_only: bool = True
+) -> list[ReviewRow]:
+    """The review rows of the actor's institutions (bureau: its subtree; admin: all) for a finished year."""
+    return review_rows(year, access.visible_institutions(actor), today=today, flagged_only=flagged_only)
+
+
+def review_rows(
+    year: AgreementYear, institutions, *, today: dt.date | None = None, flagged_only: bool = True
+):
+    from jicai.demand.models import DemandLine, ImportedHistory, ReportStatus
+    from jicai.trade.models import OrderLine, Receipt
+
+    today = today or timezone.localdate()
+    if year.end >= today:
+        raise DomainError(f"{year} 尚未结束（{year.end} 结束），结束后才能复核报量", code="year_not_finished")
+    lines = (
+        DemandLine.objects.filter(
+            report__window__batch=year.batch,
+            report__window__agreement_year=year.number,
+            report__institution__in=institutions,
+        )
+        .values("report__institution_id", "item_id")
+        .annotate(
+            reported=Sum("reported_qty", filter=Q(report__status=ReportStatus.APPROVED)),
+            history=Max("history_qty"),
+        )
+    )
+    figures: dict[tuple[int, int], dict] = defaultdict(
+        lambda: {"reported": 0, "history": 0, "purchased": Decimal(0)}
+    )
+    for r in lines:
+        key = (r["report__institution_id"], r["item_id"])
+        figures[key]["reported"] += r["reported"] or 0
+        figures[key]["history"] = max(figures[key]["history"], r["history"] or 0)
+    imported = ImportedHistory.objects.filter(item__batch=year.batch, institution__in=institutions, qty__gt=0)
+    for inst, item, qty in imported.values_list("institution_id", "item_id", "qty"):
+        figures[(inst, item)]["history"] = max(figures[(inst, item)]["history"], qty)
+    policy_year = effective_policy(region=None, batch=year.batch)
+    if policy_year.progress_basis == "received":
+        purchases = (
+            Receipt.objects.filter(
+                line__item__batch=year.batch,
+                line__institution__in=institutions,
+                line__ordered_on__gte=year.start,
+                received_on__gte=year.start,
+                received_on__lte=year.end,
+            )
+            .values("line__institution_id", "line__item_id", "line__product_id")
+            .annotate(q=Sum("accepted_qty"))
+        )
+        keys = ("line__institution_id", "line__item_id", "line__product_id")
+    else:
+        purchases = (
+            OrderLine.objects.filter(
+                item__batch=year.batch,
+                institution__in=institutions,
+                ordered_on__gte=year.start,
+                ordered_on__lte=year.end,
+            )
+            .exclude(status="cancelled")
+            .values("institution_id", "item_id", "product_id")
+            .annotate(q=Sum("qty"))
+        )
+        keys = ("institution_id", "item_id", "product_id")
+    factors = {(f.item_id, f.product_id): f.factor for f in ItemFactor.objects.filter(item__batch=year.batch)}
+    for r in purchases:
+        inst, item, product = (r[k] for k in keys)
+        figures[(inst, item)]["purchased"] += Decimal(r["q"] or 0) * factors.get((item, product), Decimal(1))
+    insts = Institution.objects.in_bulk({i for i, _ in figures})
+    items = {i.pk: i for i in year.batch.items.all()}
+    thresholds: dict[int, Decimal] = {}
+    rows = []
+    for (inst_id, item_id), f in figures.items():
+        institution = insts[inst_id]
+        if institution.region_id not in thresholds:
+            thresholds[institution.region_id] = effective_policy(
+                region=institution.region, batch=year.batch
+            ).report_deviation_threshold
+        threshold = thresholds[institution.region_id]
+        row = ReviewRow(
+            institution,
+            items[item_id].item_code,
+            f"{items[item_id].generic_name} {items[item_id].dosage_form_group}",
+            f["history"],
+            f["reported"],
+            f["purchased"].quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+            threshold,
+            [],
+        )
+        if row.history > 0 and not row.reported:
+            row.flags.append(FLAG_NO_REPORT)
+        if row.reported and abs(f["purchased"] - row.reported) > threshold * row.reported:
+            row.flags.append(FLAG_DEVIATION)
+        if row.flags or not flagged_only:
+            rows.append(row)
+    rows.sort(key=lambda r: (r.institution.code, r.item_code))
+    return rows

@@ -1,0 +1,145 @@
+"""Step: SPEC §4 consistency withdrawal and §14/§15 in the demo — one exempted generic name, the detected
+national/provincial overlaps with the first one confirmed, delivery ratings of the last three finished
+months, demo-CA certificates with digitally signed agreements, and the review list of finished years."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from jicai.agreements.models import AgreementStatus, PurchaseAgreement
+from jicai.batches.models import AgreementYear
+from jicai.compliance import consistency, overlaps, review, signing
+from jicai.compliance.models import AgreementSignature, BatchOverlap, ConsistencyExemption, DeliveryRating
+from jicai.core import audit
+from jicai.demo.context import DemoContext
+from jicai.registry.models import Institution
+from jicai.trade.models import Order
+
+SIGNED_INSTITUTIONS = 3
+RATED_PAIRS_PER_MONTH = 400
+
+
+class _System:
+    """The demo acts as the platform administrator when it issues certificates."""
+
+    is_superuser = True
+    is_authenticated = False
+    role = "admin"
+
+
+def build_compliance(ctx: DemoContext) -> None:
+    _exemption(ctx)
+    _overlaps(ctx)
+    _ratings(ctx)
+    _signatures(ctx)
+    finished = AgreementYear.objects.filter(end__lt=ctx.today).select_related("batch")
+    institutions = Institution.objects.all()
+    for year in finished:
+        rows = review.review_rows(year, institutions, today=ctx.today)
+        ctx.log(f"报量复核：{year.batch.code} 第{year.number}年度 抽查 {len(rows)} 条")
+
+
+def _exemption(ctx: DemoContext) -> None:
+    groups = [g for g in consistency.groups(ctx.province, ctx.today) if g.not_passed]
+    if not groups:
+        ctx.log("一致性评价：没有未通过的挂网产品，跳过暂不撤网")
+        return
+    group = max(groups, key=lambda g: (len(g.passed), g.generic_name))
+    row = ConsistencyExemption.objects.create(
+        province=ctx.province, generic_name=group.generic_name, reason="临床替代品种不足，暂不撤网（演示）"
+    )
+    audit.record(
+        actor=None,
+        action="compliance.consistency_exemption",
+        obj=row,
+        summary=f"演示：{row.generic_name} 暂不撤网",
+    )
+    withdrawn = sum(1 for g in consistency.groups(ctx.province, ctx.today) if g.withdrawn)
+    ctx.log(f"一致性评价：{group.generic_name} 暂不撤网；撤网品种组 {withdrawn} 个")
+
+
+def _overlaps(ctx: DemoContext) -> None:
+    found = overlaps.detect_overlaps()
+    first = BatchOverlap.objects.order_by("applies_from", "pk").first()
+    if first is not None:
+        first.confirmed_at = timezone.now()
+        first.save(update_fields=["confirmed_at"])
+        audit.record(
+            actor=None, action="compliance.overlap_confirmed", obj=first, summary="演示：确认批次重叠"
+        )
+    ctx.log(f"批次重叠：发现 {found} 个，确认 {1 if first else 0} 个")
+
+
+def _month_start(day: dt.date, back: int) -> dt.date:
+    month0 = day.year * 12 + day.month - 1 - back
+    return dt.date(month0 // 12, month0 % 12 + 1, 1)
+
+
+def _ratings(ctx: DemoContext) -> None:
+    rows = []
+    for back in (3, 2, 1):
+        start, end = _month_start(ctx.today, back), _month_start(ctx.today, back - 1) - dt.timedelta(days=1)
+        pairs = sorted(
+            Order.objects.filter(ordered_on__gte=start, ordered_on__lte=end, distributor__isnull=False)
+            .values_list("institution_id", "supplier_id", "distributor_id")
+            .order_by()
+            .distinct()
+        )
+        # Most institutions rate; a few do not (the reminder's audience).
+        chosen = [p for p in pairs if ctx.rng.random() < 0.85][:RATED_PAIRS_PER_MONTH]
+        for inst, sup, dist in chosen:
+            base = ctx.rng.choice((3, 4, 4, 5, 5))
+            rows.append(
+                DeliveryRating(
+                    institution_id=inst,
+                    supplier_id=sup,
+                    distributor_id=dist,
+                    month=start,
+                    timeliness=max(1, min(5, base + ctx.rng.choice((-1, 0, 0, 1)))),
+                    completeness=max(1, min(5, base + ctx.rng.choice((-1, 0, 0)))),
+                    service=base,
+                    comment=ctx.rng.choice(("", "", "配送及时", "偶有缺货", "服务良好")),
+                )
+            )
+    DeliveryRating.objects.bulk_create(rows, batch_size=2000)
+    ctx.log(f"配送评价：近三个月 {len(rows)} 条")
+
+
+def _signatures(ctx: DemoContext) -> None:
+    agreements = list(
+        PurchaseAgreement.objects.filter(status=AgreementStatus.EFFECTIVE)
+        .select_related("agreement_year__batch", "institution", "item", "supplier", "distributor")
+        .order_by("institution__code", "pk")
+    )
+    institutions = sorted({a.institution_id for a in agreements})[:SIGNED_INSTITUTIONS]
+    agreements = [a for a in agreements if a.institution_id in institutions]
+    orgs = {}
+    times = [t for a in agreements for t in (a.institution_signed_at, a.supplier_signed_at) if t is not None]
+    not_before = min(times) - dt.timedelta(days=1) if times else None
+    for kind, pk in {("institution", a.institution_id) for a in agreements} | {
+        ("company", a.supplier_id) for a in agreements
+    }:
+        org = ctx.organisations.get((kind, pk))
+        if org is not None:
+            signing.issue_demo_certificate(actor=_System(), organisation=org, not_before=not_before)
+            orgs[(kind, pk)] = org
+    count = 0
+    for a in agreements:
+        for party, key, at in (
+            (
+                AgreementSignature.Party.INSTITUTION,
+                ("institution", a.institution_id),
+                a.institution_signed_at,
+            ),
+            (AgreementSignature.Party.SUPPLIER, ("company", a.supplier_id), a.supplier_signed_at),
+        ):
+            if key in orgs and at is not None:
+                signing.sign(a, party=party, actor=_Signer(orgs[key]), at=at)
+                count += 1
+    ctx.log(f"电子签章：{len(orgs)} 个机构的演示证书，{count} 个签名")
+
+
+class _Signer:
+    def __init__(self, organisation):
+        self.organisation = organisation
+        self.is_authenticated = False
