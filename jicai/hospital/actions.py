@@ -192,7 +192,26 @@ def _split_missing_doctors(volumes: QuerySet) -> None:
 
 
 def _resplit_doctors(department_target: DepartmentTarget) -> None:
-    """After the pharmacy changes a department total, its doctors are split again by the same rule."""
+    """After the pharmacy changes a department total, its doctors are split again. When the department
+    head has edited the doctor split, the head's split is kept: the new total is spread in proportion to
+    the current doctor targets (largest remainder, ties by code) and stays a manual split; otherwise the
+    doctors are split again by last year's use as in generation."""
+    current = {
+        t.doctor.code: t
+        for t in department_target.doctor_targets.select_related("doctor").filter(
+            doctor__status=DoctorStatus.ACTIVE
+        )
+    }
+    edited = any(t.source == TargetSource.MANUAL for t in current.values())
+    if edited and sum(t.target for t in current.values()) > 0:
+        split = rules.doctor_split(
+            department_target.target, {c: t.target for c, t in current.items()}, sorted(current)
+        )
+        department_target.doctor_targets.exclude(pk__in=[t.pk for t in current.values()]).delete()
+        for code, t in current.items():
+            t.target, t.source = split[code], TargetSource.MANUAL
+        DoctorTarget.objects.bulk_update(list(current.values()), ["target", "source"])
+        return
     volume = department_target.volume
     a, b = history_window(volume.agreement_year.start)
     usage = usage_by_key(institution_ids=[volume.institution_id], item_ids=[volume.item_id], start=a, end=b)
