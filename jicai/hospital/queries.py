@@ -278,13 +278,18 @@ class InterviewRow:
 def interview_list(actor, quarter: str) -> list[InterviewRow]:
     """Per item of the actor's hospital for the quarter: doctors whose use of N ∪ U exceeds their use of W
     with some of it unexplained (no prescribing-prompt reasons are stored yet, so all of it is), and
-    departments whose completion at quarter end is below plan. Pharmacy (and admin) only."""
+    departments whose completion at quarter end is below plan. The pharmacy (and admin) see the whole
+    hospital; a department head only their own department and its doctors; nobody else anything."""
     from jicai.hospital.models import Department, Doctor, InterviewRecord
     from jicai.hospital.usage import substitute_usage_by_key
 
     start, end = quarter_bounds(quarter)
+    own_department = None  # a department head's department id
     if not (access.is_pharmacy(actor) or access.is_admin(actor)):
-        return []
+        link = access.staff_link(actor)
+        if actor.role != "department_head" or link is None or link.department_id is None:
+            return []
+        own_department = link.department_id
     institution = access.institution_of(actor)
     volumes = AgreedVolume.objects.filter(agreement_year__start__lte=end, agreement_year__end__gte=start)
     if institution is not None:
@@ -324,6 +329,8 @@ def interview_list(actor, quarter: str) -> list[InterviewRow]:
     ):
         doctor = doctors.get((inst, code))
         if doctor is None or other <= won or (inst, item) not in items:
+            continue
+        if own_department is not None and doctor.department_id != own_department:
             continue
         v = items[(inst, item)]
         rows.append(

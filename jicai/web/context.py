@@ -85,7 +85,7 @@ NAV = [
             ("目标与完成", "hospital:quotas", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD, Role.DOCTOR)),
             ("科室", "hospital:departments", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD)),
             ("医师", "hospital:doctors", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD)),
-            ("约谈名单", "hospital:interviews", _role(Role.INSTITUTION)),
+            ("约谈名单", "hospital:interviews", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD)),
         ],
     ),
     (
