@@ -1,9 +1,9 @@
-"""Step: inside the hospital (SPEC §11) for every tertiary hospital of the scale (the pharmacist login's
-own and each city's `city_hospitals`: 6 small, 25 medium, 128 province) — departments (one ward under
+"""Step: inside the hospital (SPEC §11) for every tertiary hospital of the scale (8 at small scale, 142
+at province scale) — departments (one ward under
 cardiology), doctors (one away), per-doctor HIS usage of last year and of year 1 up to the monitoring date
 (some doctors lagging, some preferring non-winning products), then the automatic department and doctor
 targets, and a department-head login. Items per hospital are capped so the step stays within the demo's
-time budget at province scale; primary institutions keep institution-level usage only (no departments)."""
+time budget at province scale; other institutions keep institution-level usage only (no departments)."""
 
 import datetime as dt
 
