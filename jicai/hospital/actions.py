@@ -192,26 +192,25 @@ def _split_missing_doctors(volumes: QuerySet) -> None:
 
 
 def _resplit_doctors(department_target: DepartmentTarget) -> None:
-    """After the pharmacy changes a department total, its doctors follow. When the doctors already hold
-    targets (the automatic split, or the department head's own distribution) the new total is shared in
-    proportion to those targets by the largest-remainder rule, so the head's distribution survives the
-    pharmacy's change; with no doctor targets yet (or all zero) they are split by last year's use."""
-    current = dict(
-        department_target.doctor_targets.filter(doctor__status=DoctorStatus.ACTIVE).values_list(
-            "doctor__code", "target"
+    """After the pharmacy changes a department total, its doctors are split again. When the department
+    head has edited the doctor split, the head's split is kept: the new total is spread in proportion to
+    the current doctor targets (largest remainder, ties by code) and stays a manual split; otherwise the
+    doctors are split again by last year's use as in generation."""
+    current = {
+        t.doctor.code: t
+        for t in department_target.doctor_targets.select_related("doctor").filter(
+            doctor__status=DoctorStatus.ACTIVE
         )
-    )
-    if sum(current.values()) > 0:
-        shares = rules.largest_remainder(department_target.target, current)
-        ids = dict(Doctor.objects.filter(institution_id=department_target.department.institution_id,
-                                         code__in=shares).values_list("code", "id"))  # fmt: skip
-        department_target.doctor_targets.all().delete()
-        DoctorTarget.objects.bulk_create(
-            [
-                DoctorTarget(department_target=department_target, doctor_id=ids[c], target=t)
-                for c, t in shares.items()
-            ]
+    }
+    edited = any(t.source == TargetSource.MANUAL for t in current.values())
+    if edited and sum(t.target for t in current.values()) > 0:
+        split = rules.doctor_split(
+            department_target.target, {c: t.target for c, t in current.items()}, sorted(current)
         )
+        department_target.doctor_targets.exclude(pk__in=[t.pk for t in current.values()]).delete()
+        for code, t in current.items():
+            t.target, t.source = split[code], TargetSource.MANUAL
+        DoctorTarget.objects.bulk_update(list(current.values()), ["target", "source"])
         return
     volume = department_target.volume
     a, b = history_window(volume.agreement_year.start)
@@ -251,7 +250,7 @@ def _parse_targets(targets: dict) -> dict[str, int]:
 def set_department_targets(*, actor, volume_id: int, targets: dict, reason: str) -> list[TargetChange]:
     """The pharmacy sets the department targets of one agreed volume; their sum must stay the agreed qty
     (SPEC §11, consensus 3.1.2). Departments not named keep their target. Reason required, every change
-    logged; a changed department's doctor targets follow in proportion (`_resplit_doctors`)."""
+    logged; a changed department's doctors are split again."""
     reason = (reason or "").strip()
     institution = access.institution_of(actor)
     if institution is None or getattr(actor, "role", None) != Role.INSTITUTION:

@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 
 from jicai.agreements.models import AgreedVolume
+from jicai.hospital import queries
 from jicai.hospital.models import DepartmentTarget, DoctorTarget, InterviewRecord, TargetChange
 from tests.hospital.conftest import AS_OF, current_usage
 
@@ -215,3 +216,36 @@ def test_a_department_head_sees_only_its_department_on_the_item_page(hosp, clien
     assert 'data-testid="doctor-DR04"' in body
     assert "张伟" not in body and 'data-testid="dept-D01"' not in body and 'data-testid="total"' not in body
     assert client_for(hosp.doctor2).get("/hospital/?as_of=2024-04-10").content.decode().count("张伟") == 0
+
+
+def test_department_head_sees_the_interview_list_of_their_department_only(hosp, client_for):
+    current_usage(hosp.w)
+    rows = queries.interview_list(hosp.w.pharmacist, "2024Q2")
+    assert [(r.kind, r.department, r.doctor) for r in rows] == [
+        ("doctor", "D02", "DR04"),
+        ("department", "D01", None),
+        ("department", "D02", None),
+    ]
+    # The head of D01: only D01 (lagging at quarter end), not neurology's doctor DR04 or department.
+    rows = queries.interview_list(hosp.head, "2024Q2")
+    assert [(r.kind, r.department, r.doctor) for r in rows] == [("department", "D01", None)]
+    rows = queries.interview_list(hosp.other_head, "2024Q2")
+    assert [(r.kind, r.department, r.doctor) for r in rows] == [
+        ("doctor", "D02", "DR04"),
+        ("department", "D02", None),
+    ]
+    assert queries.interview_list(hosp.doctor, "2024Q2") == []
+    head = client_for(hosp.head)
+    body = head.get("/hospital/interviews/?quarter=2024Q2").content.decode()
+    assert "约谈名单" in body and "心血管内科" in body and "刘洋" not in body
+    assert 'name="action"' not in body  # the head watches; only the pharmacy records actions
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(b"".join(head.get("/hospital/interviews/?quarter=2024Q2&export=xlsx").streaming_content))
+    ).active
+    assert sheet.max_row == 2 and "刘洋" not in str([c.value for row in sheet.iter_rows() for c in row])
+    response = head.post(
+        "/hospital/interviews/?quarter=2024Q2", {"target": "GY7-001|D01|", "action": "warning"}
+    )
+    assert response.status_code in (302, 403, 404)
+    assert not InterviewRecord.objects.exists()
+    assert "刘洋" not in client_for(hosp.doctor).get("/hospital/interviews/?quarter=2024Q2").content.decode()

@@ -222,3 +222,20 @@ def test_doctors_imported_after_the_split_get_their_targets(world):
     load("doctors", world.pharmacist, *DOCTORS)
     # No doctor has use: equal split over the active ones (DR03 is away).
     assert doctor_targets() == {"DR01": 300, "DR02": 300, "DR04": 400}
+
+
+def test_a_new_department_total_keeps_the_heads_doctor_split(hosp):
+    d01 = DepartmentTarget.objects.get(department__code="D01")
+    actions.set_doctor_targets(
+        actor=hosp.head, department_target_id=d01.pk, targets={"DR01": 300, "DR02": 303}, reason="轮岗"
+    )
+    volume = AgreedVolume.objects.get()
+    actions.set_department_targets(
+        actor=hosp.w.pharmacist, volume_id=volume.pk, targets={"D01": 593, "D02": 407}, reason="调整"
+    )
+    # The head's 300 : 303 is kept, not last year's use (445 / 148): 593 × 300/603 = 295.02 → 295,
+    # 593 × 303/603 = 297.98 → 297, the one unit left goes to the larger remainder (DR02) → 298.
+    assert doctor_targets() == {"DR01": 295, "DR02": 298, "DR04": 407, "DR05": 0}
+    assert set(DoctorTarget.objects.filter(department_target=d01).values_list("source", flat=True)) == {
+        "manual"
+    }

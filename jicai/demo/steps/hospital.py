@@ -1,9 +1,9 @@
-"""Step: inside the hospital (SPEC §11) for a handful of demo hospitals — departments (one ward under
+"""Step: inside the hospital (SPEC §11) for every tertiary hospital of the scale (8 at small scale, 142
+at province scale) — departments (one ward under
 cardiology), doctors (one away), per-doctor HIS usage of last year and of year 1 up to the monitoring date
 (some doctors lagging, some preferring non-winning products), then the automatic department and doctor
-targets, and a department-head login. The hospital count and items per hospital are fixed whatever the
-scale, so the step stays a few seconds even for the province (targets cover every institution that has
-departments)."""
+targets, and a department-head login. Items per hospital are capped so the step stays within the demo's
+time budget at province scale; other institutions keep institution-level usage only (no departments)."""
 
 import datetime as dt
 
@@ -20,7 +20,6 @@ from jicai.hospital.actions import generate_targets
 from jicai.hospital.models import Department, Doctor, DoctorStatus, DoctorTarget, StaffLink
 from jicai.trade.models import UsageLine
 
-HOSPITALS = 4  # besides the pharmacist login's own hospital
 ITEMS_PER_HOSPITAL = 12
 
 DEPARTMENTS = (
@@ -53,7 +52,7 @@ def build_hospital(ctx: DemoContext) -> None:
     if as_of is None or pharmacist is None:
         return
     own = pharmacist.organisation.institution
-    others = [i for i in ctx.institutions if i.level == "tertiary" and i.pk != own.pk][:HOSPITALS]
+    others = [i for i in ctx.institutions if i.level == "tertiary" and i.pk != own.pk]
     hospitals = [own, *others]
     years = {y.pk: y for y in AgreementYear.objects.filter(start__lte=as_of, end__gte=as_of)}
     departments = _departments(hospitals)
