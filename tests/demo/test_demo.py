@@ -343,7 +343,7 @@ def test_hospitals_with_departments_name_one_on_every_usage_line(run_demo):
 
     run_demo("small", 1)
     hospitals = set(Department.objects.values_list("institution_id", flat=True))
-    assert len(hospitals) == 5
+    assert len(hospitals) == 8  # every tertiary hospital of the small scale
     lines = UsageLine.objects.filter(institution_id__in=hospitals)
     assert lines.exists() and not lines.filter(department="").exists()
     codes = set(Department.objects.values_list("code", flat=True))
