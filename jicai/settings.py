@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "jicai.tickets",
     "jicai.monitoring",
     "jicai.hospital",
+    "jicai.prescribing",
     "jicai.funds",
     "jicai.ingest",
     "jicai.demo",
