@@ -223,6 +223,7 @@ def bump(**_kwargs) -> None:
             CacheVersion.objects.get_or_create(pk=1, defaults={"version": 1})
         cache.clear()
 
+    cache.clear()  # this process sees its own writes at once; the others after the commit
     transaction.on_commit(_bump)
 
 

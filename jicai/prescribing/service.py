@@ -24,6 +24,10 @@ class Answer:
     doctor_target: dict | None = None
 
 
+def today() -> dt.date:
+    return timezone.localdate()
+
+
 def prompt(
     *,
     institution_code: str,
@@ -32,17 +36,17 @@ def prompt(
     qty: int,
     source: str,
     hook: str = "",
-    today: dt.date | None = None,
+    on: dt.date | None = None,
 ) -> Answer:
     """The decision for one prescribed product, stored when it prompts. Any error → no prompt (logged)."""
     try:
-        today = today or timezone.localdate()
-        decision = decide(cache.get(), institution_code, doctor_code, product_code, today)
+        day = on or today()
+        decision = decide(cache.get(), institution_code, doctor_code, product_code, day)
         if not decision.prompts:
             if decision is NO_PROMPT:
                 logger.info("no prompt: institution=%s product=%s", institution_code, product_code)
             return Answer(decision)
-        figures = cache.doctor_figures(decision.institution_id, decision.item_id, doctor_code, today)
+        figures = cache.doctor_figures(decision.institution_id, decision.item_id, doctor_code, day)
         row = Prompt.objects.create(
             institution_id=decision.institution_id,
             doctor_code=doctor_code[:32],
