@@ -2,6 +2,9 @@
 outcomes, the substitute catalogue and its quarterly limits. Everything is scoped to the caller's own
 institution: another institution's prompt, entry or limit answers 404 and nothing changes."""
 
+import datetime as dt
+import uuid
+
 from ninja import Field, Query, Router, Schema
 
 from jicai.accounts import access
@@ -51,7 +54,7 @@ class OutcomeIn(Schema):
 
 
 class PromptOut(Schema):
-    prompt: str = Field(..., alias="uuid")
+    prompt: uuid.UUID = Field(..., alias="uuid")
     institution: str = Field(..., alias="institution.code")
     doctor_code: str
     product: str = Field(..., alias="product.code")
@@ -59,18 +62,10 @@ class PromptOut(Schema):
     qty: int
     level: str
     source: str
-    created_at: str
+    created_at: dt.datetime
     outcome: str
     reason: str
     reason_text: str
-
-    @staticmethod
-    def resolve_prompt(obj):
-        return str(obj.uuid)
-
-    @staticmethod
-    def resolve_created_at(obj):
-        return obj.created_at.isoformat()
 
 
 def _institution(request):

@@ -34,7 +34,10 @@ class Command(BaseCommand):
         if len(orgs) > 1:
             raise CommandError(f"代码 {code} 对应多个机构，无法确定")
         token, key = create_api_token(
-            actor=None, organisation=orgs[0], name=options["name"].strip() or "HIS/ERP 接口"
+            actor=None,
+            organisation=orgs[0],
+            role=DEFAULT_ROLE.get(orgs[0].kind),
+            name=options["name"].strip() or "HIS/ERP 接口",
         )
         self.stdout.write(key)
         self.stderr.write(
