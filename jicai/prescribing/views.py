@@ -10,7 +10,7 @@ from django.urls import reverse
 from jicai.accounts import access
 from jicai.core.errors import DomainError, NotFound
 from jicai.prescribing import catalogue
-from jicai.prescribing.models import Outcome, Prompt
+from jicai.prescribing.models import Outcome
 from jicai.web.shortcuts import scoped_page
 from jicai.web.tables import Column, Filter, ListPage, filter_values, render_list
 
@@ -146,19 +146,6 @@ PROMPT_COLUMNS = (
 OUTCOME_FILTER = Filter("outcome", "结果", choices=[("pending", "未反馈"), *Outcome.choices[1:]])
 
 
-def visible_prompts(actor):
-    """The pharmacy sees its hospital's prompts, a department head their department's doctors', a doctor
-    their own; nobody else any."""
-    institution = access.institution_of(actor)
-    if institution is None:
-        return Prompt.objects.none()
-    qs = Prompt.objects.filter(institution=institution)
-    if access.is_pharmacy(actor):
-        return qs
-    doctors = access.visible_doctors(actor).values_list("code", flat=True)
-    return qs.filter(doctor_code__in=list(doctors)) if access.staff_link(actor) else Prompt.objects.none()
-
-
 def _prompt_list(request, qs, title: str):
     values = filter_values(request, [OUTCOME_FILTER])
     qs = qs.select_related("item", "product").order_by("-created_at", "-id")
@@ -172,13 +159,13 @@ def _prompt_list(request, qs, title: str):
 
 @scoped_page
 def prompt_list(request):
-    return _prompt_list(request, visible_prompts(request.user), "处方提醒记录")
+    return _prompt_list(request, access.visible_prompts(request.user), "处方提醒记录")
 
 
 @scoped_page
 def doctor_prompts(request, doctor_code: str):
-    doctor = access.visible_doctors(request.user).filter(code=doctor_code).first()
+    doctor = access.visible_prompt_doctors(request.user).filter(code=doctor_code).first()
     if doctor is None:
         raise NotFound(catalogue.NOT_FOUND)
-    qs = visible_prompts(request.user).filter(doctor_code=doctor_code)
+    qs = access.visible_prompts(request.user).filter(doctor_code=doctor_code)
     return _prompt_list(request, qs, f"处方点评：{doctor.name}（{doctor.code}）的处方提醒")

@@ -10,11 +10,13 @@ from django.test import Client
 from jicai.accounts.actions import create_api_token
 from jicai.prescribing import service
 from jicai.prescribing.cache import cache
-from tests.trade.conftest import TODAY, build_trade, today  # noqa: F401 (fixture)
+from jicai.trade import actions
+from tests.trade.conftest import TODAY, build_trade
 
 
 @pytest.fixture
-def rx(world, today, monkeypatch):
+def rx(world, monkeypatch):
+    monkeypatch.setattr(actions, "today", lambda: TODAY)
     monkeypatch.setattr(service, "today", lambda: TODAY)
     cache.clear()
     w = build_trade(world)
