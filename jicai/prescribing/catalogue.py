@@ -308,3 +308,42 @@ def check_order(institution: Institution, lines: list[tuple[int, Product, int]],
                     }
                 ],
             )
+
+
+def limit_exceeded(as_of: dt.date, regions) -> list[dict]:
+    """Confirmed limits of the quarter holding as_of (suspension = limit 0) that the institution's usage of
+    the product from the quarter's start to as_of exceeds, for institutions in `regions` (region ids)."""
+    quarter = quarter_of(as_of)
+    start, _end = quarter_bounds(quarter)
+    rows = list(
+        SubstituteLimit.objects.filter(
+            quarter=quarter, status=LimitStatus.CONFIRMED, institution__region_id__in=list(regions)
+        ).values(
+            "institution_id", "institution__region_id", "item_id", "product_id", "limit_qty", "suspended"
+        )
+    )
+    if not rows:
+        return []
+    used = {
+        (i, p): q
+        for i, p, q in UsageLine.objects.filter(
+            institution_id__in={r["institution_id"] for r in rows},
+            product_id__in={r["product_id"] for r in rows},
+            used_on__range=(start, as_of),
+        )
+        .values("institution_id", "product_id")
+        .annotate(q=Sum("qty"))
+        .values_list("institution_id", "product_id", "q")
+    }
+    found = []
+    for r in rows:
+        limit = 0 if r["suspended"] else r["limit_qty"]
+        qty = int(used.get((r["institution_id"], r["product_id"])) or 0)
+        if limit is not None and qty > limit:
+            found.append(
+                {
+                    "institution_id": r["institution_id"], "region_id": r["institution__region_id"],
+                    "item_id": r["item_id"], "product_id": r["product_id"], "used": qty, "limit": limit,
+                }
+            )  # fmt: skip
+    return found

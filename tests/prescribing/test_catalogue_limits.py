@@ -206,3 +206,22 @@ def test_jicai_token_command_issues_an_institution_token(rx, capsys):
 
     with pytest.raises(CommandError):
         call_command("token", "NOPE")
+
+
+def test_usage_above_a_confirmed_limit_raises_an_alert(rx):
+    """Limit 30 in 2025Q2: usage 25 (04-01) + 10 (06-20) = 35 > 30 → SUBSTITUTE_LIMIT_EXCEEDED value 35,
+    threshold 30; usage before the quarter (03-31, 100) does not count."""
+    from jicai.monitoring.evaluate import run_monitoring
+    from jicai.monitoring.models import Alert
+
+    confirmed(rx, limit_qty=30)
+    use(rx, rx.substitute_product, 100, dt.date(2025, 3, 31))
+    use(rx, rx.substitute_product, 25, dt.date(2025, 4, 1))
+    run_monitoring(dt.date(2025, 6, 30))
+    assert not Alert.objects.filter(type="SUBSTITUTE_LIMIT_EXCEEDED").exists()
+    use(rx, rx.substitute_product, 10, dt.date(2025, 6, 20))
+    run_monitoring(dt.date(2025, 6, 30))
+    alert = Alert.objects.get(type="SUBSTITUTE_LIMIT_EXCEEDED")
+    assert (alert.institution, alert.product, alert.value, alert.threshold) == (
+        rx.hospital, rx.substitute_product, 35, 30,
+    )  # fmt: skip
