@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
 from jicai.core.errors import DomainError, NotFound
@@ -41,7 +42,12 @@ def prompt(
     """The decision for one prescribed product, stored when it prompts. Any error → no prompt (logged)."""
     try:
         day = on or today()
-        decision = decide(cache.get(), institution_code, doctor_code, product_code, day)
+        if settings.JICAI_PROMPT_RULE == "orm":  # the per-request ORM baseline of bench/prompt.py
+            from jicai.prescribing.naive import decide_orm
+
+            decision = decide_orm(institution_code, doctor_code, product_code, day)
+        else:
+            decision = decide(cache.get(), institution_code, doctor_code, product_code, day)
         if not decision.prompts:
             if decision is NO_PROMPT:
                 logger.info("no prompt: institution=%s product=%s", institution_code, product_code)

@@ -208,3 +208,22 @@ def test_doctor_target_and_used_are_in_the_card(rx):
     (card,) = cards(rx, rx.nonwinning_product.code)
     assert card["extension"]["jicai-doctor-target"] == {"target": "250", "used": "70", "remaining": "180"}
     assert "目标 250，已使用 70，剩余 180" in card["detail"]
+
+
+def test_the_orm_baseline_gives_the_same_answers(rx):
+    from jicai.prescribing.cache import cache as prompt_cache
+    from jicai.prescribing.naive import decide_orm
+    from jicai.prescribing.rule import decide
+
+    SubstituteLimit.objects.create(
+        institution=rx.hospital, item=rx.item, product=rx.substitute_product, quarter="2025Q2",
+        limit_qty=7, status=LimitStatus.CONFIRMED,
+    )  # fmt: skip
+    day = dt.date(2025, 6, 30)
+    for code in (rx.product.code, rx.nonwinning_product.code, rx.substitute_product.code, "XNOPE"):
+        for inst in (rx.hospital.code, rx.other_hospital.code):
+            a = decide(prompt_cache.get(), inst, "DR01", code, day)
+            b = decide_orm(inst, "DR01", code, day)
+            assert (a.level, a.item_id, a.alternatives, a.limit, a.notes) == (
+                b.level, b.item_id, b.alternatives, b.limit, b.notes,
+            )  # fmt: skip
