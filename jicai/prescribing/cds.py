@@ -63,6 +63,18 @@ def _body(request):
     return data if isinstance(data, dict) else None
 
 
+def _authorised_body(request):
+    """(token, JSON object, None), or a 401 (no valid institution token) / 400 (not a JSON object) answer."""
+    token = institution_of_token(request)
+    if token is None:
+        message = "需要身份认证：请提供有效的医疗机构 API 令牌（Authorization: Bearer …）"
+        return None, None, _error(401, "unauthorized", message)
+    data = _body(request)
+    if data is None:
+        return token, None, _error(400, "bad_request", "请求体不是有效的 JSON 对象")
+    return token, data, None
+
+
 @csrf_exempt
 @require_GET
 def discovery(request):
@@ -170,14 +182,9 @@ def _card(answer, resource: dict, context: dict) -> dict:
 @csrf_exempt
 @require_POST
 def service_view(request):
-    token = institution_of_token(request)
-    if token is None:
-        return _error(
-            401, "unauthorized", "需要身份认证：请提供有效的医疗机构 API 令牌（Authorization: Bearer …）"
-        )
-    data = _body(request)
-    if data is None:
-        return _error(400, "bad_request", "请求体不是有效的 JSON 对象")
+    token, data, refused = _authorised_body(request)
+    if refused is not None:
+        return refused
     try:
         hook = data.get("hook")
         context = data.get("context") or {}
@@ -206,13 +213,10 @@ def service_view(request):
 @csrf_exempt
 @require_POST
 def feedback_view(request):
-    token = institution_of_token(request)
-    if token is None:
-        return _error(
-            401, "unauthorized", "需要身份认证：请提供有效的医疗机构 API 令牌（Authorization: Bearer …）"
-        )
-    data = _body(request)
-    if data is None or not isinstance(data.get("feedback"), list):
+    token, data, refused = _authorised_body(request)
+    if refused is not None:
+        return refused
+    if not isinstance(data.get("feedback"), list):
         return _error(400, "bad_request", '请求体应为 {"feedback": [...]}')
     errors = []
     for n, entry in enumerate(data["feedback"]):
