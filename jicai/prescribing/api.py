@@ -11,7 +11,7 @@ from jicai.accounts import access
 from jicai.api.pagination import PageParams, page_of, paginate, with_errors
 from jicai.core.errors import NotFound
 from jicai.prescribing import catalogue, service
-from jicai.prescribing.models import Prompt
+from jicai.prescribing.models import CatalogueEntry, Prompt, SubstituteLimit
 
 router = Router()
 
@@ -75,7 +75,7 @@ def _institution(request):
     return institution
 
 
-@router.post("/prompts", response=with_errors(PromptAnswer, 404), summary="处方提醒（非 FHIR 的 HIS）")
+@router.post("/prompts", response=with_errors(PromptAnswer, 400, 404), summary="处方提醒（非 FHIR 的 HIS）")
 def create_prompt(request, body: PromptIn):
     institution = _institution(request)
     if body.institution_code != institution.code:
@@ -101,7 +101,7 @@ def list_prompts(request, paging: Query[PageParams], doctor: str = ""):
     return paginate(qs.order_by("-created_at", "-id"), paging)
 
 
-@router.get("/prompts/{prompt_id}", response=with_errors(PromptOut, 404), summary="一条处方提醒")
+@router.get("/prompts/{prompt_id}", response=with_errors(PromptOut, 400, 404), summary="一条处方提醒")
 def get_prompt(request, prompt_id: str):
     return service.prompt_for(_institution(request).pk, prompt_id)
 
@@ -163,6 +163,8 @@ class DecisionIn(Schema):
 
 @router.get("/substitute-catalogue", response=with_errors(page_of(EntryOut)), summary="本院可替代药品目录")
 def list_catalogue(request, paging: Query[PageParams]):
+    if not access.is_pharmacy(request.actor):
+        return paginate(CatalogueEntry.objects.none(), paging)
     return paginate(catalogue.entries(request.actor).order_by("item__item_code", "product__code"), paging)
 
 
@@ -182,6 +184,8 @@ def change_catalogue(request, body: EntryIn):
 
 @router.get("/substitute-limits", response=with_errors(page_of(LimitOut)), summary="可替代药品限量与暂停")
 def list_limits(request, paging: Query[PageParams], quarter: str = ""):
+    if not access.is_pharmacy(request.actor):
+        return paginate(SubstituteLimit.objects.none(), paging)
     qs = catalogue.limits(request.actor)
     if quarter:
         qs = qs.filter(quarter=quarter.strip().upper())

@@ -4,6 +4,7 @@ answers "no prompt" so prescribing is never blocked."""
 
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -72,9 +73,10 @@ def prompt(
 def prompt_for(institution_id: int, key) -> Prompt:
     """A prompt of this institution by its uuid (404 for another institution's or a missing one)."""
     try:
-        row = Prompt.objects.filter(institution_id=institution_id, uuid=key).first()
-    except (ValueError, TypeError, DomainError):
-        row = None
+        key = uuid.UUID(str(key))
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound(NOT_FOUND) from None
+    row = Prompt.objects.filter(institution_id=institution_id, uuid=key).first()
     if row is None:
         raise NotFound(NOT_FOUND)
     return row

@@ -1,6 +1,6 @@
 """Step: prescribing prompts and the substitute catalogue (SPEC §11) for the pharmacist's hospital — the
 catalogue seeded from the batches' substitute lists, one substitute limited and one suspended for the
-current quarter (confirmed by the pharmacy), and prompts of this quarter for a few doctors: some accepted,
+current quarter (confirmed by the pharmacy; both already used beyond it), and prompts of this quarter for a few doctors: some accepted,
 some overridden with a reason, some never answered (so the interview list has explained and unexplained
 use)."""
 
@@ -18,6 +18,7 @@ from jicai.hospital.queries import quarter_bounds
 from jicai.prescribing import catalogue
 from jicai.prescribing.models import CatalogueEntry, LimitStatus, OverrideReason, Prompt, SubstituteLimit
 from jicai.prescribing.rule import quarter_of
+from jicai.trade.models import UsageLine
 
 PROMPT_DOCTORS = ("DR01", "DR02", "DR07")
 REASONS = [r.value for r in OverrideReason if r != OverrideReason.OTHER]
@@ -45,6 +46,21 @@ def build_prescribing(ctx: DemoContext) -> None:
             limit_qty=None if suspended else 20, suspended=suspended, status=LimitStatus.CONFIRMED,
             note="演示：药事会确认", decided_by=pharmacist, decided_at=now,
         )  # fmt: skip
+    # This quarter the limited substitute is already used beyond its limit and the suspended one a little
+    # (both raise SUBSTITUTE_LIMIT_EXCEEDED in the monitoring step).
+    UsageLine.objects.bulk_create(
+        [
+            UsageLine(
+                institution=hospital,
+                product=entry.product,
+                department="D01",
+                doctor_code="DR02",
+                qty=qty,
+                used_on=as_of,
+            )  # fmt: skip
+            for entry, qty in zip(entries, (35, 3), strict=False)
+        ]
+    )
     start, _end = quarter_bounds(quarter)
     days = max(1, (as_of - start).days + 1)
     item_ids = AgreedVolume.objects.filter(
