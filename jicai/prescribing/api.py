@@ -88,9 +88,7 @@ def create_prompt(request, body: PromptIn):
 
 
 def _prompts(request):
-    return Prompt.objects.filter(institution=_institution(request)).select_related(
-        "institution", "product", "item"
-    )
+    return access.visible_prompts(request.actor).select_related("institution", "product", "item")
 
 
 @router.get("/prompts", response=with_errors(page_of(PromptOut)), summary="处方提醒记录")
