@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "jicai.tickets",
     "jicai.monitoring",
     "jicai.hospital",
+    "jicai.prescribing",
     "jicai.funds",
     "jicai.compliance",
     "jicai.ingest",
@@ -224,3 +225,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("JICAI_LOG_LEVEL", "WARNING")},
 }
+
+# SPEC §11 prescribing prompt: "cache" (the in-process rule) or "orm" (the per-request baseline bench/prompt.py
+# compares against).
+JICAI_PROMPT_RULE = os.environ.get("JICAI_PROMPT_RULE", "cache")

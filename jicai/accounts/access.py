@@ -166,6 +166,7 @@ DOCTOR_OPEN_PATHS = re.compile(
         |registry/|batches/        # catalogue: products, makers, batches, winners; the public directory
         |quotas?/|prompts/                                         # own quota and prompts (SPEC §11)
         |hospital/                  # own targets (jicai.hospital scopes them per doctor / department)
+        |prescribing/(?:$|doctors/)                # own prompts and outcomes (jicai.prescribing, SPEC §11)
         |cds-services(?:/|$)                                       # CDS Hooks prompt service (SPEC §11)
         |api/v1/(?:$|me$|openapi\.json$|docs(?:/|$)
             |(?:products|companies|regions|institutions|consortia|batches)(?:/|$)
@@ -397,3 +398,30 @@ def visible_quota_volumes(actor) -> QuerySet:
     if is_pharmacy(actor):
         return qs.filter(institution=actor.organisation.institution)
     return qs.none()
+
+
+def visible_prompt_doctors(actor) -> QuerySet:
+    """Doctors whose prescribing prompts the actor sees: the pharmacy all of its hospital, a department head
+    their department's, a doctor themself (SPEC §11)."""
+    from jicai.hospital.models import Doctor
+
+    link = staff_link(actor)
+    if getattr(actor, "role", None) == Role.DOCTOR and not is_admin(actor):
+        if link is None or not link.doctor_id:
+            return Doctor.objects.none()
+        return Doctor.objects.filter(pk=link.doctor_id)
+    return visible_doctors(actor)
+
+
+def visible_prompts(actor) -> QuerySet:
+    """Prescribing prompts (SPEC §11) of the doctors in visible_prompt_doctors; the pharmacy (or its API
+    token) sees every prompt of its hospital."""
+    from jicai.prescribing.models import Prompt
+
+    institution = institution_of(actor)
+    if institution is None:
+        return Prompt.objects.none()
+    qs = Prompt.objects.filter(institution=institution)
+    if is_pharmacy(actor):
+        return qs
+    return qs.filter(doctor_code__in=list(visible_prompt_doctors(actor).values_list("code", flat=True)))

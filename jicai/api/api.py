@@ -304,6 +304,7 @@ def register_routers():
         "tickets",
         "monitoring",
         "hospital",
+        "prescribing",
         "funds",
         "compliance",
     ):

@@ -31,6 +31,7 @@ from jicai.demo.steps.hospital import build_hospital
 from jicai.demo.steps.institutions import build_institutions
 from jicai.demo.steps.items import build_items
 from jicai.demo.steps.monitoring import run_monitoring
+from jicai.demo.steps.prescribing import build_prescribing
 from jicai.demo.steps.regions import build_regions
 from jicai.demo.steps.substitutes import build_substitutes
 from jicai.demo.steps.tickets import build_tickets
@@ -60,6 +61,7 @@ STEPS: list[Step] = [
     Step("agreements", "约定采购量、配送关系与购销协议", build_agreements),
     Step("trade", "订单、配送、入库、付款与使用数据", build_trade, atomic=False),
     Step("hospital", "院内科室、医师、使用数据与目标分解", build_hospital),
+    Step("prescribing", "可替代药品目录、限量与处方提醒", build_prescribing),
     Step("tickets", "供应诉求、答复时限与督办", build_tickets),
     Step("open_window", "进行中的报量窗口", build_open_window),
     Step("funds", "医保基金预付与拨付", build_funds),

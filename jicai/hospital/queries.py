@@ -304,7 +304,7 @@ class InterviewRow:
 
 def interview_list(actor, quarter: str) -> list[InterviewRow]:
     """Per item of the actor's hospital for the quarter: doctors whose use of N ∪ U exceeds their use of W
-    with some of it unexplained (no prescribing-prompt reasons are stored yet, so all of it is), and
+    with some of it unexplained (use minus the quantity of their prompts overridden with a reason), and
     departments whose completion at quarter end is below plan. The pharmacy (and admin) see the hospital's
     list; a department head the rows of its department and its wards, read-only."""
     from jicai.hospital.models import Department, Doctor, InterviewRecord
@@ -355,12 +355,16 @@ def interview_list(actor, quarter: str) -> list[InterviewRow]:
         institution_id__in=inst_ids, quarter=quarter.strip().upper()
     ).select_related("department", "doctor", "actor"):
         records[(r.item_id, r.department.code, r.doctor.code if r.doctor else None)].append(r)
+    from jicai.prescribing.queries import explained_qty
+
+    explained = explained_qty(institution_ids=inst_ids, item_ids=item_ids, start=start, end=end)
     rows: list[InterviewRow] = []
     for (inst, item, code), (won, other) in sorted(
         per_doctor.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])
     ):
         doctor = doctors.get((inst, code))
-        if doctor is None or other <= won or (inst, item) not in items:
+        unexplained = other - explained.get((inst, item, code), Decimal(0))
+        if doctor is None or other <= won or unexplained <= 0 or (inst, item) not in items:
             continue
         v = items[(inst, item)]
         rows.append(
@@ -368,7 +372,7 @@ def interview_list(actor, quarter: str) -> list[InterviewRow]:
                 kind="doctor", institution=v["institution__code"], item=v["item__item_code"], item_id=item,
                 item_name=v["item__generic_name"], department=doctor.department.code,
                 department_name=doctor.department.name, doctor=code, doctor_name=doctor.name,
-                reason="非中选/可替代药品使用量超过中选药品", used_winning=won, used_other=other, unexplained=other,
+                reason="非中选/可替代药品使用量超过中选药品", used_winning=won, used_other=other, unexplained=unexplained,
                 target=None, plan_to_date=None, used_to_date=None,
                 actions=records.get((item, doctor.department.code, code), []),
             )

@@ -252,6 +252,31 @@ def _funds_findings(cursor, facts: Facts) -> None:
         )
 
 
+def _prescribing_findings(cursor, facts: Facts) -> None:
+    """SUBSTITUTE_LIMIT_EXCEEDED (SPEC §11) from the prescribing app: usage above a confirmed limit."""
+    from jicai.prescribing.catalogue import limit_exceeded
+
+    ctx_province = {c["region_id"]: c["province_id"] for c in facts.contexts}
+    rows = [
+        (
+            "SUBSTITUTE_LIMIT_EXCEEDED",
+            f["institution_id"],
+            f["item_id"],
+            f["product_id"],
+            ctx_province[f["region_id"]],
+            f["used"],
+            f["limit"],
+        )
+        for f in limit_exceeded(facts.as_of, ctx_province)
+    ]
+    if rows:
+        cursor.executemany(
+            "INSERT INTO mon_finding (type, institution_id, item_id, product_id, province_id, value, threshold)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
 def _key_sql(alias: str = "f") -> str:
     def part(tag, column):
         return f"'{tag}' || COALESCE(CAST({alias}.{column} AS VARCHAR(20)), '-')"
@@ -283,6 +308,7 @@ def evaluate(facts: Facts) -> Outcome:
         _delivery_findings(cursor)
         _ticket_findings(cursor, facts)
         _funds_findings(cursor, facts)
+        _prescribing_findings(cursor, facts)
         _analyze(cursor, "mon_finding")
         cursor.execute("DROP TABLE IF EXISTS mon_new")
         # One row per key: grouped by the key's parts (integers, cheaper than the concatenated text).

@@ -130,6 +130,7 @@ class AlertType(models.TextChoices):
     TICKET_FIX_OVERDUE = "TICKET_FIX_OVERDUE", "诉求逾期未解决"
     PREPAYMENT_OVERDUE = "PREPAYMENT_OVERDUE", "医保预付款逾期未拨付"
     NOT_ADMITTED = "NOT_ADMITTED", "协议品种未进院"
+    SUBSTITUTE_LIMIT_EXCEEDED = "SUBSTITUTE_LIMIT_EXCEEDED", "可替代药品使用量超过本院限量"
 
 
 class AlertStatus(models.TextChoices):

@@ -111,7 +111,7 @@ GROUPS = (
     GroupSpec(
         "三",
         "可替代药品采购异常",
-        (T.SUBSTITUTE_EXCEEDS_LAST_YEAR, T.SUBSTITUTE_GROWTH),
+        (T.SUBSTITUTE_EXCEEDS_LAST_YEAR, T.SUBSTITUTE_GROWTH, T.SUBSTITUTE_LIMIT_EXCEEDED),
         "本期采购量",
         "对比量",
     ),

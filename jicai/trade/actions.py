@@ -133,6 +133,11 @@ def place_order(
             )
         prepared.append((n, line.product, qty, unit_price, item_of.get(line.product.pk)))
 
+    # SPEC §11: the hospital's confirmed substitute limits and suspensions (refused before any write).
+    from jicai.prescribing.catalogue import check_order
+
+    check_order(institution, [(n, product, qty) for n, product, qty, _p, _i in prepared], ordered_on)
+
     routing_reason = _routing_reason(
         institution, province, supplier, {p[4] for p in prepared if p[4]}, prepared
     )

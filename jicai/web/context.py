@@ -86,6 +86,9 @@ NAV = [
             ("科室", "hospital:departments", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD)),
             ("医师", "hospital:doctors", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD)),
             ("约谈名单", "hospital:interviews", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD)),
+            ("处方提醒", "prescribing:prompts", _role(Role.INSTITUTION, Role.DEPARTMENT_HEAD, Role.DOCTOR)),
+            ("可替代药品目录", "prescribing:catalogue", _role(Role.INSTITUTION)),
+            ("可替代药品限量", "prescribing:limits", _role(Role.INSTITUTION)),
         ],
     ),
     (
