@@ -9,8 +9,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q
-
 from jicai.accounts import access
 from jicai.batches.models import AgreementYear, Batch, Item, ItemFactor, ListingPrice, Winner
 from jicai.core.errors import DomainError, NotFound
@@ -111,15 +109,18 @@ def compute_standards(
     for w in winners:
         winners_by_item.setdefault(w.item_id, {})[w.product_id] = w
     names = {(i.generic_name, i.dosage_form_group) for i in items}
-    name_q = Q()
-    for generic, group in names:
-        name_q |= Q(generic_name=generic, dosage_form_group=group)
-    products = Product.objects.filter(name_q).select_related("manufacturer")
+    # Two IN lists, then the exact (generic, group) pairs here: one OR branch per pair made a 65 KB
+    # statement that took PostgreSQL 0.42 s to plan and run for a province's 644 items.
+    products = Product.objects.filter(
+        generic_name__in={generic for generic, _group in names},
+        dosage_form_group__in={group for _generic, group in names},
+    ).select_related("manufacturer")
     if product_code:
         products = products.filter(code=product_code)
     by_name: dict[tuple[str, str], list[Product]] = {}
     for p in products:
-        by_name.setdefault((p.generic_name, p.dosage_form_group), []).append(p)
+        if (p.generic_name, p.dosage_form_group) in names:
+            by_name.setdefault((p.generic_name, p.dosage_form_group), []).append(p)
     factors = {(f.item_id, f.product_id): f.factor for f in ItemFactor.objects.filter(item_id__in=item_ids)}
     references = {
         r.item_id: r.reference_price
