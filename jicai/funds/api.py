@@ -261,7 +261,7 @@ class FundPaymentOut(Schema):
     amount: str
     paid_on: dt.date
     payer: str = "fund"
-    balance: str = Field(..., description="付款后的预付款余额；" + AMOUNT)
+    balance: str = Field(..., description="付款后该订单行所属协议年度的预付款余额；" + AMOUNT)
 
 
 @router.post(
@@ -285,5 +285,7 @@ def fund_payment(request, body: FundPaymentIn):
         "line_no": body.line_no,
         "amount": decimal_str(payment.amount, 2),
         "paid_on": payment.paid_on,
-        "balance": decimal_str(clearance.balance_of(line.institution_id), 2),
+        "balance": decimal_str(
+            clearance.balance_of(line.institution_id, payment.fund_payment.agreement_year_id), 2
+        ),
     }

@@ -2,7 +2,8 @@
 
 Clearance opens `clearance_days` after the year's end: prepaid = Σ disbursed on the year's tranches; used = Σ
 what was paid to suppliers for W products received in [S, E]; refund due = max(0, prepaid − used). A fund
-payment (payer = fund) is a trade Payment drawn from the institution's FundAccount by one conditional UPDATE:
+payment (payer = fund) is a trade Payment drawn from the institution's FundAccount of the line's agreement year
+(balances are per institution and agreement year, like the clearance) by one conditional UPDATE:
 it row-locks the account, so two concurrent draws cannot both pass, and the CHECK (balance ≥ 0) backs it up."""
 
 import datetime as dt
@@ -107,17 +108,17 @@ def _visible_institution(actor, code: str) -> Institution:
     return access.get_visible_or_404(qs.select_related("region"), code=code)
 
 
-def _draw(institution_id: int, amount: Decimal, what: str) -> None:
+def _draw(institution_id: int, year: AgreementYear, amount: Decimal, what: str) -> None:
+    """Take `amount` from the institution's balance of `year`: one conditional UPDATE (row lock until commit)."""
     drawn = FundAccount.objects.filter(
-        institution_id=institution_id, balance__gte=money_value(amount)
+        institution_id=institution_id, agreement_year=year, balance__gte=money_value(amount)
     ).update(balance=F("balance") - money_value(amount))
     if not drawn:
-        balance = (
-            FundAccount.objects.filter(institution_id=institution_id)
-            .values_list("balance", flat=True)
-            .first()
+        raise DomainError(
+            f"{what} {amount} 超过{year.batch.code} 第{year.number}协议年度预付款余额 "
+            f"{balance_of(institution_id, year.pk)}",
+            code="over_balance",
         )
-        raise DomainError(f"{what} {amount} 超过预付款余额 {balance or ZERO}", code="over_balance")
 
 
 @transaction.atomic
@@ -138,7 +139,7 @@ def record_refund(
         raise DomainError("退回日期不能晚于今天")
     if amount > st.outstanding:
         raise DomainError(f"退回金额 {amount} 超过应退回余额 {st.outstanding}", code="over_refund")
-    _draw(st.institution.pk, amount, "退回金额")
+    _draw(st.institution.pk, st.year, amount, "退回金额")
     refund = ClearanceRefund.objects.create(
         institution=st.institution,
         agreement_year=st.year,
@@ -167,11 +168,14 @@ def record_fund_payment(
         raise DomainError("付款金额必须大于 0")
     # The institution check comes first (trade's own), so another organisation learns nothing about balances.
     trade_actions._institution_line(actor, line)
-    _draw(line.institution_id, amount, "基金直接结算金额")
+    year = line_year(line)
+    _draw(line.institution_id, year, amount, "基金直接结算金额")
     payment = trade_actions.record_payment(
         actor=actor, line=line, amount=amount, paid_on=paid_on, invoice_no=invoice_no
     )
-    FundPayment.objects.create(payment=payment, institution_id=line.institution_id, amount=amount)
+    FundPayment.objects.create(
+        payment=payment, institution_id=line.institution_id, agreement_year=year, amount=amount
+    )
     audit.record(
         actor=actor,
         action="funds.record_fund_payment",
@@ -182,8 +186,29 @@ def record_fund_payment(
     return payment
 
 
-def balance_of(institution_id: int) -> Decimal:
+def line_year(line: OrderLine) -> AgreementYear:
+    """The agreement year whose prepayment pays a line directly: the year of the line's batch that contains its
+    last receipt (clearance counts payments of lines received in [S, E]); not received yet: its order date."""
+    day = line.last_received_on or line.ordered_on
+    year = (
+        AgreementYear.objects.select_related("batch")
+        .filter(batch__items=line.item_id, start__lte=day, end__gte=day)
+        .first()
+        if line.item_id
+        else None
+    )
+    if year is None:
+        raise DomainError(
+            "该订单行不属于执行中的集采协议年度，不能由医保基金直接结算", code="no_agreement_year"
+        )
+    return year
+
+
+def balance_of(institution_id: int, year_id: int) -> Decimal:
+    """The institution's prepayment balance for one agreement year (0 before any disbursement)."""
     return (
-        FundAccount.objects.filter(institution_id=institution_id).values_list("balance", flat=True).first()
+        FundAccount.objects.filter(institution_id=institution_id, agreement_year_id=year_id)
+        .values_list("balance", flat=True)
+        .first()
         or ZERO
     )

@@ -37,7 +37,9 @@ class _Budget:
     year: AgreementYear
     budget: Decimal
     first_effective: dt.date
-    policy: Policy | None = None  # the effective PolicyProfile values of the institution's region and the batch
+    policy: Policy | None = (
+        None  # the effective PolicyProfile values of the institution's region and the batch
+    )
     # W purchases at winning price per basis day (receipt day or order day, by `progress_basis`)
     purchases: dict[dt.date, Decimal] = field(default_factory=dict)
 
@@ -306,7 +308,7 @@ def record_disbursement(*, actor, tranche_id: int, amount: Decimal, paid_on: dt.
         row = Disbursement.objects.create(
             tranche=tranche, amount=amount, paid_on=paid_on, recorded_by=audit._user(actor)
         )
-        credit_account(tranche.institution_id, amount)
+        credit_account(tranche.institution_id, tranche.agreement_year_id, amount)
         audit.record(
             actor=actor,
             action="funds.record_disbursement",
@@ -317,9 +319,10 @@ def record_disbursement(*, actor, tranche_id: int, amount: Decimal, paid_on: dt.
     return row
 
 
-def credit_account(institution_id: int, amount: Decimal) -> None:
-    """Add a disbursement to the institution's prepayment balance (one UPDATE; the row is created once)."""
-    account, _ = FundAccount.objects.get_or_create(institution_id=institution_id)
+def credit_account(institution_id: int, year_id: int, amount: Decimal) -> None:
+    """Add a disbursement to the institution's prepayment balance of the tranche's agreement year (one UPDATE;
+    the row is created once)."""
+    account, _ = FundAccount.objects.get_or_create(institution_id=institution_id, agreement_year_id=year_id)
     FundAccount.objects.filter(pk=account.pk).update(balance=F("balance") + money_value(amount))
 
 

@@ -29,6 +29,12 @@ def _prepaid(w):
         )
 
 
+def balance(w, institution, number=1):
+    from jicai.batches.models import AgreementYear
+
+    return clearance.balance_of(institution.pk, AgreementYear.objects.get(batch=w.batch, number=number).pk)
+
+
 @pytest.fixture
 def prepaid(world):
     _prepaid(world)
@@ -70,7 +76,7 @@ def test_clearance_with_a_refund(prepaid):
     clearance.record_refund(**args, amount=D("24000.00"), refunded_on=dt.date(2025, 4, 1))
     st = clearance.statement(w.pharmacist, w.hospital.code, "GY-YD2023-1", 1)
     assert (st.refunded, st.outstanding) == (D("24000.00"), D("0.00"))
-    assert clearance.balance_of(w.hospital.pk) == D("12000.00")
+    assert balance(w, w.hospital) == D("12000.00")
 
 
 def test_clearance_without_a_refund(prepaid):
@@ -100,10 +106,33 @@ def test_clearance_without_a_refund(prepaid):
         clearance.statement(w.manufacturer, w.clinic.code, "GY-YD2023-1", 1)
 
 
+def test_balances_are_per_agreement_year(prepaid):
+    """Year 1's prepayment (36 000.00) never pays a line received in year 2 (2025-03-01 …), and a year-2
+    disbursement is credited to year 2 only."""
+    w = prepaid
+    line = receive(w, w.hospital, 1_000, dt.date(2025, 3, 3))  # 120.00, year 2
+    with pytest.raises(DomainError, match="超过GY-YD2023-1 第2协议年度预付款余额 0.00"):
+        clearance.record_fund_payment(
+            actor=w.pharmacist, line=line, amount=D("120.00"), paid_on=dt.date(2025, 3, 10)
+        )
+    assert (balance(w, w.hospital, 1), balance(w, w.hospital, 2)) == (D("36000.00"), D("0.00"))
+    effective_agreement(w, w.hospital, 1_000, dt.date(2025, 3, 1), year=2)  # B = 120.00, T1 = 36.00
+    trigger_tranches(as_of=dt.date(2025, 3, 31))
+    t = PrepaymentTranche.objects.get(institution=w.hospital, agreement_year__number=2, tranche="1")
+    record_disbursement(
+        actor=w.province_bureau, tranche_id=t.pk, amount=D("36.00"), paid_on=dt.date(2025, 3, 5)
+    )
+    clearance.record_fund_payment(
+        actor=w.pharmacist, line=line, amount=D("30.00"), paid_on=dt.date(2025, 3, 10)
+    )
+    assert (balance(w, w.hospital, 1), balance(w, w.hospital, 2)) == (D("36000.00"), D("6.00"))
+    assert FundPayment.objects.get().agreement_year.number == 2
+
+
 def test_fund_payment_over_the_balance_is_refused_with_nothing_written(prepaid):
     w = prepaid
     line = receive(w, w.hospital, 400_000, dt.date(2024, 5, 1))  # 48 000.00
-    with pytest.raises(DomainError, match="超过预付款余额 36000.00"):
+    with pytest.raises(DomainError, match="超过GY-YD2023-1 第1协议年度预付款余额 36000.00"):
         clearance.record_fund_payment(
             actor=w.pharmacist, line=line, amount=D("48000.00"), paid_on=dt.date(2024, 5, 20)
         )
@@ -113,13 +142,13 @@ def test_fund_payment_over_the_balance_is_refused_with_nothing_written(prepaid):
         )
     line.refresh_from_db()
     assert (line.paid_amount, Payment.objects.count(), FundPayment.objects.count()) == (D("0.00"), 0, 0)
-    assert clearance.balance_of(w.hospital.pk) == D("36000.00")
+    assert balance(w, w.hospital) == D("36000.00")
     clearance.record_fund_payment(
         actor=w.pharmacist, line=line, amount=D("30000.00"), paid_on=dt.date(2024, 5, 20)
     )
     line.refresh_from_db()
     assert line.paid_amount == D("30000.00")
-    assert clearance.balance_of(w.hospital.pk) == D("6000.00")
+    assert balance(w, w.hospital) == D("6000.00")
     assert FundPayment.objects.get().amount == D("30000.00")
     # The exact rest of the balance is accepted; a cent more is not.
     with pytest.raises(DomainError):
@@ -129,7 +158,7 @@ def test_fund_payment_over_the_balance_is_refused_with_nothing_written(prepaid):
     clearance.record_fund_payment(
         actor=w.pharmacist, line=line, amount=D("6000.00"), paid_on=dt.date(2024, 5, 21)
     )
-    assert clearance.balance_of(w.hospital.pk) == D("0.00")
+    assert balance(w, w.hospital) == D("0.00")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -183,7 +212,7 @@ def test_two_concurrent_fund_payments_never_overdraw_on_postgresql():
     for t in threads:
         t.join(20)
     assert results == {"a": "ok", "b": "over_balance"}
-    assert FundAccount.objects.get(institution=w.hospital).balance == D("16000.00")
+    assert FundAccount.objects.get(institution=w.hospital, agreement_year__number=1).balance == D("16000.00")
     assert FundPayment.objects.count() == 1
     assert Payment.objects.filter(line_id=second.pk).count() == 0
 
