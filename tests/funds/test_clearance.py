@@ -260,3 +260,91 @@ def test_statement_page_xlsx_refund_form_and_fund_payment_api(prepaid, client_fo
     )
     assert ok.status_code == 201, ok.content
     assert (ok.json()["payer"], ok.json()["balance"]) == ("fund", "0.00")
+
+
+def test_clearance_list_page_and_api_scoped_with_exact_amounts(prepaid, client_for, api_client_for):
+    """Hospital: prepaid 36 000.00, used 12 000.00 (a W line received 2024-05-01, paid), refund due 24 000.00,
+    10 000.00 returned → 14 000.00 outstanding, balance 26 000.00. Clinic: prepaid 3 000.02, used 0, all
+    returned → settled, balance 0.00. Clearance opened 2025-03-30 (2025-02-28 + 30 days)."""
+    import io
+
+    import openpyxl
+
+    w = prepaid
+    line = receive(w, w.hospital, 100_000, dt.date(2024, 5, 1))
+    record_payment(actor=w.pharmacist, line=line, amount=D("12000.00"), paid_on=dt.date(2024, 5, 20))
+    for inst, amount, bureau in (
+        (w.hospital, "10000.00", w.city_bureau),
+        (w.clinic, "3000.02", w.county_bureau),
+    ):
+        clearance.record_refund(
+            actor=bureau,
+            institution_code=inst.code,
+            batch_code="GY-YD2023-1",
+            number=1,
+            amount=D(amount),
+            refunded_on=dt.date(2025, 4, 1),
+        )
+    hospital_row = {
+        "institution": w.hospital.code,
+        "institution_name": w.hospital.name,
+        "batch": "GY-YD2023-1",
+        "agreement_year": 1,
+        "opens_on": "2025-03-30",
+        "prepaid": "36000.00",
+        "used": "12000.00",
+        "refund_due": "24000.00",
+        "refunded": "10000.00",
+        "outstanding": "14000.00",
+        "balance": "26000.00",
+        "state": "refund_due",
+    }
+    api = api_client_for(w.city_bureau).get("/api/v1/prepayment/clearances?page_size=1").json()
+    assert (api["count"], api["has_more"], api["results"]) == (2, True, [hospital_row])
+    second = api_client_for(w.city_bureau).get("/api/v1/prepayment/clearances?page=2&page_size=1").json()
+    assert [
+        (r["institution"], r["refund_due"], r["outstanding"], r["balance"], r["state"])
+        for r in second["results"]
+    ] == [(w.clinic.code, "3000.02", "0.00", "0.00", "settled")]
+    assert api_client_for(w.pharmacist).get("/api/v1/prepayment/clearances").json()["results"] == [
+        hospital_row
+    ]
+    # Another institution, another city's bureau, a supplier: nothing of it.
+    for actor in (w.other_pharmacist, w.other_city_bureau, w.manufacturer):
+        assert api_client_for(actor).get("/api/v1/prepayment/clearances").json()["count"] == 0
+        assert (
+            api_client_for(actor)
+            .get(f"/api/v1/prepayment/clearances?institution_code={w.hospital.code}")
+            .json()["results"]
+            == []
+        )
+
+    page = client_for(w.city_bureau).get("/funds/clearance/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "14000.00" in html and "已结清" in html and "待退回" in html
+    assert f"/funds/clearance/{w.hospital.code}/GY-YD2023-1/1/" in html
+    searched = client_for(w.city_bureau).get("/funds/clearance/", {"q": w.clinic.code}).content.decode()
+    assert w.clinic.name in searched and w.hospital.name not in searched
+    own = client_for(w.pharmacist).get("/funds/clearance/").content.decode()
+    assert w.hospital.name in own and w.clinic.name not in own
+    for actor in (w.other_pharmacist, w.other_city_bureau):
+        other = client_for(actor).get("/funds/clearance/").content.decode()
+        assert w.hospital.name not in other and w.clinic.name not in other
+    assert client_for(w.manufacturer).get("/funds/clearance/").status_code == 404
+    book = openpyxl.load_workbook(
+        io.BytesIO(b"".join(client_for(w.city_bureau).get("/funds/clearance/?export=xlsx").streaming_content))
+    )
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:8] == (
+        "机构代码",
+        "机构名称",
+        "批次",
+        "协议年度",
+        "清算起始日",
+        "已预付（元）",
+        "已使用（元）",
+        "应退回（元）",
+    )
+    assert [r[0] for r in rows[1:]] == [w.hospital.code, w.clinic.code]
+    assert rows[1][5:11] == (36000, 12000, 24000, 10000, 14000, 26000)
+    assert ClearanceRefund.objects.count() == 2
