@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from jicai.accounts import access
 from jicai.agreements.models import AgreedVolume
-from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Item, ItemFactor, Substitute, Winner
+from jicai.batches.models import AgreementYear, Item, ItemFactor, Substitute, Winner, supplies
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound
 from jicai.funds import rules
@@ -152,7 +152,7 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
         factor = factors.get((item_id, product_id), ONE)
         units = Decimal(r["qty"]) * factor
         row = inputs[(inst_id, item_id)]
-        if roles.get((item_id, product_id, province)) in SUPPLY_ROLES:
+        if supplies(roles.get((item_id, product_id, province))):
             row.winning += units  # main and backup suppliers alike count as W
             continue
         day = r["line__ordered_on"]
