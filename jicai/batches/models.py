@@ -86,6 +86,14 @@ class WinnerRole(models.TextChoices):
 SUPPLY_ROLES = (WinnerRole.MAIN, WinnerRole.BACKUP, WinnerRole.BACKUP2)
 
 
+def supplies(role: str | None) -> bool:
+    """The one rule for who is a winner *in a province* (SPEC §7 W): roles main, backup and backup2. A
+    `nonsupply` national winner (it won elsewhere and does not supply this province) and a product without a
+    winners row are non-winning there (N): monitoring, prepayment, clearance, the assessment and the
+    settlement quote's self-pay increase all treat them alike."""
+    return role in SUPPLY_ROLES
+
+
 class Winner(models.Model):
     """A winning product of an item for one province, with its role there and its winning price."""
 

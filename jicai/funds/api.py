@@ -247,6 +247,58 @@ def finalise_assessment(request, body: FinaliseIn):
     return 201, {"finalised": len(created)}
 
 
+class ClearanceOut(Schema):
+    institution: str = Field(..., description="机构代码")
+    institution_name: str
+    batch: str
+    agreement_year: int
+    opens_on: dt.date = Field(..., description="清算起始日：协议年度结束日 + clearance_days")
+    prepaid: str = Field(..., description="已预付（已拨付的预付款合计）；" + AMOUNT)
+    used: str = Field(..., description="已使用：协议年度内入库的中选产品已付货款；" + AMOUNT)
+    refund_due: str = Field(..., description="应退回 = max(0, 已预付 − 已使用)；" + AMOUNT)
+    refunded: str = Field(..., description=AMOUNT)
+    outstanding: str = Field(..., description="尚未退回；" + AMOUNT)
+    balance: str = Field(..., description="该协议年度的预付款余额；" + AMOUNT)
+    state: str = Field(..., description="not_open（未到清算期）/ refund_due（待退回）/ settled（已结清）")
+
+
+def _clearance_json(r: dict) -> dict:
+    return {
+        "institution": r["institution__code"],
+        "institution_name": r["institution__name"],
+        "batch": r["agreement_year__batch__code"],
+        "agreement_year": r["agreement_year__number"],
+        "opens_on": r["opens_on"],
+        **{
+            k: decimal_str(r[k], 2)
+            for k in ("prepaid", "used", "refund_due", "refunded", "outstanding", "balance")
+        },
+        "state": r["state"],
+    }
+
+
+@router.get(
+    "/prepayment/clearances",
+    response=with_errors(page_of(ClearanceOut)),
+    summary="预付款清算（按机构与协议年度；本机构或辖区）",
+)
+def list_clearances(
+    request,
+    paging: Query[PageParams],
+    institution_code: str = "",
+    batch_code: str = "",
+    agreement_year: int = 0,
+):
+    # Scoped like the tranches it sums: an institution its own, a bureau its subtree, suppliers nothing.
+    qs = clearance.clearance_rows(request.actor, batch_code=batch_code, number=agreement_year or None)
+    if institution_code:
+        qs = qs.filter(institution__code=institution_code)
+    page = paginate(qs, paging)
+    clearance.fill_clearance(page["results"])
+    page["results"] = [_clearance_json(r) for r in page["results"]]
+    return page
+
+
 class FundPaymentIn(Schema):
     order_id: str
     line_no: int
@@ -261,7 +313,7 @@ class FundPaymentOut(Schema):
     amount: str
     paid_on: dt.date
     payer: str = "fund"
-    balance: str = Field(..., description="付款后的预付款余额；" + AMOUNT)
+    balance: str = Field(..., description="付款后该订单行所属协议年度的预付款余额；" + AMOUNT)
 
 
 @router.post(
@@ -285,5 +337,7 @@ def fund_payment(request, body: FundPaymentIn):
         "line_no": body.line_no,
         "amount": decimal_str(payment.amount, 2),
         "paid_on": payment.paid_on,
-        "balance": decimal_str(clearance.balance_of(line.institution_id), 2),
+        "balance": decimal_str(
+            clearance.balance_of(line.institution_id, payment.fund_payment.agreement_year_id), 2
+        ),
     }

@@ -11,19 +11,19 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from jicai.accounts import access
 from jicai.agreements.models import AgreedVolume
-from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Item, ItemFactor, Substitute, Winner
+from jicai.batches.models import AgreementYear, Item, ItemFactor, Substitute, Winner, supplies
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound
 from jicai.funds import rules
 from jicai.funds.models import AssessmentResult, Exemption, ExemptionMode, ReferencePrice
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Institution, Product
-from jicai.trade.models import Receipt, SupplyBlock
+from jicai.trade.models import LineStatus, OrderLine, Receipt, SupplyBlock
 
 ONE = Decimal(1)
 RATIO = Decimal("0.0001")
@@ -68,6 +68,44 @@ def _exemption_for(exemptions: list[Exemption], institution: Institution, item_i
         ):
             best, best_depth = e, len(e.region.path)
     return best
+
+
+def _purchases(received_ids, ordered_ids, product_ids, start: dt.date, end: dt.date) -> list[dict]:
+    """purchased(·, S, E) rows per (institution, product, unit price, order day) under each institution's
+    `progress_basis` (SPEC §7): accepted receipt qty by receipt date, or non-cancelled order qty by order
+    date. One grouped query per basis in use."""
+    rows = []
+    if received_ids:
+        rows += list(
+            Receipt.objects.filter(
+                line__institution_id__in=received_ids,
+                line__product_id__in=product_ids,
+                received_on__gte=start,
+                received_on__lte=end,
+            )
+            .values("line__institution_id", "line__product_id", "line__unit_price", "line__ordered_on")
+            .annotate(qty=Sum("accepted_qty"))
+            .order_by()
+        )
+    if ordered_ids:
+        rows += list(
+            OrderLine.objects.filter(
+                institution_id__in=ordered_ids,
+                product_id__in=product_ids,
+                ordered_on__gte=start,
+                ordered_on__lte=end,
+            )
+            .exclude(status=LineStatus.CANCELLED)
+            .values(
+                line__institution_id=F("institution_id"),
+                line__product_id=F("product_id"),
+                line__unit_price=F("unit_price"),
+                line__ordered_on=F("ordered_on"),
+            )
+            .annotate(qty=Sum("qty"))
+            .order_by()
+        )
+    return rows
 
 
 def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
@@ -129,16 +167,14 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
         blocks[(inst, item_id)].append(
             (timezone.localdate(created), timezone.localdate(lifted) if lifted else None)
         )
-    purchases = (
-        Receipt.objects.filter(
-            line__institution_id__in=inst_ids,
-            line__product_id__in=list(product_item),
-            received_on__gte=year.start,
-            received_on__lte=end,
-        )
-        .values("line__institution_id", "line__product_id", "line__unit_price", "line__ordered_on")
-        .annotate(qty=Sum("accepted_qty"))
-        .order_by()
+    resolver = PolicyResolver.load()
+    basis = {pk: resolver.resolve(insts[pk].region, batch).progress_basis for pk in inst_ids}
+    purchases = _purchases(
+        [pk for pk in inst_ids if basis[pk] == "received"],
+        [pk for pk in inst_ids if basis[pk] != "received"],
+        list(product_item),
+        year.start,
+        end,
     )
     inputs: dict[tuple[int, int], _ItemInput] = defaultdict(_ItemInput)
     for r in agreed_rows:
@@ -152,7 +188,7 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
         factor = factors.get((item_id, product_id), ONE)
         units = Decimal(r["qty"]) * factor
         row = inputs[(inst_id, item_id)]
-        if roles.get((item_id, product_id, province)) in SUPPLY_ROLES:
+        if supplies(roles.get((item_id, product_id, province))):
             row.winning += units  # main and backup suppliers alike count as W
             continue
         day = r["line__ordered_on"]
@@ -168,7 +204,6 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
     exemptions = list(
         Exemption.objects.filter(agreement_year=year, item_id__in=item_ids).select_related("region")
     )
-    resolver = PolicyResolver.load()
     out = []
     for inst_id in sorted(inst_ids, key=lambda pk: insts[pk].code):
         institution = insts[inst_id]

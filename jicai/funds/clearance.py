@@ -2,7 +2,8 @@
 
 Clearance opens `clearance_days` after the year's end: prepaid = Σ disbursed on the year's tranches; used = Σ
 what was paid to suppliers for W products received in [S, E]; refund due = max(0, prepaid − used). A fund
-payment (payer = fund) is a trade Payment drawn from the institution's FundAccount by one conditional UPDATE:
+payment (payer = fund) is a trade Payment drawn from the institution's FundAccount of the line's agreement year
+(balances are per institution and agreement year, like the clearance) by one conditional UPDATE:
 it row-locks the account, so two concurrent draws cannot both pass, and the CHECK (balance ≥ 0) backs it up."""
 
 import datetime as dt
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from jicai.core.errors import DomainError, NotFound
 from jicai.core.fields import money_value
 from jicai.core.money import money
 from jicai.funds.models import ClearanceRefund, FundAccount, FundPayment, PrepaymentTranche
+from jicai.funds.prepayment import visible_tranches
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Institution
 from jicai.trade import actions as trade_actions
@@ -50,25 +52,32 @@ class Statement:
         return max(ZERO, self.refund_due - self.refunded)
 
 
-def _used(institution: Institution, year: AgreementYear) -> Decimal:
+def used_by(institution_ids, year: AgreementYear) -> dict[int, Decimal]:
+    """SPEC §12 "used" of each institution for one agreement year, in one grouped query: Σ paid to suppliers
+    for lines of W products (a supply winner in the institution's province) received in [S, E]."""
     winning = Winner.objects.filter(
-        item_id=OuterRef("item_id"),
-        product_id=OuterRef("product_id"),
+        item_id=OuterRef("line__item_id"),
+        product_id=OuterRef("line__product_id"),
         role__in=SUPPLY_ROLES,
-        province__code=Substr(OuterRef("institution__region__path"), 1, 6),
+        province__code=Substr(OuterRef("line__institution__region__path"), 1, 6),
     )
     received = Receipt.objects.filter(
         line_id=OuterRef("line_id"), received_on__gte=year.start, received_on__lte=year.end
     )
-    lines = OrderLine.objects.filter(institution=institution, item__batch_id=year.batch_id).filter(
-        Exists(winning)
+    rows = (
+        Payment.objects.filter(
+            line__institution_id__in=list(institution_ids), line__item__batch_id=year.batch_id
+        )
+        .filter(Exists(winning), Exists(received))
+        .values("line__institution_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
     )
-    total = (
-        Payment.objects.filter(line__in=lines)
-        .filter(Exists(received))
-        .aggregate(total=Sum("amount"))["total"]
-    )
-    return money(total or 0)
+    return {r["line__institution_id"]: money(r["total"] or 0) for r in rows}
+
+
+def _used(institution: Institution, year: AgreementYear) -> Decimal:
+    return used_by([institution.pk], year).get(institution.pk, ZERO)
 
 
 def statement(actor, institution_code: str, batch_code: str, number: int) -> Statement:
@@ -107,17 +116,17 @@ def _visible_institution(actor, code: str) -> Institution:
     return access.get_visible_or_404(qs.select_related("region"), code=code)
 
 
-def _draw(institution_id: int, amount: Decimal, what: str) -> None:
+def _draw(institution_id: int, year: AgreementYear, amount: Decimal, what: str) -> None:
+    """Take `amount` from the institution's balance of `year`: one conditional UPDATE (row lock until commit)."""
     drawn = FundAccount.objects.filter(
-        institution_id=institution_id, balance__gte=money_value(amount)
+        institution_id=institution_id, agreement_year=year, balance__gte=money_value(amount)
     ).update(balance=F("balance") - money_value(amount))
     if not drawn:
-        balance = (
-            FundAccount.objects.filter(institution_id=institution_id)
-            .values_list("balance", flat=True)
-            .first()
+        raise DomainError(
+            f"{what} {amount} 超过{year.batch.code} 第{year.number}协议年度预付款余额 "
+            f"{balance_of(institution_id, year.pk)}",
+            code="over_balance",
         )
-        raise DomainError(f"{what} {amount} 超过预付款余额 {balance or ZERO}", code="over_balance")
 
 
 @transaction.atomic
@@ -138,7 +147,7 @@ def record_refund(
         raise DomainError("退回日期不能晚于今天")
     if amount > st.outstanding:
         raise DomainError(f"退回金额 {amount} 超过应退回余额 {st.outstanding}", code="over_refund")
-    _draw(st.institution.pk, amount, "退回金额")
+    _draw(st.institution.pk, st.year, amount, "退回金额")
     refund = ClearanceRefund.objects.create(
         institution=st.institution,
         agreement_year=st.year,
@@ -167,11 +176,14 @@ def record_fund_payment(
         raise DomainError("付款金额必须大于 0")
     # The institution check comes first (trade's own), so another organisation learns nothing about balances.
     trade_actions._institution_line(actor, line)
-    _draw(line.institution_id, amount, "基金直接结算金额")
+    year = line_year(line)
+    _draw(line.institution_id, year, amount, "基金直接结算金额")
     payment = trade_actions.record_payment(
         actor=actor, line=line, amount=amount, paid_on=paid_on, invoice_no=invoice_no
     )
-    FundPayment.objects.create(payment=payment, institution_id=line.institution_id, amount=amount)
+    FundPayment.objects.create(
+        payment=payment, institution_id=line.institution_id, agreement_year=year, amount=amount
+    )
     audit.record(
         actor=actor,
         action="funds.record_fund_payment",
@@ -182,8 +194,108 @@ def record_fund_payment(
     return payment
 
 
-def balance_of(institution_id: int) -> Decimal:
+def line_year(line: OrderLine) -> AgreementYear:
+    """The agreement year whose prepayment pays a line directly: the year of the line's batch that contains its
+    last receipt (clearance counts payments of lines received in [S, E]); not received yet: its order date."""
+    day = line.last_received_on or line.ordered_on
+    year = (
+        AgreementYear.objects.select_related("batch")
+        .filter(batch__items=line.item_id, start__lte=day, end__gte=day)
+        .first()
+        if line.item_id
+        else None
+    )
+    if year is None:
+        raise DomainError(
+            "该订单行不属于执行中的集采协议年度，不能由医保基金直接结算", code="no_agreement_year"
+        )
+    return year
+
+
+def balance_of(institution_id: int, year_id: int) -> Decimal:
+    """The institution's prepayment balance for one agreement year (0 before any disbursement)."""
     return (
-        FundAccount.objects.filter(institution_id=institution_id).values_list("balance", flat=True).first()
+        FundAccount.objects.filter(institution_id=institution_id, agreement_year_id=year_id)
+        .values_list("balance", flat=True)
+        .first()
         or ZERO
     )
+
+
+# ---- clearance list (per institution and agreement year) ------------------------------------------
+
+
+def clearance_rows(actor, *, q: str = "", batch_code: str = "", number: int | None = None):
+    """The actor's clearance list: one row per (institution, agreement year) with prepayment tranches, as a
+    grouped values() queryset (prepaid = Σ disbursed, summed in SQL). `fill_clearance` adds the rest for a
+    page of rows. Institution: its own; bureau: its subtree; admin: all; suppliers: nothing."""
+    qs = visible_tranches(actor)
+    if q:
+        qs = qs.filter(Q(institution__code__contains=q) | Q(institution__name__contains=q))
+    if batch_code:
+        qs = qs.filter(agreement_year__batch__code=batch_code)
+    if number:
+        qs = qs.filter(agreement_year__number=number)
+    return (
+        qs.values(
+            "institution_id",
+            "institution__code",
+            "institution__name",
+            "agreement_year_id",
+            "agreement_year__batch__code",
+            "agreement_year__number",
+            "agreement_year__end",
+        )
+        .annotate(prepaid=Sum("paid_amount"))
+        .order_by("agreement_year__batch__code", "agreement_year__number", "institution__code")
+    )
+
+
+CLEARANCE_STATES = (("not_open", "未到清算期"), ("refund_due", "待退回"), ("settled", "已结清"))
+
+
+def fill_clearance(rows: list[dict]) -> None:
+    """Complete a page of `clearance_rows` in place: opens_on, used, refund due, refunded, outstanding,
+    balance and state. A fixed number of queries per agreement year on the page (used), and one each for
+    refunds, balances, institutions and years."""
+    if not rows:
+        return
+    inst_ids = {r["institution_id"] for r in rows}
+    year_ids = {r["agreement_year_id"] for r in rows}
+    years = AgreementYear.objects.select_related("batch").in_bulk(year_ids)
+    institutions = Institution.objects.select_related("region").in_bulk(inst_ids)
+    used: dict[tuple[int, int], Decimal] = {}
+    for year in years.values():
+        ids = {r["institution_id"] for r in rows if r["agreement_year_id"] == year.pk}
+        for inst_id, total in used_by(ids, year).items():
+            used[(inst_id, year.pk)] = total
+    refunded = {
+        (r["institution_id"], r["agreement_year_id"]): r["total"]
+        for r in ClearanceRefund.objects.filter(institution_id__in=inst_ids, agreement_year_id__in=year_ids)
+        .values("institution_id", "agreement_year_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    }
+    balances = {
+        (a, y): b
+        for a, y, b in FundAccount.objects.filter(
+            institution_id__in=inst_ids, agreement_year_id__in=year_ids
+        ).values_list("institution_id", "agreement_year_id", "balance")
+    }
+    resolver = PolicyResolver.load()
+    today = timezone.localdate()
+    for r in rows:
+        key = (r["institution_id"], r["agreement_year_id"])
+        year = years[r["agreement_year_id"]]
+        policy = resolver.resolve(institutions[r["institution_id"]].region, year.batch)
+        r["prepaid"] = money(r["prepaid"] or 0)
+        r["opens_on"] = year.end + dt.timedelta(days=policy.clearance_days)
+        r["used"] = used.get(key, ZERO)
+        r["refund_due"] = max(ZERO, r["prepaid"] - r["used"])
+        r["refunded"] = refunded.get(key) or ZERO
+        r["outstanding"] = max(ZERO, r["refund_due"] - r["refunded"])
+        r["balance"] = balances.get(key) or ZERO
+        r["state"] = (
+            "not_open" if today < r["opens_on"] else "refund_due" if r["outstanding"] > 0 else "settled"
+        )
+        r["state_display"] = dict(CLEARANCE_STATES)[r["state"]]

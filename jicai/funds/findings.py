@@ -5,7 +5,7 @@ open, update and close with the same run (and `jicai monitor` prints them)."""
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, F, OuterRef, Sum
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef
 from django.db.models.functions import Substr
 
 from jicai.agreements.models import AgreementStatus, PurchaseAgreement
@@ -18,13 +18,21 @@ from jicai.trade.models import LineStatus, OrderLine
 
 
 def prepayment_overdue(as_of: dt.date, region_ids: Iterable[int]) -> list[dict]:
-    """Per (institution, agreement year): the unpaid rest of tranches past their due date and their number."""
+    """One row per tranche unpaid after its due date (SPEC §12: PREPAYMENT_OVERDUE per institution and
+    tranche), with its unpaid rest as the alert's value."""
     return list(
         PrepaymentTranche.objects.filter(
             institution__region_id__in=list(region_ids), due_on__lt=as_of, paid_amount__lt=F("amount")
         )
-        .values("institution_id", "institution__region_id", "agreement_year_id", "agreement_year__batch_id")
-        .annotate(unpaid=Sum(F("amount") - F("paid_amount"), output_field=MoneyField()), tranches=Count("id"))
+        .annotate(unpaid=ExpressionWrapper(F("amount") - F("paid_amount"), output_field=MoneyField()))
+        .values(
+            "institution_id",
+            "institution__region_id",
+            "agreement_year_id",
+            "agreement_year__batch_id",
+            "tranche",
+            "unpaid",
+        )
         .order_by()
     )
 

@@ -8,6 +8,7 @@ from django.db import models
 
 from jicai.batches.models import AgreementYear, Item
 from jicai.core.fields import MoneyField, PriceField
+from jicai.funds.rules import tranche_label
 from jicai.registry.models import Institution, Region
 
 
@@ -72,9 +73,7 @@ class PrepaymentTranche(models.Model):
 
     @property
     def label(self) -> str:
-        if self.tranche.startswith("topup-"):
-            return f"{self.tranche[6:]} 月末追加"
-        return f"第{self.tranche}笔"
+        return tranche_label(self.tranche)
 
     @property
     def unpaid(self) -> Decimal:
@@ -186,22 +185,26 @@ class AssessmentResult(models.Model):
 
 
 class FundAccount(models.Model):
-    """An institution's prepayment balance held from the fund: disbursements add, direct settlements (fund pays
-    the supplier) and clearance refunds draw. The CHECK makes an overdraw impossible even if two requests race:
-    draws are one conditional UPDATE that row-locks the account until commit."""
+    """An institution's prepayment balance for one agreement year (SPEC §12: prepayment and clearance are per
+    institution and agreement year): disbursements of the year's tranches add, direct settlements of lines
+    received in the year (fund pays the supplier) and the year's clearance refunds draw. The CHECK makes an
+    overdraw impossible even if two requests race: draws are one conditional UPDATE that row-locks the
+    account until commit."""
 
-    institution = models.OneToOneField(Institution, on_delete=models.PROTECT, related_name="fund_account")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="fund_accounts")
+    agreement_year = models.ForeignKey(AgreementYear, on_delete=models.PROTECT, related_name="fund_accounts")
     balance = MoneyField("预付款余额", default=Decimal("0.00"))
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(balance__gte=0), name="fund_balance_nonnegative")
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="fund_balance_nonnegative"),
+            models.UniqueConstraint(fields=["institution", "agreement_year"], name="fund_account_unique"),
         ]
         verbose_name = "预付款余额"
         verbose_name_plural = "预付款余额"
 
     def __str__(self):
-        return f"{self.institution_id} {self.balance}"
+        return f"{self.institution_id}/{self.agreement_year_id} {self.balance}"
 
 
 class FundPayment(models.Model):
@@ -210,6 +213,10 @@ class FundPayment(models.Model):
 
     payment = models.OneToOneField("trade.Payment", on_delete=models.CASCADE, related_name="fund_payment")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="fund_payments")
+    # The agreement year whose prepayment balance paid it (the year the line was received in).
+    agreement_year = models.ForeignKey(
+        AgreementYear, on_delete=models.PROTECT, related_name="fund_payments", null=True
+    )
     amount = MoneyField("金额")
     created_at = models.DateTimeField(auto_now_add=True)
 

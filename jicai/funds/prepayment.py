@@ -24,9 +24,9 @@ from jicai.core.fields import money_value
 from jicai.core.money import money
 from jicai.funds import rules
 from jicai.funds.models import Disbursement, FundAccount, PrepaymentTranche
-from jicai.policy.resolve import PolicyResolver
+from jicai.policy.resolve import Policy, PolicyResolver
 from jicai.registry.models import Institution
-from jicai.trade.models import Receipt
+from jicai.trade.models import LineStatus, OrderLine, Receipt
 
 ZERO = Decimal("0.00")
 
@@ -37,7 +37,10 @@ class _Budget:
     year: AgreementYear
     budget: Decimal
     first_effective: dt.date
-    # cumulative W purchases at winning price by receipt day
+    policy: Policy | None = (
+        None  # the effective PolicyProfile values of the institution's region and the batch
+    )
+    # W purchases at winning price per basis day (receipt day or order day, by `progress_basis`)
     purchases: dict[dt.date, Decimal] = field(default_factory=dict)
 
 
@@ -72,9 +75,36 @@ def _budgets(as_of: dt.date) -> list[_Budget]:
     ]
 
 
+def _daily_w(basis: str, inst_ids: list[int], item_ids: set[int], start: dt.date, as_of: dt.date):
+    """Purchased quantities per (institution, item, product, day) under one `progress_basis` (SPEC §7):
+    `received` → accepted receipt qty by receipt day; `ordered` → non-cancelled order qty by order day."""
+    if basis == "received":
+        return (
+            Receipt.objects.filter(
+                line__institution_id__in=inst_ids,
+                line__item_id__in=item_ids,
+                received_on__gte=start,
+                received_on__lte=as_of,
+            )
+            .values_list("line__institution_id", "line__item_id", "line__product_id", "received_on")
+            .annotate(qty=Sum("accepted_qty"))
+            .order_by()
+        )
+    return (
+        OrderLine.objects.filter(
+            institution_id__in=inst_ids, item_id__in=item_ids, ordered_on__gte=start, ordered_on__lte=as_of
+        )
+        .exclude(status=LineStatus.CANCELLED)
+        .values_list("institution_id", "item_id", "product_id", "ordered_on")
+        .annotate(qty=Sum("qty"))
+        .order_by()
+    )
+
+
 def _load_purchases(budgets: list[_Budget], as_of: dt.date) -> None:
-    """Σ accepted quantity of W products × the product's winning price in the institution's province, per
-    receipt day, for receipts in [S, min(E, as_of)] of items the institution has agreements for that year."""
+    """Σ purchased quantity of W products × the product's winning price in the institution's province, per
+    basis day in [S, min(E, as_of)], for items the institution has agreements for that year. One grouped
+    query per `progress_basis` in use (receipts or order lines)."""
     if not budgets:
         return
     agreed_items = defaultdict(set)
@@ -89,29 +119,19 @@ def _load_purchases(budgets: list[_Budget], as_of: dt.date) -> None:
             item_id__in=all_items, role__in=SUPPLY_ROLES
         ).values_list("item_id", "product_id", "province__code", "winning_price")
     }
-    start = min(b.year.start for b in budgets)
-    by_inst = defaultdict(list)
+    by_basis: dict[str, dict[int, list[_Budget]]] = defaultdict(lambda: defaultdict(list))
     for b in budgets:
-        by_inst[b.institution.pk].append(b)
-    rows = (
-        Receipt.objects.filter(
-            line__institution_id__in=list(by_inst),
-            line__item_id__in=all_items,
-            received_on__gte=start,
-            received_on__lte=as_of,
-        )
-        .values("line__institution_id", "line__item_id", "line__product_id", "received_on")
-        .annotate(qty=Sum("accepted_qty"))
-    )
+        by_basis[b.policy.progress_basis][b.institution.pk].append(b)
     daily: dict[tuple[int, int], dict[dt.date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for r in rows:
-        inst_id, item_id, day = r["line__institution_id"], r["line__item_id"], r["received_on"]
-        for b in by_inst[inst_id]:
-            if item_id not in agreed_items[(inst_id, b.year.pk)] or not b.year.start <= day <= b.year.end:
-                continue
-            unit = prices.get((item_id, r["line__product_id"], b.institution.region.province_code))
-            if unit is not None:
-                daily[(inst_id, b.year.pk)][day] += Decimal(r["qty"]) * unit
+    for basis, by_inst in by_basis.items():
+        start = min(b.year.start for bs in by_inst.values() for b in bs)
+        for inst_id, item_id, product_id, day, qty in _daily_w(basis, list(by_inst), all_items, start, as_of):
+            for b in by_inst[inst_id]:
+                if item_id not in agreed_items[(inst_id, b.year.pk)] or not b.year.start <= day <= b.year.end:
+                    continue
+                unit = prices.get((item_id, product_id, b.institution.region.province_code))
+                if unit is not None:
+                    daily[(inst_id, b.year.pk)][day] += Decimal(qty) * unit
     for b in budgets:
         b.purchases = dict(sorted(daily[(b.institution.pk, b.year.pk)].items()))
 
@@ -130,13 +150,22 @@ def _completion_day(b: _Budget, share: Decimal) -> dt.date | None:
     return None
 
 
+def _grow(tranche: PrepaymentTranche, amount: Decimal) -> None:
+    """Raise a stored tranche's amount (a later agreement raised the budget); trigger and due dates stay, and
+    what was already disbursed stays with it (the unpaid rest grows)."""
+    PrepaymentTranche.objects.filter(pk=tranche.pk).update(amount=money_value(amount))
+    tranche.amount = amount
+
+
 @transaction.atomic
 def trigger_tranches(*, as_of: dt.date) -> list[PrepaymentTranche]:
     """Create the tranches due by `as_of` (and grow tranche 1 as later agreements take effect); return every
     tranche triggered on or before `as_of`."""
     budgets = _budgets(as_of)
-    _load_purchases(budgets, as_of)
     resolver = PolicyResolver.load()
+    for b in budgets:
+        b.policy = resolver.resolve(b.institution.region, b.year.batch)
+    _load_purchases(budgets, as_of)
     calendar = WorkdayCalendar.from_database()
     stored = {
         (t.institution_id, t.agreement_year_id, t.tranche): t
@@ -163,8 +192,7 @@ def trigger_tranches(*, as_of: dt.date) -> list[PrepaymentTranche]:
         new.append(tranche)
 
     for b in budgets:
-        policy = resolver.resolve(b.institution.region, b.year.batch)
-        rule, workdays = policy.prepayment_tranches, policy.prepayment_due_workdays
+        rule, workdays = b.policy.prepayment_tranches, b.policy.prepayment_due_workdays
         first_amount = rules.first_tranche(b.budget, rule)
         first = stored.get((b.institution.pk, b.year.pk, "1"))
         if first is None:
@@ -172,15 +200,20 @@ def trigger_tranches(*, as_of: dt.date) -> list[PrepaymentTranche]:
             first = stored.get((b.institution.pk, b.year.pk, "1"))
         elif first_amount > first.amount:
             # A later agreement took effect: its share joins tranche 1 (SPEC §12).
-            PrepaymentTranche.objects.filter(pk=first.pk).update(amount=money_value(first_amount))
-            first.amount = first_amount
+            _grow(first, first_amount)
         if first is None:
             continue
         half = rules.half_year_date(b.year.start, b.year.end, rule.second_elapsed)
         done = _completion_day(b, rule.second_completion)
         second_on = max(min(d for d in (half, done) if d is not None), first.triggered_on)
         if second_on <= as_of:
-            add(b, "2", rules.second_tranche(b.budget, first.amount, rule), second_on, workdays)
+            second_amount = rules.second_tranche(b.budget, first.amount, rule)
+            second = stored.get((b.institution.pk, b.year.pk, "2"))
+            if second is None:
+                add(b, "2", second_amount, second_on, workdays)
+            elif second_amount > second.amount:
+                # A later agreement raised B after tranche 2: the total is brought back to B × second_total.
+                _grow(second, second_amount)
         already = Decimal("0.00")
         for month_end in _month_ends(b.year.start, min(b.year.end, as_of)):
             label = f"topup-{month_end:%Y-%m}"
@@ -275,7 +308,7 @@ def record_disbursement(*, actor, tranche_id: int, amount: Decimal, paid_on: dt.
         row = Disbursement.objects.create(
             tranche=tranche, amount=amount, paid_on=paid_on, recorded_by=audit._user(actor)
         )
-        credit_account(tranche.institution_id, amount)
+        credit_account(tranche.institution_id, tranche.agreement_year_id, amount)
         audit.record(
             actor=actor,
             action="funds.record_disbursement",
@@ -286,9 +319,10 @@ def record_disbursement(*, actor, tranche_id: int, amount: Decimal, paid_on: dt.
     return row
 
 
-def credit_account(institution_id: int, amount: Decimal) -> None:
-    """Add a disbursement to the institution's prepayment balance (one UPDATE; the row is created once)."""
-    account, _ = FundAccount.objects.get_or_create(institution_id=institution_id)
+def credit_account(institution_id: int, year_id: int, amount: Decimal) -> None:
+    """Add a disbursement to the institution's prepayment balance of the tranche's agreement year (one UPDATE;
+    the row is created once)."""
+    account, _ = FundAccount.objects.get_or_create(institution_id=institution_id, agreement_year_id=year_id)
     FundAccount.objects.filter(pk=account.pk).update(balance=F("balance") + money_value(amount))
 
 

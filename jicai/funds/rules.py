@@ -89,6 +89,13 @@ def settlement_quote(
 # ---- prepayment (医保基金预付) ------------------------------------------------------------------
 
 
+def tranche_label(code: str) -> str:
+    """A tranche's display name: "1" → 第1笔, "topup-2024-07" → 2024-07 月末追加."""
+    if code.startswith("topup-"):
+        return f"{code[6:]} 月末追加"
+    return f"第{code}笔" if code else ""
+
+
 def first_tranche(budget: Decimal, rule: PrepaymentRule) -> Decimal:
     """Tranche 1 = B × first_share, to the cent."""
     return money(Decimal(budget) * rule.first_share)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from jicai.accounts import access
-from jicai.batches.models import AgreementYear, Batch, Item, ItemFactor, ListingPrice, Winner
+from jicai.batches.models import AgreementYear, Batch, Item, ItemFactor, ListingPrice, Winner, supplies
 from jicai.core.errors import DomainError, NotFound
 from jicai.funds import rules
 from jicai.funds.models import ReferencePrice
@@ -29,7 +29,7 @@ class StandardRow:
     product_code: str
     product_name: str
     manufacturer: str
-    role: str  # a winner role in the province, or "" for a non-winning product
+    role: str  # a winner role in the province (main/backup/backup2/nonsupply), or "" without a winners row
     item_factor: Decimal
     winning_standard: Decimal  # S = Sᵣ × item_factor
     product_price: Decimal | None  # the listing (or own winning) price the glide test looks at
@@ -47,7 +47,8 @@ class StandardRow:
 
     @property
     def non_winning(self) -> bool:
-        return self.role == ""
+        """Not a supplying winner here (batches.models.supplies): also a `nonsupply` national winner."""
+        return not supplies(self.role)
 
 
 def standard_province(actor, province_code: str | None = None) -> Region:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("prepayment/", views.ledger, name="ledger"),
     path("prepayment/institutions/<str:institution_code>/", views.ledger, name="ledger_institution"),
     path("prepayment/tranches/<int:pk>/", views.tranche_detail, name="tranche"),
+    path("clearance/", views.clearance_list, name="clearances"),
     path(
         "clearance/<str:institution_code>/<str:batch_code>/<int:number>/",
         views.clearance_statement,

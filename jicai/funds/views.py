@@ -498,7 +498,53 @@ def exemption_list(request):
     )
 
 
-# ---- clearance statement -------------------------------------------------------------------------
+# ---- clearance list and statement ---------------------------------------------------------------
+
+
+def _statement_url(r: dict) -> str:
+    return reverse(
+        "funds:clearance",
+        args=[r["institution__code"], r["agreement_year__batch__code"], r["agreement_year__number"]],
+    )
+
+
+CLEARANCE_COLUMNS = [
+    Column("机构代码", lambda r: r["institution__code"], _statement_url, width=14),
+    Column("机构名称", lambda r: r["institution__name"], width=26),
+    Column("批次", lambda r: r["agreement_year__batch__code"], width=14),
+    Column("协议年度", lambda r: r["agreement_year__number"], numeric=True, width=8),
+    Column("清算起始日", lambda r: r["opens_on"], width=12),
+    Column("已预付（元）", lambda r: r["prepaid"], numeric=True, width=14),
+    Column("已使用（元）", lambda r: r["used"], numeric=True, width=14),
+    Column("应退回（元）", lambda r: r["refund_due"], numeric=True, width=14),
+    Column("已退回（元）", lambda r: r["refunded"], numeric=True, width=14),
+    Column("尚未退回（元）", lambda r: r["outstanding"], numeric=True, width=14),
+    Column("预付款余额（元）", lambda r: r["balance"], numeric=True, width=14),
+    Column("清算状态", lambda r: r["state_display"], width=10),
+    Column("清算单", lambda r: "查看", _statement_url, width=8),
+]
+
+
+@scoped_page
+def clearance_list(request):
+    """Clearance per (institution, agreement year) of the actor's scope (SPEC §12), paginated, XLSX export."""
+    actor = request.user
+    if not (access.is_bureau(actor) or access.is_admin(actor) or access.institution_of(actor)):
+        raise NotFound("未找到该记录，或您无权查看")
+    filters = [Filter("batch", "批次编码"), Filter("year", "协议年度", placeholder="如 1")]
+    values = filter_values(request, filters)
+    number = int(values["year"]) if values["year"].isdigit() else None
+    qs = clearance.clearance_rows(actor, q=values["q"], batch_code=values["batch"], number=number)
+    page = ListPage(
+        "预付款清算（按机构与协议年度）",
+        CLEARANCE_COLUMNS,
+        filters,
+        "机构代码或名称",
+        "预付款清算",
+        prepare=clearance.fill_clearance,
+        context={"breadcrumbs": [("预付台账", reverse("funds:ledger")), ("清算", None)]},
+    )
+    return render_list(request, page, qs, values)
 
 
 def _statement_xlsx(st) -> HttpResponse:

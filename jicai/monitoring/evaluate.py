@@ -226,7 +226,8 @@ def _funds_findings(cursor, facts: Facts) -> None:
             ctx_province[f["institution__region_id"]],
             f["unpaid"],
             0,
-            f["tranches"],
+            None,
+            f["tranche"],
         )
         for f in findings.prepayment_overdue(facts.as_of, ctx_province)
     ]
@@ -241,13 +242,14 @@ def _funds_findings(cursor, facts: Facts) -> None:
             f["month"],
             f["threshold"],
             None,
+            None,
         )
         for f in findings.not_admitted(facts.as_of, ctx_province)
     ]
     if rows:
         cursor.executemany(
             "INSERT INTO mon_finding (type, institution_id, item_id, batch_id, year_id, province_id, value,"
-            " threshold, tier) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " threshold, tier, tranche) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             rows,
         )
 
@@ -290,6 +292,8 @@ def _key_sql(alias: str = "f") -> str:
         part(":t", "ticket_id"),
         part(":r", "province_id"),
         part(":y", "year_id"),
+        # Only alerts with a tranche carry this part, so every other key stays as it was.
+        f"COALESCE(':n' || {alias}.tranche, '')",
     ]
     return f"{alias}.type || " + " || ".join(parts)
 
@@ -316,13 +320,14 @@ def evaluate(facts: Facts) -> Outcome:
             f"""
             CREATE TEMPORARY TABLE mon_new AS
             SELECT {_key_sql("x")} AS akey, x.type, x.institution_id, x.item_id, x.supplier_id, x.product_id,
-                   x.batch_id, x.year_id, x.line_id, x.ticket_id, x.province_id, x.value, x.threshold, x.tier
+                   x.batch_id, x.year_id, x.line_id, x.ticket_id, x.province_id, x.value, x.threshold, x.tier,
+                   x.tranche
             FROM (SELECT f.type, f.institution_id, f.item_id, f.supplier_id, f.product_id, f.line_id,
-                         f.ticket_id, f.province_id, f.year_id, MAX(f.batch_id) AS batch_id,
+                         f.ticket_id, f.province_id, f.year_id, f.tranche, MAX(f.batch_id) AS batch_id,
                          MAX(f.value) AS value, MAX(f.threshold) AS threshold, MAX(f.tier) AS tier
                   FROM mon_finding f
                   GROUP BY f.type, f.institution_id, f.item_id, f.supplier_id, f.product_id, f.line_id,
-                           f.ticket_id, f.province_id, f.year_id) x
+                           f.ticket_id, f.province_id, f.year_id, f.tranche) x
             """
         )
         if connection.vendor != "postgresql":
@@ -366,8 +371,8 @@ def evaluate(facts: Facts) -> Outcome:
         cursor.execute(
             f"""
             INSERT INTO {alert} (key, type, institution_id, item_id, supplier_id, product_id, batch_id,
-                agreement_year_id, order_id, line_no, ticket_id, province_id, value, threshold, tier, status,
-                escalation, explanation, first_seen_on, last_seen_on, closed_on)
+                agreement_year_id, order_id, line_no, ticket_id, tranche, province_id, value, threshold, tier,
+                status, escalation, explanation, first_seen_on, last_seen_on, closed_on)
             SELECT n.akey, n.type, n.institution_id, n.item_id, n.supplier_id, n.product_id, n.batch_id,
                    n.year_id,
                    CASE WHEN n.line_id IS NULL THEN '' ELSE
@@ -375,7 +380,7 @@ def evaluate(facts: Facts) -> Outcome:
                         WHERE l.id = n.line_id) END,
                    CASE WHEN n.line_id IS NOT NULL THEN
                        (SELECT l.line_no FROM {t["line"]} l WHERE l.id = n.line_id) END,
-                   n.ticket_id, n.province_id, n.value,
+                   n.ticket_id, COALESCE(n.tranche, ''), n.province_id, n.value,
                    n.threshold, n.tier, 'open', '', '', %s, %s, NULL
             FROM mon_new n WHERE NOT EXISTS (SELECT 1 FROM {alert} a WHERE a.key = n.akey)
             ON CONFLICT (key) DO NOTHING
@@ -473,6 +478,7 @@ def found_alerts(facts: Facts) -> list[dict]:
                 "threshold",
                 "tier",
                 "agreement_year_id",
+                "tranche",
             )
         )
     inst = dict(Institution.objects.filter(pk__in={r[1] for r in rows if r[1]}).values_list("pk", "code"))
@@ -495,6 +501,8 @@ def found_alerts(facts: Facts) -> list[dict]:
             "threshold": _number(r[8]),
             "tier": r[9],
             "agreement_year": years.get(r[10]),
+            # PREPAYMENT_OVERDUE's subject is a tranche (SPEC §12); no other alert carries the key.
+            **({"tranche": int(r[11]) if r[11].isdigit() else r[11]} if r[11] else {}),
         }
         for r in rows
     ]
@@ -507,6 +515,7 @@ def found_alerts(facts: Facts) -> list[dict]:
             a["product"] or "",
             a["order_id"] or "",
             a["line_no"] or 0,
+            str(a.get("tranche", "")),
         )
     )
     return out

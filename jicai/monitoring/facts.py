@@ -154,6 +154,9 @@ FINDING_COLUMNS = (
     ("value", "numeric(30,10)"),
     ("threshold", "numeric(30,10)"),
     ("tier", "integer"),
+    # A prepayment tranche label ("1", "2", "topup-YYYY-MM") for PREPAYMENT_OVERDUE (SPEC §12: one alert per
+    # institution and tranche); NULL for every other type, whose keys it leaves unchanged.
+    ("tranche", "varchar(16)"),
 )
 
 
@@ -195,9 +198,10 @@ def _create_as(cursor, name: str, select_sql: str, params=()) -> int:
 
 
 def _insert_rows(cursor, name: str, columns, rows) -> None:
+    """Rows may be shorter than `columns`: the trailing columns they leave out are NULL."""
     if not rows:
         return
-    names = [c for c, _ in columns]
+    names = [c for c, _ in columns[: max(len(row) for row in rows)]]
     sql = f"INSERT INTO {name} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})"
     cursor.executemany(sql, [[_param(v) for v in row] for row in rows])
 

@@ -168,6 +168,8 @@ class Alert(models.Model):
     order_id = models.CharField(max_length=64, blank=True)
     line_no = models.PositiveIntegerField(null=True, blank=True)
     ticket_id = models.BigIntegerField(null=True, blank=True)
+    # PREPAYMENT_OVERDUE: the prepayment tranche ("1", "2", "topup-YYYY-MM") of the institution and agreement year.
+    tranche = models.CharField(max_length=16, blank=True, default="")
     # The province the alert belongs to: scopes supplier-only alerts (LATE_SUPPLIER_REPORT) and lets a
     # province run close exactly its own alerts.
     province = subject(Region)
@@ -198,6 +200,13 @@ class Alert(models.Model):
 
     def __str__(self):
         return self.key
+
+    @property
+    def tranche_label(self) -> str:
+        """第1笔 / 第2笔 / YYYY-MM 月末追加 (as the funds ledger names a tranche)."""
+        from jicai.funds.rules import tranche_label
+
+        return tranche_label(self.tranche)
 
 
 class AlertEvent(models.Model):

@@ -87,6 +87,8 @@ def threshold_text(alert: Alert) -> str | None:
 
 
 def _subject_item(a: Alert) -> str | None:
+    if a.tranche:  # PREPAYMENT_OVERDUE: the subject is the tranche of the batch's agreement year
+        return f"{a.batch.code} 预付款{a.tranche_label}" if a.batch_id else f"预付款{a.tranche_label}"
     return f"{a.item.generic_name}（{a.item.item_code}）" if a.item_id else None
 
 

@@ -95,6 +95,7 @@ NAV = [
         "医保基金",
         [
             ("预付台账", "funds:ledger", BUREAU_OR_INSTITUTION),
+            ("预付款清算", "funds:clearances", BUREAU_OR_INSTITUTION),
             ("支付标准", "funds:standards", BUREAU_OR_INSTITUTION),
             ("结算试算", "funds:calculator", BUREAU_OR_INSTITUTION),
             ("集采执行考核", "funds:assessment", BUREAU_OR_INSTITUTION),

@@ -16,6 +16,7 @@ def monitor(as_of, types):
 
 
 def test_prepayment_overdue_opens_after_the_due_date_and_closes_when_paid(world):
+    """One alert per (institution, tranche) (SPEC §12): value = the tranche's unpaid rest, threshold 0."""
     w = world
     effective_agreement(w, w.hospital, 1_000_000, dt.date(2024, 3, 1))
     trigger_tranches(as_of=dt.date(2024, 3, 31))
@@ -32,8 +33,9 @@ def test_prepayment_overdue_opens_after_the_due_date_and_closes_when_paid(world)
             "line_no": None,
             "value": 36000,
             "threshold": 0,
-            "tier": 1,
+            "tier": None,
             "agreement_year": 1,
+            "tranche": 1,
         }
     ]
     tranche = PrepaymentTranche.objects.get(institution=w.hospital, tranche="1")
@@ -46,6 +48,32 @@ def test_prepayment_overdue_opens_after_the_due_date_and_closes_when_paid(world)
     )
     assert monitor(dt.date(2024, 3, 20), {"PREPAYMENT_OVERDUE"}) == []
     assert Alert.objects.get(type="PREPAYMENT_OVERDUE").status == "closed"
+
+
+def test_prepayment_overdue_is_one_alert_per_tranche(world):
+    """Tranche 1 (36 000.00, due 2024-03-15) and tranche 2 (72 000.00: completion 60 % on Fri 2024-06-14, due
+    10 working days later on 2024-06-28) both unpaid: two alerts; paying tranche 1 closes only its own."""
+    w = world
+    effective_agreement(w, w.hospital, 1_000_000, dt.date(2024, 3, 1))
+    receive(w, w.hospital, 600_000, dt.date(2024, 6, 14))
+    trigger_tranches(as_of=dt.date(2024, 6, 30))
+    alerts = monitor(dt.date(2024, 7, 1), {"PREPAYMENT_OVERDUE"})
+    assert [(a["institution"], a["tranche"], a["value"]) for a in alerts] == [
+        (w.hospital.code, 1, 36000),
+        (w.hospital.code, 2, 72000),
+    ]
+    first = PrepaymentTranche.objects.get(institution=w.hospital, tranche="1")
+    record_disbursement(
+        actor=w.city_bureau, tranche_id=first.pk, amount=D("36000.00"), paid_on=dt.date(2024, 7, 1)
+    )
+    second = PrepaymentTranche.objects.get(institution=w.hospital, tranche="2")
+    record_disbursement(
+        actor=w.city_bureau, tranche_id=second.pk, amount=D("50000.00"), paid_on=dt.date(2024, 7, 1)
+    )
+    alerts = monitor(dt.date(2024, 7, 2), {"PREPAYMENT_OVERDUE"})
+    assert [(a["tranche"], a["value"]) for a in alerts] == [(2, 22000)]
+    stored = {a.tranche: (a.status, a.tranche_label) for a in Alert.objects.filter(type="PREPAYMENT_OVERDUE")}
+    assert stored == {"1": ("closed", "第1笔"), "2": ("open", "第2笔")}
 
 
 def test_not_admitted_from_the_check_month_without_a_winning_purchase(world):

@@ -336,3 +336,32 @@ def test_bureau_edits_exemptions_with_a_reason(assessed, client_for):
     exemption = Exemption.objects.get(institution=w.clinic)
     assert client_for(w.other_city_bureau).post(url, {"delete": exemption.pk}).status_code == 404
     assert Exemption.objects.filter(pk=exemption.pk).exists()
+
+
+def test_ordered_basis_counts_orders_by_order_date(world):
+    """`progress_basis = ordered` (SPEC §3/§7): non-cancelled order qty by order date counts as purchased(W);
+    a cancelled line does not. Agreed 1 000; 600 ordered 2024-05-06 but received only after the year
+    (2025-03-10): received basis 0 % → score 0.00; ordered basis 60 % → score 60.00 (grade C)."""
+    from jicai.policy.models import PolicyProfile
+    from jicai.registry.models import Institution
+    from jicai.trade.models import Receipt
+
+    w = world
+    w.year1 = AgreementYear.objects.get(batch=w.batch, number=1)
+    _agreed(w, w.hospital, w.item, 1000)
+    line = receive(w, w.hospital, 600, dt.date(2024, 5, 6))
+    Receipt.objects.filter(line=line).update(received_on=dt.date(2025, 3, 10))
+    cancelled = receive(w, w.hospital, 400, dt.date(2024, 5, 7))
+    cancelled.status = "cancelled"
+    cancelled.save(update_fields=["status"])
+    Receipt.objects.filter(line=cancelled).delete()
+
+    def score():
+        (row,) = assessment.compute(
+            w.year1, Institution.objects.filter(pk=w.hospital.pk), dt.date(2025, 3, 31)
+        )
+        return row["score"], row["grade"]
+
+    assert score() == (D("0.00"), "D")
+    PolicyProfile.objects.create(region=w.province, values={"progress_basis": "ordered"})
+    assert score() == (D("60.00"), "C")

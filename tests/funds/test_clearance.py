@@ -29,6 +29,12 @@ def _prepaid(w):
         )
 
 
+def balance(w, institution, number=1):
+    from jicai.batches.models import AgreementYear
+
+    return clearance.balance_of(institution.pk, AgreementYear.objects.get(batch=w.batch, number=number).pk)
+
+
 @pytest.fixture
 def prepaid(world):
     _prepaid(world)
@@ -70,7 +76,7 @@ def test_clearance_with_a_refund(prepaid):
     clearance.record_refund(**args, amount=D("24000.00"), refunded_on=dt.date(2025, 4, 1))
     st = clearance.statement(w.pharmacist, w.hospital.code, "GY-YD2023-1", 1)
     assert (st.refunded, st.outstanding) == (D("24000.00"), D("0.00"))
-    assert clearance.balance_of(w.hospital.pk) == D("12000.00")
+    assert balance(w, w.hospital) == D("12000.00")
 
 
 def test_clearance_without_a_refund(prepaid):
@@ -100,10 +106,33 @@ def test_clearance_without_a_refund(prepaid):
         clearance.statement(w.manufacturer, w.clinic.code, "GY-YD2023-1", 1)
 
 
+def test_balances_are_per_agreement_year(prepaid):
+    """Year 1's prepayment (36 000.00) never pays a line received in year 2 (2025-03-01 …), and a year-2
+    disbursement is credited to year 2 only."""
+    w = prepaid
+    line = receive(w, w.hospital, 1_000, dt.date(2025, 3, 3))  # 120.00, year 2
+    with pytest.raises(DomainError, match="超过GY-YD2023-1 第2协议年度预付款余额 0.00"):
+        clearance.record_fund_payment(
+            actor=w.pharmacist, line=line, amount=D("120.00"), paid_on=dt.date(2025, 3, 10)
+        )
+    assert (balance(w, w.hospital, 1), balance(w, w.hospital, 2)) == (D("36000.00"), D("0.00"))
+    effective_agreement(w, w.hospital, 1_000, dt.date(2025, 3, 1), year=2)  # B = 120.00, T1 = 36.00
+    trigger_tranches(as_of=dt.date(2025, 3, 31))
+    t = PrepaymentTranche.objects.get(institution=w.hospital, agreement_year__number=2, tranche="1")
+    record_disbursement(
+        actor=w.province_bureau, tranche_id=t.pk, amount=D("36.00"), paid_on=dt.date(2025, 3, 5)
+    )
+    clearance.record_fund_payment(
+        actor=w.pharmacist, line=line, amount=D("30.00"), paid_on=dt.date(2025, 3, 10)
+    )
+    assert (balance(w, w.hospital, 1), balance(w, w.hospital, 2)) == (D("36000.00"), D("6.00"))
+    assert FundPayment.objects.get().agreement_year.number == 2
+
+
 def test_fund_payment_over_the_balance_is_refused_with_nothing_written(prepaid):
     w = prepaid
     line = receive(w, w.hospital, 400_000, dt.date(2024, 5, 1))  # 48 000.00
-    with pytest.raises(DomainError, match="超过预付款余额 36000.00"):
+    with pytest.raises(DomainError, match="超过GY-YD2023-1 第1协议年度预付款余额 36000.00"):
         clearance.record_fund_payment(
             actor=w.pharmacist, line=line, amount=D("48000.00"), paid_on=dt.date(2024, 5, 20)
         )
@@ -113,13 +142,13 @@ def test_fund_payment_over_the_balance_is_refused_with_nothing_written(prepaid):
         )
     line.refresh_from_db()
     assert (line.paid_amount, Payment.objects.count(), FundPayment.objects.count()) == (D("0.00"), 0, 0)
-    assert clearance.balance_of(w.hospital.pk) == D("36000.00")
+    assert balance(w, w.hospital) == D("36000.00")
     clearance.record_fund_payment(
         actor=w.pharmacist, line=line, amount=D("30000.00"), paid_on=dt.date(2024, 5, 20)
     )
     line.refresh_from_db()
     assert line.paid_amount == D("30000.00")
-    assert clearance.balance_of(w.hospital.pk) == D("6000.00")
+    assert balance(w, w.hospital) == D("6000.00")
     assert FundPayment.objects.get().amount == D("30000.00")
     # The exact rest of the balance is accepted; a cent more is not.
     with pytest.raises(DomainError):
@@ -129,7 +158,7 @@ def test_fund_payment_over_the_balance_is_refused_with_nothing_written(prepaid):
     clearance.record_fund_payment(
         actor=w.pharmacist, line=line, amount=D("6000.00"), paid_on=dt.date(2024, 5, 21)
     )
-    assert clearance.balance_of(w.hospital.pk) == D("0.00")
+    assert balance(w, w.hospital) == D("0.00")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -183,7 +212,7 @@ def test_two_concurrent_fund_payments_never_overdraw_on_postgresql():
     for t in threads:
         t.join(20)
     assert results == {"a": "ok", "b": "over_balance"}
-    assert FundAccount.objects.get(institution=w.hospital).balance == D("16000.00")
+    assert FundAccount.objects.get(institution=w.hospital, agreement_year__number=1).balance == D("16000.00")
     assert FundPayment.objects.count() == 1
     assert Payment.objects.filter(line_id=second.pk).count() == 0
 
@@ -231,3 +260,91 @@ def test_statement_page_xlsx_refund_form_and_fund_payment_api(prepaid, client_fo
     )
     assert ok.status_code == 201, ok.content
     assert (ok.json()["payer"], ok.json()["balance"]) == ("fund", "0.00")
+
+
+def test_clearance_list_page_and_api_scoped_with_exact_amounts(prepaid, client_for, api_client_for):
+    """Hospital: prepaid 36 000.00, used 12 000.00 (a W line received 2024-05-01, paid), refund due 24 000.00,
+    10 000.00 returned → 14 000.00 outstanding, balance 26 000.00. Clinic: prepaid 3 000.02, used 0, all
+    returned → settled, balance 0.00. Clearance opened 2025-03-30 (2025-02-28 + 30 days)."""
+    import io
+
+    import openpyxl
+
+    w = prepaid
+    line = receive(w, w.hospital, 100_000, dt.date(2024, 5, 1))
+    record_payment(actor=w.pharmacist, line=line, amount=D("12000.00"), paid_on=dt.date(2024, 5, 20))
+    for inst, amount, bureau in (
+        (w.hospital, "10000.00", w.city_bureau),
+        (w.clinic, "3000.02", w.county_bureau),
+    ):
+        clearance.record_refund(
+            actor=bureau,
+            institution_code=inst.code,
+            batch_code="GY-YD2023-1",
+            number=1,
+            amount=D(amount),
+            refunded_on=dt.date(2025, 4, 1),
+        )
+    hospital_row = {
+        "institution": w.hospital.code,
+        "institution_name": w.hospital.name,
+        "batch": "GY-YD2023-1",
+        "agreement_year": 1,
+        "opens_on": "2025-03-30",
+        "prepaid": "36000.00",
+        "used": "12000.00",
+        "refund_due": "24000.00",
+        "refunded": "10000.00",
+        "outstanding": "14000.00",
+        "balance": "26000.00",
+        "state": "refund_due",
+    }
+    api = api_client_for(w.city_bureau).get("/api/v1/prepayment/clearances?page_size=1").json()
+    assert (api["count"], api["has_more"], api["results"]) == (2, True, [hospital_row])
+    second = api_client_for(w.city_bureau).get("/api/v1/prepayment/clearances?page=2&page_size=1").json()
+    assert [
+        (r["institution"], r["refund_due"], r["outstanding"], r["balance"], r["state"])
+        for r in second["results"]
+    ] == [(w.clinic.code, "3000.02", "0.00", "0.00", "settled")]
+    assert api_client_for(w.pharmacist).get("/api/v1/prepayment/clearances").json()["results"] == [
+        hospital_row
+    ]
+    # Another institution, another city's bureau, a supplier: nothing of it.
+    for actor in (w.other_pharmacist, w.other_city_bureau, w.manufacturer):
+        assert api_client_for(actor).get("/api/v1/prepayment/clearances").json()["count"] == 0
+        assert (
+            api_client_for(actor)
+            .get(f"/api/v1/prepayment/clearances?institution_code={w.hospital.code}")
+            .json()["results"]
+            == []
+        )
+
+    page = client_for(w.city_bureau).get("/funds/clearance/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "14000.00" in html and "已结清" in html and "待退回" in html
+    assert f"/funds/clearance/{w.hospital.code}/GY-YD2023-1/1/" in html
+    searched = client_for(w.city_bureau).get("/funds/clearance/", {"q": w.clinic.code}).content.decode()
+    assert w.clinic.name in searched and w.hospital.name not in searched
+    own = client_for(w.pharmacist).get("/funds/clearance/").content.decode()
+    assert w.hospital.name in own and w.clinic.name not in own
+    for actor in (w.other_pharmacist, w.other_city_bureau):
+        other = client_for(actor).get("/funds/clearance/").content.decode()
+        assert w.hospital.name not in other and w.clinic.name not in other
+    assert client_for(w.manufacturer).get("/funds/clearance/").status_code == 404
+    book = openpyxl.load_workbook(
+        io.BytesIO(b"".join(client_for(w.city_bureau).get("/funds/clearance/?export=xlsx").streaming_content))
+    )
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:8] == (
+        "机构代码",
+        "机构名称",
+        "批次",
+        "协议年度",
+        "清算起始日",
+        "已预付（元）",
+        "已使用（元）",
+        "应退回（元）",
+    )
+    assert [r[0] for r in rows[1:]] == [w.hospital.code, w.clinic.code]
+    assert rows[1][5:11] == (36000, 12000, 24000, 10000, 14000, 26000)
+    assert ClearanceRefund.objects.count() == 2

@@ -173,3 +173,61 @@ def test_overdue_tranches_are_the_unpaid_ones_after_their_due_date(budgets):
     assert set(overdue_tranches(dt.date(2024, 3, 21)).values_list("institution_id", flat=True)) == {
         w.clinic.pk
     }
+
+
+def test_ordered_basis_triggers_tranche_two_on_the_order_day(world):
+    """`progress_basis` decides what counts as purchased for tranche 2 and top-ups (SPEC §3/§7)."""
+    from jicai.policy.models import PolicyProfile
+    from jicai.trade.models import Receipt
+
+    w = world
+    effective_agreement(w, w.hospital, 1_000_000, dt.date(2024, 3, 1))  # B = 120 000.00
+    # 600 000 (60 %) ordered Mon 2024-06-03, received Thu 2024-06-20.
+    line = receive(w, w.hospital, 600_000, dt.date(2024, 6, 3))
+    Receipt.objects.filter(line=line).update(received_on=dt.date(2024, 6, 20))
+    # A cancelled line never counts, on either basis.
+    cancelled = receive(w, w.hospital, 700_000, dt.date(2024, 5, 6))
+    cancelled.status = "cancelled"
+    cancelled.save(update_fields=["status"])
+    Receipt.objects.filter(line=cancelled).delete()
+
+    def second():
+        PrepaymentTranche.objects.all().delete()
+        t = next(t for t in trigger_tranches(as_of=dt.date(2024, 7, 31)) if t.tranche == "2")
+        return t.amount, t.triggered_on, t.due_on
+
+    # received: the receipt day; 10 working days: Jun 21, 24–28, Jul 1–4 → Thu 2024-07-04.
+    assert second() == (D("72000.00"), dt.date(2024, 6, 20), dt.date(2024, 7, 4))
+    PolicyProfile.objects.create(region=w.province, values={"progress_basis": "ordered"})
+    # ordered: the order day Mon 2024-06-03; 10 working days around 端午 (Mon Jun 10 a holiday):
+    # Jun 4, 5, 6, 7, 11, 12, 13, 14, 17, 18 → Tue 2024-06-18.
+    assert second() == (D("72000.00"), dt.date(2024, 6, 3), dt.date(2024, 6, 18))
+
+
+def test_a_later_agreement_grows_tranche_two_too(budgets):
+    w = budgets
+    trigger_tranches(as_of=dt.date(2024, 9, 30))
+    second = PrepaymentTranche.objects.get(institution=w.clinic, tranche="2")
+    record_disbursement(
+        actor=w.city_bureau, tranche_id=second.pk, amount=D("6000.05"), paid_on=dt.date(2024, 9, 10)
+    )
+    from jicai.batches.models import Item
+
+    second_item = Item.objects.create(
+        batch=w.batch, item_code="GY7-002", generic_name="氨氯地平", dosage_form_group="口服常释剂型"
+    )
+    effective_agreement(w, w.clinic, 10_000, dt.date(2024, 10, 8), item=second_item, price="1.0000")
+    trigger_tranches(as_of=dt.date(2024, 10, 31))
+    rows = {
+        t.tranche: (t.amount, t.paid_amount, t.triggered_on, t.due_on)
+        for t in PrepaymentTranche.objects.filter(institution=w.clinic)
+    }
+    # B = 10 000.08 + 10 000.00 = 20 000.08: T1 = 6 000.024 → 6 000.02; T2 = 18 000.072 → 18 000.07 − 6 000.02
+    # = 12 000.05. Dates stay; what was disbursed stays, the unpaid rest is 6 000.00.
+    assert rows == {
+        "1": (D("6000.02"), D("0.00"), dt.date(2024, 3, 1), dt.date(2024, 3, 15)),
+        "2": (D("12000.05"), D("6000.05"), dt.date(2024, 8, 30), dt.date(2024, 9, 13)),
+    }
+    # Idempotent: a second run changes nothing.
+    trigger_tranches(as_of=dt.date(2024, 10, 31))
+    assert PrepaymentTranche.objects.get(institution=w.clinic, tranche="2").amount == D("12000.05")

@@ -229,3 +229,43 @@ def test_calculator_page(priced, client_for):
     assert bad.status_code == 200
     assert "数量" in bad.content.decode()
     assert client_for(priced.manufacturer).get("/funds/calculator/").status_code == 404
+
+
+def test_a_nonsupply_winner_is_non_winning_in_the_quote_too(priced, api_client_for):
+    """One rule (batches.models.supplies): a national winner that does not supply this province (`nonsupply`)
+    is non-winning here, as in monitoring's N and the assessment: priced above the standard, +10 points —
+    the same hand-worked numbers as a product without a winners row (1.0400, fund 6.19, patient 5.81)."""
+    Winner.objects.create(
+        item=priced.item,
+        product=priced.other_product,
+        province=priced.province,
+        role="nonsupply",
+        winning_price=D("0.2000"),
+    )
+    response = post_quote(
+        api_client_for(priced.pharmacist),
+        product_code=priced.other_product.code,
+        qty=10,
+        unit_price="1.2000",
+        on="2024-06-01",
+        selfpay_ratio="0.05",
+    )
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["non_winning"], body["selfpay_ratio"]) == (True, "0.15")
+    assert (body["standard"], body["eligible"], body["fund"], body["patient"]) == (
+        "1.0400",
+        "10.40",
+        "6.19",
+        "5.81",
+    )
+    # At or below the standard there is no increase: 0.9000 × 10 = 9.00 × 0.95 × 0.70 = 5.985 → 5.99.
+    below = post_quote(
+        api_client_for(priced.pharmacist),
+        product_code=priced.other_product.code,
+        qty=10,
+        unit_price="0.9000",
+        on="2024-06-01",
+        selfpay_ratio="0.05",
+    ).json()
+    assert (below["selfpay_ratio"], below["fund"], below["patient"]) == ("0.05", "5.99", "3.01")

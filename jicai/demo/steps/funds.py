@@ -21,6 +21,7 @@ from jicai.demo.steps.monitoring import monitoring_date
 from jicai.funds import assessment, clearance, findings
 from jicai.funds.models import Disbursement, Exemption, FundAccount, PrepaymentTranche, ReferencePrice
 from jicai.funds.prepayment import trigger_tranches
+from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Institution
 from jicai.trade.models import OrderLine
 
@@ -28,10 +29,9 @@ from jicai.trade.models import OrderLine
 def _disburse(ctx: DemoContext, as_of: dt.date) -> dict[str, int]:
     states = {"paid": 0, "partial": 0, "overdue": 0, "not_due": 0}
     rows, changed = [], []
-    today = timezone.localdate()
     for t in PrepaymentTranche.objects.order_by("pk"):
         draw = ctx.rng.random()
-        latest = min(as_of, today)
+        latest = min(as_of, ctx.today)
         if t.due_on >= as_of:
             states["not_due"] += 1
             continue
@@ -48,11 +48,13 @@ def _disburse(ctx: DemoContext, as_of: dt.date) -> dict[str, int]:
         changed.append(t)
     Disbursement.objects.bulk_create(rows, batch_size=2000)
     PrepaymentTranche.objects.bulk_update(changed, ["paid_amount", "paid_on"], batch_size=2000)
-    balances: dict[int, Decimal] = {}
+    balances: dict[tuple[int, int], Decimal] = {}
     for t in changed:
-        balances[t.institution_id] = balances.get(t.institution_id, Decimal("0.00")) + t.paid_amount
+        key = (t.institution_id, t.agreement_year_id)
+        balances[key] = balances.get(key, Decimal("0.00")) + t.paid_amount
     FundAccount.objects.bulk_create(
-        [FundAccount(institution_id=pk, balance=b) for pk, b in balances.items()], batch_size=2000
+        [FundAccount(institution_id=i, agreement_year_id=y, balance=b) for (i, y), b in balances.items()],
+        batch_size=2000,
     )
     return states
 
@@ -168,14 +170,14 @@ def _settle_and_clear(ctx: DemoContext, year) -> list[str]:
         organisation=ctx.organisations[("bureau", ctx.province.pk)], role="bureau", token_id=None
     )
     accounts = list(
-        FundAccount.objects.filter(balance__gt=0)
+        FundAccount.objects.filter(balance__gt=0, agreement_year=year)
         .select_related("institution")
         .order_by("institution__code")[:200]
     )
     for account in accounts:
         st = clearance.statement(province_bureau, account.institution.code, year.batch.code, year.number)
-        refund = min(st.outstanding, clearance.balance_of(account.institution_id))
-        if refund > 0 and st.opens_on <= timezone.localdate():
+        refund = min(st.outstanding, clearance.balance_of(account.institution_id, year.pk))
+        if refund > 0 and st.opens_on <= ctx.today:
             clearance.record_refund(
                 actor=province_bureau,
                 institution_code=account.institution.code,
@@ -187,12 +189,12 @@ def _settle_and_clear(ctx: DemoContext, year) -> list[str]:
             done.append(f"清算退回 {account.institution.name} {refund} 元")
             break
     for account in accounts:
-        balance = clearance.balance_of(account.institution_id)
+        balance = clearance.balance_of(account.institution_id, year.pk)
         line = (
             OrderLine.objects.filter(
                 institution=account.institution, accepted_qty__gt=0, paid_amount__lt=F("amount")
             )
-            .filter(last_received_on__isnull=False)
+            .filter(item__batch=year.batch, last_received_on__range=(year.start, min(year.end, ctx.today)))
             .order_by("pk")
             .first()
         )
@@ -204,32 +206,60 @@ def _settle_and_clear(ctx: DemoContext, year) -> list[str]:
             token_id=None,
         )
         amount = min(line.amount - line.paid_amount, balance)
-        paid_on = min(line.last_received_on + dt.timedelta(days=3), timezone.localdate())
+        paid_on = min(line.last_received_on + dt.timedelta(days=3), ctx.today)
         clearance.record_fund_payment(actor=buyer, line=line, amount=amount, paid_on=paid_on)
         done.append(f"医保基金直接结算 {account.institution.name} {amount} 元")
         break
     return done
 
 
-def build_money(ctx: DemoContext) -> None:
-    """Reference prices, exemptions, a finalised year-1 assessment of one county, a clearance and a direct
-    settlement (SPEC §12 demo)."""
-    batch = next((b for b in ctx.batches if b.kind == "national"), None)
-    if batch is None:
+def cleared_year(ctx: DemoContext) -> AgreementYear | None:
+    """The latest national-batch agreement year whose clearance has opened by the demo's today (E +
+    `clearance_days` ≤ today): the year the demo clears and finalises. The calendar puts today two thirds into
+    year 1 of the first national batch, so only a batch that started a year earlier (GY-YD2023-1, medium and
+    province scales) has one."""
+    resolver = PolicyResolver.load()
+    years = AgreementYear.objects.filter(batch__kind="national", end__lt=ctx.today).select_related("batch")
+    for year in years.order_by("-end", "batch__code"):
+        if (
+            year.end + dt.timedelta(days=resolver.resolve(ctx.province, year.batch).clearance_days)
+            <= ctx.today
+        ):
+            return year
+    return None
+
+
+def close_year(ctx: DemoContext, year: AgreementYear) -> None:
+    """Clearance refund, direct settlement and the finalised assessment of one county for `year`, all dated
+    by the demo's today (never the machine's date, so `jicai demo --today D` gives the same data any day)."""
+    for line in _settle_and_clear(ctx, year):
+        ctx.log(line)
+    city = ctx.cities[0]
+    county = ctx.counties[city.code][0]
+    bureau = TokenActor(organisation=ctx.organisations[("bureau", county.pk)], role="bureau", token_id=None)
+    if year.end >= ctx.today:
+        ctx.log(f"{year.batch.code} 第{year.number}协议年度尚未结束，考核暂不定稿")
         return
-    year = AgreementYear.objects.get(batch=batch, number=1)
-    ctx.log(f"集采前参考价 {_reference_prices(ctx, batch)} 条")
+    try:
+        created = assessment.finalise(actor=bureau, year=year, as_of=ctx.today)
+        ctx.log(f"{county.name} {year.batch.code} 第{year.number}协议年度考核已定稿：{len(created)} 家机构")
+    except DomainError as exc:
+        ctx.log(f"考核未定稿：{exc.message}")
+
+
+def build_money(ctx: DemoContext) -> None:
+    """Reference prices of every national batch; exemptions, a clearance with a refund, a direct settlement and
+    a finalised assessment of one county for the latest cleared national agreement year (SPEC §12 demo), or,
+    when no year has ended by today, exemptions and a direct settlement for year 1 of the national batch."""
+    nationals = [b for b in ctx.batches if b.kind == "national"]
+    if not nationals:
+        return
+    ctx.log(f"集采前参考价 {sum(_reference_prices(ctx, b) for b in nationals)} 条")
+    year = cleared_year(ctx) or AgreementYear.objects.get(batch=nationals[0], number=1)
     city = ctx.cities[0]
     county = ctx.counties[city.code][0]
     institutions = Institution.objects.filter(region=county)
-    ctx.log(f"考核豁免 {_exemptions(ctx, year, institutions)} 条")
-    for line in _settle_and_clear(ctx, year):
-        ctx.log(line)
-    bureau = TokenActor(organisation=ctx.organisations[("bureau", county.pk)], role="bureau", token_id=None)
-    as_of = year.end + dt.timedelta(days=31)
-    if as_of <= timezone.localdate():
-        try:
-            created = assessment.finalise(actor=bureau, year=year, as_of=as_of)
-            ctx.log(f"{county.name} 第1协议年度考核已定稿：{len(created)} 家机构")
-        except DomainError as exc:
-            ctx.log(f"考核未定稿：{exc.message}")
+    ctx.log(
+        f"考核豁免 {_exemptions(ctx, year, institutions)} 条（{year.batch.code} 第{year.number}协议年度）"
+    )
+    close_year(ctx, year)
