@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('monitoring', '0007_alert_types_prepayment_admission'),
+        ('monitoring', '0008_alter_alert_type'),
     ]
 
     operations = [
