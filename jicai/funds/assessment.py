@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from jicai.accounts import access
@@ -21,9 +21,10 @@ from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound
 from jicai.funds import rules
 from jicai.funds.models import AssessmentResult, Exemption, ExemptionMode, ReferencePrice
+from jicai.funds.purchased import purchased
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Institution, Product
-from jicai.trade.models import LineStatus, OrderLine, Receipt, SupplyBlock
+from jicai.trade.models import SupplyBlock
 
 ONE = Decimal(1)
 RATIO = Decimal("0.0001")
@@ -68,44 +69,6 @@ def _exemption_for(exemptions: list[Exemption], institution: Institution, item_i
         ):
             best, best_depth = e, len(e.region.path)
     return best
-
-
-def _purchases(received_ids, ordered_ids, product_ids, start: dt.date, end: dt.date) -> list[dict]:
-    """purchased(·, S, E) rows per (institution, product, unit price, order day) under each institution's
-    `progress_basis` (SPEC §7): accepted receipt qty by receipt date, or non-cancelled order qty by order
-    date. One grouped query per basis in use."""
-    rows = []
-    if received_ids:
-        rows += list(
-            Receipt.objects.filter(
-                line__institution_id__in=received_ids,
-                line__product_id__in=product_ids,
-                received_on__gte=start,
-                received_on__lte=end,
-            )
-            .values("line__institution_id", "line__product_id", "line__unit_price", "line__ordered_on")
-            .annotate(qty=Sum("accepted_qty"))
-            .order_by()
-        )
-    if ordered_ids:
-        rows += list(
-            OrderLine.objects.filter(
-                institution_id__in=ordered_ids,
-                product_id__in=product_ids,
-                ordered_on__gte=start,
-                ordered_on__lte=end,
-            )
-            .exclude(status=LineStatus.CANCELLED)
-            .values(
-                line__institution_id=F("institution_id"),
-                line__product_id=F("product_id"),
-                line__unit_price=F("unit_price"),
-                line__ordered_on=F("ordered_on"),
-            )
-            .annotate(qty=Sum("qty"))
-            .order_by()
-        )
-    return rows
 
 
 def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
@@ -169,34 +132,38 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
         )
     resolver = PolicyResolver.load()
     basis = {pk: resolver.resolve(insts[pk].region, batch).progress_basis for pk in inst_ids}
-    purchases = _purchases(
-        [pk for pk in inst_ids if basis[pk] == "received"],
-        [pk for pk in inst_ids if basis[pk] != "received"],
-        list(product_item),
-        year.start,
-        end,
-    )
+    purchases = [
+        row
+        for kind in set(basis.values())
+        for row in purchased(
+            kind,
+            ("institution", "product", "unit_price", "ordered_on"),
+            [pk for pk in inst_ids if basis[pk] == kind],
+            year.start,
+            end,
+            product_id__in=list(product_item),
+        )
+    ]
     inputs: dict[tuple[int, int], _ItemInput] = defaultdict(_ItemInput)
     for r in agreed_rows:
         inputs[(r["institution_id"], r["item_id"])].agreed = int(r["agreed"])
-    for r in purchases:
-        inst_id, product_id = r["line__institution_id"], r["line__product_id"]
+    for inst_id, product_id, unit_price, ordered_on, qty in purchases:
         item_id = product_item[product_id]
         if (inst_id, item_id) not in inputs:
             continue
         province = insts[inst_id].region.province_code
         factor = factors.get((item_id, product_id), ONE)
-        units = Decimal(r["qty"]) * factor
+        units = Decimal(qty) * factor
         row = inputs[(inst_id, item_id)]
         if supplies(roles.get((item_id, product_id, province))):
             row.winning += units  # main and backup suppliers alike count as W
             continue
-        day = r["line__ordered_on"]
         blocked = any(
-            start <= day and (lifted is None or day < lifted) for start, lifted in blocks[(inst_id, item_id)]
+            start <= ordered_on and (lifted is None or ordered_on < lifted)
+            for start, lifted in blocks[(inst_id, item_id)]
         )
         standard = per_unit.get((item_id, province))
-        below = standard is not None and r["line__unit_price"] < rules.product_standard(standard, factor)
+        below = standard is not None and unit_price < rules.product_standard(standard, factor)
         if blocked or below:
             row.left_out += units
         else:

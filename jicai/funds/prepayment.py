@@ -24,9 +24,9 @@ from jicai.core.fields import money_value
 from jicai.core.money import money
 from jicai.funds import rules
 from jicai.funds.models import Disbursement, FundAccount, PrepaymentTranche
+from jicai.funds.purchased import purchased
 from jicai.policy.resolve import Policy, PolicyResolver
 from jicai.registry.models import Institution
-from jicai.trade.models import LineStatus, OrderLine, Receipt
 
 ZERO = Decimal("0.00")
 
@@ -75,32 +75,6 @@ def _budgets(as_of: dt.date) -> list[_Budget]:
     ]
 
 
-def _daily_w(basis: str, inst_ids: list[int], item_ids: set[int], start: dt.date, as_of: dt.date):
-    """Purchased quantities per (institution, item, product, day) under one `progress_basis` (SPEC §7):
-    `received` → accepted receipt qty by receipt day; `ordered` → non-cancelled order qty by order day."""
-    if basis == "received":
-        return (
-            Receipt.objects.filter(
-                line__institution_id__in=inst_ids,
-                line__item_id__in=item_ids,
-                received_on__gte=start,
-                received_on__lte=as_of,
-            )
-            .values_list("line__institution_id", "line__item_id", "line__product_id", "received_on")
-            .annotate(qty=Sum("accepted_qty"))
-            .order_by()
-        )
-    return (
-        OrderLine.objects.filter(
-            institution_id__in=inst_ids, item_id__in=item_ids, ordered_on__gte=start, ordered_on__lte=as_of
-        )
-        .exclude(status=LineStatus.CANCELLED)
-        .values_list("institution_id", "item_id", "product_id", "ordered_on")
-        .annotate(qty=Sum("qty"))
-        .order_by()
-    )
-
-
 def _load_purchases(budgets: list[_Budget], as_of: dt.date) -> None:
     """Σ purchased quantity of W products × the product's winning price in the institution's province, per
     basis day in [S, min(E, as_of)], for items the institution has agreements for that year. One grouped
@@ -125,7 +99,10 @@ def _load_purchases(budgets: list[_Budget], as_of: dt.date) -> None:
     daily: dict[tuple[int, int], dict[dt.date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for basis, by_inst in by_basis.items():
         start = min(b.year.start for bs in by_inst.values() for b in bs)
-        for inst_id, item_id, product_id, day, qty in _daily_w(basis, list(by_inst), all_items, start, as_of):
+        rows = purchased(
+            basis, ("institution", "item", "product", "day"), by_inst, start, as_of, item_id__in=all_items
+        )
+        for inst_id, item_id, product_id, day, qty in rows:
             for b in by_inst[inst_id]:
                 if item_id not in agreed_items[(inst_id, b.year.pk)] or not b.year.start <= day <= b.year.end:
                     continue
