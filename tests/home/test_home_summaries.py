@@ -336,7 +336,7 @@ MAX_QUERIES = {
     "county_bureau": 17,
     "pharmacist": 18,
     "doctor": 10,  # +1: the hospital staff link behind the §11 targets block
-    "manufacturer": 29,  # one indexed probe per model for the sides a company has rows on
+    "manufacturer": 30,  # one indexed probe per model for the sides a company has rows on
     "distributor_user": 18,
 }
 

@@ -8,7 +8,6 @@ bureau's action enforces: never above the tranche, never before its trigger."""
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import F
 from django.utils import timezone
 
 from jicai.accounts.access import TokenActor
@@ -191,9 +190,7 @@ def _settle_and_clear(ctx: DemoContext, year) -> list[str]:
     for account in accounts:
         balance = clearance.balance_of(account.institution_id, year.pk)
         line = (
-            OrderLine.objects.filter(
-                institution=account.institution, accepted_qty__gt=0, paid_amount__lt=F("amount")
-            )
+            OrderLine.objects.filter(institution=account.institution, accepted_qty__gt=0, paid_amount=0)
             .filter(item__batch=year.batch, last_received_on__range=(year.start, min(year.end, ctx.today)))
             .order_by("pk")
             .first()
