@@ -26,12 +26,12 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+from serve import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Jicai-demo-2026"  # the demo's password (jicai/demo/steps/accounts.py)
@@ -151,22 +151,9 @@ async def run_level(clients: dict, users: int, duration: float, think: float, pi
     }
 
 
-def start_server(args) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": args.postgres}
-    command = [str(Path(sys.executable).with_name("jicai")), "serve", "--port", str(args.port)]
-    command += ["--server", args.server]
-    if args.workers:
-        command += ["--workers", str(args.workers)]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{args.port}/login/", timeout=5).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("server did not start: " + server.stderr.read().decode()[-2000:])
+def start(args) -> subprocess.Popen:
+    extra = ["--server", args.server] + (["--workers", str(args.workers)] if args.workers else [])
+    return start_server({**os.environ, "DATABASE_URL": args.postgres}, args.port, extra)
 
 
 async def main_async(args, base: str, pid: int | None) -> None:
@@ -206,7 +193,7 @@ def main() -> None:
             raise SystemExit("only http://127.0.0.1:… targets are allowed")
         base, pid = args.url.rstrip("/"), args.pid
     else:
-        server = start_server(args)
+        server = start(args)
         base, pid = f"http://127.0.0.1:{args.port}", server.pid
     try:
         asyncio.run(main_async(args, base, pid))

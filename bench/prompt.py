@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
+from serve import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 JICAI = str(Path(sys.executable).with_name("jicai"))
@@ -143,20 +144,6 @@ async def run_level(url: str, token: str, codes: list[str], rate: float, duratio
     }
 
 
-def start_server(env: dict, port: int, workers: int) -> subprocess.Popen:
-    command = [JICAI, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/cds-services", timeout=5).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    server.kill()
-    raise SystemExit("server did not start: " + server.stderr.read().decode()[-2000:])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="250,500,750,1000")
@@ -172,7 +159,12 @@ def main() -> None:
     token, codes = setup(env)
     emit(setup={"codes": len(codes), "cpus": os.cpu_count(), "load_avg": os.getloadavg()})
     for rule in args.rules.split(","):
-        server = start_server({**env, "JICAI_PROMPT_RULE": rule}, args.port, args.workers)
+        server = start_server(
+            {**env, "JICAI_PROMPT_RULE": rule},
+            args.port,
+            ["--workers", str(args.workers)],
+            probe="/cds-services",
+        )
         try:
             url = f"http://127.0.0.1:{args.port}/cds-services/vbp-prompt"
             asyncio.run(run_level(url, token, codes, 50, 2))  # warm-up: caches and connections
