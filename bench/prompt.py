@@ -2,7 +2,7 @@
 demo province, for the cached rule and for the straightforward per-request ORM rule in the same run.
 
     .venv/bin/python bench/prompt.py [--rates 250,500,750,1000] [--duration 15] [--port 8111]
-        [--workers 2] [--database postgres://postgres@127.0.0.1:5432/jicai_prompt]
+        [--workers 2] [--threads 4] [--database postgres://postgres@127.0.0.1:5432/jicai_prompt]
 
 Needs the demo in the database (`jicai demo --scale small` or larger). For each rule it starts
 `jicai serve --workers N` (JICAI_PROMPT_RULE=cache, then =orm) on the port, issues an institution API token
@@ -26,7 +26,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 from serve import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,40 +97,106 @@ def body(code: str, n: int) -> bytes:
     ).encode()
 
 
-async def run_level(url: str, token: str, codes: list[str], rate: float, duration: float) -> dict:
+class Pool:
+    """Keep-alive HTTP/1.1 connections to 127.0.0.1 written by hand: a request is a few bytes written and a
+    response read by its Content-Length. httpx costs about a millisecond of CPU per request, which on two
+    shared cores would be taken from the server under test."""
+
+    IDLE_SECONDS = 1.0  # below gunicorn's keep-alive (2 s): never reuse a connection the server may close
+
+    def __init__(self, port: int, limit: int = 400):
+        self.port, self.limit, self.idle, self.open = port, limit, [], 0
+        self.available = asyncio.Condition()
+
+    async def acquire(self):
+        async with self.available:
+            while not self.idle and self.open >= self.limit:
+                await self.available.wait()
+            while self.idle:
+                conn, since = self.idle.pop()
+                if time.monotonic() - since < self.IDLE_SECONDS:
+                    return conn
+                conn[1].close()
+                self.open -= 1
+            self.open += 1
+        try:
+            return await asyncio.open_connection("127.0.0.1", self.port)
+        except OSError:
+            await self.release(None)
+            raise
+
+    async def release(self, conn) -> None:
+        async with self.available:
+            if conn is None:
+                self.open -= 1
+            else:
+                self.idle.append((conn, time.monotonic()))
+            self.available.notify()
+
+    async def close(self) -> None:
+        for (_reader, writer), _since in self.idle:
+            writer.close()
+
+
+async def post(pool: Pool, head: bytes, payload: bytes) -> tuple[int, bytes]:
+    """(status, body) of one POST on a pooled connection; a broken connection is dropped, not reused."""
+    conn = await pool.acquire()
+    reader, writer = conn
+    try:
+        writer.write(head + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+        header = await reader.readuntil(b"\r\n\r\n")
+        status = int(header[9:12])
+        length = 0
+        for line in header.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        data = await reader.readexactly(length)
+    except BaseException:
+        writer.close()
+        await pool.release(None)
+        raise
+    await pool.release(conn)
+    return status, data
+
+
+async def run_level(port: int, token: str, codes: list[str], rate: float, duration: float) -> dict:
     rng = random.Random(int(rate))
     bodies = [body(rng.choice(codes), n) for n in range(2000)]
     latencies: list[float] = []
     errors = cards = 0
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+    head = (
+        "POST /cds-services/vbp-prompt HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: "
+    ).encode()
+    pool = Pool(port)
 
-        async def one(payload: bytes, scheduled: float) -> None:
-            nonlocal errors, cards
-            try:
-                response = await client.post(url, content=payload, headers=headers)
-                if response.status_code != 200:
-                    errors += 1
-                    return
-                cards += len(response.json()["cards"])
-                latencies.append((time.perf_counter() - scheduled) * 1000)
-            except httpx.HTTPError:
-                errors += 1
+    async def one(payload: bytes, scheduled: float) -> None:
+        nonlocal errors, cards
+        try:
+            status, data = await asyncio.wait_for(post(pool, head, payload), timeout=10)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+            errors += 1
+            return
+        if status != 200:
+            errors += 1
+            return
+        cards += data.count(b'"indicator"')
+        latencies.append((time.perf_counter() - scheduled) * 1000)
 
-        tasks = []
-        start = time.perf_counter()
-        next_at = start
-        n = 0
-        while next_at - start < duration:
-            now = time.perf_counter()
-            if next_at > now:
-                await asyncio.sleep(next_at - now)
-            tasks.append(asyncio.create_task(one(bodies[n % len(bodies)], next_at)))
-            n += 1
-            next_at += rng.expovariate(rate)
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
+    tasks = []
+    start = time.perf_counter()
+    next_at = start
+    n = 0
+    while next_at - start < duration:
+        now = time.perf_counter()
+        if next_at > now:
+            await asyncio.sleep(next_at - now)
+        tasks.append(asyncio.create_task(one(bodies[n % len(bodies)], next_at)))
+        n += 1
+        next_at += rng.expovariate(rate)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    await pool.close()
     return {
         "offered_rps": round(n / duration, 1),
         "achieved_rps": round(len(latencies) / elapsed, 1),
@@ -144,12 +209,33 @@ async def run_level(url: str, token: str, codes: list[str], rate: float, duratio
     }
 
 
+def drain(port: int, limit: float = 120) -> None:
+    """Wait until the server answers the discovery probe within 50 ms again, so a level the server could
+    not keep up with does not leave its backlog to the next level."""
+    import http.client
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            started = time.perf_counter()
+            conn.request("GET", "/cds-services")
+            conn.getresponse().read()
+            conn.close()
+            if time.perf_counter() - started < 0.05:
+                return
+        except OSError:
+            pass
+        time.sleep(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="250,500,750,1000")
     parser.add_argument("--duration", type=float, default=15)
     parser.add_argument("--port", type=int, default=8111)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker process")
     parser.add_argument("--database", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--rules", default="cache,orm")
     args = parser.parse_args()
@@ -162,18 +248,19 @@ def main() -> None:
         server = start_server(
             {**env, "JICAI_PROMPT_RULE": rule},
             args.port,
-            ["--workers", str(args.workers)],
+            ["--workers", str(args.workers), "--threads", str(args.threads)],
             probe="/cds-services",
         )
         try:
-            url = f"http://127.0.0.1:{args.port}/cds-services/vbp-prompt"
-            asyncio.run(run_level(url, token, codes, 50, 2))  # warm-up: caches and connections
+            asyncio.run(run_level(args.port, token, codes, 50, 2))  # warm-up: caches and connections
             for rate in (float(r) for r in args.rates.split(",")):
-                result = asyncio.run(run_level(url, token, codes, rate, args.duration))
+                drain(args.port)
+                result = asyncio.run(run_level(args.port, token, codes, rate, args.duration))
                 emit(
                     rule=rule,
                     rate=rate,
                     workers=args.workers,
+                    threads=args.threads,
                     load_avg=round(os.getloadavg()[0], 2),
                     **result,
                 )

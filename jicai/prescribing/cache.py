@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 VERSION_CHECK_SECONDS = 1.0
 USE_TTL = 30.0
+TOKEN_TTL = 1.0  # a revoked token stops working within a second
 ROLE_ORDER = {"main": 0, "backup": 1, "backup2": 2}
 
 
@@ -136,11 +137,34 @@ class PromptCache:
         self._snapshot: Snapshot | None = None
         self._checked = 0.0
         self._use: dict[tuple[int, int], tuple[float, dict]] = {}
+        self._tokens: dict[str, tuple[float, tuple[int, str] | None]] = {}
 
     def clear(self) -> None:
         with self._lock:
             self._snapshot, self._checked = None, 0.0
             self._use.clear()
+            self._tokens.clear()
+
+    def institution_of_token(self, key_hash: str) -> tuple[int, str] | None:
+        """(institution id, code) of a valid, unrevoked institution API token with this hash, read from the
+        database at most once per `TOKEN_TTL` seconds per key (so revocation takes effect within that)."""
+        from jicai.accounts.models import ApiToken
+
+        now = time.monotonic()
+        hit = self._tokens.get(key_hash)
+        if hit is None or now - hit[0] > TOKEN_TTL:
+            if len(self._tokens) > 10_000:  # unknown keys must not grow the cache without bound
+                self._tokens.clear()
+            row = (
+                ApiToken.objects.filter(
+                    key_hash=key_hash, revoked_at__isnull=True, organisation__institution__isnull=False
+                )
+                .values_list("organisation__institution_id", "organisation__institution__code")
+                .first()
+            )
+            hit = (now, row)
+            self._tokens[key_hash] = hit
+        return hit[1]
 
     def get(self) -> Snapshot:
         now = time.monotonic()

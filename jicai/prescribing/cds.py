@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jicai.accounts.models import ApiToken
 from jicai.core.errors import DomainError
 from jicai.prescribing import service
+from jicai.prescribing.cache import cache
 from jicai.prescribing.models import Outcome, Prompt
 from jicai.prescribing.rule import REASONS
 
@@ -43,16 +44,7 @@ def institution_of_token(request) -> tuple[int, str] | None:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         return None
-    row = (
-        ApiToken.objects.filter(
-            key_hash=ApiToken.hash_key(key.strip()),
-            revoked_at__isnull=True,
-            organisation__institution__isnull=False,
-        )
-        .values_list("organisation__institution_id", "organisation__institution__code")
-        .first()
-    )
-    return row
+    return cache.institution_of_token(ApiToken.hash_key(key.strip()))
 
 
 def _body(request):

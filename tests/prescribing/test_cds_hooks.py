@@ -138,6 +138,24 @@ def test_auth_and_malformed_requests(rx, client):
     assert Prompt.objects.count() == 0
 
 
+def test_a_revoked_token_stops_working_within_the_token_ttl(rx, monkeypatch):
+    """The token lookup is cached per process for TOKEN_TTL seconds (one query a second, not one per prompt)."""
+    from jicai.accounts.models import ApiToken
+    from jicai.prescribing import cache as cache_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: clock[0])
+    body = hook_request(rx.nonwinning_product.code)
+    assert post_json(bearer(rx.key), SERVICE, body).status_code == 200
+    ApiToken.objects.filter(key_hash=ApiToken.hash_key(rx.key)).update(
+        revoked_at=dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    )
+    clock[0] += cache_module.TOKEN_TTL / 2
+    assert post_json(bearer(rx.key), SERVICE, body).status_code == 200  # still cached
+    clock[0] += cache_module.TOKEN_TTL
+    assert post_json(bearer(rx.key), SERVICE, body).status_code == 401
+
+
 def test_internal_error_answers_no_card(rx, monkeypatch, caplog):
     from jicai.prescribing import service
 
