@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from jicai.accounts import access
@@ -71,6 +71,22 @@ def _exemption_for(exemptions: list[Exemption], institution: Institution, item_i
     return best
 
 
+def _purchases(kind: str, by_day: bool, inst_ids: list[int], start, end, product_ids: list[int]):
+    """(institution, product, unit_price, ordered_on or None, qty) rows of `purchased`."""
+    if not inst_ids:
+        return []
+    if by_day:
+        fields = ("institution", "product", "unit_price", "ordered_on")
+        return purchased(kind, fields, inst_ids, start, end, product_id__in=product_ids)
+    fields = ("institution", "product", "unit_price")
+    return (
+        (inst, product, price, None, qty)
+        for inst, product, price, qty in purchased(
+            kind, fields, inst_ids, start, end, product_id__in=product_ids
+        )
+    )
+
+
 def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
     """The assessment of each given institution with agreed volumes in `year`, as of `as_of`."""
     batch = year.batch
@@ -113,10 +129,12 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
     # Which item of this batch a product counts for: same generic name and form group, or a listed substitute.
     by_name = {(it.generic_name, it.dosage_form_group): it.pk for it in items.values()}
     product_item: dict[int, int] = {}
+    # Two IN lists, then the exact pairs here (one OR branch per pair makes a huge statement; see standards).
     for pk, generic, group in Product.objects.filter(
-        Q(*[Q(generic_name=g, dosage_form_group=f) for g, f in by_name], _connector=Q.OR)
+        generic_name__in={g for g, _f in by_name}, dosage_form_group__in={f for _g, f in by_name}
     ).values_list("pk", "generic_name", "dosage_form_group"):
-        product_item[pk] = by_name[(generic, group)]
+        if (generic, group) in by_name:
+            product_item[pk] = by_name[(generic, group)]
     substitutes = set()
     for item_id, product_id in Substitute.objects.filter(item_id__in=item_ids).values_list(
         "item_id", "product_id"
@@ -132,18 +150,23 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
         )
     resolver = PolicyResolver.load()
     basis = {pk: resolver.resolve(insts[pk].region, batch).progress_basis for pk in inst_ids}
-    purchases = [
+    # The order day matters only against a supply block: the institutions with one get their purchases
+    # by day, the others by (product, price) alone — a province's year is then a few rows per volume
+    # instead of one per order day.
+    blocked_ids = {inst for inst, _item in blocks}
+    purchases = (
         row
         for kind in set(basis.values())
-        for row in purchased(
+        for by_day in (False, True)
+        for row in _purchases(
             kind,
-            ("institution", "product", "unit_price", "ordered_on"),
-            [pk for pk in inst_ids if basis[pk] == kind],
+            by_day,
+            [pk for pk in inst_ids if basis[pk] == kind and (pk in blocked_ids) == by_day],
             year.start,
             end,
-            product_id__in=list(product_item),
+            list(product_item),
         )
-    ]
+    )
     inputs: dict[tuple[int, int], _ItemInput] = defaultdict(_ItemInput)
     for r in agreed_rows:
         inputs[(r["institution_id"], r["item_id"])].agreed = int(r["agreed"])
