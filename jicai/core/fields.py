@@ -22,6 +22,7 @@ from jicai.core.money import to_decimal
 # The largest scaled integer stored: amounts up to 10¹⁵ yuan at 2 places fit a signed 64-bit integer with room
 # for sums of millions of rows.
 MAX_DIGITS = 17
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(7)}  # the `places` a field may have
 
 
 class ScaledDecimalField(models.BigIntegerField):
@@ -46,7 +47,9 @@ class ScaledDecimalField(models.BigIntegerField):
 
     @property
     def quantum(self) -> Decimal:
-        return Decimal(1).scaleb(-self.places)
+        # Read for every value loaded: kept per `places` rather than rebuilt (a tenth of a province's
+        # standards list was spent here).
+        return _QUANTA[self.places]
 
     def scaled(self, value: Decimal) -> int:
         """The integer stored for `value`; refuses a value with more decimals than the field keeps (rounding
