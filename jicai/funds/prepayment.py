@@ -10,13 +10,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Min, Sum
 from django.utils import timezone
 
 from jicai.accounts import access
 from jicai.agreements.models import AgreementStatus, PurchaseAgreement
-from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Winner
+from jicai.batches.models import SUPPLY_ROLES, AgreementYear, Item, Winner
 from jicai.core import audit
 from jicai.core.calendar import WorkdayCalendar
 from jicai.core.errors import DomainError, NotFound
@@ -24,11 +24,12 @@ from jicai.core.fields import money_value
 from jicai.core.money import money
 from jicai.funds import rules
 from jicai.funds.models import Disbursement, FundAccount, PrepaymentTranche
-from jicai.funds.purchased import purchased
 from jicai.policy.resolve import Policy, PolicyResolver
-from jicai.registry.models import Institution
+from jicai.registry.models import Institution, Region
+from jicai.trade.models import LineStatus, OrderLine, Receipt
 
 ZERO = Decimal("0.00")
+PRICE_PLACES = 4  # PriceField: winning prices are stored in 1/10,000 yuan
 
 
 @dataclass
@@ -77,44 +78,72 @@ def _budgets(as_of: dt.date) -> list[_Budget]:
 
 def _load_purchases(budgets: list[_Budget], as_of: dt.date) -> None:
     """Σ purchased quantity of W products × the product's winning price in the institution's province, per
-    basis day in [S, min(E, as_of)], for items the institution has agreements for that year. One grouped
-    query per `progress_basis` in use (receipts or order lines)."""
-    if not budgets:
-        return
-    agreed_items = defaultdict(set)
-    for inst_id, year_id, item_id in PurchaseAgreement.objects.filter(
-        status=AgreementStatus.EFFECTIVE, effective_at__date__lte=as_of
-    ).values_list("institution_id", "agreement_year_id", "item_id"):
-        agreed_items[(inst_id, year_id)].add(item_id)
-    all_items = set().union(*agreed_items.values())
-    prices = {
-        (item_id, product_id, province): price
-        for item_id, product_id, province, price in Winner.objects.filter(
-            item_id__in=all_items, role__in=SUPPLY_ROLES
-        ).values_list("item_id", "product_id", "province__code", "winning_price")
-    }
-    by_basis: dict[str, dict[int, list[_Budget]]] = defaultdict(lambda: defaultdict(list))
+    basis day in [S, min(E, as_of)], for items the institution has an agreement effective by `as_of` in that
+    year. Summed in SQL per (institution, agreement year, day) — one query per province and `progress_basis`
+    — so a province's year arrives as a few rows per institution and day, not one per receipt or product."""
+    groups: dict[tuple[str, str], dict[int, list[_Budget]]] = defaultdict(lambda: defaultdict(list))
     for b in budgets:
-        by_basis[b.policy.progress_basis][b.institution.pk].append(b)
-    daily: dict[tuple[int, int], dict[dt.date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for basis, by_inst in by_basis.items():
+        groups[(b.institution.region.province_code, b.policy.progress_basis)][b.institution.pk].append(b)
+    by_key = {(b.institution.pk, b.year.pk): b for b in budgets}
+    daily: dict[tuple[int, int], dict[dt.date, Decimal]] = defaultdict(dict)
+    provinces = dict(Region.objects.filter(code__in={p for p, _ in groups}).values_list("code", "id"))
+    for (province, basis), by_inst in groups.items():
         start = min(b.year.start for bs in by_inst.values() for b in bs)
-        rows = purchased(
-            basis, ("institution", "item", "product", "day"), by_inst, start, as_of, item_id__in=all_items
-        )
-        for inst_id, item_id, product_id, day, qty in rows:
-            for b in by_inst[inst_id]:
-                if item_id not in agreed_items[(inst_id, b.year.pk)] or not b.year.start <= day <= b.year.end:
-                    continue
-                unit = prices.get((item_id, product_id, b.institution.region.province_code))
-                if unit is not None:
-                    daily[(inst_id, b.year.pk)][day] += Decimal(qty) * unit
+        for inst_id, year_id, day, scaled in _daily_sql(
+            basis, provinces[province], list(by_inst), start, as_of
+        ):
+            if (inst_id, year_id) in by_key:
+                day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+                daily[(inst_id, year_id)][day] = Decimal(int(scaled)).scaleb(-PRICE_PLACES)
     for b in budgets:
         b.purchases = dict(sorted(daily[(b.institution.pk, b.year.pk)].items()))
 
 
-def _purchased_by(b: _Budget, day: dt.date) -> Decimal:
-    return money(sum((v for d, v in b.purchases.items() if d <= day), Decimal(0)))
+def _daily_sql(basis: str, province_id: int, institution_ids: list[int], start: dt.date, as_of: dt.date):
+    """(institution, agreement year, day, Σ qty × winning price in 1/10,000 yuan) rows. Prices are stored as
+    integers (PriceField), so the sum is exact on SQLite and PostgreSQL alike."""
+    t = {
+        m.__name__: m._meta.db_table
+        for m in (Receipt, OrderLine, Winner, PurchaseAgreement, AgreementYear, Item)
+    }
+    effective_before = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+    if basis == "received":
+        source = f"{t['Receipt']} r JOIN {t['OrderLine']} l ON l.id = r.line_id"
+        qty, day, extra = "r.accepted_qty", "r.received_on", ""
+    else:
+        source = f"{t['OrderLine']} l"
+        qty, day, extra = "l.qty", "l.ordered_on", f"AND l.status <> '{LineStatus.CANCELLED}'"
+    roles = ", ".join(f"'{role}'" for role in SUPPLY_ROLES)
+    marks = ", ".join(["%s"] * len(institution_ids))
+    sql = f"""
+        SELECT l.institution_id, y.id, {day}, SUM({qty} * w.winning_price)
+        FROM {source}
+        JOIN {t["Item"]} it ON it.id = l.item_id
+        JOIN {t["AgreementYear"]} y ON y.batch_id = it.batch_id AND y.start <= {day} AND {day} <= y."end"
+        JOIN {t["Winner"]} w ON w.item_id = l.item_id AND w.product_id = l.product_id
+             AND w.province_id = %s AND w.role IN ({roles})
+        WHERE l.institution_id IN ({marks}) AND {day} >= %s AND {day} <= %s {extra}
+          AND EXISTS (SELECT 1 FROM {t["PurchaseAgreement"]} a
+                      WHERE a.institution_id = l.institution_id AND a.item_id = l.item_id
+                        AND a.agreement_year_id = y.id AND a.status = %s AND a.effective_at < %s)
+        GROUP BY l.institution_id, y.id, {day}
+    """
+    params = [province_id, *institution_ids, start, as_of, AgreementStatus.EFFECTIVE, effective_before]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        yield from cursor
+
+
+def _purchased_by(b: _Budget, days: list[dt.date]) -> dict[dt.date, Decimal]:
+    """Σ purchases up to and including each of the sorted `days`, in one pass over the budget's days."""
+    out, running, values = {}, Decimal(0), iter(b.purchases.items())
+    pending = next(values, None)
+    for day in days:
+        while pending is not None and pending[0] <= day:
+            running += pending[1]
+            pending = next(values, None)
+        out[day] = money(running)
+    return out
 
 
 def _completion_day(b: _Budget, share: Decimal) -> dt.date | None:
@@ -192,13 +221,15 @@ def trigger_tranches(*, as_of: dt.date) -> list[PrepaymentTranche]:
                 # A later agreement raised B after tranche 2: the total is brought back to B × second_total.
                 _grow(second, second_amount)
         already = Decimal("0.00")
-        for month_end in _month_ends(b.year.start, min(b.year.end, as_of)):
+        month_ends = _month_ends(b.year.start, min(b.year.end, as_of))
+        purchased_by = _purchased_by(b, month_ends)
+        for month_end in month_ends:
             label = f"topup-{month_end:%Y-%m}"
             existing = stored.get((b.institution.pk, b.year.pk, label))
             if existing is not None:
                 already += existing.amount
                 continue
-            topup = rules.topup_amount(_purchased_by(b, month_end), b.budget, rule, already)
+            topup = rules.topup_amount(purchased_by[month_end], b.budget, rule, already)
             if topup > 0:
                 add(b, label, topup, month_end, workdays)
                 already += topup
