@@ -71,12 +71,14 @@ def _unadmitted_agreements(ctx: DemoContext, as_of: dt.date) -> list[str]:
     agreed = set(
         PurchaseAgreement.objects.filter(agreement_year=year).values_list("institution_id", "item_id")
     )
-    taken = agreed | set(
-        OrderLine.objects.filter(item__batch=batch).values_list("institution_id", "item_id").distinct()
-    )
+    taken = set(agreed)
     for institution in ctx.institutions:
         for item in ctx.items:
             if item.batch_id != batch.pk or (institution.pk, item.pk) in taken:
+                continue
+            # One indexed probe per candidate: a province's distinct (institution, item) pairs over 20 M order
+            # lines took a minute to collect, and the first two candidates are usually enough.
+            if OrderLine.objects.filter(institution=institution, item=item).exists():
                 continue
             main = Winner.objects.filter(item=item, province=ctx.province, role="main").first()
             if main is None:
