@@ -136,7 +136,7 @@ def _apply(w, lines, op):
     day = max(line.ordered_on, D(2024, 5, 1) + dt.timedelta(days=op[3]))
     if kind == "deliver":
         qty = min(op[2], line.qty - line.delivered_qty)
-        if qty > 0 and line.status != "cancelled":
+        if qty > 0 and line.status != "cancelled" and not line.deliveries.filter(delivered_on=day).exists():
             Delivery.objects.create(line=line, qty=qty, delivered_on=day)
             OrderLine.objects.filter(pk=line.pk).update(
                 delivered_qty=line.delivered_qty + qty,
@@ -144,7 +144,7 @@ def _apply(w, lines, op):
             )
     elif kind == "receive":
         qty = min(op[2], line.delivered_qty - line.accepted_qty - line.rejected_qty)
-        if qty > 0:
+        if qty > 0 and not line.receipts.filter(received_on=day).exists():
             Receipt.objects.create(line=line, accepted_qty=qty, rejected_qty=0, received_on=day)
             OrderLine.objects.filter(pk=line.pk).update(
                 accepted_qty=line.accepted_qty + qty,
@@ -153,7 +153,7 @@ def _apply(w, lines, op):
             )
     elif kind == "pay":
         amount = Decimal(op[2]) / 100
-        if line.accepted_qty > 0:
+        if line.accepted_qty > 0 and not line.payments.filter(paid_on=day).exists():
             Payment.objects.create(line=line, amount=amount, paid_on=day)
             OrderLine.objects.filter(pk=line.pk).update(
                 paid_amount=line.paid_amount + amount, last_paid_on=max(day, line.last_paid_on or day)

@@ -17,7 +17,7 @@ SOURCES = {
     "trade_delivery": "(SELECT l.institution_id FROM trade_orderline l WHERE l.id = r.line_id)",
     "trade_receipt": "(SELECT l.institution_id FROM trade_orderline l WHERE l.id = r.line_id)",
     "trade_payment": "(SELECT l.institution_id FROM trade_orderline l WHERE l.id = r.line_id)",
-    "batches_winner": "NULL",
+    "batches_winner": "CAST(NULL AS BIGINT)",
 }
 EVENTS = ("INSERT", "UPDATE", "DELETE")
 DIRTY = "monitoring_dirtyinstitution"
