@@ -45,7 +45,9 @@ def start_realtime():
     import subprocess
     import sys
 
-    return subprocess.Popen([sys.executable, "-m", "jicai.cli", "monitor", "--follow"], env=os.environ.copy())
+    # --parent: the worker stops by itself when the server is gone, however the server ended (SIGTERM, kill).
+    command = [sys.executable, "-m", "jicai.cli", "monitor", "--follow", "--parent", str(os.getpid())]
+    return subprocess.Popen(command, env=os.environ.copy())
 
 
 class Command(BaseCommand):

@@ -5,6 +5,7 @@ evaluation, then facts and alerts; prints the alerts found. Exit 0 whenever it r
 institutions touched by committed writes every S seconds until stopped; `jicai serve` starts it itself."""
 
 import json
+import os
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
@@ -38,6 +39,9 @@ class Command(BaseCommand):
             "--follow", action="store_true", help="实时监测：持续更新有新数据的机构，直到停止"
         )
         parser.add_argument("--interval", type=float, default=0.2, help="--follow 的检查间隔秒数")
+        parser.add_argument(
+            "--parent", type=int, default=0, help="--follow：该进程结束时停止（jicai serve 使用）"
+        )
         parser.add_argument("--region", default="", help="只监测该行政区划（含下级）")
         parser.add_argument("--format", choices=("json", "table"), default="json")
 
@@ -78,7 +82,12 @@ class Command(BaseCommand):
             sys.stderr.write(json.dumps(done, ensure_ascii=False) + "\n")
             sys.stderr.flush()
 
+        parent = options["parent"]
+
+        def stop():
+            return bool(parent) and os.getppid() != parent
+
         try:
-            realtime.follow(options["interval"], as_of, report=report)
+            realtime.follow(options["interval"], as_of, stop=stop, report=report)
         except KeyboardInterrupt:
             pass
