@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from jicai.batches.models import AgreementYear, Item
 from jicai.monitoring.facts import Facts, _analyze, _param, compute_facts, tables
-from jicai.monitoring.models import Alert, AlertEvent
+from jicai.monitoring.models import Alert, AlertEvent, DirtyInstitution
 from jicai.registry.models import Company, Institution, Product, Region
 from jicai.trade.models import Order
 
@@ -114,6 +114,10 @@ def run_monitoring(
     started = time.perf_counter()
     sla_state = run_sla(as_of) if sla else "skipped"
     with transaction.atomic():
+        if scope is None and institutions is None:
+            # A full run covers every write committed before it starts: the real-time keys waiting so far
+            # are done by it (rows committed later stay for monitoring.realtime).
+            DirtyInstitution.objects.all().delete()
         facts = compute_facts(as_of, scope, institutions)
         outcome = evaluate(facts)
     outcome.sla = sla_state

@@ -106,6 +106,15 @@ def test_winner_change_marks_every_institution(mworld):
     assert list(DirtyInstitution.objects.values_list("institution_id", flat=True)) == [None]
 
 
+def test_full_run_takes_the_waiting_keys(mworld):
+    w = mworld
+    add_line(w.hospital, w.product, 5, D(2024, 5, 1), item=w.item)
+    assert DirtyInstitution.objects.filter(institution_id=w.hospital.pk).exists()
+    run_monitoring(AS_OF)
+    assert not DirtyInstitution.objects.exists()
+    assert realtime.drain(AS_OF) is None
+
+
 # ---- reconciliation ------------------------------------------------------------------------------------
 
 DAYS = st.integers(min_value=0, max_value=40)  # days after 2024-05-01, some after AS_OF
