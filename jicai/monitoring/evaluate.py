@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from jicai.batches.models import AgreementYear, Item
 from jicai.monitoring.facts import Facts, _analyze, _param, compute_facts, tables
-from jicai.monitoring.models import Alert, AlertEvent
+from jicai.monitoring.models import Alert, AlertEvent, DirtyInstitution
 from jicai.registry.models import Company, Institution, Product, Region
 from jicai.trade.models import Order
 
@@ -106,12 +106,19 @@ def run_sla(as_of: dt.date) -> str:
     return "ran"
 
 
-def run_monitoring(as_of: dt.date, scope: Region | None = None, *, sla: bool = True) -> Outcome:
-    """SLA evaluation, then compute_facts and the alert evaluation, in one transaction."""
+def run_monitoring(
+    as_of: dt.date, scope: Region | None = None, *, sla: bool = True, institutions: frozenset | None = None
+) -> Outcome:
+    """SLA evaluation, then compute_facts and the alert evaluation, in one transaction. `institutions`:
+    the real-time path (monitoring.realtime), the same run restricted to those institutions."""
     started = time.perf_counter()
     sla_state = run_sla(as_of) if sla else "skipped"
     with transaction.atomic():
-        facts = compute_facts(as_of, scope)
+        if scope is None and institutions is None:
+            # A full run covers every write committed before it starts: the real-time keys waiting so far
+            # are done by it (rows committed later stay for monitoring.realtime).
+            DirtyInstitution.objects.all().delete()
+        facts = compute_facts(as_of, scope, institutions)
         outcome = evaluate(facts)
     outcome.sla = sla_state
     outcome.seconds = round(time.perf_counter() - started, 3)
@@ -124,7 +131,8 @@ def run_monitoring(as_of: dt.date, scope: Region | None = None, *, sla: bool = T
         "sla": sla_state,
     }
     facts.run.seconds = outcome.seconds
-    facts.run.save(update_fields=["counts", "seconds"])
+    if facts.run.pk:
+        facts.run.save(update_fields=["counts", "seconds"])
     return outcome
 
 
@@ -313,6 +321,12 @@ def evaluate(facts: Facts) -> Outcome:
         _ticket_findings(cursor, facts)
         _funds_findings(cursor, facts)
         _prescribing_findings(cursor, facts)
+        if facts.institutions is not None:
+            # The restricted run is responsible for its institutions' alerts only.
+            cursor.execute(
+                "DELETE FROM mon_finding WHERE institution_id IS NULL"
+                " OR institution_id NOT IN (SELECT institution_id FROM mon_ic)"
+            )
         _analyze(cursor, "mon_finding")
         cursor.execute("DROP TABLE IF EXISTS mon_new")
         # One row per key: grouped by the key's parts (integers, cheaper than the concatenated text).
@@ -436,7 +450,7 @@ def _closing_scope(facts: Facts) -> str:
     """Alerts this run is responsible for: those of institutions in the scope, and the institution-less
     alerts (listing prices, supplier reports) of provinces the run covered entirely."""
     parts = ["a.institution_id IN (SELECT institution_id FROM mon_ic)"]
-    if facts.scope is None or facts.scope.level == "province":
+    if facts.institutions is None and (facts.scope is None or facts.scope.level == "province"):
         ids = ",".join(str(p.pk) for p in facts.provinces) or "0"
         parts.append(f"(a.institution_id IS NULL AND a.province_id IN ({ids}))")
     return " OR ".join(parts)

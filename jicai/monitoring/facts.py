@@ -219,6 +219,8 @@ class Facts:
     timings: dict = field(default_factory=dict)
     cap_batches: list = field(default_factory=list)  # (product, batch) of the §4 order price caps
     work: dict = field(default_factory=dict)  # logical name → table name of shared work tables (PostgreSQL)
+    # Real time (monitoring.realtime): only these institutions' facts and alerts; None = the whole scope.
+    institutions: frozenset | None = None
 
 
 # ---- SQL fragments -------------------------------------------------------------------------------------
@@ -366,14 +368,18 @@ def _analyze(cursor, name: str) -> None:
         cursor.execute(f"ANALYZE {name}")
 
 
-def _institution_contexts(cursor) -> None:
+def _institution_contexts(cursor, institutions: frozenset | None = None) -> None:
     """mon_ic: the context of every institution of the scope for every batch (and batch 0), so the big
-    statements join order lines to one small indexed table by (institution, batch)."""
+    statements join order lines to one small indexed table by (institution, batch). Every statement of the
+    run reaches its rows through mon_ic: restricting it to `institutions` restricts the whole run."""
     t = tables()
+    only = ""
+    if institutions is not None:
+        only = f" WHERE i.id IN ({','.join(str(int(i)) for i in sorted(institutions)) or '0'})"
     cursor.execute("DROP TABLE IF EXISTS mon_ic")
     cursor.execute(
         f"CREATE TEMPORARY TABLE mon_ic AS SELECT i.id AS institution_id, c.* "
-        f"FROM {t['inst']} i JOIN mon_ctx c ON c.region_id = i.region_id"
+        f"FROM {t['inst']} i JOIN mon_ctx c ON c.region_id = i.region_id{only}"
     )
     cursor.execute("CREATE UNIQUE INDEX mon_ic_key ON mon_ic (institution_id, batch_id)")
     _analyze(cursor, "mon_ic")
@@ -382,17 +388,21 @@ def _institution_contexts(cursor) -> None:
 # ---- context ---------------------------------------------------------------------------------------------
 
 
-def _scope_regions(scope: Region | None) -> list[Region]:
+def _scope_regions(scope: Region | None, institutions: frozenset | None = None) -> list[Region]:
     qs = Region.objects.filter(institutions__isnull=False)
     if scope is not None:
         qs = qs.filter(path__startswith=scope.path)
+    if institutions is not None:
+        qs = qs.filter(institutions__in=institutions)
     return list(qs.distinct())
 
 
-def build_contexts(as_of: dt.date, scope: Region | None) -> tuple[list[dict], list[Region]]:
+def build_contexts(
+    as_of: dt.date, scope: Region | None, institutions: frozenset | None = None
+) -> tuple[list[dict], list[Region]]:
     """One dict per (institution region, started batch) plus one per region with batch_id 0 (policy of
     lines of no item). Policies come from one PolicyResolver (one query for every profile)."""
-    regions = _scope_regions(scope)
+    regions = _scope_regions(scope, institutions)
     province_codes = {r.province_code for r in regions}
     provinces = {p.code: p for p in Region.objects.filter(code__in=province_codes)}
     years_by_batch: dict[int, list[AgreementYear]] = {}
@@ -458,14 +468,22 @@ def _context(region, province, batch, year, as_of, policy) -> dict:
 # ---- the entry point ---------------------------------------------------------------------------------
 
 
-def compute_facts(as_of: dt.date, scope: Region | None = None) -> Facts:
+def compute_facts(
+    as_of: dt.date, scope: Region | None = None, institutions: frozenset | None = None
+) -> Facts:
     """Compute SPEC §7 facts for every institution of `scope` (a Region, or None for all) as of `as_of`:
     store ProgressFact/DeliveryFact rows (replacing the scope's previous ones) and a MonitoringRun, and
-    leave the line-level findings in the session's temporary table `mon_finding` for evaluate.py."""
+    leave the line-level findings in the session's temporary table `mon_finding` for evaluate.py.
+    `institutions` (real time, monitoring.realtime): only those institutions, and no MonitoringRun row
+    (the run list stays the list of full runs)."""
     started = time.perf_counter()
-    contexts, provinces = build_contexts(as_of, scope)
-    run = MonitoringRun.objects.create(as_of=as_of, region=scope)
-    facts = Facts(as_of=as_of, scope=scope, run=run, contexts=contexts, provinces=provinces)
+    contexts, provinces = build_contexts(as_of, scope, institutions)
+    run = MonitoringRun(as_of=as_of, region=scope)
+    if institutions is None:
+        run.save()
+    facts = Facts(
+        as_of=as_of, scope=scope, run=run, contexts=contexts, provinces=provinces, institutions=institutions
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         setup_started = time.perf_counter()
         _session_settings(cursor)
@@ -473,7 +491,7 @@ def compute_facts(as_of: dt.date, scope: Region | None = None) -> Facts:
         _temp_table(cursor, "mon_ctx", CTX_COLUMNS)
         _insert_rows(cursor, "mon_ctx", CTX_COLUMNS, [[c.get(n) for n, _ in CTX_COLUMNS] for c in contexts])
         _analyze(cursor, "mon_ctx")
-        _institution_contexts(cursor)
+        _institution_contexts(cursor, institutions)
         _temp_table(cursor, "mon_finding", FINDING_COLUMNS)
         if _is_pg():
             cursor.execute("SELECT pg_backend_pid()")
@@ -500,7 +518,8 @@ def compute_facts(as_of: dt.date, scope: Region | None = None) -> Facts:
     run.seconds = round(time.perf_counter() - started, 3)
     run.counts = {"facts": facts.counts, "seconds": facts.timings}
     run.finished_at = timezone.now()
-    run.save(update_fields=["seconds", "counts", "finished_at"])
+    if run.pk:
+        run.save(update_fields=["seconds", "counts", "finished_at"])
     return facts
 
 
@@ -1322,7 +1341,7 @@ def _missing_reports(cursor, facts: Facts) -> int:
     ctx_by = _province_contexts(facts)
     findings = []
     for province in facts.provinces:
-        if facts.scope is not None and facts.scope.level != "province":
+        if (facts.scope is not None and facts.scope.level != "province") or facts.institutions is not None:
             continue  # supplier-only alerts belong to the province's run
         for batch in Batch.objects.filter(
             pk__in={c["batch_id"] for c in facts.contexts}, items__winners__province=province

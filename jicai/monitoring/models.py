@@ -275,3 +275,19 @@ class SanctionDecision(models.Model):
 
     def __str__(self):
         return f"{self.supplier_id} {self.quarter} {self.metric} {self.get_status_display()}"
+
+
+class DirtyInstitution(models.Model):
+    """Real time (SPEC §13): an institution whose indicators a committed write may have changed, written in
+    the writer's own transaction by database triggers (migration 0010_realtimeb_dirty) on order lines,
+    orders, deliveries, receipts, payments, usage, agreed volumes, agreements and supply blocks; a winner
+    change writes institution None (every institution). monitoring.realtime drains the table."""
+
+    institution_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = "待更新机构"
+        verbose_name_plural = "待更新机构"
+
+    def __str__(self):
+        return f"{self.institution_id or '全部'}"

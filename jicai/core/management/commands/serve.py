@@ -39,6 +39,17 @@ def gunicorn_available() -> bool:
     return True
 
 
+def start_realtime():
+    """`jicai monitor --follow` as a child process (its own database connection, not forked with the
+    web workers): it applies committed writes to facts and alerts within a second (monitoring.realtime)."""
+    import subprocess
+    import sys
+
+    # --parent: the worker stops by itself when the server is gone, however the server ended (SIGTERM, kill).
+    command = [sys.executable, "-m", "jicai.cli", "monitor", "--follow", "--parent", str(os.getpid())]
+    return subprocess.Popen(command, env=os.environ.copy())
+
+
 class Command(BaseCommand):
     help = "运行 Web 服务 / run the web app"
 
@@ -58,8 +69,13 @@ class Command(BaseCommand):
             "--threads", type=int, default=None, help="每个进程的线程数（gunicorn 4，waitress 8）"
         )
         parser.add_argument("--timeout", type=int, default=60, help="请求超时秒数")
+        parser.add_argument(
+            "--no-realtime",
+            action="store_true",
+            help="不启动实时监测进程（另行运行 jicai monitor --follow 时使用）",
+        )
 
-    def handle(self, *args, host, port, server, workers, threads, timeout, **options):
+    def handle(self, *args, host, port, server, workers, threads, timeout, no_realtime=False, **options):
         if settings.SECRET_KEY_MISSING:
             raise CommandError(settings.SECRET_KEY_MISSING_MESSAGE)
         if workers is not None and workers < 1:
@@ -76,10 +92,17 @@ class Command(BaseCommand):
             )
         # Start-up checks may have opened a connection; forked workers must not share it.
         connections.close_all()
-        if server == "gunicorn":
-            self._gunicorn(host, port, workers or default_workers(), threads or 4, timeout)
-        else:
-            self._waitress(host, port, threads or 8, timeout)
+        # Real time (SPEC §13): one worker process for the installation, stopped with the server.
+        follower = None if no_realtime else start_realtime()
+        try:
+            if server == "gunicorn":
+                self._gunicorn(host, port, workers or default_workers(), threads or 4, timeout)
+            else:
+                self._waitress(host, port, threads or 8, timeout)
+        finally:
+            if follower is not None:
+                follower.terminate()
+                follower.wait(10)
 
     def _gunicorn(self, host, port, workers, threads, timeout):
         from gunicorn.app.base import BaseApplication
