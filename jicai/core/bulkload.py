@@ -64,6 +64,39 @@ def _pg_drop(cursor, tables: list[str]) -> list[str]:
     return restore
 
 
+# Real-time triggers (monitoring migration 0010: names start with this prefix) note each written row's
+# institution in this table. A bulk load sets them aside like an index and leaves one NULL key ("every
+# institution") instead, so the follow worker (or the next full run) recomputes everything once.
+REALTIME_PREFIX = "jicai_rt_"
+REALTIME_DIRTY = "monitoring_dirtyinstitution"
+MARK_ALL = f"INSERT INTO {REALTIME_DIRTY} (institution_id) VALUES (NULL)"
+
+
+def _pg_triggers(cursor, tables: list[str]) -> list[str]:
+    cursor.execute(
+        "SELECT t.tgrelid::regclass::text, t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t"
+        " WHERE t.tgrelid = ANY (%s::regclass[]) AND NOT t.tgisinternal AND t.tgname LIKE %s ORDER BY 2",
+        [tables, REALTIME_PREFIX + "%"],
+    )
+    triggers = cursor.fetchall()
+    for table, name, _ in triggers:
+        cursor.execute(f"DROP TRIGGER {connection.ops.quote_name(name)} ON {table}")
+    return [definition for _, _, definition in triggers] + ([MARK_ALL] if triggers else [])
+
+
+def _sqlite_triggers(cursor, tables: list[str]) -> list[str]:
+    marks = ", ".join(["%s"] * len(tables))
+    cursor.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s AND tbl_name IN ({marks})"
+        " ORDER BY name",
+        [REALTIME_PREFIX + "%", *tables],
+    )
+    triggers = cursor.fetchall()
+    for name, _ in triggers:
+        cursor.execute(f"DROP TRIGGER {connection.ops.quote_name(name)}")
+    return [sql for _, sql in triggers] + ([MARK_ALL] if triggers else [])
+
+
 def _sqlite_drop(cursor, tables: list[str]) -> list[str]:
     marks = ", ".join(["%s"] * len(tables))
     cursor.execute(
@@ -86,8 +119,8 @@ def drop_for_load(*models) -> list[str]:
             # ALTER TABLE refuses tables with deferred FK checks still queued in this transaction (rows written
             # earlier in it, as in tests): run those checks now.
             connection.check_constraints()
-            return _pg_drop(cursor, tables)
-        return _sqlite_drop(cursor, tables)
+            return _pg_drop(cursor, tables) + _pg_triggers(cursor, tables)
+        return _sqlite_drop(cursor, tables) + _sqlite_triggers(cursor, tables)
 
 
 def rebuild(restore: list[str], *models, progress=None, validate: bool = True, connections: int = 1) -> None:
