@@ -101,7 +101,7 @@ def _write_table(target: Path, model, region: Region, path_lookup, progress) -> 
             nonlocal written
             if not chunk:
                 return
-            cols = list(zip(*chunk))
+            cols = list(zip(*chunk, strict=True))
             if json_columns:
                 import json
 
@@ -112,7 +112,9 @@ def _write_table(target: Path, model, region: Region, path_lookup, progress) -> 
                     for i, c in enumerate(cols)
                 ]
             writer.write_table(
-                pa.Table.from_arrays([pa.array(c, type=t) for c, t in zip(cols, schema.types)], schema=schema)
+                pa.Table.from_arrays(
+                    [pa.array(c, type=t) for c, t in zip(cols, schema.types, strict=True)], schema=schema
+                )
             )
             written += len(chunk)
             progress(written)

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from jicai.national import export as export_mod
 from tests.factories import institution, region
-from tests.monitoring.conftest import add_line, agreed, mworld, received  # noqa: F401 (fixture)
+from tests.monitoring.conftest import add_line, agreed, received
 
 D = dt.date
 
