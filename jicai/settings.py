@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "jicai.trade",
     "jicai.tickets",
     "jicai.monitoring",
+    "jicai.national",
     "jicai.hospital",
     "jicai.prescribing",
     "jicai.funds",
