@@ -23,6 +23,7 @@ from jicai.demo.scales import SCALES
 from jicai.demo.steps.accounts import build_logins, build_organisations
 from jicai.demo.steps.agreements import build_agreements
 from jicai.demo.steps.batches import build_batches
+from jicai.demo.steps.closed_year import build_closed_year
 from jicai.demo.steps.companies import build_companies
 from jicai.demo.steps.compliance import build_compliance
 from jicai.demo.steps.demand import build_demand, build_open_window
@@ -64,6 +65,7 @@ STEPS: list[Step] = [
     Step("prescribing", "可替代药品目录、限量与处方提醒", build_prescribing),
     Step("tickets", "供应诉求、答复时限与督办", build_tickets),
     Step("open_window", "进行中的报量窗口", build_open_window),
+    Step("closed_year", "上一批国家集采第1协议年度：约定量、采购与付款", build_closed_year),
     Step("funds", "医保基金预付与拨付", build_funds),
     Step("monitoring", "运行监测", run_monitoring),
     # After monitoring: the monitoring step turns one effective agreement back into an unsigned one.

@@ -85,14 +85,14 @@ def test_small_scale_builds_with_exact_counts_for_seed_1(run_demo):
             "Consortium": 6,  # one per county that is not an urban district: 荣成 乳山 五莲 莒县 利津 广饶
             "Institution": 50,
             "Company": 94,  # 60 generic + 14 originator + 8 consumable makers + 6 provincial + 2×3 city distributors
-            "Product": 245,
-            "Batch": 3,
-            "AgreementYear": 7,  # 2025-01-01..2027-12-31 → 3; the two 2025-07-01..2027-06-30 cycles → 2 each
-            "Item": 35,  # 32 items of the first 24 catalogue generics + 3 consumables
-            "Winner": 100,
-            "ItemFactor": 25,
+            "Product": 268,  # 245 + 23 of the earlier national batch the closed_year step adds
+            "Batch": 4,
+            "AgreementYear": 10,  # 2025-01-01..2027-12-31 and 2024-03-01..2027-02-28 → 3 each; 2025-07-01..2027-06-30 → 2 each
+            "Item": 38,  # 32 items of the first 24 catalogue generics + 3 consumables + 3 of generics 25–27
+            "Winner": 114,
+            "ItemFactor": 28,
             "Substitute": 102,
-            "ListingPrice": 245,  # every product is listed once
+            "ListingPrice": 268,  # every product is listed once
             "Organisation": 162,  # admin + 17 bureaus + 50 institutions + 94 companies
             "User": 9,  # the eight role logins + the department head
         }
@@ -143,7 +143,7 @@ def test_different_seed_gives_different_data(run_demo):
     assert second["winners"] != first["winners"]
     # The region tree and the catalogue are real data, not random.
     assert Region.objects.count() == 17
-    assert Item.objects.count() == 35
+    assert Item.objects.count() == 38
 
 
 def test_every_code_passes_the_validators_without_warnings(run_demo):

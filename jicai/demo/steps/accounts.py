@@ -45,15 +45,20 @@ def build_organisations(ctx: DemoContext) -> None:
     )
 
 
-def build_logins(ctx: DemoContext) -> None:
+def persona_institution(ctx: DemoContext):
+    """The institution persona and its county: a consortium lead of the first city, so the demo shows
+    consortium views (the first county's first institution when the city has no consortium)."""
     city = ctx.cities[0]
-    # The institution persona is a consortium lead of the first city, so the demo shows consortium views.
     consortium = next((c for c in ctx.consortia if c.lead.region.path.startswith(city.path)), None)
     if consortium is not None:
-        institution, county = consortium.lead, consortium.lead.region
-    else:
-        county = ctx.counties[city.code][0]
-        institution = next(i for i in ctx.institutions if i.region_id == county.pk)
+        return consortium.lead, consortium.lead.region
+    county = ctx.counties[city.code][0]
+    return next(i for i in ctx.institutions if i.region_id == county.pk), county
+
+
+def build_logins(ctx: DemoContext) -> None:
+    city = ctx.cities[0]
+    institution, county = persona_institution(ctx)
     first_item = ctx.items[0]
     main_maker = next(
         p.manufacturer for p in ctx.item_products[first_item.pk] if p.demo_role == WinnerRole.MAIN

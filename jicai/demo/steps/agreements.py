@@ -73,11 +73,16 @@ def _signatures(status: str, year: AgreementYear) -> dict:
     }
 
 
-def _sign(ctx: DemoContext, year: AgreementYear, leave_unsigned: bool) -> None:
-    # One UPDATE makes the whole year effective; the few left unsigned are then set back by id.
+def sign_year(year: AgreementYear) -> None:
+    """Every agreement of `year` effective, signed by both sides in its first fortnight (one UPDATE)."""
     PurchaseAgreement.objects.filter(agreement_year=year).update(
         **_signatures(AgreementStatus.EFFECTIVE, year)
     )
+
+
+def _sign(ctx: DemoContext, year: AgreementYear, leave_unsigned: bool) -> None:
+    # One UPDATE makes the whole year effective; the few left unsigned are then set back by id.
+    sign_year(year)
     if not leave_unsigned:
         return
     ids = list(

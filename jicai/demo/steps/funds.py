@@ -16,6 +16,7 @@ from jicai.batches.models import AgreementYear, ItemFactor, Winner
 from jicai.core.errors import DomainError
 from jicai.core.money import money, price
 from jicai.demo.context import DemoContext
+from jicai.demo.steps.accounts import persona_institution
 from jicai.demo.steps.monitoring import monitoring_date
 from jicai.funds import assessment, clearance, findings
 from jicai.funds.models import Disbursement, Exemption, FundAccount, PrepaymentTranche, ReferencePrice
@@ -163,33 +164,37 @@ def _exemptions(ctx: DemoContext, year, institutions) -> int:
     return len(rows)
 
 
-def _settle_and_clear(ctx: DemoContext, year) -> list[str]:
-    """One clearance refund (the first institution, by code, whose prepayment exceeded what it used) and one
-    direct settlement by the fund (the first institution with a balance left and an unpaid W line)."""
-    done = []
-    province_bureau = TokenActor(
+def _province_bureau(ctx: DemoContext) -> TokenActor:
+    return TokenActor(
         organisation=ctx.organisations[("bureau", ctx.province.pk)], role="bureau", token_id=None
     )
-    accounts = list(
-        FundAccount.objects.filter(balance__gt=0, agreement_year=year)
-        .select_related("institution")
-        .order_by("institution__code")[:200]
-    )
-    for account in accounts:
-        st = clearance.statement(province_bureau, account.institution.code, year.batch.code, year.number)
+
+
+def _refund(ctx: DemoContext, year) -> str | None:
+    """One clearance refund: the first institution, by code, whose prepayment exceeded what it used."""
+    bureau = _province_bureau(ctx)
+    accounts = FundAccount.objects.filter(balance__gt=0, agreement_year=year).select_related("institution")
+    for account in accounts.order_by("institution__code")[:200]:
+        st = clearance.statement(bureau, account.institution.code, year.batch.code, year.number)
         refund = min(st.outstanding, clearance.balance_of(account.institution_id, year.pk))
         if refund > 0 and st.opens_on <= ctx.today:
             clearance.record_refund(
-                actor=province_bureau,
+                actor=bureau,
                 institution_code=account.institution.code,
                 batch_code=year.batch.code,
                 number=year.number,
                 amount=refund,
                 refunded_on=st.opens_on,
             )
-            done.append(f"清算退回 {account.institution.name} {refund} 元")
-            break
-    for account in accounts:
+            return f"清算退回 {account.institution.name} {refund} 元（{year.batch.code} 第{year.number}协议年度）"
+    return None
+
+
+def _direct_settlement(ctx: DemoContext, year) -> str | None:
+    """One direct settlement by the fund: the first institution, by code, with a balance left and an unpaid
+    W line received in the year."""
+    accounts = FundAccount.objects.filter(balance__gt=0, agreement_year=year).select_related("institution")
+    for account in accounts.order_by("institution__code")[:200]:
         balance = clearance.balance_of(account.institution_id, year.pk)
         line = (
             OrderLine.objects.filter(institution=account.institution, accepted_qty__gt=0, paid_amount=0)
@@ -207,9 +212,8 @@ def _settle_and_clear(ctx: DemoContext, year) -> list[str]:
         amount = min(line.amount - line.paid_amount, balance)
         paid_on = min(line.last_received_on + dt.timedelta(days=3), ctx.today)
         clearance.record_fund_payment(actor=buyer, line=line, amount=amount, paid_on=paid_on)
-        done.append(f"医保基金直接结算 {account.institution.name} {amount} 元")
-        break
-    return done
+        return f"医保基金直接结算 {account.institution.name} {amount} 元"
+    return None
 
 
 def cleared_year(ctx: DemoContext) -> AgreementYear | None:
@@ -229,12 +233,12 @@ def cleared_year(ctx: DemoContext) -> AgreementYear | None:
 
 
 def close_year(ctx: DemoContext, year: AgreementYear) -> None:
-    """Clearance refund, direct settlement and the finalised assessment of one county for `year`, all dated
-    by the demo's today (never the machine's date, so `jicai demo --today D` gives the same data any day)."""
-    for line in _settle_and_clear(ctx, year):
-        ctx.log(line)
-    city = ctx.cities[0]
-    county = ctx.counties[city.code][0]
+    """Clearance refund and the finalised assessment of one county for `year`, both dated by the demo's today
+    (never the machine's date, so `jicai demo --today D` gives the same data any day)."""
+    refund = _refund(ctx, year)
+    if refund:
+        ctx.log(refund)
+    county = persona_institution(ctx)[1]
     bureau = TokenActor(organisation=ctx.organisations[("bureau", county.pk)], role="bureau", token_id=None)
     if year.end >= ctx.today:
         ctx.log(f"{year.batch.code} 第{year.number}协议年度尚未结束，考核暂不定稿")
@@ -247,16 +251,20 @@ def close_year(ctx: DemoContext, year: AgreementYear) -> None:
 
 
 def build_money(ctx: DemoContext) -> None:
-    """Reference prices of every national batch; exemptions, a clearance with a refund, a direct settlement and
-    a finalised assessment of one county for the latest cleared national agreement year (SPEC §12 demo), or,
-    when no year has ended by today, exemptions and a direct settlement for year 1 of the national batch."""
+    """Reference prices of every national batch and a direct settlement in the running year 1 of the first
+    national batch; exemptions, a clearance with a refund and a finalised assessment of one county for the
+    latest cleared national agreement year (the closed_year step bought it), or, when no year has cleared by
+    today, exemptions for the running year (SPEC §12 demo)."""
     nationals = [b for b in ctx.batches if b.kind == "national"]
     if not nationals:
         return
     ctx.log(f"集采前参考价 {sum(_reference_prices(ctx, b) for b in nationals)} 条")
-    year = cleared_year(ctx) or AgreementYear.objects.get(batch=nationals[0], number=1)
-    city = ctx.cities[0]
-    county = ctx.counties[city.code][0]
+    running = AgreementYear.objects.get(batch=nationals[0], number=1)
+    settled = _direct_settlement(ctx, running)
+    if settled:
+        ctx.log(settled)
+    year = cleared_year(ctx) or running
+    county = persona_institution(ctx)[1]
     institutions = Institution.objects.filter(region=county)
     ctx.log(
         f"考核豁免 {_exemptions(ctx, year, institutions)} 条（{year.batch.code} 第{year.number}协议年度）"

@@ -139,8 +139,14 @@ def _price(rng, variant: Variant, role: str, supply_level: Decimal) -> Decimal:
 
 
 def build_items(ctx: DemoContext) -> None:
+    items, products, winners, factors = make_items(ctx, _item_plans(ctx))
+    ctx.log(f"{items} 个品种、{products} 个产品、{winners} 条中选结果、{factors} 条折算系数")
+
+
+def make_items(ctx: DemoContext, plans) -> tuple[int, int, int, int]:
+    """Items of `plans` ((batch, item code, template) triples) with their products, winners, item factors and
+    listing prices, drawn from the running step's generator; returns how many of each were written."""
     rng = ctx.rng
-    plans = _item_plans(ctx)
     items = Item.objects.bulk_create(
         [
             Item(batch=b, item_code=code, generic_name=t.generic_name, dosage_form_group=t.dosage_form_group)
@@ -148,8 +154,7 @@ def build_items(ctx: DemoContext) -> None:
         ],
         batch_size=BATCH_SIZE,
     )
-    maker = ProductMaker(ctx)
-    ctx.extra["product_maker"] = maker
+    maker = ctx.extra.setdefault("product_maker", ProductMaker(ctx))
     generic_pool = ctx.manufacturers["generic"]
     rows = []  # (item, product, role, unit price, variant)
     for item, (batch, _, template) in zip(items, plans, strict=True):
@@ -211,9 +216,7 @@ def build_items(ctx: DemoContext) -> None:
                 product=product, province=ctx.province, price=listed, valid_from=item.batch.cycle_start
             )
         )
-    ctx.winners = Winner.objects.bulk_create(winners, batch_size=BATCH_SIZE)
+    ctx.winners.extend(Winner.objects.bulk_create(winners, batch_size=BATCH_SIZE))
     ItemFactor.objects.bulk_create(factors, batch_size=BATCH_SIZE)
     ListingPrice.objects.bulk_create(listings, batch_size=BATCH_SIZE)
-    ctx.log(
-        f"{len(items)} 个品种、{len(products)} 个产品、{len(winners)} 条中选结果、{len(factors)} 条折算系数"
-    )
+    return len(items), len(products), len(winners), len(factors)
