@@ -13,6 +13,16 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_reference_caches():
+    """The in-process caches of reference data (prompt snapshot, payment standards) start empty in every test:
+    a rolled-back test's rows can come back under the same ids with the version row still at 0."""
+    from jicai.prescribing.cache import cache, reference_version
+
+    cache.clear()
+    reference_version.changed()
+
+
 @pytest.fixture
 def world(db):
     return build_world()

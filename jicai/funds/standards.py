@@ -16,6 +16,7 @@ from jicai.core.errors import DomainError, NotFound
 from jicai.funds import rules
 from jicai.funds.models import ReferencePrice
 from jicai.policy.resolve import PolicyResolver
+from jicai.prescribing.cache import reference_version
 from jicai.registry.models import Product, Region
 
 ONE = Decimal(1)
@@ -39,6 +40,7 @@ class StandardRow:
     gliding: bool
     agreement_year: int
     valid_from: dt.date
+    generic_name: str = ""  # the product's, for search
 
     @property
     def role_display(self) -> str:
@@ -104,14 +106,7 @@ def items_filter(on: dt.date, province: Region, batch_code: str):
     return ids.values("item_id")
 
 
-def compute_standards(
-    *,
-    province: Region,
-    on: dt.date,
-    batch_code: str = "",
-    product_code: str = "",
-    q: str = "",
-) -> list[StandardRow]:
+def compute_standards(*, province: Region, on: dt.date, batch_code: str = "") -> list[StandardRow]:
     """Every product's standard in `province` on `on`, for items of batches whose cycle covers `on` and
     that have a main winner there. A fixed number of queries whatever the number of items or products."""
     items = Item.objects.filter(pk__in=items_filter(on, province, batch_code)).select_related("batch")
@@ -136,8 +131,6 @@ def compute_standards(
     )
     winner_ids = {pid for ws in winners_by_item.values() for pid in ws}
     products = products | Product.objects.filter(pk__in=winner_ids)
-    if product_code:
-        products = products.filter(code=product_code)
     by_name: dict[tuple[str, str], list[_Product]] = {}
     by_id: dict[int, _Product] = {}
     for p in products.values_list(
@@ -182,7 +175,7 @@ def compute_standards(
         valid_from = year.start if year else item.batch.cycle_start
         candidates = {p.pk: p for p in by_name.get((item.generic_name, item.dosage_form_group), [])}
         for w in item_winners.values():
-            if w.product_id in by_id:  # (only the asked product when product_code is given)
+            if w.product_id in by_id:
                 candidates.setdefault(w.product_id, by_id[w.product_id])
         for product in sorted(candidates.values(), key=lambda p: p.code):
             factor = factors.get((item.pk, product.pk), ONE)
@@ -206,8 +199,6 @@ def compute_standards(
                 if gliding
                 else winning_standard
             )
-            if q and q not in product.code and q not in product.generic_name and q not in item.item_code:
-                continue
             rows.append(
                 StandardRow(
                     batch_code=item.batch.code,
@@ -226,14 +217,42 @@ def compute_standards(
                     gliding=gliding,
                     agreement_year=year_number,
                     valid_from=valid_from,
+                    generic_name=product.generic_name,
                 )
             )
     return rows
 
 
+# (province id, date, batch code) → (reference-data version, every row): a province's standards take ~0.2 s
+# to compute at province scale and change only when winners, factors, prices or policy do, which moves the
+# version (jicai.prescribing.cache). Bounded: dates and batch filters are few in practice.
+_CACHE: dict[tuple[int, dt.date, str], tuple[int, list[StandardRow]]] = {}
+_CACHE_SIZE = 64
+reference_version.on_change(_CACHE.clear)
+
+
+def cached_standards(province: Region, on: dt.date, batch_code: str = "") -> list[StandardRow]:
+    """compute_standards for the whole province, from the in-process cache while reference data is unchanged."""
+    version = reference_version.current()
+    key = (province.pk, on, batch_code)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    rows = compute_standards(province=province, on=on, batch_code=batch_code)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[key] = (version, rows)
+    return rows
+
+
+def _matches(row: StandardRow, q: str) -> bool:
+    return q in row.product_code or q in row.generic_name or q in row.item_code
+
+
 def list_standards(actor, *, province_code: str = "", on: dt.date, batch_code: str = "", q: str = ""):
     province = standard_province(actor, province_code)
-    return province, compute_standards(province=province, on=on, batch_code=batch_code, q=q)
+    rows = cached_standards(province, on, batch_code)
+    return province, [r for r in rows if _matches(r, q)] if q else rows
 
 
 def quote(
@@ -251,7 +270,7 @@ def quote(
     """Fund and patient amounts for one usage line (SPEC §12). The fund ratio defaults to the actor's
     region's `fund_payment_ratio` (a county may set its own)."""
     province = standard_province(actor, province_code)
-    rows = compute_standards(province=province, on=on, batch_code=batch_code, product_code=product_code)
+    rows = [r for r in cached_standards(province, on, batch_code) if r.product_code == product_code]
     if not rows:
         raise DomainError(
             f"产品 {product_code} 在 {on} 没有医保支付标准（不属于执行中的集采品种）", code="no_standard"

@@ -238,6 +238,35 @@ def current_version() -> int:
     return row or 0
 
 
+class VersionClock:
+    """The version row as one process sees it: read at most once per VERSION_CHECK_SECONDS, forgotten at once
+    when this process itself changes watched data. Other in-process caches of reference data (payment
+    standards) key their entries on it, so one row and one set of signals serve them all."""
+
+    def __init__(self):
+        self._value: int | None = None
+        self._checked = 0.0
+        self._listeners: list = []
+
+    def current(self) -> int:
+        now = time.monotonic()
+        if self._value is None or now - self._checked >= VERSION_CHECK_SECONDS:
+            self._value, self._checked = current_version(), now
+        return self._value
+
+    def on_change(self, listener) -> None:
+        """Call `listener()` whenever this process changes watched data (before and after the commit)."""
+        self._listeners.append(listener)
+
+    def changed(self) -> None:
+        self._value = None
+        for listener in self._listeners:
+            listener()
+
+
+reference_version = VersionClock()
+
+
 def bump(**_kwargs) -> None:
     """Move the version row (after commit, so other processes see the new data when they reload)."""
     from jicai.prescribing.models import CacheVersion
@@ -246,12 +275,27 @@ def bump(**_kwargs) -> None:
         if not CacheVersion.objects.filter(pk=1).update(version=F("version") + 1):
             CacheVersion.objects.get_or_create(pk=1, defaults={"version": 1})
         cache.clear()
+        reference_version.changed()
 
-    cache.clear()  # this process sees its own writes at once; the others after the commit
+    # This process sees its own writes at once; the others after the commit.
+    cache.clear()
+    reference_version.changed()
     transaction.on_commit(_bump)
 
 
-WATCHED_IMPORTS = {"winners", "substitutes", "products", "institutions", "regions", "items", "batches"}
+# Imports that write reference data in bulk (no model signals): the prompt snapshot's and the payment
+# standards' inputs.
+WATCHED_IMPORTS = {
+    "winners",
+    "substitutes",
+    "products",
+    "institutions",
+    "regions",
+    "items",
+    "batches",
+    "listing-prices",
+    "reference-prices",
+}
 
 
 def _on_import(sender, instance, **kwargs):
@@ -260,9 +304,11 @@ def _on_import(sender, instance, **kwargs):
 
 
 def connect_signals() -> None:
-    from jicai.batches.models import Item, Substitute, Winner
+    from jicai.batches.models import AgreementYear, Batch, Item, ItemFactor, ListingPrice, Substitute, Winner
+    from jicai.funds.models import ReferencePrice
     from jicai.hospital.models import InterviewRecord
     from jicai.ingest.models import ImportJob
+    from jicai.policy.models import PolicyProfile
     from jicai.prescribing.models import CatalogueEntry, SubstituteLimit
     from jicai.registry.models import Institution, Product
 
@@ -275,6 +321,13 @@ def connect_signals() -> None:
         CatalogueEntry,
         SubstituteLimit,
         InterviewRecord,
+        # Inputs of the payment standards (jicai.funds.standards), cached on the same version.
+        Batch,
+        AgreementYear,
+        ItemFactor,
+        ListingPrice,
+        ReferencePrice,
+        PolicyProfile,
     ):
         post_save.connect(bump, sender=model, dispatch_uid=f"prompt-cache-save-{model.__name__}")
         post_delete.connect(bump, sender=model, dispatch_uid=f"prompt-cache-delete-{model.__name__}")

@@ -269,3 +269,52 @@ def test_a_nonsupply_winner_is_non_winning_in_the_quote_too(priced, api_client_f
         selfpay_ratio="0.05",
     ).json()
     assert (below["selfpay_ratio"], below["fund"], below["patient"]) == ("0.05", "5.99", "3.01")
+
+
+def test_the_cached_standards_follow_every_input_at_once(priced, api_client_for):
+    """The list is served from an in-process cache keyed on the reference-data version: a change to the main
+    winner's price, a factor, the reference price or the glide policy shows in the very next request."""
+    client = api_client_for(priced.city_bureau)
+
+    def standards(q=""):
+        body = client.get(f"/api/v1/settlement/standards?on=2025-06-01&q={q}").json()
+        return {r["product_code"]: r["standard"] for r in body["results"]}
+
+    first = standards()
+    assert (first[priced.product.code], first[HALF_CODE], first[priced.other_product.code]) == (
+        "0.1200",
+        "0.0600",
+        "0.5800",
+    )
+    main = Winner.objects.get(product=priced.product, role="main")
+    main.winning_price = D("0.1400")
+    main.save()
+    # 0.14 main; the half at 0.5 × 0.14 = 0.0700; the listing 0.30 is still above 2 × 0.14, so the glide goes on:
+    # 1.5 − (1.5 − 0.14) × 2/3 = 0.59333… → 0.5933.
+    assert standards() == {
+        priced.product.code: "0.1400",
+        HALF_CODE: "0.0700",
+        priced.other_product.code: "0.5933",
+    }
+    factor = ItemFactor.objects.get(product=priced.half)
+    factor.factor = D("0.4")
+    factor.save()
+    assert standards()[HALF_CODE] == "0.0560"  # 0.4 × 0.14
+    reference = ReferencePrice.objects.get()
+    reference.reference_price = D("0.9000")
+    reference.save()
+    assert standards()[priced.other_product.code] == "0.3933"  # 0.9 − (0.9 − 0.14) × 2/3 = 0.39333…
+    profile = PolicyProfile.objects.get(region=priced.province)
+    profile.values = {}
+    profile.save()
+    assert standards()[priced.other_product.code] == "0.1400"  # no glide path any more
+    main.winning_price = D("0.1500")
+    main.save()
+    # Exactly 2 × 0.15 = 0.30 is not above the glide multiple: the winning standard (with the glide restored).
+    profile.values = {"standard_glide_years": 3}
+    profile.save()
+    assert standards()[priced.other_product.code] == "0.1500"
+    # Search filters the cached rows by product code, generic name or item code.
+    assert set(standards(HALF_CODE)) == {HALF_CODE}
+    assert set(standards(priced.item.item_code)) == set(first)
+    assert standards("no-such-product") == {}
