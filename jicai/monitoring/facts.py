@@ -1237,11 +1237,13 @@ def _cap_table(cursor, facts: Facts) -> int:
             )
             if verdict.cap is None:
                 continue
+            exact = verdict.exact_cap
             # In the unit of the order lines' price column (core.fields.PriceField: 1/10,000 yuan), rounded
-            # down: for prices on that grid, price > cap exactly when price > the cap rounded down to it.
-            scaled_cap = int((verdict.cap * 10000).to_integral_value(rounding=ROUND_FLOOR))
-            caps.append((product_id, province.pk, scaled_cap, item_id, batch_id))
-            if product_id in listed and listed[product_id] > verdict.cap:
+            # down from the exact cap (SPEC §4, not its 4-decimal display): for prices on that grid,
+            # price > cap exactly when price > the cap rounded down to it (0.1853 > 0.18525 ⇔ 1853 > 1852).
+            scaled_cap = int((exact * 10000).to_integral_value(rounding=ROUND_FLOOR))
+            caps.append((product_id, province.pk, scaled_cap, item_id, batch_id, exact))
+            if product_id in listed and listed[product_id] > exact:
                 listing_findings.append(
                     (
                         "PRICE_ABOVE_CAP",
@@ -1255,19 +1257,20 @@ def _cap_table(cursor, facts: Facts) -> int:
                         c["year_id"],
                         province.pk,
                         listed[product_id],
-                        verdict.cap,
+                        exact,
                         None,
                     )
                 )
     _insert_rows(cursor, "mon_finding", FINDING_COLUMNS, listing_findings)
     facts.work["listings"] = len(listing_findings)
-    facts.cap_batches = sorted({(product_id, batch_id) for product_id, _, _, _, batch_id in caps})
+    facts.cap_batches = sorted({(product_id, batch_id) for product_id, _, _, _, batch_id, _ in caps})
     cols = (
         ("product_id", "bigint"),
         ("province_id", "bigint"),
-        ("cap", "bigint"),
+        ("cap", "bigint"),  # compared with the lines' scaled prices
         ("item_id", "bigint"),
         ("batch_id", "bigint"),
+        ("cap_yuan", "numeric(30,10)"),  # the exact cap, the alert's threshold
     )
     _temp_table(cursor, "mon_cap", cols)
     _insert_rows(cursor, "mon_cap", cols, caps)
@@ -1288,9 +1291,9 @@ def _price_caps(cursor, facts: Facts) -> int:
         INSERT INTO mon_finding (type, institution_id, item_id, product_id, batch_id, year_id, province_id,
             value, threshold)
         SELECT 'PRICE_ABOVE_CAP', x.institution_id, x.item_id, x.product_id, x.batch_id, x.year_id,
-               x.province_id, {_yuan("MAX(x.price)", 4)}, {_yuan("MAX(x.cap)", 4)}
+               x.province_id, {_yuan("MAX(x.price)", 4)}, MAX(x.cap_yuan)
         FROM (SELECT a.institution_id, k.item_id, a.product_id, k.batch_id, c.year_id, c.province_id,
-                     {price} AS price, k.cap
+                     {price} AS price, k.cap, k.cap_yuan
               FROM mon_lagg a
               JOIN {sp} sp ON sp.product_id = a.product_id
               JOIN mon_cap k ON k.product_id = a.product_id

@@ -3,7 +3,7 @@ and with hypothesis. Parameters come from `jicai.policy.resolve.effective_policy
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
@@ -155,7 +155,9 @@ LISTING_STATUS_LABELS = {
 @dataclass(frozen=True)
 class ListingVerdict:
     status: str
-    cap: Decimal | None
+    cap: Decimal | None  # for display: 4 decimals like every price
+    # The cap as SPEC §4 defines it, unrounded (1.5 × 0.1235 = 0.18525): what a price is compared with.
+    exact_cap: Decimal | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -166,11 +168,18 @@ class ListingVerdict:
         return self.status in ("price_mismatch", "above_cap")
 
 
+def listing_cap_exact(
+    own_winning_price: Decimal, highest_winning_price: Decimal, multiple: Decimal
+) -> Decimal:
+    """Yantai 一: max(multiple × own winning price, highest winning price of the item), unrounded. A price
+    is above the cap when it exceeds this number: with own 0.1235 and multiple 1.5 the cap is 0.18525, so
+    0.1853 is above it although the cap shows as 0.1853 at 4 decimals."""
+    return max(to_decimal(multiple) * to_decimal(own_winning_price), to_decimal(highest_winning_price))
+
+
 def listing_cap(own_winning_price: Decimal, highest_winning_price: Decimal, multiple: Decimal) -> Decimal:
-    """Yantai 一: max(multiple × own winning price, highest winning price of the item), 4 decimals."""
-    return quantise_price(
-        max(to_decimal(multiple) * to_decimal(own_winning_price), to_decimal(highest_winning_price))
-    )
+    """The cap of `listing_cap_exact` at 4 decimals (half up), for display."""
+    return quantise_price(listing_cap_exact(own_winning_price, highest_winning_price, multiple))
 
 
 def listing_verdict(
@@ -194,13 +203,17 @@ def listing_verdict(
         if own_winning_price is None:
             raise ValueError(f"角色为 {role} 的中选产品缺少中选价")
         cap = to_decimal(own_winning_price)
-        return ListingVerdict("at_winning_price" if listed == cap else "price_mismatch", cap)
+        return ListingVerdict("at_winning_price" if listed == cap else "price_mismatch", cap, cap)
     if role == NONSUPPLY_ROLE and own_winning_price is None:
         raise ValueError("中选非供应产品缺少中选价")
     if role == NONSUPPLY_ROLE or (role is None and own_winning_price is not None):
         highest = own_winning_price if highest_winning_price is None else highest_winning_price
-        cap = listing_cap(own_winning_price, highest, multiple)
-        return ListingVerdict("within_cap" if listed <= cap else "above_cap", cap)
+        exact = listing_cap_exact(own_winning_price, highest, multiple)
+        return ListingVerdict(
+            "within_cap" if listed <= exact else "above_cap",
+            listing_cap(own_winning_price, highest, multiple),
+            exact,
+        )
     if role is not None:
         raise ValueError(f"未知的中选角色：{role}")
     return ListingVerdict("suspended" if other_spec_of_winner else "non_winning", None)
