@@ -63,6 +63,53 @@ def time_progress(start: dt.date, end: dt.date, as_of: dt.date) -> Decimal:
     return Decimal(elapsed) / Decimal((end - start).days + 1)
 
 
+@dataclass(frozen=True)
+class ForecastWindow:
+    """The dates of SPEC §13's year-end forecast for an agreement year [S, E] as of D."""
+
+    start: dt.date  # first day of the run-rate window: max(S, D − window + 1)
+    days: int  # the window's length: the last `window` days, or D − S + 1 when that is shorter
+    remaining: int  # E − D: the days the run rate is projected over (0 on and after E)
+    ready: bool  # D ≥ S + window: FORECAST_SHORTFALL may be raised
+
+
+def forecast_window(start: dt.date, end: dt.date, as_of: dt.date, window_days: int) -> ForecastWindow:
+    """SPEC §13: run rate = purchased(W) over the last `forecast_window_days` (or since S when shorter) /
+    those days, both ends inclusive like every window of §7 (90 days ending on D = [D − 89, D]). After E
+    (the last agreement year of a finished cycle) nothing is left to project: remaining = 0."""
+    if end < start:
+        raise ValueError("结束日期早于开始日期")
+    if as_of < start:
+        raise ValueError("日期早于协议年度开始")
+    if window_days < 1:
+        raise ValueError("预测窗口至少 1 天")
+    first = max(start, as_of - dt.timedelta(days=window_days - 1))
+    return ForecastWindow(
+        start=first,
+        days=(as_of - first).days + 1,
+        remaining=max(0, (end - as_of).days),
+        ready=as_of >= start + dt.timedelta(days=window_days),
+    )
+
+
+def projected_purchased(purchased: Number, window_purchased: Number, window: ForecastWindow) -> Fraction:
+    """Projected purchased(W) at E = purchased(W, S, D) + window purchases / window days × (E − D), exact
+    (a Fraction: 100 over 90 days projects 100/90 a day; callers round for display)."""
+    return _exact(purchased) + _exact(window_purchased) * window.remaining / window.days
+
+
+def forecast_shortfall(
+    *, agreed: int, purchased: Number, window_purchased: Number, window: ForecastWindow, tolerance: Number
+) -> bool:
+    """FORECAST_SHORTFALL: agreed > 0, D ≥ S + window and projected < agreed × progress_tolerance, compared
+    without division (purchased × days + window purchases × remaining < agreed × tolerance × days), so a
+    projection exactly at the bar never fires because of rounding."""
+    if agreed <= 0 or not window.ready:
+        return False
+    left = _exact(purchased) * window.days + _exact(window_purchased) * window.remaining
+    return left < _exact(agreed) * _exact(tolerance) * window.days
+
+
 def rate_tier(rate: Number | None, tiers) -> int | None:
     """0 (no problem) / 1 / 2 / 3 for rate < tiers[0] / < tiers[1] / < tiers[2]; None (no data) → None."""
     if rate is None:
