@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Q, Sum
 
 from jicai.batches.models import AgreementYear
 from jicai.monitoring import queries as monitoring_queries
@@ -77,6 +77,18 @@ class ForecastRow:
         return _decimal(self.projected_exact / self.agreed, RATE_QUANTUM) if self.agreed else None
 
     @property
+    def completion_pct(self) -> str:
+        return _pct_text(self.completion)
+
+    @property
+    def projected_completion_pct(self) -> str:
+        return _pct_text(self.projected_completion)
+
+    @property
+    def tolerance_pct(self) -> str:
+        return _pct_text(self.tolerance)
+
+    @property
     def plan_to_date(self) -> Decimal:
         """序时计划: the agreed volume × time progress, the bar PROGRESS_LAG measures completion against."""
         return (Decimal(self.agreed) * self.time_progress).quantize(QTY_QUANTUM, rounding=ROUND_HALF_UP)
@@ -90,15 +102,20 @@ class _Policies:
         self.regions = Region.objects.in_bulk(region_ids)
         self.years = AgreementYear.objects.select_related("batch").in_bulk(year_ids)
         self.resolver = PolicyResolver.load()
-        self.cache: dict[tuple, tuple[rules.ForecastWindow, Decimal]] = {}
+        self.cache: dict[tuple, tuple[rules.ForecastWindow, Decimal, Decimal]] = {}
 
-    def get(self, region_id: int, year_id: int, as_of: dt.date) -> tuple[rules.ForecastWindow, Decimal]:
+    def get(
+        self, region_id: int, year_id: int, as_of: dt.date
+    ) -> tuple[rules.ForecastWindow, Decimal, Decimal]:
+        """(forecast window, progress_tolerance, exact time progress) — the time progress recomputed from
+        the dates rather than read from the facts, whose stored rounding differs between databases."""
         key = (region_id, year_id, as_of)
         if key not in self.cache:
             year = self.years[year_id]
             policy = self.resolver.resolve(self.regions[region_id], year.batch)
             window = rules.forecast_window(year.start, year.end, as_of, policy.forecast_window_days)
-            self.cache[key] = (window, policy.progress_tolerance)
+            tp = rules.time_progress(year.start, year.end, as_of)
+            self.cache[key] = (window, policy.progress_tolerance, tp)
         return self.cache[key]
 
 
@@ -124,7 +141,6 @@ def item_forecasts(actor, institution: Institution) -> list[ForecastRow]:
                 "agreed_qty",
                 "purchased_winning",
                 "purchased_winning_window",
-                "time_progress",
                 "agreement_year_id",
                 "agreement_year__number",
                 "agreement_year__batch_id",
@@ -138,7 +154,7 @@ def item_forecasts(actor, institution: Institution) -> list[ForecastRow]:
     policies = _Policies({institution.region_id}, {r["agreement_year_id"] for r in rows})
     out = []
     for r in rows:
-        window, tolerance = policies.get(institution.region_id, r["agreement_year_id"], r["as_of"])
+        window, tolerance, tp = policies.get(institution.region_id, r["agreement_year_id"], r["as_of"])
         purchased, in_window = _exact(r["purchased_winning"]), _exact(r["purchased_winning_window"])
         out.append(
             ForecastRow(
@@ -151,7 +167,7 @@ def item_forecasts(actor, institution: Institution) -> list[ForecastRow]:
                 purchased=purchased,
                 projected_exact=rules.projected_purchased(purchased, in_window, window),
                 window=window,
-                time_progress=Decimal(str(r["time_progress"])),
+                time_progress=tp,
                 tolerance=tolerance,
                 shortfall=rules.forecast_shortfall(
                     agreed=r["agreed_qty"],
@@ -187,7 +203,6 @@ def batch_forecasts(actor, region: Region) -> list[ForecastRow]:
                 agreed=Sum("agreed_qty"),
                 purchased=Sum("purchased_winning"),
                 in_window=Sum("purchased_winning_window"),
-                tp=Max("time_progress"),
             )
         )
     )
@@ -208,7 +223,7 @@ def batch_forecasts(actor, region: Region) -> list[ForecastRow]:
     )
     by_batch: dict[int, ForecastRow] = {}
     for g in groups:
-        window, tolerance = policies.get(g["institution__region_id"], g["agreement_year_id"], g["as_of"])
+        window, tolerance, tp = policies.get(g["institution__region_id"], g["agreement_year_id"], g["as_of"])
         purchased, in_window = _exact(g["purchased"]), _exact(g["in_window"])
         projected = rules.projected_purchased(purchased, in_window, window)
         row = by_batch.get(g["agreement_year__batch_id"])
@@ -223,7 +238,7 @@ def batch_forecasts(actor, region: Region) -> list[ForecastRow]:
                 purchased=purchased,
                 projected_exact=projected,
                 window=window,
-                time_progress=Decimal(str(g["tp"])),
+                time_progress=tp,
                 # A region's bar is the province's default; regions with their own policy are
                 # summed with their own windows above and judged by their own alerts.
                 tolerance=tolerance,
@@ -235,11 +250,18 @@ def batch_forecasts(actor, region: Region) -> list[ForecastRow]:
             row.purchased += purchased
             row.projected_exact += projected
             row.as_of = max(row.as_of, g["as_of"])
-            row.time_progress = max(row.time_progress, Decimal(str(g["tp"])))
+            row.time_progress = max(row.time_progress, tp)
     rows = sorted(by_batch.values(), key=lambda r: r.batch_code)
     for row in rows:
         row.shortfall = row.shortfall_count > 0
     return rows
+
+
+def _pct_text(value: Decimal | None) -> str:
+    """85.3% for pages; 暂无数据 without an agreed volume (never 100 %)."""
+    if value is None:
+        return "暂无数据"
+    return f"{(Decimal(value) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
 
 
 def _pct(value: Decimal | None) -> float | None:
