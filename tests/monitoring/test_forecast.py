@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 
 from jicai.monitoring import forecast, realtime
-from jicai.monitoring.models import Alert, DirtyInstitution, ProgressFact
+from jicai.monitoring.models import Alert, AlertType, DirtyInstitution, ProgressFact
 from jicai.policy import rules
 from jicai.policy.models import PolicyProfile
 from tests import factories as f
@@ -171,3 +171,25 @@ def test_real_time_drain_closes_the_shortfall_when_a_receipt_comes_in(fworld):
     alert.refresh_from_db()
     assert (alert.status, alert.closed_on) == ("closed", as_of)
     assert window_purchased(w.hospital) == Decimal("500")
+
+
+def test_shortfall_is_listed_in_the_quarterly_notice_with_the_projected_completion(fworld):
+    from jicai.monitoring import notices
+
+    w = fworld
+    agreed(w, w.hospital, 1000)
+    received(w.hospital, w.product, 100, D(2024, 3, 10), item=w.item)
+    received(w.hospital, w.product, 180, D(2024, 5, 1), item=w.item)
+    monitor(D(2024, 6, 8))
+    notice = notices.build_notice(w.province, notices.Quarter(2024, 2))
+    [group] = [g for g in notice.groups if AlertType.FORECAST_SHORTFALL in g.spec.types]
+    assert group.heading == "十四、预计年末无法完成约定采购量"
+    headers = [c.header for c in group.columns]
+    [row] = group.rows
+    values = dict(zip(headers, row, strict=True))
+    assert (values["医疗机构"], values["预计年末完成率"], values["应达完成率"], values["问题"]) == (
+        "威海市环翠区人民医院",
+        "81.00%",
+        "100.00%",
+        "预计年末完成不足",
+    )
