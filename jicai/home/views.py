@@ -10,6 +10,7 @@ from jicai.accounts.models import Role
 from jicai.batches import queries as batch_queries
 from jicai.home import queries as home_queries
 from jicai.hospital import queries as hospital_queries
+from jicai.monitoring import forecast
 from jicai.registry import queries as registry_queries
 from jicai.web.charts import bar_data
 
@@ -18,6 +19,11 @@ HOME_BATCHES = 10
 
 def _recent_batches(actor):
     return list(batch_queries.list_batches(actor)[:HOME_BATCHES])
+
+
+def _forecast(rows, scope: str) -> dict:
+    """The year-end forecast card (SPEC §13): per item for an institution, per batch for a region."""
+    return {"forecast_rows": rows, "forecast_chart": forecast.forecast_chart(rows), "forecast_scope": scope}
 
 
 def admin_home(request):
@@ -59,6 +65,7 @@ def bureau_home(request):
             "overdue_agreements": home_queries.overdue_agreement_count(actor, today),
             "alerts": home_queries.open_alerts_by_type(actor),
             "escalated": home_queries.escalated_overdue_tickets(actor, today),
+            **_forecast(forecast.batch_forecasts(actor, region), "batch"),
         },
     )
 
@@ -82,6 +89,7 @@ def institution_home(request):
             "payables": home_queries.institution_payables(actor, today),
             "alerts": home_queries.open_alerts_by_type(actor),
             "tickets": home_queries.active_tickets(actor, today),
+            **_forecast(forecast.item_forecasts(actor, institution), "item"),
         },
     )
 

@@ -66,6 +66,17 @@ _PROGRESS_RULES = (
         "pf.purchased_winning + pf.purchased_nonwinning + pf.purchased_substitute",
         "0",
     ),
+    # SPEC §13: projected = W + window W / window days × (E − D) < agreed × tolerance, once D ≥ S + window;
+    # cross-multiplied by the window days (policy.rules.forecast_shortfall). Value: the projected
+    # completion (projected / agreed); threshold: the completion required (progress_tolerance).
+    (
+        "FORECAST_SHORTFALL",
+        "pf.agreed_qty > 0 AND pf.fw_ready = 1 AND pf.purchased_winning * pf.fw_days"
+        " + pf.purchased_winning_window * pf.fw_remaining < pf.tolerance * pf.agreed_qty * pf.fw_days",
+        "(pf.purchased_winning * pf.fw_days + pf.purchased_winning_window * pf.fw_remaining) * 1.0"
+        " / (pf.fw_days * pf.agreed_qty)",
+        "pf.tolerance",
+    ),
 )
 
 
@@ -154,8 +165,9 @@ def _progress_findings(cursor) -> None:
         WITH pf AS (
             SELECT f.institution_id, f.item_id, f.agreement_year_id, f.agreed_qty, f.reported_qty,
                    f.purchased_winning, f.purchased_nonwinning, f.purchased_substitute, f.substitute_last_year,
-                   f.substitute_same_days_last_year, g.batch_id, c.province_id, c.total_days, c.elapsed, c.tp,
-                   c.tolerance, c.growth, c.over_mult
+                   f.substitute_same_days_last_year, f.purchased_winning_window, g.batch_id, c.province_id,
+                   c.total_days, c.elapsed, c.tp, c.tolerance, c.growth, c.over_mult, c.fw_days, c.fw_remaining,
+                   c.fw_ready
             FROM {t["progress"]} f
             JOIN {t["item"]} g ON g.id = f.item_id
             JOIN mon_ic c ON c.institution_id = f.institution_id AND c.batch_id = g.batch_id

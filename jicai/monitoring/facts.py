@@ -139,6 +139,12 @@ CTX_COLUMNS = (
     ("receipt_days", "integer"),
     ("pay_days", "integer"),
     ("abnormal_multiple", "numeric(20,10)"),
+    # SPEC §13 year-end forecast (policy.rules.forecast_window): the run-rate window [fw_s, D] of fw_days
+    # days, the fw_remaining = E − D days it is projected over, and fw_ready = 1 once D ≥ S + window.
+    ("fw_s", "date"),
+    ("fw_days", "integer"),
+    ("fw_remaining", "integer"),
+    ("fw_ready", "integer"),
 )
 FINDING_COLUMNS = (
     ("type", "varchar(32)"),
@@ -462,6 +468,10 @@ def _context(region, province, batch, year, as_of, policy) -> dict:
             elapsed=(d_eff - s).days + 1,
             total_days=(e - s).days + 1,
         )
+        window = policy_rules.forecast_window(s, e, as_of, policy.forecast_window_days)
+        ctx.update(
+            fw_s=window.start, fw_days=window.days, fw_remaining=window.remaining, fw_ready=int(window.ready)
+        )
     return ctx
 
 
@@ -611,10 +621,10 @@ def _line_totals(cursor, facts: Facts) -> int:
         facts,
         "mon_lc",
         f"""
-        SELECT institution_id, batch_id, s, {day} AS d, grace_cut, receipt_cut, basis, 1 AS live
+        SELECT institution_id, batch_id, s, {day} AS d, grace_cut, receipt_cut, basis, fw_s, 1 AS live
         FROM mon_ic
         UNION ALL
-        SELECT i.institution_id, b.id, NULL, {day}, NULL, NULL, NULL, 0
+        SELECT i.institution_id, b.id, NULL, {day}, NULL, NULL, NULL, NULL, 0
         FROM (SELECT DISTINCT institution_id FROM mon_ic) i CROSS JOIN {_t(Batch)} b
         WHERE NOT EXISTS (SELECT 1 FROM mon_ic c WHERE c.institution_id = i.institution_id AND c.batch_id = b.id)
         """,
@@ -646,9 +656,12 @@ def _line_totals(cursor, facts: Facts) -> int:
         "OR l.last_received_on > c.d OR l.accepted_qty + l.rejected_qty < l.delivered_qty))"
     )
     late_payment = f"(c.live = 1 AND {LATE_PAYMENT_LINE})"
+    # The forecast's run-rate window [fw_s, D] lies inside [S, D] (fw_s ≥ S).
+    forecast_window = purchased_window("c.fw_s", "c.d")
     columns = [
         f"{_sum_if(window, purchased_between('c.s', 'c.d'))} AS pur",
         f"{_count_if(window)} AS npw",
+        f"{_sum_if(forecast_window, purchased_between('c.fw_s', 'c.d'))} AS pfw",
         f"{_sum_if(delivery_window, 'l.qty')} AS d_ord",
         f"{_sum_if(delivery_window, delivered_by_d)} AS d_del",
         f"{_count_if(delivery_window)} AS d_cnt",
@@ -726,6 +739,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
     bought = f"""
         SELECT a.institution_id, a.item_id, c.year_id, c.tp,
                SUM(CASE WHEN w.id IS NOT NULL THEN a.pur * {fac} ELSE 0 END) AS w,
+               SUM(CASE WHEN w.id IS NOT NULL THEN a.pfw * {fac} ELSE 0 END) AS fw,
                SUM(CASE WHEN w.id IS NULL AND p.generic_name = g.generic_name
                         AND p.dosage_form_group = g.dosage_form_group THEN a.pur * {fac} ELSE 0 END) AS n,
                CAST(NULL AS numeric) AS u, CAST(NULL AS numeric) AS u_ly, CAST(NULL AS numeric) AS u_sd,
@@ -742,8 +756,8 @@ def _progress_facts(cursor, facts: Facts) -> int:
     # U: substitutes listed for the item, whatever item their lines count for; three periods at once, from
     # the slot of the line totals whose S is the item's batch's (per group × factor = Σ per line × factor).
     substituted = f"""
-        SELECT x.institution_id, x.item_id, x.year_id, x.tp, NULL, NULL, SUM(x.u), SUM(x.u_ly), SUM(x.u_sd),
-               NULL, NULL, 0
+        SELECT x.institution_id, x.item_id, x.year_id, x.tp, NULL, NULL, NULL, SUM(x.u), SUM(x.u_ly),
+               SUM(x.u_sd), NULL, NULL, 0
         FROM (SELECT a.institution_id, su.item_id, c.year_id, c.tp, {u} * {fac} AS u, {uly} * {fac} AS u_ly,
                      {usd} * {fac} AS u_sd, {n} AS n
               FROM mon_lagg a
@@ -755,8 +769,8 @@ def _progress_facts(cursor, facts: Facts) -> int:
         WHERE x.n > 0
         GROUP BY x.institution_id, x.item_id, x.year_id, x.tp"""
     agreed = f"""
-        SELECT av.institution_id, av.item_id, c.year_id, c.tp, NULL, NULL, NULL, NULL, NULL, av.agreed_qty,
-               av.reported_qty, 1
+        SELECT av.institution_id, av.item_id, c.year_id, c.tp, NULL, NULL, NULL, NULL, NULL, NULL,
+               av.agreed_qty, av.reported_qty, 1
         FROM {t["agreed"]} av
         JOIN {t["item"]} g ON g.id = av.item_id
         JOIN mon_ic c ON c.institution_id = av.institution_id AND c.batch_id = g.batch_id
@@ -776,13 +790,15 @@ def _progress_facts(cursor, facts: Facts) -> int:
             "substitute_same_days_last_year",
             "time_progress",
             "completion",
+            "purchased_winning_window",
         ),
         f"""
         SELECT x.institution_id, x.item_id, x.year_id, %s, x.agreed,
                CASE WHEN x.has_av > 0 THEN x.reported END, x.w, x.n, x.u, x.u_ly, x.u_sd, x.tp,
-               CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END
+               CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END, x.fw
         FROM (SELECT institution_id, item_id, MAX(year_id) AS year_id, MAX(tp) AS tp,
-                     COALESCE(MAX(w), 0) AS w, COALESCE(MAX(n), 0) AS n, COALESCE(MAX(u), 0) AS u,
+                     COALESCE(MAX(w), 0) AS w, COALESCE(MAX(fw), 0) AS fw, COALESCE(MAX(n), 0) AS n,
+                     COALESCE(MAX(u), 0) AS u,
                      COALESCE(MAX(u_ly), 0) AS u_ly, COALESCE(MAX(u_sd), 0) AS u_sd,
                      COALESCE(MAX(agreed), 0) AS agreed, MAX(reported) AS reported, MAX(has_av) AS has_av
               FROM ({bought} UNION ALL {substituted} UNION ALL {agreed}) s
@@ -1237,11 +1253,13 @@ def _cap_table(cursor, facts: Facts) -> int:
             )
             if verdict.cap is None:
                 continue
+            exact = verdict.exact_cap
             # In the unit of the order lines' price column (core.fields.PriceField: 1/10,000 yuan), rounded
-            # down: for prices on that grid, price > cap exactly when price > the cap rounded down to it.
-            scaled_cap = int((verdict.cap * 10000).to_integral_value(rounding=ROUND_FLOOR))
-            caps.append((product_id, province.pk, scaled_cap, item_id, batch_id))
-            if product_id in listed and listed[product_id] > verdict.cap:
+            # down from the exact cap (SPEC §4, not its 4-decimal display): for prices on that grid,
+            # price > cap exactly when price > the cap rounded down to it (0.1853 > 0.18525 ⇔ 1853 > 1852).
+            scaled_cap = int((exact * 10000).to_integral_value(rounding=ROUND_FLOOR))
+            caps.append((product_id, province.pk, scaled_cap, item_id, batch_id, exact))
+            if product_id in listed and listed[product_id] > exact:
                 listing_findings.append(
                     (
                         "PRICE_ABOVE_CAP",
@@ -1255,19 +1273,20 @@ def _cap_table(cursor, facts: Facts) -> int:
                         c["year_id"],
                         province.pk,
                         listed[product_id],
-                        verdict.cap,
+                        exact,
                         None,
                     )
                 )
     _insert_rows(cursor, "mon_finding", FINDING_COLUMNS, listing_findings)
     facts.work["listings"] = len(listing_findings)
-    facts.cap_batches = sorted({(product_id, batch_id) for product_id, _, _, _, batch_id in caps})
+    facts.cap_batches = sorted({(product_id, batch_id) for product_id, _, _, _, batch_id, _ in caps})
     cols = (
         ("product_id", "bigint"),
         ("province_id", "bigint"),
-        ("cap", "bigint"),
+        ("cap", "bigint"),  # compared with the lines' scaled prices
         ("item_id", "bigint"),
         ("batch_id", "bigint"),
+        ("cap_yuan", "numeric(30,10)"),  # the exact cap, the alert's threshold
     )
     _temp_table(cursor, "mon_cap", cols)
     _insert_rows(cursor, "mon_cap", cols, caps)
@@ -1288,9 +1307,9 @@ def _price_caps(cursor, facts: Facts) -> int:
         INSERT INTO mon_finding (type, institution_id, item_id, product_id, batch_id, year_id, province_id,
             value, threshold)
         SELECT 'PRICE_ABOVE_CAP', x.institution_id, x.item_id, x.product_id, x.batch_id, x.year_id,
-               x.province_id, {_yuan("MAX(x.price)", 4)}, {_yuan("MAX(x.cap)", 4)}
+               x.province_id, {_yuan("MAX(x.price)", 4)}, MAX(x.cap_yuan)
         FROM (SELECT a.institution_id, k.item_id, a.product_id, k.batch_id, c.year_id, c.province_id,
-                     {price} AS price, k.cap
+                     {price} AS price, k.cap, k.cap_yuan
               FROM mon_lagg a
               JOIN {sp} sp ON sp.product_id = a.product_id
               JOIN mon_cap k ON k.product_id = a.product_id

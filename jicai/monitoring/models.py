@@ -71,6 +71,10 @@ class ProgressFact(models.Model):
     completion = models.DecimalField(
         max_digits=12, decimal_places=6, null=True, blank=True
     )  # None when agreed = 0
+    # SPEC §13 forecast: purchased(W) over the run-rate window (the last forecast_window_days up to as_of, or
+    # since S when shorter). Only this quantity is stored: the projection is a function of it, the
+    # purchased quantity and the run's dates (monitoring.forecast), which change every day for every fact.
+    purchased_winning_window = models.DecimalField(max_digits=20, decimal_places=4, default=0)
 
     class Meta:
         constraints = [
@@ -131,6 +135,7 @@ class AlertType(models.TextChoices):
     PREPAYMENT_OVERDUE = "PREPAYMENT_OVERDUE", "医保预付款逾期未拨付"
     NOT_ADMITTED = "NOT_ADMITTED", "协议品种未进院"
     SUBSTITUTE_LIMIT_EXCEEDED = "SUBSTITUTE_LIMIT_EXCEEDED", "可替代药品使用量超过本院限量"
+    FORECAST_SHORTFALL = "FORECAST_SHORTFALL", "预计年末完成不足"
 
 
 class AlertStatus(models.TextChoices):

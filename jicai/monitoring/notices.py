@@ -127,10 +127,13 @@ GROUPS = (
     GroupSpec("十一", "诉求逾期未答复、未解决", (T.TICKET_REPLY_OVERDUE, T.TICKET_FIX_OVERDUE)),
     GroupSpec("十二", "协议品种未进院", (T.NOT_ADMITTED,), "执行月数", "排查起始月份"),
     GroupSpec("十三", "医保预付款逾期未拨付", (T.PREPAYMENT_OVERDUE,), "逾期未拨付金额（元）", ""),
+    # SPEC §13. Numbered after the existing groups rather than beside 一 so the numbers bureaus have
+    # already cited in earlier notices keep their meaning.
+    GroupSpec("十四", "预计年末无法完成约定采购量", (T.FORECAST_SHORTFALL,), "预计年末完成率", "应达完成率"),
 )
 GROUP_OF_TYPE = {t: spec for spec in GROUPS for t in spec.types}
 # Values that are ratios (shown as percentages); the others are quantities, prices or days.
-PERCENT_TYPES = {T.PROGRESS_LAG, T.LOW_DELIVERY_RATE}
+PERCENT_TYPES = {T.PROGRESS_LAG, T.LOW_DELIVERY_RATE, T.FORECAST_SHORTFALL}
 
 
 def format_value(alert_type: str, value: Decimal | None) -> str:

@@ -56,6 +56,7 @@ MEANING: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     AlertType.TICKET_FIX_OVERDUE: (("逾期天数", DAYS), ("", DAYS)),
     AlertType.PREPAYMENT_OVERDUE: (("逾期未拨付金额（元）", YUAN), ("", YUAN)),
     AlertType.NOT_ADMITTED: (("执行月数", COUNT), ("进院排查起始月份", COUNT)),
+    AlertType.FORECAST_SHORTFALL: (("预计年末完成率", PERCENT), ("应达完成率（容差系数）", PERCENT)),
 }
 
 

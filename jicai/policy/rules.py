@@ -3,7 +3,7 @@ and with hypothesis. Parameters come from `jicai.policy.resolve.effective_policy
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
@@ -61,6 +61,53 @@ def time_progress(start: dt.date, end: dt.date, as_of: dt.date) -> Decimal:
         raise ValueError("日期早于协议年度开始")
     elapsed = (min(as_of, end) - start).days + 1
     return Decimal(elapsed) / Decimal((end - start).days + 1)
+
+
+@dataclass(frozen=True)
+class ForecastWindow:
+    """The dates of SPEC §13's year-end forecast for an agreement year [S, E] as of D."""
+
+    start: dt.date  # first day of the run-rate window: max(S, D − window + 1)
+    days: int  # the window's length: the last `window` days, or D − S + 1 when that is shorter
+    remaining: int  # E − D: the days the run rate is projected over (0 on and after E)
+    ready: bool  # D ≥ S + window: FORECAST_SHORTFALL may be raised
+
+
+def forecast_window(start: dt.date, end: dt.date, as_of: dt.date, window_days: int) -> ForecastWindow:
+    """SPEC §13: run rate = purchased(W) over the last `forecast_window_days` (or since S when shorter) /
+    those days, both ends inclusive like every window of §7 (90 days ending on D = [D − 89, D]). After E
+    (the last agreement year of a finished cycle) nothing is left to project: remaining = 0."""
+    if end < start:
+        raise ValueError("结束日期早于开始日期")
+    if as_of < start:
+        raise ValueError("日期早于协议年度开始")
+    if window_days < 1:
+        raise ValueError("预测窗口至少 1 天")
+    first = max(start, as_of - dt.timedelta(days=window_days - 1))
+    return ForecastWindow(
+        start=first,
+        days=(as_of - first).days + 1,
+        remaining=max(0, (end - as_of).days),
+        ready=as_of >= start + dt.timedelta(days=window_days),
+    )
+
+
+def projected_purchased(purchased: Number, window_purchased: Number, window: ForecastWindow) -> Fraction:
+    """Projected purchased(W) at E = purchased(W, S, D) + window purchases / window days × (E − D), exact
+    (a Fraction: 100 over 90 days projects 100/90 a day; callers round for display)."""
+    return _exact(purchased) + _exact(window_purchased) * window.remaining / window.days
+
+
+def forecast_shortfall(
+    *, agreed: int, purchased: Number, window_purchased: Number, window: ForecastWindow, tolerance: Number
+) -> bool:
+    """FORECAST_SHORTFALL: agreed > 0, D ≥ S + window and projected < agreed × progress_tolerance, compared
+    without division (purchased × days + window purchases × remaining < agreed × tolerance × days), so a
+    projection exactly at the bar never fires because of rounding."""
+    if agreed <= 0 or not window.ready:
+        return False
+    left = _exact(purchased) * window.days + _exact(window_purchased) * window.remaining
+    return left < _exact(agreed) * _exact(tolerance) * window.days
 
 
 def rate_tier(rate: Number | None, tiers) -> int | None:
@@ -155,7 +202,9 @@ LISTING_STATUS_LABELS = {
 @dataclass(frozen=True)
 class ListingVerdict:
     status: str
-    cap: Decimal | None
+    cap: Decimal | None  # for display: 4 decimals like every price
+    # The cap as SPEC §4 defines it, unrounded (1.5 × 0.1235 = 0.18525): what a price is compared with.
+    exact_cap: Decimal | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -166,11 +215,18 @@ class ListingVerdict:
         return self.status in ("price_mismatch", "above_cap")
 
 
+def listing_cap_exact(
+    own_winning_price: Decimal, highest_winning_price: Decimal, multiple: Decimal
+) -> Decimal:
+    """Yantai 一: max(multiple × own winning price, highest winning price of the item), unrounded. A price
+    is above the cap when it exceeds this number: with own 0.1235 and multiple 1.5 the cap is 0.18525, so
+    0.1853 is above it although the cap shows as 0.1853 at 4 decimals."""
+    return max(to_decimal(multiple) * to_decimal(own_winning_price), to_decimal(highest_winning_price))
+
+
 def listing_cap(own_winning_price: Decimal, highest_winning_price: Decimal, multiple: Decimal) -> Decimal:
-    """Yantai 一: max(multiple × own winning price, highest winning price of the item), 4 decimals."""
-    return quantise_price(
-        max(to_decimal(multiple) * to_decimal(own_winning_price), to_decimal(highest_winning_price))
-    )
+    """The cap of `listing_cap_exact` at 4 decimals (half up), for display."""
+    return quantise_price(listing_cap_exact(own_winning_price, highest_winning_price, multiple))
 
 
 def listing_verdict(
@@ -194,13 +250,17 @@ def listing_verdict(
         if own_winning_price is None:
             raise ValueError(f"角色为 {role} 的中选产品缺少中选价")
         cap = to_decimal(own_winning_price)
-        return ListingVerdict("at_winning_price" if listed == cap else "price_mismatch", cap)
+        return ListingVerdict("at_winning_price" if listed == cap else "price_mismatch", cap, cap)
     if role == NONSUPPLY_ROLE and own_winning_price is None:
         raise ValueError("中选非供应产品缺少中选价")
     if role == NONSUPPLY_ROLE or (role is None and own_winning_price is not None):
         highest = own_winning_price if highest_winning_price is None else highest_winning_price
-        cap = listing_cap(own_winning_price, highest, multiple)
-        return ListingVerdict("within_cap" if listed <= cap else "above_cap", cap)
+        exact = listing_cap_exact(own_winning_price, highest, multiple)
+        return ListingVerdict(
+            "within_cap" if listed <= exact else "above_cap",
+            listing_cap(own_winning_price, highest, multiple),
+            exact,
+        )
     if role is not None:
         raise ValueError(f"未知的中选角色：{role}")
     return ListingVerdict("suspended" if other_spec_of_winner else "non_winning", None)

@@ -10,7 +10,7 @@ import pytest
 from jicai.batches.models import ListingPrice
 from jicai.core.errors import ImportRejected
 from jicai.ingest.pipeline import run_import
-from jicai.trade.models import Delivery, Order, OrderLine, Payment, PriceException, Receipt, UsageLine
+from jicai.trade.models import Delivery, Order, OrderLine, Payment, Receipt, UsageLine
 from tests.ingest.conftest import csv_bytes
 
 ORDER_HEADER = "order_id,line_no,institution_code,supplier_code,distributor_code,product_code,qty,unit_price,ordered_on,status"
@@ -165,17 +165,18 @@ def test_orders_bad_rows_are_all_named_and_nothing_written(trade):
         csv_bytes(
             ORDER_HEADER,
             f"PO1,1,H37100200001,{w.m},{w.d},{w.p},1000,0.1200,2025-02-01,open",
-            f"PO1,2,H37100200001,{w.m},{w.d},{w.p},10,0.1300,2025-02-01,open",  # wrong price
+            f"PO1,2,H37100200001,{w.m},{w.d},{w.p},10,0.1300,2025-02-01,open",  # not the listing price: fine
             f"PO1,3,H37100200001,{w.m},{w.d},{w.p},10,0.1200,2025-02-02,open",  # other date than line 1
             f"PO3,1,H37100200001,{w.m},{w.d},{w.p},1.5,abc,2025-02-30,sent",  # bad numbers, date, status
             f"PO3,2,H37100299999,{w.m},{w.d},{w.p},5,0.1200,2025-02-01,open",  # unknown institution
             f"PO1,1,H37100200001,{w.m},{w.d},{w.p},1000,0.1200,2025-02-01,open",  # duplicate key
-            f"PO4,1,H37100200001,{w.m},{w.d},{w.p},10,0.1200,2024-01-01,open",  # no listing price that day
+            f"PO4,1,H37100200001,{w.m},{w.d},{w.p},10,0.1200,2024-01-01,open",  # no listing price that day: fine
             f"PO5,1,H37100200001,{w.m},{w.d},{w.p},1000000001,0.1200,2025-02-01,open",  # over a billion units
+            f"PO6,1,H37100200001,{w.m},{w.d},{w.p},10,-0.1200,2025-02-01,open",  # negative price
+            f"PO6,2,H37100200001,{w.m},{w.d},{w.p},10,0.12001,2025-02-01,open",  # more than 4 decimals
         ),
     )
     assert [(r, c) for r, c, _ in errors] == [
-        (3, "unit_price"),
         (4, "ordered_on"),
         (5, "qty"),
         (5, "unit_price"),
@@ -183,34 +184,43 @@ def test_orders_bad_rows_are_all_named_and_nothing_written(trade):
         (5, "status"),
         (6, "institution_code"),
         (7, "line_no"),
-        (8, "unit_price"),
         (9, "qty"),
+        (10, "unit_price"),
+        (11, "unit_price"),
     ]
-    assert errors[-1][2] == "数量不能超过 1000000000"
-    assert errors[0][2] == "单价 0.1300 与挂网价 0.1200 不符，且无价格例外"
-    assert errors[1][2] == "同一订单的各行必须一致（见第 2 行）：下单日期"
-    assert errors[6][2] == "医疗机构不存在：H37100299999"
-    assert errors[7][2] == "与第 2 行重复（PO1 / 1）"
+    assert errors[7][2] == "数量不能超过 1000000000"
+    assert errors[0][2] == "同一订单的各行必须一致（见第 2 行）：下单日期"
+    assert errors[5][2] == "医疗机构不存在：H37100299999"
+    assert errors[6][2] == "与第 2 行重复（PO1 / 1）"
 
 
-def test_orders_price_exception_allows_another_price_within_its_dates(trade):
+def test_orders_keep_the_price_they_were_sent_with(trade):
+    """SPEC §10 (clarified): imported orders record what happened elsewhere, so neither a price other than
+    the listing price nor a day without a listing price is refused (monitoring flags prices above the cap,
+    tests/monitoring/test_imported_order_prices.py); a bureau price exception changes nothing here."""
     w = trade
-    PriceException.objects.create(
-        institution=w.hospital,
-        product=w.product,
-        unit_price=Decimal("0.1500"),
-        valid_from=D(2025, 1, 1),
-        valid_to=D(2025, 1, 31),
-        reason="短缺期间临时价格",
-    )
     result = load(
-        "orders", csv_bytes(ORDER_HEADER, f"PE1,1,H37100200001,{w.m},,{w.p},10,0.1500,2025-01-31,open")
+        "orders",
+        csv_bytes(
+            ORDER_HEADER,
+            f"PE1,1,H37100200001,{w.m},,{w.p},10,0.1500,2025-02-01,open",
+            f"PE2,1,H37100200001,{w.m},,{w.p},10,0.0900,2024-01-01,open",
+            f"PE3,1,H37100200001,{w.m},,{w.op},3,0,2025-02-01,open",
+        ),
     )
-    assert result.created == 1 and line("PE1", 1).amount == Decimal("1.50")
-    errors = rejected(
-        "orders", csv_bytes(ORDER_HEADER, f"PE2,1,H37100200001,{w.m},,{w.p},10,0.1500,2025-02-01,open")
-    )
-    assert errors == [(2, "unit_price", "单价 0.1500 与挂网价 0.1200 不符，且无价格例外")]
+    assert result.created == 3
+    assert [(line(o, 1).unit_price, line(o, 1).amount) for o in ("PE1", "PE2", "PE3")] == [
+        (Decimal("0.1500"), Decimal("1.50")),
+        (Decimal("0.0900"), Decimal("0.90")),
+        (Decimal("0.0000"), Decimal("0.00")),
+    ]
+    # Re-sending is still idempotent, and a changed price is still a conflict, never applied.
+    again = csv_bytes(ORDER_HEADER, f"PE1,1,H37100200001,{w.m},,{w.p},10,0.1500,2025-02-01,open")
+    assert load("orders", again).unchanged == 1
+    changed = csv_bytes(ORDER_HEADER, f"PE1,1,H37100200001,{w.m},,{w.p},10,0.1600,2025-02-01,open")
+    assert rejected("orders", changed) == [
+        (2, "unit_price", "与已导入的订单行冲突（单价 0.1500→0.1600），未修改")
+    ]
 
 
 def test_orders_missing_column_is_reported_once_on_the_header(trade):

@@ -151,7 +151,7 @@ def test_xlsx_has_a_summary_and_one_sheet_per_group(alerts, client_for):
     ]
     summary = book["汇总"]
     assert summary["A1"].value == "威海市医疗保障局 2024年第三季度集中带量采购监测情况通报"
-    assert [summary.cell(row=r, column=2).value for r in (5, 10, 18)] == [1, 1, 2]  # 一, 六, 合计
+    assert [summary.cell(row=r, column=2).value for r in (5, 10, 19)] == [1, 1, 2]  # 一, 六, 合计
     lag = book["一、采购进度滞后的医疗机构"]
     assert [c.value for c in lag[2]] == [
         "序号",

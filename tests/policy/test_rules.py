@@ -15,6 +15,7 @@ from jicai.policy.rules import (
     agreed_qty,
     agreed_ratio,
     listing_cap,
+    listing_cap_exact,
     listing_verdict,
     needs_explanation,
     payment_due,
@@ -298,6 +299,16 @@ def test_a_nonsupply_winner_is_capped():
     kw = dict(role="nonsupply", own_winning_price=D("0.1200"), highest_winning_price=D("0.1500"))
     assert verdict(price=D("0.1800"), **kw) == ListingVerdict("within_cap", D("0.1800"))
     assert verdict(price=D("0.1801"), **kw) == ListingVerdict("above_cap", D("0.1800"))
+
+
+def test_a_price_is_compared_with_the_exact_cap_not_its_rounded_display():
+    # 1.5 × 0.1235 = 0.18525, shown as 0.1853: 0.1853 is above the cap, 0.1852 is not.
+    kw = dict(role="nonsupply", own_winning_price=D("0.1235"), highest_winning_price=D("0.1235"))
+    above = verdict(price=D("0.1853"), **kw)
+    assert (above.status, above.cap, above.exact_cap) == ("above_cap", D("0.1853"), D("0.18525"))
+    assert verdict(price=D("0.1852"), **kw).status == "within_cap"
+    assert listing_cap_exact(D("0.1235"), D("0.1235"), D("1.5")) == D("0.18525")
+    assert verdict(role="main", own_winning_price=D("0.12")).exact_cap == D("0.12")
 
 
 def test_a_winner_elsewhere_without_a_row_here_is_capped_like_nonsupply():
