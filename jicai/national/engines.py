@@ -52,6 +52,9 @@ class DuckDBEngine:
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {compile_sql(sql, 'duckdb')}")
 
+    def work(self, name: str, sql: str, path: Path) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {compile_sql(sql, 'duckdb')}")
+
     def result(self, name: str, sql: str, path: Path) -> None:
         self.con.execute(
             f"COPY ({compile_sql(sql, 'duckdb')}) TO {_quote_path(path)} (FORMAT parquet, COMPRESSION zstd)"
@@ -79,13 +82,17 @@ def spark_session():
             .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.adaptive.enabled", "true")
         )
         if master.startswith("local"):
-            # Few shuffle partitions on one machine (the default 200 is for clusters; AQE coalesces anyway).
-            builder = builder.config(
-                "spark.sql.shuffle.partitions", os.environ.get("JICAI_SPARK_PARTITIONS", "8")
-            )
+            # One shuffle partition per core on one machine (the default 200 is for clusters): each of the
+            # run's few dozen stages then costs a few tasks, not 200.
+            cores = master[len("local[") : -1] if master.startswith("local[") else "1"
+            cores = str(os.cpu_count() or 2) if cores == "*" else cores
+            partitions = os.environ.get("JICAI_SPARK_PARTITIONS", cores)
+            builder = builder.config("spark.sql.shuffle.partitions", partitions)
+            builder = builder.config("spark.default.parallelism", partitions)
             builder = builder.config("spark.driver.memory", os.environ.get("JICAI_SPARK_DRIVER_MEMORY", "2g"))
         _spark_session = builder.getOrCreate()
         _spark_session.sparkContext.setLogLevel("ERROR")
@@ -116,6 +123,11 @@ class SparkEngine:
 
     def view(self, name: str, sql: str) -> None:
         self._temp_view(self.spark.sql(compile_sql(sql, "spark")), name)
+
+    def work(self, name: str, sql: str, path: Path) -> None:
+        # Written and read back (not cached): the lineage ends here, so Catalyst plans each later step
+        # over a scan instead of re-optimising the whole chain, and executors may come and go.
+        self.result(name, sql, path)
 
     def result(self, name: str, sql: str, path: Path) -> None:
         self.spark.sql(compile_sql(sql, "spark")).write.mode("overwrite").parquet(str(path))

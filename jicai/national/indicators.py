@@ -80,8 +80,10 @@ ALERT_TYPES = (
 class Step:
     name: str
     sql: str
-    # "view": a named query later steps read; "result": written as Parquet (the run's output) and read back
-    # from there by later steps, so neither engine recomputes it and nothing passes through the driver.
+    # "view": a named query later steps read; "work": materialised for the later steps (an intermediate
+    # several steps read: computed once, and Spark's plans stay shallow), dropped after the run; "result":
+    # written as Parquet (the run's output) and read back from there by later steps. Nothing passes through
+    # the driver.
     kind: str = "view"
 
 
@@ -101,6 +103,13 @@ def _alert(type_, inst, item, supplier, product, line, year, vnum, vden, tnum, t
 
 def steps(as_of_literal: str) -> list[Step]:
     """The steps in order; `as_of_literal` is D as a SQL date literal (the only per-run value not in ctx)."""
+    return [
+        Step(step.name, step.sql, "work") if step.name in WORK_STEPS and step.kind == "view" else step
+        for step in _steps(as_of_literal)
+    ]
+
+
+def _steps(as_of_literal: str) -> list[Step]:
     d = as_of_literal
     fac = "COALESCE(f.factor, 1)"
     same_product = "f.province = {a}.province AND f.item_id = {i} AND f.product_id = {a}.product_id"
@@ -652,6 +661,22 @@ def steps(as_of_literal: str) -> list[Step]:
             )
         ),
     ]
+
+
+WORK_STEPS = {
+    "ic",
+    "supply_winners",
+    "ln",
+    "ev",
+    "bought",
+    "substituted",
+    "lc",
+    "late_receipts",
+    "late_payments",
+    "abnormal",
+    "offline",
+    "institution_totals",
+}
 
 
 def _ranking_sql(keys: tuple[str, ...]) -> str:

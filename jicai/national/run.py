@@ -193,11 +193,16 @@ def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path
             say(f"{engine_name}: {step.name}")
             if step.kind == "result":
                 engine.result(step.name, step.sql, tmp / f"{step.name}.parquet")
+            elif step.kind == "work":
+                engine.work(step.name, step.sql, tmp / "work" / f"{step.name}.parquet")
             else:
                 engine.view(step.name, step.sql)
         alerts = [_alert_json(r) for r in pq.read_table(tmp / "alerts.parquet").to_pylist()]
         alerts.sort(key=lambda a: (a["province"], *alert_sort_key(a)))
         write_rankings(tmp, tmp / "rankings.xlsx")
+        engine.close()
+        engine = None
+        shutil.rmtree(tmp / "work", ignore_errors=True)
         if output.exists():
             old = output.parent / f".{output.name}-old-{os.getpid()}"
             output.rename(old)
