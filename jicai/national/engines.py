@@ -52,7 +52,14 @@ class DuckDBEngine:
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {compile_sql(sql, 'duckdb')}")
 
+    # Row-per-line intermediates stay views here: DuckDB streams them from Parquet again where they are read
+    # (fast) instead of holding a province's tens of millions of rows in memory.
+    STREAMED = frozenset({"ln", "ev", "lc"})
+
     def work(self, name: str, sql: str, path: Path) -> None:
+        if name in self.STREAMED:
+            self.view(name, sql)
+            return
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {compile_sql(sql, 'duckdb')}")
 
     def result(self, name: str, sql: str, path: Path) -> None:

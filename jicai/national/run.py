@@ -198,7 +198,7 @@ def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path
             else:
                 engine.view(step.name, step.sql)
         alerts = [_alert_json(r) for r in pq.read_table(tmp / "alerts.parquet").to_pylist()]
-        alerts.sort(key=lambda a: (a["province"], *alert_sort_key(a)))
+        alerts.sort(key=lambda a: (a["province"], *alert_sort_key(a), a["agreement_year"] or 0))
         write_rankings(tmp, tmp / "rankings.xlsx")
         engine.close()
         engine = None
