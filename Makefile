@@ -49,10 +49,15 @@ serve: install
 chromium:
 	@command -v /usr/bin/chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei)
 
-test: install chromium
+# `jicai national --engine spark` (and its tests) need a Java runtime: Debian's Java 17 when `java` is missing.
+.PHONY: java
+java:
+	@command -v java >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless)
+
+test: install chromium java
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-test-fast: install
+test-fast: install java
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser"
 
 # Schemathesis over every API operation for three roles (part of `make test` too; this runs it alone).

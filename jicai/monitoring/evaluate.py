@@ -532,16 +532,19 @@ def found_alerts(facts: Facts) -> list[dict]:
         }
         for r in rows
     ]
-    out.sort(
-        key=lambda a: (
-            a["type"],
-            a["institution"] or "",
-            a["supplier"] or "",
-            a["item"] or "",
-            a["product"] or "",
-            a["order_id"] or "",
-            a["line_no"] or 0,
-            str(a.get("tranche", "")),
-        )
-    )
+    out.sort(key=alert_sort_key)
     return out
+
+
+def alert_sort_key(a: dict) -> tuple:
+    """The order of printed alerts: by type, then subject (also `jicai national`'s, after the province)."""
+    return (
+        a["type"],
+        a["institution"] or "",
+        a["supplier"] or "",
+        a["item"] or "",
+        a["product"] or "",
+        a["order_id"] or "",
+        a["line_no"] or 0,
+        str(a.get("tranche", "")),
+    )

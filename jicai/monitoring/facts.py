@@ -728,7 +728,9 @@ def _progress_facts(cursor, facts: Facts) -> int:
     volume. The three sources are grouped separately, each carrying the context's agreement year and time
     progress (one per institution and batch, so per item), and combined by one GROUP BY of their UNION ALL:
     each has at most one row per (institution, item), the others NULL there, so MAX picks it. (Not a FULL
-    JOIN: SQLite runs one as nested loops over the unindexed sources, quadratic at province.)"""
+    JOIN: SQLite runs one as nested loops over the unindexed sources, quadratic at province.) The sums are
+    rounded to the 4 places of ProgressFact in SQL: PostgreSQL's numeric(20, 4) rounds them on insert, SQLite
+    stored them as computed, so a factor like 0.333333 gave the alert rules different inputs on each."""
     t = tables()
     fac = "COALESCE(f.factor, 1)"
     sp = facts.work["mon_sp"]
@@ -794,8 +796,9 @@ def _progress_facts(cursor, facts: Facts) -> int:
         ),
         f"""
         SELECT x.institution_id, x.item_id, x.year_id, %s, x.agreed,
-               CASE WHEN x.has_av > 0 THEN x.reported END, x.w, x.n, x.u, x.u_ly, x.u_sd, x.tp,
-               CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END, x.fw
+               CASE WHEN x.has_av > 0 THEN x.reported END, ROUND(x.w, 4), ROUND(x.n, 4), ROUND(x.u, 4),
+               ROUND(x.u_ly, 4), ROUND(x.u_sd, 4), x.tp,
+               CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END, ROUND(x.fw, 4)
         FROM (SELECT institution_id, item_id, MAX(year_id) AS year_id, MAX(tp) AS tp,
                      COALESCE(MAX(w), 0) AS w, COALESCE(MAX(fw), 0) AS fw, COALESCE(MAX(n), 0) AS n,
                      COALESCE(MAX(u), 0) AS u,

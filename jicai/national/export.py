@@ -44,8 +44,11 @@ TABLES = (
     Table("agreement_years", "batches.AgreementYear", None),
     Table("items", "batches.Item", None),
     Table("winners", "batches.Winner", None),
+    Table("item_factors", "batches.ItemFactor", None),
+    Table("substitutes", "batches.Substitute", None),
     Table("agreements", "agreements.PurchaseAgreement", "institution__region__path"),
     Table("agreed_volumes", "agreements.AgreedVolume", "institution__region__path"),
+    Table("orders", "trade.Order", "institution__region__path"),
     Table("order_lines", "trade.OrderLine", "institution__region__path"),
     Table("deliveries", "trade.Delivery", "line__institution__region__path"),
     Table("receipts", "trade.Receipt", "line__institution__region__path"),
@@ -130,6 +133,51 @@ def _write_table(target: Path, model, region: Region, path_lookup, progress) -> 
     return written
 
 
+# The policy in force per (region with institutions, batch), resolved here by policy.resolve (inheritance is the
+# province's business): batch_id 0 = the region's policy for lines of no batch. Only the parameters of §7.
+POLICY_COLUMNS = (
+    ("progress_basis", pa.string()),
+    ("progress_tolerance", pa.decimal128(20, 10)),
+    ("over_purchase_multiple", pa.decimal128(20, 10)),
+    ("delivery_rate_floor", pa.decimal128(20, 10)),
+    ("delivery_rate_tier1", pa.decimal128(20, 10)),
+    ("delivery_rate_tier2", pa.decimal128(20, 10)),
+    ("delivery_rate_tier3", pa.decimal128(20, 10)),
+    ("delivery_grace_days", pa.int64()),
+    ("receipt_confirm_days", pa.int64()),
+    ("payment_due_days", pa.int64()),
+    ("abnormal_order_multiple", pa.decimal128(20, 10)),
+    ("substitute_growth_threshold", pa.decimal128(20, 10)),
+    ("listing_cap_multiple", pa.decimal128(20, 10)),
+    ("company_report_day", pa.int64()),
+)
+POLICY_SCHEMA = pa.schema(
+    [pa.field("region_id", pa.int64()), pa.field("batch_id", pa.int64())]
+    + [pa.field(name, type_) for name, type_ in POLICY_COLUMNS]
+)
+
+
+def _write_policies(target: Path, region: Region) -> int:
+    from jicai.batches.models import Batch
+    from jicai.policy.resolve import PolicyResolver
+
+    resolver = PolicyResolver.load()
+    batches = [None, *Batch.objects.order_by("pk")]
+    regions = Region.objects.filter(path__startswith=region.path, institutions__isnull=False).distinct()
+    rows = []
+    for r in regions.order_by("pk"):
+        for batch in batches:
+            policy = resolver.resolve(r, batch)
+            values = {name: getattr(policy, name, None) for name, _ in POLICY_COLUMNS if "tier" not in name}
+            tiers = policy.delivery_rate_tiers
+            values.update(
+                delivery_rate_tier1=tiers[0], delivery_rate_tier2=tiers[1], delivery_rate_tier3=tiers[2]
+            )
+            rows.append({"region_id": r.pk, "batch_id": batch.pk if batch else 0, **values})
+    pq.write_table(pa.Table.from_pylist(rows, schema=POLICY_SCHEMA), target, compression="zstd")
+    return len(rows)
+
+
 def export_province(directory: Path, region: Region, say: Callable[[str], None]) -> dict[str, int]:
     """Write one province atomically; returns rows per table."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -146,6 +194,8 @@ def export_province(directory: Path, region: Region, say: Callable[[str], None])
                 table.path_lookup,
                 lambda n, name=table.name: say(f"{region.province_code} {name}: {n} 行"),
             )
+        counts["policies"] = _write_policies(tmp / "policies.parquet", region)
+        say(f"{region.province_code} policies: {counts['policies']} 行")
         old = None
         if final.exists():
             old = directory / f".{region.province_code}-old-{os.getpid()}"

@@ -1,0 +1,174 @@
+"""The two engines that run the steps of indicators.py: DuckDB (one machine) and Spark (a cluster, or
+`local[*]`). Both get the same SQL text: DuckDB runs it after a round trip through SQLGlot (so a statement
+Spark could not be given fails on DuckDB too), Spark gets it compiled by SQLGlot to its dialect.
+
+An engine registers the exported Parquet files (with a `province` column per folder) and the small tables
+Python made, defines views, and writes results as Parquet into the run's folder; the driver never collects
+a fact, it reads the written alerts and rankings back with pyarrow."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import sqlglot
+
+READ_DIALECT = "duckdb"
+
+
+def compile_sql(sql: str, dialect: str) -> str:
+    return sqlglot.transpile(sql, read=READ_DIALECT, write=dialect, pretty=False)[0]
+
+
+def _quote_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self):
+        import duckdb
+
+        self.con = duckdb.connect()
+        threads = os.environ.get("JICAI_DUCKDB_THREADS")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+
+    def register_parquet(self, name: str, files: dict[str, Path], columns: tuple[str, ...]) -> None:
+        cols = ", ".join(f'"{c}"' for c in columns)
+        parts = [
+            f"SELECT '{province}' AS province, {cols} FROM read_parquet({_quote_path(path)})"
+            for province, path in sorted(files.items())
+        ]
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS " + " UNION ALL ".join(parts))
+
+    def register_table(self, name: str, table: pa.Table) -> None:
+        self.con.register(f"{name}_arrow", table)
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+        self.con.unregister(f"{name}_arrow")
+
+    def view(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {compile_sql(sql, 'duckdb')}")
+
+    # Row-per-line intermediates stay views here: DuckDB streams them from Parquet again where they are read
+    # (fast) instead of holding a province's tens of millions of rows in memory.
+    STREAMED = frozenset({"ln", "ev", "lc"})
+
+    def work(self, name: str, sql: str, path: Path) -> None:
+        if name in self.STREAMED:
+            self.view(name, sql)
+            return
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {compile_sql(sql, 'duckdb')}")
+
+    def result(self, name: str, sql: str, path: Path) -> None:
+        self.con.execute(
+            f"COPY ({compile_sql(sql, 'duckdb')}) TO {_quote_path(path)} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_quote_path(path)})")
+
+    def close(self) -> None:
+        self.con.close()
+
+
+_spark_session = None
+
+
+def spark_session():
+    """One session per process (Spark allows one active SparkContext): `JICAI_SPARK_MASTER` or local[*].
+    Decimal arithmetic keeps its scale (allowPrecisionLoss off) so sums of qty × item_factor stay exact."""
+    global _spark_session
+    if _spark_session is None:
+        from pyspark.sql import SparkSession
+
+        master = os.environ.get("JICAI_SPARK_MASTER", "local[*]")
+        builder = (
+            SparkSession.builder.master(master)
+            .appName("jicai-national")
+            .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.adaptive.enabled", "true")
+        )
+        if master.startswith("local"):
+            # One shuffle partition per core on one machine (the default 200 is for clusters): each of the
+            # run's few dozen stages then costs a few tasks, not 200.
+            cores = master[len("local[") : -1] if master.startswith("local[") else "1"
+            cores = str(os.cpu_count() or 2) if cores == "*" else cores
+            partitions = os.environ.get("JICAI_SPARK_PARTITIONS", cores)
+            builder = builder.config("spark.sql.shuffle.partitions", partitions)
+            builder = builder.config("spark.default.parallelism", partitions)
+            builder = builder.config("spark.driver.memory", os.environ.get("JICAI_SPARK_DRIVER_MEMORY", "2g"))
+        _spark_session = builder.getOrCreate()
+        _spark_session.sparkContext.setLogLevel("ERROR")
+    return _spark_session
+
+
+class SparkEngine:
+    name = "spark"
+
+    def __init__(self, session=None):
+        self.spark = session or spark_session()
+        self._views: list[str] = []
+
+    def register_parquet(self, name: str, files: dict[str, Path], columns: tuple[str, ...]) -> None:
+        from pyspark.sql import functions as F
+
+        frame = None
+        for province, path in sorted(files.items()):
+            part = self.spark.read.parquet(str(path)).select(*columns).withColumn("province", F.lit(province))
+            frame = part if frame is None else frame.unionByName(part)
+        self._temp_view(frame, name)
+
+    def register_table(self, name: str, table: pa.Table) -> None:
+        # Small tables only (contexts, days): built on the driver by design.
+        self._temp_view(
+            self.spark.createDataFrame(table.to_pylist(), schema=_spark_schema(table.schema)), name
+        )
+
+    def view(self, name: str, sql: str) -> None:
+        self._temp_view(self.spark.sql(compile_sql(sql, "spark")), name)
+
+    def work(self, name: str, sql: str, path: Path) -> None:
+        # Written and read back (not cached): the lineage ends here, so Catalyst plans each later step
+        # over a scan instead of re-optimising the whole chain, and executors may come and go.
+        self.result(name, sql, path)
+
+    def result(self, name: str, sql: str, path: Path) -> None:
+        self.spark.sql(compile_sql(sql, "spark")).write.mode("overwrite").parquet(str(path))
+        self._temp_view(self.spark.read.parquet(str(path)), name)
+
+    def _temp_view(self, frame, name: str) -> None:
+        frame.createOrReplaceTempView(name)
+        self._views.append(name)
+
+    def close(self) -> None:
+        for name in self._views:
+            self.spark.catalog.dropTempView(name)
+
+
+def _spark_schema(schema: pa.Schema):
+    from pyspark.sql import types as T
+
+    def convert(t: pa.DataType):
+        if pa.types.is_int64(t) or pa.types.is_int32(t):
+            return T.LongType()
+        if pa.types.is_date32(t):
+            return T.DateType()
+        if pa.types.is_decimal(t):
+            return T.DecimalType(t.precision, t.scale)
+        if pa.types.is_float64(t):
+            return T.DoubleType()
+        return T.StringType()
+
+    return T.StructType([T.StructField(f.name, convert(f.type), True) for f in schema])
+
+
+def make_engine(name: str):
+    if name == "duckdb":
+        return DuckDBEngine()
+    if name == "spark":
+        return SparkEngine()
+    raise ValueError(name)

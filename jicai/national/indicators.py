@@ -1,0 +1,691 @@
+"""The SPEC §7 indicators defined once, as SQL in DuckDB's dialect, for `jicai national` (SPEC §13).
+
+Each step is one SELECT over the exported tables (every one carries a `province` column: ids are only unique
+within the province's database, so every join matches on province too) and two small tables Python builds:
+`ctx` (the dates and policy of each (region, batch), made by monitoring.facts._context, the same code as
+`jicai monitor`) and `days` (order day → its twelve-month history window). engines.py runs the steps as they
+are on DuckDB and compiled by SQLGlot on Spark. The reference semantics are monitoring.facts / evaluate.py;
+this definition reads the order lines' running totals where those do (last_received_on, accepted_qty,
+payment_due_on) and otherwise the delivery/receipt/payment rows themselves.
+
+Values and thresholds that are ratios leave the engines as numerator and denominator (exact decimals) and are
+divided in Python (alert_number), so no engine's decimal-division rules change an alert's value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jicai.batches.models import SUPPLY_ROLES
+from jicai.monitoring.facts import OFFLINE_RATIO_DEN, OFFLINE_RATIO_NUM
+
+# The exported tables (national.export.TABLES + policies) and the columns the steps read from each.
+INPUT_COLUMNS = {
+    "regions": ("id", "code", "name", "level", "path"),
+    "institutions": ("id", "code", "name", "region_id"),
+    "companies": ("id", "code", "name"),
+    "products": ("id", "code", "generic_name", "dosage_form_group"),
+    "batches": ("id", "code", "cycle_start"),
+    "agreement_years": ("id", "batch_id", "number", "start", "end", "sign_due"),
+    "items": ("id", "batch_id", "item_code", "generic_name", "dosage_form_group"),
+    "winners": ("item_id", "product_id", "province_id", "role"),
+    "item_factors": ("item_id", "product_id", "factor"),
+    "substitutes": ("item_id", "product_id"),
+    "agreements": ("institution_id", "supplier_id", "agreement_year_id", "status", "due_date"),
+    "agreed_volumes": ("agreement_year_id", "institution_id", "item_id", "reported_qty", "agreed_qty"),
+    "orders": ("id", "order_id"),
+    "order_lines": (
+        "id",
+        "order_id",
+        "line_no",
+        "institution_id",
+        "supplier_id",
+        "product_id",
+        "item_id",
+        "ordered_on",
+        "qty",
+        "unit_price",
+        "status",
+        "accepted_by_supplier",
+        "accepted_qty",
+        "last_received_on",
+        "payment_due_on",
+    ),
+    "deliveries": ("line_id", "qty", "delivered_on"),
+    "receipts": ("line_id", "accepted_qty", "rejected_qty", "received_on"),
+    "payments": ("line_id", "amount", "paid_on"),
+    "usage_lines": ("institution_id", "product_id", "qty", "used_on"),
+    "policies": ("region_id", "batch_id"),
+}
+
+# Alert types this definition computes: every §7 type whose inputs the export carries. Not here:
+# PRICE_ABOVE_CAP (listing prices), LATE_SUPPLIER_REPORT (supplier reports), tickets, prepayment,
+# NOT_ADMITTED and SUBSTITUTE_LIMIT_EXCEEDED (inputs not exported).
+ALERT_TYPES = (
+    "PROGRESS_LAG",
+    "NONWINNING_EXCEEDS_WINNING",
+    "SUBSTITUTE_EXCEEDS_LAST_YEAR",
+    "SUBSTITUTE_GROWTH",
+    "OVER_PURCHASE",
+    "UNREPORTED_PURCHASE",
+    "LOW_DELIVERY_RATE",
+    "LATE_RECEIPT",
+    "LATE_PAYMENT",
+    "ABNORMAL_ORDER",
+    "OFFLINE_PURCHASE_SUSPECT",
+    "UNSIGNED_AGREEMENT",
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    sql: str
+    # "view": a named query later steps read; "work": materialised for the later steps (an intermediate
+    # several steps read: computed once, and Spark's plans stay shallow), dropped after the run; "result":
+    # written as Parquet (the run's output) and read back from there by later steps. Nothing passes through
+    # the driver.
+    kind: str = "view"
+
+
+SUPPLY = "(" + ", ".join(f"'{r}'" for r in SUPPLY_ROLES) + ")"
+DEC = "DECIMAL(38, 10)"
+
+
+def _alert(type_, inst, item, supplier, product, line, year, vnum, vden, tnum, tden, tier="NULL") -> str:
+    return (
+        f"SELECT '{type_}' AS alert_type, x.province, {inst} AS institution_id, {item} AS item_id, "
+        f"{supplier} AS supplier_id, {product} AS product_id, {line} AS line_id, {year} AS year_id, "
+        f"CAST({vnum} AS {DEC}) AS value_num, CAST({vden} AS {DEC}) AS value_den, "
+        f"CAST({tnum} AS {DEC}) AS threshold_num, CAST({tden} AS {DEC}) AS threshold_den, "
+        f"CAST({tier} AS INTEGER) AS tier"
+    )
+
+
+def steps(as_of_literal: str) -> list[Step]:
+    """The steps in order; `as_of_literal` is D as a SQL date literal (the only per-run value not in ctx)."""
+    return [
+        Step(step.name, step.sql, "work") if step.name in WORK_STEPS and step.kind == "view" else step
+        for step in _steps(as_of_literal)
+    ]
+
+
+def _steps(as_of_literal: str) -> list[Step]:
+    d = as_of_literal
+    fac = "COALESCE(f.factor, 1)"
+    same_product = "f.province = {a}.province AND f.item_id = {i} AND f.product_id = {a}.product_id"
+    progress_rules = [
+        _alert(
+            "PROGRESS_LAG",
+            "x.institution_id",
+            "x.item_id",
+            "NULL",
+            "NULL",
+            "NULL",
+            "x.year_id",
+            "x.purchased_winning",
+            "x.agreed_qty",
+            "x.elapsed * x.tolerance",
+            "x.total_days",
+        )
+        + " FROM pf x WHERE x.agreed_qty > 0"
+        " AND x.purchased_winning * x.total_days < x.tolerance * x.elapsed * x.agreed_qty",
+        _alert(
+            "NONWINNING_EXCEEDS_WINNING",
+            "x.institution_id",
+            "x.item_id",
+            "NULL",
+            "NULL",
+            "NULL",
+            "x.year_id",
+            "x.purchased_nonwinning",
+            "1",
+            "x.purchased_winning",
+            "1",
+        )
+        + " FROM pf x WHERE x.purchased_nonwinning > x.purchased_winning",
+        _alert(
+            "SUBSTITUTE_EXCEEDS_LAST_YEAR",
+            "x.institution_id",
+            "x.item_id",
+            "NULL",
+            "NULL",
+            "NULL",
+            "x.year_id",
+            "x.purchased_substitute",
+            "1",
+            "x.substitute_last_year",
+            "1",
+        )
+        + " FROM pf x WHERE x.purchased_substitute > x.substitute_last_year",
+        _alert(
+            "SUBSTITUTE_GROWTH",
+            "x.institution_id",
+            "x.item_id",
+            "NULL",
+            "NULL",
+            "NULL",
+            "x.year_id",
+            "x.purchased_substitute",
+            "1",
+            "(1 + x.growth) * x.substitute_same_days_last_year",
+            "1",
+        )
+        + " FROM pf x WHERE x.purchased_substitute > (1 + x.growth) * x.substitute_same_days_last_year",
+        _alert(
+            "OVER_PURCHASE",
+            "x.institution_id",
+            "x.item_id",
+            "NULL",
+            "NULL",
+            "NULL",
+            "x.year_id",
+            "x.purchased_winning",
+            "1",
+            "x.over_mult * x.agreed_qty",
+            "1",
+        )
+        + " FROM pf x WHERE x.agreed_qty > 0 AND x.purchased_winning > x.over_mult * x.agreed_qty",
+        _alert(
+            "UNREPORTED_PURCHASE",
+            "x.institution_id",
+            "x.item_id",
+            "NULL",
+            "NULL",
+            "NULL",
+            "x.year_id",
+            "x.purchased_winning + x.purchased_nonwinning + x.purchased_substitute",
+            "1",
+            "0",
+            "1",
+        )
+        + " FROM pf x WHERE (x.reported_qty IS NULL OR x.reported_qty = 0)"
+        " AND x.purchased_winning + x.purchased_nonwinning + x.purchased_substitute > 0",
+    ]
+    return [
+        # Every institution with the context of each started batch of its region (and batch 0).
+        Step(
+            "ic",
+            """
+            SELECT i.province, i.id AS institution_id, c.region_id, c.batch_id, c.province_id, c.year_id,
+                   c.s, c.d, c.ly_s, c.ly_e, c.sd_e, c.s90, c.grace_cut, c.receipt_cut, c.basis, c.elapsed,
+                   c.total_days, c.tolerance, c.over_mult, c.floor_rate, c.t1, c.t2, c.t3, c.growth,
+                   c.receipt_days, c.pay_days, c.abnormal_multiple
+            FROM institutions i JOIN ctx c ON c.province = i.province AND c.region_id = i.region_id
+            """,
+        ),
+        Step(
+            "supply_winners",
+            f"SELECT DISTINCT province, item_id, product_id, province_id FROM winners WHERE role IN {SUPPLY}",
+        ),
+        # Order lines ordered on or before D (nothing of §7 looks at a later order), with their item's batch.
+        Step(
+            "ln",
+            f"""
+            SELECT l.province, l.id AS line_id, l.order_id, l.line_no, l.institution_id, l.supplier_id,
+                   l.product_id, l.item_id, l.ordered_on, l.qty, l.unit_price, l.status, l.accepted_by_supplier,
+                   l.accepted_qty, l.last_received_on, l.payment_due_on, COALESCE(g.batch_id, 0) AS batch_id
+            FROM order_lines l LEFT JOIN items g ON g.province = l.province AND g.id = l.item_id
+            WHERE l.ordered_on <= {d}
+            """,
+        ),
+        # Purchase events of both progress bases: accepted receipts by receipt day ('received'), and
+        # non-cancelled order lines by order day ('ordered'). purchased(P, a, b) = Σ qty of the events of
+        # the context's basis with a ≤ on_day ≤ b (× item_factor).
+        Step(
+            "ev",
+            """
+            SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, 'received' AS kind,
+                   r.received_on AS on_day, r.accepted_qty AS qty
+            FROM ln l JOIN receipts r ON r.province = l.province AND r.line_id = l.line_id
+            UNION ALL
+            SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, 'ordered', l.ordered_on,
+                   l.qty
+            FROM ln l WHERE l.status <> 'cancelled'
+            """,
+        ),
+        # W and N of the lines counted for the item. A pair has a fact once a line of it can count in
+        # [S, D] (received basis: a receipt on or after S; ordered: ordered in [S, D]), even when 0 counted.
+        Step(
+            "bought",
+            f"""
+            SELECT e.province, e.institution_id, e.item_id,
+                   SUM(CASE WHEN w.product_id IS NOT NULL AND e.on_day <= c.d THEN e.qty * {fac} ELSE 0 END)
+                       AS w,
+                   SUM(CASE WHEN w.product_id IS NULL AND p.generic_name = g.generic_name
+                            AND p.dosage_form_group = g.dosage_form_group AND e.on_day <= c.d
+                            THEN e.qty * {fac} ELSE 0 END) AS n
+            FROM ev e
+            JOIN ic c ON c.province = e.province AND c.institution_id = e.institution_id
+                 AND c.batch_id = e.batch_id
+            JOIN items g ON g.province = e.province AND g.id = e.item_id
+            JOIN products p ON p.province = e.province AND p.id = e.product_id
+            LEFT JOIN supply_winners w ON w.province = e.province AND w.item_id = e.item_id
+                 AND w.product_id = e.product_id AND w.province_id = c.province_id
+            LEFT JOIN item_factors f ON {same_product.format(a="e", i="e.item_id")}
+            WHERE e.kind = c.basis AND e.on_day >= c.s
+            GROUP BY e.province, e.institution_id, e.item_id
+            """,
+        ),
+        # U: the item's listed substitutes, whatever item their lines count for, in the item's context.
+        Step(
+            "substituted",
+            f"""
+            SELECT e.province, e.institution_id, su.item_id,
+                   SUM(CASE WHEN e.on_day >= c.s AND e.on_day <= c.d THEN e.qty * {fac} ELSE 0 END) AS u,
+                   SUM(CASE WHEN e.on_day <= c.ly_e THEN e.qty * {fac} ELSE 0 END) AS u_ly,
+                   SUM(CASE WHEN e.on_day <= c.sd_e THEN e.qty * {fac} ELSE 0 END) AS u_sd
+            FROM ev e
+            JOIN substitutes su ON su.province = e.province AND su.product_id = e.product_id
+            JOIN items g ON g.province = su.province AND g.id = su.item_id
+            JOIN ic c ON c.province = e.province AND c.institution_id = e.institution_id
+                 AND c.batch_id = g.batch_id
+            LEFT JOIN item_factors f ON {same_product.format(a="e", i="su.item_id")}
+            WHERE e.kind = c.basis AND e.on_day >= c.ly_s AND c.s IS NOT NULL
+            GROUP BY e.province, e.institution_id, su.item_id
+            """,
+        ),
+        Step(
+            "agreed_src",
+            """
+            SELECT av.province, av.institution_id, av.item_id, av.agreed_qty, av.reported_qty
+            FROM agreed_volumes av
+            JOIN items g ON g.province = av.province AND g.id = av.item_id
+            JOIN ic c ON c.province = av.province AND c.institution_id = av.institution_id
+                 AND c.batch_id = g.batch_id AND c.year_id = av.agreement_year_id
+            """,
+        ),
+        # ProgressFact: sums rounded to the 4 places monitoring stores (its rules read the stored facts).
+        Step(
+            "progress_facts",
+            """
+            SELECT k.province, k.institution_id, k.item_id, c.year_id AS agreement_year_id, g.batch_id,
+                   COALESCE(a.agreed_qty, 0) AS agreed_qty, a.reported_qty,
+                   ROUND(COALESCE(b.w, 0), 4) AS purchased_winning,
+                   ROUND(COALESCE(b.n, 0), 4) AS purchased_nonwinning,
+                   ROUND(COALESCE(s.u, 0), 4) AS purchased_substitute,
+                   ROUND(COALESCE(s.u_ly, 0), 4) AS substitute_last_year,
+                   ROUND(COALESCE(s.u_sd, 0), 4) AS substitute_same_days_last_year,
+                   CAST(c.elapsed AS DOUBLE) / c.total_days AS time_progress,
+                   CASE WHEN a.agreed_qty > 0 THEN CAST(COALESCE(b.w, 0) AS DOUBLE) / a.agreed_qty END
+                       AS completion
+            FROM (SELECT province, institution_id, item_id FROM bought
+                  UNION SELECT province, institution_id, item_id FROM substituted
+                  UNION SELECT province, institution_id, item_id FROM agreed_src) k
+            JOIN items g ON g.province = k.province AND g.id = k.item_id
+            JOIN ic c ON c.province = k.province AND c.institution_id = k.institution_id
+                 AND c.batch_id = g.batch_id
+            LEFT JOIN bought b ON b.province = k.province AND b.institution_id = k.institution_id
+                 AND b.item_id = k.item_id
+            LEFT JOIN substituted s ON s.province = k.province AND s.institution_id = k.institution_id
+                 AND s.item_id = k.item_id
+            LEFT JOIN agreed_src a ON a.province = k.province AND a.institution_id = k.institution_id
+                 AND a.item_id = k.item_id
+            """,
+            "result",
+        ),
+        # DeliveryFact: lines of supply winners ordered in [S, min(E, D − grace)], not cancelled; delivered by
+        # D, nothing for lines the supplier rejected.
+        Step(
+            "delivery_facts",
+            f"""
+            SELECT x.province, x.supplier_id, x.institution_id, x.agreement_year_id, x.ordered_qty,
+                   x.delivered_qty,
+                   CASE WHEN x.ordered_qty > 0 THEN
+                       CASE WHEN x.delivered_qty >= x.ordered_qty THEN 1.0
+                            ELSE CAST(x.delivered_qty AS DOUBLE) / x.ordered_qty END END AS rate
+            FROM (SELECT l.province, l.supplier_id, l.institution_id, c.year_id AS agreement_year_id,
+                         SUM(l.qty) AS ordered_qty,
+                         SUM(CASE WHEN l.status = 'rejected' OR l.accepted_by_supplier = FALSE THEN 0
+                                  ELSE COALESCE(dd.qty, 0) END) AS delivered_qty
+                  FROM ln l
+                  JOIN ic c ON c.province = l.province AND c.institution_id = l.institution_id
+                       AND c.batch_id = l.batch_id
+                  JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
+                       AND w.product_id = l.product_id AND w.province_id = c.province_id
+                  LEFT JOIN (SELECT province, line_id, SUM(qty) AS qty FROM deliveries
+                             WHERE delivered_on <= {d} GROUP BY province, line_id) dd
+                       ON dd.province = l.province AND dd.line_id = l.line_id
+                  WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.grace_cut
+                  GROUP BY l.province, l.supplier_id, l.institution_id, c.year_id) x
+            """,
+            "result",
+        ),
+        Step(
+            "pf",
+            """
+            SELECT f.*, c.year_id, c.elapsed, c.total_days, c.tolerance, c.growth, c.over_mult
+            FROM progress_facts f
+            JOIN ic c ON c.province = f.province AND c.institution_id = f.institution_id
+                 AND c.batch_id = f.batch_id AND c.year_id = f.agreement_year_id
+            """,
+        ),
+        # Line level: the line's own context (its item's batch, batch 0 for lines of no item).
+        Step(
+            "lc",
+            """
+            SELECT l.*, c.year_id, c.s, c.d, c.basis, c.receipt_cut, c.receipt_days, c.pay_days,
+                   c.abnormal_multiple
+            FROM ln l JOIN ic c ON c.province = l.province AND c.institution_id = l.institution_id
+                 AND c.batch_id = l.batch_id
+            """,
+        ),
+        # LATE_RECEIPT: delivered before D − receipt_confirm_days more than received (accepted + rejected) by D.
+        Step(
+            "late_receipts",
+            f"""
+            SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.year_id,
+                   l.receipt_days, dl.qty AS delivered, COALESCE(rc.qty, 0) AS received
+            FROM lc l
+            JOIN (SELECT d.province, d.line_id, SUM(d.qty) AS qty FROM deliveries d
+                  JOIN lc x ON x.province = d.province AND x.line_id = d.line_id
+                  WHERE d.delivered_on < x.receipt_cut GROUP BY d.province, d.line_id) dl
+                 ON dl.province = l.province AND dl.line_id = l.line_id
+            LEFT JOIN (SELECT province, line_id, SUM(accepted_qty + rejected_qty) AS qty FROM receipts
+                       WHERE received_on <= {d} GROUP BY province, line_id) rc
+                 ON rc.province = l.province AND rc.line_id = l.line_id
+            WHERE dl.qty > COALESCE(rc.qty, 0)
+            """,
+        ),
+        # LATE_PAYMENT: received by D, past its due date, its accepted value (to the cent, half up) not paid
+        # by D.
+        Step(
+            "late_payments",
+            f"""
+            SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.year_id,
+                   l.pay_days, ROUND(l.accepted_qty * l.unit_price, 2) AS payable, COALESCE(pa.amount, 0) AS paid
+            FROM lc l
+            LEFT JOIN (SELECT province, line_id, SUM(amount) AS amount FROM payments
+                       WHERE paid_on <= {d} GROUP BY province, line_id) pa
+                 ON pa.province = l.province AND pa.line_id = l.line_id
+            WHERE l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= {d}
+              AND l.payment_due_on < {d} AND ROUND(l.accepted_qty * l.unit_price, 2) > COALESCE(pa.amount, 0)
+            """,
+        ),
+        # ABNORMAL_ORDER candidates: lines of an item ordered in [S, D] passing the cheap necessary condition
+        # (12 × qty × f > k × agreed), with the history window of their order day.
+        Step(
+            "abn_candidates",
+            f"""
+            SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.year_id,
+                   l.qty, l.basis, l.abnormal_multiple AS k, COALESCE(pf.agreed_qty, 0) AS agreed,
+                   {fac} AS factor, dy.a, dy.b
+            FROM lc l
+            JOIN days dy ON dy.on_day = l.ordered_on
+            LEFT JOIN progress_facts pf ON pf.province = l.province AND pf.agreement_year_id = l.year_id
+                 AND pf.institution_id = l.institution_id AND pf.item_id = l.item_id
+            LEFT JOIN item_factors f ON {same_product.format(a="l", i="l.item_id")}
+            WHERE l.item_id IS NOT NULL AND l.status <> 'cancelled' AND l.ordered_on >= l.s
+              AND l.ordered_on <= l.d AND l.qty * 12 * {fac} > COALESCE(pf.agreed_qty, 0) * l.abnormal_multiple
+            """,
+        ),
+        Step(
+            "abnormal",
+            """
+            SELECT x.*, COALESCE(h.hist, 0) AS hist
+            FROM abn_candidates x
+            LEFT JOIN (SELECT x.province, x.line_id, SUM(e.qty) AS hist
+                       FROM abn_candidates x
+                       JOIN ev e ON e.province = x.province AND e.institution_id = x.institution_id
+                            AND e.product_id = x.product_id AND e.kind = x.basis
+                            AND e.on_day >= x.a AND e.on_day <= x.b
+                       GROUP BY x.province, x.line_id) h
+                 ON h.province = x.province AND h.line_id = x.line_id
+            WHERE (COALESCE(h.hist, 0) > 0 OR x.agreed > 0)
+              AND x.qty * 12 * x.factor > x.k * (CASE WHEN COALESCE(h.hist, 0) * x.factor > x.agreed
+                                                      THEN COALESCE(h.hist, 0) * x.factor ELSE x.agreed END)
+            """,
+        ),
+        # OFFLINE_PURCHASE_SUSPECT: each used product's item among the started batches: the item of its own
+        # generic name and form group of the latest cycle, else the item listing it as a substitute (ties as
+        # monitoring.facts._offline_suspects: batch code, then item code).
+        Step(
+            "live_items",
+            """
+            SELECT g.province, g.id AS item_id, g.batch_id, g.item_code, g.generic_name, g.dosage_form_group,
+                   b.cycle_start, b.code AS batch_code
+            FROM items g JOIN batches b ON b.province = g.province AND b.id = g.batch_id
+            WHERE EXISTS (SELECT 1 FROM ctx c WHERE c.province = g.province AND c.batch_id = g.batch_id
+                          AND c.s IS NOT NULL)
+            """,
+        ),
+        Step(
+            "product_items",
+            """
+            SELECT province, product_id, item_id, batch_id FROM (
+                SELECT m.*, ROW_NUMBER() OVER (PARTITION BY m.province, m.product_id
+                                               ORDER BY m.pass, m.cycle_start DESC, m.batch_code, m.item_code)
+                           AS rn
+                FROM (SELECT p.province, p.id AS product_id, g.item_id, g.batch_id, g.cycle_start, g.batch_code,
+                             g.item_code, 1 AS pass
+                      FROM products p JOIN live_items g ON g.province = p.province
+                           AND g.generic_name = p.generic_name AND g.dosage_form_group = p.dosage_form_group
+                      UNION ALL
+                      SELECT su.province, su.product_id, g.item_id, g.batch_id, g.cycle_start, g.batch_code,
+                             g.item_code, 2
+                      FROM substitutes su JOIN live_items g ON g.province = su.province AND g.item_id = su.item_id
+                     ) m) r
+            WHERE rn = 1
+            """,
+        ),
+        Step(
+            "offline",
+            f"""
+            SELECT x.*, COALESCE(rv.qty, 0) AS received
+            FROM (SELECT u.province, u.institution_id, u.product_id, mp.item_id, c.year_id, c.s90, c.d,
+                         SUM(u.qty) AS used
+                  FROM usage_lines u
+                  JOIN product_items mp ON mp.province = u.province AND mp.product_id = u.product_id
+                  JOIN ic c ON c.province = u.province AND c.institution_id = u.institution_id
+                       AND c.batch_id = mp.batch_id
+                  WHERE u.used_on >= c.s AND u.used_on <= c.d
+                  GROUP BY u.province, u.institution_id, u.product_id, mp.item_id, c.year_id, c.s90, c.d) x
+            LEFT JOIN (SELECT x.province, x.institution_id, x.product_id, x.item_id, SUM(e.qty) AS qty
+                       FROM (SELECT DISTINCT u.province, u.institution_id, u.product_id, mp.item_id, c.s90, c.d
+                             FROM usage_lines u
+                             JOIN product_items mp ON mp.province = u.province AND mp.product_id = u.product_id
+                             JOIN ic c ON c.province = u.province AND c.institution_id = u.institution_id
+                                  AND c.batch_id = mp.batch_id) x
+                       JOIN ev e ON e.province = x.province AND e.institution_id = x.institution_id
+                            AND e.product_id = x.product_id AND e.kind = 'received'
+                            AND e.on_day >= x.s90 AND e.on_day <= x.d
+                       GROUP BY x.province, x.institution_id, x.product_id, x.item_id) rv
+                 ON rv.province = x.province AND rv.institution_id = x.institution_id
+                 AND rv.product_id = x.product_id AND rv.item_id = x.item_id
+            WHERE x.used * {OFFLINE_RATIO_DEN} > COALESCE(rv.qty, 0) * {OFFLINE_RATIO_NUM}
+            """,
+        ),
+        # Every alert: subjects as ids of the province's database, value and threshold as numerator and
+        # denominator.
+        Step(
+            "alert_rows",
+            " UNION ALL ".join(
+                progress_rules
+                + [
+                    _alert(
+                        "LOW_DELIVERY_RATE",
+                        "x.institution_id",
+                        "NULL",
+                        "x.supplier_id",
+                        "NULL",
+                        "NULL",
+                        "x.agreement_year_id",
+                        "x.delivered_qty",
+                        "x.ordered_qty",
+                        "c.floor_rate",
+                        "1",
+                        "CASE WHEN x.delivered_qty < c.t3 * x.ordered_qty THEN 3"
+                        " WHEN x.delivered_qty < c.t2 * x.ordered_qty THEN 2"
+                        " WHEN x.delivered_qty < c.t1 * x.ordered_qty THEN 1 END",
+                    )
+                    + " FROM delivery_facts x JOIN agreement_years y ON y.province = x.province"
+                    " AND y.id = x.agreement_year_id"
+                    " JOIN ic c ON c.province = x.province AND c.institution_id = x.institution_id"
+                    " AND c.batch_id = y.batch_id"
+                    " WHERE x.ordered_qty > 0 AND x.delivered_qty < c.floor_rate * x.ordered_qty",
+                    _alert(
+                        "LATE_RECEIPT",
+                        "x.institution_id",
+                        "x.item_id",
+                        "x.supplier_id",
+                        "x.product_id",
+                        "x.line_id",
+                        "x.year_id",
+                        "x.delivered - x.received",
+                        "1",
+                        "x.receipt_days",
+                        "1",
+                    )
+                    + " FROM late_receipts x",
+                    _alert(
+                        "LATE_PAYMENT",
+                        "x.institution_id",
+                        "x.item_id",
+                        "x.supplier_id",
+                        "x.product_id",
+                        "x.line_id",
+                        "x.year_id",
+                        "x.payable - x.paid",
+                        "1",
+                        "x.pay_days",
+                        "1",
+                    )
+                    + " FROM late_payments x",
+                    _alert(
+                        "ABNORMAL_ORDER",
+                        "x.institution_id",
+                        "x.item_id",
+                        "x.supplier_id",
+                        "x.product_id",
+                        "x.line_id",
+                        "x.year_id",
+                        "x.qty",
+                        "1",
+                        "x.k * (CASE WHEN x.hist * x.factor > x.agreed THEN x.hist * x.factor"
+                        " ELSE x.agreed END)",
+                        "12 * x.factor",
+                    )
+                    + " FROM abnormal x",
+                    _alert(
+                        "OFFLINE_PURCHASE_SUSPECT",
+                        "x.institution_id",
+                        "x.item_id",
+                        "NULL",
+                        "x.product_id",
+                        "NULL",
+                        "x.year_id",
+                        "x.used",
+                        "1",
+                        f"x.received * {OFFLINE_RATIO_NUM}",
+                        str(OFFLINE_RATIO_DEN),
+                    )
+                    + " FROM offline x",
+                    _alert(
+                        "UNSIGNED_AGREEMENT",
+                        "x.institution_id",
+                        "NULL",
+                        "x.supplier_id",
+                        "NULL",
+                        "NULL",
+                        "x.agreement_year_id",
+                        "x.n",
+                        "1",
+                        "NULL",
+                        "NULL",
+                    )
+                    + f"""
+                    FROM (SELECT a.province, a.institution_id, a.supplier_id, a.agreement_year_id, COUNT(*) AS n
+                          FROM agreements a
+                          JOIN agreement_years y ON y.province = a.province AND y.id = a.agreement_year_id
+                          JOIN ic c ON c.province = a.province AND c.institution_id = a.institution_id
+                               AND c.batch_id = y.batch_id
+                          WHERE a.status <> 'effective' AND COALESCE(a.due_date, y.sign_due) < {d}
+                          GROUP BY a.province, a.institution_id, a.supplier_id, a.agreement_year_id) x
+                    """,
+                ]
+            ),
+        ),
+        # The alerts with business codes (what `jicai monitor` prints), one row each.
+        Step(
+            "alerts",
+            """
+            SELECT a.alert_type, a.province, i.code AS institution, g.item_code AS item, co.code AS supplier,
+                   p.code AS product, o.order_id, l.line_no, y.number AS agreement_year,
+                   a.value_num, a.value_den, a.threshold_num, a.threshold_den, a.tier
+            FROM alert_rows a
+            LEFT JOIN institutions i ON i.province = a.province AND i.id = a.institution_id
+            LEFT JOIN items g ON g.province = a.province AND g.id = a.item_id
+            LEFT JOIN companies co ON co.province = a.province AND co.id = a.supplier_id
+            LEFT JOIN products p ON p.province = a.province AND p.id = a.product_id
+            LEFT JOIN order_lines l ON l.province = a.province AND l.id = a.line_id
+            LEFT JOIN orders o ON o.province = l.province AND o.id = l.order_id
+            LEFT JOIN agreement_years y ON y.province = a.province AND y.id = a.year_id
+            """,
+            "result",
+        ),
+        # Rankings (province → city → institution): completion of the agreed volumes (W over the items with
+        # an agreed volume / Σ agreed), winning share W / (W + N), delivery rate Σ delivered / Σ ordered.
+        Step(
+            "institution_totals",
+            """
+            SELECT i.province, i.code AS institution, i.name AS institution_name,
+                   COALESCE(ct.code, pr.code) AS city, COALESCE(ct.name, pr.name) AS city_name,
+                   pr.name AS province_name,
+                   COALESCE(pf.agreed, 0) AS agreed, COALESCE(pf.w_agreed, 0) AS w_agreed,
+                   COALESCE(pf.w, 0) AS w, COALESCE(pf.n, 0) AS n,
+                   COALESCE(df.ordered, 0) AS ordered, COALESCE(df.delivered, 0) AS delivered
+            FROM institutions i
+            JOIN regions r ON r.province = i.province AND r.id = i.region_id
+            JOIN regions pr ON pr.province = i.province AND pr.code = SUBSTRING(r.path, 1, 6)
+            LEFT JOIN regions ct ON ct.province = i.province AND ct.code = SUBSTRING(r.path, 8, 6)
+            LEFT JOIN (SELECT province, institution_id, SUM(agreed_qty) AS agreed,
+                              SUM(CASE WHEN agreed_qty > 0 THEN purchased_winning ELSE 0 END) AS w_agreed,
+                              SUM(purchased_winning) AS w, SUM(purchased_nonwinning) AS n
+                       FROM progress_facts GROUP BY province, institution_id) pf
+                 ON pf.province = i.province AND pf.institution_id = i.id
+            LEFT JOIN (SELECT province, institution_id, SUM(ordered_qty) AS ordered,
+                              SUM(delivered_qty) AS delivered
+                       FROM delivery_facts GROUP BY province, institution_id) df
+                 ON df.province = i.province AND df.institution_id = i.id
+            WHERE pf.institution_id IS NOT NULL OR df.institution_id IS NOT NULL
+            """,
+        ),
+        *(
+            Step(f"ranking_{level}", _ranking_sql(keys), "result")
+            for level, keys in (
+                ("province", ("province", "province_name")),
+                ("city", ("province", "province_name", "city", "city_name")),
+                (
+                    "institution",
+                    ("province", "province_name", "city", "city_name", "institution", "institution_name"),
+                ),
+            )
+        ),
+    ]
+
+
+WORK_STEPS = {
+    "ic",
+    "supply_winners",
+    "ln",
+    "ev",
+    "bought",
+    "substituted",
+    "lc",
+    "late_receipts",
+    "late_payments",
+    "abnormal",
+    "offline",
+    "institution_totals",
+}
+
+
+def _ranking_sql(keys: tuple[str, ...]) -> str:
+    cols = ", ".join(keys)
+    return f"""
+        SELECT {cols}, SUM(agreed) AS agreed_qty, SUM(w) AS purchased_winning, SUM(n) AS purchased_nonwinning,
+               CASE WHEN SUM(agreed) > 0 THEN CAST(SUM(w_agreed) AS DOUBLE) / SUM(agreed) END AS completion,
+               CASE WHEN SUM(w) + SUM(n) > 0 THEN CAST(SUM(w) AS DOUBLE) / (SUM(w) + SUM(n)) END AS winning_share,
+               SUM(ordered) AS ordered_qty, SUM(delivered) AS delivered_qty,
+               CASE WHEN SUM(ordered) > 0 THEN CAST(SUM(delivered) AS DOUBLE) / SUM(ordered) END AS delivery_rate
+        FROM institution_totals GROUP BY {cols}
+    """

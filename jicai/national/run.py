@@ -1,0 +1,285 @@
+"""`jicai national` (SPEC §10, §13): the §7 indicators of every province exported under DIR, on DuckDB or
+Spark, from the one definition in indicators.py.
+
+The run checks every input file first (present, a readable Parquet footer, the columns the definition
+reads) and names the first bad one; it builds the contexts from the exported policies with the same code as
+`jicai monitor` (monitoring.facts._context), runs the steps, and writes facts, alerts and rankings into a
+temporary folder beside the output, renamed into place only when everything succeeded."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jicai.monitoring.evaluate import _number, alert_sort_key
+from jicai.monitoring.facts import NO_BATCH, _context, agreement_year_for, one_year_before
+from jicai.national import indicators
+from jicai.national.engines import make_engine
+
+PROVINCE_DIR = re.compile(r"^\d{6}$")
+
+
+class NationalInputError(Exception):
+    """A missing or unreadable input file (the message names it)."""
+
+
+@dataclass
+class NationalResult:
+    as_of: dt.date
+    provinces: list[str]
+    alerts: list[dict]
+    output: Path
+
+
+def province_dirs(directory: Path) -> dict[str, Path]:
+    if not directory.is_dir():
+        raise NationalInputError(f"导出目录不存在：{directory}")
+    found = {p.name: p for p in sorted(directory.iterdir()) if p.is_dir() and PROVINCE_DIR.match(p.name)}
+    if not found:
+        raise NationalInputError(f"目录中没有省份导出数据（DIR/<省代码>/）：{directory}")
+    return found
+
+
+def check_inputs(provinces: dict[str, Path]) -> dict[str, dict[str, Path]]:
+    """table → province → file, after checking each file is there and readable with the needed columns."""
+    files: dict[str, dict[str, Path]] = {}
+    for code, folder in provinces.items():
+        for table, columns in indicators.INPUT_COLUMNS.items():
+            path = folder / f"{table}.parquet"
+            if not path.is_file():
+                raise NationalInputError(f"缺少 Parquet 文件：{path}")
+            try:
+                schema = pq.read_schema(path)
+            except Exception as exc:  # noqa: BLE001 - any reader error means the file is unusable
+                raise NationalInputError(f"Parquet 文件损坏或无法读取：{path}（{exc}）") from None
+            missing = [c for c in columns if c not in schema.names]
+            if missing:
+                raise NationalInputError(f"Parquet 文件缺少列 {', '.join(missing)}：{path}")
+            files.setdefault(table, {})[code] = path
+    return files
+
+
+CTX_SCHEMA = pa.schema(
+    [("province", pa.string())]
+    + [(c, pa.int64()) for c in ("region_id", "batch_id", "province_id", "year_id")]
+    + [(c, pa.date32()) for c in ("s", "d", "ly_s", "ly_e", "sd_e", "s90", "grace_cut", "receipt_cut")]
+    + [("basis", pa.string())]
+    + [(c, pa.int64()) for c in ("elapsed", "total_days", "receipt_days", "pay_days")]
+    + [
+        (c, pa.decimal128(20, 10))
+        for c in ("tolerance", "over_mult", "floor_rate", "t1", "t2", "t3", "growth", "abnormal_multiple")
+    ]
+)
+
+
+def _read(path: Path, columns) -> list[dict]:
+    try:
+        return pq.read_table(path, columns=list(columns)).to_pylist()
+    except Exception as exc:  # noqa: BLE001
+        raise NationalInputError(f"Parquet 文件损坏或无法读取：{path}（{exc}）") from None
+
+
+def build_contexts(files: dict[str, dict[str, Path]], as_of: dt.date) -> pa.Table:
+    """The `ctx` table: per province, the contexts `jicai monitor` would build (one per region with
+    institutions and started batch, plus batch 0), from the small exported tables read on the driver."""
+    rows = []
+    for code in sorted(files["policies"]):
+        regions = _read(files["regions"][code], ("id", "code"))
+        province = next((SimpleNamespace(pk=r["id"]) for r in regions if r["code"] == code), None)
+        if province is None:
+            raise NationalInputError(f"省份 {code} 的 regions.parquet 中没有该省：{files['regions'][code]}")
+        batches = {
+            b["id"]: SimpleNamespace(pk=b["id"])
+            for b in _read(files["batches"][code], ("id", "cycle_start"))
+            if b["cycle_start"] <= as_of
+        }
+        years: dict[int, list] = {}
+        for y in _read(files["agreement_years"][code], ("id", "batch_id", "number", "start", "end")):
+            years.setdefault(y["batch_id"], []).append(
+                SimpleNamespace(pk=y["id"], number=y["number"], start=y["start"], end=y["end"])
+            )
+        for p in _read(files["policies"][code], [f.name for f in pq.read_schema(files["policies"][code])]):
+            batch = batches.get(p["batch_id"]) if p["batch_id"] != NO_BATCH else None
+            if p["batch_id"] != NO_BATCH and batch is None:
+                continue  # not started
+            year = agreement_year_for(years.get(p["batch_id"], []), as_of) if batch else None
+            if batch is not None and year is None:
+                continue
+            policy = SimpleNamespace(
+                **p,
+                delivery_rate_tiers=(
+                    p["delivery_rate_tier1"],
+                    p["delivery_rate_tier2"],
+                    p["delivery_rate_tier3"],
+                ),
+            )
+            c = _context(SimpleNamespace(pk=p["region_id"]), province, batch, year, as_of, policy)
+            rows.append(
+                {"province": code, **{f.name: c.get(f.name) for f in CTX_SCHEMA if f.name != "province"}}
+            )
+    return pa.Table.from_pylist(rows, schema=CTX_SCHEMA)
+
+
+def build_days(ctx: pa.Table, as_of: dt.date) -> pa.Table:
+    """Order day → its ABNORMAL_ORDER history window [same day a year earlier, the day before], for every
+    day from the earliest S to D (calendar years computed here, exactly as monitoring does)."""
+    starts = [s for s in ctx.column("s").to_pylist() if s is not None]
+    first = min(starts, default=as_of)
+    days = [first + dt.timedelta(days=n) for n in range((as_of - first).days + 1)]
+    return pa.table(
+        {
+            "on_day": pa.array(days, pa.date32()),
+            "a": pa.array([one_year_before(d) for d in days], pa.date32()),
+            "b": pa.array([d - dt.timedelta(days=1) for d in days], pa.date32()),
+        }
+    )
+
+
+def alert_number(num, den):
+    """num / den exactly, rounded half up to the 6 places an Alert stores, as `jicai monitor` prints it."""
+    if num is None or den is None:
+        return None
+    with localcontext() as c:
+        c.prec = 60
+        value = (Decimal(num) / Decimal(den)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+    return _number(value)
+
+
+def _alert_json(row: dict) -> dict:
+    return {
+        "type": row["alert_type"],
+        "province": row["province"],
+        "institution": row["institution"],
+        "item": row["item"],
+        "supplier": row["supplier"],
+        "product": row["product"],
+        "order_id": row["order_id"] or None,
+        "line_no": row["line_no"],
+        "value": alert_number(row["value_num"], row["value_den"]),
+        "threshold": alert_number(row["threshold_num"], row["threshold_den"]),
+        "tier": row["tier"],
+        "agreement_year": row["agreement_year"],
+    }
+
+
+def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path | None = None, say=None):
+    say = say or (lambda _text: None)
+    provinces = province_dirs(directory)
+    files = check_inputs(provinces)
+    ctx = build_contexts(files, as_of)
+    output = output or directory / f"national-{as_of.isoformat()}"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    engine = None
+    try:
+        engine = make_engine(engine_name)
+        for table, columns in indicators.INPUT_COLUMNS.items():
+            if table == "policies":
+                continue
+            engine.register_parquet(table, files[table], columns)
+        engine.register_table("ctx", ctx)
+        engine.register_table("days", build_days(ctx, as_of))
+        for step in indicators.steps(f"CAST('{as_of.isoformat()}' AS DATE)"):
+            say(f"{engine_name}: {step.name}")
+            if step.kind == "result":
+                engine.result(step.name, step.sql, tmp / f"{step.name}.parquet")
+            elif step.kind == "work":
+                engine.work(step.name, step.sql, tmp / "work" / f"{step.name}.parquet")
+            else:
+                engine.view(step.name, step.sql)
+        alerts = [_alert_json(r) for r in pq.read_table(tmp / "alerts.parquet").to_pylist()]
+        alerts.sort(key=lambda a: (a["province"], *alert_sort_key(a), a["agreement_year"] or 0))
+        write_rankings(tmp, tmp / "rankings.xlsx")
+        engine.close()
+        engine = None
+        shutil.rmtree(tmp / "work", ignore_errors=True)
+        if output.exists():
+            old = output.parent / f".{output.name}-old-{os.getpid()}"
+            output.rename(old)
+            tmp.rename(output)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if engine is not None:
+            engine.close()
+    return NationalResult(as_of=as_of, provinces=sorted(provinces), alerts=alerts, output=output)
+
+
+RANKING_SHEETS = (
+    ("province", "省份排名", ("province", "province_name")),
+    ("city", "城市排名", ("province", "province_name", "city", "city_name")),
+    (
+        "institution",
+        "机构排名",
+        ("province", "province_name", "city", "city_name", "institution", "institution_name"),
+    ),
+)
+HEADERS = {
+    "province": "省份代码",
+    "province_name": "省份",
+    "city": "城市代码",
+    "city_name": "城市",
+    "institution": "机构代码",
+    "institution_name": "机构名称",
+    "agreed_qty": "约定采购量",
+    "purchased_winning": "中选产品采购量",
+    "purchased_nonwinning": "非中选产品采购量",
+    "completion": "完成率",
+    "winning_share": "中选产品占比",
+    "ordered_qty": "应配送订购量",
+    "delivered_qty": "已配送量",
+    "delivery_rate": "配送率",
+}
+MEASURES = (
+    "agreed_qty",
+    "purchased_winning",
+    "purchased_nonwinning",
+    "completion",
+    "winning_share",
+    "ordered_qty",
+    "delivered_qty",
+    "delivery_rate",
+)
+
+
+def write_rankings(results: Path, target: Path) -> None:
+    """One sheet per level, ranked by completion (highest first; no agreed volume last), Chinese headers."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(target))
+    percent = book.add_format({"num_format": "0.00%"})
+    bold = book.add_format({"bold": True})
+    for level, title, keys in RANKING_SHEETS:
+        rows = pq.read_table(results / f"ranking_{level}.parquet").to_pylist()
+        rows.sort(
+            key=lambda r: (r["completion"] is None, -(r["completion"] or 0), *(str(r[k]) for k in keys))
+        )
+        sheet = book.add_worksheet(title)
+        columns = ("rank", *keys, *MEASURES)
+        for j, column in enumerate(columns):
+            sheet.write(0, j, "排名" if column == "rank" else HEADERS[column], bold)
+        for i, row in enumerate(rows, start=1):
+            for j, column in enumerate(columns):
+                value = i if column == "rank" else row[column]
+                if isinstance(value, Decimal):
+                    value = float(value)
+                if column in ("completion", "winning_share", "delivery_rate") and value is not None:
+                    sheet.write_number(i, j, value, percent)
+                elif value is not None:
+                    sheet.write(i, j, value)
+        sheet.freeze_panes(1, 0)
+    book.close()
