@@ -37,6 +37,8 @@ from jicai.batches.models import (
     Substitute,
     Winner,
 )
+from jicai.compliance import consistency
+from jicai.compliance.consistency import ListingFlag
 from jicai.core.errors import NotFound, PermissionDenied
 from jicai.core.fields import MoneyField, money_value
 from jicai.core.money import money
@@ -485,10 +487,15 @@ class ProductOption:
     kind_label: str
     listing_price: Decimal | None
     blocked_reason: str = ""
+    consistency: ListingFlag | None = None  # SPEC §4: withdrawn (撤网) or above the lowest passed price
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.consistency is not None and self.consistency.withdrawn
 
     @property
     def orderable(self) -> bool:
-        return self.listing_price is not None and not self.blocked_reason
+        return self.listing_price is not None and not self.blocked_reason and not self.withdrawn
 
 
 @dataclass
@@ -551,6 +558,9 @@ def order_options(actor, item: Item, on: dt.date) -> OrderOptions:
         kind = role if role else ("non_winning" if is_own else "substitute")
         blocked = blocks.get(product.manufacturer_id, "") if role in SUPPLY_ROLES else ""
         options.append(ProductOption(product, kind, KIND_LABELS[kind], product.listing, blocked))
+    flags = consistency.listing_flags({province: {o.product.pk for o in options}}, on)
+    for option in options:
+        option.consistency = flags.get((province.pk, option.product.pk))
     order = {"main": 0, "backup": 1, "backup2": 2, "nonsupply": 3, "non_winning": 4, "substitute": 5}
     options.sort(key=lambda o: (order[o.kind], o.product.code))
     distributor = None
