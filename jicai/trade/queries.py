@@ -37,7 +37,7 @@ from jicai.batches.models import (
     Substitute,
     Winner,
 )
-from jicai.compliance import consistency
+from jicai.compliance import consistency, overlaps
 from jicai.compliance.consistency import ListingFlag
 from jicai.core.errors import NotFound, PermissionDenied
 from jicai.core.fields import MoneyField, money_value
@@ -386,7 +386,9 @@ def items_for_products(product_ids, on: dt.date, province: Region) -> dict[int, 
     """{product id: item id} — the item each product counts for: an item of its generic name and form group
     whose batch has winners in the province (the batch whose cycle holds `on`, else the latest); else the
     one item of that name and group when there is exactly one; else none (e.g. a substitute). The same
-    rule as the orders import (ingest/schemas/orders.py _ItemResolver), so OrderLine.item means one thing."""
+    rule as the orders import (ingest/schemas/orders.py _ItemResolver), so OrderLine.item means one thing.
+    From the national start of a confirmed overlap (SPEC §15) a superseded provincial item's products count
+    for the national item instead (as N, since they are not its winners)."""
     products = list(
         Product.objects.filter(pk__in=list(product_ids)).values_list(
             "pk", "generic_name", "dosage_form_group"
@@ -416,7 +418,8 @@ def items_for_products(product_ids, on: dt.date, province: Region) -> dict[int, 
             chosen[key] = max(pool, key=lambda r: (r[3], r[0]))[0]
         elif len(rows) == 1:
             chosen[key] = rows[0][0]
-    return {pk: chosen[(g, f)] for pk, g, f in products if (g, f) in chosen}
+    superseded = overlaps.superseded_items(on) if chosen else {}
+    return {pk: superseded.get(chosen[(g, f)], chosen[(g, f)]) for pk, g, f in products if (g, f) in chosen}
 
 
 def listing_price_on(product: Product, province: Region, on: dt.date) -> Decimal | None:
