@@ -13,6 +13,7 @@ from jicai.accounts import access
 from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, with_errors
 from jicai.batches import queries
 from jicai.batches.models import ItemFactor
+from jicai.compliance import consistency
 
 router = Router()
 
@@ -93,10 +94,26 @@ class ListingPriceOut(Schema):
     province_code: str = Field(..., alias="province.code")
     price: str = Field(..., description=PRICE_DESCRIPTION, examples=["0.1200"])
     valid_from: dt.date
+    consistency_state: str | None = Field(
+        None,
+        description="一致性评价（SPEC §4，当日生效的挂网价）：withdrawn（撤网）/ above_lowest_passed"
+        "（未达撤网条件时高于最低通过价）；null 为无",
+    )
+    lowest_passed_price: str | None = Field(
+        None, description="同组通过一致性评价产品的最低挂网价（有标记时）"
+    )
 
     @staticmethod
     def resolve_price(obj) -> str:
         return decimal_str(obj.price, 4)
+
+    @staticmethod
+    def resolve_consistency_state(obj) -> str | None:
+        return obj.consistency.state if obj.consistency else None
+
+    @staticmethod
+    def resolve_lowest_passed_price(obj) -> str | None:
+        return decimal_str(obj.consistency.lowest_passed_price, 4) if obj.consistency else None
 
 
 # ---- batches -----------------------------------------------------------------------------------
@@ -178,6 +195,8 @@ def list_listing_prices(
     product: str = Query("", description="产品医保编码"),
     q: str = Query("", description="产品编码或通用名包含"),
 ):
-    return paginate(
+    page = paginate(
         queries.list_listing_prices(request.actor, province=province, product=product, q=q), paging
     )
+    consistency.attach_listing_flags(page["results"])
+    return page

@@ -209,9 +209,11 @@ _ROLE_PRIORITY = {WinnerRole.MAIN: 0, WinnerRole.BACKUP: 1, WinnerRole.BACKUP2: 
 
 
 def attach_listing_verdicts(actor, listing_prices: list[ListingPrice]) -> None:
-    """Set `.verdict` (policy.rules.ListingVerdict) and `.multiple` on each row, in five queries whatever
+    """Set `.verdict` (policy.rules.ListingVerdict), `.multiple` and `.consistency` (compliance.consistency
+    .ListingFlag or None) on each row, in eight queries whatever
     the number of rows: winner rows of the products, highest winning price per item, winner (generic name,
-    form group, maker) triples, the batches involved, and the policy profiles.
+    form group, maker) triples, the batches involved, and the policy profiles; for the consistency flags
+    the listings in force of the rows' groups, their exemptions and the policy profiles.
 
     Inputs per SPEC §4 / Yantai 一: role = the product's winner role in the row's province; own winning
     price = its price in that province when it has a row there, else its lowest national-batch winning
@@ -223,6 +225,9 @@ def attach_listing_verdicts(actor, listing_prices: list[ListingPrice]) -> None:
 
     if not listing_prices:
         return
+    from jicai.compliance.consistency import attach_listing_flags
+
+    attach_listing_flags(listing_prices)  # SPEC §4 consistency evaluation: .consistency (撤网 / above lowest)
     product_ids = {lp.product_id for lp in listing_prices}
     rows = list(
         Winner.objects.filter(product_id__in=product_ids).values(

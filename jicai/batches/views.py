@@ -230,6 +230,7 @@ LISTING_COLUMNS = [
     Column("生效日期", lambda lp: lp.valid_from, width=12),
     Column("限价（元）", lambda lp: lp.verdict.cap, numeric=True, width=12),
     Column("挂网状态", lambda lp: lp.verdict.label, width=30),
+    Column("一致性评价", lambda lp: lp.consistency.label if lp.consistency else "", width=30),
 ]
 
 
@@ -255,7 +256,8 @@ def listing_price_list(request):
             "breadcrumbs": [("挂网价格", None)],
             "list_note": "挂网状态按 SPEC §4 规则计算：供应省份按中选价挂网；中选但非本省供应的产品挂网价不得高于"
             "max(倍数 × 本产品中选价, 品种最高中选价)，倍数取自政策参数“listing_cap_multiple”；"
-            "中选企业未列入供应清单的其他规格暂停挂网。",
+            "中选企业未列入供应清单的其他规格暂停挂网。一致性评价：同通用名、剂型组通过一致性评价的产品达到"
+            "“consistency_min_products”个时，未通过的产品撤网；此前未通过产品的挂网价不得高于最低通过价（按当日生效的挂网价）。",
         },
     )
     return render_list(request, page, qs, values)

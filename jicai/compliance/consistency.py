@@ -14,13 +14,14 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
 
 from jicai.accounts import access
 from jicai.batches.models import ListingPrice
 from jicai.compliance.models import ConsistencyExemption
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound
-from jicai.policy.resolve import effective_policy
+from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Product, Region
 
 NOT_FOUND = "未找到该记录，或您无权查看"
@@ -34,10 +35,12 @@ class Listed:
     manufacturer: str
     passed: bool
     price: Decimal
+    valid_from: dt.date  # of the listing price in force
 
 
 @dataclass
 class Group:
+    province_id: int
     generic_name: str
     dosage_form_group: str
     threshold: int
@@ -91,43 +94,67 @@ class Group:
 def groups(province: Region, on: dt.date, *, names: Iterable[tuple[str, str]] | None = None) -> list[Group]:
     """Every (generic name, dosage-form group) with a listed product in the province on `on`, or only
     the given (generic name, dosage-form group) pairs."""
-    latest = (
-        ListingPrice.objects.filter(province=province, product=OuterRef("pk"), valid_from__lte=on)
+    return list(_groups([province], on, names).values())
+
+
+def _groups(
+    provinces: Iterable[Region], on: dt.date, names: Iterable[tuple[str, str]] | None = None
+) -> dict[tuple[int, str, str], Group]:
+    """{(province id, generic name, form group): Group} for several provinces at once: one query for the
+    listing prices in force (the latest of each product and province from on or before `on`), one for the
+    exemptions and one for the policy profiles, whatever the number of provinces and products."""
+    provinces = {p.pk: p for p in provinces}
+    if not provinces:
+        return {}
+    in_force = (
+        ListingPrice.objects.filter(
+            province=OuterRef("province"), product=OuterRef("product"), valid_from__lte=on
+        )
         .order_by("-valid_from")
-        .values("price")[:1]
+        .values("valid_from")[:1]
     )
-    products = Product.objects.all()
+    listings = ListingPrice.objects.filter(province_id__in=list(provinces), valid_from=Subquery(in_force))
     if names is not None:
         pairs = Q(pk__in=[])
         for generic_name, form_group in set(names):
-            pairs |= Q(generic_name=generic_name, dosage_form_group=form_group)
-        products = products.filter(pairs)
-    rows = (
-        products.annotate(price=Subquery(latest))
-        .filter(price__isnull=False)
-        .order_by("generic_name", "dosage_form_group", "code")
-        .values_list(
-            "pk",
-            "code",
-            "generic_name",
-            "dosage_form_group",
-            "spec",
-            "manufacturer__name",
-            "consistency_passed",
-            "price",
-        )
+            pairs |= Q(product__generic_name=generic_name, product__dosage_form_group=form_group)
+        listings = listings.filter(pairs)
+    rows = listings.order_by(
+        "province_id", "product__generic_name", "product__dosage_form_group", "product__code"
+    ).values_list(
+        "province_id",
+        "product_id",
+        "product__code",
+        "product__generic_name",
+        "product__dosage_form_group",
+        "product__spec",
+        "product__manufacturer__name",
+        "product__consistency_passed",
+        "price",
+        "valid_from",
     )
-    threshold = effective_policy(region=province).consistency_min_products
-    exemptions = {e.generic_name: e for e in ConsistencyExemption.objects.filter(province=province)}
-    result: dict[tuple[str, str], Group] = {}
-    for pk, code, generic_name, form_group, spec, maker, passed, price in rows:
-        group = result.get((generic_name, form_group))
+    resolver = PolicyResolver.load()
+    threshold = {pk: resolver.resolve(p, None).consistency_min_products for pk, p in provinces.items()}
+    exemptions = {
+        (e.province_id, e.generic_name): e
+        for e in ConsistencyExemption.objects.filter(province_id__in=list(provinces))
+    }
+    result: dict[tuple[int, str, str], Group] = {}
+    for province_id, pk, code, generic_name, form_group, spec, maker, passed, price, valid_from in rows:
+        key = (province_id, generic_name, form_group)
+        group = result.get(key)
         if group is None:
-            group = result[(generic_name, form_group)] = Group(
-                generic_name, form_group, threshold, exemptions.get(generic_name)
+            group = result[key] = Group(
+                province_id,
+                generic_name,
+                form_group,
+                threshold[province_id],
+                exemptions.get((province_id, generic_name)),
             )
-        group.products.append(Listed(pk, code, f"{generic_name} {spec}", maker, passed, Decimal(price)))
-    return list(result.values())
+        group.products.append(
+            Listed(pk, code, f"{generic_name} {spec}", maker, passed, Decimal(price), valid_from)
+        )
+    return result
 
 
 def withdrawn_products(province: Region, on: dt.date, products: Iterable[Product]) -> dict[int, Group]:
@@ -145,6 +172,75 @@ def withdrawn_products(province: Region, on: dt.date, products: Iterable[Product
 
 def withdrawn_ids(province: Region, on: dt.date) -> set[int]:
     return {p.product_id for g in groups(province, on) if g.withdrawn for p in g.not_passed}
+
+
+# ---- listing pages ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListingFlag:
+    """How a non-passed product's listing in force stands under SPEC §4: withdrawn (撤网), or still listed
+    above the lowest passed price of its group while the group is below the withdrawal threshold."""
+
+    state: str  # "withdrawn" / "above_lowest_passed" (the API's words, as in /consistency)
+    lowest_passed_price: Decimal | None
+    valid_from: dt.date  # of the listing price in force it is about
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.state == "withdrawn"
+
+    @property
+    def label(self) -> str:
+        if self.withdrawn:
+            return "撤网"
+        return f"高于最低通过价 {self.lowest_passed_price}（未通过一致性评价）"
+
+
+def listing_flags(
+    products_by_province: dict[Region, set[int]], on: dt.date
+) -> dict[tuple[int, int], ListingFlag]:
+    """{(province id, product id): flag} for those of the given products that are withdrawn or listed above
+    the lowest passed price in their province on `on`; products with nothing to flag are left out. Queries
+    only the products' own (generic name, form group) pairs, in one go for all the provinces."""
+    wanted = {(region.pk, pk) for region, ids in products_by_province.items() for pk in ids}
+    if not wanted:
+        return {}
+    names = Product.objects.filter(pk__in={pk for _, pk in wanted}, consistency_passed=False).values_list(
+        "generic_name", "dosage_form_group"
+    )
+    names = set(names)
+    if not names:
+        return {}
+    flags = {}
+    for group in _groups(products_by_province, on, names).values():
+        over = {p.product_id for p in group.over_cap}
+        for p in group.not_passed:
+            if (group.province_id, p.product_id) not in wanted:
+                continue
+            if group.withdrawn:
+                state = "withdrawn"
+            elif p.product_id in over:
+                state = "above_lowest_passed"
+            else:
+                continue
+            flags[(group.province_id, p.product_id)] = ListingFlag(
+                state, group.lowest_passed_price, p.valid_from
+            )
+    return flags
+
+
+def attach_listing_flags(listing_prices, on: dt.date | None = None) -> None:
+    """Set `.consistency` (a ListingFlag or None) on each ListingPrice row: the flag of its product in its
+    province when the row is the listing in force on `on` (default today); older and future rows get None."""
+    on = on or timezone.localdate()
+    by_province: dict[Region, set[int]] = {}
+    for lp in listing_prices:
+        by_province.setdefault(lp.province, set()).add(lp.product_id)
+    flags = listing_flags(by_province, on)
+    for lp in listing_prices:
+        flag = flags.get((lp.province_id, lp.product_id))
+        lp.consistency = flag if flag is not None and flag.valid_from == lp.valid_from else None
 
 
 # ---- the bureau's view and exemptions ---------------------------------------------------------------

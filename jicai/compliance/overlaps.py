@@ -1,8 +1,9 @@
 """Batches that overlap (SPEC §15, Yantai 七). A national item and a provincial item with the same generic
 name and dosage-form group whose cycles overlap are detected on import (and by `detect_overlaps`); the
 bureau sees them and confirms them (logged). From the national cycle's start a confirmed overlap
-supersedes the provincial item: `superseded_items` answers which provincial items are superseded on a day,
-and a company that won both items is held to its national winning price when ordering (`national_cap`)."""
+supersedes the provincial item: `superseded_items` answers which provincial items are superseded on a day
+(item resolution of orders, trade.queries and the orders import, maps them to the national item; the
+monitoring engine stops their progress facts and item findings), and a company that won both items is held to its national winning price when ordering (`national_cap`)."""
 
 import datetime as dt
 from decimal import Decimal
@@ -86,6 +87,24 @@ def superseded_items(on: dt.date) -> dict[int, int]:
             "provincial_item_id", "national_item_id"
         )
     )
+
+
+def confirmed_overlaps() -> dict[int, tuple[int, dt.date]]:
+    """{provincial item id: (national item id, national start)} of every confirmed overlap, for callers
+    that resolve items of many days at once (the orders import); `superseding` reads it."""
+    return {
+        provincial: (national, start)
+        for provincial, national, start in BatchOverlap.objects.filter(
+            confirmed_at__isnull=False
+        ).values_list("provincial_item_id", "national_item_id", "applies_from")
+    }
+
+
+def superseding(item_id: int | None, day: dt.date, confirmed: dict[int, tuple[int, dt.date]]) -> int | None:
+    """The item a product resolved to `item_id` counts for on `day`: the national item from the national
+    start of a confirmed overlap (the product is then N of it), else `item_id` itself."""
+    national = confirmed.get(item_id)
+    return national[0] if national is not None and national[1] <= day else item_id
 
 
 def national_cap(product, province, on: dt.date) -> Decimal | None:

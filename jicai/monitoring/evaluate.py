@@ -20,7 +20,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jicai.batches.models import AgreementYear, Item
-from jicai.monitoring.facts import Facts, _analyze, _param, compute_facts, tables
+from jicai.monitoring.facts import (
+    Facts,
+    _analyze,
+    _param,
+    compute_facts,
+    drop_superseded_findings,
+    tables,
+)
 from jicai.monitoring.models import Alert, AlertEvent, DirtyInstitution
 from jicai.registry.models import Company, Institution, Product, Region
 from jicai.trade.models import Order
@@ -333,6 +340,7 @@ def evaluate(facts: Facts) -> Outcome:
         _ticket_findings(cursor, facts)
         _funds_findings(cursor, facts)
         _prescribing_findings(cursor, facts)
+        drop_superseded_findings(cursor, facts)
         if facts.institutions is not None:
             # The restricted run is responsible for its institutions' alerts only.
             cursor.execute(

@@ -41,6 +41,7 @@ from jicai.batches.models import (
     Substitute,
     Winner,
 )
+from jicai.compliance import overlaps
 from jicai.monitoring.models import Alert, DeliveryFact, MonitoringRun, ProgressFact
 from jicai.policy import rules as policy_rules
 from jicai.policy.resolve import PolicyResolver
@@ -227,6 +228,8 @@ class Facts:
     work: dict = field(default_factory=dict)  # logical name → table name of shared work tables (PostgreSQL)
     # Real time (monitoring.realtime): only these institutions' facts and alerts; None = the whole scope.
     institutions: frozenset | None = None
+    # SPEC §15: provincial item → national item of the confirmed overlaps in force on as_of.
+    superseded: dict = field(default_factory=dict)
 
 
 # ---- SQL fragments -------------------------------------------------------------------------------------
@@ -492,7 +495,13 @@ def compute_facts(
     if institutions is None:
         run.save()
     facts = Facts(
-        as_of=as_of, scope=scope, run=run, contexts=contexts, provinces=provinces, institutions=institutions
+        as_of=as_of,
+        scope=scope,
+        run=run,
+        contexts=contexts,
+        provinces=provinces,
+        institutions=institutions,
+        superseded=overlaps.superseded_items(as_of),
     )
     with transaction.atomic(), connection.cursor() as cursor:
         setup_started = time.perf_counter()
@@ -723,6 +732,31 @@ def _slot_pick(column: str, facts: Facts, flag: str = "u", per_variant: bool = T
     return f"(CASE {' '.join(whens)} END)"
 
 
+def _not_superseded(facts: Facts, column: str) -> str:
+    """`{column} NOT IN (…)` over the provincial items superseded on D (SPEC §15), or "" when none: from the
+    national start such an item's agreements stop accruing and its monitoring stops (their products' new
+    lines count for the national item, trade.queries.items_for_products)."""
+    if not facts.superseded:
+        return ""
+    return f"{column} NOT IN ({', '.join(str(int(i)) for i in sorted(facts.superseded))})"
+
+
+# Findings about order lines already placed stay after an item is superseded: the delivery, receipt and
+# payment still owed and the price paid do not end with the provincial item.
+LINE_FINDINGS_OF_SUPERSEDED = ("LATE_RECEIPT", "LATE_PAYMENT", "PRICE_ABOVE_CAP")
+
+
+def drop_superseded_findings(cursor, facts: Facts) -> int:
+    """Remove the item-level findings (abnormal orders, offline suspects, not admitted, substitute limits …)
+    of provincial items superseded on D; evaluate.py calls it once every finding is in mon_finding."""
+    where = _not_superseded(facts, "item_id")
+    if not where:
+        return 0
+    kept = ", ".join(f"'{t}'" for t in LINE_FINDINGS_OF_SUPERSEDED)
+    cursor.execute(f"DELETE FROM mon_finding WHERE NOT ({where}) AND type NOT IN ({kept})")
+    return cursor.rowcount
+
+
 def _progress_facts(cursor, facts: Facts) -> int:
     """ProgressFact per institution × item of a started batch that was bought (W, N or U) or has an agreed
     volume. The three sources are grouped separately, each carrying the context's agreement year and time
@@ -806,6 +840,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
                      COALESCE(MAX(agreed), 0) AS agreed, MAX(reported) AS reported, MAX(has_av) AS has_av
               FROM ({bought} UNION ALL {substituted} UNION ALL {agreed}) s
               GROUP BY institution_id, item_id) x
+        {_not_superseded(facts, "WHERE x.item_id")}
         """,
         [_param(facts.as_of)],
     )
@@ -1383,6 +1418,7 @@ def _missing_reports(cursor, facts: Facts) -> int:
             missing: dict[int, int] = {}
             for company_id, item_id in (
                 Winner.objects.filter(item__batch=batch, province=province, role__in=SUPPLY_ROLES)
+                .exclude(item_id__in=list(facts.superseded))
                 .values_list("product__manufacturer_id", "item_id")
                 .distinct()
             ):

@@ -37,6 +37,8 @@ from jicai.batches.models import (
     Substitute,
     Winner,
 )
+from jicai.compliance import consistency, overlaps
+from jicai.compliance.consistency import ListingFlag
 from jicai.core.errors import NotFound, PermissionDenied
 from jicai.core.fields import MoneyField, money_value
 from jicai.core.money import money
@@ -384,7 +386,9 @@ def items_for_products(product_ids, on: dt.date, province: Region) -> dict[int, 
     """{product id: item id} — the item each product counts for: an item of its generic name and form group
     whose batch has winners in the province (the batch whose cycle holds `on`, else the latest); else the
     one item of that name and group when there is exactly one; else none (e.g. a substitute). The same
-    rule as the orders import (ingest/schemas/orders.py _ItemResolver), so OrderLine.item means one thing."""
+    rule as the orders import (ingest/schemas/orders.py _ItemResolver), so OrderLine.item means one thing.
+    From the national start of a confirmed overlap (SPEC §15) a superseded provincial item's products count
+    for the national item instead (as N, since they are not its winners)."""
     products = list(
         Product.objects.filter(pk__in=list(product_ids)).values_list(
             "pk", "generic_name", "dosage_form_group"
@@ -414,7 +418,8 @@ def items_for_products(product_ids, on: dt.date, province: Region) -> dict[int, 
             chosen[key] = max(pool, key=lambda r: (r[3], r[0]))[0]
         elif len(rows) == 1:
             chosen[key] = rows[0][0]
-    return {pk: chosen[(g, f)] for pk, g, f in products if (g, f) in chosen}
+    superseded = overlaps.superseded_items(on) if chosen else {}
+    return {pk: superseded.get(chosen[(g, f)], chosen[(g, f)]) for pk, g, f in products if (g, f) in chosen}
 
 
 def listing_price_on(product: Product, province: Region, on: dt.date) -> Decimal | None:
@@ -485,10 +490,15 @@ class ProductOption:
     kind_label: str
     listing_price: Decimal | None
     blocked_reason: str = ""
+    consistency: ListingFlag | None = None  # SPEC §4: withdrawn (撤网) or above the lowest passed price
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.consistency is not None and self.consistency.withdrawn
 
     @property
     def orderable(self) -> bool:
-        return self.listing_price is not None and not self.blocked_reason
+        return self.listing_price is not None and not self.blocked_reason and not self.withdrawn
 
 
 @dataclass
@@ -551,6 +561,9 @@ def order_options(actor, item: Item, on: dt.date) -> OrderOptions:
         kind = role if role else ("non_winning" if is_own else "substitute")
         blocked = blocks.get(product.manufacturer_id, "") if role in SUPPLY_ROLES else ""
         options.append(ProductOption(product, kind, KIND_LABELS[kind], product.listing, blocked))
+    flags = consistency.listing_flags({province: {o.product.pk for o in options}}, on)
+    for option in options:
+        option.consistency = flags.get((province.pk, option.product.pk))
     order = {"main": 0, "backup": 1, "backup2": 2, "nonsupply": 3, "non_winning": 4, "substitute": 5}
     options.sort(key=lambda o: (order[o.kind], o.product.code))
     distributor = None

@@ -193,24 +193,32 @@ def test_listing_prices_and_filters(world, batch_extras, jiangsu, api_client_for
             "province_code": "320000",
             "price": "0.1800",
             "valid_from": "2024-05-01",
+            "consistency_state": None,
+            "lowest_passed_price": None,
         },
         {
             "product_code": "XC10AAA001A001010100001",
             "province_code": "370000",
             "price": "0.1100",
             "valid_from": "2025-03-01",
+            "consistency_state": None,
+            "lowest_passed_price": None,
         },
         {
             "product_code": "XC10AAA001A001010100001",
             "province_code": "370000",
             "price": "0.1200",
             "valid_from": "2024-03-01",
+            "consistency_state": None,
+            "lowest_passed_price": None,
         },
         {
             "product_code": "XC10AAA001A001010100002",
             "province_code": "370000",
             "price": "0.2350",
             "valid_from": "2024-03-01",
+            "consistency_state": None,
+            "lowest_passed_price": None,
         },
     ]
     assert [r["price"] for r in get_json(client, "/listing-prices?province=320000")["results"]] == ["0.1800"]

@@ -249,6 +249,7 @@ def test_listing_price_xlsx_has_status_column(listing_world, client_for):
         "生效日期",
         "限价（元）",
         "挂网状态",
+        "一致性评价",
     )
     assert [(r[5], r[7], r[8]) for r in rows[1:]] == [
         (0.21, 0.2, "非供应省份挂网价超限"),

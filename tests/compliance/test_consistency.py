@@ -4,17 +4,22 @@ consistency_min_products = 3 (default)."""
 
 import datetime as dt
 import json
+import re
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
+from jicai.batches.models import ListingPrice
 from jicai.compliance import consistency
 from jicai.compliance.models import ConsistencyExemption
 from jicai.core.errors import DomainError, NotFound
 from jicai.core.models import AuditLog
 from jicai.trade import actions
 from jicai.trade.models import Order, OrderLine
+from tests import factories
 from tests.trade.conftest import TODAY, listing
+from tests.web.helpers import table_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +162,148 @@ def test_wrong_organisation_gets_404_and_changes_nothing(group, client_for, api_
     with pytest.raises(NotFound):
         consistency.delete_exemption(actor=group.pharmacist, exemption_id=exemption.pk)
     assert list(ConsistencyExemption.objects.values_list("reason", flat=True)) == ["暂不撤网"]
+
+
+# ---- listing pages and the order form show the withdrawal (SPEC §4) ---------------------------------------
+
+
+def consistency_column(response):
+    """{(product code, listing price): the 一致性评价 cell} of the listing-price page."""
+    return {(r[0], r[5]): r[9] for r in table_rows(response)}
+
+
+def test_listing_page_shows_withdrawn_on_the_listing_in_force_only(group, client_for):
+    # 石药's listing in force is the 2025-01-01 one; its 2024-03-01 row is history and carries no flag.
+    listing(group.nonwinning_product, group.province, "0.4000", valid_from=dt.date(2025, 1, 1))
+    response = client_for(group.province_bureau).get(reverse("batches:listing_prices"))
+    assert consistency_column(response) == {
+        (group.product.code, "0.1200"): "—",
+        (group.backup_product.code, "0.1500"): "—",
+        (group.backup2_product.code, "0.1800"): "—",
+        (group.nonwinning_product.code, "0.4000"): "撤网",
+        (group.nonwinning_product.code, "0.5000"): "—",
+        (group.substitute_product.code, "0.3000"): "—",
+    }
+    detail = client_for(group.province_bureau).get(f"/registry/products/{group.nonwinning_product.code}/")
+    assert [r[4] for r in table_rows(detail, "product-listing-prices")] == ["非中选产品 撤网", "非中选产品"]
+
+
+def test_listing_page_flags_non_passed_prices_above_the_lowest_passed_below_the_threshold(group, client_for):
+    """Two passed (齐鲁 0.1200, 华北 0.1500): no withdrawal; 扬子江 0.1800 and 石药 0.5000 are above 0.1200."""
+    group.backup2_product.consistency_passed = False
+    group.backup2_product.save(update_fields=["consistency_passed"])
+    listing(group.product, group.province, "0.2000", valid_from=dt.date(2025, 1, 1))  # lowest is now 0.1500
+    column = consistency_column(client_for(group.province_bureau).get(reverse("batches:listing_prices")))
+    flagged = {k: v for k, v in column.items() if v != "—"}
+    assert flagged == {
+        (group.backup2_product.code, "0.1800"): "高于最低通过价 0.1500（未通过一致性评价）",
+        (group.nonwinning_product.code, "0.5000"): "高于最低通过价 0.1500（未通过一致性评价）",
+    }
+
+
+def test_listing_api_carries_the_consistency_state(group, api_client_for):
+    body = api_client_for(group.province_bureau).get("/api/v1/listing-prices?province=370000").json()
+    states = {r["product_code"]: (r["consistency_state"], r["lowest_passed_price"]) for r in body["results"]}
+    assert states == {
+        group.product.code: (None, None),
+        group.backup_product.code: (None, None),
+        group.backup2_product.code: (None, None),
+        group.nonwinning_product.code: ("withdrawn", "0.1200"),
+        group.substitute_product.code: (None, None),
+    }
+    group.backup2_product.consistency_passed = False
+    group.backup2_product.save(update_fields=["consistency_passed"])
+    body = api_client_for(group.province_bureau).get("/api/v1/listing-prices?province=370000").json()
+    states = {r["product_code"]: r["consistency_state"] for r in body["results"] if r["consistency_state"]}
+    assert states == {
+        group.backup2_product.code: "above_lowest_passed",
+        group.nonwinning_product.code: "above_lowest_passed",
+    }
+
+
+def option_cells(response, product):
+    """The order form's row of `product`: (radio disabled?, 说明 cell)."""
+    body = response.content.decode()
+    radio = re.search(rf'<input[^>]*name="product" value="{product.pk}"[^>]*>', body).group(0)
+    (row,) = [r for r in table_rows(response, "order-form") if r[1] == product.code]
+    return "disabled" in radio, row[6]
+
+
+def test_order_form_does_not_offer_a_withdrawn_product(group, client_for):
+    page = client_for(group.pharmacist).get(reverse("trade:order_new") + f"?item={group.item.pk}")
+    assert page.status_code == 200
+    assert option_cells(page, group.nonwinning_product) == (True, "撤网")
+    assert option_cells(page, group.backup2_product) == (False, "")
+    # below the threshold the product is offered again, flagged above the lowest passed price
+    group.backup2_product.consistency_passed = False
+    group.backup2_product.save(update_fields=["consistency_passed"])
+    page = client_for(group.pharmacist).get(reverse("trade:order_new") + f"?item={group.item.pk}")
+    assert option_cells(page, group.nonwinning_product) == (
+        False,
+        "高于最低通过价 0.1200（未通过一致性评价）",
+    )
+
+
+def written():
+    return (Order.objects.count(), OrderLine.objects.count(), AuditLog.objects.count())
+
+
+def test_withdrawn_product_posted_anyway_is_refused_on_web_and_api_with_nothing_written(
+    group, client_for, api_client_for
+):
+    web, api = client_for(group.pharmacist), api_client_for(group.pharmacist)  # issuing the token is logged
+    before = written()
+    response = web.post(
+        reverse("trade:order_new") + f"?item={group.item.pk}",
+        {"product": group.nonwinning_product.pk, "qty": 10, "unit_price": ""},
+    )
+    assert response.status_code == 400 and "已撤网" in response.content.decode()
+    response = api.post(
+        "/api/v1/orders",
+        json.dumps({"lines": [{"product_code": group.nonwinning_product.code, "qty": 10}]}),
+        content_type="application/json",
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "withdrawn")
+    assert written() == before
+
+
+def add_groups(w, n: int, start: int):
+    """n generic groups in 山东, each with three passed products and one non-passed (withdrawn) one."""
+    for i in range(start, start + n):
+        products = [
+            factories.product(
+                f"XC10GGG001A0010101{i:03d}{k:02d}",
+                w.maker,
+                generic_name=f"药{i}",
+                consistency_passed=k < 3,
+            )
+            for k in range(4)
+        ]
+        ListingPrice.objects.bulk_create(
+            [
+                ListingPrice(product=p, province=w.province, price=Decimal("0.1000"), valid_from="2024-03-01")
+                for p in products
+            ]
+        )
+
+
+def test_listing_page_and_api_query_count_does_not_grow_with_withdrawn_rows(
+    group, client_for, api_client_for, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, api = client_for(group.province_bureau), api_client_for(group.province_bureau)
+    add_groups(group, 3, 100)
+    with CaptureQueriesContext(connection) as page_small:
+        rows = table_rows(client.get(reverse("batches:listing_prices")))
+    assert sum(r[9] == "撤网" for r in rows) == 4
+    with CaptureQueriesContext(connection) as api_small:
+        api.get("/api/v1/listing-prices?province=370000")
+    add_groups(group, 12, 200)
+    with django_assert_max_num_queries(len(page_small.captured_queries)):
+        rows = table_rows(client.get(reverse("batches:listing_prices")))
+    assert len(rows) == 50
+    with django_assert_max_num_queries(len(api_small.captured_queries)):
+        body = api.get("/api/v1/listing-prices?province=370000&page_size=100").json()
+    assert sum(r["consistency_state"] == "withdrawn" for r in body["results"]) == 16

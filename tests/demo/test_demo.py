@@ -1,6 +1,7 @@
 """`jicai demo`: the synthetic province is complete, valid, deterministic, replaceable and never overwrites
 real data."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -20,6 +21,7 @@ from jicai.batches.models import (
     Winner,
     WinnerRole,
 )
+from jicai.compliance.models import BatchOverlap
 from jicai.core.codes import check_institution_code, check_product_code, check_uscc
 from jicai.demo.catalogue import catalogue, spec_factor
 from jicai.demo.models import DemoRun
@@ -88,9 +90,10 @@ def test_small_scale_builds_with_exact_counts_for_seed_1(run_demo):
             "Product": 268,  # 245 + 23 of the earlier national batch the closed_year step adds
             "Batch": 4,
             "AgreementYear": 10,  # 2025-01-01..2027-12-31 and 2024-03-01..2027-02-28 → 3 each; 2025-07-01..2027-06-30 → 2 each
-            "Item": 38,  # 32 items of the first 24 catalogue generics + 3 consumables + 3 of generics 25–27
-            "Winner": 114,
-            "ItemFactor": 28,
+            # 32 items of the first 24 catalogue generics + 3 consumables + 1 continuation (接续) + 3 of generics 25–27
+            "Item": 39,
+            "Winner": 115,
+            "ItemFactor": 31,  # + the national item's 3 factors, copied to the continuation item
             "Substitute": 102,
             "ListingPrice": 268,  # every product is listed once
             "Organisation": 162,  # admin + 17 bureaus + 50 institutions + 94 companies
@@ -100,6 +103,15 @@ def test_small_scale_builds_with_exact_counts_for_seed_1(run_demo):
     run = DemoRun.objects.get()
     assert (run.scale, run.seed, run.status) == ("small", 1, DemoRun.Status.DONE)
     assert run.counts["registry.Institution"] == 50
+    # SPEC §15: the continuation item of SD-YP2025-1 overlaps GY-YD2024-1 and is confirmed from its start
+    overlap = BatchOverlap.objects.select_related("provincial_item", "national_item__batch").get()
+    assert (
+        overlap.provincial_item.item_code,
+        overlap.national_item.batch.code,
+        overlap.national_item.generic_name,
+        overlap.applies_from,
+        overlap.confirmed_at is not None,
+    ) == ("SD-YP2025-1-JX01", "GY-YD2024-1", "阿托伐他汀钙", dt.date(2025, 1, 1), True)
 
 
 @pytest.mark.postgres
@@ -143,7 +155,9 @@ def test_different_seed_gives_different_data(run_demo):
     assert second["winners"] != first["winners"]
     # The region tree and the catalogue are real data, not random.
     assert Region.objects.count() == 17
-    assert Item.objects.count() == 38
+    assert (
+        Item.objects.count() == 39
+    )  # 35 catalogue items + the continuation item (SPEC §15) + 3 closed-year items
 
 
 def test_every_code_passes_the_validators_without_warnings(run_demo):
@@ -220,6 +234,9 @@ def test_listing_prices_follow_the_listing_rules(run_demo):
     run_demo("small", 1)
 
     listing = dict(ListingPrice.objects.values_list("product_id", "price"))
+    # The continuation item (SPEC §15) is priced from a product of the national item it overlaps: the price
+    # levels below are those of the generated items.
+    continuation = set(BatchOverlap.objects.values_list("provincial_item_id", flat=True))
     for item in Item.objects.prefetch_related("winners__product", "factors"):
         winners = list(item.winners.all())
         highest = max(w.winning_price for w in winners)
@@ -234,6 +251,8 @@ def test_listing_prices_follow_the_listing_rules(run_demo):
         winner_ids = {w.product_id for w in winners}
         # Non-winning products of the main winner's dosage form cost more per reference unit (other forms of
         # the same item, e.g. 缓释片 beside 控释片, have their own price level).
+        if item.pk in continuation:
+            continue
         others = Product.objects.filter(generic_name=item.generic_name, dosage_form=main.product.dosage_form)
         for product in others.exclude(pk__in=winner_ids):
             assert listing[product.pk] / factors.get(product.pk, 1) > main.winning_price, product
@@ -244,7 +263,9 @@ def test_item_factors_convert_specs_to_the_reference_spec(run_demo):
 
     assert spec_factor("10mg", "20mg") == Decimal("0.5")
     assert spec_factor("2ml:20mg", "1ml:10mg") == Decimal(2)
-    atorvastatin = Item.objects.get(generic_name="阿托伐他汀钙")
+    atorvastatin = Item.objects.get(
+        generic_name="阿托伐他汀钙", batch__kind="national"
+    )  # not its continuation
     ten_mg = ItemFactor.objects.filter(item=atorvastatin, product__spec="10mg")
     assert ten_mg.exists() and {f.factor for f in ten_mg} == {Decimal("0.5")}
     for factor in ItemFactor.objects.select_related("product", "item"):

@@ -1,5 +1,5 @@
 """Step: SPEC §4 consistency withdrawal and §14/§15 in the demo — one exempted generic name, the detected
-national/provincial overlaps with the first one confirmed, delivery ratings of the last three finished
+national/provincial overlaps (one continuation item made when none is found) with the first one confirmed, delivery ratings of the last three finished
 months, demo-CA certificates with digitally signed agreements, and the review list of finished years."""
 
 import datetime as dt
@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from jicai.agreements.models import AgreementStatus, PurchaseAgreement
-from jicai.batches.models import AgreementYear
+from jicai.batches.models import AgreementYear, Item, ItemFactor, ListingPrice, Winner, WinnerRole
 from jicai.compliance import consistency, overlaps, review, signing
 from jicai.compliance.models import AgreementSignature, BatchOverlap, ConsistencyExemption, DeliveryRating
 from jicai.core import audit
@@ -60,6 +60,8 @@ def _exemption(ctx: DemoContext) -> None:
 
 def _overlaps(ctx: DemoContext) -> None:
     found = overlaps.detect_overlaps()
+    if not found and _continuation_item(ctx) is not None:
+        found = overlaps.detect_overlaps()
     first = BatchOverlap.objects.order_by("applies_from", "pk").first()
     if first is not None:
         first.confirmed_at = timezone.now()
@@ -68,6 +70,61 @@ def _overlaps(ctx: DemoContext) -> None:
             actor=None, action="compliance.overlap_confirmed", obj=first, summary="演示：确认批次重叠"
         )
     ctx.log(f"批次重叠：发现 {found} 个，确认 {1 if first else 0} 个")
+
+
+def _continuation_item(ctx: DemoContext) -> Item | None:
+    """The catalogue puts each generic name in one batch only, so nothing overlaps by itself: the demo adds
+    one continuation item (接续) to the latest provincial drug batch with the generic name and form group of
+    the first item of a national batch whose cycle overlaps it. Its main winner is a non-winning product of
+    that national item at the reference spec, at its listing price in the province (the national item's
+    item factors apply to it too), so after the confirmation its lines stay N of the national item (§15)."""
+    drug = {i.batch_id for i in ctx.items if not ctx.item_templates[i.pk].consumable}
+    provincial = [b for b in ctx.batches if b.kind == "provincial" and b.pk in drug]
+    for batch in sorted(provincial, key=lambda b: (b.cycle_start, b.pk), reverse=True):
+        for national in sorted(
+            (i for i in ctx.items if i.batch.kind == "national" and i.batch_id in drug),
+            key=lambda i: i.pk,
+        ):
+            if not (
+                national.batch.cycle_start <= batch.cycle_end
+                and batch.cycle_start <= national.batch.cycle_end
+            ):
+                continue
+            winners = set(Winner.objects.filter(item=national).values_list("product_id", flat=True))
+            listed = dict(
+                ListingPrice.objects.filter(
+                    province=ctx.province, product__in=ctx.item_products.get(national.pk, [])
+                )
+                .order_by("product_id", "valid_from")
+                .values_list("product_id", "price")
+            )  # the latest listing price of each product (later rows overwrite earlier ones)
+            factors = list(ItemFactor.objects.filter(item=national))
+            # at the reference spec (no item factor), so it can be the main winner
+            scaled = {f.product_id for f in factors}
+            candidates = sorted(pk for pk in listed if pk not in winners and pk not in scaled)
+            if not candidates:
+                continue
+            item = Item.objects.create(
+                batch=batch,
+                item_code=f"{batch.code}-JX01",
+                generic_name=national.generic_name,
+                dosage_form_group=national.dosage_form_group,
+            )
+            ItemFactor.objects.bulk_create(
+                [ItemFactor(item=item, product_id=f.product_id, factor=f.factor) for f in factors]
+            )
+            Winner.objects.create(
+                item=item,
+                product_id=candidates[0],
+                province=ctx.province,
+                role=WinnerRole.MAIN,
+                winning_price=listed[candidates[0]],
+            )
+            ctx.log(
+                f"批次重叠：{batch.code} 接续品种 {national.generic_name}（{national.dosage_form_group}）"
+            )
+            return item
+    return None
 
 
 def _month_start(day: dt.date, back: int) -> dt.date:

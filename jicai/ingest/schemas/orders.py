@@ -9,6 +9,7 @@ listing-price rule (trade.actions.place_order)."""
 import datetime as dt
 
 from jicai.batches.models import Item, Winner
+from jicai.compliance import overlaps
 from jicai.core.codes import check_uscc
 from jicai.core.money import amount
 from jicai.ingest.schemas.base import Column, Counts, ImportContext, Row, code, date, decimal, enum, integer
@@ -282,7 +283,9 @@ def _cached(ctx: ImportContext, name: str, queryset, codes: set) -> dict:
 class _ItemResolver:
     """The item an ordered product counts for: an item of its generic name and form group in a batch whose
     winners cover the institution's province (the batch whose cycle holds the order date, else the latest);
-    else the one item of that name and group when there is exactly one; else none (e.g. a substitute)."""
+    else the one item of that name and group when there is exactly one; else none (e.g. a substitute).
+    From the national start of a confirmed overlap (SPEC §15) a superseded provincial item gives way to the
+    national item (compliance.overlaps.superseding), as in trade.queries.items_for_products."""
 
     def __init__(self):
         self.by_name: dict[tuple[str, str], list[dict]] = {}
@@ -291,9 +294,13 @@ class _ItemResolver:
         ):
             self.by_name.setdefault((item["generic_name"], item["dosage_form_group"]), []).append(item)
         self.covered = set(Winner.objects.values_list("item_id", "province__code").distinct())
+        self.confirmed = overlaps.confirmed_overlaps()
         self.cache: dict[tuple[int, str, dt.date], int | None] = {}
 
     def item_for(self, product: dict, province: str, day: dt.date) -> int | None:
+        return overlaps.superseding(self._item_for(product, province, day), day, self.confirmed)
+
+    def _item_for(self, product: dict, province: str, day: dt.date) -> int | None:
         candidates = self.by_name.get((product["generic_name"], product["dosage_form_group"]), [])
         if not candidates:
             return None
