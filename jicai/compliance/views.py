@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from jicai.accounts import access
 from jicai.accounts.models import Organisation, Role
+from jicai.batches.models import AgreementYear
 from jicai.compliance import consistency, overlaps, ratings, review, signing
 from jicai.core.errors import DomainError
 from jicai.monitoring.notices import quarter_of
@@ -189,6 +190,16 @@ def review_page(request):
     filters = [Filter("batch", "批次编码"), Filter("year", "协议年度", placeholder="1")]
     values = filter_values(request, filters)
     rows, error, year = [], "", None
+    if not values["batch"] and (access.is_admin(actor) or access.is_bureau(actor)):
+        # Default: the agreement year that ended last (the review is only possible after a year's end).
+        latest = (
+            AgreementYear.objects.filter(end__lt=timezone.localdate())
+            .select_related("batch")
+            .order_by("-end", "batch__code")
+            .first()
+        )
+        if latest is not None:
+            values["batch"], values["year"] = latest.batch.code, str(latest.number)
     if values["batch"]:
         year = review.get_year(actor, values["batch"], values["year"] or 1)
         try:

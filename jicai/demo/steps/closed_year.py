@@ -4,7 +4,7 @@ can clear it with a refund and finalise its assessment at the demo's own today (
 The demo's today sits two thirds into year 1 of the first national batch, so only a batch that started a
 year earlier (GY-YD2023-1) has a year whose clearance has opened. Medium and province scales hold that batch
 with its items; the small scale gets it here with a few items of its own. One county's institutions get
-agreed volumes and effective agreements for that year and buy through the platform's own actions (order,
+approved demand reports, agreed volumes and effective agreements for that year and buy through the platform's own actions (order,
 delivery, receipt, payment), most of them close to their agreed volume and two — the institution login among
 them — far below it: their prepayment then exceeds what they used, which is what a clearance refund is. The
 county is the county login's, so both logins see the clearance and the finalised assessment. The funds step, which
@@ -18,11 +18,12 @@ from jicai.agreements.actions import write_agreements
 from jicai.agreements.models import AgreedVolume, DeliveryRelationship, PurchaseAgreement
 from jicai.batches.actions import sync_agreement_years
 from jicai.batches.models import AgreementYear, Batch, Winner, WinnerRole
+from jicai.demand.models import DemandLine, DemandReport, ReportingWindow, ReportStatus
 from jicai.demo.catalogue import catalogue
 from jicai.demo.context import DemoContext
 from jicai.demo.scales import BATCHES, shifted_spec
 from jicai.demo.steps.accounts import persona_institution
-from jicai.demo.steps.agreements import SIGN_WINDOW_DAYS, sign_year
+from jicai.demo.steps.agreements import SHANGHAI, SIGN_WINDOW_DAYS, sign_year
 from jicai.demo.steps.items import make_items
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Institution
@@ -87,11 +88,47 @@ def _relationships(ctx: DemoContext, mains: list[Winner]) -> None:
     )
 
 
+def _reports(ctx: DemoContext, year: AgreementYear, institutions, mains: list[Winner]) -> dict:
+    """The year's closed reporting window (three to two months before the year) with an approved report per
+    institution — what the post-cycle demand review compares purchases with (SPEC §14). Returns the reported
+    quantity per (institution, item)."""
+    window = ReportingWindow.objects.create(
+        batch=year.batch,
+        agreement_year=year.number,
+        bureau=ctx.organisations[("bureau", ctx.province.pk)],
+        region=ctx.province,
+        title=f"{year.batch.name} 第{year.number}协议年度报量",
+        opens_on=year.start - dt.timedelta(days=90),
+        deadline=year.start - dt.timedelta(days=60),
+        closed_at=dt.datetime.combine(year.start - dt.timedelta(days=59), dt.time(9), tzinfo=SHANGHAI),
+    )
+    reports = DemandReport.objects.bulk_create(
+        [DemandReport(window=window, institution=i, status=ReportStatus.APPROVED) for i in institutions]
+    )
+    reported, lines = {}, []
+    for report in reports:
+        for winner in mains:
+            qty = ctx.rng.randint(6, 30) * 100
+            reported[(report.institution_id, winner.item_id)] = qty
+            lines.append(
+                DemandLine(
+                    report=report,
+                    item=winner.item,
+                    history_qty=qty * ctx.rng.randint(90, 110) // 100,
+                    history_source=DemandLine.HistorySource.IMPORTED,
+                    reported_qty=qty,
+                )
+            )
+    DemandLine.objects.bulk_create(lines)
+    return reported
+
+
 def _volumes(ctx: DemoContext, year: AgreementYear, institutions, mains: list[Winner]) -> None:
+    reported = _reports(ctx, year, institutions, mains)
     rows = []
     for institution in institutions:
         for winner in mains:
-            qty = ctx.rng.randint(6, 30) * 100
+            qty = reported[(institution.pk, winner.item_id)]
             rows.append(
                 AgreedVolume(
                     agreement_year=year,
