@@ -54,6 +54,7 @@ TABLES = (
     Table("receipts", "trade.Receipt", "line__institution__region__path"),
     Table("payments", "trade.Payment", "line__institution__region__path"),
     Table("usage_lines", "trade.UsageLine", "institution__region__path"),
+    Table("batch_overlaps", "compliance.BatchOverlap", None),
 )
 
 
@@ -150,6 +151,7 @@ POLICY_COLUMNS = (
     ("substitute_growth_threshold", pa.decimal128(20, 10)),
     ("listing_cap_multiple", pa.decimal128(20, 10)),
     ("company_report_day", pa.int64()),
+    ("forecast_window_days", pa.int64()),
 )
 POLICY_SCHEMA = pa.schema(
     [pa.field("region_id", pa.int64()), pa.field("batch_id", pa.int64())]

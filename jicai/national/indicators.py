@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jicai.batches.models import SUPPLY_ROLES
-from jicai.monitoring.facts import OFFLINE_RATIO_DEN, OFFLINE_RATIO_NUM
+from jicai.monitoring.facts import LINE_FINDINGS_OF_SUPERSEDED, OFFLINE_RATIO_DEN, OFFLINE_RATIO_NUM
 
 # The exported tables (national.export.TABLES + policies) and the columns the steps read from each.
 INPUT_COLUMNS = {
@@ -55,7 +55,18 @@ INPUT_COLUMNS = {
     "payments": ("line_id", "amount", "paid_on"),
     "usage_lines": ("institution_id", "product_id", "qty", "used_on"),
     "policies": ("region_id", "batch_id"),
+    "batch_overlaps": ("provincial_item_id", "applies_from", "confirmed_at"),
 }
+
+
+# SPEC §15: from the national start of a confirmed overlap the provincial item has no progress facts and no
+# item-level alerts; the findings about lines already placed stay (monitoring.facts.LINE_FINDINGS_OF_SUPERSEDED).
+def _superseded(d: str, province: str, item: str) -> str:
+    return (
+        f"EXISTS (SELECT 1 FROM batch_overlaps ov WHERE ov.province = {province} AND ov.provincial_item_id = {item}"
+        f" AND ov.confirmed_at IS NOT NULL AND ov.applies_from <= {d})"
+    )
+
 
 # Alert types this definition computes: every §7 type whose inputs the export carries. Not here:
 # PRICE_ABOVE_CAP (listing prices), LATE_SUPPLIER_REPORT (supplier reports), tickets, prepayment,
@@ -320,7 +331,8 @@ def _steps(as_of_literal: str) -> list[Step]:
                  AND s.item_id = k.item_id
             LEFT JOIN agreed_src a ON a.province = k.province AND a.institution_id = k.institution_id
                  AND a.item_id = k.item_id
-            """,
+            WHERE NOT """
+            + _superseded(d, "k.province", "k.item_id"),
             "result",
         ),
         # DeliveryFact: lines of supply winners ordered in [S, min(E, D − grace)], not cancelled; delivered by
@@ -619,7 +631,12 @@ def _steps(as_of_literal: str) -> list[Step]:
             LEFT JOIN order_lines l ON l.province = a.province AND l.id = a.line_id
             LEFT JOIN orders o ON o.province = l.province AND o.id = l.order_id
             LEFT JOIN agreement_years y ON y.province = a.province AND y.id = a.year_id
-            """,
+            WHERE a.alert_type IN """
+            + "("
+            + ", ".join(f"'{t}'" for t in LINE_FINDINGS_OF_SUPERSEDED)
+            + ")"
+            + " OR a.item_id IS NULL OR NOT "
+            + _superseded(d, "a.province", "a.item_id"),
             "result",
         ),
         # Rankings (province → city → institution): completion of the agreed volumes (W over the items with
