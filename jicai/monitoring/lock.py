@@ -1,13 +1,16 @@
 """One monitoring run at a time per database (issue 15): two `jicai monitor` runs would interleave their fact
 and alert writes. PostgreSQL: a session-level advisory lock (released by the server when the process or
 its connection dies). SQLite: an exclusive `flock` on a file beside the database file (released by the
-kernel when the process dies). The second run learns who holds the lock and stops with that in its message.
+kernel when the process dies). The second run learns who holds the lock and stops with that in its message —
+except when the holder is a real-time drain (realtime.py), which lasts well under a second: a full run waits
+for it (up to DRAIN_WAIT_SECONDS) instead of failing because a receipt was just confirmed.
 """
 
 import datetime as dt
 import os
 import socket
-from contextlib import contextmanager
+import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from django.conf import settings
@@ -16,37 +19,55 @@ from django.db import connection
 # Any fixed 64-bit number: it names "the monitoring run" among PostgreSQL's advisory locks.
 ADVISORY_KEY = 0x4A49_4341_494D_4F4E  # "JICAIMON"
 LABEL_PREFIX = "jicai monitor"
+DRAIN_PREFIX = "jicai realtime"  # the holder's label when a real-time drain holds the lock
+DRAIN_WAIT_SECONDS = 30.0
+RETRY_SECONDS = 0.05
 
 
 class MonitorBusy(Exception):
     """Another monitoring run holds the lock; the message says which."""
 
+    def __init__(self, message: str, *, drain: bool = False):
+        super().__init__(message)
+        self.drain = drain  # the holder is a real-time drain
 
-def _label(as_of: dt.date) -> str:
+
+def _label(as_of: dt.date, prefix: str) -> str:
     started = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    return f"{LABEL_PREFIX} 进程 {os.getpid()}@{socket.gethostname()}，监测日期 {as_of}，开始于 {started}"
+    return f"{prefix} 进程 {os.getpid()}@{socket.gethostname()}，监测日期 {as_of}，开始于 {started}"
 
 
 def _busy(holder: str) -> MonitorBusy:
     holder = holder or "（未知进程）"
-    return MonitorBusy(f"另一个监测正在运行：{holder}。本次未运行，请等它结束后再试")
+    return MonitorBusy(
+        f"另一个监测正在运行：{holder}。本次未运行，请等它结束后再试", drain=holder.startswith(DRAIN_PREFIX)
+    )
 
 
 @contextmanager
-def monitor_lock(as_of: dt.date):
-    """Hold the monitoring lock for the block, or raise MonitorBusy at once (never wait)."""
-    if connection.vendor == "postgresql":
-        with _advisory_lock(as_of):
-            yield
-    else:
-        with _file_lock(as_of):
-            yield
+def monitor_lock(as_of: dt.date, *, drain: bool = False):
+    """Hold the monitoring lock for the block. A real-time drain (`drain=True`) raises MonitorBusy at once
+    when the lock is taken (it retries on its next tick); a full run does too when another full run holds it,
+    and waits up to DRAIN_WAIT_SECONDS when a drain does."""
+    prefix = DRAIN_PREFIX if drain else LABEL_PREFIX
+    deadline = time.monotonic() + DRAIN_WAIT_SECONDS
+    with ExitStack() as stack:
+        while True:
+            try:
+                lock = _advisory_lock if connection.vendor == "postgresql" else _file_lock
+                stack.enter_context(lock(as_of, prefix))
+                break
+            except MonitorBusy as exc:
+                if drain or not exc.drain or time.monotonic() >= deadline:
+                    raise
+                time.sleep(RETRY_SECONDS)
+        yield
 
 
 @contextmanager
-def _advisory_lock(as_of: dt.date):
+def _advisory_lock(as_of: dt.date, prefix: str):
     # application_name holds 63 bytes: plain ASCII, so no Chinese character is cut in half.
-    label = f"{LABEL_PREFIX} {os.getpid()}@{socket.gethostname()} as-of {as_of}"[:63]
+    label = f"{prefix} {os.getpid()}@{socket.gethostname()} as-of {as_of}"[:63]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_KEY])
         if not cursor.fetchone()[0]:
@@ -93,7 +114,7 @@ def lock_file_path() -> Path:
 
 
 @contextmanager
-def _file_lock(as_of: dt.date):
+def _file_lock(as_of: dt.date, prefix: str):
     import fcntl
 
     path = lock_file_path()
@@ -107,7 +128,7 @@ def _file_lock(as_of: dt.date):
             raise _busy(handle.read().strip()) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(_label(as_of))
+        handle.write(_label(as_of, prefix))
         handle.flush()
         try:
             yield

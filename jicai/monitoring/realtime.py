@@ -52,7 +52,7 @@ def drain(as_of: dt.date | None = None) -> dict | None:
         return None
     started = time.perf_counter()
     as_of = as_of or realtime_as_of()
-    with monitor_lock(as_of), transaction.atomic():
+    with monitor_lock(as_of, drain=True), transaction.atomic():
         keys = _take()
         if not keys:
             return None

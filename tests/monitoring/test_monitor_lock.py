@@ -71,3 +71,44 @@ def test_lock_is_released_after_a_run_so_runs_in_a_row_succeed(mworld):
         out = io.StringIO()
         call_command("monitor", "--as-of", "2024-06-08", stdout=out, stderr=io.StringIO())
         assert json.loads(out.getvalue())["as_of"] == "2024-06-08"
+
+
+DRAIN = """
+import datetime as dt, sys, time, django
+django.setup()
+from jicai.monitoring.lock import monitor_lock
+with monitor_lock(dt.date(2024, 6, 8), drain=True):
+    print("locked", flush=True)
+    time.sleep(1.5)  # a (long) real-time drain
+print("released", flush=True)
+"""
+
+
+def test_a_full_run_waits_for_a_real_time_drain_instead_of_failing(mworld, tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "jicai.settings",
+        "JICAI_DATA_DIR": str(tmp_path),
+    }
+    if connection.vendor != "postgresql":
+        subprocess.run(
+            [sys.executable, "-m", "jicai.cli", "migrate"], env=env, check=True, capture_output=True
+        )
+    drain = subprocess.Popen([sys.executable, "-c", DRAIN], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert drain.stdout.readline().strip() == "locked"
+        run = subprocess.run(
+            [sys.executable, "-m", "jicai.cli", "monitor", "--as-of", "2024-06-08"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        # It waited for the drain (the drain released first) and then ran.
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["as_of"] == "2024-06-08"
+    finally:
+        assert drain.stdout.readline().strip() == "released"
+        drain.wait(timeout=30)
+    assert drain.returncode == 0
