@@ -112,6 +112,48 @@ def _alert(type_, inst, item, supplier, product, line, year, vnum, vden, tnum, t
     )
 
 
+def _item_alert(type_, vnum, vden, tnum, tden) -> str:
+    """An alert about an (institution, item) of an agreement year, read from the progress facts `x`."""
+    return _alert(
+        type_, "x.institution_id", "x.item_id", "NULL", "NULL", "NULL", "x.year_id", vnum, vden, tnum, tden
+    )
+
+
+def _line_alert(type_, vnum, vden, tnum, tden) -> str:
+    """An alert about one order line `x` (institution, item, supplier, product, line, year)."""
+    return _alert(
+        type_,
+        "x.institution_id",
+        "x.item_id",
+        "x.supplier_id",
+        "x.product_id",
+        "x.line_id",
+        "x.year_id",
+        vnum,
+        vden,
+        tnum,
+        tden,
+    )
+
+
+def _supplier_alert(type_, vnum, vden, tnum, tden, tier="NULL") -> str:
+    """An alert about a (supplier, institution) pair `x` of an agreement year."""
+    return _alert(
+        type_,
+        "x.institution_id",
+        "NULL",
+        "x.supplier_id",
+        "NULL",
+        "NULL",
+        "x.agreement_year_id",
+        vnum,
+        vden,
+        tnum,
+        tden,
+        tier,
+    )
+
+
 def steps(as_of_literal: str) -> list[Step]:
     """The steps in order; `as_of_literal` is D as a SQL date literal (the only per-run value not in ctx)."""
     return [
@@ -125,14 +167,8 @@ def _steps(as_of_literal: str) -> list[Step]:
     fac = "COALESCE(f.factor, 1)"
     same_product = "f.province = {a}.province AND f.item_id = {i} AND f.product_id = {a}.product_id"
     progress_rules = [
-        _alert(
+        _item_alert(
             "PROGRESS_LAG",
-            "x.institution_id",
-            "x.item_id",
-            "NULL",
-            "NULL",
-            "NULL",
-            "x.year_id",
             "x.purchased_winning",
             "x.agreed_qty",
             "x.elapsed * x.tolerance",
@@ -140,70 +176,40 @@ def _steps(as_of_literal: str) -> list[Step]:
         )
         + " FROM pf x WHERE x.agreed_qty > 0"
         " AND x.purchased_winning * x.total_days < x.tolerance * x.elapsed * x.agreed_qty",
-        _alert(
+        _item_alert(
             "NONWINNING_EXCEEDS_WINNING",
-            "x.institution_id",
-            "x.item_id",
-            "NULL",
-            "NULL",
-            "NULL",
-            "x.year_id",
             "x.purchased_nonwinning",
             "1",
             "x.purchased_winning",
             "1",
         )
         + " FROM pf x WHERE x.purchased_nonwinning > x.purchased_winning",
-        _alert(
+        _item_alert(
             "SUBSTITUTE_EXCEEDS_LAST_YEAR",
-            "x.institution_id",
-            "x.item_id",
-            "NULL",
-            "NULL",
-            "NULL",
-            "x.year_id",
             "x.purchased_substitute",
             "1",
             "x.substitute_last_year",
             "1",
         )
         + " FROM pf x WHERE x.purchased_substitute > x.substitute_last_year",
-        _alert(
+        _item_alert(
             "SUBSTITUTE_GROWTH",
-            "x.institution_id",
-            "x.item_id",
-            "NULL",
-            "NULL",
-            "NULL",
-            "x.year_id",
             "x.purchased_substitute",
             "1",
             "(1 + x.growth) * x.substitute_same_days_last_year",
             "1",
         )
         + " FROM pf x WHERE x.purchased_substitute > (1 + x.growth) * x.substitute_same_days_last_year",
-        _alert(
+        _item_alert(
             "OVER_PURCHASE",
-            "x.institution_id",
-            "x.item_id",
-            "NULL",
-            "NULL",
-            "NULL",
-            "x.year_id",
             "x.purchased_winning",
             "1",
             "x.over_mult * x.agreed_qty",
             "1",
         )
         + " FROM pf x WHERE x.agreed_qty > 0 AND x.purchased_winning > x.over_mult * x.agreed_qty",
-        _alert(
+        _item_alert(
             "UNREPORTED_PURCHASE",
-            "x.institution_id",
-            "x.item_id",
-            "NULL",
-            "NULL",
-            "NULL",
-            "x.year_id",
             "x.purchased_winning + x.purchased_nonwinning + x.purchased_substitute",
             "1",
             "0",
@@ -513,14 +519,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             " UNION ALL ".join(
                 progress_rules
                 + [
-                    _alert(
+                    _supplier_alert(
                         "LOW_DELIVERY_RATE",
-                        "x.institution_id",
-                        "NULL",
-                        "x.supplier_id",
-                        "NULL",
-                        "NULL",
-                        "x.agreement_year_id",
                         "x.delivered_qty",
                         "x.ordered_qty",
                         "c.floor_rate",
@@ -534,42 +534,24 @@ def _steps(as_of_literal: str) -> list[Step]:
                     " JOIN ic c ON c.province = x.province AND c.institution_id = x.institution_id"
                     " AND c.batch_id = y.batch_id"
                     " WHERE x.ordered_qty > 0 AND x.delivered_qty < c.floor_rate * x.ordered_qty",
-                    _alert(
+                    _line_alert(
                         "LATE_RECEIPT",
-                        "x.institution_id",
-                        "x.item_id",
-                        "x.supplier_id",
-                        "x.product_id",
-                        "x.line_id",
-                        "x.year_id",
                         "x.delivered - x.received",
                         "1",
                         "x.receipt_days",
                         "1",
                     )
                     + " FROM late_receipts x",
-                    _alert(
+                    _line_alert(
                         "LATE_PAYMENT",
-                        "x.institution_id",
-                        "x.item_id",
-                        "x.supplier_id",
-                        "x.product_id",
-                        "x.line_id",
-                        "x.year_id",
                         "x.payable - x.paid",
                         "1",
                         "x.pay_days",
                         "1",
                     )
                     + " FROM late_payments x",
-                    _alert(
+                    _line_alert(
                         "ABNORMAL_ORDER",
-                        "x.institution_id",
-                        "x.item_id",
-                        "x.supplier_id",
-                        "x.product_id",
-                        "x.line_id",
-                        "x.year_id",
                         "x.qty",
                         "1",
                         "x.k * (CASE WHEN x.hist * x.factor > x.agreed THEN x.hist * x.factor"
@@ -591,14 +573,8 @@ def _steps(as_of_literal: str) -> list[Step]:
                         str(OFFLINE_RATIO_DEN),
                     )
                     + " FROM offline x",
-                    _alert(
+                    _supplier_alert(
                         "UNSIGNED_AGREEMENT",
-                        "x.institution_id",
-                        "NULL",
-                        "x.supplier_id",
-                        "NULL",
-                        "NULL",
-                        "x.agreement_year_id",
                         "x.n",
                         "1",
                         "NULL",
