@@ -22,6 +22,8 @@ from jicai.trade.models import OrderLine
 D = dt.date
 # A Wednesday and a Thursday, both followed by a working day on the official 2026 calendar.
 JUNE, SEPTEMBER = D(2026, 6, 10), D(2026, 9, 10)
+# The running national batch (the closed_year step adds an earlier one with its own window and lines).
+RUNNING = BATCHES["GY-YD2024-1"].name
 
 
 # ---- the shift itself (pure) -------------------------------------------------------------------------------
@@ -90,7 +92,7 @@ def build(db, settings):
 def dated_snapshot() -> dict:
     """The dated rows of a demo, keyed by codes and dates (ids restart on every run anyway)."""
     # Lines of the running national batch (the closed_year step's earlier batch is bought a year before).
-    lines = OrderLine.objects.filter(item__batch__name=BATCHES["GY-YD2024-1"].name).aggregate(
+    lines = OrderLine.objects.filter(item__batch__name=RUNNING).aggregate(
         n=Count("id"), first=Min("ordered_on"), last=Max("ordered_on"), qty=Sum("qty")
     )
     return {
@@ -103,9 +105,9 @@ def dated_snapshot() -> dict:
             )
         ),
         "windows": list(
-            ReportingWindow.objects.order_by("opens_on", "title").values_list(
-                "title", "agreement_year", "opens_on", "deadline"
-            )
+            ReportingWindow.objects.filter(batch__name=RUNNING)
+            .order_by("opens_on", "title")
+            .values_list("title", "agreement_year", "opens_on", "deadline")
         ),
         "tickets": list(
             Ticket.objects.order_by("opened_on", "institution__code", "status", "reply_due").values_list(
@@ -167,7 +169,7 @@ def test_a_later_today_moves_every_date(build):
 def test_reporting_window_is_open_on_today_for_the_persona_county(build):
     build(JUNE.isoformat())
 
-    window = ReportingWindow.objects.get(agreement_year=2)
+    window = ReportingWindow.objects.get(batch__name=RUNNING, agreement_year=2)
     assert window.title == "第十批国家组织药品集中带量采购第2协议年度报量（荣成市医疗保障局）"
     assert window.opens_on <= JUNE <= window.deadline and window.closed_at is None
     county = window.region
@@ -176,7 +178,7 @@ def test_reporting_window_is_open_on_today_for_the_persona_county(build):
     assert reports.count() == in_county > 0
     assert set(reports.values_list("status", flat=True)) == {"draft"}
     # The finished round of year 1 was closed when its reports were approved (deadline + 3 days, 15:00).
-    finished = ReportingWindow.objects.get(agreement_year=1)
+    finished = ReportingWindow.objects.get(batch__name=RUNNING, agreement_year=1)
     assert finished.closed_at == dt.datetime(2025, 8, 3, 15, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 

@@ -38,7 +38,7 @@ def test_institution_home_shows_actual_plan_and_projection_per_item(forecast_wor
             "第1年度",
             "1000",
             "280",
-            "273.9726",
+            "274",
             "810",
             "28.0%",
             "81.0%",
@@ -67,12 +67,12 @@ def test_other_institution_sees_only_its_own_forecast(forecast_world, client_for
         # Σ agreed 1810, Σ purchased 560, Σ projected 1620 → 89.5 %; one item alert (Weihai).
         (
             "province_bureau",
-            ["GY-YD2023-1", "第1年度", "1810", "560", "495.8904", "1620", "30.9%", "89.5%", "1"],
+            ["GY-YD2023-1", "第1年度", "1810", "560", "496", "1620", "30.9%", "89.5%", "1"],
         ),
-        ("city_bureau", ["GY-YD2023-1", "第1年度", "1000", "280", "273.9726", "810", "28.0%", "81.0%", "1"]),
+        ("city_bureau", ["GY-YD2023-1", "第1年度", "1000", "280", "274", "810", "28.0%", "81.0%", "1"]),
         (
             "other_city_bureau",
-            ["GY-YD2023-1", "第1年度", "810", "280", "221.9178", "810", "34.6%", "100.0%", "0"],
+            ["GY-YD2023-1", "第1年度", "810", "280", "222", "810", "34.6%", "100.0%", "0"],
         ),
     ],
 )
