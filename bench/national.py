@@ -3,7 +3,7 @@ relabelling one exported province, on DuckDB and on Spark `local[1]`/`local[2]`,
 
     .venv/bin/python bench/national.py DIR [--province 370000] [--as-of 2025-08-31] [--k 1,2,3]
         [--engines duckdb:1,duckdb:2,spark:1,spark:2] [--repeat 1] [--work /tmp/jicai-bench-national]
-        [--spark-budget 900] [--spark-memory 6g] [--target-seconds 10]
+        [--spark-budget 900] [--timeout 0] [--spark-memory 6g] [--target-seconds 10]
 
 DIR is a `jicai export` folder holding DIR/<province>/ (e.g. the province demo: `jicai export /work/natbench
 --region 370000`; the small demo for a quick check). The province is copied max(K) times into WORK under new
@@ -26,7 +26,8 @@ lines), "seconds", "rows_per_second", "rows_per_second_per_core", "runs", "sessi
 "slowest_steps", "alerts", "target_seconds", "met"}; the target (the issue's: one province on DuckDB
 ≤ 10 s) applies to DuckDB at K = 1 on all cores, `met` is null elsewhere. Spark at a K whose time,
 extrapolated linearly from its smaller K, exceeds --spark-budget seconds is not run: a line with
-"skipped" and the estimate says so. Progress goes to stderr.
+"skipped" and the estimate says so; a measurement still running after --timeout seconds is stopped and
+reported as "timed_out". Progress goes to stderr.
 """
 
 import argparse
@@ -34,6 +35,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -212,6 +214,7 @@ def main() -> None:
     parser.add_argument("--work", default="/tmp/jicai-bench-national")
     parser.add_argument("--spark-budget", type=float, default=900, help="seconds one Spark run may take")
     parser.add_argument("--spark-memory", default="", help="Spark driver memory (JICAI_SPARK_DRIVER_MEMORY)")
+    parser.add_argument("--timeout", type=float, default=0, help="seconds before a measurement is stopped")
     parser.add_argument("--target-seconds", type=float, default=TARGET_SECONDS)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -251,8 +254,25 @@ def main() -> None:
             command += ["--target-seconds", str(args.target_seconds)]
             if args.spark_memory:
                 command += ["--spark-memory", args.spark_memory]
-            proc = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False, cwd=ROOT)
-            line = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+            # Its own process group, so a timeout also stops the Spark JVM the child started.
+            proc = subprocess.Popen(
+                command, stdout=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True
+            )
+            try:
+                out, _ = proc.communicate(timeout=args.timeout or None)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                emit(
+                    name="national",
+                    engine=engine,
+                    cores=cores,
+                    k=k,
+                    rows=order_lines(dirs[k]),
+                    timed_out=args.timeout,
+                )
+                continue
+            line = out.strip().splitlines()[-1] if out.strip() else ""
             if proc.returncode != 0 or not line.startswith("{"):
                 emit(name="national", engine=engine, cores=cores, k=k, failed=f"exit {proc.returncode}")
                 continue
