@@ -1,0 +1,286 @@
+"""Benchmark: `jicai national` (the §7 indicators from Parquet, jicai/national/run.py) on K provinces made by
+relabelling one exported province, on DuckDB and on Spark `local[1]`/`local[2]`, in the same run.
+
+    .venv/bin/python bench/national.py DIR [--province 370000] [--as-of 2025-08-31] [--k 1,2,3]
+        [--engines duckdb:1,duckdb:2,spark:1,spark:2] [--repeat 1] [--work /tmp/jicai-bench-national]
+        [--spark-budget 900] [--timeout 0] [--spark-memory 6g] [--target-seconds 10]
+
+DIR is a `jicai export` folder holding DIR/<province>/ (e.g. the province demo: `jicai export /work/natbench
+--region 370000`; the small demo for a quick check). The province is copied max(K) times into WORK under new
+province codes 910000, 920000, … (prefixes no real province uses), rewriting every column that carries the
+province code or the region path: regions.code, regions.path, the province's name (so rankings tell the
+copies apart) and institutions.code (H + region code + serial). Companies' and products' codes are national
+(the same company and product in every province) and ids are per-province (every join of the definition
+matches on province too), so they stay. Every file is copied, not linked, so K provinces are K times the
+bytes on disk and in the page cache, as real provinces would be. WORK/k<K>/ holds links to the first K.
+
+Each measurement runs in its own process (Spark allows one master per process): `run_national(WORK/k<K>,
+D, engine)` timed as a whole, from checking the input files to the renamed result folder with alerts and
+rankings.xlsx, i.e. what `jicai national` waits for; the Spark session is started before the clock (its
+start is reported as `session_seconds`). An engine is NAME:CORES — DuckDB with that many threads
+(JICAI_DUCKDB_THREADS), Spark with master local[CORES]. With --repeat N the same process runs N times
+(Spark keeps its warm JVM) and `seconds` is the fastest.
+
+One JSON line per measurement on stdout: {"name": "national", "engine", "cores", "k", "rows" (order
+lines), "seconds", "rows_per_second", "rows_per_second_per_core", "runs", "session_seconds",
+"slowest_steps", "alerts", "target_seconds", "met"}; the target (the issue's: one province on DuckDB
+≤ 10 s) applies to DuckDB at K = 1 on all cores, `met` is null elsewhere. Spark at a K whose time,
+extrapolated linearly from its smaller K, exceeds --spark-budget seconds is not run: a line with
+"skipped" and the estimate says so; a measurement still running after --timeout seconds is stopped and
+reported as "timed_out". Progress goes to stderr.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_SECONDS = 10
+# Relabelled provinces get these two-digit prefixes: no real province code starts with 9.
+PREFIXES = ("91", "92", "93", "94", "95", "96", "97", "98", "99")
+
+
+def emit(**fields) -> None:
+    print(json.dumps(fields, ensure_ascii=False, default=str), flush=True)
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def _relabel_column(table: pa.Table, name: str, pattern: str, replacement: str) -> pa.Table:
+    column = pc.replace_substring_regex(table.column(name), pattern=pattern, replacement=replacement)
+    return table.set_column(table.schema.get_field_index(name), table.schema.field(name), column)
+
+
+def relabel(source: Path, target: Path, old: str, new: str) -> None:
+    """Copy province folder `source` (code `old`) to `target` as province `new`: the same two-digit prefix
+    is swapped in every region code, path segment and institution code; the province's name gets the code."""
+    tmp = target.with_name(f".{target.name}-tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    a, b = old[:2], new[:2]
+    for path in sorted(source.glob("*.parquet")):
+        if path.name == "regions.parquet":
+            table = pq.read_table(path)
+            table = _relabel_column(table, "code", f"^{a}", b)
+            table = _relabel_column(table, "path", f"(^|/){a}", rf"\1{b}")
+            names = [
+                f"{n}（{new}）" if code == new else n
+                for n, code in zip(
+                    table.column("name").to_pylist(), table.column("code").to_pylist(), strict=True
+                )
+            ]
+            table = table.set_column(
+                table.schema.get_field_index("name"), table.schema.field("name"), pa.array(names, pa.string())
+            )
+            bad = [c for c in table.column("code").to_pylist() if not c.startswith(b)]
+            if bad or new not in table.column("code").to_pylist():
+                raise SystemExit(f"{path}: region codes not all under {old}: {bad[:5]}")
+            pq.write_table(table, tmp / path.name, compression="zstd")
+        elif path.name == "institutions.parquet":
+            table = _relabel_column(pq.read_table(path), "code", f"^([A-Z]*){a}", rf"\1{b}")
+            pq.write_table(table, tmp / path.name, compression="zstd")
+        else:
+            shutil.copyfile(path, tmp / path.name)
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+
+
+def prepare(source: Path, work: Path, ks: list[int]) -> dict[int, Path]:
+    """WORK/provinces/<code>/ relabelled copies (reused when already made from the same source), and
+    WORK/k<K>/<code> links to the first K of them."""
+    old = source.name
+    provinces = work / "provinces"
+    provinces.mkdir(parents=True, exist_ok=True)
+    stamp_of = {p.name: p.stat().st_mtime_ns for p in source.glob("*.parquet")}
+    codes = [f"{PREFIXES[i]}0000" for i in range(max(ks))]
+    for code in codes:
+        stamp = provinces / f".{code}.source"
+        expected = json.dumps({"source": str(source.resolve()), "files": stamp_of}, sort_keys=True)
+        if (provinces / code).is_dir() and stamp.is_file() and stamp.read_text() == expected:
+            say(f"reuse {provinces / code}")
+            continue
+        started = time.perf_counter()
+        relabel(source, provinces / code, old, code)
+        stamp.write_text(expected)
+        say(f"relabelled {old} → {code} in {time.perf_counter() - started:.1f} s")
+    dirs = {}
+    for k in ks:
+        folder = work / f"k{k}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        for code in codes[:k]:
+            (folder / code).symlink_to(provinces / code, target_is_directory=True)
+        dirs[k] = folder
+    return dirs
+
+
+def order_lines(folder: Path) -> int:
+    return sum(pq.ParquetFile(p / "order_lines.parquet").metadata.num_rows for p in sorted(folder.iterdir()))
+
+
+def child(args) -> None:
+    """One (engine, cores, K) measurement in this process; prints its JSON line."""
+    engine, cores, k = args.child.split(":")
+    cores = int(cores)
+    if engine == "duckdb":
+        os.environ["JICAI_DUCKDB_THREADS"] = str(cores)
+    else:
+        os.environ["JICAI_SPARK_MASTER"] = f"local[{cores}]"
+        if args.spark_memory:
+            os.environ["JICAI_SPARK_DRIVER_MEMORY"] = args.spark_memory
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jicai.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from jicai.national.run import run_national
+
+    session_seconds = None
+    if engine == "spark":
+        from jicai.national.engines import spark_session
+
+        started = time.perf_counter()
+        spark_session()
+        session_seconds = round(time.perf_counter() - started, 2)
+    folder = Path(args.work) / f"k{k}"
+    output = Path(args.work) / f"out-{engine}-{cores}-k{k}"
+    rows = order_lines(folder)
+    runs, steps, alerts = [], {}, 0
+    for _ in range(args.repeat):
+        marks: list[tuple[str, float]] = []
+        started = time.perf_counter()
+        result = run_national(
+            folder,
+            dt.date.fromisoformat(args.as_of),
+            engine,
+            output=output,
+            say=lambda text, marks=marks: (
+                marks.append((text.split(": ", 1)[-1], time.perf_counter())),
+                say(text),
+            ),
+        )
+        ended = time.perf_counter()
+        runs.append(round(ended - started, 2))
+        alerts = len(result.alerts)
+        # Time per step: from its start to the next one's. The last engine step also carries the Python tail
+        # (alerts read back, divided and sorted; rankings.xlsx; rename), as run_national reports no more.
+        marks.insert(0, ("inputs, contexts, engine set-up", started))
+        marks[-1] = (f"{marks[-1][0]} + python tail", marks[-1][1])
+        marks.append(("end", ended))
+        if runs[-1] == min(runs):
+            steps = {name: round(marks[i + 1][1] - t, 2) for i, (name, t) in enumerate(marks[:-1])}
+        shutil.rmtree(output, ignore_errors=True)
+    seconds = min(runs)
+    applies = engine == "duckdb" and int(k) == 1 and cores == (os.cpu_count() or cores)
+    emit(
+        name="national",
+        engine=engine,
+        cores=cores,
+        k=int(k),
+        rows=rows,
+        seconds=seconds,
+        rows_per_second=round(rows / seconds),
+        rows_per_second_per_core=round(rows / seconds / cores),
+        runs=runs,
+        session_seconds=session_seconds,
+        slowest_steps=dict(sorted(steps.items(), key=lambda kv: -kv[1])[:6]),
+        alerts=alerts,
+        target_seconds=args.target_seconds if applies else None,
+        met=(seconds <= args.target_seconds) if applies else None,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", help="a `jicai export` folder holding DIR/<province>/")
+    parser.add_argument(
+        "--province", default="", help="the exported province to copy (default: the only one)"
+    )
+    parser.add_argument("--as-of", default="2025-08-31")
+    parser.add_argument("--k", default="1,2,3", help="numbers of provinces")
+    parser.add_argument("--engines", default="duckdb:1,duckdb:2,spark:1,spark:2", help="NAME:CORES,…")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--work", default="/tmp/jicai-bench-national")
+    parser.add_argument("--spark-budget", type=float, default=900, help="seconds one Spark run may take")
+    parser.add_argument("--spark-memory", default="", help="Spark driver memory (JICAI_SPARK_DRIVER_MEMORY)")
+    parser.add_argument("--timeout", type=float, default=0, help="seconds before a measurement is stopped")
+    parser.add_argument("--target-seconds", type=float, default=TARGET_SECONDS)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    exported = sorted(p for p in Path(args.dir).iterdir() if p.is_dir() and p.name.isdigit())
+    source = next((p for p in exported if p.name == args.province), None) if args.province else None
+    if source is None:
+        if args.province or len(exported) != 1:
+            raise SystemExit(f"{args.dir}: give --province, one of {[p.name for p in exported]}")
+        source = exported[0]
+    ks = sorted({int(k) for k in args.k.split(",")})
+    engines = [(e.split(":")[0], int(e.split(":")[1])) for e in args.engines.split(",")]
+    dirs = prepare(source, Path(args.work), ks)
+    for engine, cores in engines:
+        done: dict[int, float] = {}  # K → seconds, for the Spark budget
+        for k in ks:
+            if engine == "spark" and done:
+                last = max(done)
+                estimate = done[last] * k / last
+                if estimate > args.spark_budget:
+                    emit(
+                        name="national",
+                        engine=engine,
+                        cores=cores,
+                        k=k,
+                        rows=order_lines(dirs[k]),
+                        skipped=f"estimated {estimate:.0f} s (linear from K={last}) > --spark-budget "
+                        f"{args.spark_budget:.0f} s",
+                    )
+                    continue
+            say(f"{engine} cores={cores} K={k}")
+            command = [sys.executable, __file__, args.dir, "--child", f"{engine}:{cores}:{k}"]
+            command += ["--as-of", args.as_of, "--repeat", str(args.repeat), "--work", args.work]
+            command += ["--target-seconds", str(args.target_seconds)]
+            if args.spark_memory:
+                command += ["--spark-memory", args.spark_memory]
+            # Its own process group, so a timeout also stops the Spark JVM the child started.
+            proc = subprocess.Popen(
+                command, stdout=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True
+            )
+            try:
+                out, _ = proc.communicate(timeout=args.timeout or None)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                emit(
+                    name="national",
+                    engine=engine,
+                    cores=cores,
+                    k=k,
+                    rows=order_lines(dirs[k]),
+                    timed_out=args.timeout,
+                )
+                continue
+            line = out.strip().splitlines()[-1] if out.strip() else ""
+            if proc.returncode != 0 or not line.startswith("{"):
+                emit(name="national", engine=engine, cores=cores, k=k, failed=f"exit {proc.returncode}")
+                continue
+            print(line, flush=True)
+            done[k] = json.loads(line)["seconds"]
+
+
+if __name__ == "__main__":
+    main()
