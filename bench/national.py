@@ -233,6 +233,11 @@ def main() -> None:
     ks = sorted({int(k) for k in args.k.split(",")})
     engines = [(e.split(":")[0], int(e.split(":")[1])) for e in args.engines.split(",")]
     dirs = prepare(source, Path(args.work), ks)
+
+    def unmeasured(engine, cores, k, **why) -> None:
+        """The JSON line of a measurement that was skipped or stopped, saying why."""
+        emit(name="national", engine=engine, cores=cores, k=k, rows=order_lines(dirs[k]), **why)
+
     for engine, cores in engines:
         done: dict[int, float] = {}  # K → seconds, for the Spark budget
         for k in ks:
@@ -240,12 +245,10 @@ def main() -> None:
                 last = max(done)
                 estimate = done[last] * k / last
                 if estimate > args.spark_budget:
-                    emit(
-                        name="national",
-                        engine=engine,
-                        cores=cores,
-                        k=k,
-                        rows=order_lines(dirs[k]),
+                    unmeasured(
+                        engine,
+                        cores,
+                        k,
                         skipped=f"estimated {estimate:.0f} s (linear from K={last}) > --spark-budget "
                         f"{args.spark_budget:.0f} s",
                     )
@@ -265,14 +268,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.communicate()
-                emit(
-                    name="national",
-                    engine=engine,
-                    cores=cores,
-                    k=k,
-                    rows=order_lines(dirs[k]),
-                    timed_out=args.timeout,
-                )
+                unmeasured(engine, cores, k, timed_out=args.timeout)
                 continue
             line = out.strip().splitlines()[-1] if out.strip() else ""
             if proc.returncode != 0 or not line.startswith("{"):
