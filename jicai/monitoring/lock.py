@@ -29,7 +29,7 @@ class MonitorBusy(Exception):
 
     def __init__(self, message: str, *, drain: bool = False):
         super().__init__(message)
-        self.drain = drain  # the holder is a real-time drain
+        self.drain = drain  # the holder is a real-time drain (or was just released): worth a short wait
 
 
 def _label(as_of: dt.date, prefix: str) -> str:
@@ -38,9 +38,11 @@ def _label(as_of: dt.date, prefix: str) -> str:
 
 
 def _busy(holder: str) -> MonitorBusy:
-    holder = holder or "（未知进程）"
+    # No holder to be found means the lock was released between our try and our look (its label is
+    # cleared just before the unlock): as worth waiting for as a drain.
     return MonitorBusy(
-        f"另一个监测正在运行：{holder}。本次未运行，请等它结束后再试", drain=holder.startswith(DRAIN_PREFIX)
+        f"另一个监测正在运行：{holder or '（未知进程）'}。本次未运行，请等它结束后再试",
+        drain=not holder or holder.startswith(DRAIN_PREFIX),
     )
 
 

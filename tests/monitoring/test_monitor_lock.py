@@ -79,7 +79,7 @@ django.setup()
 from jicai.monitoring.lock import monitor_lock
 with monitor_lock(dt.date(2024, 6, 8), drain=True):
     print("locked", flush=True)
-    time.sleep(1.5)  # a (long) real-time drain
+    time.sleep(4)  # a (very long) real-time drain: longer than the full run takes to start
 print("released", flush=True)
 """
 
