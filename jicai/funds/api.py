@@ -210,21 +210,28 @@ class AssessmentOut(Schema):
     saving_base: float
     retained: float
     finalised: bool
+    stored_at: dt.datetime | None = None
     items: list[AssessmentItemOut]
 
 
 @router.get(
     "/assessments",
     response=with_errors(page_of(AssessmentOut), 404),
-    summary="集采执行考核（本机构或辖区，已定稿的为冻结结果）",
+    summary="集采执行考核（本机构或辖区，已定稿的为冻结结果；有存储的试算结果时读取它，stored_at 为存储时间，不含品种明细）",
 )
 def list_assessments(
     request, paging: Query[PageParams], batch_code: str, year: int, as_of: dt.date | None = None
 ):
     institutions = assessment.assessable_institutions(request.actor)
     agreement_year = assessment.get_year(batch_code, year)
-    rows = assessment.results(agreement_year, institutions, as_of or timezone.localdate())
-    return paginate_rows(rows, paging, lambda r: dict(assessment.result_json(r), finalised=r["finalised"]))
+    run = assessment.latest_run(agreement_year, as_of)
+    as_of = run.as_of if run else (as_of or timezone.localdate())
+    rows = assessment.results(agreement_year, institutions, as_of, run=run)
+    return paginate_rows(
+        rows,
+        paging,
+        lambda r: dict(assessment.result_json(r), finalised=r["finalised"], stored_at=r.get("stored_at")),
+    )
 
 
 class FinaliseIn(Schema):

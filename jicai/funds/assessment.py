@@ -6,6 +6,7 @@ those grouped rows with the pure functions of funds.rules. A finalised result is
 inputs: `results` reads it instead of recomputing, so later orders do not change it."""
 
 import datetime as dt
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,7 +21,14 @@ from jicai.batches.models import AgreementYear, Item, ItemFactor, Substitute, Wi
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound
 from jicai.funds import rules
-from jicai.funds.models import AssessmentResult, Exemption, ExemptionMode, ReferencePrice
+from jicai.funds.models import (
+    AssessmentResult,
+    AssessmentRun,
+    AssessmentRunRow,
+    Exemption,
+    ExemptionMode,
+    ReferencePrice,
+)
 from jicai.funds.purchased import purchased
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Institution, Product
@@ -87,8 +95,14 @@ def _purchases(kind: str, by_day: bool, inst_ids: list[int], start, end, product
     )
 
 
-def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
-    """The assessment of each given institution with agreed volumes in `year`, as of `as_of`."""
+def compute(year: AgreementYear, institutions, as_of: dt.date, *, detail: bool = True) -> list[dict]:
+    """The assessment of each given institution with agreed volumes in `year`, as of `as_of`. Without
+    `detail` the rows carry the figures only (score, grade, retention, saving base, retained) and empty
+    `items`/`inputs`: what the ranking needs, for a province's million (institution, item) pairs.
+
+    Set-based: the quantities come from grouped queries (agreed per institution and item; purchases per
+    institution, product and price), the institutions' items are grouped once (not searched per
+    institution), policies are resolved once per region and exemptions looked up per item."""
     batch = year.batch
     end = min(year.end, as_of)
     agreed_rows = list(
@@ -149,7 +163,11 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
             (timezone.localdate(created), timezone.localdate(lifted) if lifted else None)
         )
     resolver = PolicyResolver.load()
-    basis = {pk: resolver.resolve(insts[pk].region, batch).progress_basis for pk in inst_ids}
+    policies = {}
+    for institution in insts.values():
+        if institution.region_id not in policies:
+            policies[institution.region_id] = resolver.resolve(institution.region, batch)
+    basis = {pk: policies[insts[pk].region_id].progress_basis for pk in inst_ids}
     # The order day matters only against a supply block: the institutions with one get their purchases
     # by day, the others by (product, price) alone — a province's year is then a few rows per volume
     # instead of one per order day.
@@ -191,18 +209,23 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
             row.left_out += units
         else:
             row.non_winning += units
-    exemptions = list(
-        Exemption.objects.filter(agreement_year=year, item_id__in=item_ids).select_related("region")
-    )
+    exemptions = defaultdict(list)
+    for exemption in Exemption.objects.filter(agreement_year=year, item_id__in=item_ids).select_related(
+        "region", "institution"
+    ):
+        exemptions[exemption.item_id].append(exemption)
+    by_institution: dict[int, list[int]] = defaultdict(list)
+    for inst_id, item_id in inputs:
+        by_institution[inst_id].append(item_id)
     out = []
     for inst_id in sorted(inst_ids, key=lambda pk: insts[pk].code):
         institution = insts[inst_id]
         province = institution.region.province_code
-        policy = resolver.resolve(institution.region, batch)
+        policy = policies[institution.region_id]
         weighted, savings, item_rows, item_inputs = [], [], [], []
-        for item_id in sorted((i for (n, i) in inputs if n == inst_id), key=lambda i: items[i].item_code):
+        for item_id in sorted(by_institution[inst_id], key=lambda i: items[i].item_code):
             row = inputs[(inst_id, item_id)]
-            exemption = _exemption_for(exemptions, institution, item_id)
+            exemption = _exemption_for(exemptions.get(item_id, ()), institution, item_id)
             mode = exemption.mode if exemption else None
             if mode == ExemptionMode.SHARE:
                 whole_w, whole_n = row.winning, row.non_winning
@@ -223,6 +246,8 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
                     savings.append(
                         rules.item_saving(row.agreed, reference, min(row.winning, Decimal(row.agreed)), price)
                     )
+            if not detail:
+                continue
             item_rows.append(
                 {
                     "item": items[item_id].item_code,
@@ -270,7 +295,9 @@ def compute(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
                 "saving_base": base,
                 "retained": retained,
                 "items": item_rows,
-                "inputs": {
+                "inputs": {}
+                if not detail
+                else {
                     "as_of": as_of.isoformat(),
                     "fund_payment_ratio": str(policy.fund_payment_ratio),
                     "assessment_grades": [
@@ -300,15 +327,91 @@ def _from_snapshot(result: AssessmentResult) -> dict:
     }
 
 
-def results(year: AgreementYear, institutions, as_of: dt.date) -> list[dict]:
-    """Finalised snapshots where they exist, a fresh computation for the others; ranked by score."""
+def latest_run(year: AgreementYear, as_of: dt.date | None = None) -> AssessmentRun | None:
+    """The newest stored run of `year` (for `as_of` when given)."""
+    runs = AssessmentRun.objects.filter(agreement_year=year)
+    if as_of is not None:
+        runs = runs.filter(as_of=as_of)
+    return runs.order_by("-computed_at", "-id").first()
+
+
+def store(year: AgreementYear, as_of: dt.date) -> AssessmentRun:
+    """Compute every institution of `year` as of `as_of` and store it as the run for that date, replacing
+    older runs of the same date in one transaction (readers see the old run or the new one, never a mix)."""
+    started = time.perf_counter()
+    rows = compute(year, Institution.objects.all(), as_of, detail=False)
+    seconds = time.perf_counter() - started
+    with transaction.atomic():
+        AssessmentRun.objects.filter(agreement_year=year, as_of=as_of).delete()
+        run = AssessmentRun.objects.create(
+            agreement_year=year, as_of=as_of, seconds=round(seconds, 3), institutions=len(rows)
+        )
+        AssessmentRunRow.objects.bulk_create(
+            (
+                AssessmentRunRow(
+                    run=run,
+                    institution_id=r["institution_id"],
+                    score=r["score"],
+                    grade=r["grade"],
+                    retention_rate=r["retention_rate"],
+                    saving_base=r["saving_base"],
+                    retained=r["retained"],
+                )
+                for r in rows
+            ),
+            batch_size=2000,
+        )
+    return run
+
+
+def _from_run(run: AssessmentRun, institutions) -> list[dict]:
+    return [
+        {
+            "institution": code,
+            "institution_id": inst_id,
+            "institution_name": name,
+            "score": score,
+            "grade": grade,
+            "retention_rate": retention,
+            "saving_base": base,
+            "retained": retained,
+            "items": [],
+            "inputs": {},
+            "finalised": False,
+            "stored_at": run.computed_at,
+        }
+        for inst_id, code, name, score, grade, retention, base, retained in run.rows.filter(
+            institution__in=institutions
+        ).values_list(
+            "institution_id",
+            "institution__code",
+            "institution__name",
+            "score",
+            "grade",
+            "retention_rate",
+            "saving_base",
+            "retained",
+        )
+    ]
+
+
+def results(
+    year: AgreementYear, institutions, as_of: dt.date, *, run: AssessmentRun | None = None
+) -> list[dict]:
+    """Finalised snapshots where they exist, the others from the stored `run` when given (its figures as of
+    its date, `stored_at` set, no item rows) or else a fresh computation; ranked by score."""
     frozen = {
         r.institution_id: _from_snapshot(r)
         for r in AssessmentResult.objects.filter(
             agreement_year=year, institution__in=institutions
         ).select_related("institution")
     }
-    live = [dict(r, finalised=False) for r in compute(year, institutions.exclude(pk__in=list(frozen)), as_of)]
+    if run is not None:
+        live = [r for r in _from_run(run, institutions) if r["institution_id"] not in frozen]
+    else:
+        live = [
+            dict(r, finalised=False) for r in compute(year, institutions.exclude(pk__in=list(frozen)), as_of)
+        ]
     rows = list(frozen.values()) + live
     rows.sort(key=lambda r: (-r["score"], r["institution"]))
     return rows

@@ -184,6 +184,55 @@ class AssessmentResult(models.Model):
         return f"{self.institution_id}/{self.agreement_year_id} {self.score} {self.grade}"
 
 
+class AssessmentRun(models.Model):
+    """A stored, provisional assessment of every institution with agreed volumes in one agreement year as of a
+    date (`jicai assess --store`): a province's ranking takes minutes to compute, so the ranking page and API
+    read the latest stored run for (year, as_of) and say when it was computed. Not a finalisation: a newer
+    run for the same date replaces it; finalised snapshots (AssessmentResult) still win over it."""
+
+    agreement_year = models.ForeignKey(
+        AgreementYear, on_delete=models.CASCADE, related_name="assessment_runs"
+    )
+    as_of = models.DateField("计算日期")
+    computed_at = models.DateTimeField("计算时间", auto_now_add=True)
+    seconds = models.FloatField("用时（秒）", default=0)
+    institutions = models.PositiveIntegerField("机构数", default=0)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [
+            models.Index(fields=["agreement_year", "as_of", "-computed_at"], name="assessment_run_latest")
+        ]
+        verbose_name = "考核试算结果"
+        verbose_name_plural = "考核试算结果"
+
+    def __str__(self):
+        return f"{self.agreement_year_id} {self.as_of} @ {self.computed_at}"
+
+
+class AssessmentRunRow(models.Model):
+    """One institution of a stored run: the figures of `assessment.compute` (the item rows and inputs are left
+    out, a province's run would hold a million of them: the per-institution report computes them)."""
+
+    run = models.ForeignKey(AssessmentRun, on_delete=models.CASCADE, related_name="rows")
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    score = models.DecimalField("得分", max_digits=6, decimal_places=2)
+    grade = models.CharField("等级", max_length=8)
+    retention_rate = models.DecimalField("结余留用比例", max_digits=5, decimal_places=4)
+    saving_base = MoneyField("结余基数")
+    retained = MoneyField("结余留用金额")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "institution"], name="assessment_run_once")]
+        verbose_name = "考核试算机构结果"
+        verbose_name_plural = "考核试算机构结果"
+
+    def __str__(self):
+        return f"{self.run_id}/{self.institution_id} {self.score} {self.grade}"
+
+
 class FundAccount(models.Model):
     """An institution's prepayment balance for one agreement year (SPEC §12: prepayment and clearance are per
     institution and agreement year): disbursements of the year's tranches add, direct settlements of lines

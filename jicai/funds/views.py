@@ -326,6 +326,14 @@ def _assessment_params(request):
     return batch_code, number, _date(request.GET.get("as_of", "").strip())
 
 
+def _ranking_source(request, year, as_of):
+    """(as_of, stored run or None): the ranking reads the stored run of the asked date, or without a date the
+    newest stored run of the year (its date); with neither it computes live as of `as_of` (today)."""
+    asked = request.GET.get("as_of", "").strip()
+    run = assessment.latest_run(year, as_of if asked else None)
+    return (run.as_of if run else as_of), run
+
+
 RANKING_COLUMNS = [
     Column("排名", lambda r: r["rank"], numeric=True, width=6),
     Column(
@@ -350,8 +358,9 @@ def assessment_ranking(request):
     institutions = assessment.assessable_institutions(actor)
     batch_code, number, as_of = _assessment_params(request)
     year = assessment.get_year(batch_code, number)
+    as_of, run = _ranking_source(request, year, as_of)
     query = f"?{urlencode({'batch': batch_code, 'year': number, 'as_of': as_of.isoformat()})}"
-    rows = assessment.results(year, institutions, as_of)
+    rows = assessment.results(year, institutions, as_of, run=run)
     for rank, row in enumerate(rows, start=1):
         row["rank"], row["query"] = rank, query
     filters = [
@@ -382,7 +391,14 @@ def assessment_ranking(request):
             "can_finalise": can_finalise and bool(rows),
             "year": year,
             "as_of": as_of,
-            "list_note": "得分 = 100 × Σ(约定金额 × 完成率) / Σ 约定金额；结余基数 = Σ max(0, 约定量 × 集采前参考价 − 约定内中选采购量 × 中选价) × 基金支付比例。"
+            "list_note": (
+                f"计算日期 {as_of.isoformat()} 的试算结果存储于 "
+                f"{timezone.localtime(run.computed_at):%Y-%m-%d %H:%M}（jicai assess --store），"
+                "之后的数据变更在下次存储时计入。"
+                if run
+                else ""
+            )
+            + "得分 = 100 × Σ(约定金额 × 完成率) / Σ 约定金额；结余基数 = Σ max(0, 约定量 × 集采前参考价 − 约定内中选采购量 × 中选价) × 基金支付比例。"
             "定稿后结果冻结，不随后续数据变化。",
         },
     )

@@ -365,3 +365,121 @@ def test_ordered_basis_counts_orders_by_order_date(world):
     assert score() == (D("0.00"), "D")
     PolicyProfile.objects.create(region=w.province, values={"progress_basis": "ordered"})
     assert score() == (D("60.00"), "C")
+
+
+FIGURES = ("institution", "institution_id", "score", "grade", "retention_rate", "saving_base", "retained")
+
+
+def _figures(rows):
+    return [tuple(r[k] for k in FIGURES) for r in rows]
+
+
+def test_fast_path_and_stored_run_equal_the_old_definition_on_a_generated_case(assessed):
+    """Seeded random purchases (winning, backup and non-winning products, prices either side of the standard,
+    inside and outside the year and a supply block) and agreed volumes for six institutions on top of the
+    hand-worked case: the set-based compute, its figures-only form and a stored run all equal the old
+    definition (tests/funds/reference_assessment.py), at two dates."""
+    import random
+
+    from jicai.registry.models import Institution, Product
+    from tests.factories import institution
+    from tests.funds.reference_assessment import old_compute
+
+    w = assessed
+    rng = random.Random(15)
+    extra = [
+        institution("H37100200003", "环翠区第二医院", w.county),
+        institution("H37100000001", "威海市立医院", w.city, level="tertiary"),
+        institution("H37020200002", "市南区社区卫生服务中心", w.other_county, level="grassroots"),
+    ]
+    institutions = [w.hospital, w.clinic, w.other_hospital, *extra]
+    items = list(Item.objects.filter(batch=w.batch).order_by("item_code"))
+    have = set(AgreedVolume.objects.values_list("institution_id", "item_id"))
+    for inst in institutions:
+        for item in items:
+            if (inst.pk, item.pk) not in have and rng.random() < 0.7:
+                _agreed(w, inst, item, rng.choice([0, 1, 7, 500, 1_000, 3_333]))
+    offers = {}
+    for item in items:
+        products = list(
+            Product.objects.filter(generic_name=item.generic_name, dosage_form_group=item.dosage_form_group)
+        )
+        offers[item] = products
+    block = SupplyBlock.objects.create(supplier=w.maker, institution=extra[0], item=items[1], reason="停产")
+    SupplyBlock.objects.filter(pk=block.pk).update(
+        created_at=dt.datetime(2024, 6, 1, 9, tzinfo=SH), lifted_at=dt.datetime(2024, 9, 1, 9, tzinfo=SH)
+    )
+    for _ in range(120):
+        item = rng.choice(items)
+        day = dt.date(2024, 2, 20) + dt.timedelta(days=rng.randrange(0, 400))
+        receive(
+            w,
+            rng.choice(institutions),
+            rng.choice([1, 3, 250, 999, 4_000]),
+            day,
+            product=rng.choice(offers[item]),
+            item=item,
+            unit_price=rng.choice(["0.0500", "0.0650", "0.1200", "0.1999", "0.2000", "0.2001", "1.5000"]),
+        )
+    everyone = Institution.objects.all()
+    for as_of in (dt.date(2024, 10, 1), AFTER_YEAR):
+        old = old_compute(w.year1, everyone, as_of)
+        new = assessment.compute(w.year1, everyone, as_of)
+        assert len(new) == 6 and new == old
+        # The generated case is not trivial: several grades, a saving, a share and an exclude exemption.
+        assert len({r["grade"] for r in new}) >= 2 and any(r["saving_base"] > 0 for r in new)
+        assert {i["exempt"] for r in new for i in r["items"]} >= {"share", "exclude", None}
+        assert _figures(assessment.compute(w.year1, everyone, as_of, detail=False)) == _figures(old)
+        live = assessment.results(w.year1, everyone, as_of)
+        run = assessment.store(w.year1, as_of)
+        assert run.institutions == 6 and run.as_of == as_of
+        stored = assessment.results(w.year1, everyone, as_of, run=run)
+        assert _figures(stored) == _figures(live)
+        assert all(r["stored_at"] == run.computed_at and not r["finalised"] for r in stored)
+        # A bureau's subtree reads the same rows of the run.
+        county = Institution.objects.filter(region__path__startswith=w.county.path)
+        assert _figures(assessment.results(w.year1, county, as_of, run=run)) == _figures(
+            assessment.results(w.year1, county, as_of)
+        )
+
+
+def test_ranking_page_and_api_read_the_stored_run(assessed, client_for, api_client_for):
+    """`jicai assess --store` stores the run; the ranking page without a date shows it (with its date and
+    time), a newer data change shows only after the next store; the API says `stored_at`; a store for the
+    same date replaces the run, another date adds one."""
+    from jicai.funds.models import AssessmentRun, AssessmentRunRow
+
+    w = assessed
+    out = io.StringIO()
+    call_command(
+        "assess", "--batch", "GY-YD2023-1", "--year", "1", "--as-of", "2025-03-05", "--store", stdout=out
+    )
+    assert "3 家机构" in out.getvalue()
+    run = AssessmentRun.objects.get()
+    assert run.institutions == 3 and AssessmentRunRow.objects.filter(run=run).count() == 3
+    # The clinic buys 1 200 more (before E): live 92.00, the stored run still says 80.00.
+    receive(w, w.clinic, 1_200, dt.date(2024, 10, 1))
+    city = client_for(w.city_bureau)
+    text = city.get("/funds/assessment/?batch=GY-YD2023-1&year=1").content.decode()
+    assert "计算日期 2025-03-05 的试算结果存储于" in text
+    assert "84.69" in text and "80.00" in text and "92.00" not in text and w.other_hospital.name not in text
+    api = api_client_for(w.province_bureau).get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1").json()
+    assert [(r["institution"], r["score"]) for r in api["results"]] == [
+        (w.hospital.code, 84.69),
+        (w.clinic.code, 80.0),
+        (w.other_hospital.code, 59.99),
+    ]
+    assert all(r["stored_at"] and r["items"] == [] for r in api["results"])
+    # Another date without a run is computed live: 92.00 = 100 × 9 200 × 0.12 / (10 000 × 0.12).
+    live = city.get("/funds/assessment/?batch=GY-YD2023-1&year=1&as_of=2025-03-06").content.decode()
+    assert "92.00" in live and "试算结果存储于" not in live
+    # Storing the same date again replaces the run.
+    call_command(
+        "assess", "--batch", "GY-YD2023-1", "--year", "1", "--as-of", "2025-03-05", "--store", stdout=out
+    )
+    assert AssessmentRun.objects.count() == 1 and AssessmentRun.objects.get().pk != run.pk
+    assert "92.00" in city.get("/funds/assessment/?batch=GY-YD2023-1&year=1").content.decode()
+    # A finalised snapshot still wins over the run.
+    assessment.finalise(actor=w.province_bureau, year=w.year1, as_of=AFTER_YEAR)
+    api = api_client_for(w.province_bureau).get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1").json()
+    assert all(r["finalised"] and r["stored_at"] is None for r in api["results"])

@@ -1,5 +1,6 @@
-"""`jicai assess --batch CODE --year N [--as-of YYYY-MM-DD] [--format json|table]` (SPEC §10, §12): the
-assessment of every institution with agreed volumes in that agreement year; finalised ones as frozen."""
+"""`jicai assess --batch CODE --year N [--as-of YYYY-MM-DD] [--format json|table] [--store]` (SPEC §10, §12):
+the assessment of every institution with agreed volumes in that agreement year; finalised ones as frozen.
+`--store` computes it once more and stores it as the run the ranking page and API read for that date."""
 
 import json
 
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from jicai.core.commands import parse_as_of
 from jicai.core.errors import DomainError
-from jicai.funds.assessment import get_year, result_json, results
+from jicai.funds.assessment import get_year, result_json, results, store
 from jicai.registry.models import Institution
 
 
@@ -20,6 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--year", required=True, type=int, help="协议年度序号")
         parser.add_argument("--as-of", default="", help="计算日期 YYYY-MM-DD（默认今天）")
         parser.add_argument("--format", choices=("json", "table"), default="json")
+        parser.add_argument(
+            "--store",
+            action="store_true",
+            help="存储试算结果，供考核排名页面与接口读取（替换同一计算日期的旧结果）",
+        )
 
     def handle(self, *args, **options):
         as_of = parse_as_of(options["as_of"]) if options["as_of"] else timezone.localdate()
@@ -27,6 +33,13 @@ class Command(BaseCommand):
             year = get_year(options["batch"], options["year"])
         except DomainError as exc:
             raise CommandError(exc.message) from None
+        if options["store"]:
+            run = store(year, as_of)
+            self.stdout.write(
+                f"已存储 {year.batch.code} 第{year.number}协议年度 {as_of} 的考核试算："
+                f"{run.institutions} 家机构，用时 {run.seconds:.1f} 秒"
+            )
+            return
         rows = [result_json(r) for r in results(year, Institution.objects.all(), as_of)]
         if options["format"] == "json":
             data = {"batch": year.batch.code, "agreement_year": year.number, "institutions": rows}
