@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from jicai.accounts import access
@@ -393,6 +394,40 @@ def _from_run(run: AssessmentRun, institutions) -> list[dict]:
             "retained",
         )
     ]
+
+
+def run_ranking(year: AgreementYear, run: AssessmentRun, institutions):
+    """The ranking of a stored run as a queryset ordered and numbered in SQL (`rank` by score, then code), so
+    a page reads its 20 rows, not the province's 10,000; None when some institution of the scope has a
+    finalised snapshot for the year (those rows are merged in Python by `results`). `ranking_rows` turns a
+    page of it into the rows of `results`."""
+    if AssessmentResult.objects.filter(agreement_year=year, institution__in=institutions).exists():
+        return None
+    order = [F("score").desc(), F("institution__code").asc()]
+    return (
+        run.rows.filter(institution__in=institutions)
+        .annotate(rank=Window(RowNumber(), order_by=order))
+        .values(
+            "rank",
+            "institution_id",
+            "institution__code",
+            "institution__name",
+            "score",
+            "grade",
+            "retention_rate",
+            "saving_base",
+            "retained",
+        )
+        .order_by(*order)
+    )
+
+
+def ranking_rows(run: AssessmentRun, rows: list[dict]) -> None:
+    """In place: a page of `run_ranking` in the shape of `results` rows."""
+    for r in rows:
+        r["institution"] = r.pop("institution__code")
+        r["institution_name"] = r.pop("institution__name")
+        r.update(items=[], inputs={}, finalised=False, stored_at=run.computed_at)
 
 
 def results(

@@ -360,20 +360,38 @@ def assessment_ranking(request):
     year = assessment.get_year(batch_code, number)
     as_of, run = _ranking_source(request, year, as_of)
     query = f"?{urlencode({'batch': batch_code, 'year': number, 'as_of': as_of.isoformat()})}"
-    rows = assessment.results(year, institutions, as_of, run=run)
-    for rank, row in enumerate(rows, start=1):
-        row["rank"], row["query"] = rank, query
     filters = [
         Filter("batch", "批次编码"),
         Filter("year", "协议年度"),
         Filter("as_of", "计算日期", placeholder="YYYY-MM-DD"),
     ]
     values = filter_values(request, filters, defaults={"batch": batch_code, "year": str(number)})
-    if values["q"]:
-        rows = [r for r in rows if values["q"] in r["institution"] or values["q"] in r["institution_name"]]
-    can_finalise = (access.is_bureau(actor) or access.is_admin(actor)) and not all(
-        r["finalised"] for r in rows
-    )
+    # A stored run without finalised rows in scope and without a search: ranked and paged in SQL.
+    ranked = assessment.run_ranking(year, run, institutions) if run and not values["q"] else None
+    prepare = None
+    if ranked is not None:
+        rows = ranked
+
+        def prepare(page_rows):
+            assessment.ranking_rows(run, page_rows)
+            for row in page_rows:
+                row["query"] = query
+
+        top = list(ranked[:30])
+        prepare(top)
+        can_finalise = access.is_bureau(actor) or access.is_admin(actor)
+    else:
+        rows = assessment.results(year, institutions, as_of, run=run)
+        for rank, row in enumerate(rows, start=1):
+            row["rank"], row["query"] = rank, query
+        if values["q"]:
+            rows = [
+                r for r in rows if values["q"] in r["institution"] or values["q"] in r["institution_name"]
+            ]
+        top = rows[:30]
+        can_finalise = (access.is_bureau(actor) or access.is_admin(actor)) and not all(
+            r["finalised"] for r in rows
+        )
     page = ListPage(
         f"{batch_code} 第{number}协议年度 集采执行考核排名",
         RANKING_COLUMNS,
@@ -381,14 +399,15 @@ def assessment_ranking(request):
         "机构代码或名称",
         f"考核排名_{batch_code}_第{number}年",
         template="funds/ranking.html",
+        prepare=prepare,
         context={
             "breadcrumbs": [("集采执行考核", None)],
             "chart": {
-                "labels": [r["institution_name"] for r in rows[:30]],
-                "series": [{"name": "得分", "values": [float(r["score"]) for r in rows[:30]]}],
+                "labels": [r["institution_name"] for r in top],
+                "series": [{"name": "得分", "values": [float(r["score"]) for r in top]}],
                 "max": 100,
             },
-            "can_finalise": can_finalise and bool(rows),
+            "can_finalise": can_finalise and bool(top),
             "year": year,
             "as_of": as_of,
             "list_note": (

@@ -463,6 +463,21 @@ def test_ranking_page_and_api_read_the_stored_run(assessed, client_for, api_clie
     text = city.get("/funds/assessment/?batch=GY-YD2023-1&year=1").content.decode()
     assert "计算日期 2025-03-05 的试算结果存储于" in text
     assert "84.69" in text and "80.00" in text and "92.00" not in text and w.other_hospital.name not in text
+    # Ranked and numbered in SQL (the export reads the same queryset); a search keeps the full ranking's rank.
+    import openpyxl
+
+    province = client_for(w.province_bureau)
+    xlsx = province.get("/funds/assessment/?batch=GY-YD2023-1&year=1&export=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).active
+    assert [r[:2] + r[3:5] for r in sheet.iter_rows(min_row=2, values_only=True)] == [
+        (1, w.hospital.code, 84.69, "A"),
+        (2, w.clinic.code, 80.0, "A"),
+        (3, w.other_hospital.code, 59.99, "D"),
+    ]
+    found = province.get(f"/funds/assessment/?batch=GY-YD2023-1&year=1&q={w.other_hospital.code}")
+    assert [(r["rank"], r["institution"]) for r in found.context["page_obj"].object_list] == [
+        (3, w.other_hospital.code)
+    ]
     api = api_client_for(w.province_bureau).get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1").json()
     assert [(r["institution"], r["score"]) for r in api["results"]] == [
         (w.hospital.code, 84.69),
