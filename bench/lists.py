@@ -161,6 +161,19 @@ def api_lists(client) -> list[str]:
     return sorted(found)
 
 
+def required_query(path: str) -> str:
+    """Lists with required query parameters get those of their default page: the assessments of the
+    newest national batch's first agreement year (what `/funds/assessment/` shows without parameters)."""
+    if path == "/api/v1/assessments":
+        from jicai.batches.models import Batch
+
+        code = (
+            Batch.objects.filter(kind="national").order_by("-cycle_start").values_list("code", flat=True)[0]
+        )
+        return f"?batch_code={code}&year=1"
+    return ""
+
+
 def measure(args) -> None:
     import logging
 
@@ -210,7 +223,7 @@ def measure(args) -> None:
         for path in api_lists(client):
             if (only and not only.search(path)) or (skip and skip.search(path)):
                 continue
-            targets.append(("api", path, token))
+            targets.append(("api", path + required_query(path), token))
         emit(name="persona", persona=label, username=user.username, orders=orders, lists=len(targets))
         for kind, url, headers in targets:
             timings = {"capped": [], "full": []}
