@@ -226,6 +226,14 @@ def list_assessments(
     agreement_year = assessment.get_year(batch_code, year)
     run = assessment.latest_run(agreement_year, as_of)
     as_of = run.as_of if run else (as_of or timezone.localdate())
+    ranked = assessment.run_ranking(agreement_year, run, institutions) if run else None
+    if ranked is not None:  # a stored run: one page read and counted in SQL
+        out = paginate(ranked, paging)
+        assessment.ranking_rows(run, out["results"])
+        out["results"] = [
+            dict(assessment.result_json(r), finalised=False, stored_at=r["stored_at"]) for r in out["results"]
+        ]
+        return out
     rows = assessment.results(agreement_year, institutions, as_of, run=run)
     return paginate_rows(
         rows,
