@@ -3,12 +3,19 @@ SQLite and PostgreSQL, and compare with a straightforward row-by-row ORM insert 
 
     .venv/bin/python bench/ingest.py [--lines 1000000] [--sample 5000] [--scale small]
         [--sqlite /tmp/jicai-bench.sqlite3] [--postgres postgres://postgres@127.0.0.1:5432/jicai_bench]
+        [--without-realtime]
 
 Each database is rebuilt with `jicai migrate` + `jicai demo --scale SCALE` (the demo's trade step is
 skipped: the benchmark wants an empty order book), then the CSV is generated from the demo province
 (institutions × winning products at their listing price) and imported. One JSON line per measurement:
 {"name", "database", "rows", "seconds", "rows_per_second", ...}; the last line per database gives the ratio
 pipeline / row-by-row. Target (DESIGN.md): 1 M lines in a few minutes on either database.
+
+Real time (SPEC §13): the import is followed by one timed `monitoring.realtime.drain()` of the institutions its
+triggers marked (`realtime_drain`: how long until the facts are current). `--without-realtime` drops those
+triggers after migrate, i.e. the same pipeline as before real time, for a before/after in one session.
+`--sqlite none` / `--postgres none` skip a database. The demo's closed year holds a few web order lines, so
+the check is on the lines the import added.
 """
 
 import argparse
@@ -49,6 +56,17 @@ def child(database_url: str, args) -> None:
 
     label = connection.vendor
     call_command("migrate", verbosity=0)
+    if args.without_realtime:
+        # "Before" real time: the same pipeline without the triggers that mark touched institutions dirty.
+        import importlib
+        from types import SimpleNamespace
+
+        try:
+            dirty = importlib.import_module("jicai.monitoring.migrations.0010_realtimeb_dirty")
+        except ModuleNotFoundError:
+            dirty = None  # code from before real time: no triggers to drop
+        if dirty is not None:
+            dirty.drop_triggers(None, SimpleNamespace(connection=connection))
     # An empty order book: the benchmark measures imports, not the demo's own bulk trade generator.
     runner.STEPS = [s for s in runner.STEPS if s.name not in ("demand", "agreements", "trade", "monitoring")]
     started = time.perf_counter()
@@ -62,9 +80,11 @@ def child(database_url: str, args) -> None:
         rows = write_csv(path, args.lines)
         emit(name="csv_generate", database=label, rows=rows, bytes=path.stat().st_size)
 
-    started = time.perf_counter()
+    lines_before = OrderLine.objects.count()  # the demo's own few web orders (closed year)
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = run_import(kind="orders", rows_or_file=path, actor=None, source="cli", filename=path.name)
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     pipeline_rate = result.created / seconds
     emit(
         name="import_orders_csv",
@@ -72,11 +92,14 @@ def child(database_url: str, args) -> None:
         rows=result.created,
         seconds=round(seconds, 2),
         rows_per_second=round(pipeline_rate),
+        python_cpu_seconds=round(cpu_seconds, 2),
         target_seconds=TARGET_SECONDS,
         within_target=seconds <= TARGET_SECONDS,
         peak_rss_mb=peak_rss_mb(),
     )
-    assert OrderLine.objects.count() == result.created == args.lines
+    assert OrderLine.objects.count() - lines_before == result.created == args.lines
+    if not args.without_realtime:
+        drain_after_import(label)
 
     # The naive way: one Order.objects.create / OrderLine.objects.create per CSV line of a sample.
     sample = read_sample(path, args.sample)
@@ -126,6 +149,25 @@ def child(database_url: str, args) -> None:
         rows=result.created,
         seconds=None,
         ratio=round(pipeline_rate / naive_rate, 2),
+    )
+
+
+def drain_after_import(label: str) -> None:
+    """How long until the facts are current after the import: one real-time drain of what it marked."""
+    from jicai.monitoring import realtime
+    from jicai.monitoring.models import DirtyInstitution
+
+    waiting = DirtyInstitution.objects.count()
+    started = time.perf_counter()
+    done = realtime.drain() or {}
+    emit(
+        name="realtime_drain",
+        database=label,
+        dirty_rows=waiting,
+        institutions=done.get("institutions"),
+        opened=done.get("opened"),
+        closed=done.get("closed"),
+        seconds=round(time.perf_counter() - started, 2),
     )
 
 
@@ -216,7 +258,11 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=5000)
     parser.add_argument("--scale", default="small", help="demo scale the CSV is drawn from")
-    parser.add_argument("--sqlite", default=str(Path(tempfile.gettempdir()) / "jicai-bench.sqlite3"))
+    parser.add_argument(
+        "--sqlite",
+        default=str(Path(tempfile.gettempdir()) / "jicai-bench.sqlite3"),
+        help="SQLite file (default: %(default)s); 'none' skips SQLite",
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jicai_bench"),
@@ -227,6 +273,12 @@ def main() -> None:
         "--today", default=BASE_TODAY.isoformat(), help="the demo's today (default: the written calendar's)"
     )
     parser.add_argument("--csv", default=str(Path(tempfile.gettempdir()) / "jicai-bench-orders.csv"))
+    parser.add_argument(
+        "--without-realtime",
+        action="store_true",
+        help="drop the real-time triggers (DirtyInstitution marking) after migrate: the pipeline as before real "
+        "time; without it, the import is followed by one timed real-time drain",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -235,10 +287,11 @@ def main() -> None:
     if Path(args.csv).exists():
         Path(args.csv).unlink()  # generated from the first database's demo, reused by the second
     targets = []
-    sqlite_path = Path(args.sqlite)
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(sqlite_path) + suffix).unlink(missing_ok=True)
-    targets.append(f"sqlite:///{sqlite_path}")
+    if args.sqlite != "none":
+        sqlite_path = Path(args.sqlite)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(sqlite_path) + suffix).unlink(missing_ok=True)
+        targets.append(f"sqlite:///{sqlite_path}")
     if args.postgres and args.postgres != "none" and args.postgres.startswith("postgres"):
         name = args.postgres.rsplit("/", 1)[-1]
         host_part = args.postgres.rsplit("/", 1)[0]
@@ -267,6 +320,7 @@ def main() -> None:
             args.csv,
             "--today",
             args.today,
+            *(["--without-realtime"] if args.without_realtime else []),
         ]
         subprocess.run(command, check=True)
 

@@ -87,10 +87,10 @@ class OrderSchema(TradeSchema):
         v["supplier_code"] = code(ctx, row, "supplier_code", check_uscc, warn=False)
         v["distributor_code"] = code(ctx, row, "distributor_code", check_uscc, required=False, warn=False)
         v["product_code"] = product_code(ctx, row)
-        v["qty"] = integer(ctx, row, "qty", positive=True)
-        v["unit_price"] = decimal(ctx, row, "unit_price", places=4, max_digits=14)
-        v["ordered_on"] = date(ctx, row, "ordered_on")
-        v["status"] = enum(ctx, row, "status", LineStatus)
+        v["qty"] = _memo(ctx, row, "qty", _parse_qty)
+        v["unit_price"] = _memo(ctx, row, "unit_price", _parse_price)
+        v["ordered_on"] = _memo(ctx, row, "ordered_on", date)
+        v["status"] = _memo(ctx, row, "status", _parse_status)
 
     # ---- per chunk ------------------------------------------------------------------------------------
 
@@ -227,16 +227,20 @@ class OrderSchema(TradeSchema):
         for row in rows:
             v = row.values
             if v["order_id"] not in stored_orders and v["order_id"] not in new_orders:
-                new_orders[v["order_id"]] = Order(
+                new_orders[v["order_id"]] = dict(
                     order_id=v["order_id"],
                     source=source,
                     created_by_id=user_id,
                     **{name: v[name] for name in HEADER_FIELDS},
                 )
-        if new_orders:
-            Order.objects.bulk_create(list(new_orders.values()), batch_size=2000)
         order_pks = {o["order_id"]: o["id"] for o in stored_orders.values()}
-        order_pks.update({order_id: o.pk for order_id, o in new_orders.items()})
+        if new_orders:
+            # COPY like the lines (no model instances: their SQL compilation cost more than the insert), then
+            # the new ids in one query.
+            insert_values(Order, list(new_orders.values()))
+            order_pks.update(
+                Order.objects.filter(order_id__in=list(new_orders)).values_list("order_id", "id").iterator()
+            )
         items = ctx.extra["items"]
         lines = []
         for row in rows:
@@ -264,6 +268,50 @@ class OrderSchema(TradeSchema):
 
 _LINE_LABELS = {"product_id": "产品", "qty": "数量", "unit_price": "单价", "status": "状态"}
 _LINE_COLUMNS = {"product_id": "product_code", "qty": "qty", "unit_price": "unit_price", "status": "status"}
+
+
+MEMO_LIMIT = 100_000  # distinct texts remembered per column (a file of all-different cells stays bounded)
+
+
+class _Probe:
+    """Collects the errors one cell parser reports, so its outcome can be replayed on other rows."""
+
+    def __init__(self):
+        self.reasons: list[str] = []
+
+    def error(self, row, column: str, reason: str) -> None:
+        self.reasons.append(reason)
+
+
+def _memo(ctx: ImportContext, row: Row, column: str, parse):
+    """parse(ctx, row, column) once per distinct cell text of the import: quantities, prices, dates and
+    statuses repeat across a million lines, and these parsers are pure functions of the cell's text (the
+    same value and the same error reasons for the same text), so a repeat replays the first outcome."""
+    memo = ctx.extra.setdefault("memo", {}).setdefault(column, {})
+    text = row.raw.get(column, "")
+    outcome = memo.get(text)
+    if outcome is None:
+        probe = _Probe()
+        value = parse(probe, Row(row.number, {column: text}), column)
+        outcome = (value, tuple(probe.reasons))
+        if len(memo) < MEMO_LIMIT:
+            memo[text] = outcome
+    value, reasons = outcome
+    for reason in reasons:
+        ctx.error(row, column, reason)
+    return value
+
+
+def _parse_qty(ctx, row: Row, column: str):
+    return integer(ctx, row, column, positive=True)
+
+
+def _parse_price(ctx, row: Row, column: str):
+    return decimal(ctx, row, column, places=4, max_digits=14)
+
+
+def _parse_status(ctx, row: Row, column: str):
+    return enum(ctx, row, column, LineStatus)
 
 
 def _shown(value) -> str:
