@@ -191,7 +191,7 @@ def _sign(ctx: DemoContext, agreements: list) -> tuple[int, int]:
         if org is not None:
             signing.issue_demo_certificate(actor=_System(), organisation=org, not_before=not_before)
             orgs[(kind, pk)] = org
-    count = 0
+    signings = []
     for a in agreements:
         for party, key, at in (
             (
@@ -202,9 +202,9 @@ def _sign(ctx: DemoContext, agreements: list) -> tuple[int, int]:
             (AgreementSignature.Party.SUPPLIER, ("company", a.supplier_id), a.supplier_signed_at),
         ):
             if key in orgs and at is not None:
-                signing.sign(a, party=party, actor=_Signer(orgs[key]), at=at)
-                count += 1
-    return len(orgs), count
+                signings.append((a, party, _Signer(orgs[key]), at))
+    # Nothing is signed yet in a fresh demo: one bulk insert instead of an update_or_create per signature.
+    return len(orgs), signing.sign_unsigned(signings)
 
 
 class _Signer:
