@@ -59,7 +59,8 @@ def main() -> None:
     if names:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
         runner.STEPS[:] = [
-            replace(s, run=_profiled(s, args.profile_dir, args.top)) if s.name in names else s for s in runner.STEPS
+            replace(s, run=_profiled(s, args.profile_dir, args.top)) if s.name in names else s
+            for s in runner.STEPS
         ]
     ctx = runner.run_demo(scale=args.scale, seed=args.seed, today=args.today, force=True)
     print(f"total {ctx.extra['run'].seconds} s")
