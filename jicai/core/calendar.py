@@ -42,6 +42,7 @@ class WorkdayCalendar:
     def __init__(self, uploaded: dict[int, dict[dt.date, bool]] | None = None):
         # uploaded[year] = {date: is_workday} for the exceptions to Monday–Friday of an uploaded year.
         self._uploaded = uploaded
+        self._days: dict[dt.date, DayAnswer] = {}  # answers already given (an instance never changes)
 
     @classmethod
     def from_database(cls) -> "WorkdayCalendar":
@@ -68,6 +69,12 @@ class WorkdayCalendar:
         return SOURCE_PROVISIONAL
 
     def day(self, day: dt.date) -> "DayAnswer":
+        answer = self._days.get(day)
+        if answer is None:
+            answer = self._days[day] = self._answer(day)
+        return answer
+
+    def _answer(self, day: dt.date) -> "DayAnswer":
         source = self.source(day.year)
         if source == SOURCE_UPLOADED:
             exceptions = self.uploaded[day.year]

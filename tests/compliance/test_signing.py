@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from jicai.agreements import actions as agreement_actions
 from jicai.agreements.models import PurchaseAgreement
+from jicai.batches.models import AgreementYear
 from jicai.compliance import signing
 from jicai.compliance.models import AgreementSignature, SigningKey
 from jicai.core.errors import DomainError, NotFound
@@ -173,3 +174,68 @@ def test_wrong_organisation_gets_404_and_changes_nothing(keys, agreement, client
             signing.issue_demo_certificate(actor=user, organisation=keys.hospital_org)
     assert list(SigningKey.objects.values_list("fingerprint", flat=True).order_by("pk")) == before
     assert client_for(keys.admin).get(reverse("compliance:certificates")).status_code == 200
+
+
+def test_decrypted_keys_loads_each_key_once_within_the_block_only(keys, agreement, monkeypatch):
+    loads = []
+    real = signing._decrypt_stored
+    monkeypatch.setattr(signing, "_decrypt_stored", lambda row: loads.append(row.pk) or real(row))
+    hospital_key = SigningKey.objects.get(organisation=keys.hospital_org)
+    maker_key = SigningKey.objects.get(organisation=keys.maker_org)
+    at = timezone.now()
+
+    class Signer:
+        def __init__(self, organisation):
+            self.organisation, self.is_authenticated = organisation, False
+
+    with signing.decrypted_keys():
+        for _ in range(3):  # the demo signs many agreements per organisation
+            signing.sign(agreement, party="institution", actor=Signer(keys.hospital_org), at=at)
+        signing.sign(agreement, party="supplier", actor=Signer(keys.maker_org), at=at)
+    assert loads == [hospital_key.pk, maker_key.pk]
+    # Outside the block nothing is kept: every signature decrypts again.
+    signing.sign(agreement, party="institution", actor=Signer(keys.hospital_org), at=at)
+    signing.sign(agreement, party="institution", actor=Signer(keys.hospital_org), at=at)
+    assert loads == [hospital_key.pk, maker_key.pk, hospital_key.pk, hospital_key.pk]
+    # A re-issued certificate is a new ciphertext: loaded afresh even inside a block.
+    with signing.decrypted_keys():
+        signing.sign(agreement, party="institution", actor=Signer(keys.hospital_org), at=at)
+        signing.issue_demo_certificate(actor=keys.admin, organisation=keys.hospital_org)
+        signing.sign(agreement, party="institution", actor=Signer(keys.hospital_org), at=at)
+    new_key = SigningKey.objects.get(organisation=keys.hospital_org)
+    assert loads[4:] == [hospital_key.pk, SigningKey.objects.get(is_ca=True).pk, new_key.pk]
+    agreement.refresh_from_db()
+    assert [(v.signature.party, v.ok) for v in signing.verifications(agreement)] == [
+        ("institution", True),
+        ("supplier", True),
+    ]
+
+
+def test_sign_unsigned_writes_verifiable_signatures_in_one_go(keys, agreement, trade):
+    class Signer:
+        def __init__(self, organisation):
+            self.organisation, self.is_authenticated = organisation, False
+
+    at = timezone.now()
+    other = PurchaseAgreement.objects.create(
+        agreement_year=AgreementYear.objects.get(batch=trade.batch, number=1), institution=trade.hospital, item=trade.item, supplier=trade.maker,
+        agreed_qty=5, winning_price=Decimal("0.1200"), budget=Decimal("0.60"),
+    )  # fmt: skip
+    SigningKey.objects.filter(organisation=keys.maker_org).delete()  # the supplier has no certificate
+    written = signing.sign_unsigned(
+        [
+            (agreement, "institution", Signer(keys.hospital_org), at),
+            (agreement, "supplier", Signer(keys.maker_org), at),
+            (other, "institution", Signer(keys.hospital_org), at),
+        ]
+    )
+    assert written == 2
+    stored = list(AgreementSignature.objects.order_by("pk").values_list("agreement_id", "party"))
+    assert stored == [(agreement.pk, "institution"), (other.pk, "institution")]
+    for a in (agreement, other):
+        assert [(v.signature.party, v.ok) for v in signing.verifications(a)] == [("institution", True)]
+    # An expired certificate is refused as sign() refuses it, and nothing is written.
+    SigningKey.objects.filter(organisation=keys.hospital_org).update(not_after=at - dt.timedelta(days=1))
+    with pytest.raises(DomainError, match="数字证书已于"):
+        signing.sign_unsigned([(other, "supplier", Signer(keys.hospital_org), at)])
+    assert AgreementSignature.objects.count() == 2

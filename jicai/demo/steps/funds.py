@@ -8,6 +8,7 @@ bureau's action enforces: never above the tranche, never before its trigger."""
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from jicai.accounts.access import TokenActor
@@ -46,8 +47,14 @@ def _disburse(ctx: DemoContext, as_of: dt.date) -> dict[str, int]:
         rows.append(Disbursement(tranche=t, amount=amount, paid_on=paid_on))
         t.paid_amount, t.paid_on = amount, paid_on
         changed.append(t)
+    before = Disbursement.objects.aggregate(last=Max("pk"))["last"] or 0
     Disbursement.objects.bulk_create(rows, batch_size=2000)
-    PrepaymentTranche.objects.bulk_update(changed, ["paid_amount", "paid_on"], batch_size=2000)
+    # The tranches take their (single) new disbursement in one UPDATE: bulk_update's CASE per row cost
+    # 3.8 s for 2,056 tranches at medium scale and grew with the province's 20,000.
+    new = Disbursement.objects.filter(tranche=OuterRef("pk"), pk__gt=before)
+    PrepaymentTranche.objects.filter(Exists(new)).update(
+        paid_amount=Subquery(new.values("amount")[:1]), paid_on=Subquery(new.values("paid_on")[:1])
+    )
     balances: dict[tuple[int, int], Decimal] = {}
     for t in changed:
         key = (t.institution_id, t.agreement_year_id)
