@@ -68,7 +68,8 @@ def _superseded(d: str, province: str, item: str) -> str:
     )
 
 
-# Alert types this definition computes: every §7 type whose inputs the export carries. Not here:
+# Alert types this definition computes: every §7 type whose inputs the export carries (and §13's
+# FORECAST_SHORTFALL). Not here:
 # PRICE_ABOVE_CAP (listing prices), LATE_SUPPLIER_REPORT (supplier reports), tickets, prepayment,
 # NOT_ADMITTED and SUBSTITUTE_LIMIT_EXCEEDED (inputs not exported).
 ALERT_TYPES = (
@@ -84,6 +85,7 @@ ALERT_TYPES = (
     "ABNORMAL_ORDER",
     "OFFLINE_PURCHASE_SUSPECT",
     "UNSIGNED_AGREEMENT",
+    "FORECAST_SHORTFALL",
 )
 
 
@@ -217,6 +219,18 @@ def _steps(as_of_literal: str) -> list[Step]:
         )
         + " FROM pf x WHERE (x.reported_qty IS NULL OR x.reported_qty = 0)"
         " AND x.purchased_winning + x.purchased_nonwinning + x.purchased_substitute > 0",
+        # SPEC §13 (policy.rules.forecast_shortfall): projected W at E = W + window W / window days × (E − D)
+        # below agreed × tolerance, once D ≥ S + window; cross-multiplied by the window days. Value: the
+        # projected completion; threshold: progress_tolerance.
+        _item_alert(
+            "FORECAST_SHORTFALL",
+            "x.purchased_winning * x.fw_days + x.purchased_winning_window * x.fw_remaining",
+            "x.fw_days * x.agreed_qty",
+            "x.tolerance",
+            "1",
+        )
+        + " FROM pf x WHERE x.agreed_qty > 0 AND x.fw_ready = 1 AND x.purchased_winning * x.fw_days"
+        " + x.purchased_winning_window * x.fw_remaining < x.tolerance * x.agreed_qty * x.fw_days",
     ]
     return [
         # Every institution with the context of each started batch of its region (and batch 0).
@@ -226,7 +240,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             SELECT i.province, i.id AS institution_id, c.region_id, c.batch_id, c.province_id, c.year_id,
                    c.s, c.d, c.ly_s, c.ly_e, c.sd_e, c.s90, c.grace_cut, c.receipt_cut, c.basis, c.elapsed,
                    c.total_days, c.tolerance, c.over_mult, c.floor_rate, c.t1, c.t2, c.t3, c.growth,
-                   c.receipt_days, c.pay_days, c.abnormal_multiple
+                   c.receipt_days, c.pay_days, c.abnormal_multiple, c.fw_s, c.fw_days, c.fw_remaining,
+                   c.fw_ready
             FROM institutions i JOIN ctx c ON c.province = i.province AND c.region_id = i.region_id
             """,
         ),
@@ -268,6 +283,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             SELECT e.province, e.institution_id, e.item_id,
                    SUM(CASE WHEN w.product_id IS NOT NULL AND e.on_day <= c.d THEN e.qty * {fac} ELSE 0 END)
                        AS w,
+                   SUM(CASE WHEN w.product_id IS NOT NULL AND e.on_day >= c.fw_s AND e.on_day <= c.d
+                            THEN e.qty * {fac} ELSE 0 END) AS fw,
                    SUM(CASE WHEN w.product_id IS NULL AND p.generic_name = g.generic_name
                             AND p.dosage_form_group = g.dosage_form_group AND e.on_day <= c.d
                             THEN e.qty * {fac} ELSE 0 END) AS n
@@ -322,6 +339,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                    ROUND(COALESCE(s.u, 0), 4) AS purchased_substitute,
                    ROUND(COALESCE(s.u_ly, 0), 4) AS substitute_last_year,
                    ROUND(COALESCE(s.u_sd, 0), 4) AS substitute_same_days_last_year,
+                   ROUND(COALESCE(b.fw, 0), 4) AS purchased_winning_window,
                    CAST(c.elapsed AS DOUBLE) / c.total_days AS time_progress,
                    CASE WHEN a.agreed_qty > 0 THEN CAST(COALESCE(b.w, 0) AS DOUBLE) / a.agreed_qty END
                        AS completion
@@ -371,7 +389,8 @@ def _steps(as_of_literal: str) -> list[Step]:
         Step(
             "pf",
             """
-            SELECT f.*, c.year_id, c.elapsed, c.total_days, c.tolerance, c.growth, c.over_mult
+            SELECT f.*, c.year_id, c.elapsed, c.total_days, c.tolerance, c.growth, c.over_mult, c.fw_days,
+                   c.fw_remaining, c.fw_ready
             FROM progress_facts f
             JOIN ic c ON c.province = f.province AND c.institution_id = f.institution_id
                  AND c.batch_id = f.batch_id AND c.year_id = f.agreement_year_id

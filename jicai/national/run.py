@@ -72,9 +72,15 @@ def check_inputs(provinces: dict[str, Path]) -> dict[str, dict[str, Path]]:
 CTX_SCHEMA = pa.schema(
     [("province", pa.string())]
     + [(c, pa.int64()) for c in ("region_id", "batch_id", "province_id", "year_id")]
-    + [(c, pa.date32()) for c in ("s", "d", "ly_s", "ly_e", "sd_e", "s90", "grace_cut", "receipt_cut")]
+    + [
+        (c, pa.date32())
+        for c in ("s", "d", "ly_s", "ly_e", "sd_e", "s90", "grace_cut", "receipt_cut", "fw_s")
+    ]
     + [("basis", pa.string())]
-    + [(c, pa.int64()) for c in ("elapsed", "total_days", "receipt_days", "pay_days")]
+    + [
+        (c, pa.int64())
+        for c in ("elapsed", "total_days", "receipt_days", "pay_days", "fw_days", "fw_remaining", "fw_ready")
+    ]
     + [
         (c, pa.decimal128(20, 10))
         for c in ("tolerance", "over_mult", "floor_rate", "t1", "t2", "t3", "growth", "abnormal_multiple")
