@@ -55,6 +55,8 @@ TABLES = (
     Table("payments", "trade.Payment", "line__institution__region__path"),
     Table("usage_lines", "trade.UsageLine", "institution__region__path"),
     Table("batch_overlaps", "compliance.BatchOverlap", None),
+    # Suppliers' monthly reports (company × item × month, national like the winners): LATE_SUPPLIER_REPORT.
+    Table("supplier_reports", "trade.SupplierMonthlyReport", None),
 )
 
 

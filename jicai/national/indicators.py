@@ -23,8 +23,8 @@ INPUT_COLUMNS = {
     "regions": ("id", "code", "name", "level", "path"),
     "institutions": ("id", "code", "name", "region_id"),
     "companies": ("id", "code", "name"),
-    "products": ("id", "code", "generic_name", "dosage_form_group"),
-    "batches": ("id", "code", "cycle_start"),
+    "products": ("id", "code", "generic_name", "dosage_form_group", "manufacturer_id"),
+    "batches": ("id", "code", "cycle_start", "cycle_end"),
     "agreement_years": ("id", "batch_id", "number", "start", "end", "sign_due"),
     "items": ("id", "batch_id", "item_code", "generic_name", "dosage_form_group"),
     "winners": ("item_id", "product_id", "province_id", "role"),
@@ -56,6 +56,7 @@ INPUT_COLUMNS = {
     "usage_lines": ("institution_id", "product_id", "qty", "used_on"),
     "policies": ("region_id", "batch_id"),
     "batch_overlaps": ("provincial_item_id", "applies_from", "confirmed_at"),
+    "supplier_reports": ("company_id", "item_id", "month"),
 }
 
 
@@ -70,7 +71,7 @@ def _superseded(d: str, province: str, item: str) -> str:
 
 # Alert types this definition computes: every §7 type whose inputs the export carries (and §13's
 # FORECAST_SHORTFALL). Not here:
-# PRICE_ABOVE_CAP (listing prices), LATE_SUPPLIER_REPORT (supplier reports), tickets, prepayment,
+# PRICE_ABOVE_CAP (listing prices), tickets, prepayment,
 # NOT_ADMITTED and SUBSTITUTE_LIMIT_EXCEEDED (inputs not exported).
 ALERT_TYPES = (
     "PROGRESS_LAG",
@@ -86,6 +87,7 @@ ALERT_TYPES = (
     "OFFLINE_PURCHASE_SUSPECT",
     "UNSIGNED_AGREEMENT",
     "FORECAST_SHORTFALL",
+    "LATE_SUPPLIER_REPORT",
 )
 
 
@@ -531,6 +533,43 @@ def _steps(as_of_literal: str) -> list[Step]:
             WHERE x.used * {OFFLINE_RATIO_DEN} > COALESCE(rv.qty, 0) * {OFFLINE_RATIO_NUM}
             """,
         ),
+        # LATE_SUPPLIER_REPORT (monitoring.facts._missing_reports): per province and started batch, the
+        # context of the province's own region, else of its region with the lowest code (the report day is
+        # set province-wide); the batch's cycle must overlap the overdue month; per supply-role winner's
+        # manufacturer, the items (not superseded) without a report for that month.
+        Step(
+            "report_ctx",
+            """
+            SELECT province, province_id, batch_id, year_id, company_report_day, report_month, report_due
+            FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.province, c.batch_id
+                                                 ORDER BY CASE WHEN c.region_id = c.province_id THEN 0 ELSE 1 END,
+                                                          r.code) AS rn
+                  FROM ctx c JOIN regions r ON r.province = c.province AND r.id = c.region_id
+                  WHERE c.batch_id <> 0) x
+            WHERE rn = 1
+            """,
+        ),
+        Step(
+            "missing_reports",
+            f"""
+            SELECT k.province, x.manufacturer_id AS supplier_id, k.batch_id, k.year_id AS agreement_year_id,
+                   k.company_report_day, COUNT(*) AS n
+            FROM report_ctx k
+            JOIN batches b ON b.province = k.province AND b.id = k.batch_id
+            JOIN (SELECT DISTINCT w.province, g.batch_id, w.province_id, p.manufacturer_id, w.item_id
+                  FROM winners w
+                  JOIN items g ON g.province = w.province AND g.id = w.item_id
+                  JOIN products p ON p.province = w.province AND p.id = w.product_id
+                  WHERE w.role IN {SUPPLY}) x
+                 ON x.province = k.province AND x.batch_id = k.batch_id AND x.province_id = k.province_id
+            WHERE b.cycle_start <= k.report_due AND b.cycle_end >= k.report_month
+              AND NOT EXISTS (SELECT 1 FROM supplier_reports sr WHERE sr.province = x.province
+                              AND sr.company_id = x.manufacturer_id AND sr.item_id = x.item_id
+                              AND sr.month = k.report_month)
+              AND NOT {_superseded(d, "x.province", "x.item_id")}
+            GROUP BY k.province, x.manufacturer_id, k.batch_id, k.year_id, k.company_report_day
+            """,
+        ),
         # Every alert: subjects as ids of the province's database, value and threshold as numerator and
         # denominator.
         Step(
@@ -608,6 +647,20 @@ def _steps(as_of_literal: str) -> list[Step]:
                           WHERE a.status <> 'effective' AND COALESCE(a.due_date, y.sign_due) < {d}
                           GROUP BY a.province, a.institution_id, a.supplier_id, a.agreement_year_id) x
                     """,
+                    _alert(
+                        "LATE_SUPPLIER_REPORT",
+                        "NULL",
+                        "NULL",
+                        "x.supplier_id",
+                        "NULL",
+                        "NULL",
+                        "x.agreement_year_id",
+                        "x.n",
+                        "1",
+                        "x.company_report_day",
+                        "1",
+                    )
+                    + " FROM missing_reports x",
                 ]
             ),
         ),

@@ -25,6 +25,7 @@ from jicai.monitoring.evaluate import _number, alert_sort_key
 from jicai.monitoring.facts import NO_BATCH, _context, agreement_year_for, one_year_before
 from jicai.national import indicators
 from jicai.national.engines import make_engine
+from jicai.trade import rules as trade_rules
 
 PROVINCE_DIR = re.compile(r"^\d{6}$")
 
@@ -74,12 +75,33 @@ CTX_SCHEMA = pa.schema(
     + [(c, pa.int64()) for c in ("region_id", "batch_id", "province_id", "year_id")]
     + [
         (c, pa.date32())
-        for c in ("s", "d", "ly_s", "ly_e", "sd_e", "s90", "grace_cut", "receipt_cut", "fw_s")
+        for c in (
+            "s",
+            "d",
+            "ly_s",
+            "ly_e",
+            "sd_e",
+            "s90",
+            "grace_cut",
+            "receipt_cut",
+            "fw_s",
+            "report_month",
+            "report_due",
+        )
     ]
     + [("basis", pa.string())]
     + [
         (c, pa.int64())
-        for c in ("elapsed", "total_days", "receipt_days", "pay_days", "fw_days", "fw_remaining", "fw_ready")
+        for c in (
+            "elapsed",
+            "total_days",
+            "receipt_days",
+            "pay_days",
+            "fw_days",
+            "fw_remaining",
+            "fw_ready",
+            "company_report_day",
+        )
     ]
     + [
         (c, pa.decimal128(20, 10))
@@ -130,6 +152,12 @@ def build_contexts(files: dict[str, dict[str, Path]], as_of: dt.date) -> pa.Tabl
                 ),
             )
             c = _context(SimpleNamespace(pk=p["region_id"]), province, batch, year, as_of, policy)
+            # LATE_SUPPLIER_REPORT: the month whose report is past due on D and its due day (trade.rules,
+            # as monitoring.facts._missing_reports), calendar arithmetic done once here like the other dates.
+            month = trade_rules.latest_overdue_report_month(as_of, p["company_report_day"])
+            c.update(
+                report_month=month, report_due=trade_rules.monthly_report_due(month, p["company_report_day"])
+            )
             rows.append(
                 {"province": code, **{f.name: c.get(f.name) for f in CTX_SCHEMA if f.name != "province"}}
             )

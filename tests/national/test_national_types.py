@@ -3,9 +3,11 @@ version (FORECAST_SHORTFALL, …): the exact alerts worked out by hand, and the 
 (assert_same_answers compares every alert and fact)."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
+from tests import factories as f
 from tests.monitoring.conftest import agreed, received
 from tests.national.scenarios import assert_same_answers
 
@@ -68,3 +70,63 @@ def test_forecast_shortfall(mworld, tmp_path, as_of, expected):
         _alert("FORECAST_SHORTFALL", institution, "GY7-001", value=value, threshold=1)
         for institution, value in expected
     ]
+
+
+# ---- LATE_SUPPLIER_REPORT ----------------------------------------------------------------------------------
+# Batch GY-YD2023-1 (cycle from 2024-03-01), company_report_day 5. Supply-role winners in Shandong:
+#   GY7-001 maker (main); GY7-002 maker (main) and other maker (backup); GY7-003 other maker (main);
+#   GY7-004 other maker as `nonsupply` (not a supplier: never counted).
+# Reports filed: maker GY7-001 for 2024-05, maker GY7-002 for 2024-04.
+# 2024-06-08: the 2024-05 report (due 06-05) is overdue: maker misses GY7-002 (1), other maker GY7-002 and
+#   GY7-003 (2). 2024-06-05: due day itself, so 2024-04 (due 05-05) is the latest overdue month: maker
+#   misses GY7-001 (1), other maker 2. 2024-03-06: 2024-02 (due 03-05, the cycle runs by then): every
+#   supply pair missing (maker 2, other maker 2). 2024-03-05: 2024-01 is due 02-05, before the cycle: none.
+
+
+def build_reports(w):
+    from jicai.batches.models import Item, Winner
+    from jicai.trade.models import SupplierMonthlyReport
+
+    items = {"GY7-001": w.item}
+    for n in (2, 3, 4):
+        items[f"GY7-00{n}"] = Item.objects.create(
+            batch=w.batch, item_code=f"GY7-00{n}", generic_name=f"药品{n}", dosage_form_group="口服常释剂型"
+        )
+    for code, maker, item_code, role in (
+        ("XC10AAA001A001010100012", w.maker, "GY7-002", "main"),
+        ("XC10AAA001A001010100013", w.other_maker, "GY7-002", "backup"),
+        ("XC10AAA001A001010100014", w.other_maker, "GY7-003", "main"),
+        ("XC10AAA001A001010100015", w.other_maker, "GY7-004", "nonsupply"),
+    ):
+        product = f.product(code, maker, generic_name=items[item_code].generic_name)
+        Winner.objects.create(
+            item=items[item_code], product=product, province=w.province, role=role, winning_price=Decimal("1")
+        )
+    for item_code, month in (("GY7-001", D(2024, 5, 1)), ("GY7-002", D(2024, 4, 1))):
+        SupplierMonthlyReport.objects.create(
+            company=w.maker,
+            item=items[item_code],
+            month=month,
+            production_qty=1,
+            supply_qty=1,
+            inventory_qty=0,
+            payment_received=Decimal("0"),
+        )
+
+
+@pytest.mark.parametrize(
+    "as_of, maker_missing, other_missing",
+    [(D(2024, 6, 8), 1, 2), (D(2024, 6, 5), 1, 2), (D(2024, 3, 6), 2, 2), (D(2024, 3, 5), 0, 0)],
+)
+def test_late_supplier_report(mworld, tmp_path, as_of, maker_missing, other_missing):
+    w = mworld
+    build_reports(w)
+    alerts = assert_same_answers(as_of, tmp_path, ["duckdb"])
+    expected = [
+        _alert("LATE_SUPPLIER_REPORT", supplier=company.code, value=n, threshold=5)
+        for company, n in sorted(
+            ((w.maker, maker_missing), (w.other_maker, other_missing)), key=lambda x: x[0].code
+        )
+        if n
+    ]
+    assert _of_type(alerts, "LATE_SUPPLIER_REPORT") == expected
