@@ -57,6 +57,13 @@ TABLES = (
     Table("batch_overlaps", "compliance.BatchOverlap", None),
     # Suppliers' monthly reports (company × item × month, national like the winners): LATE_SUPPLIER_REPORT.
     Table("supplier_reports", "trade.SupplierMonthlyReport", None),
+    # Working-day deadlines travel as per-row due dates, not as a calendar table: a ticket's reply_due /
+    # fix_due and a tranche's due_on are computed by the province (tickets.rules, funds.prepayment) with the
+    # official working-day calendar when the row is written (and moved by `jicai sla` when a provisional
+    # deadline's year gets its calendar), so they are facts of the row. The one definition then only
+    # compares dates, and cannot drift from the province's own deadline rules (调休, provisional years).
+    Table("tickets", "tickets.Ticket", "institution__region__path"),
+    Table("prepayment_tranches", "funds.PrepaymentTranche", "institution__region__path"),
 )
 
 

@@ -57,6 +57,15 @@ INPUT_COLUMNS = {
     "policies": ("region_id", "batch_id"),
     "batch_overlaps": ("provincial_item_id", "applies_from", "confirmed_at"),
     "supplier_reports": ("company_id", "item_id", "month"),
+    "tickets": ("id", "institution_id", "supplier_id", "status", "reply_due", "fix_due"),
+    "prepayment_tranches": (
+        "institution_id",
+        "agreement_year_id",
+        "tranche",
+        "amount",
+        "paid_amount",
+        "due_on",
+    ),
 }
 
 
@@ -71,7 +80,7 @@ def _superseded(d: str, province: str, item: str) -> str:
 
 # Alert types this definition computes: every §7 type whose inputs the export carries (and §13's
 # FORECAST_SHORTFALL). Not here:
-# PRICE_ABOVE_CAP (listing prices), tickets, prepayment,
+# PRICE_ABOVE_CAP (listing prices),
 # NOT_ADMITTED and SUBSTITUTE_LIMIT_EXCEEDED (inputs not exported).
 ALERT_TYPES = (
     "PROGRESS_LAG",
@@ -88,6 +97,9 @@ ALERT_TYPES = (
     "UNSIGNED_AGREEMENT",
     "FORECAST_SHORTFALL",
     "LATE_SUPPLIER_REPORT",
+    "TICKET_REPLY_OVERDUE",
+    "TICKET_FIX_OVERDUE",
+    "PREPAYMENT_OVERDUE",
 )
 
 
@@ -106,13 +118,15 @@ SUPPLY = "(" + ", ".join(f"'{r}'" for r in SUPPLY_ROLES) + ")"
 DEC = "DECIMAL(38, 10)"
 
 
-def _alert(type_, inst, item, supplier, product, line, year, vnum, vden, tnum, tden, tier="NULL") -> str:
+def _alert(
+    type_, inst, item, supplier, product, line, year, vnum, vden, tnum, tden, tier="NULL", tranche="NULL"
+) -> str:
     return (
         f"SELECT '{type_}' AS alert_type, x.province, {inst} AS institution_id, {item} AS item_id, "
         f"{supplier} AS supplier_id, {product} AS product_id, {line} AS line_id, {year} AS year_id, "
         f"CAST({vnum} AS {DEC}) AS value_num, CAST({vden} AS {DEC}) AS value_den, "
         f"CAST({tnum} AS {DEC}) AS threshold_num, CAST({tden} AS {DEC}) AS threshold_den, "
-        f"CAST({tier} AS INTEGER) AS tier"
+        f"CAST({tier} AS INTEGER) AS tier, CAST({tranche} AS VARCHAR) AS tranche"
     )
 
 
@@ -661,6 +675,56 @@ def _steps(as_of_literal: str) -> list[Step]:
                         "1",
                     )
                     + " FROM missing_reports x",
+                    # TICKET_REPLY_OVERDUE / TICKET_FIX_OVERDUE (tickets.queries.overdue_tickets): a reply owed
+                    # (open, reopened) past reply_due, or the fix owed (replied) past fix_due, of an
+                    # institution of the run; value = days overdue on D, threshold 0.
+                    *(
+                        _alert(
+                            type_,
+                            "x.institution_id",
+                            "NULL",
+                            "x.supplier_id",
+                            "NULL",
+                            "NULL",
+                            "NULL",
+                            f"DATE_DIFF('day', x.{due}, {d})",
+                            "1",
+                            "0",
+                            "1",
+                        )
+                        + f"""
+                        FROM tickets x
+                        WHERE x.status IN {statuses} AND x.{due} < {d}
+                          AND EXISTS (SELECT 1 FROM ic c WHERE c.province = x.province
+                                      AND c.institution_id = x.institution_id)
+                        """
+                        for type_, statuses, due in (
+                            ("TICKET_REPLY_OVERDUE", "('open', 'reopened')", "reply_due"),
+                            ("TICKET_FIX_OVERDUE", "('replied')", "fix_due"),
+                        )
+                    ),
+                    # PREPAYMENT_OVERDUE (funds.findings.prepayment_overdue): a tranche not fully paid after its
+                    # due day; value = the unpaid rest, threshold 0, subject institution × year × tranche.
+                    _alert(
+                        "PREPAYMENT_OVERDUE",
+                        "x.institution_id",
+                        "NULL",
+                        "NULL",
+                        "NULL",
+                        "NULL",
+                        "x.agreement_year_id",
+                        "x.amount - x.paid_amount",
+                        "1",
+                        "0",
+                        "1",
+                        tranche="x.tranche",
+                    )
+                    + f"""
+                    FROM prepayment_tranches x
+                    WHERE x.due_on < {d} AND x.paid_amount < x.amount
+                      AND EXISTS (SELECT 1 FROM ic c WHERE c.province = x.province
+                                  AND c.institution_id = x.institution_id)
+                    """,
                 ]
             ),
         ),
@@ -670,7 +734,7 @@ def _steps(as_of_literal: str) -> list[Step]:
             """
             SELECT a.alert_type, a.province, i.code AS institution, g.item_code AS item, co.code AS supplier,
                    p.code AS product, o.order_id, l.line_no, y.number AS agreement_year,
-                   a.value_num, a.value_den, a.threshold_num, a.threshold_den, a.tier
+                   a.value_num, a.value_den, a.threshold_num, a.threshold_den, a.tier, a.tranche
             FROM alert_rows a
             LEFT JOIN institutions i ON i.province = a.province AND i.id = a.institution_id
             LEFT JOIN items g ON g.province = a.province AND g.id = a.item_id

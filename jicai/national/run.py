@@ -203,6 +203,8 @@ def _alert_json(row: dict) -> dict:
         "threshold": alert_number(row["threshold_num"], row["threshold_den"]),
         "tier": row["tier"],
         "agreement_year": row["agreement_year"],
+        # PREPAYMENT_OVERDUE's subject is a tranche (SPEC §12), printed as monitoring.evaluate.found_alerts does.
+        **({"tranche": int(t) if t.isdigit() else t} if (t := row.get("tranche")) else {}),
     }
 
 

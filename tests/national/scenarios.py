@@ -85,7 +85,59 @@ def build_busy(w):
         agreed_qty=10,
         winning_price=Decimal("0.12"),
     )
+    build_tickets(w)
+    build_tranches(w)
     return w
+
+
+def ticket(w, institution, status, opened_on, reply_due, fix_due=None, supplier=None):
+    from jicai.tickets.models import Ticket
+
+    return Ticket.objects.create(
+        institution=institution,
+        supplier=supplier or w.maker,
+        category="late_delivery",
+        description="配送不及时",
+        status=status,
+        opened_on=opened_on,
+        reply_due=reply_due,
+        first_reply_due=reply_due,
+        fix_due=fix_due,
+        replied_on=opened_on if status == "replied" else None,
+    )
+
+
+def build_tickets(w):
+    """Tickets against the maker around D = 2024-06-08 (due dates as the province stored them)."""
+    ticket(w, w.hospital, "open", D(2024, 5, 27), D(2024, 5, 31))  # reply 8 days overdue
+    ticket(w, w.hospital, "reopened", D(2024, 6, 3), D(2024, 6, 7))  # 1 day overdue
+    ticket(w, w.clinic, "open", D(2024, 6, 4), D(2024, 6, 8))  # due on D: not overdue
+    ticket(w, w.other_hospital, "replied", D(2024, 5, 6), D(2024, 5, 10), D(2024, 6, 5))  # fix 3 days
+    ticket(w, w.clinic, "replied", D(2024, 5, 6), D(2024, 5, 10), D(2024, 6, 8))  # fix due on D
+    ticket(w, w.clinic, "fixed", D(2024, 4, 1), D(2024, 4, 3), D(2024, 4, 20))  # done: never overdue
+    ticket(w, w.clinic, "closed", D(2024, 4, 1), D(2024, 4, 3))
+
+
+def build_tranches(w):
+    """Prepayment tranches of year 1 (due dates as the province stored them)."""
+    from jicai.funds.models import PrepaymentTranche
+
+    year = AgreementYear.objects.get(batch=w.batch, number=1)
+    for institution, tranche, amount, paid, due in (
+        (w.hospital, "1", "1000.00", "400.50", D(2024, 6, 7)),  # 599.50 unpaid, overdue
+        (w.hospital, "2", "500.00", "0.00", D(2024, 6, 8)),  # due on D: not overdue
+        (w.clinic, "1", "300.00", "300.00", D(2024, 4, 1)),  # paid in full
+        (w.other_hospital, "topup-2024-05", "80.00", "0.00", D(2024, 5, 20)),  # 80 unpaid
+    ):
+        PrepaymentTranche.objects.create(
+            institution=institution,
+            agreement_year=year,
+            tranche=tranche,
+            amount=Decimal(amount),
+            paid_amount=Decimal(paid),
+            triggered_on=D(2024, 3, 15),
+            due_on=due,
+        )
 
 
 def monitor_answers(as_of, scope=None):

@@ -130,3 +130,35 @@ def test_late_supplier_report(mworld, tmp_path, as_of, maker_missing, other_miss
         if n
     ]
     assert _of_type(alerts, "LATE_SUPPLIER_REPORT") == expected
+
+
+# ---- TICKET_REPLY_OVERDUE, TICKET_FIX_OVERDUE, PREPAYMENT_OVERDUE ----------------------------------------------
+# scenarios.build_tickets / build_tranches, on D = 2024-06-08: the deadlines are the rows' own due dates (worked
+# out by the province with the working-day calendar), overdue from the day after.
+
+
+def test_tickets_and_prepayment_overdue(mworld, tmp_path):
+    from tests.national.scenarios import build_tickets, build_tranches
+
+    w = mworld
+    build_tickets(w)
+    build_tranches(w)
+    alerts = assert_same_answers(D(2024, 6, 8), tmp_path, ["duckdb"])
+    maker = w.maker.code
+    none = {"agreement_year": None}
+    # two tickets of one subject: 06-08 − 05-31 = 8 and 06-08 − 06-07 = 1 days (tied subjects: any order)
+    reply = _of_type(alerts, "TICKET_REPLY_OVERDUE")
+    assert sorted(reply, key=lambda a: a["value"]) == [
+        _alert("TICKET_REPLY_OVERDUE", "H37100200001", supplier=maker, value=v, threshold=0, **none)
+        for v in (1, 8)
+    ]
+    assert _of_type(alerts, "TICKET_FIX_OVERDUE") == [
+        _alert("TICKET_FIX_OVERDUE", "H37020200001", supplier=maker, value=3, threshold=0, **none)
+    ]
+    assert _of_type(alerts, "PREPAYMENT_OVERDUE") == [
+        _alert("PREPAYMENT_OVERDUE", "H37020200001", value=80, threshold=0, tranche="topup-2024-05"),
+        _alert("PREPAYMENT_OVERDUE", "H37100200001", value=599.5, threshold=0, tranche=1),
+    ]
+    # the day before every deadline: nothing overdue
+    alerts = assert_same_answers(D(2024, 5, 10), tmp_path / "early", ["duckdb"])
+    assert [a for a in alerts if a["type"].startswith(("TICKET", "PREPAYMENT"))] == []
