@@ -64,6 +64,8 @@ TABLES = (
     # compares dates, and cannot drift from the province's own deadline rules (调休, provisional years).
     Table("tickets", "tickets.Ticket", "institution__region__path"),
     Table("prepayment_tranches", "funds.PrepaymentTranche", "institution__region__path"),
+    # Confirmed quarterly limits of catalogue substitutes per institution (SPEC §11): SUBSTITUTE_LIMIT_EXCEEDED.
+    Table("substitute_limits", "prescribing.SubstituteLimit", "institution__region__path"),
 )
 
 
@@ -161,6 +163,7 @@ POLICY_COLUMNS = (
     ("listing_cap_multiple", pa.decimal128(20, 10)),
     ("company_report_day", pa.int64()),
     ("forecast_window_days", pa.int64()),
+    ("admission_check_month", pa.int64()),
 )
 POLICY_SCHEMA = pa.schema(
     [pa.field("region_id", pa.int64()), pa.field("batch_id", pa.int64())]

@@ -30,7 +30,7 @@ INPUT_COLUMNS = {
     "winners": ("item_id", "product_id", "province_id", "role"),
     "item_factors": ("item_id", "product_id", "factor"),
     "substitutes": ("item_id", "product_id"),
-    "agreements": ("institution_id", "supplier_id", "agreement_year_id", "status", "due_date"),
+    "agreements": ("institution_id", "supplier_id", "agreement_year_id", "item_id", "status", "due_date"),
     "agreed_volumes": ("agreement_year_id", "institution_id", "item_id", "reported_qty", "agreed_qty"),
     "orders": ("id", "order_id"),
     "order_lines": (
@@ -66,6 +66,15 @@ INPUT_COLUMNS = {
         "paid_amount",
         "due_on",
     ),
+    "substitute_limits": (
+        "institution_id",
+        "item_id",
+        "product_id",
+        "quarter",
+        "status",
+        "limit_qty",
+        "suspended",
+    ),
 }
 
 
@@ -80,8 +89,7 @@ def _superseded(d: str, province: str, item: str) -> str:
 
 # Alert types this definition computes: every §7 type whose inputs the export carries (and §13's
 # FORECAST_SHORTFALL). Not here:
-# PRICE_ABOVE_CAP (listing prices),
-# NOT_ADMITTED and SUBSTITUTE_LIMIT_EXCEEDED (inputs not exported).
+# PRICE_ABOVE_CAP (listing prices).
 ALERT_TYPES = (
     "PROGRESS_LAG",
     "NONWINNING_EXCEEDS_WINNING",
@@ -100,6 +108,8 @@ ALERT_TYPES = (
     "TICKET_REPLY_OVERDUE",
     "TICKET_FIX_OVERDUE",
     "PREPAYMENT_OVERDUE",
+    "NOT_ADMITTED",
+    "SUBSTITUTE_LIMIT_EXCEEDED",
 )
 
 
@@ -257,7 +267,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                    c.s, c.d, c.ly_s, c.ly_e, c.sd_e, c.s90, c.grace_cut, c.receipt_cut, c.basis, c.elapsed,
                    c.total_days, c.tolerance, c.over_mult, c.floor_rate, c.t1, c.t2, c.t3, c.growth,
                    c.receipt_days, c.pay_days, c.abnormal_multiple, c.fw_s, c.fw_days, c.fw_remaining,
-                   c.fw_ready
+                   c.fw_ready, c.admission_month, c.admission_check_month, c.quarter, c.quarter_start
             FROM institutions i JOIN ctx c ON c.province = i.province AND c.region_id = i.region_id
             """,
         ),
@@ -724,6 +734,75 @@ def _steps(as_of_literal: str) -> list[Step]:
                     WHERE x.due_on < {d} AND x.paid_amount < x.amount
                       AND EXISTS (SELECT 1 FROM ic c WHERE c.province = x.province
                                   AND c.institution_id = x.institution_id)
+                    """,
+                    # NOT_ADMITTED (funds.findings.not_admitted): an effective agreement of the year running on
+                    # D, from month admission_check_month of that year on, with no line of a supply winner
+                    # of the item in the institution's province (not cancelled or rejected) ordered in
+                    # [start, D]; value = the month, threshold = admission_check_month; one per subject.
+                    _alert(
+                        "NOT_ADMITTED",
+                        "x.institution_id",
+                        "x.item_id",
+                        "NULL",
+                        "NULL",
+                        "NULL",
+                        "x.year_id",
+                        "x.admission_month",
+                        "1",
+                        "x.admission_check_month",
+                        "1",
+                    )
+                    + """
+                    FROM (SELECT DISTINCT a.province, a.institution_id, a.item_id, c.year_id, c.admission_month,
+                                 c.admission_check_month
+                          FROM agreements a
+                          JOIN agreement_years y ON y.province = a.province AND y.id = a.agreement_year_id
+                          JOIN ic c ON c.province = a.province AND c.institution_id = a.institution_id
+                               AND c.batch_id = y.batch_id AND c.year_id = a.agreement_year_id
+                          WHERE a.status = 'effective' AND c.admission_month IS NOT NULL
+                            AND c.admission_month >= c.admission_check_month
+                            AND NOT EXISTS (
+                                SELECT 1 FROM ln l
+                                JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
+                                     AND w.product_id = l.product_id
+                                WHERE l.province = a.province AND l.institution_id = a.institution_id
+                                  AND l.item_id = a.item_id AND w.province_id = c.province_id
+                                  AND l.ordered_on >= y.start AND l.status NOT IN ('cancelled', 'rejected'))) x
+                    """,
+                    # SUBSTITUTE_LIMIT_EXCEEDED (prescribing.catalogue.limit_exceeded): a confirmed limit of D's
+                    # quarter (suspended = limit 0) below the institution's use of the product from the
+                    # quarter's first day to D; value = the use, threshold = the limit.
+                    _alert(
+                        "SUBSTITUTE_LIMIT_EXCEEDED",
+                        "x.institution_id",
+                        "x.item_id",
+                        "NULL",
+                        "x.product_id",
+                        "NULL",
+                        "NULL",
+                        "x.used",
+                        "1",
+                        "x.lim",
+                        "1",
+                    )
+                    + f"""
+                    FROM (SELECT k.province, k.institution_id, k.item_id, k.product_id,
+                                 CASE WHEN k.suspended THEN 0 ELSE k.limit_qty END AS lim,
+                                 COALESCE(u.used, 0) AS used
+                          FROM substitute_limits k
+                          JOIN (SELECT DISTINCT province, institution_id, quarter, quarter_start FROM ic) q
+                               ON q.province = k.province AND q.institution_id = k.institution_id
+                               AND q.quarter = k.quarter
+                          LEFT JOIN (SELECT u.province, u.institution_id, u.product_id, SUM(u.qty) AS used
+                                     FROM usage_lines u
+                                     JOIN (SELECT DISTINCT province, quarter_start FROM ic) qs
+                                          ON qs.province = u.province
+                                     WHERE u.used_on >= qs.quarter_start AND u.used_on <= {d}
+                                     GROUP BY u.province, u.institution_id, u.product_id) u
+                               ON u.province = k.province AND u.institution_id = k.institution_id
+                               AND u.product_id = k.product_id
+                          WHERE k.status = 'confirmed') x
+                    WHERE x.lim IS NOT NULL AND x.used > x.lim
                     """,
                 ]
             ),

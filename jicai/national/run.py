@@ -21,10 +21,13 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from jicai.funds.findings import _month_number
+from jicai.hospital.queries import quarter_bounds
 from jicai.monitoring.evaluate import _number, alert_sort_key
 from jicai.monitoring.facts import NO_BATCH, _context, agreement_year_for, one_year_before
 from jicai.national import indicators
 from jicai.national.engines import make_engine
+from jicai.prescribing.rule import quarter_of
 from jicai.trade import rules as trade_rules
 
 PROVINCE_DIR = re.compile(r"^\d{6}$")
@@ -87,9 +90,10 @@ CTX_SCHEMA = pa.schema(
             "fw_s",
             "report_month",
             "report_due",
+            "quarter_start",
         )
     ]
-    + [("basis", pa.string())]
+    + [("basis", pa.string()), ("quarter", pa.string())]
     + [
         (c, pa.int64())
         for c in (
@@ -101,6 +105,8 @@ CTX_SCHEMA = pa.schema(
             "fw_remaining",
             "fw_ready",
             "company_report_day",
+            "admission_check_month",
+            "admission_month",
         )
     ]
     + [
@@ -158,6 +164,14 @@ def build_contexts(files: dict[str, dict[str, Path]], as_of: dt.date) -> pa.Tabl
             c.update(
                 report_month=month, report_due=trade_rules.monthly_report_due(month, p["company_report_day"])
             )
+            # NOT_ADMITTED (funds.findings.not_admitted): the month of D in the context's year, when D is in it.
+            running = year is not None and year.start <= as_of <= year.end
+            c.update(
+                admission_check_month=p["admission_check_month"],
+                admission_month=_month_number(year.start, as_of) if running else None,
+            )
+            # SUBSTITUTE_LIMIT_EXCEEDED (prescribing.catalogue.limit_exceeded): D's quarter and its first day.
+            c.update(quarter=quarter_of(as_of), quarter_start=quarter_bounds(quarter_of(as_of))[0])
             rows.append(
                 {"province": code, **{f.name: c.get(f.name) for f in CTX_SCHEMA if f.name != "province"}}
             )

@@ -87,7 +87,81 @@ def build_busy(w):
     )
     build_tickets(w)
     build_tranches(w)
+    build_admission(w)
+    build_limits(w)
     return w
+
+
+def build_admission(w):
+    """Item GY7-002 (maker's XC…012 the Shandong main winner; other maker's XC…013 not a winner) with effective
+    agreements of year 1: hospital never orders it; the clinic orders the winner on 2024-04-10; the other
+    hospital's one winning line is cancelled and it buys the non-winner."""
+    from jicai.batches.models import Item, Winner
+
+    year = AgreementYear.objects.get(batch=w.batch, number=1)
+    w.item2 = Item.objects.create(
+        batch=w.batch, item_code="GY7-002", generic_name="氨氯地平", dosage_form_group="口服常释剂型"
+    )
+    w.product2 = f.product("XC10AAA001A001010100012", w.maker, generic_name="氨氯地平")
+    w.other_product2 = f.product("XC10AAA001A001010100013", w.other_maker, generic_name="氨氯地平")
+    Winner.objects.create(
+        item=w.item2, product=w.product2, province=w.province, role="main", winning_price=Decimal("0.5")
+    )
+    for institution, supplier, status in (
+        (w.hospital, w.maker, "effective"),
+        (w.clinic, w.maker, "effective"),
+        (w.other_hospital, w.maker, "effective"),
+    ):
+        PurchaseAgreement.objects.create(
+            institution=institution,
+            agreement_year=year,
+            item=w.item2,
+            supplier=supplier,
+            agreed_qty=10,
+            winning_price=Decimal("0.5"),
+            status=status,
+            due_date=D(2024, 12, 31),
+        )
+    add_line(w.clinic, w.product2, 5, D(2024, 4, 10), item=w.item2)
+    add_line(w.other_hospital, w.product2, 5, D(2024, 4, 10), item=w.item2, status="cancelled")
+    add_line(w.other_hospital, w.other_product2, 5, D(2024, 4, 11), item=w.item2)
+
+
+def build_limits(w):
+    """Quarterly limits of catalogue substitutes (SPEC §11) around 2024Q2 (from 2024-04-01)."""
+    from jicai.prescribing.models import SubstituteLimit
+
+    s1 = f.product("XC10AAA001A001010100021", w.other_maker, generic_name="瑞舒伐他汀钙", spec="5mg")
+    s2 = f.product("XC10AAA001A001010100022", w.other_maker, generic_name="瑞舒伐他汀钙", spec="20mg")
+    for institution, product, quarter, limit, suspended, status in (
+        (w.hospital, s1, "2024Q2", 100, False, "confirmed"),  # used 70 + 31 = 101 > 100
+        (w.clinic, s1, "2024Q2", 50, False, "confirmed"),  # used 50 (and 5 after D): at the limit
+        (w.other_hospital, s1, "2024Q2", None, True, "confirmed"),  # suspended: limit 0, used 1
+        (w.hospital, s2, "2024Q2", 0, False, "proposed"),  # not confirmed
+        (w.clinic, s2, "2024Q2", None, False, "confirmed"),  # no limit set
+        (w.other_hospital, s2, "2024Q1", 0, False, "confirmed"),  # another quarter
+    ):
+        SubstituteLimit.objects.create(
+            institution=institution,
+            item=w.item,
+            product=product,
+            quarter=quarter,
+            limit_qty=limit,
+            suspended=suspended,
+            status=status,
+        )
+    for institution, product, qty, day in (
+        (w.hospital, s1, 60, D(2024, 3, 31)),
+        (w.hospital, s1, 70, D(2024, 4, 1)),
+        (w.hospital, s1, 31, D(2024, 6, 8)),
+        (w.clinic, s1, 50, D(2024, 5, 5)),
+        (w.clinic, s1, 5, D(2024, 6, 9)),
+        (w.other_hospital, s1, 1, D(2024, 5, 5)),
+        (w.hospital, s2, 10, D(2024, 5, 5)),
+        (w.clinic, s2, 10, D(2024, 5, 5)),
+        (w.other_hospital, s2, 10, D(2024, 5, 5)),
+    ):
+        UsageLine.objects.create(institution=institution, product=product, qty=qty, used_on=day)
 
 
 def ticket(w, institution, status, opened_on, reply_due, fix_due=None, supplier=None):

@@ -162,3 +162,61 @@ def test_tickets_and_prepayment_overdue(mworld, tmp_path):
     # the day before every deadline: nothing overdue
     alerts = assert_same_answers(D(2024, 5, 10), tmp_path / "early", ["duckdb"])
     assert [a for a in alerts if a["type"].startswith(("TICKET", "PREPAYMENT"))] == []
+
+
+# ---- NOT_ADMITTED -----------------------------------------------------------------------------------------
+# scenarios.build_admission; admission_check_month 3. Month of D in year 1 (from 2024-03-01): 2024-04-30 → 2,
+# 2024-05-01 → 3, 2024-06-08 → 4. Hospital (no line) and the other hospital (cancelled winner, non-winner
+# bought) are not admitted; the clinic is. 2025-03-01: year 2 runs, the
+# year-1 agreements are no longer checked.
+
+
+@pytest.mark.parametrize(
+    "as_of, month", [(D(2024, 6, 8), 4), (D(2024, 5, 1), 3), (D(2024, 4, 30), None), (D(2025, 3, 1), None)]
+)
+def test_not_admitted(mworld, tmp_path, as_of, month):
+    from tests.national.scenarios import build_admission
+
+    build_admission(mworld)
+    alerts = assert_same_answers(as_of, tmp_path, ["duckdb"])
+    expected = [
+        _alert("NOT_ADMITTED", institution, "GY7-002", value=month, threshold=3)
+        for institution in ("H37020200001", "H37100200001")
+        if month
+    ]
+    assert _of_type(alerts, "NOT_ADMITTED") == expected
+
+
+# ---- SUBSTITUTE_LIMIT_EXCEEDED ------------------------------------------------------------------------------
+# scenarios.build_limits on 2024-06-08 (quarter 2024Q2 from 04-01): hospital 70 + 31 = 101 > 100; the other
+# hospital's suspended limit (0) < 1; the clinic at its limit (50; the 5 of 06-09 is after D), the proposed,
+# unset and other-quarter limits never. On 2024-07-01 (2024Q3) there is no confirmed limit: none.
+
+
+@pytest.mark.parametrize("as_of", [D(2024, 6, 8), D(2024, 7, 1)])
+def test_substitute_limit_exceeded(mworld, tmp_path, as_of):
+    from tests.national.scenarios import build_limits
+
+    build_limits(mworld)
+    alerts = assert_same_answers(as_of, tmp_path, ["duckdb"])
+    expected = [
+        _alert(
+            "SUBSTITUTE_LIMIT_EXCEEDED",
+            "H37020200001",
+            "GY7-001",
+            product="XC10AAA001A001010100021",
+            value=1,
+            threshold=0,
+            agreement_year=None,
+        ),
+        _alert(
+            "SUBSTITUTE_LIMIT_EXCEEDED",
+            "H37100200001",
+            "GY7-001",
+            product="XC10AAA001A001010100021",
+            value=101,
+            threshold=100,
+            agreement_year=None,
+        ),
+    ]
+    assert _of_type(alerts, "SUBSTITUTE_LIMIT_EXCEEDED") == (expected if as_of == D(2024, 6, 8) else [])
