@@ -44,6 +44,7 @@ TABLES = (
     Table("agreement_years", "batches.AgreementYear", None),
     Table("items", "batches.Item", None),
     Table("winners", "batches.Winner", None),
+    Table("listing_prices", "batches.ListingPrice", None),  # 挂网价 per product and province: PRICE_ABOVE_CAP
     Table("item_factors", "batches.ItemFactor", None),
     Table("substitutes", "batches.Substitute", None),
     Table("agreements", "agreements.PurchaseAgreement", "institution__region__path"),

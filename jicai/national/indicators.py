@@ -27,7 +27,8 @@ INPUT_COLUMNS = {
     "batches": ("id", "code", "cycle_start", "cycle_end"),
     "agreement_years": ("id", "batch_id", "number", "start", "end", "sign_due"),
     "items": ("id", "batch_id", "item_code", "generic_name", "dosage_form_group"),
-    "winners": ("item_id", "product_id", "province_id", "role"),
+    "winners": ("item_id", "product_id", "province_id", "role", "winning_price"),
+    "listing_prices": ("product_id", "province_id", "price", "valid_from"),
     "item_factors": ("item_id", "product_id", "factor"),
     "substitutes": ("item_id", "product_id"),
     "agreements": ("institution_id", "supplier_id", "agreement_year_id", "item_id", "status", "due_date"),
@@ -88,8 +89,7 @@ def _superseded(d: str, province: str, item: str) -> str:
 
 
 # Alert types this definition computes: every §7 type whose inputs the export carries (and §13's
-# FORECAST_SHORTFALL). Not here:
-# PRICE_ABOVE_CAP (listing prices).
+# FORECAST_SHORTFALL).
 ALERT_TYPES = (
     "PROGRESS_LAG",
     "NONWINNING_EXCEEDS_WINNING",
@@ -110,6 +110,7 @@ ALERT_TYPES = (
     "PREPAYMENT_OVERDUE",
     "NOT_ADMITTED",
     "SUBSTITUTE_LIMIT_EXCEEDED",
+    "PRICE_ABOVE_CAP",
 )
 
 
@@ -564,7 +565,8 @@ def _steps(as_of_literal: str) -> list[Step]:
         Step(
             "report_ctx",
             """
-            SELECT province, province_id, batch_id, year_id, company_report_day, report_month, report_due
+            SELECT province, province_id, batch_id, year_id, company_report_day, report_month, report_due,
+                   listing_cap_multiple
             FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.province, c.batch_id
                                                  ORDER BY CASE WHEN c.region_id = c.province_id THEN 0 ELSE 1 END,
                                                           r.code) AS rn
@@ -592,6 +594,75 @@ def _steps(as_of_literal: str) -> list[Step]:
                               AND sr.month = k.report_month)
               AND NOT {_superseded(d, "x.province", "x.item_id")}
             GROUP BY k.province, x.manufacturer_id, k.batch_id, k.year_id, k.company_report_day
+            """,
+        ),
+        # PRICE_ABOVE_CAP (monitoring.facts._cap_table, _price_caps; SPEC §4 policy.rules.listing_verdict): the
+        # cap of every winning product of a started batch, in each province with that batch's context (the
+        # province's own, as report_ctx): a supplier in the province is held to its winning price there, any
+        # other winner to max(listing_cap_multiple × its winning price, the item's highest winning price),
+        # exact (not rounded). A product's item is the item of its first winners row in the monitor's order
+        # (batch by latest cycle, then codes; the province and role order only rows of that same item), its
+        # role and price in the province those of its last row there.
+        Step(
+            "cap_winners",
+            """
+            SELECT w.province, w.item_id, w.product_id, w.province_id, w.role, w.winning_price, g.batch_id,
+                   ROW_NUMBER() OVER (PARTITION BY w.province, w.product_id
+                                      ORDER BY b.cycle_start DESC, b.code, g.item_code) AS first_rn,
+                   ROW_NUMBER() OVER (PARTITION BY w.province, w.product_id, w.province_id
+                                      ORDER BY b.cycle_start, b.code DESC, g.item_code DESC, w.role DESC) AS last_rn
+            FROM winners w
+            JOIN items g ON g.province = w.province AND g.id = w.item_id
+            JOIN batches b ON b.province = g.province AND b.id = g.batch_id
+            WHERE EXISTS (SELECT 1 FROM report_ctx k WHERE k.province = g.province AND k.batch_id = g.batch_id)
+            """,
+        ),
+        Step(
+            "caps",
+            f"""
+            SELECT k.province, k.province_id, fw.product_id, fw.item_id, fw.batch_id, k.year_id,
+                   CASE WHEN r.role IN {SUPPLY} THEN COALESCE(r.winning_price, o.own)
+                        ELSE GREATEST(k.listing_cap_multiple * COALESCE(r.winning_price, o.own), h.highest)
+                   END AS cap
+            FROM cap_winners fw
+            JOIN report_ctx k ON k.province = fw.province AND k.batch_id = fw.batch_id
+            JOIN (SELECT province, product_id, MAX(winning_price) AS own FROM cap_winners
+                  GROUP BY province, product_id) o ON o.province = fw.province AND o.product_id = fw.product_id
+            JOIN (SELECT province, item_id, MAX(winning_price) AS highest FROM cap_winners
+                  GROUP BY province, item_id) h ON h.province = fw.province AND h.item_id = fw.item_id
+            LEFT JOIN cap_winners r ON r.province = fw.province AND r.product_id = fw.product_id
+                 AND r.province_id = k.province_id AND r.last_rn = 1
+            WHERE fw.first_rn = 1
+            """,
+        ),
+        # Listing prices in force on D (the latest valid_from on or before D) above the cap; and per
+        # institution the highest price of its order lines of the product (not cancelled, ordered in [S, D]
+        # of the cap's batch) when above the cap.
+        Step(
+            "caps_listed",
+            f"""
+            SELECT cp.province, cp.item_id, cp.product_id, cp.year_id, lp.price, cp.cap
+            FROM caps cp
+            JOIN (SELECT province, product_id, province_id, price,
+                         ROW_NUMBER() OVER (PARTITION BY province, product_id, province_id
+                                            ORDER BY valid_from DESC) AS rn
+                  FROM listing_prices WHERE valid_from <= {d}) lp
+                 ON lp.province = cp.province AND lp.product_id = cp.product_id
+                 AND lp.province_id = cp.province_id AND lp.rn = 1
+            WHERE lp.price > cp.cap
+            """,
+        ),
+        Step(
+            "caps_ordered",
+            """
+            SELECT cp.province, c.institution_id, cp.item_id, cp.product_id, cp.year_id,
+                   MAX(l.unit_price) AS price, cp.cap
+            FROM caps cp
+            JOIN ic c ON c.province = cp.province AND c.batch_id = cp.batch_id AND c.province_id = cp.province_id
+            JOIN ln l ON l.province = c.province AND l.institution_id = c.institution_id
+                 AND l.product_id = cp.product_id
+            WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.unit_price > cp.cap
+            GROUP BY cp.province, c.institution_id, cp.item_id, cp.product_id, cp.year_id, cp.cap
             """,
         ),
         # Every alert: subjects as ids of the province's database, value and threshold as numerator and
@@ -804,6 +875,34 @@ def _steps(as_of_literal: str) -> list[Step]:
                           WHERE k.status = 'confirmed') x
                     WHERE x.lim IS NOT NULL AND x.used > x.lim
                     """,
+                    _alert(
+                        "PRICE_ABOVE_CAP",
+                        "NULL",
+                        "x.item_id",
+                        "NULL",
+                        "x.product_id",
+                        "NULL",
+                        "x.year_id",
+                        "x.price",
+                        "1",
+                        "x.cap",
+                        "1",
+                    )
+                    + " FROM caps_listed x",
+                    _alert(
+                        "PRICE_ABOVE_CAP",
+                        "x.institution_id",
+                        "x.item_id",
+                        "NULL",
+                        "x.product_id",
+                        "NULL",
+                        "x.year_id",
+                        "x.price",
+                        "1",
+                        "x.cap",
+                        "1",
+                    )
+                    + " FROM caps_ordered x",
                 ]
             ),
         ),

@@ -111,7 +111,17 @@ CTX_SCHEMA = pa.schema(
     ]
     + [
         (c, pa.decimal128(20, 10))
-        for c in ("tolerance", "over_mult", "floor_rate", "t1", "t2", "t3", "growth", "abnormal_multiple")
+        for c in (
+            "tolerance",
+            "over_mult",
+            "floor_rate",
+            "t1",
+            "t2",
+            "t3",
+            "growth",
+            "abnormal_multiple",
+            "listing_cap_multiple",
+        )
     ]
 )
 

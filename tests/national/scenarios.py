@@ -89,7 +89,48 @@ def build_busy(w):
     build_tranches(w)
     build_admission(w)
     build_limits(w)
+    build_caps(w)
     return w
+
+
+def build_caps(w):
+    """SPEC §4 caps of GY7-001 in Shandong (listing_cap_multiple 1.5): maker's product supplies here at 0.12
+    (cap 0.12); XC…031 is a `nonsupply` winner here at 0.1235, other maker's product the Hebei main winner at
+    0.15 (the item's highest): caps max(1.5 × 0.1235, 0.15) = 0.18525 and max(1.5 × 0.15, 0.15) = 0.225."""
+    from jicai.batches.models import ListingPrice, Winner
+
+    hebei = f.region("130000", "河北省")
+    w.nonsupply = f.product("XC10AAA001A001010100031", w.other_maker)
+    Winner.objects.create(
+        item=w.item,
+        product=w.nonsupply,
+        province=w.province,
+        role="nonsupply",
+        winning_price=Decimal("0.1235"),
+    )
+    Winner.objects.create(
+        item=w.item, product=w.other_product, province=hebei, role="main", winning_price=Decimal("0.15")
+    )
+    for product, price, valid_from in (
+        (w.product, "0.1200", D(2024, 1, 1)),
+        (w.product, "0.1300", D(2024, 6, 9)),  # after D: not in force
+        (w.nonsupply, "0.3000", D(2024, 1, 1)),
+        (w.nonsupply, "0.1853", D(2024, 5, 1)),  # above 0.18525, although it shows as 0.1853
+        (w.other_product, "0.2250", D(2024, 1, 1)),  # at the cap
+    ):
+        ListingPrice.objects.create(
+            product=product, province=w.province, price=Decimal(price), valid_from=valid_from
+        )
+    for institution, product, price, day, status in (
+        (w.hospital, w.product, "0.1201", D(2024, 5, 2), "open"),  # above 0.12
+        (w.hospital, w.product, "0.1300", D(2024, 5, 3), "cancelled"),
+        (w.hospital, w.product, "0.1250", D(2024, 2, 20), "open"),  # before S
+        (w.clinic, w.nonsupply, "0.1852", D(2024, 5, 2), "open"),  # below 0.18525
+        (w.clinic, w.nonsupply, "0.1853", D(2024, 5, 4), "open"),
+        (w.other_hospital, w.other_product, "0.2251", D(2024, 5, 2), "open"),
+        (w.other_hospital, w.other_product, "0.2300", D(2024, 5, 5), "open"),
+    ):
+        add_line(institution, product, 1, day, item=w.item, status=status, unit_price=Decimal(price))
 
 
 def build_admission(w):

@@ -220,3 +220,29 @@ def test_substitute_limit_exceeded(mworld, tmp_path, as_of):
         ),
     ]
     assert _of_type(alerts, "SUBSTITUTE_LIMIT_EXCEEDED") == (expected if as_of == D(2024, 6, 8) else [])
+
+
+# ---- PRICE_ABOVE_CAP ----------------------------------------------------------------------------------------
+# scenarios.build_caps on 2024-06-08: the listing of XC…031 (0.1853 > 0.18525; its 0.30 was replaced on 05-01),
+# the hospital's line of the supplier's own product at 0.1201 (> 0.12; the cancelled 0.13 and the 0.125 of
+# before S not counted), the clinic's 0.1853 of XC…031 and the other hospital's highest price 0.23 (> 0.225).
+# On 2024-05-01 (the 0.1853 listing starts; no line yet): only the listing.
+
+
+@pytest.mark.parametrize("as_of", [D(2024, 6, 8), D(2024, 5, 1)])
+def test_price_above_cap(mworld, tmp_path, as_of):
+    from tests.national.scenarios import build_caps
+
+    w = mworld
+    build_caps(w)
+    alerts = assert_same_answers(as_of, tmp_path, ["duckdb"])
+    nonsupply, own, other = w.nonsupply.code, w.product.code, w.other_product.code
+    expected = [
+        _alert("PRICE_ABOVE_CAP", None, "GY7-001", product=nonsupply, value=0.1853, threshold=0.18525),
+        _alert("PRICE_ABOVE_CAP", "H37020200001", "GY7-001", product=other, value=0.23, threshold=0.225),
+        _alert("PRICE_ABOVE_CAP", "H37100200001", "GY7-001", product=own, value=0.1201, threshold=0.12),
+        _alert(
+            "PRICE_ABOVE_CAP", "H37100200002", "GY7-001", product=nonsupply, value=0.1853, threshold=0.18525
+        ),
+    ]
+    assert _of_type(alerts, "PRICE_ABOVE_CAP") == (expected if as_of == D(2024, 6, 8) else expected[:1])
