@@ -44,6 +44,7 @@ TABLES = (
     Table("agreement_years", "batches.AgreementYear", None),
     Table("items", "batches.Item", None),
     Table("winners", "batches.Winner", None),
+    Table("listing_prices", "batches.ListingPrice", None),  # 挂网价 per product and province: PRICE_ABOVE_CAP
     Table("item_factors", "batches.ItemFactor", None),
     Table("substitutes", "batches.Substitute", None),
     Table("agreements", "agreements.PurchaseAgreement", "institution__region__path"),
@@ -55,6 +56,17 @@ TABLES = (
     Table("payments", "trade.Payment", "line__institution__region__path"),
     Table("usage_lines", "trade.UsageLine", "institution__region__path"),
     Table("batch_overlaps", "compliance.BatchOverlap", None),
+    # Suppliers' monthly reports (company × item × month, national like the winners): LATE_SUPPLIER_REPORT.
+    Table("supplier_reports", "trade.SupplierMonthlyReport", None),
+    # Working-day deadlines travel as per-row due dates, not as a calendar table: a ticket's reply_due /
+    # fix_due and a tranche's due_on are computed by the province (tickets.rules, funds.prepayment) with the
+    # official working-day calendar when the row is written (and moved by `jicai sla` when a provisional
+    # deadline's year gets its calendar), so they are facts of the row. The one definition then only
+    # compares dates, and cannot drift from the province's own deadline rules (调休, provisional years).
+    Table("tickets", "tickets.Ticket", "institution__region__path"),
+    Table("prepayment_tranches", "funds.PrepaymentTranche", "institution__region__path"),
+    # Confirmed quarterly limits of catalogue substitutes per institution (SPEC §11): SUBSTITUTE_LIMIT_EXCEEDED.
+    Table("substitute_limits", "prescribing.SubstituteLimit", "institution__region__path"),
 )
 
 
@@ -152,6 +164,7 @@ POLICY_COLUMNS = (
     ("listing_cap_multiple", pa.decimal128(20, 10)),
     ("company_report_day", pa.int64()),
     ("forecast_window_days", pa.int64()),
+    ("admission_check_month", pa.int64()),
 )
 POLICY_SCHEMA = pa.schema(
     [pa.field("region_id", pa.int64()), pa.field("batch_id", pa.int64())]

@@ -23,14 +23,15 @@ INPUT_COLUMNS = {
     "regions": ("id", "code", "name", "level", "path"),
     "institutions": ("id", "code", "name", "region_id"),
     "companies": ("id", "code", "name"),
-    "products": ("id", "code", "generic_name", "dosage_form_group"),
-    "batches": ("id", "code", "cycle_start"),
+    "products": ("id", "code", "generic_name", "dosage_form_group", "manufacturer_id"),
+    "batches": ("id", "code", "cycle_start", "cycle_end"),
     "agreement_years": ("id", "batch_id", "number", "start", "end", "sign_due"),
     "items": ("id", "batch_id", "item_code", "generic_name", "dosage_form_group"),
-    "winners": ("item_id", "product_id", "province_id", "role"),
+    "winners": ("item_id", "product_id", "province_id", "role", "winning_price"),
+    "listing_prices": ("product_id", "province_id", "price", "valid_from"),
     "item_factors": ("item_id", "product_id", "factor"),
     "substitutes": ("item_id", "product_id"),
-    "agreements": ("institution_id", "supplier_id", "agreement_year_id", "status", "due_date"),
+    "agreements": ("institution_id", "supplier_id", "agreement_year_id", "item_id", "status", "due_date"),
     "agreed_volumes": ("agreement_year_id", "institution_id", "item_id", "reported_qty", "agreed_qty"),
     "orders": ("id", "order_id"),
     "order_lines": (
@@ -56,6 +57,25 @@ INPUT_COLUMNS = {
     "usage_lines": ("institution_id", "product_id", "qty", "used_on"),
     "policies": ("region_id", "batch_id"),
     "batch_overlaps": ("provincial_item_id", "applies_from", "confirmed_at"),
+    "supplier_reports": ("company_id", "item_id", "month"),
+    "tickets": ("id", "institution_id", "supplier_id", "status", "reply_due", "fix_due"),
+    "prepayment_tranches": (
+        "institution_id",
+        "agreement_year_id",
+        "tranche",
+        "amount",
+        "paid_amount",
+        "due_on",
+    ),
+    "substitute_limits": (
+        "institution_id",
+        "item_id",
+        "product_id",
+        "quarter",
+        "status",
+        "limit_qty",
+        "suspended",
+    ),
 }
 
 
@@ -68,9 +88,8 @@ def _superseded(d: str, province: str, item: str) -> str:
     )
 
 
-# Alert types this definition computes: every §7 type whose inputs the export carries. Not here:
-# PRICE_ABOVE_CAP (listing prices), LATE_SUPPLIER_REPORT (supplier reports), tickets, prepayment,
-# NOT_ADMITTED and SUBSTITUTE_LIMIT_EXCEEDED (inputs not exported).
+# Alert types this definition computes: every §7 type whose inputs the export carries (and §13's
+# FORECAST_SHORTFALL).
 ALERT_TYPES = (
     "PROGRESS_LAG",
     "NONWINNING_EXCEEDS_WINNING",
@@ -84,6 +103,14 @@ ALERT_TYPES = (
     "ABNORMAL_ORDER",
     "OFFLINE_PURCHASE_SUSPECT",
     "UNSIGNED_AGREEMENT",
+    "FORECAST_SHORTFALL",
+    "LATE_SUPPLIER_REPORT",
+    "TICKET_REPLY_OVERDUE",
+    "TICKET_FIX_OVERDUE",
+    "PREPAYMENT_OVERDUE",
+    "NOT_ADMITTED",
+    "SUBSTITUTE_LIMIT_EXCEEDED",
+    "PRICE_ABOVE_CAP",
 )
 
 
@@ -102,13 +129,15 @@ SUPPLY = "(" + ", ".join(f"'{r}'" for r in SUPPLY_ROLES) + ")"
 DEC = "DECIMAL(38, 10)"
 
 
-def _alert(type_, inst, item, supplier, product, line, year, vnum, vden, tnum, tden, tier="NULL") -> str:
+def _alert(
+    type_, inst, item, supplier, product, line, year, vnum, vden, tnum, tden, tier="NULL", tranche="NULL"
+) -> str:
     return (
         f"SELECT '{type_}' AS alert_type, x.province, {inst} AS institution_id, {item} AS item_id, "
         f"{supplier} AS supplier_id, {product} AS product_id, {line} AS line_id, {year} AS year_id, "
         f"CAST({vnum} AS {DEC}) AS value_num, CAST({vden} AS {DEC}) AS value_den, "
         f"CAST({tnum} AS {DEC}) AS threshold_num, CAST({tden} AS {DEC}) AS threshold_den, "
-        f"CAST({tier} AS INTEGER) AS tier"
+        f"CAST({tier} AS INTEGER) AS tier, CAST({tranche} AS VARCHAR) AS tranche"
     )
 
 
@@ -217,6 +246,18 @@ def _steps(as_of_literal: str) -> list[Step]:
         )
         + " FROM pf x WHERE (x.reported_qty IS NULL OR x.reported_qty = 0)"
         " AND x.purchased_winning + x.purchased_nonwinning + x.purchased_substitute > 0",
+        # SPEC §13 (policy.rules.forecast_shortfall): projected W at E = W + window W / window days × (E − D)
+        # below agreed × tolerance, once D ≥ S + window; cross-multiplied by the window days. Value: the
+        # projected completion; threshold: progress_tolerance.
+        _item_alert(
+            "FORECAST_SHORTFALL",
+            "x.purchased_winning * x.fw_days + x.purchased_winning_window * x.fw_remaining",
+            "x.fw_days * x.agreed_qty",
+            "x.tolerance",
+            "1",
+        )
+        + " FROM pf x WHERE x.agreed_qty > 0 AND x.fw_ready = 1 AND x.purchased_winning * x.fw_days"
+        " + x.purchased_winning_window * x.fw_remaining < x.tolerance * x.agreed_qty * x.fw_days",
     ]
     return [
         # Every institution with the context of each started batch of its region (and batch 0).
@@ -226,7 +267,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             SELECT i.province, i.id AS institution_id, c.region_id, c.batch_id, c.province_id, c.year_id,
                    c.s, c.d, c.ly_s, c.ly_e, c.sd_e, c.s90, c.grace_cut, c.receipt_cut, c.basis, c.elapsed,
                    c.total_days, c.tolerance, c.over_mult, c.floor_rate, c.t1, c.t2, c.t3, c.growth,
-                   c.receipt_days, c.pay_days, c.abnormal_multiple
+                   c.receipt_days, c.pay_days, c.abnormal_multiple, c.fw_s, c.fw_days, c.fw_remaining,
+                   c.fw_ready, c.admission_month, c.admission_check_month, c.quarter, c.quarter_start
             FROM institutions i JOIN ctx c ON c.province = i.province AND c.region_id = i.region_id
             """,
         ),
@@ -268,6 +310,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             SELECT e.province, e.institution_id, e.item_id,
                    SUM(CASE WHEN w.product_id IS NOT NULL AND e.on_day <= c.d THEN e.qty * {fac} ELSE 0 END)
                        AS w,
+                   SUM(CASE WHEN w.product_id IS NOT NULL AND e.on_day >= c.fw_s AND e.on_day <= c.d
+                            THEN e.qty * {fac} ELSE 0 END) AS fw,
                    SUM(CASE WHEN w.product_id IS NULL AND p.generic_name = g.generic_name
                             AND p.dosage_form_group = g.dosage_form_group AND e.on_day <= c.d
                             THEN e.qty * {fac} ELSE 0 END) AS n
@@ -322,6 +366,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                    ROUND(COALESCE(s.u, 0), 4) AS purchased_substitute,
                    ROUND(COALESCE(s.u_ly, 0), 4) AS substitute_last_year,
                    ROUND(COALESCE(s.u_sd, 0), 4) AS substitute_same_days_last_year,
+                   ROUND(COALESCE(b.fw, 0), 4) AS purchased_winning_window,
                    CAST(c.elapsed AS DOUBLE) / c.total_days AS time_progress,
                    CASE WHEN a.agreed_qty > 0 THEN CAST(COALESCE(b.w, 0) AS DOUBLE) / a.agreed_qty END
                        AS completion
@@ -371,7 +416,8 @@ def _steps(as_of_literal: str) -> list[Step]:
         Step(
             "pf",
             """
-            SELECT f.*, c.year_id, c.elapsed, c.total_days, c.tolerance, c.growth, c.over_mult
+            SELECT f.*, c.year_id, c.elapsed, c.total_days, c.tolerance, c.growth, c.over_mult, c.fw_days,
+                   c.fw_remaining, c.fw_ready
             FROM progress_facts f
             JOIN ic c ON c.province = f.province AND c.institution_id = f.institution_id
                  AND c.batch_id = f.batch_id AND c.year_id = f.agreement_year_id
@@ -512,6 +558,113 @@ def _steps(as_of_literal: str) -> list[Step]:
             WHERE x.used * {OFFLINE_RATIO_DEN} > COALESCE(rv.qty, 0) * {OFFLINE_RATIO_NUM}
             """,
         ),
+        # LATE_SUPPLIER_REPORT (monitoring.facts._missing_reports): per province and started batch, the
+        # context of the province's own region, else of its region with the lowest code (the report day is
+        # set province-wide); the batch's cycle must overlap the overdue month; per supply-role winner's
+        # manufacturer, the items (not superseded) without a report for that month.
+        Step(
+            "report_ctx",
+            """
+            SELECT province, province_id, batch_id, year_id, company_report_day, report_month, report_due,
+                   listing_cap_multiple
+            FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.province, c.batch_id
+                                                 ORDER BY CASE WHEN c.region_id = c.province_id THEN 0 ELSE 1 END,
+                                                          r.code) AS rn
+                  FROM ctx c JOIN regions r ON r.province = c.province AND r.id = c.region_id
+                  WHERE c.batch_id <> 0) x
+            WHERE rn = 1
+            """,
+        ),
+        Step(
+            "missing_reports",
+            f"""
+            SELECT k.province, x.manufacturer_id AS supplier_id, k.batch_id, k.year_id AS agreement_year_id,
+                   k.company_report_day, COUNT(*) AS n
+            FROM report_ctx k
+            JOIN batches b ON b.province = k.province AND b.id = k.batch_id
+            JOIN (SELECT DISTINCT w.province, g.batch_id, w.province_id, p.manufacturer_id, w.item_id
+                  FROM winners w
+                  JOIN items g ON g.province = w.province AND g.id = w.item_id
+                  JOIN products p ON p.province = w.province AND p.id = w.product_id
+                  WHERE w.role IN {SUPPLY}) x
+                 ON x.province = k.province AND x.batch_id = k.batch_id AND x.province_id = k.province_id
+            WHERE b.cycle_start <= k.report_due AND b.cycle_end >= k.report_month
+              AND NOT EXISTS (SELECT 1 FROM supplier_reports sr WHERE sr.province = x.province
+                              AND sr.company_id = x.manufacturer_id AND sr.item_id = x.item_id
+                              AND sr.month = k.report_month)
+              AND NOT {_superseded(d, "x.province", "x.item_id")}
+            GROUP BY k.province, x.manufacturer_id, k.batch_id, k.year_id, k.company_report_day
+            """,
+        ),
+        # PRICE_ABOVE_CAP (monitoring.facts._cap_table, _price_caps; SPEC §4 policy.rules.listing_verdict): the
+        # cap of every winning product of a started batch, in each province with that batch's context (the
+        # province's own, as report_ctx): a supplier in the province is held to its winning price there, any
+        # other winner to max(listing_cap_multiple × its winning price, the item's highest winning price),
+        # exact (not rounded). A product's item is the item of its first winners row in the monitor's order
+        # (batch by latest cycle, then codes; the province and role order only rows of that same item), its
+        # role and price in the province those of its last row there.
+        Step(
+            "cap_winners",
+            """
+            SELECT w.province, w.item_id, w.product_id, w.province_id, w.role, w.winning_price, g.batch_id,
+                   ROW_NUMBER() OVER (PARTITION BY w.province, w.product_id
+                                      ORDER BY b.cycle_start DESC, b.code, g.item_code) AS first_rn,
+                   ROW_NUMBER() OVER (PARTITION BY w.province, w.product_id, w.province_id
+                                      ORDER BY b.cycle_start, b.code DESC, g.item_code DESC, w.role DESC) AS last_rn
+            FROM winners w
+            JOIN items g ON g.province = w.province AND g.id = w.item_id
+            JOIN batches b ON b.province = g.province AND b.id = g.batch_id
+            WHERE EXISTS (SELECT 1 FROM report_ctx k WHERE k.province = g.province AND k.batch_id = g.batch_id)
+            """,
+        ),
+        Step(
+            "caps",
+            f"""
+            SELECT k.province, k.province_id, fw.product_id, fw.item_id, fw.batch_id, k.year_id,
+                   CASE WHEN r.role IN {SUPPLY} THEN COALESCE(r.winning_price, o.own)
+                        ELSE GREATEST(k.listing_cap_multiple * COALESCE(r.winning_price, o.own), h.highest)
+                   END AS cap
+            FROM cap_winners fw
+            JOIN report_ctx k ON k.province = fw.province AND k.batch_id = fw.batch_id
+            JOIN (SELECT province, product_id, MAX(winning_price) AS own FROM cap_winners
+                  GROUP BY province, product_id) o ON o.province = fw.province AND o.product_id = fw.product_id
+            JOIN (SELECT province, item_id, MAX(winning_price) AS highest FROM cap_winners
+                  GROUP BY province, item_id) h ON h.province = fw.province AND h.item_id = fw.item_id
+            LEFT JOIN cap_winners r ON r.province = fw.province AND r.product_id = fw.product_id
+                 AND r.province_id = k.province_id AND r.last_rn = 1
+            WHERE fw.first_rn = 1
+            """,
+        ),
+        # Listing prices in force on D (the latest valid_from on or before D) above the cap; and per
+        # institution the highest price of its order lines of the product (not cancelled, ordered in [S, D]
+        # of the cap's batch) when above the cap.
+        Step(
+            "caps_listed",
+            f"""
+            SELECT cp.province, cp.item_id, cp.product_id, cp.year_id, lp.price, cp.cap
+            FROM caps cp
+            JOIN (SELECT province, product_id, province_id, price,
+                         ROW_NUMBER() OVER (PARTITION BY province, product_id, province_id
+                                            ORDER BY valid_from DESC) AS rn
+                  FROM listing_prices WHERE valid_from <= {d}) lp
+                 ON lp.province = cp.province AND lp.product_id = cp.product_id
+                 AND lp.province_id = cp.province_id AND lp.rn = 1
+            WHERE lp.price > cp.cap
+            """,
+        ),
+        Step(
+            "caps_ordered",
+            """
+            SELECT cp.province, c.institution_id, cp.item_id, cp.product_id, cp.year_id,
+                   MAX(l.unit_price) AS price, cp.cap
+            FROM caps cp
+            JOIN ic c ON c.province = cp.province AND c.batch_id = cp.batch_id AND c.province_id = cp.province_id
+            JOIN ln l ON l.province = c.province AND l.institution_id = c.institution_id
+                 AND l.product_id = cp.product_id
+            WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.unit_price > cp.cap
+            GROUP BY cp.province, c.institution_id, cp.item_id, cp.product_id, cp.year_id, cp.cap
+            """,
+        ),
         # Every alert: subjects as ids of the province's database, value and threshold as numerator and
         # denominator.
         Step(
@@ -589,6 +742,167 @@ def _steps(as_of_literal: str) -> list[Step]:
                           WHERE a.status <> 'effective' AND COALESCE(a.due_date, y.sign_due) < {d}
                           GROUP BY a.province, a.institution_id, a.supplier_id, a.agreement_year_id) x
                     """,
+                    _alert(
+                        "LATE_SUPPLIER_REPORT",
+                        "NULL",
+                        "NULL",
+                        "x.supplier_id",
+                        "NULL",
+                        "NULL",
+                        "x.agreement_year_id",
+                        "x.n",
+                        "1",
+                        "x.company_report_day",
+                        "1",
+                    )
+                    + " FROM missing_reports x",
+                    # TICKET_REPLY_OVERDUE / TICKET_FIX_OVERDUE (tickets.queries.overdue_tickets): a reply owed
+                    # (open, reopened) past reply_due, or the fix owed (replied) past fix_due, of an
+                    # institution of the run; value = days overdue on D, threshold 0.
+                    *(
+                        _alert(
+                            type_,
+                            "x.institution_id",
+                            "NULL",
+                            "x.supplier_id",
+                            "NULL",
+                            "NULL",
+                            "NULL",
+                            f"DATE_DIFF('day', x.{due}, {d})",
+                            "1",
+                            "0",
+                            "1",
+                        )
+                        + f"""
+                        FROM tickets x
+                        WHERE x.status IN {statuses} AND x.{due} < {d}
+                          AND EXISTS (SELECT 1 FROM ic c WHERE c.province = x.province
+                                      AND c.institution_id = x.institution_id)
+                        """
+                        for type_, statuses, due in (
+                            ("TICKET_REPLY_OVERDUE", "('open', 'reopened')", "reply_due"),
+                            ("TICKET_FIX_OVERDUE", "('replied')", "fix_due"),
+                        )
+                    ),
+                    # PREPAYMENT_OVERDUE (funds.findings.prepayment_overdue): a tranche not fully paid after its
+                    # due day; value = the unpaid rest, threshold 0, subject institution × year × tranche.
+                    _alert(
+                        "PREPAYMENT_OVERDUE",
+                        "x.institution_id",
+                        "NULL",
+                        "NULL",
+                        "NULL",
+                        "NULL",
+                        "x.agreement_year_id",
+                        "x.amount - x.paid_amount",
+                        "1",
+                        "0",
+                        "1",
+                        tranche="x.tranche",
+                    )
+                    + f"""
+                    FROM prepayment_tranches x
+                    WHERE x.due_on < {d} AND x.paid_amount < x.amount
+                      AND EXISTS (SELECT 1 FROM ic c WHERE c.province = x.province
+                                  AND c.institution_id = x.institution_id)
+                    """,
+                    # NOT_ADMITTED (funds.findings.not_admitted): an effective agreement of the year running on
+                    # D, from month admission_check_month of that year on, with no line of a supply winner
+                    # of the item in the institution's province (not cancelled or rejected) ordered in
+                    # [start, D]; value = the month, threshold = admission_check_month; one per subject.
+                    _alert(
+                        "NOT_ADMITTED",
+                        "x.institution_id",
+                        "x.item_id",
+                        "NULL",
+                        "NULL",
+                        "NULL",
+                        "x.year_id",
+                        "x.admission_month",
+                        "1",
+                        "x.admission_check_month",
+                        "1",
+                    )
+                    + """
+                    FROM (SELECT DISTINCT a.province, a.institution_id, a.item_id, c.year_id, c.admission_month,
+                                 c.admission_check_month
+                          FROM agreements a
+                          JOIN agreement_years y ON y.province = a.province AND y.id = a.agreement_year_id
+                          JOIN ic c ON c.province = a.province AND c.institution_id = a.institution_id
+                               AND c.batch_id = y.batch_id AND c.year_id = a.agreement_year_id
+                          WHERE a.status = 'effective' AND c.admission_month IS NOT NULL
+                            AND c.admission_month >= c.admission_check_month
+                            AND NOT EXISTS (
+                                SELECT 1 FROM ln l
+                                JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
+                                     AND w.product_id = l.product_id
+                                WHERE l.province = a.province AND l.institution_id = a.institution_id
+                                  AND l.item_id = a.item_id AND w.province_id = c.province_id
+                                  AND l.ordered_on >= y.start AND l.status NOT IN ('cancelled', 'rejected'))) x
+                    """,
+                    # SUBSTITUTE_LIMIT_EXCEEDED (prescribing.catalogue.limit_exceeded): a confirmed limit of D's
+                    # quarter (suspended = limit 0) below the institution's use of the product from the
+                    # quarter's first day to D; value = the use, threshold = the limit.
+                    _alert(
+                        "SUBSTITUTE_LIMIT_EXCEEDED",
+                        "x.institution_id",
+                        "x.item_id",
+                        "NULL",
+                        "x.product_id",
+                        "NULL",
+                        "NULL",
+                        "x.used",
+                        "1",
+                        "x.lim",
+                        "1",
+                    )
+                    + f"""
+                    FROM (SELECT k.province, k.institution_id, k.item_id, k.product_id,
+                                 CASE WHEN k.suspended THEN 0 ELSE k.limit_qty END AS lim,
+                                 COALESCE(u.used, 0) AS used
+                          FROM substitute_limits k
+                          JOIN (SELECT DISTINCT province, institution_id, quarter, quarter_start FROM ic) q
+                               ON q.province = k.province AND q.institution_id = k.institution_id
+                               AND q.quarter = k.quarter
+                          LEFT JOIN (SELECT u.province, u.institution_id, u.product_id, SUM(u.qty) AS used
+                                     FROM usage_lines u
+                                     JOIN (SELECT DISTINCT province, quarter_start FROM ic) qs
+                                          ON qs.province = u.province
+                                     WHERE u.used_on >= qs.quarter_start AND u.used_on <= {d}
+                                     GROUP BY u.province, u.institution_id, u.product_id) u
+                               ON u.province = k.province AND u.institution_id = k.institution_id
+                               AND u.product_id = k.product_id
+                          WHERE k.status = 'confirmed') x
+                    WHERE x.lim IS NOT NULL AND x.used > x.lim
+                    """,
+                    _alert(
+                        "PRICE_ABOVE_CAP",
+                        "NULL",
+                        "x.item_id",
+                        "NULL",
+                        "x.product_id",
+                        "NULL",
+                        "x.year_id",
+                        "x.price",
+                        "1",
+                        "x.cap",
+                        "1",
+                    )
+                    + " FROM caps_listed x",
+                    _alert(
+                        "PRICE_ABOVE_CAP",
+                        "x.institution_id",
+                        "x.item_id",
+                        "NULL",
+                        "x.product_id",
+                        "NULL",
+                        "x.year_id",
+                        "x.price",
+                        "1",
+                        "x.cap",
+                        "1",
+                    )
+                    + " FROM caps_ordered x",
                 ]
             ),
         ),
@@ -598,7 +912,7 @@ def _steps(as_of_literal: str) -> list[Step]:
             """
             SELECT a.alert_type, a.province, i.code AS institution, g.item_code AS item, co.code AS supplier,
                    p.code AS product, o.order_id, l.line_no, y.number AS agreement_year,
-                   a.value_num, a.value_den, a.threshold_num, a.threshold_den, a.tier
+                   a.value_num, a.value_den, a.threshold_num, a.threshold_den, a.tier, a.tranche
             FROM alert_rows a
             LEFT JOIN institutions i ON i.province = a.province AND i.id = a.institution_id
             LEFT JOIN items g ON g.province = a.province AND g.id = a.item_id

@@ -21,10 +21,14 @@ from types import SimpleNamespace
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from jicai.funds.findings import _month_number
+from jicai.hospital.queries import quarter_bounds
 from jicai.monitoring.evaluate import _number, alert_sort_key
 from jicai.monitoring.facts import NO_BATCH, _context, agreement_year_for, one_year_before
 from jicai.national import indicators
 from jicai.national.engines import make_engine
+from jicai.prescribing.rule import quarter_of
+from jicai.trade import rules as trade_rules
 
 PROVINCE_DIR = re.compile(r"^\d{6}$")
 
@@ -72,12 +76,52 @@ def check_inputs(provinces: dict[str, Path]) -> dict[str, dict[str, Path]]:
 CTX_SCHEMA = pa.schema(
     [("province", pa.string())]
     + [(c, pa.int64()) for c in ("region_id", "batch_id", "province_id", "year_id")]
-    + [(c, pa.date32()) for c in ("s", "d", "ly_s", "ly_e", "sd_e", "s90", "grace_cut", "receipt_cut")]
-    + [("basis", pa.string())]
-    + [(c, pa.int64()) for c in ("elapsed", "total_days", "receipt_days", "pay_days")]
+    + [
+        (c, pa.date32())
+        for c in (
+            "s",
+            "d",
+            "ly_s",
+            "ly_e",
+            "sd_e",
+            "s90",
+            "grace_cut",
+            "receipt_cut",
+            "fw_s",
+            "report_month",
+            "report_due",
+            "quarter_start",
+        )
+    ]
+    + [("basis", pa.string()), ("quarter", pa.string())]
+    + [
+        (c, pa.int64())
+        for c in (
+            "elapsed",
+            "total_days",
+            "receipt_days",
+            "pay_days",
+            "fw_days",
+            "fw_remaining",
+            "fw_ready",
+            "company_report_day",
+            "admission_check_month",
+            "admission_month",
+        )
+    ]
     + [
         (c, pa.decimal128(20, 10))
-        for c in ("tolerance", "over_mult", "floor_rate", "t1", "t2", "t3", "growth", "abnormal_multiple")
+        for c in (
+            "tolerance",
+            "over_mult",
+            "floor_rate",
+            "t1",
+            "t2",
+            "t3",
+            "growth",
+            "abnormal_multiple",
+            "listing_cap_multiple",
+        )
     ]
 )
 
@@ -124,6 +168,20 @@ def build_contexts(files: dict[str, dict[str, Path]], as_of: dt.date) -> pa.Tabl
                 ),
             )
             c = _context(SimpleNamespace(pk=p["region_id"]), province, batch, year, as_of, policy)
+            # LATE_SUPPLIER_REPORT: the month whose report is past due on D and its due day (trade.rules,
+            # as monitoring.facts._missing_reports), calendar arithmetic done once here like the other dates.
+            month = trade_rules.latest_overdue_report_month(as_of, p["company_report_day"])
+            c.update(
+                report_month=month, report_due=trade_rules.monthly_report_due(month, p["company_report_day"])
+            )
+            # NOT_ADMITTED (funds.findings.not_admitted): the month of D in the context's year, when D is in it.
+            running = year is not None and year.start <= as_of <= year.end
+            c.update(
+                admission_check_month=p["admission_check_month"],
+                admission_month=_month_number(year.start, as_of) if running else None,
+            )
+            # SUBSTITUTE_LIMIT_EXCEEDED (prescribing.catalogue.limit_exceeded): D's quarter and its first day.
+            c.update(quarter=quarter_of(as_of), quarter_start=quarter_bounds(quarter_of(as_of))[0])
             rows.append(
                 {"province": code, **{f.name: c.get(f.name) for f in CTX_SCHEMA if f.name != "province"}}
             )
@@ -169,6 +227,8 @@ def _alert_json(row: dict) -> dict:
         "threshold": alert_number(row["threshold_num"], row["threshold_den"]),
         "tier": row["tier"],
         "agreement_year": row["agreement_year"],
+        # PREPAYMENT_OVERDUE's subject is a tranche (SPEC §12), printed as monitoring.evaluate.found_alerts does.
+        **({"tranche": int(t) if t.isdigit() else t} if (t := row.get("tranche")) else {}),
     }
 
 

@@ -85,7 +85,174 @@ def build_busy(w):
         agreed_qty=10,
         winning_price=Decimal("0.12"),
     )
+    build_tickets(w)
+    build_tranches(w)
+    build_admission(w)
+    build_limits(w)
+    build_caps(w)
     return w
+
+
+def build_caps(w):
+    """SPEC §4 caps of GY7-001 in Shandong (listing_cap_multiple 1.5): maker's product supplies here at 0.12
+    (cap 0.12); XC…031 is a `nonsupply` winner here at 0.1235, other maker's product the Hebei main winner at
+    0.15 (the item's highest): caps max(1.5 × 0.1235, 0.15) = 0.18525 and max(1.5 × 0.15, 0.15) = 0.225."""
+    from jicai.batches.models import ListingPrice, Winner
+
+    hebei = f.region("130000", "河北省")
+    w.nonsupply = f.product("XC10AAA001A001010100031", w.other_maker)
+    Winner.objects.create(
+        item=w.item,
+        product=w.nonsupply,
+        province=w.province,
+        role="nonsupply",
+        winning_price=Decimal("0.1235"),
+    )
+    Winner.objects.create(
+        item=w.item, product=w.other_product, province=hebei, role="main", winning_price=Decimal("0.15")
+    )
+    for product, price, valid_from in (
+        (w.product, "0.1200", D(2024, 1, 1)),
+        (w.product, "0.1300", D(2024, 6, 9)),  # after D: not in force
+        (w.nonsupply, "0.3000", D(2024, 1, 1)),
+        (w.nonsupply, "0.1853", D(2024, 5, 1)),  # above 0.18525, although it shows as 0.1853
+        (w.other_product, "0.2250", D(2024, 1, 1)),  # at the cap
+    ):
+        ListingPrice.objects.create(
+            product=product, province=w.province, price=Decimal(price), valid_from=valid_from
+        )
+    for institution, product, price, day, status in (
+        (w.hospital, w.product, "0.1201", D(2024, 5, 2), "open"),  # above 0.12
+        (w.hospital, w.product, "0.1300", D(2024, 5, 3), "cancelled"),
+        (w.hospital, w.product, "0.1250", D(2024, 2, 20), "open"),  # before S
+        (w.clinic, w.nonsupply, "0.1852", D(2024, 5, 2), "open"),  # below 0.18525
+        (w.clinic, w.nonsupply, "0.1853", D(2024, 5, 4), "open"),
+        (w.other_hospital, w.other_product, "0.2251", D(2024, 5, 2), "open"),
+        (w.other_hospital, w.other_product, "0.2300", D(2024, 5, 5), "open"),
+    ):
+        add_line(institution, product, 1, day, item=w.item, status=status, unit_price=Decimal(price))
+
+
+def build_admission(w):
+    """Item GY7-002 (maker's XC…012 the Shandong main winner; other maker's XC…013 not a winner) with effective
+    agreements of year 1: hospital never orders it; the clinic orders the winner on 2024-04-10; the other
+    hospital's one winning line is cancelled and it buys the non-winner."""
+    from jicai.batches.models import Item, Winner
+
+    year = AgreementYear.objects.get(batch=w.batch, number=1)
+    w.item2 = Item.objects.create(
+        batch=w.batch, item_code="GY7-002", generic_name="氨氯地平", dosage_form_group="口服常释剂型"
+    )
+    w.product2 = f.product("XC10AAA001A001010100012", w.maker, generic_name="氨氯地平")
+    w.other_product2 = f.product("XC10AAA001A001010100013", w.other_maker, generic_name="氨氯地平")
+    Winner.objects.create(
+        item=w.item2, product=w.product2, province=w.province, role="main", winning_price=Decimal("0.5")
+    )
+    for institution, supplier, status in (
+        (w.hospital, w.maker, "effective"),
+        (w.clinic, w.maker, "effective"),
+        (w.other_hospital, w.maker, "effective"),
+    ):
+        PurchaseAgreement.objects.create(
+            institution=institution,
+            agreement_year=year,
+            item=w.item2,
+            supplier=supplier,
+            agreed_qty=10,
+            winning_price=Decimal("0.5"),
+            status=status,
+            due_date=D(2024, 12, 31),
+        )
+    add_line(w.clinic, w.product2, 5, D(2024, 4, 10), item=w.item2)
+    add_line(w.other_hospital, w.product2, 5, D(2024, 4, 10), item=w.item2, status="cancelled")
+    add_line(w.other_hospital, w.other_product2, 5, D(2024, 4, 11), item=w.item2)
+
+
+def build_limits(w):
+    """Quarterly limits of catalogue substitutes (SPEC §11) around 2024Q2 (from 2024-04-01)."""
+    from jicai.prescribing.models import SubstituteLimit
+
+    s1 = f.product("XC10AAA001A001010100021", w.other_maker, generic_name="瑞舒伐他汀钙", spec="5mg")
+    s2 = f.product("XC10AAA001A001010100022", w.other_maker, generic_name="瑞舒伐他汀钙", spec="20mg")
+    for institution, product, quarter, limit, suspended, status in (
+        (w.hospital, s1, "2024Q2", 100, False, "confirmed"),  # used 70 + 31 = 101 > 100
+        (w.clinic, s1, "2024Q2", 50, False, "confirmed"),  # used 50 (and 5 after D): at the limit
+        (w.other_hospital, s1, "2024Q2", None, True, "confirmed"),  # suspended: limit 0, used 1
+        (w.hospital, s2, "2024Q2", 0, False, "proposed"),  # not confirmed
+        (w.clinic, s2, "2024Q2", None, False, "confirmed"),  # no limit set
+        (w.other_hospital, s2, "2024Q1", 0, False, "confirmed"),  # another quarter
+    ):
+        SubstituteLimit.objects.create(
+            institution=institution,
+            item=w.item,
+            product=product,
+            quarter=quarter,
+            limit_qty=limit,
+            suspended=suspended,
+            status=status,
+        )
+    for institution, product, qty, day in (
+        (w.hospital, s1, 60, D(2024, 3, 31)),
+        (w.hospital, s1, 70, D(2024, 4, 1)),
+        (w.hospital, s1, 31, D(2024, 6, 8)),
+        (w.clinic, s1, 50, D(2024, 5, 5)),
+        (w.clinic, s1, 5, D(2024, 6, 9)),
+        (w.other_hospital, s1, 1, D(2024, 5, 5)),
+        (w.hospital, s2, 10, D(2024, 5, 5)),
+        (w.clinic, s2, 10, D(2024, 5, 5)),
+        (w.other_hospital, s2, 10, D(2024, 5, 5)),
+    ):
+        UsageLine.objects.create(institution=institution, product=product, qty=qty, used_on=day)
+
+
+def ticket(w, institution, status, opened_on, reply_due, fix_due=None, supplier=None):
+    from jicai.tickets.models import Ticket
+
+    return Ticket.objects.create(
+        institution=institution,
+        supplier=supplier or w.maker,
+        category="late_delivery",
+        description="配送不及时",
+        status=status,
+        opened_on=opened_on,
+        reply_due=reply_due,
+        first_reply_due=reply_due,
+        fix_due=fix_due,
+        replied_on=opened_on if status == "replied" else None,
+    )
+
+
+def build_tickets(w):
+    """Tickets against the maker around D = 2024-06-08 (due dates as the province stored them)."""
+    ticket(w, w.hospital, "open", D(2024, 5, 27), D(2024, 5, 31))  # reply 8 days overdue
+    ticket(w, w.hospital, "reopened", D(2024, 6, 3), D(2024, 6, 7))  # 1 day overdue
+    ticket(w, w.clinic, "open", D(2024, 6, 4), D(2024, 6, 8))  # due on D: not overdue
+    ticket(w, w.other_hospital, "replied", D(2024, 5, 6), D(2024, 5, 10), D(2024, 6, 5))  # fix 3 days
+    ticket(w, w.clinic, "replied", D(2024, 5, 6), D(2024, 5, 10), D(2024, 6, 8))  # fix due on D
+    ticket(w, w.clinic, "fixed", D(2024, 4, 1), D(2024, 4, 3), D(2024, 4, 20))  # done: never overdue
+    ticket(w, w.clinic, "closed", D(2024, 4, 1), D(2024, 4, 3))
+
+
+def build_tranches(w):
+    """Prepayment tranches of year 1 (due dates as the province stored them)."""
+    from jicai.funds.models import PrepaymentTranche
+
+    year = AgreementYear.objects.get(batch=w.batch, number=1)
+    for institution, tranche, amount, paid, due in (
+        (w.hospital, "1", "1000.00", "400.50", D(2024, 6, 7)),  # 599.50 unpaid, overdue
+        (w.hospital, "2", "500.00", "0.00", D(2024, 6, 8)),  # due on D: not overdue
+        (w.clinic, "1", "300.00", "300.00", D(2024, 4, 1)),  # paid in full
+        (w.other_hospital, "topup-2024-05", "80.00", "0.00", D(2024, 5, 20)),  # 80 unpaid
+    ):
+        PrepaymentTranche.objects.create(
+            institution=institution,
+            agreement_year=year,
+            tranche=tranche,
+            amount=Decimal(amount),
+            paid_amount=Decimal(paid),
+            triggered_on=D(2024, 3, 15),
+            due_on=due,
+        )
 
 
 def monitor_answers(as_of, scope=None):
