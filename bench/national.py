@@ -174,7 +174,7 @@ def child(args) -> None:
         )
         ended = time.perf_counter()
         runs.append(round(ended - started, 2))
-        alerts = len(result.alerts)
+        alerts = result.alert_count
         # Time per step: from its start to the next one's. The last engine step also carries the Python tail
         # (alerts read back, divided and sorted; rankings.xlsx; rename), as run_national reports no more.
         marks.insert(0, ("inputs, contexts, engine set-up", started))
