@@ -391,17 +391,17 @@ def _steps(as_of_literal: str) -> list[Step]:
         Step(
             "late_receipts",
             f"""
-            SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.year_id,
-                   l.receipt_days, dl.qty AS delivered, COALESCE(rc.qty, 0) AS received
-            FROM lc l
-            JOIN (SELECT d.province, d.line_id, SUM(d.qty) AS qty FROM deliveries d
-                  JOIN lc x ON x.province = d.province AND x.line_id = d.line_id
-                  WHERE d.delivered_on < x.receipt_cut GROUP BY d.province, d.line_id) dl
-                 ON dl.province = l.province AND dl.line_id = l.line_id
+            SELECT l.*, COALESCE(rc.qty, 0) AS received
+            FROM (SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id,
+                         l.year_id, l.receipt_days, SUM(dv.qty) AS delivered
+                  FROM lc l JOIN deliveries dv ON dv.province = l.province AND dv.line_id = l.line_id
+                  WHERE dv.delivered_on < l.receipt_cut
+                  GROUP BY l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id,
+                           l.year_id, l.receipt_days) l
             LEFT JOIN (SELECT province, line_id, SUM(accepted_qty + rejected_qty) AS qty FROM receipts
                        WHERE received_on <= {d} GROUP BY province, line_id) rc
                  ON rc.province = l.province AND rc.line_id = l.line_id
-            WHERE dl.qty > COALESCE(rc.qty, 0)
+            WHERE l.delivered > COALESCE(rc.qty, 0)
             """,
         ),
         # LATE_PAYMENT: received by D, past its due date, its accepted value (to the cent, half up) not paid
@@ -666,6 +666,7 @@ WORK_STEPS = {
     "lc",
     "late_receipts",
     "late_payments",
+    "abn_candidates",
     "abnormal",
     "offline",
     "institution_totals",
