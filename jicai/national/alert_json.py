@@ -123,12 +123,19 @@ def _int_text(column: pa.Array) -> pa.Array:
 
 def sort_order(table: pa.Table) -> pa.Array:
     """The printed order: province, then alert_sort_key (type, institution, supplier, item, product,
-    order, line; nulls as "" and 0), then agreement year (0 for none); as indices into the table."""
+    order, line; nulls as "" and 0), then agreement year (0 for none), value, threshold and tier; as indices
+    into the table."""
     keys = {"province": table["province"], "alert_type": table["alert_type"]}
     for name in ("institution", "supplier", "item", "product", "order_id"):
         keys[name] = pc.fill_null(table[name].cast(pa.string()), "")
     for name in ("line_no", "agreement_year"):
         keys[name] = pc.fill_null(table[name].cast(pa.int64()), 0)
+    # Alerts still tied (e.g. an institution's two items of one code in two batches) by value, threshold and
+    # tier, so the printed order does not depend on the engine's parallel output order.
+    for name in ("value", "threshold"):
+        num, den = (pc.cast(table[f"{name}_{part}"], pa.float64()) for part in ("num", "den"))
+        keys[name] = pc.fill_null(pc.divide(num, den), -1.0)
+    keys["tier"] = pc.fill_null(table["tier"].cast(pa.int64()), 0)
     return pc.sort_indices(pa.table(keys), sort_keys=[(name, "ascending") for name in keys])
 
 
