@@ -51,9 +51,7 @@ INPUT_COLUMNS = {
         "payment_due_on",
         "delivered_qty",
         "rejected_qty",
-        "paid_amount",
         "last_delivered_on",
-        "last_paid_on",
     ),
     "deliveries": ("line_id", "qty", "delivered_on"),
     "receipts": ("line_id", "accepted_qty", "rejected_qty", "received_on"),
@@ -79,16 +77,6 @@ def _receipt_due(line: str, d: str) -> str:
     return (
         f"({line}.delivered_qty > 0 AND ({line}.last_received_on IS NULL OR {line}.last_received_on > {d}"
         f" OR {line}.accepted_qty + {line}.rejected_qty < {line}.delivered_qty))"
-    )
-
-
-# A line can be late in payment only when received by D, past its due date, and not paid in full or paid
-# after D (monitoring.facts.LATE_PAYMENT_LINE; its payments are read only then).
-def _payment_due(line: str, d: str) -> str:
-    return (
-        f"({line}.status <> 'cancelled' AND {line}.accepted_qty > 0 AND {line}.last_received_on <= {d}"
-        f" AND {line}.payment_due_on < {d} AND ({line}.paid_amount < ROUND({line}.accepted_qty * {line}.unit_price, 2)"
-        f" OR {line}.last_paid_on > {d}))"
     )
 
 
@@ -265,7 +253,7 @@ def _steps(as_of_literal: str) -> list[Step]:
             SELECT l.province, l.id AS line_id, l.order_id, l.line_no, l.institution_id, l.supplier_id,
                    l.product_id, l.item_id, l.ordered_on, l.qty, l.unit_price, l.status, l.accepted_by_supplier,
                    l.accepted_qty, l.last_received_on, l.payment_due_on, l.delivered_qty, l.rejected_qty,
-                   l.paid_amount, l.last_delivered_on, l.last_paid_on, COALESCE(g.batch_id, 0) AS batch_id
+                   l.last_delivered_on, COALESCE(g.batch_id, 0) AS batch_id
             FROM order_lines l LEFT JOIN items g ON g.province = l.province AND g.id = l.item_id
             WHERE l.ordered_on <= {d}
             """,
@@ -444,11 +432,11 @@ def _steps(as_of_literal: str) -> list[Step]:
             SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.year_id,
                    l.pay_days, ROUND(l.accepted_qty * l.unit_price, 2) AS payable, COALESCE(pa.amount, 0) AS paid
             FROM lc l
-            LEFT JOIN (SELECT p.province, p.line_id, SUM(p.amount) AS amount FROM payments p
-                       JOIN order_lines o ON o.province = p.province AND o.id = p.line_id
-                       WHERE p.paid_on <= {d} AND {_payment_due("o", d)} GROUP BY p.province, p.line_id) pa
+            LEFT JOIN (SELECT province, line_id, SUM(amount) AS amount FROM payments
+                       WHERE paid_on <= {d} GROUP BY province, line_id) pa
                  ON pa.province = l.province AND pa.line_id = l.line_id
-            WHERE {_payment_due("l", d)} AND ROUND(l.accepted_qty * l.unit_price, 2) > COALESCE(pa.amount, 0)
+            WHERE l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= {d}
+              AND l.payment_due_on < {d} AND ROUND(l.accepted_qty * l.unit_price, 2) > COALESCE(pa.amount, 0)
             """,
         ),
         # ABNORMAL_ORDER candidates: lines of an item ordered in [S, D] passing the cheap necessary condition
