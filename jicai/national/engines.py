@@ -35,6 +35,9 @@ class DuckDBEngine:
         threads = os.environ.get("JICAI_DUCKDB_THREADS")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
+        # No step's output order matters (alerts are sorted after, rankings when written): let DuckDB write
+        # tables and Parquet from all threads without keeping the input order.
+        self.con.execute("SET preserve_insertion_order = false")
 
     def register_parquet(self, name: str, files: dict[str, Path], columns: tuple[str, ...]) -> None:
         cols = ", ".join(f'"{c}"' for c in columns)

@@ -50,6 +50,9 @@ INPUT_COLUMNS = {
         "accepted_qty",
         "last_received_on",
         "payment_due_on",
+        "delivered_qty",
+        "rejected_qty",
+        "last_delivered_on",
     ),
     "deliveries": ("line_id", "qty", "delivered_on"),
     "receipts": ("line_id", "accepted_qty", "rejected_qty", "received_on"),
@@ -85,6 +88,15 @@ def _superseded(d: str, province: str, item: str) -> str:
     return (
         f"EXISTS (SELECT 1 FROM batch_overlaps ov WHERE ov.province = {province} AND ov.provincial_item_id = {item}"
         f" AND ov.confirmed_at IS NOT NULL AND ov.applies_from <= {d})"
+    )
+
+
+# A line can be late in receipt only when delivered and not received in full by D (the running totals say so
+# as in monitoring.facts; its deliveries and receipts are read only then).
+def _receipt_due(line: str, d: str) -> str:
+    return (
+        f"({line}.delivered_qty > 0 AND ({line}.last_received_on IS NULL OR {line}.last_received_on > {d}"
+        f" OR {line}.accepted_qty + {line}.rejected_qty < {line}.delivered_qty))"
     )
 
 
@@ -282,7 +294,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             f"""
             SELECT l.province, l.id AS line_id, l.order_id, l.line_no, l.institution_id, l.supplier_id,
                    l.product_id, l.item_id, l.ordered_on, l.qty, l.unit_price, l.status, l.accepted_by_supplier,
-                   l.accepted_qty, l.last_received_on, l.payment_due_on, COALESCE(g.batch_id, 0) AS batch_id
+                   l.accepted_qty, l.last_received_on, l.payment_due_on, l.delivered_qty, l.rejected_qty,
+                   l.last_delivered_on, COALESCE(g.batch_id, 0) AS batch_id
             FROM order_lines l LEFT JOIN items g ON g.province = l.province AND g.id = l.item_id
             WHERE l.ordered_on <= {d}
             """,
@@ -399,14 +412,18 @@ def _steps(as_of_literal: str) -> list[Step]:
             FROM (SELECT l.province, l.supplier_id, l.institution_id, c.year_id AS agreement_year_id,
                          SUM(l.qty) AS ordered_qty,
                          SUM(CASE WHEN l.status = 'rejected' OR l.accepted_by_supplier = FALSE THEN 0
+                                  WHEN l.last_delivered_on IS NULL THEN 0
+                                  WHEN l.last_delivered_on <= {d} THEN l.delivered_qty
                                   ELSE COALESCE(dd.qty, 0) END) AS delivered_qty
                   FROM ln l
                   JOIN ic c ON c.province = l.province AND c.institution_id = l.institution_id
                        AND c.batch_id = l.batch_id
                   JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
                        AND w.product_id = l.product_id AND w.province_id = c.province_id
-                  LEFT JOIN (SELECT province, line_id, SUM(qty) AS qty FROM deliveries
-                             WHERE delivered_on <= {d} GROUP BY province, line_id) dd
+                  LEFT JOIN (SELECT dv.province, dv.line_id, SUM(dv.qty) AS qty FROM deliveries dv
+                             JOIN order_lines o ON o.province = dv.province AND o.id = dv.line_id
+                             WHERE o.last_delivered_on > {d} AND dv.delivered_on <= {d}
+                             GROUP BY dv.province, dv.line_id) dd
                        ON dd.province = l.province AND dd.line_id = l.line_id
                   WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.grace_cut
                   GROUP BY l.province, l.supplier_id, l.institution_id, c.year_id) x
@@ -434,20 +451,23 @@ def _steps(as_of_literal: str) -> list[Step]:
             """,
         ),
         # LATE_RECEIPT: delivered before D − receipt_confirm_days more than received (accepted + rejected) by D.
+        # Only lines that can be (monitoring.facts' late_receipt, from the running totals) read their deliveries
+        # and receipts.
         Step(
             "late_receipts",
             f"""
-            SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.year_id,
-                   l.receipt_days, dl.qty AS delivered, COALESCE(rc.qty, 0) AS received
-            FROM lc l
-            JOIN (SELECT d.province, d.line_id, SUM(d.qty) AS qty FROM deliveries d
-                  JOIN lc x ON x.province = d.province AND x.line_id = d.line_id
-                  WHERE d.delivered_on < x.receipt_cut GROUP BY d.province, d.line_id) dl
-                 ON dl.province = l.province AND dl.line_id = l.line_id
-            LEFT JOIN (SELECT province, line_id, SUM(accepted_qty + rejected_qty) AS qty FROM receipts
-                       WHERE received_on <= {d} GROUP BY province, line_id) rc
+            SELECT l.*, COALESCE(rc.qty, 0) AS received
+            FROM (SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id,
+                         l.year_id, l.receipt_days, SUM(dv.qty) AS delivered
+                  FROM lc l JOIN deliveries dv ON dv.province = l.province AND dv.line_id = l.line_id
+                  WHERE dv.delivered_on < l.receipt_cut AND l.ordered_on < l.receipt_cut AND {_receipt_due("l", d)}
+                  GROUP BY l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id,
+                           l.year_id, l.receipt_days) l
+            LEFT JOIN (SELECT r.province, r.line_id, SUM(r.accepted_qty + r.rejected_qty) AS qty FROM receipts r
+                       JOIN order_lines o ON o.province = r.province AND o.id = r.line_id
+                       WHERE r.received_on <= {d} AND {_receipt_due("o", d)} GROUP BY r.province, r.line_id) rc
                  ON rc.province = l.province AND rc.line_id = l.line_id
-            WHERE dl.qty > COALESCE(rc.qty, 0)
+            WHERE l.delivered > COALESCE(rc.qty, 0)
             """,
         ),
         # LATE_PAYMENT: received by D, past its due date, its accepted value (to the cent, half up) not paid
@@ -980,6 +1000,7 @@ WORK_STEPS = {
     "lc",
     "late_receipts",
     "late_payments",
+    "abn_candidates",
     "abnormal",
     "offline",
     "institution_totals",

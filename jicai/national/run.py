@@ -9,6 +9,7 @@ temporary folder beside the output, renamed into place only when everything succ
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -23,9 +24,10 @@ import pyarrow.parquet as pq
 
 from jicai.funds.findings import _month_number
 from jicai.hospital.queries import quarter_bounds
-from jicai.monitoring.evaluate import _number, alert_sort_key
+from jicai.monitoring.evaluate import _number
 from jicai.monitoring.facts import NO_BATCH, _context, agreement_year_for, one_year_before
 from jicai.national import indicators
+from jicai.national.alert_json import alerts_json
 from jicai.national.engines import make_engine
 from jicai.prescribing.rule import quarter_of
 from jicai.trade import rules as trade_rules
@@ -41,8 +43,15 @@ class NationalInputError(Exception):
 class NationalResult:
     as_of: dt.date
     provinces: list[str]
-    alerts: list[dict]
+    alert_count: int
+    # The printed alerts as the JSON array text (alert_json.alerts_json): made column-wise, not per alert.
+    alerts_json: str
     output: Path
+
+    @property
+    def alerts(self) -> list[dict]:
+        """The alerts as dicts (parsed from alerts_json; for the table format and tests)."""
+        return json.loads(self.alerts_json)
 
 
 def province_dirs(directory: Path) -> dict[str, Path]:
@@ -213,25 +222,6 @@ def alert_number(num, den):
     return _number(value)
 
 
-def _alert_json(row: dict) -> dict:
-    return {
-        "type": row["alert_type"],
-        "province": row["province"],
-        "institution": row["institution"],
-        "item": row["item"],
-        "supplier": row["supplier"],
-        "product": row["product"],
-        "order_id": row["order_id"] or None,
-        "line_no": row["line_no"],
-        "value": alert_number(row["value_num"], row["value_den"]),
-        "threshold": alert_number(row["threshold_num"], row["threshold_den"]),
-        "tier": row["tier"],
-        "agreement_year": row["agreement_year"],
-        # PREPAYMENT_OVERDUE's subject is a tranche (SPEC §12), printed as monitoring.evaluate.found_alerts does.
-        **({"tranche": int(t) if t.isdigit() else t} if (t := row.get("tranche")) else {}),
-    }
-
-
 def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path | None = None, say=None):
     say = say or (lambda _text: None)
     provinces = province_dirs(directory)
@@ -257,8 +247,7 @@ def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path
                 engine.work(step.name, step.sql, tmp / "work" / f"{step.name}.parquet")
             else:
                 engine.view(step.name, step.sql)
-        alerts = [_alert_json(r) for r in pq.read_table(tmp / "alerts.parquet").to_pylist()]
-        alerts.sort(key=lambda a: (a["province"], *alert_sort_key(a), a["agreement_year"] or 0))
+        alert_count, alerts = alerts_json(pq.read_table(tmp / "alerts.parquet"))
         write_rankings(tmp, tmp / "rankings.xlsx")
         engine.close()
         engine = None
@@ -276,7 +265,9 @@ def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path
     finally:
         if engine is not None:
             engine.close()
-    return NationalResult(as_of=as_of, provinces=sorted(provinces), alerts=alerts, output=output)
+    return NationalResult(
+        as_of=as_of, provinces=sorted(provinces), alert_count=alert_count, alerts_json=alerts, output=output
+    )
 
 
 RANKING_SHEETS = (

@@ -37,12 +37,11 @@ class Command(BaseCommand):
         ) as exc:  # an engine's error (e.g. a data page of a file unreadable): no result written
             raise CommandError(f"全国监测失败，未写入结果：{exc}") from None
         self.stderr.write(
-            f"全国监测 {as_of}（{options['engine']}，{len(result.provinces)} 个省）：预警 {len(result.alerts)} 条；"
+            f"全国监测 {as_of}（{options['engine']}，{len(result.provinces)} 个省）：预警 {result.alert_count} 条；"
             f"结果与排名：{result.output}"
         )
         if options["format"] == "json":
-            self.stdout.write(
-                json.dumps({"as_of": as_of.isoformat(), "alerts": result.alerts}, ensure_ascii=False)
-            )
+            # json.dumps({"as_of": …, "alerts": alerts}, ensure_ascii=False), the alerts already as JSON text.
+            self.stdout.write(f'{{"as_of": {json.dumps(as_of.isoformat())}, "alerts": {result.alerts_json}}}')
             return
         write_table(self.stdout, ("province", *COLUMNS), result.alerts)
