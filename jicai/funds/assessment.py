@@ -336,6 +336,14 @@ def latest_run(year: AgreementYear, as_of: dt.date | None = None) -> AssessmentR
     return runs.order_by("-computed_at", "-id").first()
 
 
+# The figures of one institution's result that a stored run row and a finalised result both keep.
+FIGURES = ("score", "grade", "retention_rate", "saving_base", "retained")
+
+
+def figures(row: dict) -> dict:
+    return {name: row[name] for name in FIGURES}
+
+
 def store(year: AgreementYear, as_of: dt.date) -> AssessmentRun:
     """Compute every institution of `year` as of `as_of` and store it as the run for that date, replacing
     older runs of the same date in one transaction (readers see the old run or the new one, never a mix)."""
@@ -348,18 +356,7 @@ def store(year: AgreementYear, as_of: dt.date) -> AssessmentRun:
             agreement_year=year, as_of=as_of, seconds=round(seconds, 3), institutions=len(rows)
         )
         AssessmentRunRow.objects.bulk_create(
-            (
-                AssessmentRunRow(
-                    run=run,
-                    institution_id=r["institution_id"],
-                    score=r["score"],
-                    grade=r["grade"],
-                    retention_rate=r["retention_rate"],
-                    saving_base=r["saving_base"],
-                    retained=r["retained"],
-                )
-                for r in rows
-            ),
+            (AssessmentRunRow(run=run, institution_id=r["institution_id"], **figures(r)) for r in rows),
             batch_size=2000,
         )
     return run
@@ -502,11 +499,7 @@ def finalise(*, actor, year: AgreementYear, as_of: dt.date | None = None) -> lis
                     AssessmentResult(
                         agreement_year=year,
                         institution_id=r["institution_id"],
-                        score=r["score"],
-                        grade=r["grade"],
-                        retention_rate=r["retention_rate"],
-                        saving_base=r["saving_base"],
-                        retained=r["retained"],
+                        **figures(r),
                         items=r["items"],
                         inputs=r["inputs"],
                         as_of=as_of,
