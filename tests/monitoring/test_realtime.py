@@ -5,7 +5,7 @@ facts and alerts (reconciliation, property-tested with hypothesis)."""
 import datetime as dt
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,6 +97,81 @@ def test_bulk_receipts_are_one_key_per_institution(mworld):
     assert sorted(DirtyInstitution.objects.values_list("institution_id", flat=True)) == sorted(
         [w.hospital.pk, w.other_hospital.pk]
     )
+
+
+RECEIPT_COLUMNS = ["line_id", "accepted_qty", "rejected_qty", "received_on", "reason", "created_at"]
+NOW = dt.datetime(2024, 5, 3, 8, tzinfo=dt.UTC)
+
+
+RECEIVED = D(2024, 5, 3)
+
+
+def _receipt_rows(lines, qty=5, day=RECEIVED):
+    return [(line.pk, qty, 0, day, "", NOW) for line in lines]
+
+
+def _sqlite_triggers():
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'jicai_rt_%' ORDER BY 1"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_bulk_copy_marks_the_new_rows_institutions_once_and_keeps_the_trigger(mworld):
+    """copy_rows (the imports' insert) sets SQLite's row trigger aside and marks the inserted rows' institutions
+    set-based (a receipt's institution through its line); the trigger is back afterwards and fires again."""
+    from jicai.ingest.schemas.trade_common import copy_rows
+
+    w = mworld
+    lines = [add_line(w.hospital, w.product, 5, D(2024, 5, 1), item=w.item) for _ in range(30)]
+    lines += [add_line(w.other_hospital, w.product, 5, D(2024, 5, 1), item=w.item) for _ in range(30)]
+    triggers = _sqlite_triggers()
+    DirtyInstitution.objects.all().delete()
+    with transaction.atomic():
+        count = copy_rows(Receipt._meta.db_table, RECEIPT_COLUMNS, _receipt_rows(lines))
+    assert count == 60
+    assert sorted(DirtyInstitution.objects.values_list("institution_id", flat=True)) == sorted(
+        [w.hospital.pk, w.other_hospital.pk]
+    )
+    assert _sqlite_triggers() == triggers
+    # An institution already waiting is not added twice; the restored trigger marks a single-row write.
+    third = add_line(w.hospital, w.product, 5, D(2024, 5, 1), item=w.item)
+    DirtyInstitution.objects.exclude(institution_id=w.hospital.pk).delete()
+    with transaction.atomic():
+        copy_rows(Receipt._meta.db_table, RECEIPT_COLUMNS, _receipt_rows([third], 1, D(2024, 5, 4)))
+    waiting = list(DirtyInstitution.objects.values_list("institution_id", flat=True))
+    assert set(waiting) == {w.hospital.pk}
+    if connection.vendor == "sqlite":  # PostgreSQL deduplicates per statement only; drain() takes a set
+        assert len(waiting) == 1
+    DirtyInstitution.objects.all().delete()
+    Receipt.objects.create(line=lines[-1], accepted_qty=1, rejected_qty=0, received_on=D(2024, 5, 9))
+    assert list(DirtyInstitution.objects.values_list("institution_id", flat=True)) == [w.other_hospital.pk]
+
+
+def test_a_failed_bulk_copy_leaves_the_trigger_and_no_rows(mworld):
+    from jicai.ingest.schemas.trade_common import copy_rows
+
+    w = mworld
+    line = add_line(w.hospital, w.product, 5, D(2024, 5, 1), item=w.item)
+    triggers = _sqlite_triggers()
+    DirtyInstitution.objects.all().delete()
+    before = Receipt.objects.count()
+
+    def rows():
+        yield from _receipt_rows([line])
+        raise RuntimeError("file ended mid-way")
+
+    try:
+        with transaction.atomic():
+            copy_rows(Receipt._meta.db_table, RECEIPT_COLUMNS, rows())
+    except RuntimeError:
+        pass
+    assert Receipt.objects.count() == before
+    assert not DirtyInstitution.objects.exists()
+    assert _sqlite_triggers() == triggers
 
 
 def test_winner_change_marks_every_institution(mworld):

@@ -19,6 +19,7 @@ from jicai.accounts import access
 from jicai.core.codes import check_institution_code
 from jicai.core.fields import MoneyField, ScaledDecimalField, money_value
 from jicai.ingest.schemas.base import Counts, ImportContext, Row, Schema, code, integer, text
+from jicai.monitoring import realtime
 from jicai.policy.resolve import PolicyResolver
 from jicai.trade.models import Delivery, OrderLine, Payment, Receipt
 from jicai.trade.rules import payment_due_date
@@ -241,16 +242,23 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> i
                     count += 1
             return count
         sql = f"INSERT INTO {quote(table)} ({column_sql}) VALUES ({', '.join(['%s'] * len(columns))})"
-        batch: list = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= 20_000:
-                cursor.executemany(sql, batch)
-                count += len(batch)
-                batch = []
-        if batch:
+        with realtime.bulk_insert(table):
+            count = _insert_batches(cursor, sql, rows)
+    return count
+
+
+def _insert_batches(cursor, sql: str, rows: Iterable[Sequence]) -> int:
+    count = 0
+    batch: list = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= 20_000:
             cursor.executemany(sql, batch)
             count += len(batch)
+            batch = []
+    if batch:
+        cursor.executemany(sql, batch)
+        count += len(batch)
     return count
 
 
