@@ -129,13 +129,13 @@ def facts_year(batch: Batch) -> FactsYear:
     """The latest agreement year of the batch with stored facts (a run in year 2 leaves year 1's rows)."""
     row = (
         ProgressFact.objects.filter(agreement_year__batch=batch)
-        .order_by("-agreement_year__number", "-as_of")
-        .values("agreement_year", "as_of")
+        .order_by("-agreement_year__number", "-dated__as_of")
+        .values("agreement_year", "dated__as_of")
         .first()
     )
     if row is None:
         return FactsYear(batch, None, None)
-    return FactsYear(batch, AgreementYear.objects.get(pk=row["agreement_year"]), row["as_of"])
+    return FactsYear(batch, AgreementYear.objects.get(pk=row["agreement_year"]), row["dated__as_of"])
 
 
 def choose_batch(batches: list[Batch], code: str) -> Batch | None:
@@ -207,7 +207,7 @@ _SUMS = dict(
     substitute_sum=Sum("purchased_substitute"),
     pair_count=Count("id"),
     institution_count=Count("institution", distinct=True),
-    progress=Max("time_progress"),
+    progress=Max("dated__time_progress"),
 )
 
 
@@ -332,7 +332,7 @@ def institution_items(institution: Institution, year: FactsYear) -> list[ItemRow
         return []
     facts = list(
         ProgressFact.objects.filter(institution=institution, agreement_year=year.agreement_year)
-        .select_related("item")
+        .select_related("item", "dated")
         .order_by("item__item_code")
     )
     lagging = set(_lagging_alerts(year).filter(institution=institution).values_list("item_id", flat=True))
