@@ -766,11 +766,12 @@ def drop_superseded_findings(cursor, facts: Facts) -> int:
 def _progress_facts(cursor, facts: Facts) -> int:
     """ProgressFact per institution × item of a started batch that was bought (W, N or U) or has an agreed
     volume. The three sources are grouped separately, each carrying the context's agreement year (one per
-    institution and batch, so per item; its date and time progress go to FactDate), and combined by one GROUP BY of their UNION ALL:
-    each has at most one row per (institution, item), the others NULL there, so MAX picks it. (Not a FULL
-    JOIN: SQLite runs one as nested loops over the unindexed sources, quadratic at province.) The sums are
-    rounded to the 4 places of ProgressFact in SQL: PostgreSQL's numeric(20, 4) rounds them on insert, SQLite
-    stored them as computed, so a factor like 0.333333 gave the alert rules different inputs on each."""
+    institution and batch, so per item; the date and time progress go to FactDate, see _fact_dates), and
+    combined by one GROUP BY of their UNION ALL: each has at most one row per (institution, item), the
+    others NULL there, so MAX picks it. (Not a FULL JOIN: SQLite runs one as nested loops over the unindexed
+    sources, quadratic at province.) The sums are rounded to the 4 places of ProgressFact in SQL:
+    PostgreSQL's numeric(20, 4) rounds them on insert, SQLite stored them as computed, so a factor like
+    0.333333 gave the alert rules different inputs on each."""
     t = tables()
     fac = "COALESCE(f.factor, 1)"
     sp = facts.work["mon_sp"]
