@@ -457,13 +457,13 @@ def institution_progress(actor, institution: Institution) -> list[BatchProgress]
         .annotate(
             # Named apart from the fields: an annotation called time_progress would shadow the column
             # in the lagging filter below.
-            latest_as_of=Max("as_of"),
-            year_time_progress=Max("time_progress"),
+            latest_as_of=Max("dated__as_of"),
+            year_time_progress=Max("dated__time_progress"),
             item_count=Count("id"),
             agreed=Sum("agreed_qty"),
             # Items without an agreed volume have no completion; their purchases would inflate it.
             purchased=Sum("purchased_winning", filter=Q(agreed_qty__gt=0)),
-            lagging=Count("id", filter=Q(completion__lt=F("time_progress"))),
+            lagging=Count("id", filter=Q(completion__lt=F("dated__time_progress"))),
         )
     )
     latest: dict[str, BatchProgress] = {}

@@ -6,7 +6,9 @@ S − 1 year, …), into a small temporary table `mon_ctx`; every big query join
 there is no loop over institutions and no date arithmetic in SQL. Results:
 
 * ProgressFact (institution × item) and DeliveryFact (supplier × institution × agreement year) rows of the
-  scope are replaced in bulk (DELETE + INSERT … SELECT);
+  scope are merged in bulk, writing only the rows whose quantities changed (see _merge_facts); the run's
+  date and the year's time progress go to one FactDate row per (institution, agreement year), so a run for
+  the next day on unchanged data moves the date without rewriting the facts;
 * line-level facts that are themselves alert conditions (late receipts, late payments, abnormal orders,
   offline-purchase suspects, prices above cap, unsigned agreements, missing supplier reports) go to the
   temporary table `mon_finding`, which evaluate.py turns into alerts in the same database session.
@@ -42,7 +44,7 @@ from jicai.batches.models import (
     Winner,
 )
 from jicai.compliance import overlaps
-from jicai.monitoring.models import Alert, DeliveryFact, MonitoringRun, ProgressFact
+from jicai.monitoring.models import Alert, DeliveryFact, FactDate, MonitoringRun, ProgressFact
 from jicai.policy import rules as policy_rules
 from jicai.policy.resolve import PolicyResolver
 from jicai.registry.models import Institution, Product, Region
@@ -230,6 +232,8 @@ class Facts:
     institutions: frozenset | None = None
     # SPEC §15: provincial item → national item of the confirmed overlaps in force on as_of.
     superseded: dict = field(default_factory=dict)
+    # Rows each merge wrote: {"progress": {"deleted": n, "updated": n, "inserted": n}, "delivery": …, "dates": …}.
+    written: dict = field(default_factory=dict)
 
 
 # ---- SQL fragments -------------------------------------------------------------------------------------
@@ -321,6 +325,7 @@ STAT_MODELS = (
     PurchaseAgreement,
     ProgressFact,
     DeliveryFact,
+    FactDate,
     Alert,
 )
 
@@ -521,6 +526,7 @@ def compute_facts(
             ("lines", _line_totals),
             ("progress", _progress_facts),
             ("delivery", _delivery_facts),
+            ("dates", _fact_dates),
             ("late_receipt", _late_receipts),
             ("late_payment", _late_payments),
             ("abnormal_order", _abnormal_orders),
@@ -535,7 +541,7 @@ def compute_facts(
             facts.timings[name] = round(time.perf_counter() - step_started, 3)
         _drop_work_tables(cursor, facts)
     run.seconds = round(time.perf_counter() - started, 3)
-    run.counts = {"facts": facts.counts, "seconds": facts.timings}
+    run.counts = {"facts": facts.counts, "seconds": facts.timings, "written": facts.written}
     run.finished_at = timezone.now()
     if run.pk:
         run.save(update_fields=["seconds", "counts", "finished_at"])
@@ -759,12 +765,13 @@ def drop_superseded_findings(cursor, facts: Facts) -> int:
 
 def _progress_facts(cursor, facts: Facts) -> int:
     """ProgressFact per institution × item of a started batch that was bought (W, N or U) or has an agreed
-    volume. The three sources are grouped separately, each carrying the context's agreement year and time
-    progress (one per institution and batch, so per item), and combined by one GROUP BY of their UNION ALL:
-    each has at most one row per (institution, item), the others NULL there, so MAX picks it. (Not a FULL
-    JOIN: SQLite runs one as nested loops over the unindexed sources, quadratic at province.) The sums are
-    rounded to the 4 places of ProgressFact in SQL: PostgreSQL's numeric(20, 4) rounds them on insert, SQLite
-    stored them as computed, so a factor like 0.333333 gave the alert rules different inputs on each."""
+    volume. The three sources are grouped separately, each carrying the context's agreement year (one per
+    institution and batch, so per item; the date and time progress go to FactDate, see _fact_dates), and
+    combined by one GROUP BY of their UNION ALL: each has at most one row per (institution, item), the
+    others NULL there, so MAX picks it. (Not a FULL JOIN: SQLite runs one as nested loops over the unindexed
+    sources, quadratic at province.) The sums are rounded to the 4 places of ProgressFact in SQL:
+    PostgreSQL's numeric(20, 4) rounds them on insert, SQLite stored them as computed, so a factor like
+    0.333333 gave the alert rules different inputs on each."""
     t = tables()
     fac = "COALESCE(f.factor, 1)"
     sp = facts.work["mon_sp"]
@@ -773,7 +780,7 @@ def _progress_facts(cursor, facts: Facts) -> int:
     # only products of the item itself (same generic name and form group), never substitutes. From the
     # line totals: purchased × factor summed per product is the per-line sum (the factor is per product).
     bought = f"""
-        SELECT a.institution_id, a.item_id, c.year_id, c.tp,
+        SELECT a.institution_id, a.item_id, c.year_id,
                SUM(CASE WHEN w.id IS NOT NULL THEN a.pur * {fac} ELSE 0 END) AS w,
                SUM(CASE WHEN w.id IS NOT NULL THEN a.pfw * {fac} ELSE 0 END) AS fw,
                SUM(CASE WHEN w.id IS NULL AND p.generic_name = g.generic_name
@@ -788,13 +795,13 @@ def _progress_facts(cursor, facts: Facts) -> int:
              AND w.province_id = c.province_id AND w.role IN {SUPPLY_ROLE_SQL}
         LEFT JOIN {t["factor"]} f ON f.item_id = a.item_id AND f.product_id = a.product_id
         WHERE a.npw > 0
-        GROUP BY a.institution_id, a.item_id, c.year_id, c.tp"""
+        GROUP BY a.institution_id, a.item_id, c.year_id"""
     # U: substitutes listed for the item, whatever item their lines count for; three periods at once, from
     # the slot of the line totals whose S is the item's batch's (per group × factor = Σ per line × factor).
     substituted = f"""
-        SELECT x.institution_id, x.item_id, x.year_id, x.tp, NULL, NULL, NULL, SUM(x.u), SUM(x.u_ly),
+        SELECT x.institution_id, x.item_id, x.year_id, NULL, NULL, NULL, SUM(x.u), SUM(x.u_ly),
                SUM(x.u_sd), NULL, NULL, 0
-        FROM (SELECT a.institution_id, su.item_id, c.year_id, c.tp, {u} * {fac} AS u, {uly} * {fac} AS u_ly,
+        FROM (SELECT a.institution_id, su.item_id, c.year_id, {u} * {fac} AS u, {uly} * {fac} AS u_ly,
                      {usd} * {fac} AS u_sd, {n} AS n
               FROM mon_lagg a
               JOIN {sp} sp ON sp.product_id = a.product_id
@@ -803,9 +810,9 @@ def _progress_facts(cursor, facts: Facts) -> int:
               JOIN mon_ic c ON c.institution_id = a.institution_id AND c.batch_id = g.batch_id
               LEFT JOIN {t["factor"]} f ON f.item_id = su.item_id AND f.product_id = a.product_id) x
         WHERE x.n > 0
-        GROUP BY x.institution_id, x.item_id, x.year_id, x.tp"""
+        GROUP BY x.institution_id, x.item_id, x.year_id"""
     agreed = f"""
-        SELECT av.institution_id, av.item_id, c.year_id, c.tp, NULL, NULL, NULL, NULL, NULL, NULL,
+        SELECT av.institution_id, av.item_id, c.year_id, NULL, NULL, NULL, NULL, NULL, NULL,
                av.agreed_qty, av.reported_qty, 1
         FROM {t["agreed"]} av
         JOIN {t["item"]} g ON g.id = av.item_id
@@ -816,7 +823,6 @@ def _progress_facts(cursor, facts: Facts) -> int:
         ProgressFact,
         ("institution_id", "item_id", "agreement_year_id"),
         (
-            "as_of",
             "agreed_qty",
             "reported_qty",
             "purchased_winning",
@@ -824,16 +830,15 @@ def _progress_facts(cursor, facts: Facts) -> int:
             "purchased_substitute",
             "substitute_last_year",
             "substitute_same_days_last_year",
-            "time_progress",
             "completion",
             "purchased_winning_window",
         ),
         f"""
-        SELECT x.institution_id, x.item_id, x.year_id, %s, x.agreed,
+        SELECT x.institution_id, x.item_id, x.year_id, x.agreed,
                CASE WHEN x.has_av > 0 THEN x.reported END, ROUND(x.w, 4), ROUND(x.n, 4), ROUND(x.u, 4),
-               ROUND(x.u_ly, 4), ROUND(x.u_sd, 4), x.tp,
+               ROUND(x.u_ly, 4), ROUND(x.u_sd, 4),
                CASE WHEN x.agreed > 0 THEN x.w * 1.0 / x.agreed END, ROUND(x.fw, 4)
-        FROM (SELECT institution_id, item_id, MAX(year_id) AS year_id, MAX(tp) AS tp,
+        FROM (SELECT institution_id, item_id, MAX(year_id) AS year_id,
                      COALESCE(MAX(w), 0) AS w, COALESCE(MAX(fw), 0) AS fw, COALESCE(MAX(n), 0) AS n,
                      COALESCE(MAX(u), 0) AS u,
                      COALESCE(MAX(u_ly), 0) AS u_ly, COALESCE(MAX(u_sd), 0) AS u_sd,
@@ -842,7 +847,8 @@ def _progress_facts(cursor, facts: Facts) -> int:
               GROUP BY institution_id, item_id) x
         {_not_superseded(facts, "WHERE x.item_id")}
         """,
-        [_param(facts.as_of)],
+        [],
+        facts.written.setdefault("progress", {}),
     )
 
 
@@ -853,9 +859,9 @@ def _delivery_facts(cursor, facts: Facts) -> int:
         cursor,
         DeliveryFact,
         ("supplier_id", "institution_id", "agreement_year_id"),
-        ("as_of", "ordered_qty", "delivered_qty", "rate"),
+        ("ordered_qty", "delivered_qty", "rate"),
         f"""
-        SELECT x.supplier_id, x.institution_id, x.year_id, %s, x.ordered, x.delivered,
+        SELECT x.supplier_id, x.institution_id, x.year_id, x.ordered, x.delivered,
                CASE WHEN x.ordered > 0 THEN
                    CASE WHEN x.delivered >= x.ordered THEN 1 ELSE x.delivered * 1.0 / x.ordered END
                END
@@ -868,16 +874,38 @@ def _delivery_facts(cursor, facts: Facts) -> int:
               WHERE a.d_cnt > 0
               GROUP BY a.supplier_id, a.institution_id, c.year_id) x
         """,
-        [_param(facts.as_of)],
+        [],
+        facts.written.setdefault("delivery", {}),
     )
 
 
-def _merge_facts(cursor, model, keys: tuple, values: tuple, select_sql: str, params: list) -> int:
+def _fact_dates(cursor, facts: Facts) -> int:
+    """FactDate per institution of the scope and agreement year of a started batch: the run's D and the
+    year's time progress, the date-dependent part of that institution's facts of the year (both merges
+    above store quantities only). Written like the facts, only where changed: the next day's run updates
+    these rows (a province: institutions × running batches) where it used to rewrite every fact.
+    Pairs of the scope's institutions no longer in a context (a finished year) lose their row, as their
+    facts do."""
+    return _merge_facts(
+        cursor,
+        FactDate,
+        ("institution_id", "agreement_year_id"),
+        ("as_of", "time_progress"),
+        "SELECT institution_id, year_id, %s, tp FROM mon_ic WHERE year_id IS NOT NULL",
+        [_param(facts.as_of)],
+        facts.written.setdefault("dates", {}),
+    )
+
+
+def _merge_facts(
+    cursor, model, keys: tuple, values: tuple, select_sql: str, params: list, written: dict | None = None
+) -> int:
     """Replace the scope's rows of a fact table by the rows of `select_sql` (columns: keys, then values),
     writing only what changed: rows of the scope not found again are deleted, found rows whose values
     differ are updated in place (same id; on PostgreSQL a HOT update, the indexed key columns being
-    unchanged), new keys are inserted. A re-run on the same data writes nothing; a run for the next day
-    rewrites values but no index. Returns the number of facts.
+    unchanged), new keys are inserted. A re-run on the same data writes nothing, and so does a run for the
+    next day on the rows whose quantities did not move (the date is in FactDate). Returns the number of
+    facts; `written` receives the rows each statement wrote (deleted / updated / inserted).
 
     The old and new rows are matched once (one FULL JOIN into `mon_diff`, keeping only what differs); the
     delete, update and insert then read that usually small table."""
@@ -910,14 +938,18 @@ def _merge_facts(cursor, model, keys: tuple, values: tuple, select_sql: str, par
             """
         )
     cursor.execute(f"DELETE FROM {target} WHERE id IN (SELECT old_id FROM mon_diff WHERE {keys[0]} IS NULL)")
+    deleted = cursor.rowcount
     cursor.execute(
         f"UPDATE {target} AS p SET {', '.join(f'{v} = n.{v}' for v in values)} FROM mon_diff n "
         f"WHERE p.id = n.old_id AND {found} IS NOT NULL"
     )
+    updated = cursor.rowcount
     cursor.execute(
         f"INSERT INTO {target} ({', '.join(columns)}) SELECT {', '.join(f'n.{c}' for c in columns)} "
         f"FROM mon_diff n WHERE n.old_id IS NULL"
     )
+    if written is not None:
+        written.update(deleted=deleted, updated=updated, inserted=cursor.rowcount)
     return count
 
 

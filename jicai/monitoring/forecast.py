@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from jicai.batches.models import AgreementYear
 from jicai.monitoring import queries as monitoring_queries
@@ -137,7 +137,6 @@ def item_forecasts(actor, institution: Institution) -> list[ForecastRow]:
             .filter(institution=institution, agreed_qty__gt=0)
             .order_by("agreement_year__batch__code", "item__item_code")
             .values(
-                "as_of",
                 "agreed_qty",
                 "purchased_winning",
                 "purchased_winning_window",
@@ -148,6 +147,7 @@ def item_forecasts(actor, institution: Institution) -> list[ForecastRow]:
                 "item__item_code",
                 "item__generic_name",
                 "item__dosage_form_group",
+                as_of=F("dated__as_of"),
             )
         )
     )
@@ -197,7 +197,7 @@ def batch_forecasts(actor, region: Region) -> list[ForecastRow]:
                 "agreement_year__batch_id",
                 "agreement_year__batch__code",
                 "agreement_year__batch__name",
-                "as_of",
+                as_of=F("dated__as_of"),
             )
             .annotate(
                 agreed=Sum("agreed_qty"),

@@ -48,18 +48,68 @@ class MonitoringRun(models.Model):
         return f"{self.as_of} ({self.region.code if self.region else '全部'})"
 
 
-class ProgressFact(models.Model):
-    """Per institution × item for the agreement year containing as_of: the volume facts of SPEC §7.
-    Quantities are Σ qty × item_factor, hence decimals. The latest run replaces a scope's rows.
+class FactDate(models.Model):
+    """The date-dependent part of an institution's facts for one agreement year: the as_of of the run that
+    last computed them and the year's time progress on that day (SPEC §7). Stored once per (institution,
+    agreement year) instead of on every ProgressFact and DeliveryFact row, so a run for the next day
+    updates these few rows (a province: institutions × running batches) and leaves the ~1.6 million facts
+    whose quantities did not change untouched. Facts reach it by their own (institution, agreement year)
+    through `ProgressFact.dated` / `DeliveryFact.dated` (no column of their own); their `as_of` and
+    `time_progress` properties read it. time_progress is NULL only for a pair migrated from delivery
+    facts alone (migration 0012), until the next run of its institution."""
 
-    Every run rewrites the scope's rows in bulk (a province: about a million), so the table carries only
-    the indexes its readers use: the unique key (institution first) and (item, institution) cover the
-    institution and item look-ups; no single-column copies of them and none on as_of."""
-
+    institution = subject(Institution, null=False, db_index=False)
+    agreement_year = subject(AgreementYear, null=False)
     as_of = models.DateField()
+    time_progress = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "agreement_year"], name="fact_date_unique")
+        ]
+        verbose_name = "事实监测日期"
+        verbose_name_plural = "事实监测日期"
+
+    def __str__(self):
+        return f"{self.institution_id}/{self.agreement_year_id} {self.as_of}"
+
+
+def dated() -> models.ForeignObject:
+    """A fact's FactDate, joined by (institution, agreement year): no column, no constraint."""
+    return models.ForeignObject(
+        FactDate,
+        on_delete=models.DO_NOTHING,
+        from_fields=["institution", "agreement_year"],
+        to_fields=["institution", "agreement_year"],
+        related_name="+",
+    )
+
+
+class DatedFact:
+    """as_of / time_progress of a fact, read from its FactDate (select_related("dated") in bulk reads)."""
+
+    @property
+    def as_of(self):
+        return self.dated.as_of
+
+    @property
+    def time_progress(self):
+        return self.dated.time_progress
+
+
+class ProgressFact(DatedFact, models.Model):
+    """Per institution × item for the agreement year containing as_of: the volume facts of SPEC §7.
+    Quantities are Σ qty × item_factor, hence decimals. The latest run replaces a scope's rows, writing
+    only the rows whose quantities changed; the run's date and the year's time progress live in FactDate.
+
+    Every run merges the scope's rows in bulk (a province: about a million), so the table carries only
+    the indexes its readers use: the unique key (institution first) and (item, institution) cover the
+    institution and item look-ups; no single-column copies of them."""
+
     institution = subject(Institution, null=False, db_index=False)
     item = subject(Item, null=False, db_index=False)
     agreement_year = subject(AgreementYear, null=False)
+    dated = dated()
     agreed_qty = models.BigIntegerField(default=0)
     reported_qty = models.BigIntegerField(null=True, blank=True)
     purchased_winning = models.DecimalField(max_digits=20, decimal_places=4, default=0)
@@ -67,13 +117,13 @@ class ProgressFact(models.Model):
     purchased_substitute = models.DecimalField(max_digits=20, decimal_places=4, default=0)
     substitute_last_year = models.DecimalField(max_digits=20, decimal_places=4, default=0)  # [S−1y, S−1d]
     substitute_same_days_last_year = models.DecimalField(max_digits=20, decimal_places=4, default=0)
-    time_progress = models.DecimalField(max_digits=9, decimal_places=6)
     completion = models.DecimalField(
         max_digits=12, decimal_places=6, null=True, blank=True
     )  # None when agreed = 0
     # SPEC §13 forecast: purchased(W) over the run-rate window (the last forecast_window_days up to as_of, or
     # since S when shorter). Only this quantity is stored: the projection is a function of it, the
     # purchased quantity and the run's dates (monitoring.forecast), which change every day for every fact.
+    # It changes as the window slides, so the next day's run rewrites the rows whose window sum moved.
     purchased_winning_window = models.DecimalField(max_digits=20, decimal_places=4, default=0)
 
     class Meta:
@@ -87,17 +137,18 @@ class ProgressFact(models.Model):
         verbose_name_plural = "采购进度事实"
 
     def __str__(self):
-        return f"{self.institution_id}/{self.item_id} {self.as_of}"
+        return f"{self.institution_id}/{self.item_id} {self.agreement_year_id}"
 
 
-class DeliveryFact(models.Model):
+class DeliveryFact(DatedFact, models.Model):
     """Delivery rate of a supplier to an institution for a batch's agreement year (SPEC §7); rate None = no data.
-    Rewritten in bulk by every run: the unique key (supplier first) serves supplier look-ups."""
+    Merged in bulk by every run (only changed rows written; the date is in FactDate): the unique key
+    (supplier first) serves supplier look-ups."""
 
-    as_of = models.DateField()
     supplier = subject(Company, null=False, db_index=False)
     institution = subject(Institution, null=False)
     agreement_year = subject(AgreementYear, null=False)
+    dated = dated()
     ordered_qty = models.BigIntegerField(default=0)
     delivered_qty = models.BigIntegerField(default=0)
     rate = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)

@@ -170,10 +170,10 @@ def can_govern(actor, alert: Alert) -> bool:
 def visible_progress_facts(actor) -> QuerySet[ProgressFact]:
     return access.scope_by_parties(
         actor, ProgressFact.objects.all(), institution="institution"
-    ).select_related("institution", "item", "agreement_year")
+    ).select_related("institution", "item", "agreement_year", "dated")
 
 
 def visible_delivery_facts(actor) -> QuerySet[DeliveryFact]:
     return access.scope_by_parties(
         actor, DeliveryFact.objects.all(), institution="institution", supplier="supplier"
-    ).select_related("institution", "supplier", "agreement_year")
+    ).select_related("institution", "supplier", "agreement_year", "dated")

@@ -16,7 +16,7 @@ from jicai.batches.models import AgreementYear, Item, Winner
 from jicai.demand.models import DemandReport, ReportingWindow
 from jicai.home import queries as home_queries
 from jicai.ingest.models import ImportJob
-from jicai.monitoring.models import Alert, MonitoringRun, ProgressFact
+from jicai.monitoring.models import Alert, FactDate, MonitoringRun, ProgressFact
 from jicai.tickets.models import Ticket
 from jicai.trade.models import Order, OrderLine, SupplierMonthlyReport
 
@@ -155,14 +155,17 @@ def line(
 
 
 def fact(w, institution, item, year, agreed, purchased, completion, time_progress="0.334247"):
+    FactDate.objects.update_or_create(
+        institution=institution,
+        agreement_year=year,
+        defaults={"as_of": D(2025, 6, 29), "time_progress": Decimal(time_progress)},
+    )
     return ProgressFact.objects.create(
-        as_of=D(2025, 6, 29),
         institution=institution,
         item=item,
         agreement_year=year,
         agreed_qty=agreed,
         purchased_winning=Decimal(purchased),
-        time_progress=Decimal(time_progress),
         completion=Decimal(completion) if completion is not None else None,
     )
 

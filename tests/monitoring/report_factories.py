@@ -6,7 +6,7 @@ import itertools
 from decimal import Decimal
 
 from jicai.batches.models import AgreementYear, Item
-from jicai.monitoring.models import Alert, DeliveryFact, ProgressFact
+from jicai.monitoring.models import Alert, DeliveryFact, FactDate, ProgressFact
 
 AS_OF = dt.date(2024, 8, 31)
 _keys = itertools.count(1)
@@ -38,8 +38,12 @@ def progress(
 ):
     winning = Decimal(winning)
     completion = (winning / agreed).quantize(Decimal("0.000001")) if agreed else None
+    FactDate.objects.update_or_create(
+        institution=institution,
+        agreement_year=year,
+        defaults={"as_of": as_of, "time_progress": Decimal(time_progress)},
+    )
     return ProgressFact.objects.create(
-        as_of=as_of,
         institution=institution,
         item=item,
         agreement_year=year,
@@ -49,14 +53,13 @@ def progress(
         purchased_nonwinning=Decimal(nonwinning),
         purchased_substitute=Decimal(substitute),
         substitute_same_days_last_year=Decimal(same_days),
-        time_progress=Decimal(time_progress),
         completion=completion,
     )
 
 
 def delivery(supplier, institution, year, *, ordered, delivered, as_of=AS_OF):
+    FactDate.objects.update_or_create(institution=institution, agreement_year=year, defaults={"as_of": as_of})
     return DeliveryFact.objects.create(
-        as_of=as_of,
         supplier=supplier,
         institution=institution,
         agreement_year=year,

@@ -273,7 +273,7 @@ def monitor_answers(as_of, scope=None):
             p.time_progress,
             p.completion,
         )
-        for p in ProgressFact.objects.all()
+        for p in ProgressFact.objects.select_related("dated")
     )
     delivery = sorted(
         (d.supplier_id, d.institution_id, d.agreement_year_id, d.ordered_qty, d.delivered_qty, d.rate)
