@@ -79,6 +79,34 @@ def test_clearance_with_a_refund(prepaid):
     assert balance(w, w.hospital) == D("12000.00")
 
 
+def test_used_counts_lines_with_a_receipt_in_the_year_whatever_their_last_receipt(prepaid):
+    """used reads the lines' running paid amounts: a line counts with all its payments when one of its
+    receipts falls in [S, E] (2024-03-01 … 2025-02-28), also when it was ordered before S or last received
+    after E; a line received only after E does not count."""
+    from jicai.trade.models import Receipt
+
+    w = prepaid
+    before_start = receive(w, w.hospital, 1_000, dt.date(2024, 2, 20))  # ordered before S, received in [S, E]
+    Receipt.objects.filter(line=before_start).update(received_on=dt.date(2024, 3, 2))
+    OrderLine.objects.filter(pk=before_start.pk).update(last_received_on=dt.date(2024, 3, 2))
+    straddling = receive(w, w.hospital, 2_000, dt.date(2025, 2, 1))
+    Receipt.objects.filter(line=straddling).update(accepted_qty=1_000)
+    Receipt.objects.create(line=straddling, accepted_qty=1_000, received_on=dt.date(2025, 3, 5))
+    OrderLine.objects.filter(pk=straddling.pk).update(last_received_on=dt.date(2025, 3, 5))
+    only_after = receive(w, w.hospital, 1_000, dt.date(2025, 2, 27))
+    Receipt.objects.filter(line=only_after).update(received_on=dt.date(2025, 3, 1))
+    OrderLine.objects.filter(pk=only_after.pk).update(last_received_on=dt.date(2025, 3, 1))
+    for line, amount, day in (
+        (before_start, "120.00", dt.date(2024, 3, 20)),
+        (straddling, "100.00", dt.date(2025, 2, 20)),
+        (straddling, "140.00", dt.date(2025, 3, 20)),
+        (only_after, "120.00", dt.date(2025, 3, 20)),
+    ):
+        record_payment(actor=w.pharmacist, line=line, amount=D(amount), paid_on=day)
+    st = clearance.statement(w.city_bureau, w.hospital.code, "GY-YD2023-1", 1)
+    assert st.used == D("360.00")  # 120 + 100 + 140
+
+
 def test_clearance_without_a_refund(prepaid):
     w = prepaid
     from jicai.accounts.models import OrganisationKind, Role
