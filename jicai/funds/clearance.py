@@ -29,6 +29,7 @@ from jicai.trade import actions as trade_actions
 from jicai.trade.models import OrderLine, Payment, Receipt
 
 ZERO = Decimal("0.00")
+FIRST_TRANCHE = "1"
 
 
 @dataclass
@@ -255,43 +256,50 @@ def balance_of(institution_id: int, year_id: int) -> Decimal:
 
 def clearance_rows(actor, *, q: str = "", batch_code: str = "", number: int | None = None):
     """The actor's clearance list: one row per (institution, agreement year) with prepayment tranches, as a
-    grouped values() queryset (prepaid = Σ disbursed, summed in SQL). `fill_clearance` adds the rest for a
-    page of rows. Institution: its own; bureau: its subtree; admin: all; suppliers: nothing."""
-    qs = visible_tranches(actor)
+    values() queryset ordered by batch, year and institution code. Each pair's row is its tranche "1":
+    `prepayment.trigger_tranches`, the only writer of tranches, adds tranche 2 and the top-ups of a pair only
+    after its tranche 1. `fill_clearance` totals the rest (prepaid = Σ disbursed over the pair's tranches) for a
+    page of rows only: grouping every tranche of a province to sum them, then sorting the groups, cost 40 ms
+    per page plus 22 ms for its count. Institution: its own; bureau: its subtree; admin: all; suppliers:
+    nothing."""
+    qs = visible_tranches(actor).filter(tranche=FIRST_TRANCHE)
     if q:
         qs = qs.filter(Q(institution__code__contains=q) | Q(institution__name__contains=q))
     if batch_code:
         qs = qs.filter(agreement_year__batch__code=batch_code)
     if number:
         qs = qs.filter(agreement_year__number=number)
-    return (
-        qs.values(
-            "institution_id",
-            "institution__code",
-            "institution__name",
-            "agreement_year_id",
-            "agreement_year__batch__code",
-            "agreement_year__number",
-            "agreement_year__end",
-        )
-        .annotate(prepaid=Sum("paid_amount"))
-        .order_by("agreement_year__batch__code", "agreement_year__number", "institution__code")
-    )
+    return qs.values(
+        "institution_id",
+        "institution__code",
+        "institution__name",
+        "agreement_year_id",
+        "agreement_year__batch__code",
+        "agreement_year__number",
+        "agreement_year__end",
+    ).order_by("agreement_year__batch__code", "agreement_year__number", "institution__code")
 
 
 CLEARANCE_STATES = (("not_open", "未到清算期"), ("refund_due", "待退回"), ("settled", "已结清"))
 
 
 def fill_clearance(rows: list[dict]) -> None:
-    """Complete a page of `clearance_rows` in place: opens_on, used, refund due, refunded, outstanding,
-    balance and state. A fixed number of queries per agreement year on the page (used), and one each for
-    refunds, balances, institutions and years."""
+    """Complete a page of `clearance_rows` in place: prepaid, opens_on, used, refund due, refunded,
+    outstanding, balance and state. A fixed number of queries per agreement year on the page (used), and one
+    each for tranches, refunds, balances, institutions and years."""
     if not rows:
         return
     inst_ids = {r["institution_id"] for r in rows}
     year_ids = {r["agreement_year_id"] for r in rows}
     years = AgreementYear.objects.select_related("batch").in_bulk(year_ids)
     institutions = Institution.objects.select_related("region").in_bulk(inst_ids)
+    prepaid = {
+        (r["institution_id"], r["agreement_year_id"]): r["total"]
+        for r in PrepaymentTranche.objects.filter(institution_id__in=inst_ids, agreement_year_id__in=year_ids)
+        .values("institution_id", "agreement_year_id")
+        .annotate(total=Sum("paid_amount"))
+        .order_by()
+    }
     used: dict[tuple[int, int], Decimal] = {}
     for year in years.values():
         ids = {r["institution_id"] for r in rows if r["agreement_year_id"] == year.pk}
@@ -316,7 +324,7 @@ def fill_clearance(rows: list[dict]) -> None:
         key = (r["institution_id"], r["agreement_year_id"])
         year = years[r["agreement_year_id"]]
         policy = resolver.resolve(institutions[r["institution_id"]].region, year.batch)
-        r["prepaid"] = money(r["prepaid"] or 0)
+        r["prepaid"] = money(prepaid.get(key) or 0)
         r["opens_on"] = year.end + dt.timedelta(days=policy.clearance_days)
         r["used"] = used.get(key, ZERO)
         r["refund_due"] = max(ZERO, r["prepaid"] - r["used"])

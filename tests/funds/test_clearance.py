@@ -376,3 +376,24 @@ def test_clearance_list_page_and_api_scoped_with_exact_amounts(prepaid, client_f
     assert [r[0] for r in rows[1:]] == [w.hospital.code, w.clinic.code]
     assert rows[1][5:11] == (36000, 12000, 24000, 10000, 14000, 26000)
     assert ClearanceRefund.objects.count() == 2
+
+
+def test_clearance_list_has_one_row_per_pair_with_every_tranche_prepaid(prepaid, client_for):
+    """Tranche 2 of the hospital (triggered at half-year, 2024-08-31) disbursed in part: still one row per
+    (institution, agreement year), prepaid = 36 000.00 + 5 000.00 over both tranches; the province bureau,
+    which holds every institution, sees both pairs."""
+    w = prepaid
+    trigger_tranches(as_of=dt.date(2024, 9, 30))
+    second = PrepaymentTranche.objects.get(institution=w.hospital, tranche="2")
+    record_disbursement(
+        actor=w.province_bureau, tranche_id=second.pk, amount=D("5000.00"), paid_on=dt.date(2024, 10, 8)
+    )
+    assert PrepaymentTranche.objects.filter(institution=w.hospital).count() >= 2
+    rows = list(clearance.clearance_rows(w.province_bureau))
+    clearance.fill_clearance(rows)
+    assert [(r["institution__code"], r["prepaid"]) for r in rows] == [
+        (w.hospital.code, D("41000.00")),
+        (w.clinic.code, D("3000.02")),
+    ]
+    page = client_for(w.province_bureau).get("/funds/clearance/")
+    assert page.context["paginator"].count == 2 and "41000.00" in page.content.decode()
