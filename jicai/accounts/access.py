@@ -267,12 +267,16 @@ def _company_rows(actor, qs: QuerySet, supplier: str | None, distributor: str | 
 
 
 def _never_null(model, path: str) -> bool:
-    """Every row reaches an institution along `path` (each foreign key on it is NOT NULL), so "has an
+    """Every row reaches an institution along `path` (each foreign key on it is NOT NULL, and those before
+    the last are enforced by the database, so the join the filter implies loses no row), so "has an
     institution" filters nothing. Left as `IS NOT NULL` it still joined every counted row to the table
     holding the key: a province bureau's delivery list joined each counted delivery to its order line."""
-    for name in path.split("__"):
+    names = path.split("__")
+    for depth, name in enumerate(names):
         field = model._meta.get_field(name)
         if field.null or field.related_model is None:
+            return False
+        if depth < len(names) - 1 and not field.db_constraint:
             return False
         model = field.related_model
     return True
