@@ -272,6 +272,8 @@ def visible_tranches(actor):
     if access.is_admin(actor):
         return qs
     if access.is_bureau(actor):
+        if access.holds_every_institution(actor):
+            return qs  # no join to every tranche's institution and region
         return qs.filter(access.region_subtree_q(actor.organisation.region, "institution__region"))
     institution = access.institution_of(actor)
     if institution is not None:

@@ -368,7 +368,7 @@ def assessment_ranking(request):
     values = filter_values(request, filters, defaults={"batch": batch_code, "year": str(number)})
     # A stored run without finalised rows in scope and without a search: ranked and paged in SQL.
     ranked = assessment.run_ranking(year, run, institutions) if run and not values["q"] else None
-    prepare = None
+    prepare, no_stored_run = None, False
     if ranked is not None:
         rows = ranked
 
@@ -381,7 +381,13 @@ def assessment_ranking(request):
         prepare(top)
         can_finalise = access.is_bureau(actor) or access.is_admin(actor)
     else:
-        rows = assessment.results(year, institutions, as_of, run=run)
+        no_stored_run = run is None and not assessment.live_allowed(institutions)
+        if no_stored_run:
+            # A scope too large to compute per request (assessment.LIVE_LIMIT) and no stored run: finalised
+            # snapshots only, and the page says how to store a run.
+            rows = assessment.finalised_results(year, institutions)
+        else:
+            rows = assessment.results(year, institutions, as_of, run=run)
         for rank, row in enumerate(rows, start=1):
             row["rank"], row["query"] = rank, query
         if values["q"]:
@@ -410,6 +416,7 @@ def assessment_ranking(request):
             "can_finalise": can_finalise and bool(top),
             "year": year,
             "as_of": as_of,
+            "store_command": assessment.store_command(year, as_of) if no_stored_run else "",
             "list_note": (
                 f"计算日期 {as_of.isoformat()} 的试算结果存储于 "
                 f"{timezone.localtime(run.computed_at):%Y-%m-%d %H:%M}（jicai assess --store），"

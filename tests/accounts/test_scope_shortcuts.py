@@ -94,3 +94,18 @@ def test_province_bureau_without_the_region_join_only_while_it_holds_every_insti
     assert not access.holds_every_institution(world.province_bureau)
     assert lines(world.province_bureau) == {mine, other}
     assert outside not in lines(world.province_bureau)
+
+
+def test_province_bureau_holding_every_institution_filters_nothing_along_non_null_keys(world):
+    """Deliveries reach an institution through two NOT NULL keys: no filter, so no join to the order lines;
+    a nullable key on the path (a line's item) keeps the IS NOT NULL filter."""
+    from jicai.trade.models import Delivery
+
+    line = add_line(world.hospital, world.product, 10, D(2025, 6, 1))
+    Delivery.objects.create(line=line, qty=10, delivered_on=D(2025, 6, 2))
+    scoped = access.scope_by_parties(
+        world.province_bureau, Delivery.objects.all(), institution="line__institution"
+    )
+    assert not scoped.query.where and list(scoped) == list(Delivery.objects.all())
+    kept = access.scope_by_parties(world.province_bureau, OrderLine.objects.all(), institution="item")
+    assert kept.query.where

@@ -75,6 +75,28 @@ def test_deviation_at_the_threshold_is_not_listed_above_is(trade, year1):
     assert (weihai.purchased, weihai.deviation, weihai.flags) == (Decimal("1500.00"), Decimal("0.5000"), [])
 
 
+def test_spot_check_list_totals_only_pairs_that_can_be_flagged(trade, year1, django_assert_max_num_queries):
+    """The flagged list equals the full list filtered to flagged rows, with the same purchased figures; a
+    pair nobody reported for and without history (here: the whole year after the reports are removed)
+    reads no purchases at all."""
+    flagged = review.review(trade.province_bureau, year1, today=TODAY)
+    everything = review.review(trade.province_bureau, year1, today=TODAY, flagged_only=False)
+    key = lambda r: (r.institution.code, r.item_code, r.history, r.reported, r.purchased, r.flags)  # noqa: E731
+    assert [key(r) for r in flagged] == [key(r) for r in everything if r.flags]
+    DemandLine.objects.all().delete()
+    assert review.review(trade.province_bureau, year1, today=TODAY) == []
+    with django_assert_max_num_queries(3) as captured:
+        review.review(trade.province_bureau, year1, today=TODAY)
+    assert not any("receipt" in q["sql"] or "orderline" in q["sql"] for q in captured.captured_queries)
+    # Without the filter the purchases still make rows (nothing flagged).
+    assert {
+        r.institution for r in review.review(trade.province_bureau, year1, today=TODAY, flagged_only=False)
+    } == {
+        trade.hospital,
+        trade.other_hospital,
+    }
+
+
 def test_unfinished_year_is_refused(trade, year1):
     year2 = AgreementYear.objects.get(batch=trade.batch, number=2)
     with pytest.raises(DomainError):

@@ -498,3 +498,44 @@ def test_ranking_page_and_api_read_the_stored_run(assessed, client_for, api_clie
     assessment.finalise(actor=w.province_bureau, year=w.year1, as_of=AFTER_YEAR)
     api = api_client_for(w.province_bureau).get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1").json()
     assert all(r["finalised"] and r["stored_at"] is None for r in api["results"])
+
+
+def test_ranking_page_of_a_large_scope_without_a_stored_run_says_how_to_store_one(
+    assessed, client_for, monkeypatch
+):
+    """Above assessment.LIVE_LIMIT institutions (here 2: the province has 3, the city 2) the page does not
+    compute live: it names the `jicai assess --store` command for the asked date and lists only finalised
+    results; after the store it shows the run; a scope within the limit is still computed live."""
+    w = assessed
+    monkeypatch.setattr(assessment, "LIVE_LIMIT", 2)
+    query = "?batch=GY-YD2023-1&year=1&as_of=2025-03-05"
+    province = client_for(w.province_bureau)
+    page = province.get("/funds/assessment/" + query)
+    text = page.content.decode()
+    assert page.status_code == 200 and page.context["page_obj"].paginator.count == 0
+    assert "尚无 GY-YD2023-1 第1协议年度计算日期 2025-03-05 的存储试算结果" in text
+    assert "jicai assess --batch GY-YD2023-1 --year 1 --as-of 2025-03-05 --store" in text
+    assert "84.69" not in text and 'data-testid="finalise-form"' not in text
+    city = client_for(w.city_bureau).get("/funds/assessment/" + query).content.decode()
+    assert "84.69" in city and "80.00" in city and 'data-testid="no-stored-run"' not in city
+    call_command(
+        "assess",
+        "--batch",
+        "GY-YD2023-1",
+        "--year",
+        "1",
+        "--as-of",
+        "2025-03-05",
+        "--store",
+        stdout=io.StringIO(),
+    )
+    stored = province.get("/funds/assessment/" + query).content.decode()
+    assert "84.69" in stored and "59.99" in stored and 'data-testid="no-stored-run"' not in stored
+    # Finalised snapshots are listed without a run for the date.
+    assessment.finalise(actor=w.province_bureau, year=w.year1, as_of=AFTER_YEAR)
+    other_day = province.get("/funds/assessment/?batch=GY-YD2023-1&year=1&as_of=2025-03-06")
+    assert [r["institution"] for r in other_day.context["page_obj"].object_list] == [
+        w.hospital.code,
+        w.clinic.code,
+        w.other_hospital.code,
+    ]

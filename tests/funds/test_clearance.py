@@ -79,6 +79,34 @@ def test_clearance_with_a_refund(prepaid):
     assert balance(w, w.hospital) == D("12000.00")
 
 
+def test_used_counts_lines_with_a_receipt_in_the_year_whatever_their_last_receipt(prepaid):
+    """used reads the lines' running paid amounts: a line counts with all its payments when one of its
+    receipts falls in [S, E] (2024-03-01 … 2025-02-28), also when it was ordered before S or last received
+    after E; a line received only after E does not count."""
+    from jicai.trade.models import Receipt
+
+    w = prepaid
+    before_start = receive(w, w.hospital, 1_000, dt.date(2024, 2, 20))  # ordered before S, received in [S, E]
+    Receipt.objects.filter(line=before_start).update(received_on=dt.date(2024, 3, 2))
+    OrderLine.objects.filter(pk=before_start.pk).update(last_received_on=dt.date(2024, 3, 2))
+    straddling = receive(w, w.hospital, 2_000, dt.date(2025, 2, 1))
+    Receipt.objects.filter(line=straddling).update(accepted_qty=1_000)
+    Receipt.objects.create(line=straddling, accepted_qty=1_000, received_on=dt.date(2025, 3, 5))
+    OrderLine.objects.filter(pk=straddling.pk).update(last_received_on=dt.date(2025, 3, 5))
+    only_after = receive(w, w.hospital, 1_000, dt.date(2025, 2, 27))
+    Receipt.objects.filter(line=only_after).update(received_on=dt.date(2025, 3, 1))
+    OrderLine.objects.filter(pk=only_after.pk).update(last_received_on=dt.date(2025, 3, 1))
+    for line, amount, day in (
+        (before_start, "120.00", dt.date(2024, 3, 20)),
+        (straddling, "100.00", dt.date(2025, 2, 20)),
+        (straddling, "140.00", dt.date(2025, 3, 20)),
+        (only_after, "120.00", dt.date(2025, 3, 20)),
+    ):
+        record_payment(actor=w.pharmacist, line=line, amount=D(amount), paid_on=day)
+    st = clearance.statement(w.city_bureau, w.hospital.code, "GY-YD2023-1", 1)
+    assert st.used == D("360.00")  # 120 + 100 + 140
+
+
 def test_clearance_without_a_refund(prepaid):
     w = prepaid
     from jicai.accounts.models import OrganisationKind, Role
@@ -348,3 +376,24 @@ def test_clearance_list_page_and_api_scoped_with_exact_amounts(prepaid, client_f
     assert [r[0] for r in rows[1:]] == [w.hospital.code, w.clinic.code]
     assert rows[1][5:11] == (36000, 12000, 24000, 10000, 14000, 26000)
     assert ClearanceRefund.objects.count() == 2
+
+
+def test_clearance_list_has_one_row_per_pair_with_every_tranche_prepaid(prepaid, client_for):
+    """Tranche 2 of the hospital (triggered at half-year, 2024-08-31) disbursed in part: still one row per
+    (institution, agreement year), prepaid = 36 000.00 + 5 000.00 over both tranches; the province bureau,
+    which holds every institution, sees both pairs."""
+    w = prepaid
+    trigger_tranches(as_of=dt.date(2024, 9, 30))
+    second = PrepaymentTranche.objects.get(institution=w.hospital, tranche="2")
+    record_disbursement(
+        actor=w.province_bureau, tranche_id=second.pk, amount=D("5000.00"), paid_on=dt.date(2024, 10, 8)
+    )
+    assert PrepaymentTranche.objects.filter(institution=w.hospital).count() >= 2
+    rows = list(clearance.clearance_rows(w.province_bureau))
+    clearance.fill_clearance(rows)
+    assert [(r["institution__code"], r["prepaid"]) for r in rows] == [
+        (w.hospital.code, D("41000.00")),
+        (w.clinic.code, D("3000.02")),
+    ]
+    page = client_for(w.province_bureau).get("/funds/clearance/")
+    assert page.context["paginator"].count == 2 and "41000.00" in page.content.decode()
