@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema
 from jicai.agreements import queries as agreement_queries
 from jicai.api.pagination import PageParams, decimal_str, page_of, paginate, paginate_rows, with_errors
 from jicai.compliance import consistency, overlaps, ratings, review, signing
+from jicai.core.errors import DomainError
 from jicai.monitoring.notices import parse_quarter
 
 router = Router()
@@ -236,11 +237,15 @@ class ReviewOut(Schema):
     summary="周期结束后报量复核（抽查名单）",
 )
 def demand_review(request, paging: Query[PageParams], batch: str, year: int = 1):
-    rows = review.review(request.actor, review.get_year(request.actor, batch, year))
-    return paginate_rows(
-        rows,
-        paging,
-        lambda r: {
+    """The stored run of the year when there is one (its rows paged in SQL), else computed live for a scope
+    of at most review.LIVE_LIMIT institutions; a larger scope without a stored run answers 400."""
+    agreement_year = review.get_year(request.actor, batch, year)
+    rows, run, note = review.listing(request.actor, agreement_year)
+    if note:
+        raise DomainError(note, code="review_not_stored")
+
+    def convert(r) -> dict:
+        return {
             "institution_code": r.institution.code,
             "item_code": r.item_code,
             "history_qty": r.history,
@@ -249,8 +254,13 @@ def demand_review(request, paging: Query[PageParams], batch: str, year: int = 1)
             "deviation": decimal_str(r.deviation, 4),
             "threshold": decimal_str(r.threshold),
             "flags": r.flags,
-        },
-    )
+        }
+
+    if run is None:
+        return paginate_rows(rows, paging, convert)
+    page = paginate(rows, paging)
+    page["results"] = [convert(r) for r in page["results"]]
+    return page
 
 
 # ---- signatures -----------------------------------------------------------------------------------------

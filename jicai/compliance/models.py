@@ -1,7 +1,9 @@
 """SPEC §4 consistency evaluation and §14 policy completeness: consistency exemptions, delivery ratings,
 organisation signing keys and agreement signatures. Withdrawal itself and the post-cycle demand review are
-derived on every read (compliance.consistency, compliance.review), so they follow every change of
-products, listings and exemptions without a stored copy to refresh."""
+derived on every read (compliance.consistency; compliance.review for a scope of at most
+review.LIVE_LIMIT institutions), so they follow every change of products, listings and exemptions; a
+bureau's review of more institutions reads the stored run of the year (ReviewRun), refreshed by
+`jicai review --store`, and shows when it was computed."""
 
 from django.conf import settings
 from django.db import models
@@ -161,3 +163,84 @@ class BatchOverlap(models.Model):
 
     def __str__(self):
         return f"{self.provincial_item_id} ⊂ {self.national_item_id} from {self.applies_from}"
+
+
+class ReviewRun(models.Model):
+    """A stored spot-check list (SPEC §14 demand review) of one finished agreement year: the flagged rows of
+    every institution as `compliance.review.review_rows` computes them (the same function the live list
+    uses). A province's list takes about a minute to compute (52.7 s at province scale), so the review page
+    and API read the latest stored run of a year and show when it was computed; `jicai review --store`
+    replaces it (one run per year)."""
+
+    agreement_year = models.ForeignKey(
+        "batches.AgreementYear", on_delete=models.CASCADE, related_name="review_runs"
+    )
+    computed_at = models.DateTimeField("计算时间", auto_now_add=True)
+    seconds = models.FloatField("用时（秒）", default=0)
+    rows_count = models.PositiveIntegerField("抽查条数", default=0)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [models.Index(fields=["agreement_year", "-computed_at"], name="review_run_latest")]
+        verbose_name = "报量复核结果"
+        verbose_name_plural = "报量复核结果"
+
+    def __str__(self):
+        return f"{self.agreement_year_id} @ {self.computed_at}"
+
+
+class ReviewRunRow(models.Model):
+    """One flagged (institution, item) of a stored review run, with the same attributes as
+    `compliance.review.ReviewRow` (institution, item_code, item_name, history, reported, purchased,
+    threshold, flags, deviation, flag_text). The institution's code and region path are copied so the list
+    pages in its order (institution code, item code) and filters a bureau's subtree on one index."""
+
+    run = models.ForeignKey(ReviewRun, on_delete=models.CASCADE, related_name="rows")
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
+    institution_code = models.CharField(max_length=64)
+    region_path = models.CharField(max_length=64)
+    item_code = models.CharField(max_length=64)
+    item_name = models.CharField(max_length=255)
+    history = models.BigIntegerField(default=0)
+    reported = models.BigIntegerField(default=0)
+    purchased = models.DecimalField(max_digits=24, decimal_places=2)
+    # The threshold as policy resolution gave it (kept as text: "0.50" stays "0.50", as on the live list).
+    threshold_text = models.CharField(max_length=40)
+    no_report = models.BooleanField(default=False)
+    over_threshold = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["run", "institution_code", "item_code"]
+        indexes = [
+            models.Index(fields=["run", "institution_code", "item_code"], name="review_row_order"),
+            models.Index(
+                fields=["run", "region_path", "institution_code", "item_code"], name="review_row_region"
+            ),
+        ]
+        verbose_name = "报量复核抽查条目"
+        verbose_name_plural = "报量复核抽查条目"
+
+    def __str__(self):
+        return f"{self.institution_code} {self.item_code}"
+
+    @property
+    def threshold(self):
+        from decimal import Decimal
+
+        return Decimal(self.threshold_text)
+
+    @property
+    def flags(self) -> list[str]:
+        from jicai.compliance.review import flag_list
+
+        return flag_list(self.no_report, self.over_threshold)
+
+    @property
+    def flag_text(self) -> str:
+        return "；".join(self.flags)
+
+    @property
+    def deviation(self):
+        from jicai.compliance.review import deviation
+
+        return deviation(self.purchased, self.reported)

@@ -5,10 +5,12 @@ reference units, over the year. An institution is listed for spot checks when it
 nothing, or when |purchased − reported| / reported > report_deviation_threshold."""
 
 import datetime as dt
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
@@ -26,6 +28,17 @@ FLAG_DEVIATION = "采购量与报量偏差超过阈值"
 MAX_LISTED_INSTITUTIONS = 2000
 
 
+def deviation(purchased: Decimal, reported: int) -> Decimal | None:
+    """|purchased − reported| / reported, 4 places; None when nothing was reported."""
+    if not reported:
+        return None
+    return (abs(purchased - reported) / reported).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def flag_list(no_report: bool, over_threshold: bool) -> list[str]:
+    return [flag for flag, on in ((FLAG_NO_REPORT, no_report), (FLAG_DEVIATION, over_threshold)) if on]
+
+
 @dataclass
 class ReviewRow:
     institution: Institution
@@ -39,12 +52,7 @@ class ReviewRow:
 
     @property
     def deviation(self) -> Decimal | None:
-        """|purchased − reported| / reported, 4 places; None when nothing was reported."""
-        if not self.reported:
-            return None
-        return (abs(self.purchased - self.reported) / self.reported).quantize(
-            Decimal("0.0001"), rounding=ROUND_HALF_UP
-        )
+        return deviation(self.purchased, self.reported)
 
     @property
     def flag_text(self) -> str:
@@ -67,6 +75,12 @@ def get_year(actor, batch_code: str, number) -> AgreementYear:
     return year
 
 
+def check_finished(year: AgreementYear, today: dt.date | None = None) -> None:
+    today = today or timezone.localdate()
+    if year.end >= today:
+        raise DomainError(f"{year} 尚未结束（{year.end} 结束），结束后才能复核报量", code="year_not_finished")
+
+
 def review(
     actor, year: AgreementYear, *, today: dt.date | None = None, flagged_only: bool = True
 ) -> list[ReviewRow]:
@@ -80,9 +94,7 @@ def review_rows(
     from jicai.demand.models import DemandLine, ImportedHistory, ReportStatus
     from jicai.trade.models import OrderLine, Receipt
 
-    today = today or timezone.localdate()
-    if year.end >= today:
-        raise DomainError(f"{year} 尚未结束（{year.end} 结束），结束后才能复核报量", code="year_not_finished")
+    check_finished(year, today)
     lines = (
         DemandLine.objects.filter(
             report__window__batch=year.batch,
@@ -183,11 +195,99 @@ def review_rows(
             threshold,
             [],
         )
-        if row.history > 0 and not row.reported:
-            row.flags.append(FLAG_NO_REPORT)
-        if row.reported and abs(f["purchased"] - row.reported) > threshold * row.reported:
-            row.flags.append(FLAG_DEVIATION)
+        row.flags = flag_list(
+            row.history > 0 and not row.reported,
+            bool(row.reported) and abs(f["purchased"] - row.reported) > threshold * row.reported,
+        )
         if row.flags or not flagged_only:
             rows.append(row)
     rows.sort(key=lambda r: (r.institution.code, r.item_code))
     return rows
+
+
+# ---- stored runs --------------------------------------------------------------------------------------
+
+# A review page or API call computes live (no stored run of the year) only for a scope of at most this many
+# institutions; a city or province reads the stored run (`jicai review --store`, 52.7 s at province scale
+# live), the page saying when it was computed or naming the command.
+LIVE_LIMIT = 100
+
+
+def live_allowed(institutions) -> bool:
+    return institutions[: LIVE_LIMIT + 1].count() <= LIVE_LIMIT
+
+
+def latest_run(year: AgreementYear):
+    from jicai.compliance.models import ReviewRun
+
+    return ReviewRun.objects.filter(agreement_year=year).order_by("-computed_at", "-id").first()
+
+
+def store(year: AgreementYear, *, today: dt.date | None = None):
+    """Compute the flagged rows of every institution of `year` with `review_rows` (the live list's own
+    function, so stored and live cannot differ in definition) and store them as the year's run, replacing
+    the older run in one transaction (readers see the old run or the new one, never a mix)."""
+    from jicai.compliance.models import ReviewRun, ReviewRunRow
+
+    started = time.perf_counter()
+    rows = review_rows(year, Institution.objects.all(), today=today)
+    regions = dict(Institution.objects.values_list("pk", "region__path"))
+    seconds = time.perf_counter() - started
+    with transaction.atomic():
+        ReviewRun.objects.filter(agreement_year=year).delete()
+        run = ReviewRun.objects.create(agreement_year=year, seconds=round(seconds, 3), rows_count=len(rows))
+        ReviewRunRow.objects.bulk_create(
+            (
+                ReviewRunRow(
+                    run=run,
+                    institution_id=r.institution.pk,
+                    institution_code=r.institution.code,
+                    region_path=regions[r.institution.pk],
+                    item_code=r.item_code,
+                    item_name=r.item_name,
+                    history=r.history,
+                    reported=r.reported,
+                    purchased=r.purchased,
+                    threshold_text=str(r.threshold),
+                    no_report=FLAG_NO_REPORT in r.flags,
+                    over_threshold=FLAG_DEVIATION in r.flags,
+                )
+                for r in rows
+            ),
+            batch_size=2000,
+        )
+    return run
+
+
+def run_rows(actor, run, q: str = ""):
+    """The stored run's rows the actor may see (bureau: its subtree by region path; admin: all), in the
+    live list's order, as a queryset: the page reads its 50 rows and a capped count, not the whole list."""
+    rows = run.rows.select_related("institution")
+    if not access.is_admin(actor):
+        if not access.is_bureau(actor):
+            return rows.none()
+        rows = rows.filter(region_path__startswith=actor.organisation.region.path)
+    if q:
+        rows = rows.filter(Q(institution_code__contains=q) | Q(institution__name__contains=q))
+    return rows.order_by("institution_code", "item_code")
+
+
+def store_command(year: AgreementYear) -> str:
+    return f"jicai review --batch {year.batch.code} --year {year.number} --store"
+
+
+def listing(actor, year: AgreementYear, *, q: str = "", today: dt.date | None = None):
+    """What the page and API list: (rows — a queryset of the stored run or a list computed live —, the run
+    or None, a note). The stored run when the year has one; else live for a scope of at most LIVE_LIMIT
+    institutions; else nothing, the note naming the command that stores it."""
+    run = latest_run(year)
+    if run is not None:
+        return run_rows(actor, run, q), run, ""
+    check_finished(year, today)
+    institutions = access.visible_institutions(actor)
+    if not live_allowed(institutions):
+        return [], None, f"范围内机构超过 {LIVE_LIMIT} 家，请先运行 {store_command(year)} 计算并存储抽查名单"
+    rows = review(actor, year, today=today)
+    if q:
+        rows = [r for r in rows if q in r.institution.code or q in r.institution.name]
+    return rows, None, ""

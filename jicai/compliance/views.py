@@ -200,16 +200,20 @@ def review_page(request):
         )
         if latest is not None:
             values["batch"], values["year"] = latest.batch.code, str(latest.number)
+    run, note = None, ""
     if values["batch"]:
         year = review.get_year(actor, values["batch"], values["year"] or 1)
         try:
-            rows = review.review(actor, year)
+            rows, run, note = review.listing(actor, year, q=values["q"])
         except DomainError as exc:
             error = exc.message
     elif not (access.is_admin(actor) or access.is_bureau(actor)):
         raise Http404
-    if values["q"]:
-        rows = [r for r in rows if values["q"] in r.institution.code or values["q"] in r.institution.name]
+    if run is not None:
+        computed = timezone.localtime(run.computed_at).strftime("%Y-%m-%d %H:%M")
+        note = (
+            f"抽查名单计算于 {computed}（共 {run.rows_count} 条）；重新计算：{review.store_command(year)}。"
+        )
     title = f"{year} 报量复核（抽查名单）" if year else "报量复核（抽查名单）"
     page = ListPage(
         title,
@@ -220,7 +224,8 @@ def review_page(request):
         context={
             "breadcrumbs": [("报量复核", None)],
             "list_note": error
-            or "协议年度结束后：有历史采购但未报量，或 |实际采购量 − 报量| ÷ 报量 超过 report_deviation_threshold 的机构列入抽查。"
+            or note
+            + "协议年度结束后：有历史采购但未报量，或 |实际采购量 − 报量| ÷ 报量 超过 report_deviation_threshold 的机构列入抽查。"
             "实际采购量含中选与非中选产品（按折算系数折算，按 progress_basis 口径）。",
         },
     )

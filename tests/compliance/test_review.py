@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from jicai.batches.models import AgreementYear
 from jicai.compliance import review
+from jicai.compliance.models import ReviewRun
 from jicai.core.errors import DomainError, NotFound
 from jicai.demand.models import DemandLine, DemandReport, ReportingWindow
 from jicai.trade import actions
@@ -146,3 +147,98 @@ def test_the_quarterly_notice_lists_years_that_ended_in_the_quarter(trade, year1
         (trade.clinic.code, None, review.FLAG_NO_REPORT),
     ]
     assert build_notice(trade.province, Quarter(2025, 2)).sections[1].rows == []
+
+
+def _figures(rows):
+    return [
+        (
+            r.institution.code,
+            r.item_code,
+            r.item_name,
+            r.history,
+            r.reported,
+            r.purchased,
+            r.threshold,
+            str(r.threshold),
+            r.deviation,
+            r.flags,
+            r.flag_text,
+        )
+        for r in rows
+    ]
+
+
+def test_stored_run_equals_live(trade, year1):
+    """`store` keeps exactly the live rows (the same function computes both): hand-worked, 青岛 1501 vs 1000
+    → 0.5010 over the threshold, the clinic's history 300 with nothing reported."""
+    live = review.review(trade.province_bureau, year1, today=TODAY)
+    run = review.store(year1, today=TODAY)
+    assert run.rows_count == 2
+    stored = list(review.run_rows(trade.province_bureau, run))
+    assert _figures(stored) == _figures(live)
+    assert _figures(stored)[0][3:] == (
+        800,
+        1000,
+        Decimal("1501.00"),
+        Decimal("0.50"),
+        "0.50",
+        Decimal("0.5010"),
+        [review.FLAG_DEVIATION],
+        review.FLAG_DEVIATION,
+    )
+    for bureau in (trade.city_bureau, trade.other_city_bureau):
+        assert _figures(review.run_rows(bureau, run)) == _figures(review.review(bureau, year1, today=TODAY))
+    # A second store replaces the run; nobody outside a bureau or admin reads stored rows.
+    again = review.store(year1, today=TODAY)
+    assert list(ReviewRun.objects.values_list("pk", flat=True)) == [again.pk]
+    assert list(review.run_rows(trade.pharmacist, again)) == []
+
+
+def test_page_and_api_read_the_stored_run(trade, year1, client_for, api_client_for, monkeypatch):
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *a: TODAY)
+    api = f"/api/v1/demand-review?batch={trade.batch.code}&year=1"
+    live_body = api_client_for(trade.province_bureau).get(api).json()
+    review.store(year1, today=TODAY)
+    assert api_client_for(trade.province_bureau).get(api).json() == live_body
+    DemandLine.objects.filter(
+        report__institution=trade.clinic
+    ).delete()  # after the run: the run still has it
+    url = reverse("compliance:review") + f"?batch={trade.batch.code}&year=1"
+    text = client_for(trade.province_bureau).get(url).content.decode()
+    assert "抽查名单计算于" in text and "jicai review --batch" in text
+    assert trade.clinic.name in text and trade.other_hospital.name in text and "0.5010" in text
+    text = client_for(trade.province_bureau).get(url + "&q=" + trade.clinic.code).content.decode()
+    assert trade.clinic.name in text and trade.other_hospital.name not in text
+    body = api_client_for(trade.province_bureau).get(api).json()
+    assert body["count"] == 2 and [r["institution_code"] for r in body["results"]] == [
+        trade.other_hospital.code,
+        trade.clinic.code,
+    ]
+    assert body["results"][0] == {
+        "institution_code": trade.other_hospital.code,
+        "item_code": trade.item.item_code,
+        "history_qty": 800,
+        "reported_qty": 1000,
+        "purchased_qty": "1501.00",
+        "deviation": "0.5010",
+        "threshold": "0.5",
+        "flags": [review.FLAG_DEVIATION],
+    }
+    body = api_client_for(trade.city_bureau).get(api).json()
+    assert [r["institution_code"] for r in body["results"]] == [trade.clinic.code]
+    # Wrong organisation: 404 on page, export and API, stored run or not.
+    for user in (trade.pharmacist, trade.manufacturer):
+        assert client_for(user).get(url).status_code == 404
+        assert client_for(user).get(url + "&export=xlsx").status_code == 404
+        assert api_client_for(user).get(api).status_code == 404
+
+
+def test_scope_beyond_live_limit_without_run_names_the_command(trade, year1, monkeypatch):
+    monkeypatch.setattr(review, "LIVE_LIMIT", 1)
+    rows, run, note = review.listing(trade.province_bureau, year1, today=TODAY)
+    assert (rows, run) == ([], None) and review.store_command(year1) in note
+    with pytest.raises(DomainError):  # an unfinished year is still refused as such
+        review.listing(trade.province_bureau, year1, today=year1.end)
+    review.store(year1, today=TODAY)
+    rows, run, note = review.listing(trade.province_bureau, year1, today=TODAY)
+    assert run is not None and note == "" and len(rows) == 2
