@@ -161,17 +161,26 @@ def api_lists(client) -> list[str]:
     return sorted(found)
 
 
+def newest_national_batch() -> str:
+    from jicai.batches.models import Batch
+
+    return Batch.objects.filter(kind="national").order_by("-cycle_start").values_list("code", flat=True)[0]
+
+
 def required_query(path: str) -> str:
     """Lists with required query parameters get those of their default page: the assessments of the
-    newest national batch's first agreement year (what `/funds/assessment/` shows without parameters)."""
+    newest national batch's first agreement year (what `/funds/assessment/` shows without parameters);
+    the demand review (`/api/v1/demand-review`) of the same year."""
     if path == "/api/v1/assessments":
-        from jicai.batches.models import Batch
-
-        code = (
-            Batch.objects.filter(kind="national").order_by("-cycle_start").values_list("code", flat=True)[0]
-        )
-        return f"?batch_code={code}&year=1"
+        return f"?batch_code={newest_national_batch()}&year=1"
+    if path == "/api/v1/demand-review":
+        return f"?batch={newest_national_batch()}&year=1"
     return ""
+
+
+# Pages measured also with parameters: the demand review of the newest national batch's first year (the
+# page's default is the year that ended last, which may be another batch's).
+EXTRA_WEB = {"/compliance/review/": lambda: f"?batch={newest_national_batch()}&year=1"}
 
 
 def measure(args) -> None:
@@ -220,6 +229,8 @@ def measure(args) -> None:
             response = client.get(url)
             if response.status_code == 200 and response.context and "paginator" in response.context:
                 targets.append(("web", url, {}))
+                if url in EXTRA_WEB:
+                    targets.append(("web", url + EXTRA_WEB[url](), {}))
         for path in api_lists(client):
             if (only and not only.search(path)) or (skip and skip.search(path)):
                 continue

@@ -259,6 +259,21 @@ def store(year: AgreementYear, *, today: dt.date | None = None):
     return run
 
 
+def store_missing(today: dt.date) -> list:
+    """Store the run of every agreement year that ended before `today` and has none (`jicai monitor` of the
+    whole database calls it daily, so a year's list is computed once, the day after it ends; a later change
+    of its figures shows only after `jicai review --store`, the page showing when its run was computed)."""
+    from jicai.compliance.models import ReviewRun
+
+    years = (
+        AgreementYear.objects.filter(end__lt=today)
+        .exclude(pk__in=ReviewRun.objects.values("agreement_year_id"))
+        .select_related("batch")
+        .order_by("end", "batch__code", "number")
+    )
+    return [store(year, today=today) for year in years]
+
+
 def run_rows(actor, run, q: str = ""):
     """The stored run's rows the actor may see (bureau: its subtree by region path; admin: all), in the
     live list's order, as a queryset: the page reads its 50 rows and a capped count, not the whole list."""

@@ -242,3 +242,11 @@ def test_scope_beyond_live_limit_without_run_names_the_command(trade, year1, mon
     review.store(year1, today=TODAY)
     rows, run, note = review.listing(trade.province_bureau, year1, today=TODAY)
     assert run is not None and note == "" and len(rows) == 2
+
+
+def test_store_missing_stores_each_finished_year_once(trade, year1):
+    """What `jicai monitor` does daily: the run of a finished year without one; year 2 (not finished) none."""
+    (run,) = review.store_missing(TODAY)
+    assert run.agreement_year == year1 and run.rows_count == 2
+    assert review.store_missing(TODAY) == []
+    assert review.latest_run(year1) == run

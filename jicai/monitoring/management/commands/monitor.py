@@ -61,6 +61,13 @@ class Command(BaseCommand):
                 outcome = run_monitoring(as_of, scope)
         except MonitorBusy as exc:
             raise CommandError(str(exc), returncode=3) from None
+        if scope is None:
+            from jicai.compliance import review
+
+            for run in review.store_missing(as_of):
+                sys.stderr.write(
+                    f"报量复核：已存储 {run.agreement_year} 抽查名单 {run.rows_count} 条，用时 {run.seconds:.1f} 秒\n"
+                )
         alerts = found_alerts(outcome.facts)
         sys.stderr.write(
             f"监测 {as_of}（{scope.code if scope else '全部地区'}）：发现预警 {outcome.found} 条，新增 "
