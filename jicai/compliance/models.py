@@ -195,7 +195,8 @@ class ReviewRunRow(models.Model):
     threshold, flags, deviation, flag_text). The institution's code and region path are copied so the list
     pages in its order (institution code, item code) and filters a bureau's subtree on one index."""
 
-    run = models.ForeignKey(ReviewRun, on_delete=models.CASCADE, related_name="rows")
+    # Indexed by review_row_order (run first).
+    run = models.ForeignKey(ReviewRun, on_delete=models.CASCADE, related_name="rows", db_index=False)
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
     institution_code = models.CharField(max_length=64)
     region_path = models.CharField(max_length=64)
