@@ -2,7 +2,10 @@
 one FactDate row per (institution, agreement year), which the facts reach by their own key. Existing data is
 converted by one set-based INSERT … SELECT … GROUP BY (every run wrote one as_of and one time progress for all
 facts of an institution and year, so MAX picks that value); pairs that only have delivery facts get a NULL
-time progress until their institution's next run. Dropping the columns is a catalogue change on PostgreSQL."""
+time progress until their institution's next run. Dropping the columns is a catalogue change on PostgreSQL.
+
+Backwards, the facts are emptied before their date columns come back (NOT NULL, and a fact without its date
+has no meaning): facts are derived data, and the next `jicai monitor` rebuilds them."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -64,7 +67,12 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunSQL(COPY),
+        migrations.RunSQL(COPY, reverse_sql=migrations.RunSQL.noop),
+        # Forwards nothing; backwards (run before the columns are re-added) the facts are emptied.
+        migrations.RunSQL(
+            migrations.RunSQL.noop,
+            reverse_sql=["DELETE FROM monitoring_progressfact", "DELETE FROM monitoring_deliveryfact"],
+        ),
         migrations.RemoveField(model_name="deliveryfact", name="as_of"),
         migrations.RemoveField(model_name="progressfact", name="as_of"),
         migrations.RemoveField(model_name="progressfact", name="time_progress"),
