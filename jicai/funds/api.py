@@ -214,10 +214,28 @@ class AssessmentOut(Schema):
     items: list[AssessmentItemOut]
 
 
+class AssessmentPage(page_of(AssessmentOut)):
+    """The page plus how its rows were obtained (like the ranking page): a scope of more than
+    `assessment.LIVE_LIMIT` institutions without a stored run for the date is not computed per request."""
+
+    as_of: dt.date = Field(..., description="计算日期（读取存储的试算结果时为其计算日期）")
+    finalised_only: bool = Field(
+        ...,
+        description="true：辖区机构超过实时计算上限且该计算日期没有存储的试算结果，只列出已定稿的结果；"
+        "运行 store_command 存储试算结果后即可读取全部机构 / only finalised results are listed: the scope "
+        "is too large to compute per request and no run is stored for the date",
+    )
+    store_command: str | None = Field(
+        None, description="finalised_only 时：在服务器上存储该日试算结果的命令（jicai assess … --store）"
+    )
+    message: str | None = Field(None, description="finalised_only 时的说明（中文）")
+
+
 @router.get(
     "/assessments",
-    response=with_errors(page_of(AssessmentOut), 404),
-    summary="集采执行考核（本机构或辖区，已定稿的为冻结结果；有存储的试算结果时读取它，stored_at 为存储时间，不含品种明细）",
+    response=with_errors(AssessmentPage, 404),
+    summary="集采执行考核（本机构或辖区，已定稿的为冻结结果；有存储的试算结果时读取它，stored_at 为存储时间，不含品种明细；"
+    "辖区机构较多且该日没有存储的试算结果时只列出已定稿结果，finalised_only 为 true 并给出存储命令）",
 )
 def list_assessments(
     request, paging: Query[PageParams], batch_code: str, year: int, as_of: dt.date | None = None
@@ -226,6 +244,7 @@ def list_assessments(
     agreement_year = assessment.get_year(batch_code, year)
     run = assessment.latest_run(agreement_year, as_of)
     as_of = run.as_of if run else (as_of or timezone.localdate())
+    source = {"as_of": as_of, "finalised_only": False, "store_command": None, "message": None}
     ranked = assessment.run_ranking(agreement_year, run, institutions) if run else None
     if ranked is not None:  # a stored run: one page read and counted in SQL
         out = paginate(ranked, paging)
@@ -233,13 +252,27 @@ def list_assessments(
         out["results"] = [
             dict(assessment.result_json(r), finalised=False, stored_at=r["stored_at"]) for r in out["results"]
         ]
-        return out
-    rows = assessment.results(agreement_year, institutions, as_of, run=run)
-    return paginate_rows(
+        return {**out, **source}
+    if run is None and not assessment.live_allowed(institutions):
+        # As the ranking page: a scope too large to compute per request (minutes for a province) without a
+        # stored run for the date lists its finalised results only and names the command that stores a run.
+        rows = assessment.finalised_results(agreement_year, institutions)
+        command = assessment.store_command(agreement_year, as_of)
+        source.update(
+            finalised_only=True,
+            store_command=command,
+            message=f"尚无 {agreement_year.batch.code} 第{agreement_year.number}协议年度计算日期 "
+            f"{as_of.isoformat()} 的存储试算结果。辖区机构较多，实时计算需数分钟，只列出已定稿的结果。"
+            f"请在服务器上运行 {command}，完成后重新查询。",
+        )
+    else:
+        rows = assessment.results(agreement_year, institutions, as_of, run=run)
+    out = paginate_rows(
         rows,
         paging,
         lambda r: dict(assessment.result_json(r), finalised=r["finalised"], stored_at=r.get("stored_at")),
     )
+    return {**out, **source}
 
 
 class FinaliseIn(Schema):

@@ -12,7 +12,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, Sum
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from jicai.accounts import access
@@ -30,6 +42,8 @@ from jicai.trade.models import OrderLine, Payment, Receipt
 
 ZERO = Decimal("0.00")
 FIRST_TRANCHE = "1"
+# item id × PAIR_KEY + product id: one integer per (item, product) pair (both ids below 2³¹).
+PAIR_KEY = 1 << 32
 
 
 @dataclass
@@ -82,28 +96,32 @@ def used_by(institution_ids, year: AgreementYear) -> dict[int, Decimal]:
     )
     # Summed as the stored integer cents and converted once per institution: a page's grouped rows (about
     # 4,000 at province scale) each went through the money field's Decimal conversion.
-    cents: dict[int, int] = defaultdict(int)
+    cents: dict[int, int] = {}
     for province, ids in provinces.items():
         pairs = winners.get(province)
         if not pairs:
             continue
+        # The winners' (item, product) pairs matched exactly in SQL as one integer key per line (ids are
+        # below 2³¹), so the lines are grouped per institution only. Filtering `item_id IN … AND product_id
+        # IN …` instead put the product list into the index condition of (institution, product, ordered_on):
+        # 50 institutions × 348 products = 13,000 index descents, 59,000 buffers for a province bureau's
+        # page, against 6,800 when each institution's range of the index is read once.
         rows = (
             OrderLine.objects.filter(
                 institution_id__in=ids,
-                item_id__in={i for i, _p in pairs},
-                product_id__in={p for _i, p in pairs},
                 ordered_on__lte=year.end,
                 paid_amount__gt=0,
                 last_received_on__gte=year.start,
             )
+            .annotate(pair=ExpressionWrapper(F("item_id") * PAIR_KEY + F("product_id"), BigIntegerField()))
+            .filter(pair__in=sorted(item * PAIR_KEY + product for item, product in pairs))
             .filter(received_in_year)
-            .values_list("institution_id", "item_id", "product_id")
+            .values_list("institution_id")
             .annotate(total=Sum("paid_amount", output_field=BigIntegerField()))
             .order_by()
         )
-        for inst_id, item_id, product_id, total in rows:
-            if (item_id, product_id) in pairs:
-                cents[inst_id] += total or 0
+        for inst_id, total in rows:
+            cents[inst_id] = total or 0
     paid = OrderLine._meta.get_field("paid_amount")
     return {inst_id: paid.unscaled(total) for inst_id, total in cents.items()}
 
@@ -264,7 +282,13 @@ def clearance_rows(actor, *, q: str = "", batch_code: str = "", number: int | No
     after its tranche 1. `fill_clearance` totals the rest (prepaid = Σ disbursed over the pair's tranches) for a
     page of rows only: grouping every tranche of a province to sum them, then sorting the groups, cost 40 ms
     per page plus 22 ms for its count. Institution: its own; bureau: its subtree; admin: all; suppliers:
-    nothing."""
+    nothing.
+
+    The rows hold ids only; `fill_clearance` adds the institution's code and name and the year's batch code,
+    number and end from the objects it loads for the page. The order is the agreement years' rank by (batch
+    code, number), computed from the few years, then the institution code: so the page query joins the
+    institutions only (not years and batches, which PostgreSQL looped over per batch, 18 ms at province
+    scale), and the capped count reads the tranches alone (10.6 → 4.3 ms)."""
     qs = visible_tranches(actor).filter(tranche=FIRST_TRANCHE)
     if q:
         qs = qs.filter(Q(institution__code__contains=q) | Q(institution__name__contains=q))
@@ -272,23 +296,21 @@ def clearance_rows(actor, *, q: str = "", batch_code: str = "", number: int | No
         qs = qs.filter(agreement_year__batch__code=batch_code)
     if number:
         qs = qs.filter(agreement_year__number=number)
-    return qs.values(
-        "institution_id",
-        "institution__code",
-        "institution__name",
-        "agreement_year_id",
-        "agreement_year__batch__code",
-        "agreement_year__number",
-        "agreement_year__end",
-    ).order_by("agreement_year__batch__code", "agreement_year__number", "institution__code")
+    ranks = AgreementYear.objects.order_by("batch__code", "number").values_list("pk", flat=True)
+    year_rank = Case(
+        *(When(agreement_year_id=pk, then=Value(rank)) for rank, pk in enumerate(ranks)),
+        default=Value(len(ranks)),
+        output_field=IntegerField(),
+    )
+    return qs.values("institution_id", "agreement_year_id").order_by(year_rank, "institution__code")
 
 
 CLEARANCE_STATES = (("not_open", "未到清算期"), ("refund_due", "待退回"), ("settled", "已结清"))
 
 
 def fill_clearance(rows: list[dict]) -> None:
-    """Complete a page of `clearance_rows` in place: prepaid, opens_on, used, refund due, refunded,
-    outstanding, balance and state. A fixed number of queries per agreement year on the page (used), and one
+    """Complete a page of `clearance_rows` in place: institution code and name, batch code, year number and
+    end, prepaid, opens_on, used, refund due, refunded, outstanding, balance and state. A fixed number of queries per agreement year on the page (used), and one
     each for tranches, refunds, balances, institutions and years."""
     if not rows:
         return
@@ -326,7 +348,13 @@ def fill_clearance(rows: list[dict]) -> None:
     for r in rows:
         key = (r["institution_id"], r["agreement_year_id"])
         year = years[r["agreement_year_id"]]
-        policy = resolver.resolve(institutions[r["institution_id"]].region, year.batch)
+        institution = institutions[r["institution_id"]]
+        r["institution__code"] = institution.code
+        r["institution__name"] = institution.name
+        r["agreement_year__batch__code"] = year.batch.code
+        r["agreement_year__number"] = year.number
+        r["agreement_year__end"] = year.end
+        policy = resolver.resolve(institution.region, year.batch)
         r["prepaid"] = money(prepaid.get(key) or 0)
         r["opens_on"] = year.end + dt.timedelta(days=policy.clearance_days)
         r["used"] = used.get(key, ZERO)

@@ -539,3 +539,53 @@ def test_ranking_page_of_a_large_scope_without_a_stored_run_says_how_to_store_on
         w.clinic.code,
         w.other_hospital.code,
     ]
+
+
+def test_assessments_api_of_a_large_scope_without_a_stored_run_lists_finalised_results_only(
+    assessed, api_client_for, monkeypatch
+):
+    """The API answers like the ranking page: above assessment.LIVE_LIMIT institutions (here 2) without a
+    stored run for the date it computes nothing live, lists only finalised results and names the
+    `jicai assess --store` command (finalised_only, store_command, message); a scope within the limit and a
+    stored run are unchanged (finalised_only false, no command)."""
+    w = assessed
+    monkeypatch.setattr(assessment, "LIVE_LIMIT", 2)
+    url = "/api/v1/assessments?batch_code=GY-YD2023-1&year=1&as_of=2025-03-05"
+    province = api_client_for(w.province_bureau)
+    response = province.get(url)
+    body = response.json()
+    command = "jicai assess --batch GY-YD2023-1 --year 1 --as-of 2025-03-05 --store"
+    assert response.status_code == 200
+    assert body["results"] == [] and body["count"] == 0 and body["count_exact"] is True
+    assert body["finalised_only"] is True and body["as_of"] == "2025-03-05"
+    assert body["store_command"] == command and command in body["message"]
+    assert "尚无 GY-YD2023-1 第1协议年度计算日期 2025-03-05 的存储试算结果" in body["message"]
+    city = api_client_for(w.city_bureau).get(url).json()
+    assert city["finalised_only"] is False and city["store_command"] is None and city["message"] is None
+    assert [(r["institution"], r["score"]) for r in city["results"]] == [
+        (w.hospital.code, 84.69),
+        (w.clinic.code, 80.0),
+    ]
+    call_command(
+        "assess",
+        "--batch",
+        "GY-YD2023-1",
+        "--year",
+        "1",
+        "--as-of",
+        "2025-03-05",
+        "--store",
+        stdout=io.StringIO(),
+    )
+    stored = province.get(url).json()
+    assert stored["finalised_only"] is False and stored["store_command"] is None
+    assert [r["score"] for r in stored["results"]] == [84.69, 80.0, 59.99]
+    # Finalised snapshots are listed on a date without a run, still flagged as finalised only.
+    assessment.finalise(actor=w.province_bureau, year=w.year1, as_of=AFTER_YEAR)
+    other_day = province.get("/api/v1/assessments?batch_code=GY-YD2023-1&year=1&as_of=2025-03-06").json()
+    assert other_day["finalised_only"] is True and other_day["as_of"] == "2025-03-06"
+    assert [(r["institution"], r["finalised"]) for r in other_day["results"]] == [
+        (w.hospital.code, True),
+        (w.clinic.code, True),
+        (w.other_hospital.code, True),
+    ]

@@ -107,6 +107,34 @@ def test_used_counts_lines_with_a_receipt_in_the_year_whatever_their_last_receip
     assert st.used == D("360.00")  # 120 + 100 + 140
 
 
+def test_used_counts_a_line_only_when_its_item_and_product_are_a_winner_pair(prepaid):
+    """used matches the supply winners' (item, product) pairs exactly, not items and products separately: a
+    line of item B with item A's winning product, or of item A with item B's winning product, does not
+    count; lines of each item with its own winner do."""
+    from jicai.batches.models import AgreementYear, Item, Winner
+    from tests.factories import product
+
+    w = prepaid
+    item_b = Item.objects.create(
+        batch=w.batch, item_code="B2", generic_name="氨氯地平", dosage_form_group="口服常释剂型"
+    )
+    winner_b = product("XC08CAA001A001010100001", w.other_maker, generic_name="氨氯地平")
+    Winner.objects.create(
+        item=item_b, product=winner_b, province=w.province, role="main", winning_price=D("0.1200")
+    )
+    day = dt.date(2024, 5, 1)
+    lines = {
+        "a": receive(w, w.hospital, 1_000, day),  # item A, its winner: counts
+        "b": receive(w, w.hospital, 1_000, day, item=item_b, product=winner_b),  # counts
+        "b_with_a": receive(w, w.hospital, 1_000, day, item=item_b),  # item B, item A's winner
+        "a_with_b": receive(w, w.hospital, 1_000, day, product=winner_b),  # item A, item B's winner
+    }
+    for amount, line in zip(("120.00", "60.00", "30.00", "15.00"), lines.values(), strict=True):
+        record_payment(actor=w.pharmacist, line=line, amount=D(amount), paid_on=dt.date(2024, 5, 20))
+    year = AgreementYear.objects.get(batch=w.batch, number=1)
+    assert clearance.used_by([w.hospital.pk, w.clinic.pk], year) == {w.hospital.pk: D("180.00")}
+
+
 def test_clearance_without_a_refund(prepaid):
     w = prepaid
     from jicai.accounts.models import OrganisationKind, Role
