@@ -18,6 +18,8 @@ class Section:
     title: str
     headers: list[str]
     rows: list[list] = field(default_factory=list)
+    # Shown under the section's rows (page and export): what the section could not list, and why.
+    notes: list[str] = field(default_factory=list)
 
 
 def notice_sections(
@@ -61,19 +63,40 @@ def notice_sections(
     institutions = Institution.objects.filter(region__path__startswith=region.path)
     years = AgreementYear.objects.filter(end__gte=start, end__lte=end, end__lt=today).select_related("batch")
     for year in years.order_by("batch__code", "number"):
-        for r in review.review_rows(year, institutions, today=today):
-            review_section.rows.append(
-                [
-                    year.batch.code,
-                    year.number,
-                    r.institution.code,
-                    r.institution.name,
-                    r.item_code,
-                    r.history,
-                    r.reported,
-                    r.purchased,
-                    r.deviation,
-                    r.flag_text,
-                ]
-            )
+        rows, note = _review_rows(year, region, institutions, today)
+        if note:
+            review_section.notes.append(note)
+        review_section.rows.extend(
+            [
+                year.batch.code,
+                year.number,
+                r.institution.code,
+                r.institution.name,
+                r.item_code,
+                r.history,
+                r.reported,
+                r.purchased,
+                r.deviation,
+                r.flag_text,
+            ]
+            for r in rows
+        )
     return [rating_section, review_section]
+
+
+def _review_rows(year: AgreementYear, region: Region, institutions, today: dt.date):
+    """The year's spot-check rows in the region, as the review page lists them: the year's stored run
+    (rows of the region's subtree) when there is one; else computed live for at most LIVE_LIMIT institutions
+    (a province's live list takes about a minute); else none, with a note naming the command."""
+    run = review.latest_run(year)
+    if run is not None:
+        rows = run.rows.select_related("institution").filter(region_path__startswith=region.path)
+        computed = timezone.localtime(run.computed_at)
+        note = f"{year.batch.code} 第 {year.number} 协议年度的抽查名单计算于 {computed:%Y-%m-%d %H:%M}"
+        return list(rows.order_by("institution_code", "item_code")), note
+    if not review.live_allowed(institutions):
+        return [], (
+            f"{year.batch.code} 第 {year.number} 协议年度：范围内机构超过 {review.LIVE_LIMIT} 家，"
+            f"抽查名单尚未计算，请先运行 {review.store_command(year)}"
+        )
+    return review.review_rows(year, institutions, today=today), ""

@@ -134,8 +134,11 @@ class NoticeGroupOut(Schema):
     number: str
     title: str
     types: list[str]
-    count: int
-    alerts: list[NoticeAlertOut]
+    count: int = Field(..., description="本组问题总数（全部页）")
+    institutions: int = Field(..., description="涉及医疗机构数")
+    suppliers: int = Field(..., description="涉及企业数")
+    has_more: bool = Field(..., description="本组在本页之后还有问题")
+    alerts: list[NoticeAlertOut] = Field(..., description="本组第 page 页的问题（每页 page_size 条）")
 
 
 class NoticeOut(Schema):
@@ -145,6 +148,8 @@ class NoticeOut(Schema):
     end: dt.date
     title: str
     total: int
+    page: int
+    page_size: int
     groups: list[NoticeGroupOut]
 
 
@@ -389,9 +394,15 @@ def institution_dashboard(request, code: str, batch: str = ""):
     response=with_errors(NoticeOut, 404),
     summary="季度监测通报（按类别分组的问题清单）",
 )
-def notice(request, code: str, quarter: str):
+def notice(request, code: str, quarter: str, paging: Query[PageParams], group: str = ""):
+    """Every group's figures and one page of its problems (`page`, `page_size`); `group` (一 … 十四) keeps
+    one group, to page through it. The XLSX export of the page has every row."""
     region = notices.notice_region(request.actor, code)
-    built = notices.build_notice(region, _quarter(quarter))
+    period = _quarter(quarter)
+    if group and group not in notices.GROUP_BY_NUMBER:
+        raise NotFound(f"没有编号为 {group} 的通报类别")
+    offset = (paging.page - 1) * paging.page_size
+    built = notices.build_notice(region, period, offset=offset, limit=paging.page_size, number=group)
     return {
         "region": region.code,
         "quarter": built.quarter.code,
@@ -399,12 +410,17 @@ def notice(request, code: str, quarter: str):
         "end": built.quarter.end,
         "title": built.title,
         "total": built.total,
+        "page": paging.page,
+        "page_size": paging.page_size,
         "groups": [
             {
                 "number": g.spec.number,
                 "title": g.spec.title,
                 "types": list(g.spec.types),
-                "count": len(g.alerts),
+                "count": g.count,
+                "institutions": g.institution_count,
+                "suppliers": g.supplier_count,
+                "has_more": g.count > offset + len(g.alerts),
                 "alerts": [
                     {
                         "type": a.type,

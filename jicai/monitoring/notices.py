@@ -12,7 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
 import xlsxwriter
-from django.db.models import Q
+from django.db.models import Case, CharField, Count, F, Q, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from jicai.accounts import access
@@ -132,6 +133,7 @@ GROUPS = (
     GroupSpec("十四", "预计年末无法完成约定采购量", (T.FORECAST_SHORTFALL,), "预计年末完成率", "应达完成率"),
 )
 GROUP_OF_TYPE = {t: spec for spec in GROUPS for t in spec.types}
+GROUP_BY_NUMBER = {spec.number: spec for spec in GROUPS}
 # Values that are ratios (shown as percentages); the others are quantities, prices or days.
 PERCENT_TYPES = {T.PROGRESS_LAG, T.LOW_DELIVERY_RATE, T.FORECAST_SHORTFALL}
 
@@ -185,10 +187,39 @@ COLUMNS_AFTER = [
 ]
 
 
+# When a column has data: the SQL condition over the group's alerts behind each optional column's value.
+FILLED_WHEN = {
+    "region": Q(institution__isnull=False),
+    "institution": Q(institution__isnull=False),
+    "institution_code": Q(institution__isnull=False),
+    "supplier": Q(supplier__isnull=False),
+    "item": Q(item__isnull=False),
+    "product": Q(product__isnull=False),
+    "order_id": ~Q(order_id=""),
+    "line_no": Q(line_no__isnull=False),
+    "ticket": Q(ticket_id__isnull=False),
+    "value": Q(value__isnull=False),
+    "threshold": Q(threshold__isnull=False),
+    "tier": Q(tier__isnull=False) & ~Q(tier=0),
+    "escalation": ~Q(escalation=""),
+    "explanation": ~Q(explanation=""),
+}
+
+
 @dataclass
 class NoticeGroup:
+    """One group of the notice. Its figures (count, institutions, suppliers, which columns have data) come
+    from one aggregate over the quarter's alerts; `alerts` holds the rows of the page (the first PAGE_ROWS,
+    or the API's page), and `all_alerts()` streams every row for the export. A province's quarter holds
+    hundreds of thousands of alerts: none of them is loaded to be counted."""
+
     spec: GroupSpec
+    count: int = 0
+    institution_count: int = 0
+    supplier_count: int = 0
+    filled: frozenset = frozenset()
     alerts: list[Alert] = field(default_factory=list)
+    queryset: object = None
 
     @property
     def heading(self) -> str:
@@ -198,30 +229,25 @@ class NoticeGroup:
     def columns(self) -> list[NoticeColumn]:
         """The group's columns, leaving out subject columns no row of the group fills."""
         candidates = [*COLUMNS_BEFORE, *_value_columns(self.spec), *COLUMNS_AFTER]
-        return [c for c in candidates if c.always or any(c.value(a) not in (None, "") for a in self.alerts)]
+        return [c for c in candidates if c.always or c.key in self.filled]
 
-    @cached_property
-    def rows(self) -> list[list]:
-        columns = self.columns
-        return [[c.value(a) for c in columns] for a in self.alerts]
+    def row(self, alert: Alert) -> list:
+        return [c.value(alert) for c in self.columns]
 
     @property
-    def page_rows(self) -> list[list]:
-        """The rows the printable page shows; the XLSX export always has them all."""
-        columns = self.columns
-        return [[c.value(a) for c in columns] for a in self.alerts[:PAGE_ROWS]]
+    def rows(self) -> list[list]:
+        """The rows of the page's alerts (the export writes every alert's: `all_alerts`)."""
+        return [self.row(a) for a in self.alerts]
 
     @property
     def truncated(self) -> bool:
-        return len(self.alerts) > PAGE_ROWS
+        return self.count > len(self.alerts)
 
-    @property
-    def institution_count(self) -> int:
-        return len({a.institution_id for a in self.alerts if a.institution_id})
-
-    @property
-    def supplier_count(self) -> int:
-        return len({a.supplier_id for a in self.alerts if a.supplier_id})
+    def all_alerts(self):
+        """Every alert of the group in the notice's order, read in chunks (the XLSX export)."""
+        if self.queryset is None or not self.count:
+            return iter(())
+        return self.queryset.filter(type__in=self.spec.types).iterator(chunk_size=5000)
 
 
 @dataclass
@@ -238,7 +264,7 @@ class Notice:
 
     @property
     def total(self) -> int:
-        return sum(len(g.alerts) for g in self.groups)
+        return sum(g.count for g in self.groups)
 
 
 def notice_region(actor, code: str) -> Region:
@@ -248,35 +274,92 @@ def notice_region(actor, code: str) -> Region:
     return access.get_visible_or_404(access.visible_regions(actor), code=code)
 
 
+NOTICE_ORDER = (
+    "institution__region__path",
+    "institution__code",
+    "supplier__code",
+    "item__item_code",
+    "order_id",
+    "line_no",
+    "type",
+    "id",
+)
+
+
 def quarter_alerts(region: Region, quarter: Quarter):
     """Alerts of the region that were live at some point of the quarter: first seen by its last day and not
-    closed before its first day. One query with the subjects joined."""
+    closed before its first day, in the notice's order, with the subjects joined."""
     return (
         Alert.objects.filter(alerts_in_region_q(region), first_seen_on__lte=quarter.end)
         .filter(Q(closed_on__isnull=True) | Q(closed_on__gte=quarter.start))
         .select_related("institution__region", "item", "supplier", "product")
-        .order_by(
-            "institution__region__path",
-            "institution__code",
-            "supplier__code",
-            "item__item_code",
-            "order_id",
-            "line_no",
-            "type",
-            "id",
-        )
+        .order_by(*NOTICE_ORDER)
     )
 
 
-def build_notice(region: Region, quarter: Quarter) -> Notice:
-    groups = {spec.number: NoticeGroup(spec) for spec in GROUPS}
-    for alert in quarter_alerts(region, quarter):
-        spec = GROUP_OF_TYPE.get(alert.type)
-        if spec is not None:
-            groups[spec.number].alerts.append(alert)
+def _group_number():
+    """The notice group of an alert's type, as an SQL expression (so one query can count and page by group)."""
+    return Case(
+        *(When(type__in=spec.types, then=Value(spec.number)) for spec in GROUPS),
+        output_field=CharField(),
+    )
+
+
+def _group_figures(alerts) -> dict[str, dict]:
+    """Per group: count, distinct institutions and suppliers, and per optional column whether any alert fills
+    it — one GROUP BY over the quarter's alerts."""
+    figures = {
+        "count": Count("id"),
+        "institution_count": Count("institution", distinct=True),
+        "supplier_count": Count("supplier", distinct=True),
+        **{f"has_{key}": Count("id", filter=cond) for key, cond in FILLED_WHEN.items()},
+    }
+    rows = alerts.order_by().annotate(group=_group_number()).values("group").annotate(**figures)
+    return {row.pop("group"): row for row in rows}
+
+
+def _page_alerts(alerts, offset: int, limit: int, number: str = "") -> dict[str, list[Alert]]:
+    """Rows offset+1 … offset+limit of every group (or of group `number`) in the notice's order, in one query:
+    the rank within the group is a window function over the same order."""
+    ranked = alerts.annotate(
+        group=_group_number(),
+        rank=Window(RowNumber(), partition_by=[_group_number()], order_by=[F(f) for f in NOTICE_ORDER]),
+    ).filter(rank__gt=offset, rank__lte=offset + limit)
+    if number:
+        ranked = ranked.filter(type__in=GROUP_BY_NUMBER[number].types)
+    pages: dict[str, list[Alert]] = {}
+    for alert in ranked:
+        pages.setdefault(alert.group, []).append(alert)
+    return pages
+
+
+def build_notice(
+    region: Region, quarter: Quarter, *, offset: int = 0, limit: int | None = None, number: str = ""
+) -> Notice:
+    """The notice with the figures of every group and, per group, the alerts offset+1 … offset+limit (default:
+    the first PAGE_ROWS). `number` limits the groups to one (the API's `group`)."""
+    alerts = quarter_alerts(region, quarter)
+    figures = _group_figures(alerts)
+    pages = _page_alerts(alerts, offset, PAGE_ROWS if limit is None else limit, number)
+    groups = []
+    for spec in GROUPS:
+        if number and spec.number != number:
+            continue
+        row = figures.get(spec.number, {})
+        groups.append(
+            NoticeGroup(
+                spec,
+                count=row.get("count", 0),
+                institution_count=row.get("institution_count", 0),
+                supplier_count=row.get("supplier_count", 0),
+                filled=frozenset(key for key in FILLED_WHEN if row.get(f"has_{key}")),
+                alerts=pages.get(spec.number, []),
+                queryset=alerts,
+            )
+        )
     from jicai.compliance.notices import notice_sections
 
-    return Notice(region, quarter, list(groups.values()), notice_sections(region, quarter.start, quarter.end))
+    return Notice(region, quarter, groups, notice_sections(region, quarter.start, quarter.end))
 
 
 # ---- XLSX -----------------------------------------------------------------------------------------
@@ -299,7 +382,7 @@ def write_notice_xlsx(notice: Notice, target) -> None:
         summary.write_string(3, c, header, head)
     for r, group in enumerate(notice.groups, start=4):
         summary.write_string(r, 0, group.heading)
-        summary.write_number(r, 1, len(group.alerts))
+        summary.write_number(r, 1, group.count)
         summary.write_number(r, 2, group.institution_count)
         summary.write_number(r, 3, group.supplier_count)
     summary.write_string(4 + len(notice.groups), 0, "合计")
@@ -313,10 +396,10 @@ def write_notice_xlsx(notice: Notice, target) -> None:
             ws.set_column(c, c, col.width)
             ws.write_string(1, c, col.header, head)
         ws.freeze_panes(2, 0)
-        if not group.alerts:
+        if not group.count:
             ws.write_string(2, 0, "本季度无")
             continue
-        for r, values in enumerate(group.rows, start=2):
+        for r, values in enumerate(map(group.row, group.all_alerts()), start=2):
             ws.write_number(r, 0, r - 1)
             for c, value in enumerate(values, start=1):
                 if value is None or value == "":
@@ -341,4 +424,7 @@ def write_notice_xlsx(notice: Notice, target) -> None:
                     ws.write_number(r, c, value)
                 else:
                     ws.write_string(r, c, "" if value is None else str(value))
+        after = 2 + max(len(section.rows), 1) + 1
+        for r, note in enumerate(section.notes, start=after):
+            ws.write_string(r, 0, note)
     workbook.close()

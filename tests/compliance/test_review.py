@@ -149,6 +149,30 @@ def test_the_quarterly_notice_lists_years_that_ended_in_the_quarter(trade, year1
     assert build_notice(trade.province, Quarter(2025, 2)).sections[1].rows == []
 
 
+def test_the_notice_reads_the_stored_run_or_names_the_command(trade, year1, monkeypatch):
+    """A province's live list takes about a minute: the notice lists the year's stored run (its subtree's
+    rows, with when it was computed); without one and above LIVE_LIMIT institutions, no rows and the
+    command that stores it."""
+    from jicai.monitoring.notices import Quarter, build_notice
+
+    monkeypatch.setattr(review, "LIVE_LIMIT", 1)
+    section = build_notice(trade.province, Quarter(2025, 1)).sections[1]
+    assert section.rows == []
+    assert len(section.notes) == 1 and review.store_command(year1) in section.notes[0]
+    review.store(year1, today=TODAY)
+    DemandLine.objects.filter(
+        report__institution=trade.clinic
+    ).delete()  # after the run: the run still has it
+    section = build_notice(trade.province, Quarter(2025, 1)).sections[1]
+    assert [(r[2], r[8], r[9]) for r in section.rows] == [
+        (trade.other_hospital.code, Decimal("0.5010"), review.FLAG_DEVIATION),
+        (trade.clinic.code, None, review.FLAG_NO_REPORT),
+    ]
+    assert "抽查名单计算于" in section.notes[0]
+    city = build_notice(trade.city, Quarter(2025, 1)).sections[1]
+    assert [r[2] for r in city.rows] == [trade.clinic.code]
+
+
 def _figures(rows):
     return [
         (

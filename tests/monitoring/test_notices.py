@@ -227,6 +227,30 @@ def test_notice_api_groups(alerts, api_client_for):
     assert api_client_for(alerts.province_bureau).get("/api/v1/notices/370000/2024Q9").status_code == 404
 
 
+def test_notice_api_pages_each_group_and_keeps_its_figures(alerts, api_client_for):
+    w = alerts
+    second = alert(
+        AlertType.PROGRESS_LAG, institution=w.clinic, item=w.item, year=w.year1, first_seen=D(2024, 8, 1)
+    )
+    client = api_client_for(w.province_bureau)
+    body = client.get("/api/v1/notices/370000/2024Q3?page_size=1").json()
+    assert (body["total"], body["page"], body["page_size"]) == (5, 1, 1)
+    lag = body["groups"][0]
+    assert (lag["count"], lag["institutions"], lag["suppliers"], lag["has_more"]) == (2, 2, 0, True)
+    # The notice's order: region path, then institution code (环翠区 371002 before 乳山 … of the clinic).
+    first = [a["institution"] for a in lag["alerts"]]
+    body = client.get("/api/v1/notices/370000/2024Q3?page_size=1&page=2&group=一").json()
+    assert [g["number"] for g in body["groups"]] == ["一"]
+    (lag,) = body["groups"]
+    assert lag["has_more"] is False and len(lag["alerts"]) == 1
+    assert sorted(first + [lag["alerts"][0]["institution"]]) == sorted(
+        [w.hospital.code, second.institution.code]
+    )
+    assert first != [lag["alerts"][0]["institution"]]
+    assert client.get("/api/v1/notices/370000/2024Q3?group=九十九").status_code == 404
+    assert client.get("/api/v1/notices/370000/2024Q3?page_size=0").status_code == 422
+
+
 def test_notice_query_count_is_constant(alerts, client_for, django_assert_max_num_queries):
     client = client_for(alerts.province_bureau)
     url = reverse("monitoring:notice", args=["370000", "2024Q3"])
