@@ -367,7 +367,8 @@ def build_notice(
 
 def write_notice_xlsx(notice: Notice, target) -> None:
     """A summary sheet (汇总) then one sheet per group, Chinese headers, dates as dates."""
-    workbook = xlsxwriter.Workbook(target, {"tmpdir": tempfile.gettempdir()})
+    # constant_memory: each row goes to disk when the next begins (a province quarter is hundreds of thousands).
+    workbook = xlsxwriter.Workbook(target, {"tmpdir": tempfile.gettempdir(), "constant_memory": True})
     title_fmt = workbook.add_format({"bold": True, "font_size": 14})
     head = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     date_fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
