@@ -100,7 +100,7 @@ def main() -> None:
 def personas():
     from django.db.models import Count
 
-    from jicai.accounts.models import ApiToken, Organisation, Role, User
+    from jicai.accounts.models import Organisation, Role, User
     from jicai.trade.models import Order
 
     largest = Order.objects.values("institution_id").annotate(n=Count("id")).order_by("-n").first()
@@ -115,17 +115,24 @@ def personas():
         ("largest_institution", user, largest["n"]),
         ("province_bureau", province, None),
     ):
-        key = ApiToken.new_key()
-        ApiToken.objects.filter(organisation=who.organisation, name="bench-lists").delete()
-        ApiToken.objects.create(
-            organisation=who.organisation,
-            name="bench-lists",
-            role=who.role,
-            prefix=key[: ApiToken.PREFIX_LEN],
-            key_hash=ApiToken.hash_key(key),
-        )
-        found.append((label, who, key, orders))
+        found.append((label, who, api_token(who, "bench-lists"), orders))
     return found
+
+
+def api_token(user, name: str) -> str:
+    """A fresh API token of the user's organisation and role named `name` (the older one replaced)."""
+    from jicai.accounts.models import ApiToken
+
+    key = ApiToken.new_key()
+    ApiToken.objects.filter(organisation=user.organisation, name=name).delete()
+    ApiToken.objects.create(
+        organisation=user.organisation,
+        name=name,
+        role=user.role,
+        prefix=key[: ApiToken.PREFIX_LEN],
+        key_hash=ApiToken.hash_key(key),
+    )
+    return key
 
 
 def web_candidates() -> list[str]:

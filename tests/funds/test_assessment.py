@@ -112,6 +112,13 @@ def run_assess(*args):
     return json.loads(out.getvalue())
 
 
+def store_run(as_of: str) -> str:
+    """`jicai assess … --as-of AS_OF --store`; what it printed."""
+    out = io.StringIO()
+    call_command("assess", "--batch", "GY-YD2023-1", "--year", "1", "--as-of", as_of, "--store", stdout=out)
+    return out.getvalue()
+
+
 def test_assessment_values_worked_by_hand(assessed):
     w = assessed
     data = run_assess("--as-of", "2025-03-05")
@@ -450,11 +457,7 @@ def test_ranking_page_and_api_read_the_stored_run(assessed, client_for, api_clie
     from jicai.funds.models import AssessmentRun, AssessmentRunRow
 
     w = assessed
-    out = io.StringIO()
-    call_command(
-        "assess", "--batch", "GY-YD2023-1", "--year", "1", "--as-of", "2025-03-05", "--store", stdout=out
-    )
-    assert "3 家机构" in out.getvalue()
+    assert "3 家机构" in store_run("2025-03-05")
     run = AssessmentRun.objects.get()
     assert run.institutions == 3 and AssessmentRunRow.objects.filter(run=run).count() == 3
     # The clinic buys 1 200 more (before E): live 92.00, the stored run still says 80.00.
@@ -489,9 +492,7 @@ def test_ranking_page_and_api_read_the_stored_run(assessed, client_for, api_clie
     live = city.get("/funds/assessment/?batch=GY-YD2023-1&year=1&as_of=2025-03-06").content.decode()
     assert "92.00" in live and "试算结果存储于" not in live
     # Storing the same date again replaces the run.
-    call_command(
-        "assess", "--batch", "GY-YD2023-1", "--year", "1", "--as-of", "2025-03-05", "--store", stdout=out
-    )
+    store_run("2025-03-05")
     assert AssessmentRun.objects.count() == 1 and AssessmentRun.objects.get().pk != run.pk
     assert "92.00" in city.get("/funds/assessment/?batch=GY-YD2023-1&year=1").content.decode()
     # A finalised snapshot still wins over the run.
@@ -518,17 +519,7 @@ def test_ranking_page_of_a_large_scope_without_a_stored_run_says_how_to_store_on
     assert "84.69" not in text and 'data-testid="finalise-form"' not in text
     city = client_for(w.city_bureau).get("/funds/assessment/" + query).content.decode()
     assert "84.69" in city and "80.00" in city and 'data-testid="no-stored-run"' not in city
-    call_command(
-        "assess",
-        "--batch",
-        "GY-YD2023-1",
-        "--year",
-        "1",
-        "--as-of",
-        "2025-03-05",
-        "--store",
-        stdout=io.StringIO(),
-    )
+    store_run("2025-03-05")
     stored = province.get("/funds/assessment/" + query).content.decode()
     assert "84.69" in stored and "59.99" in stored and 'data-testid="no-stored-run"' not in stored
     # Finalised snapshots are listed without a run for the date.
@@ -566,17 +557,7 @@ def test_assessments_api_of_a_large_scope_without_a_stored_run_lists_finalised_r
         (w.hospital.code, 84.69),
         (w.clinic.code, 80.0),
     ]
-    call_command(
-        "assess",
-        "--batch",
-        "GY-YD2023-1",
-        "--year",
-        "1",
-        "--as-of",
-        "2025-03-05",
-        "--store",
-        stdout=io.StringIO(),
-    )
+    store_run("2025-03-05")
     stored = province.get(url).json()
     assert stored["finalised_only"] is False and stored["store_command"] is None
     assert [r["score"] for r in stored["results"]] == [84.69, 80.0, 59.99]
