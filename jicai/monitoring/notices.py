@@ -12,8 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
 import xlsxwriter
-from django.db.models import Case, CharField, Count, F, Q, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Case, CharField, Count, Q, Value, When
 from django.utils import timezone
 
 from jicai.accounts import access
@@ -298,7 +297,7 @@ def quarter_alerts(region: Region, quarter: Quarter):
 
 
 def _group_number():
-    """The notice group of an alert's type, as an SQL expression (so one query can count and page by group)."""
+    """The notice group of an alert's type, as an SQL expression (so one query counts every group)."""
     return Case(
         *(When(type__in=spec.types, then=Value(spec.number)) for spec in GROUPS),
         output_field=CharField(),
@@ -318,19 +317,12 @@ def _group_figures(alerts) -> dict[str, dict]:
     return {row.pop("group"): row for row in rows}
 
 
-def _page_alerts(alerts, offset: int, limit: int, number: str = "") -> dict[str, list[Alert]]:
-    """Rows offset+1 … offset+limit of every group (or of group `number`) in the notice's order, in one query:
-    the rank within the group is a window function over the same order."""
-    ranked = alerts.annotate(
-        group=_group_number(),
-        rank=Window(RowNumber(), partition_by=[_group_number()], order_by=[F(f) for f in NOTICE_ORDER]),
-    ).filter(rank__gt=offset, rank__lte=offset + limit)
-    if number:
-        ranked = ranked.filter(type__in=GROUP_BY_NUMBER[number].types)
-    pages: dict[str, list[Alert]] = {}
-    for alert in ranked:
-        pages.setdefault(alert.group, []).append(alert)
-    return pages
+def _page_alerts(alerts, spec: GroupSpec, offset: int, limit: int) -> list[Alert]:
+    """Rows offset+1 … offset+limit of one group in the notice's order. One query per non-empty group: with
+    LIMIT, PostgreSQL keeps the first rows in a bounded heap while it reads the group; ranking every alert
+    of a province's quarter with a window function instead sorted all 795,732 of them (5.3 s against 2.3 s
+    for the 14 groups)."""
+    return list(alerts.filter(type__in=spec.types)[offset : offset + limit])
 
 
 def build_notice(
@@ -339,21 +331,22 @@ def build_notice(
     """The notice with the figures of every group and, per group, the alerts offset+1 … offset+limit (default:
     the first PAGE_ROWS). `number` limits the groups to one (the API's `group`)."""
     alerts = quarter_alerts(region, quarter)
-    figures = _group_figures(alerts)
-    pages = _page_alerts(alerts, offset, PAGE_ROWS if limit is None else limit, number)
+    figures = _group_figures(alerts.filter(type__in=GROUP_BY_NUMBER[number].types) if number else alerts)
+    limit = PAGE_ROWS if limit is None else limit
     groups = []
     for spec in GROUPS:
         if number and spec.number != number:
             continue
         row = figures.get(spec.number, {})
+        count = row.get("count", 0)
         groups.append(
             NoticeGroup(
                 spec,
-                count=row.get("count", 0),
+                count=count,
                 institution_count=row.get("institution_count", 0),
                 supplier_count=row.get("supplier_count", 0),
                 filled=frozenset(key for key in FILLED_WHEN if row.get(f"has_{key}")),
-                alerts=pages.get(spec.number, []),
+                alerts=_page_alerts(alerts, spec, offset, limit) if count > offset else [],
                 queryset=alerts,
             )
         )
