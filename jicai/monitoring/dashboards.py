@@ -221,6 +221,52 @@ _SUMS = dict(
 )
 
 
+_INSTITUTION_SUMS = {k: v for k, v in _SUMS.items() if k not in ("institution_count", "progress")}
+_QTY_SUMS = ("purchased_sum", "winning_sum", "nonwinning_sum", "substitute_sum")
+
+
+def _child_sums(region: Region, agreement_year) -> dict[str, dict]:
+    """_SUMS per child region (code "" for institutions placed in the region itself): the facts summed per
+    institution in SQL, without joins, then added up per child in Python. Grouping a province's 1.57 M
+    facts by the child's code joined every fact to its institution, region and date and, for the distinct
+    institution count, sorted them all on disk (1.8–1.9 s of the 3.1 s dashboard). Per-institution sums
+    carry the facts' 4 decimal places, so adding them up is exact."""
+    institutions = Institution.objects.filter(region__path__startswith=region.path)
+    start = len(region.path)
+    child_of = {pk: path[start : start + 6] for pk, path in institutions.values_list("pk", "region__path")}
+    progress_of = dict(
+        FactDate.objects.filter(agreement_year=agreement_year, institution__in=institutions).values_list(
+            "institution_id", "time_progress"
+        )
+    )
+    rows = (
+        ProgressFact.objects.filter(agreement_year=agreement_year, institution__in=institutions)
+        .values("institution_id")
+        .annotate(**_INSTITUTION_SUMS)
+    )
+    out: dict[str, dict] = {}
+    for r in rows:
+        sums = out.setdefault(
+            child_of[r["institution_id"]],
+            {
+                "agreed_sum": 0,
+                **dict.fromkeys(_QTY_SUMS, Decimal(0)),
+                "pair_count": 0,
+                "institution_count": 0,
+                "progress": None,
+            },
+        )
+        sums["agreed_sum"] += int(r["agreed_sum"] or 0)
+        for key in _QTY_SUMS:
+            sums[key] += qty(r[key])
+        sums["pair_count"] += r["pair_count"]
+        sums["institution_count"] += 1
+        progress = progress_of.get(r["institution_id"])
+        if progress is not None and (sums["progress"] is None or Decimal(progress) > sums["progress"]):
+            sums["progress"] = Decimal(progress)
+    return out
+
+
 def _fill(row: ProgressRow, sums: dict) -> ProgressRow:
     row.agreed = int(sums["agreed_sum"] or 0)
     row.purchased = qty(sums["purchased_sum"])
@@ -266,7 +312,7 @@ def region_breakdown(region: Region, year: FactsYear) -> RegionBreakdown:
     )
     # The child's code is the 6 characters after the region's own path ("" for its direct institutions).
     child = Substr("institution__region__path", len(region.path) + 1, 6)
-    by_child = {r["child"]: r for r in facts.annotate(child=child).values("child").annotate(**_SUMS)}
+    by_child = _child_sums(region, year.agreement_year)
     lag_q = _lagging_alerts(year).filter(institution__region__path__startswith=region.path)
     lag_by_child = dict(
         lag_q.annotate(child=child).values("child").annotate(n=Count("id")).values_list("child", "n")
