@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection
 from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
 from django.db.models.functions import Substr, TruncMonth
 
@@ -113,15 +114,37 @@ class FactsYear:
         return self.agreement_year is not None
 
 
+def _fact_years(*, with_volume: bool) -> set[int]:
+    """The agreement years that have progress facts (with an agreed volume > 0 if `with_volume`), read as a
+    loose index scan: each step asks the index for the next year after the last one, so a few dozen index
+    probes instead of a DISTINCT over every fact (0.33 s for a province's 1.6 M facts, on every dashboard
+    and scorecard page). An EXISTS per year was worse: PostgreSQL expected a match early in a sequential
+    scan and read the whole table for every year without facts."""
+    table = connection.ops.quote_name(ProgressFact._meta.db_table)
+    volume = " AND agreed_qty > 0" if with_volume else ""
+    sql = f"""
+        WITH RECURSIVE years(id) AS (
+            SELECT MIN(agreement_year_id) FROM {table} WHERE 1 = 1{volume}
+            UNION ALL
+            SELECT (SELECT MIN(agreement_year_id) FROM {table} WHERE agreement_year_id > years.id{volume})
+            FROM years WHERE years.id IS NOT NULL
+        )
+        SELECT id FROM years WHERE id IS NOT NULL
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return {row[0] for row in cursor.fetchall()}
+
+
 def batches_with_facts() -> list[Batch]:
     """Batches with stored facts, those with agreed volumes first (the default choice should show data)."""
-    ids = ProgressFact.objects.values("agreement_year__batch").distinct()
+    with_facts = _fact_years(with_volume=False)
     with_volumes = set(
-        ProgressFact.objects.filter(agreed_qty__gt=0)
-        .values_list("agreement_year__batch", flat=True)
-        .distinct()
+        AgreementYear.objects.filter(pk__in=_fact_years(with_volume=True)).values_list("batch_id", flat=True)
     )
-    batches = list(Batch.objects.filter(pk__in=ids).order_by("-cycle_start", "code"))
+    batches = list(
+        Batch.objects.filter(agreement_years__in=with_facts).distinct().order_by("-cycle_start", "code")
+    )
     return sorted(batches, key=lambda b: b.pk not in with_volumes)
 
 

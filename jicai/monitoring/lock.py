@@ -9,11 +9,11 @@ for it (up to DRAIN_WAIT_SECONDS) instead of failing because a receipt was just 
 import datetime as dt
 import os
 import socket
+import tempfile
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from django.conf import settings
 from django.db import connection
 
 # Any fixed 64-bit number: it names "the monitoring run" among PostgreSQL's advisory locks.
@@ -107,12 +107,13 @@ def _advisory_holder(cursor) -> str:
 
 
 def lock_file_path() -> Path:
-    """Beside the SQLite database file, so every process using that database meets the same lock;
-    an in-memory database (tests) falls back to the data folder."""
+    """Beside the SQLite database file, so every process using that database meets the same lock. An
+    in-memory database (tests) belongs to one process, so its lock does too: a shared file in the data
+    folder made parallel test workers, each with its own database, refuse each other's runs."""
     name = str(connection.settings_dict["NAME"])
     if name and name != ":memory:" and not name.startswith("file:"):
         return Path(name).with_name(Path(name).name + ".monitor.lock")
-    return Path(settings.DATA_DIR) / "monitor.lock"
+    return Path(tempfile.gettempdir()) / f"jicai-monitor-{os.getpid()}.lock"
 
 
 @contextmanager

@@ -10,6 +10,7 @@ The escalation log (AlertEvent) keeps its constraint: people write it too."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from jicai.batches.models import AgreementYear, Batch, Item
 from jicai.registry.models import Company, Institution, Product, Region
@@ -132,7 +133,15 @@ class ProgressFact(DatedFact, models.Model):
                 fields=["institution", "item", "agreement_year"], name="progress_fact_unique"
             )
         ]
-        indexes = [models.Index(fields=["item", "institution"])]
+        indexes = [
+            models.Index(fields=["item", "institution"]),
+            # Which agreement years have facts with an agreed volume (dashboards.batches_with_facts): one probe
+            # per year instead of a DISTINCT over every fact (0.33 s per dashboard or scorecard page at
+            # province scale).
+            models.Index(
+                fields=["agreement_year"], condition=Q(agreed_qty__gt=0), name="progress_fact_volume"
+            ),
+        ]
         verbose_name = "采购进度事实"
         verbose_name_plural = "采购进度事实"
 
