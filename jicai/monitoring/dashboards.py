@@ -121,7 +121,7 @@ def _fact_years(*, with_volume: bool) -> set[int]:
     and scorecard page). An EXISTS per year was worse: PostgreSQL expected a match early in a sequential
     scan and read the whole table for every year without facts."""
     table = connection.ops.quote_name(ProgressFact._meta.db_table)
-    volume = " AND agreed_qty > 0" if with_volume else ""
+    volume = " AND agreed_qty >= 1" if with_volume else ""  # the predicate of index progress_fact_volume
     sql = f"""
         WITH RECURSIVE years(id) AS (
             SELECT MIN(agreement_year_id) FROM {table} WHERE 1 = 1{volume}

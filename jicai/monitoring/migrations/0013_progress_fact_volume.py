@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='progressfact',
-            index=models.Index(condition=models.Q(('agreed_qty__gt', 0)), fields=['agreement_year'], name='progress_fact_volume'),
+            index=models.Index(condition=models.Q(('agreed_qty__gte', 1)), fields=['agreement_year'], name='progress_fact_volume'),
         ),
     ]
