@@ -177,12 +177,26 @@ def newest_national_batch() -> str:
 def required_query(path: str) -> str:
     """Lists with required query parameters get those of their default page: the assessments of the
     newest national batch's first agreement year (what `/funds/assessment/` shows without parameters);
-    the demand review (`/api/v1/demand-review`) of the same year."""
+    the demand review (`/api/v1/demand-review`) of the same year; the supplier scorecards
+    (`/api/v1/scorecards`) of that batch in the quarter of the newest order."""
     if path == "/api/v1/assessments":
         return f"?batch_code={newest_national_batch()}&year=1"
     if path == "/api/v1/demand-review":
         return f"?batch={newest_national_batch()}&year=1"
+    if path == "/api/v1/scorecards":
+        return f"?batch={newest_national_batch()}&quarter={newest_order_quarter()}"
     return ""
+
+
+def newest_order_quarter() -> str:
+    """The quarter of the newest order line (the scorecards' default quarter is today's, empty in a demo
+    built for an earlier day)."""
+    from django.db.models import Max
+
+    from jicai.monitoring.notices import quarter_of
+    from jicai.trade.models import OrderLine
+
+    return quarter_of(OrderLine.objects.aggregate(d=Max("ordered_on"))["d"]).code
 
 
 # Pages measured also with parameters: the demand review of the newest national batch's first year (the

@@ -177,11 +177,8 @@ class ScorecardOut(Schema):
     tickets: dict | None
 
 
-class ScorecardPage(Schema):
-    count: int
-    page: int
-    page_size: int
-    results: list[ScorecardOut]
+# The shared page shape (jicai.api.pagination: count, count_exact, has_more, page, page_size, results).
+ScorecardPage = page_of(ScorecardOut)
 
 
 class DecisionIn(Schema):

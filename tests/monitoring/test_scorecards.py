@@ -378,7 +378,8 @@ def test_scorecard_list_for_a_bureau_and_for_a_supplier(tier2, client_for, api_c
         .get(f"/api/v1/scorecards?batch={w.batch.code}&quarter=2024Q3")
         .json()
     )
-    assert body["count"] == 1
+    # The shared page shape of every list endpoint.
+    assert (body["count"], body["count_exact"], body["has_more"], body["page"]) == (1, True, False, 1)
     metric = body["results"][0]["metrics"][0]
     assert (metric["metric"], metric["rate"], metric["tier"], metric["recommendation"]) == (
         "delivery_rate",
