@@ -131,7 +131,6 @@ GROUPS = (
     # already cited in earlier notices keep their meaning.
     GroupSpec("十四", "预计年末无法完成约定采购量", (T.FORECAST_SHORTFALL,), "预计年末完成率", "应达完成率"),
 )
-GROUP_OF_TYPE = {t: spec for spec in GROUPS for t in spec.types}
 GROUP_BY_NUMBER = {spec.number: spec for spec in GROUPS}
 # Values that are ratios (shown as percentages); the others are quantities, prices or days.
 PERCENT_TYPES = {T.PROGRESS_LAG, T.LOW_DELIVERY_RATE, T.FORECAST_SHORTFALL}
@@ -273,18 +272,6 @@ def notice_region(actor, code: str) -> Region:
     return access.get_visible_or_404(access.visible_regions(actor), code=code)
 
 
-NOTICE_ORDER = (
-    "institution__region__path",
-    "institution__code",
-    "supplier__code",
-    "item__item_code",
-    "order_id",
-    "line_no",
-    "type",
-    "id",
-)
-
-
 def quarter_alerts(region: Region, quarter: Quarter):
     """Alerts of the region that were live at some point of the quarter: first seen by its last day and not
     closed before its first day, in the notice's order, with the subjects joined."""
@@ -292,7 +279,16 @@ def quarter_alerts(region: Region, quarter: Quarter):
         Alert.objects.filter(alerts_in_region_q(region), first_seen_on__lte=quarter.end)
         .filter(Q(closed_on__isnull=True) | Q(closed_on__gte=quarter.start))
         .select_related("institution__region", "item", "supplier", "product")
-        .order_by(*NOTICE_ORDER)
+        .order_by(
+            "institution__region__path",
+            "institution__code",
+            "supplier__code",
+            "item__item_code",
+            "order_id",
+            "line_no",
+            "type",
+            "id",
+        )
     )
 
 
