@@ -14,6 +14,7 @@ from jicai.core.models import AuditLog
 from jicai.monitoring import scorecards, views_reports
 from jicai.monitoring.models import SanctionDecision
 from jicai.monitoring.notices import Quarter
+from jicai.trade.models import Delivery, OrderLine
 from tests import factories as f
 from tests.monitoring.conftest import add_line
 
@@ -100,6 +101,19 @@ def test_quarter_window_counts_rejected_and_skips_cancelled_late_and_nonwinning_
     assert (card.tier, card.recommendation) == (3, "不接受参加集采")
     # The city sees its own institutions only: the same lines, 青岛 has none.
     assert card_for(w, region=w.other_city).metric("delivery_rate").rate is None
+
+
+def test_a_line_delivered_before_and_after_d_counts_what_came_by_d(world):
+    """D = 2024-09-30: 30 delivered on 09-20 count, the 70 of 10-10 do not (the line's running total, 100,
+    is after D); a line delivered in full by D counts its total; a rejected line counts nothing."""
+    w = world
+    partial = line(w, w.hospital, 100, D(2024, 8, 1), delivered=30, delivered_on=D(2024, 9, 20))
+    Delivery.objects.create(line=partial, qty=70, delivered_on=D(2024, 10, 10))
+    OrderLine.objects.filter(pk=partial.pk).update(delivered_qty=100, last_delivered_on=D(2024, 10, 10))
+    line(w, w.hospital, 50, D(2024, 8, 2), delivered=50, delivered_on=D(2024, 8, 5))
+    line(w, w.hospital, 20, D(2024, 8, 3), delivered=20, delivered_on=D(2024, 8, 6), status="rejected")
+    metric = card_for(w).metric("delivery_rate")
+    assert (metric.numerator, metric.denominator) == (80, 170)
 
 
 def test_quarter_without_activity_is_no_data_never_100_percent(world, client_for):
