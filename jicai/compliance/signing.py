@@ -370,7 +370,11 @@ def verify(signature: AgreementSignature, agreement=None) -> Verification:
 
 
 def verifications(agreement) -> list[Verification]:
-    return [verify(s, agreement) for s in agreement.signatures.select_related("organisation", "signer")]
+    # Signatures made in one bulk write share signed_at: the party (institution before supplier) breaks the tie.
+    signatures = agreement.signatures.select_related("organisation", "signer").order_by(
+        "signed_at", "party", "id"
+    )
+    return [verify(s, agreement) for s in signatures]
 
 
 def visible_keys(actor):
