@@ -171,6 +171,9 @@ class ScorecardOut(Schema):
     quarter: str
     region: str
     as_of: dt.date
+    # When the delivery figures come from a stored run (a scope above scorecards.LIVE_LIMIT institutions):
+    # when it was computed; null when computed for this request.
+    computed_at: dt.datetime | None
     tier: int | None
     recommendation: str
     metrics: list[MetricOut]
@@ -271,6 +274,7 @@ def _card(card: scorecards.Scorecard) -> dict:
         "quarter": card.quarter.code,
         "region": card.region.code,
         "as_of": card.as_of,
+        "computed_at": card.run.computed_at if card.run else None,
         "tier": card.tier,
         "recommendation": card.recommendation,
         "metrics": [
@@ -451,10 +455,12 @@ def notice(request, code: str, quarter: str, paging: Query[PageParams], group: s
 
 @router.get(
     "/scorecards",
-    response=with_errors(ScorecardPage, 404),
+    response=with_errors(ScorecardPage, 400, 404),
     summary="企业履约评价列表（批次 × 季度；医保局看辖区全部企业，企业只看自己）",
 )
 def scorecard_list(request, paging: Query[PageParams], batch: str, quarter: str, region: str = ""):
+    """Delivery figures of a scope above 100 institutions come from the newest stored run (`computed_at`);
+    without one the answer is 400 `scorecards_not_stored`, naming the `jicai scorecards … --store` command."""
     actor = request.actor
     own = access.company_of(actor)
     if not scorecards.can_list_scorecards(actor) and own is None:
@@ -473,7 +479,7 @@ def scorecard_list(request, paging: Query[PageParams], batch: str, quarter: str,
 
 @router.get(
     "/scorecards/{supplier}/{batch}/{quarter}",
-    response=with_errors(ScorecardOut, 404),
+    response=with_errors(ScorecardOut, 400, 404),
     summary="一家企业的季度履约评价：配送率（总体、按机构等级）、诉求指标、分档与建议",
 )
 def scorecard(request, supplier: str, batch: str, quarter: str, region: str = ""):

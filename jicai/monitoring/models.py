@@ -344,6 +344,52 @@ class SanctionDecision(models.Model):
         return f"{self.supplier_id} {self.quarter} {self.metric} {self.get_status_display()}"
 
 
+class ScorecardRun(models.Model):
+    """Stored quarter delivery figures of the supplier scorecards (SPEC §7) of one batch over a region's
+    subtree, as `monitoring.scorecards.line_sums` computes them (the live list's own query, so stored and
+    live cannot differ in definition). A province's quarter takes seconds to sum (≈ 5 M order lines), so a
+    scope of more than `scorecards.LIVE_LIMIT` institutions reads the newest run and shows when it was
+    computed; `jicai scorecards --store` and `jicai monitor` (whole database) store runs."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")  # the subtree's root
+    quarter = models.CharField(max_length=7)  # "2025Q3"
+    as_of = models.DateField("截至")  # the evaluation date D = min(quarter end, the day it was computed for)
+    grace_days = models.PositiveIntegerField()  # the policy's delivery_grace_days it was computed with
+    computed_at = models.DateTimeField("计算时间", auto_now_add=True)
+    seconds = models.FloatField("用时（秒）", default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["batch", "quarter", "region", "-computed_at"], name="scorecard_run_latest")
+        ]
+        verbose_name = "企业评价配送数据"
+        verbose_name_plural = "企业评价配送数据"
+
+    def __str__(self):
+        return f"{self.batch_id} {self.quarter} {self.region_id} @ {self.computed_at}"
+
+
+class ScorecardFigure(models.Model):
+    """Ordered and delivered quantity of one supplier's lines to the institutions of one (region, level)
+    in a stored run: a bureau of any region in the run's subtree sums its rows by region path."""
+
+    run = models.ForeignKey(ScorecardRun, on_delete=models.CASCADE, related_name="figures", db_index=False)
+    supplier = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    region_path = models.CharField(max_length=64)
+    level = models.CharField(max_length=16)
+    ordered_qty = models.BigIntegerField(default=0)
+    delivered_qty = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "region_path"], name="scorecard_figure_region")]
+        verbose_name = "企业评价配送数据条目"
+        verbose_name_plural = "企业评价配送数据条目"
+
+    def __str__(self):
+        return f"{self.supplier_id} {self.region_path} {self.level}"
+
+
 class DirtyInstitution(models.Model):
     """Real time (SPEC §13): an institution whose indicators a committed write may have changed, written in
     the writer's own transaction by database triggers (migration 0010_realtimeb_dirty) on order lines,

@@ -11,6 +11,7 @@ lines are left out, no lines → no data (never 100 %).
 """
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -87,6 +88,8 @@ class Scorecard:
     decisions: dict[str, SanctionDecision] = field(default_factory=dict)
     # SPEC §14 delivery evaluation: compliance.ratings.Average of the region's ratings in the quarter, or None.
     ratings: object = None
+    # The stored run (monitoring.models.ScorecardRun) the delivery figures come from; None: computed live.
+    run: object = None
 
     def metric(self, key: str) -> Metric | None:
         return next((m for m in self.metrics if m.key == key), None)
@@ -109,16 +112,22 @@ def evaluation_date(quarter: Quarter, today: dt.date) -> dt.date:
     return min(quarter.end, today)
 
 
-def delivery_figures(
-    *, batch: Batch, region: Region, quarter: Quarter, today: dt.date, suppliers=None
-) -> dict[int, dict[str, tuple[int, int]]]:
-    """{supplier id: {institution level: (ordered, delivered)}} over the quarter window. One grouped query
-    (plus one for the province's winning products)."""
-    policy = effective_policy(region=region, batch=batch)
-    as_of = evaluation_date(quarter, today)
-    last_order_day = min(quarter.end, as_of - dt.timedelta(days=policy.delivery_grace_days))
+def line_sums(
+    *,
+    batch: Batch,
+    region: Region,
+    quarter: Quarter,
+    as_of: dt.date,
+    grace_days: int,
+    by: tuple,
+    suppliers=None,
+):
+    """Σ ordered and Σ delivered by D (`o`, `d`) of the quarter window's lines, grouped by `by` (order-line
+    lookups): the one definition of the delivery figures, read live and stored by `store_run`. None when the
+    window is empty (the quarter's first grace days)."""
+    last_order_day = min(quarter.end, as_of - dt.timedelta(days=grace_days))
     if last_order_day < quarter.start:
-        return {}
+        return None
     # A region's subtree lies in one province, so the winning products (W) are one small list.
     winning = list(
         Winner.objects.filter(item__batch=batch, role__in=SUPPLY_ROLES, province__code=region.province_code)
@@ -145,13 +154,174 @@ def delivery_figures(
         default=Coalesce(Subquery(delivered_by_d, output_field=BigIntegerField()), Value(0)),
         output_field=BigIntegerField(),
     )
-    figures: dict[int, dict[str, tuple[int, int]]] = {}
+    return lines.order_by().values(*by).annotate(o=Sum("qty"), d=Sum(delivered))
+
+
+@dataclass
+class Figures:
+    """{supplier id: {institution level: (ordered, delivered)}}, the evaluation date D they are as of, and
+    the stored run they come from (None: computed live)."""
+
+    levels: dict[int, dict[str, tuple[int, int]]]
+    as_of: dt.date
+    run: object = None
+
+
+class NotStored(DomainError):
+    def __init__(self, batch: Batch, region: Region, quarter: Quarter):
+        super().__init__(
+            f"范围内机构超过 {LIVE_LIMIT} 家，配送率不逐次实时计算；请先运行 "
+            f"{store_command(batch, region, quarter)} 计算并存储",
+            code="scorecards_not_stored",
+        )
+
+
+def delivery_figures(
+    *, batch: Batch, region: Region, quarter: Quarter, today: dt.date, suppliers=None, live: bool = False
+) -> Figures:
+    """The quarter's delivery figures over the region's subtree: computed live (one grouped query) for a
+    scope of at most LIVE_LIMIT institutions or when `live`; else summed from the newest stored run that
+    covers the region with its policy's grace days (NotStored when there is none)."""
+    grace_days = effective_policy(region=region, batch=batch).delivery_grace_days
+    if not live and not live_allowed(region):
+        run = latest_run(batch, region, quarter, grace_days)
+        if run is None:
+            raise NotStored(batch, region, quarter)
+        return Figures(stored_levels(run, region, suppliers), run.as_of, run)
+    as_of = evaluation_date(quarter, today)
+    grouped = line_sums(
+        batch=batch,
+        region=region,
+        quarter=quarter,
+        as_of=as_of,
+        grace_days=grace_days,
+        by=("supplier", "institution__level"),
+        suppliers=suppliers,
+    )
+    levels: dict[int, dict[str, tuple[int, int]]] = {}
+    for r in grouped if grouped is not None else ():
+        levels.setdefault(r["supplier"], {})[r["institution__level"]] = (int(r["o"] or 0), int(r["d"] or 0))
+    return Figures(levels, as_of)
+
+
+# ---- stored runs ---------------------------------------------------------------------------------------
+
+# A scorecard page or API call computes the delivery figures live only for a scope of at most this many
+# institutions; a larger one (a province: ≈ 5 M order lines a quarter, seconds) reads the stored run.
+LIVE_LIMIT = 100
+
+
+def live_allowed(region: Region) -> bool:
+    institutions = Institution.objects.filter(region__path__startswith=region.path)
+    return institutions[: LIVE_LIMIT + 1].count() <= LIVE_LIMIT
+
+
+def latest_run(batch: Batch, region: Region, quarter: Quarter, grace_days: int):
+    """The newest run of the batch and quarter whose subtree holds `region` (its own or an ancestor's) and
+    that was computed with the region's grace days."""
+    from jicai.monitoring.models import ScorecardRun
+
+    return (
+        ScorecardRun.objects.filter(
+            batch=batch, quarter=quarter.code, region__code__in=region.ancestor_codes(), grace_days=grace_days
+        )
+        .select_related("batch", "region")
+        .order_by("-computed_at", "-id")
+        .first()
+    )
+
+
+def stored_levels(run, region: Region, suppliers=None) -> dict[int, dict[str, tuple[int, int]]]:
+    rows = run.figures.all()
+    if region.pk != run.region_id:
+        rows = rows.filter(region_path__startswith=region.path)
+    if suppliers is not None:
+        rows = rows.filter(supplier__in=suppliers)
+    levels: dict[int, dict[str, tuple[int, int]]] = {}
     grouped = (
-        lines.order_by().values("supplier", "institution__level").annotate(o=Sum("qty"), d=Sum(delivered))
+        rows.order_by().values("supplier", "level").annotate(o=Sum("ordered_qty"), d=Sum("delivered_qty"))
     )
     for r in grouped:
-        figures.setdefault(r["supplier"], {})[r["institution__level"]] = (int(r["o"] or 0), int(r["d"] or 0))
-    return figures
+        levels.setdefault(r["supplier"], {})[r["level"]] = (int(r["o"]), int(r["d"]))
+    return levels
+
+
+def store_run(*, batch: Batch, region: Region, quarter: Quarter, today: dt.date):
+    """Sum the quarter window's lines per (supplier, institution region, level) with `line_sums` and store
+    them as a run, replacing the older runs of the same batch, quarter and region in one transaction
+    (readers see the old run or the new one, never a mix)."""
+    from jicai.monitoring.models import ScorecardFigure, ScorecardRun
+
+    started = time.perf_counter()
+    grace_days = effective_policy(region=region, batch=batch).delivery_grace_days
+    as_of = evaluation_date(quarter, today)
+    by = ("supplier", "institution__region__path", "institution__level")
+    grouped = line_sums(
+        batch=batch, region=region, quarter=quarter, as_of=as_of, grace_days=grace_days, by=by
+    )
+    rows = list(grouped) if grouped is not None else []
+    with transaction.atomic():
+        ScorecardRun.objects.filter(batch=batch, quarter=quarter.code, region=region).delete()
+        run = ScorecardRun.objects.create(
+            batch=batch,
+            region=region,
+            quarter=quarter.code,
+            as_of=as_of,
+            grace_days=grace_days,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        ScorecardFigure.objects.bulk_create(
+            (
+                ScorecardFigure(
+                    run=run,
+                    supplier_id=r["supplier"],
+                    region_path=r["institution__region__path"],
+                    level=r["institution__level"],
+                    ordered_qty=int(r["o"] or 0),
+                    delivered_qty=int(r["d"] or 0),
+                )
+                for r in rows
+            ),
+            batch_size=2000,
+        )
+    return run
+
+
+def store_due(today: dt.date, regions=None) -> list:
+    """Store the runs a daily `jicai monitor` keeps fresh, for each province (or the given regions) and each
+    batch with winners there: the quarter of `today` (as of today) and the previous quarter unless it has a
+    run as of its end. A quarter without order lines of the batch is skipped."""
+    from jicai.monitoring.models import ScorecardRun
+    from jicai.monitoring.notices import quarter_of
+
+    current = quarter_of(today)
+    stored = []
+    for region in (
+        regions if regions is not None else Region.objects.filter(parent__isnull=True).order_by("code")
+    ):
+        batches = Batch.objects.filter(
+            pk__in=Winner.objects.filter(province__code=region.province_code).values("item__batch")
+        ).order_by("code")
+        for batch in batches:
+            for quarter in (current.previous(), current):
+                final = ScorecardRun.objects.filter(
+                    batch=batch, region=region, quarter=quarter.code, as_of=quarter.end
+                ).exists()
+                if (
+                    final
+                    or not OrderLine.objects.filter(
+                        item__batch=batch,
+                        ordered_on__gte=quarter.start,
+                        ordered_on__lte=min(quarter.end, today),
+                    ).exists()
+                ):
+                    continue
+                stored.append(store_run(batch=batch, region=region, quarter=quarter, today=today))
+    return stored
+
+
+def store_command(batch: Batch, region: Region, quarter: Quarter) -> str:
+    return f"jicai scorecards --batch {batch.code} --quarter {quarter.code} --region {region.code} --store"
 
 
 def _delivery_metric(key: str, ordered: int, delivered: int, tiers) -> Metric:
@@ -173,12 +343,21 @@ def _count_metric(key: str, numerator: int, denominator: int, tiers) -> Metric:
 
 
 def build_scorecards(
-    *, batch: Batch, region: Region, quarter: Quarter, today: dt.date, suppliers: list[Company] | None = None
+    *,
+    batch: Batch,
+    region: Region,
+    quarter: Quarter,
+    today: dt.date,
+    suppliers: list[Company] | None = None,
+    live: bool = False,
 ) -> list[Scorecard]:
     """Scorecards of the given suppliers, or of every supplier with winning-product lines in the quarter
     or with tickets in the quarter while it holds a supply role of the batch in the region's province."""
     policy = effective_policy(region=region, batch=batch)
-    figures = delivery_figures(batch=batch, region=region, quarter=quarter, today=today, suppliers=suppliers)
+    found = delivery_figures(
+        batch=batch, region=region, quarter=quarter, today=today, suppliers=suppliers, live=live
+    )
+    figures = found.levels
     if suppliers is None:
         # Also a winner of the batch in the province with tickets from the region in the quarter but no
         # lines in it: its ticket rates can still be tiered. (The same ticket selection as
@@ -234,10 +413,11 @@ def build_scorecards(
             batch,
             quarter,
             region,
-            evaluation_date(quarter, today),
+            found.as_of,
             metrics,
             ticket_row,
             {m: d for (s, m), d in decisions.items() if s == supplier.pk},
+            run=found.run,
         )
         cards.append(card)
     _attach_rating_averages(cards, region, quarter)

@@ -264,11 +264,14 @@ def scorecard_list(request):
     quarter = _quarter_param(request)
     batch = _batch_param(request)
     region = scorecards.scorecard_region(actor, request.GET.get("region", ""), supplier=own)
-    cards = []
+    cards, note = [], ""
     if batch is not None:
-        cards = scorecards.build_scorecards(
-            batch=batch, region=region, quarter=quarter, today=today(), suppliers=[own] if own else None
-        )
+        try:
+            cards = scorecards.build_scorecards(
+                batch=batch, region=region, quarter=quarter, today=today(), suppliers=[own] if own else None
+            )
+        except scorecards.NotStored as exc:
+            note = exc.message
     for card in cards:
         card.url = _with_query(
             reverse("monitoring:scorecard", args=[card.supplier.code, batch.code, quarter.code]),
@@ -279,6 +282,8 @@ def scorecard_list(request):
         "monitoring/scorecard_list.html",
         {
             "cards": cards,
+            "note": note,
+            "run": cards[0].run if cards else None,
             "batch": batch,
             "batches": Batch.objects.order_by("-cycle_start", "code"),
             "quarter": quarter,
@@ -320,14 +325,22 @@ def scorecard_detail(request, supplier, batch, quarter):
         else:
             messages.success(request, "已记录处理结果。")
         return redirect(request.get_full_path())
-    card = scorecards.build_scorecards(
-        batch=the_batch, region=region, quarter=period, today=today(), suppliers=[company]
-    )[0]
+    try:
+        card = scorecards.build_scorecards(
+            batch=the_batch, region=region, quarter=period, today=today(), suppliers=[company]
+        )[0]
+    except scorecards.NotStored as exc:
+        card, note = None, exc.message
+    else:
+        note = ""
     return render(
         request,
         "monitoring/scorecard.html",
         {
             "card": card,
+            "note": note,
+            "company": company,
+            "period": period,
             "can_decide": scorecards.can_decide(actor) and access.bureau_region(actor) == region,
             "statuses": SanctionDecision.Status,
             "breadcrumbs": [

@@ -25,6 +25,7 @@ from jicai.agreements.models import AgreedVolume, PurchaseAgreement
 from jicai.batches.models import AgreementYear, Winner
 from jicai.core.errors import DomainError
 from jicai.demo.context import DemoContext
+from jicai.monitoring import scorecards
 from jicai.monitoring.evaluate import run_monitoring as monitor_region
 from jicai.monitoring.models import Alert, AlertStatus
 from jicai.policy import rules as policy_rules
@@ -179,6 +180,12 @@ def run_monitoring_step(ctx: DemoContext) -> None:
     ctx.extra["monitoring"] = {"as_of": as_of.isoformat(), "alerts": dict(counts)}
     summary = "、".join(f"{t} {n}" for t, n in sorted(counts.items())) or "无"
     ctx.log(f"监测日期 {as_of}：预警 {outcome.found} 条（{summary}），用时 {outcome.seconds:.1f} 秒")
+    # As the daily `jicai monitor` does: the scorecard pages of a bureau with more than
+    # scorecards.LIVE_LIMIT institutions read stored delivery figures.
+    for run in scorecards.store_due(as_of, [ctx.province]):
+        ctx.log(
+            f"企业评价：{run.batch.code} {run.quarter} 配送数据已存储（统计至 {run.as_of}，{run.seconds:.1f} 秒）"
+        )
 
 
 run_monitoring = run_monitoring_step  # the runner imports this name

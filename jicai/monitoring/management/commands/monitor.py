@@ -68,6 +68,13 @@ class Command(BaseCommand):
                 sys.stderr.write(
                     f"报量复核：已存储 {run.agreement_year} 抽查名单 {run.rows_count} 条，用时 {run.seconds:.1f} 秒\n"
                 )
+            from jicai.monitoring import scorecards
+
+            for run in scorecards.store_due(as_of):
+                sys.stderr.write(
+                    f"企业评价：已存储 {run.batch.code} {run.quarter} {run.region.name} 配送数据（统计至 "
+                    f"{run.as_of}），用时 {run.seconds:.1f} 秒\n"
+                )
         alerts = found_alerts(outcome.facts)
         sys.stderr.write(
             f"监测 {as_of}（{scope.code if scope else '全部地区'}）：发现预警 {outcome.found} 条，新增 "
