@@ -32,6 +32,7 @@ from jicai.compliance.models import AgreementSignature
 from jicai.core import audit
 from jicai.core.errors import DomainError, NotFound, PermissionDenied
 from jicai.core.money import money, parse_qty
+from jicai.core.pg import local_settings
 from jicai.registry.models import Company, CompanyKind, Institution, Region
 
 BULK_BATCH = 1000
@@ -114,23 +115,6 @@ def _distinct(left: str, right: str) -> str:
 # with one index probe per row (50 s instead of 7 s for a province's year). Sorting 1.6 million rows for
 # the insert order takes more than the default 4 MB of work_mem.
 BULK_SETTINGS = {"enable_nestloop": "off", "work_mem": "256MB"}
-
-
-def _bulk_settings(cursor) -> dict:
-    """Apply BULK_SETTINGS for the rest of the transaction; undo with _restore_settings (no try/finally: if
-    a statement fails, the rollback undoes SET LOCAL itself)."""
-    if connection.vendor != "postgresql":
-        return {}
-    saved = {}
-    for name, value in BULK_SETTINGS.items():
-        cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, value])
-        saved[name] = cursor.fetchone()[0]
-    return saved
-
-
-def _restore_settings(cursor, saved: dict) -> None:
-    for name, value in saved.items():
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
 def _analyze_after_load(cursor, table: str, rows: int) -> None:
@@ -286,38 +270,37 @@ def write_agreed_volumes(year: AgreementYear) -> RunResult:
         if not desired.sql:
             volumes.drop_staging(cursor)
             return result
-        saved = _bulk_settings(cursor)
-        table = _table(AgreedVolume)
-        has_stored = AgreedVolume.objects.filter(agreement_year=year).exists()
-        if desired.may_have_problems():
-            _fetch_problems(
-                cursor,
-                f"SELECT institution_id, item_id, problem FROM ({desired.sql}) d WHERE problem <> 0 "
-                "ORDER BY institution_id, item_id",
-                desired.params,
-                VOLUME_PROBLEMS,
-                result,
+        with local_settings(cursor, **BULK_SETTINGS):
+            table = _table(AgreedVolume)
+            has_stored = AgreedVolume.objects.filter(agreement_year=year).exists()
+            if desired.may_have_problems():
+                _fetch_problems(
+                    cursor,
+                    f"SELECT institution_id, item_id, problem FROM ({desired.sql}) d WHERE problem <> 0 "
+                    "ORDER BY institution_id, item_id",
+                    desired.params,
+                    VOLUME_PROBLEMS,
+                    result,
+                )
+            if has_stored:
+                _update_volumes(cursor, year, desired, result)
+            new_only = (
+                f"AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.agreement_year_id = %s "
+                "AND s.institution_id = d.institution_id AND s.item_id = d.item_id)"
+                if has_stored
+                else ""
             )
-        if has_stored:
-            _update_volumes(cursor, year, desired, result)
-        new_only = (
-            f"AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.agreement_year_id = %s "
-            "AND s.institution_id = d.institution_id AND s.item_id = d.item_id)"
-            if has_stored
-            else ""
-        )
-        cursor.execute(
-            f"""INSERT INTO {table} (agreement_year_id, institution_id, item_id, adjusted, supplier_id,
-                                     reported_qty, ratio, agreed_qty, source)
-                SELECT %s, d.institution_id, d.item_id, %s, d.supplier_id, d.reported_qty, d.ratio,
-                       d.agreed_qty, d.source
-                FROM ({desired.sql}) d
-                WHERE d.problem <> 1 {new_only}
-                ORDER BY d.institution_id, d.item_id""",
-            [year.pk, False, *desired.params, *([year.pk] if has_stored else [])],
-        )
-        result.created = cursor.rowcount
-        _restore_settings(cursor, saved)
+            cursor.execute(
+                f"""INSERT INTO {table} (agreement_year_id, institution_id, item_id, adjusted, supplier_id,
+                                         reported_qty, ratio, agreed_qty, source)
+                    SELECT %s, d.institution_id, d.item_id, %s, d.supplier_id, d.reported_qty, d.ratio,
+                           d.agreed_qty, d.source
+                    FROM ({desired.sql}) d
+                    WHERE d.problem <> 1 {new_only}
+                    ORDER BY d.institution_id, d.item_id""",
+                [year.pk, False, *desired.params, *([year.pk] if has_stored else [])],
+            )
+            result.created = cursor.rowcount
         volumes.drop_staging(cursor)
         _analyze_after_load(cursor, table, result.created)
     _generate_hospital_targets(year)
@@ -583,36 +566,35 @@ def write_agreements(year: AgreementYear) -> RunResult:
     with connection.cursor() as cursor:
         desired = _desired_agreements(cursor, year)
         has_stored = PurchaseAgreement.objects.filter(agreement_year=year).exists()
-        saved = _bulk_settings(cursor)
-        _fetch_problems(
-            cursor,
-            f"SELECT institution_id, item_id, code FROM ({desired}) d WHERE code IN (1, 2, 3) "
-            "ORDER BY institution_id, item_id",
-            [year.pk],
-            AGREEMENT_PROBLEMS,
-            result,
-        )
-        if has_stored:
-            _update_agreements(cursor, year, desired, result)
-        new_only = (
-            f"AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.agreement_year_id = %s "
-            "AND s.institution_id = d.institution_id AND s.item_id = d.item_id)"
-            if has_stored
-            else ""
-        )
-        due = PurchaseAgreement._meta.get_field("due_date").get_db_prep_value(year.sign_due, connection)
-        cursor.execute(
-            f"""INSERT INTO {table} (agreement_year_id, institution_id, item_id, status, supplier_id,
-                                     distributor_id, agreed_qty, winning_price, budget, due_date)
-                SELECT %s, d.institution_id, d.item_id, %s, d.supplier_id, d.distributor_id, d.agreed_qty,
-                       d.winning_price, d.budget, %s
-                FROM ({desired}) d
-                WHERE d.code IN (0, 3) {new_only}
-                ORDER BY d.institution_id, d.item_id""",
-            [year.pk, AgreementStatus.DRAFT.value, due, year.pk, *([year.pk] if has_stored else [])],
-        )
-        result.created = cursor.rowcount
-        _restore_settings(cursor, saved)
+        with local_settings(cursor, **BULK_SETTINGS):
+            _fetch_problems(
+                cursor,
+                f"SELECT institution_id, item_id, code FROM ({desired}) d WHERE code IN (1, 2, 3) "
+                "ORDER BY institution_id, item_id",
+                [year.pk],
+                AGREEMENT_PROBLEMS,
+                result,
+            )
+            if has_stored:
+                _update_agreements(cursor, year, desired, result)
+            new_only = (
+                f"AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.agreement_year_id = %s "
+                "AND s.institution_id = d.institution_id AND s.item_id = d.item_id)"
+                if has_stored
+                else ""
+            )
+            due = PurchaseAgreement._meta.get_field("due_date").get_db_prep_value(year.sign_due, connection)
+            cursor.execute(
+                f"""INSERT INTO {table} (agreement_year_id, institution_id, item_id, status, supplier_id,
+                                         distributor_id, agreed_qty, winning_price, budget, due_date)
+                    SELECT %s, d.institution_id, d.item_id, %s, d.supplier_id, d.distributor_id, d.agreed_qty,
+                           d.winning_price, d.budget, %s
+                    FROM ({desired}) d
+                    WHERE d.code IN (0, 3) {new_only}
+                    ORDER BY d.institution_id, d.item_id""",
+                [year.pk, AgreementStatus.DRAFT.value, due, year.pk, *([year.pk] if has_stored else [])],
+            )
+            result.created = cursor.rowcount
         volumes.drop_staging(cursor)
         _analyze_after_load(cursor, table, result.created)
     _generate_hospital_targets(year)

@@ -22,6 +22,7 @@ from jicai.core.calendar import WorkdayCalendar
 from jicai.core.errors import DomainError, NotFound
 from jicai.core.fields import money_value
 from jicai.core.money import money
+from jicai.core.pg import local_settings
 from jicai.funds import rules
 from jicai.funds.models import Disbursement, FundAccount, PrepaymentTranche
 from jicai.policy.resolve import Policy, PolicyResolver
@@ -129,9 +130,13 @@ def _daily_sql(basis: str, province_id: int, institution_ids: list[int], start: 
         GROUP BY l.institution_id, y.id, {day}
     """
     params = [province_id, *institution_ids, start, as_of, AgreementStatus.EFFECTIVE, effective_before]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        yield from cursor
+    # A province's year joins ≈ 20 M receipts to their lines: hashed in memory (22.8 s at province) instead
+    # of one receipt probe per line and sorts on disk (43.3 s with the defaults).
+    with transaction.atomic(), connection.cursor() as cursor:
+        with local_settings(cursor, work_mem="256MB", hash_mem_multiplier="4", enable_nestloop="off"):
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    return rows
 
 
 def _purchased_by(b: _Budget, days: list[dt.date]) -> dict[dt.date, Decimal]:

@@ -25,7 +25,6 @@ function on PostgreSQL, see line_received).
 
 import datetime as dt
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
@@ -44,6 +43,7 @@ from jicai.batches.models import (
     Winner,
 )
 from jicai.compliance import overlaps
+from jicai.core.pg import local_settings
 from jicai.monitoring.models import Alert, DeliveryFact, FactDate, MonitoringRun, ProgressFact
 from jicai.policy import rules as policy_rules
 from jicai.policy.resolve import PolicyResolver
@@ -716,7 +716,7 @@ def _line_totals(cursor, facts: Facts) -> int:
     facts.work["variants"] = variants
     # JIT for this statement only: compiling its ~30 aggregate expressions and the tuple deforming takes a
     # few seconds per process, and saves more over 13.5 million lines (21.5 s → 15.7 s at province).
-    with _settings(cursor, jit="on"):
+    with local_settings(cursor, jit="on"):
         count = _create_as(cursor, "mon_lagg", select, params)
     _analyze(cursor, "mon_lagg")
     return count
@@ -953,30 +953,13 @@ def _merge_facts(
     return count
 
 
-@contextmanager
-def _settings(cursor, **values):
-    """PostgreSQL: planner and executor settings for the statements inside only; the transaction's own
-    values (see _session_settings) are restored after. Nothing on SQLite."""
-    if not _is_pg():
-        yield
-        return
-    previous = {}
-    for name, value in values.items():
-        cursor.execute("SELECT current_setting(%s)", [name])
-        previous[name] = cursor.fetchone()[0]
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
-    yield  # no finally: a failed statement aborts the transaction, and the settings with it
-    for name, value in previous.items():
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
-
-
 def _hash_joins(cursor):
     """Hash joins only, for the fact merge. Its inputs are fresh work tables whose joins PostgreSQL's
     planner misjudges: the FULL JOINs of the 1.6 million old and new facts and of the progress sources
     looked cheaper sorted and merged (5.5 s against 2.7 s hashed at province), and the line totals joined
     to the supply winners were estimated at 800 rows instead of 650 thousand, so each was looked up in the
     contexts' index in turn (3 s against 1 s)."""
-    return _settings(cursor, enable_mergejoin="off", enable_nestloop="off")
+    return local_settings(cursor, enable_mergejoin="off", enable_nestloop="off")
 
 
 def _line_ctx_join() -> str:
