@@ -1,15 +1,17 @@
-"""Step: a full agreement year (year 1 of the national batch) of orders, deliveries, receipts, payments and
-usage, with the variety monitoring must find: institutions ahead of and behind their agreed volumes, some
+"""Step: year 1 of the national batch up to the demo's today (about two thirds of it) of orders, deliveries,
+receipts, payments and usage, ordered at the pace of a whole year (at `--scale province` ≥ 20 M order lines a
+year, SPEC §13), with the variety monitoring must find: institutions ahead of and behind their agreed volumes, some
 buying non-winning or substitute products, one main supplier that serves grassroots institutions poorly,
 late receipts, late payers, lines the institution cancelled or the supplier rejected.
 
-At `--scale province` this is ≥ 20 million order lines, so rows are never built in Python:
+At `--scale province` this is over 13 million order lines by the demo's today, so rows are never built in
+Python:
 
 1. Python decides the *plan* with the step's seeded rng — per institution its pace and habits, per
    (institution, item) pair its yearly volume and the products it buys: the main product (A) and possibly a
    second one (B: a backup, a non-winning product or a substitute) used in a fixed share of rounds. The plan
    (~1.5 M pairs at province), the (institution, supplier) order slots and a day table go to temporary tables.
-2. The year is `rounds` ordering rounds; every pair orders once per round. Orders (one per institution,
+2. The year is `rounds` ordering rounds; every pair orders once per round on or before the demo's today. Orders (one per institution,
    supplier and round that has lines), order lines with their final running totals, then one delivery,
    receipt and payment per line and the HIS usage are each written by one INSERT … SELECT. What varies per
    line (quantity, cancellation, partial delivery, delays, payment) comes from integer hashes of the line
@@ -40,8 +42,8 @@ from jicai.registry.models import Institution
 from jicai.trade.models import Delivery, Order, OrderLine, Payment, Receipt, UsageLine
 from jicai.trade.rules import payment_due_date
 
-# Ordering rounds over the year (every pair orders once per round); the province scale is sized to reach
-# the 20 M line target.
+# Ordering rounds over the year (every pair orders once per round); the province scale is sized to a year of
+# 20 M lines (SPEC §13), of which the rounds up to the demo's today are written.
 ROUNDS = {"small": 12, "medium": 12}
 PROVINCE_TARGET_LINES = 20_100_000
 # Yearly volume of an item by institution level when no agreed volume exists yet (same profile every run).
@@ -316,6 +318,7 @@ def build_trade(ctx: DemoContext) -> None:
         first_line=(OrderLine.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1,
         start=start,
         end=end,
+        today=ctx.today,
         policy=policy,
         prices={pk: int(price * 10000) for pk, price in prices.items()},
         relationships=relationships,
@@ -450,6 +453,7 @@ class _Load:
     first_line: int
     start: dt.date
     end: dt.date
+    today: dt.date  # the demo's day: nothing is ordered after it (and HIS usage is reported up to it)
     policy: object
     prices: dict
     relationships: dict
@@ -536,7 +540,7 @@ def _write_plan(load: _Load, shard: _Shard) -> None:
     )
     # HIS usage is reported on the 15th of every month of the year.
     months, day = [], start.replace(day=15)
-    while day <= end:
+    while day <= min(end, load.today):
         months.append((len(months), day.isoformat()))
         day = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=15)
     _temp_table("demo_month", "m KEY, day date", months, ("m", "day"))
@@ -556,6 +560,9 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int], late_payers: lis
     rounds, first_order, first_line = load.rounds, load.first_order, load.first_line
     end_off = (load.end - load.start).days
     days = end_off + 1
+    # The rounds are spread over the whole year (its yearly volume); those after the demo's today are not
+    # ordered yet.
+    today_off = (load.today - load.start).days
     shard_lines = f"id BETWEEN {lines[0]} AND {lines[1]}"
     order_table, line_table = quote(Order._meta.db_table), quote(OrderLine._meta.db_table)
     yield (
@@ -568,7 +575,7 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int], late_payers: lis
                p.inst_id, p.supplier_id, p.distributor_id, d.day, 'import', '', %s, NULL
         FROM demo_slot p CROSS JOIN demo_round r
         JOIN demo_day d ON d.off = {_day_offset(days, rounds)}
-        WHERE {_bit("p.mask", "r.rnd")} = 1
+        WHERE {_bit("p.mask", "r.rnd")} = 1 AND d.off <= {today_off}
         """,
     )
     # Innermost: one row per pair and round with the product of that round and the line's hashes.
@@ -585,7 +592,8 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int], late_payers: lis
         FROM demo_slot s CROSS JOIN demo_round r CROSS JOIN demo_slotline sl CROSS JOIN demo_pair p
         JOIN demo_day d ON d.off = {_day_offset(days, rounds)}
         WHERE sl.slot = s.slot AND sl.k BETWEEN s.slot * {MAX_LINES} AND s.slot * {MAX_LINES} + {MAX_LINES - 1}
-          AND p.pid = sl.pid AND (CASE WHEN {B_RULE} THEN 1 ELSE 0 END) = sl.b {sql.barrier}
+          AND p.pid = sl.pid AND (CASE WHEN {B_RULE} THEN 1 ELSE 0 END) = sl.b AND d.off <= {today_off}
+          {sql.barrier}
     """
     line_id = "b.id"
     status = f"({_hash(line_id, 5, 69621)} % 1000)"
@@ -622,8 +630,9 @@ def _statements(sql: _Sql, load: _Load, lines: tuple[int, int], late_payers: lis
         JOIN demo_day rd ON rd.off = v.dl_off + v.rc_gap
     """
     accepted = "(CASE WHEN x.received = 1 THEN x.delivered - x.rejected ELSE 0 END)"
+    # Paid: every received line due by the demo's today, half of those due later (received, not yet paid).
     paid_cents = (
-        f"CASE WHEN x.received = 1 AND (x.due_off <= {end_off} OR x.pay_draw < 500)"
+        f"CASE WHEN x.received = 1 AND (x.due_off <= {today_off} OR x.pay_draw < 500)"
         f" THEN ({accepted} * x.price + 50) / 100 ELSE 0 END"
     )
     late = ",".join(str(i) for i in late_payers) or "0"
