@@ -117,3 +117,18 @@ def monitor(as_of, scope=None, types=None):
 def mworld(world):
     world.year1 = AgreementYear.objects.get(batch=world.batch, number=1)
     return world
+
+
+def winning_line(w, institution, qty, ordered_on, delivered=0, delivered_on=None, **kw):
+    """A line of the world's winning product (w.product) of w.item, delivered on `delivered_on` (default: the
+    order day)."""
+    return add_line(
+        institution,
+        w.product,
+        qty,
+        ordered_on,
+        item=w.item,
+        delivered=delivered,
+        delivered_on=delivered_on or ordered_on,
+        **kw,
+    )

@@ -15,7 +15,7 @@ from jicai.monitoring import scorecards, views_reports
 from jicai.monitoring.models import ScorecardFigure, ScorecardRun
 from jicai.monitoring.notices import Quarter
 from jicai.policy.models import PolicyProfile
-from tests.monitoring.conftest import add_line
+from tests.monitoring.conftest import add_line, winning_line
 
 D = dt.date
 Q3 = Quarter(2024, 3)
@@ -34,17 +34,8 @@ def lines(world):
     (secondary 60/140, grassroots 0/100); 青岛 has none."""
     w = world
 
-    def line(institution, qty, ordered_on, delivered=0, delivered_on=None, **kw):
-        add_line(
-            institution,
-            w.product,
-            qty,
-            ordered_on,
-            item=w.item,
-            delivered=delivered,
-            delivered_on=delivered_on or ordered_on,
-            **kw,
-        )
+    def line(institution, qty, ordered_on, **kw):
+        winning_line(w, institution, qty, ordered_on, **kw)
 
     line(w.hospital, 100, D(2024, 7, 1), delivered=60, delivered_on=D(2024, 7, 5))
     line(w.hospital, 50, D(2024, 9, 28))  # within the grace days: left out

@@ -17,6 +17,7 @@ from jicai.monitoring.notices import Quarter
 from jicai.trade.models import Delivery, OrderLine
 from tests import factories as f
 from tests.monitoring.conftest import add_line
+from tests.monitoring.conftest import winning_line as line
 
 D = dt.date
 Q3 = Quarter(2024, 3)
@@ -36,19 +37,6 @@ def card_for(w, region=None, quarter=Q3, today=TODAY, supplier=None):
         today=today,
         suppliers=[supplier or w.maker],
     )[0]
-
-
-def line(w, institution, qty, ordered_on, delivered=0, delivered_on=None, **kw):
-    return add_line(
-        institution,
-        w.product,
-        qty,
-        ordered_on,
-        item=w.item,
-        delivered=delivered,
-        delivered_on=delivered_on or ordered_on,
-        **kw,
-    )
 
 
 @pytest.mark.parametrize(
