@@ -62,6 +62,9 @@ def _budgets(as_of: dt.date) -> list[_Budget]:
         PurchaseAgreement.objects.filter(status=AgreementStatus.EFFECTIVE, effective_at__date__lte=as_of)
         .values("institution_id", "agreement_year_id")
         .annotate(budget=Sum("budget"), first=Min("effective_at"))
+        # In a defined order: new tranches are created (and numbered) in budget order, so the same data
+        # gives the same ids whatever plan the database picks for the grouping.
+        .order_by("institution_id", "agreement_year_id")
     )
     rows = list(rows)
     institutions = Institution.objects.select_related("region").in_bulk({r["institution_id"] for r in rows})
