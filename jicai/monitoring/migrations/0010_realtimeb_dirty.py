@@ -77,9 +77,12 @@ def drop_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("monitoring", "0009_alert_tranche"),
-        ("trade", "__latest__"),
-        ("agreements", "__latest__"),
-        ("batches", "__latest__"),
+        # The migrations that were the latest when this one was written. "__latest__" here made every later
+        # migration of these apps a dependency of this (applied) one, so a database that had applied it
+        # could not migrate past any new trade, agreements or batches migration.
+        ("trade", "0011_line_list_order"),
+        ("agreements", "0004_money_as_integers"),
+        ("batches", "0003_prices_as_integers"),
     ]
 
     operations = [
