@@ -11,9 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     Case,
     Exists,
     ExpressionWrapper,
@@ -25,6 +26,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from jicai.accounts import access
@@ -106,15 +108,14 @@ def used_by(institution_ids, year: AgreementYear) -> dict[int, Decimal]:
         # IN …` instead put the product list into the index condition of (institution, product, ordered_on):
         # 50 institutions × 348 products = 13,000 index descents, 59,000 buffers for a province bureau's
         # page, against 6,800 when each institution's range of the index is read once.
+        lines = OrderLine.objects.filter(
+            institution_id__in=ids,
+            ordered_on__lte=year.end,
+            paid_amount__gt=0,
+            last_received_on__gte=year.start,
+        )
         rows = (
-            OrderLine.objects.filter(
-                institution_id__in=ids,
-                ordered_on__lte=year.end,
-                paid_amount__gt=0,
-                last_received_on__gte=year.start,
-            )
-            .annotate(pair=ExpressionWrapper(F("item_id") * PAIR_KEY + F("product_id"), BigIntegerField()))
-            .filter(pair__in=sorted(item * PAIR_KEY + product for item, product in pairs))
+            _pair_in(lines, pairs)
             .filter(received_in_year)
             .values_list("institution_id")
             .annotate(total=Sum("paid_amount", output_field=BigIntegerField()))
@@ -124,6 +125,23 @@ def used_by(institution_ids, year: AgreementYear) -> dict[int, Decimal]:
             cents[inst_id] = total or 0
     paid = OrderLine._meta.get_field("paid_amount")
     return {inst_id: paid.unscaled(total) for inst_id, total in cents.items()}
+
+
+def _pair_in(lines, pairs):
+    """`lines` whose (item, product) is one of `pairs`, as one integer key per line. On PostgreSQL the keys go
+    as one array parameter: as ~1,400 separate parameters of an IN list, compiling and sending the statement
+    took about 20 ms of a province bureau's page."""
+    keys = sorted(item * PAIR_KEY + product for item, product in pairs)
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(OrderLine._meta.db_table)
+        in_pairs = RawSQL(
+            f"({table}.item_id * {PAIR_KEY} + {table}.product_id) = ANY(%s::bigint[])",
+            (keys,),
+            output_field=BooleanField(),
+        )
+        return lines.filter(in_pairs)
+    pair = ExpressionWrapper(F("item_id") * PAIR_KEY + F("product_id"), BigIntegerField())
+    return lines.annotate(pair=pair).filter(pair__in=keys)
 
 
 def _used(institution: Institution, year: AgreementYear) -> Decimal:
