@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from jicai.accounts import access
 from jicai.batches.models import AgreementYear, Batch, ItemFactor
+from jicai.core.counts import capped_count
 from jicai.core.errors import DomainError, NotFound
 from jicai.policy.resolve import effective_policy
 from jicai.registry.models import Institution
@@ -214,7 +215,7 @@ LIVE_LIMIT = 100
 
 
 def live_allowed(institutions) -> bool:
-    return institutions[: LIVE_LIMIT + 1].count() <= LIVE_LIMIT
+    return capped_count(institutions, LIVE_LIMIT)[1]  # exact: at most LIVE_LIMIT
 
 
 def latest_run(year: AgreementYear):

@@ -20,6 +20,7 @@ from jicai.accounts import access
 from jicai.agreements.models import AgreedVolume
 from jicai.batches.models import AgreementYear, Item, ItemFactor, Substitute, Winner, supplies
 from jicai.core import audit
+from jicai.core.counts import capped_count
 from jicai.core.errors import DomainError, NotFound
 from jicai.funds import rules
 from jicai.funds.models import (
@@ -457,7 +458,7 @@ LIVE_LIMIT = 100
 
 
 def live_allowed(institutions) -> bool:
-    return institutions[: LIVE_LIMIT + 1].count() <= LIVE_LIMIT
+    return capped_count(institutions, LIVE_LIMIT)[1]  # exact: at most LIVE_LIMIT
 
 
 def finalised_results(year: AgreementYear, institutions) -> list[dict]:

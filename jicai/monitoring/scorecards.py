@@ -26,6 +26,7 @@ from jicai.accounts.models import Organisation
 from jicai.accounts.notify import notify
 from jicai.batches.models import SUPPLY_ROLES, Batch, Winner
 from jicai.core import audit
+from jicai.core.counts import capped_count
 from jicai.core.errors import DomainError, NotFound, PermissionDenied
 from jicai.monitoring.dashboards import LEVEL_LABELS, LEVEL_ORDER, NOT_FOUND, pct, ratio
 from jicai.monitoring.models import SanctionDecision
@@ -198,10 +199,15 @@ def delivery_figures(
         by=("supplier", "institution__level"),
         suppliers=suppliers,
     )
+    return Figures(_levels(grouped if grouped is not None else (), "institution__level"), as_of)
+
+
+def _levels(rows, level_key: str) -> dict[int, dict[str, tuple[int, int]]]:
+    """{supplier id: {institution level: (ordered, delivered)}} of grouped rows with `o` and `d`."""
     levels: dict[int, dict[str, tuple[int, int]]] = {}
-    for r in grouped if grouped is not None else ():
-        levels.setdefault(r["supplier"], {})[r["institution__level"]] = (int(r["o"] or 0), int(r["d"] or 0))
-    return Figures(levels, as_of)
+    for r in rows:
+        levels.setdefault(r["supplier"], {})[r[level_key]] = (int(r["o"] or 0), int(r["d"] or 0))
+    return levels
 
 
 # ---- stored runs ---------------------------------------------------------------------------------------
@@ -213,7 +219,7 @@ LIVE_LIMIT = 100
 
 def live_allowed(region: Region) -> bool:
     institutions = Institution.objects.filter(region__path__startswith=region.path)
-    return institutions[: LIVE_LIMIT + 1].count() <= LIVE_LIMIT
+    return capped_count(institutions, LIVE_LIMIT)[1]  # exact: at most LIVE_LIMIT
 
 
 def latest_run(batch: Batch, region: Region, quarter: Quarter, grace_days: int):
@@ -237,13 +243,10 @@ def stored_levels(run, region: Region, suppliers=None) -> dict[int, dict[str, tu
         rows = rows.filter(region_path__startswith=region.path)
     if suppliers is not None:
         rows = rows.filter(supplier__in=suppliers)
-    levels: dict[int, dict[str, tuple[int, int]]] = {}
     grouped = (
         rows.order_by().values("supplier", "level").annotate(o=Sum("ordered_qty"), d=Sum("delivered_qty"))
     )
-    for r in grouped:
-        levels.setdefault(r["supplier"], {})[r["level"]] = (int(r["o"]), int(r["d"]))
-    return levels
+    return _levels(grouped, "level")
 
 
 def store_run(*, batch: Batch, region: Region, quarter: Quarter, today: dt.date):
