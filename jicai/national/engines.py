@@ -57,7 +57,7 @@ class DuckDBEngine:
 
     # Row-per-line intermediates stay views here: DuckDB streams them from Parquet again where they are read
     # (fast) instead of holding a province's tens of millions of rows in memory.
-    STREAMED = frozenset({"ln", "ev", "lc"})
+    STREAMED = frozenset({"ln", "lc"})
 
     def work(self, name: str, sql: str, path: Path) -> None:
         if name in self.STREAMED:

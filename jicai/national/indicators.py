@@ -50,6 +50,8 @@ INPUT_COLUMNS = {
         "accepted_qty",
         "last_received_on",
         "payment_due_on",
+        "paid_amount",
+        "last_paid_on",
         "delivered_qty",
         "rejected_qty",
         "last_delivered_on",
@@ -144,9 +146,13 @@ DEC = "DECIMAL(38, 10)"
 def _alert(
     type_, inst, item, supplier, product, line, year, vnum, vden, tnum, tden, tier="NULL", tranche="NULL"
 ) -> str:
+    """One alert row; `line` is NULL or the line as (its order's row id, its line_no): the alerts step then
+    finds the order's code without reading the order lines again."""
+    order_pk, line_no = ("NULL", "NULL") if line == "NULL" else line
     return (
         f"SELECT '{type_}' AS alert_type, x.province, {inst} AS institution_id, {item} AS item_id, "
-        f"{supplier} AS supplier_id, {product} AS product_id, {line} AS line_id, {year} AS year_id, "
+        f"{supplier} AS supplier_id, {product} AS product_id, CAST({order_pk} AS BIGINT) AS order_pk, "
+        f"CAST({line_no} AS BIGINT) AS line_no, {year} AS year_id, "
         f"CAST({vnum} AS {DEC}) AS value_num, CAST({vden} AS {DEC}) AS value_den, "
         f"CAST({tnum} AS {DEC}) AS threshold_num, CAST({tden} AS {DEC}) AS threshold_den, "
         f"CAST({tier} AS INTEGER) AS tier, CAST({tranche} AS VARCHAR) AS tranche"
@@ -168,7 +174,7 @@ def _line_alert(type_, vnum, vden, tnum, tden) -> str:
         "x.item_id",
         "x.supplier_id",
         "x.product_id",
-        "x.line_id",
+        ("x.order_id", "x.line_no"),
         "x.year_id",
         vnum,
         vden,
@@ -294,7 +300,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             f"""
             SELECT l.province, l.id AS line_id, l.order_id, l.line_no, l.institution_id, l.supplier_id,
                    l.product_id, l.item_id, l.ordered_on, l.qty, l.unit_price, l.status, l.accepted_by_supplier,
-                   l.accepted_qty, l.last_received_on, l.payment_due_on, l.delivered_qty, l.rejected_qty,
+                   l.accepted_qty, l.last_received_on, l.payment_due_on, l.paid_amount, l.last_paid_on,
+                   l.delivered_qty, l.rejected_qty,
                    l.last_delivered_on, COALESCE(g.batch_id, 0) AS batch_id
             FROM order_lines l LEFT JOIN items g ON g.province = l.province AND g.id = l.item_id
             WHERE l.ordered_on <= {d}
@@ -305,14 +312,15 @@ def _steps(as_of_literal: str) -> list[Step]:
         # the context's basis with a ≤ on_day ≤ b (× item_factor).
         Step(
             "ev",
-            """
+            f"""
             SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, 'received' AS kind,
                    r.received_on AS on_day, r.accepted_qty AS qty
             FROM ln l JOIN receipts r ON r.province = l.province AND r.line_id = l.line_id
+            WHERE r.received_on <= {d}
             UNION ALL
             SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, 'ordered', l.ordered_on,
                    l.qty
-            FROM ln l WHERE l.status <> 'cancelled'
+            FROM ln l WHERE l.status <> 'cancelled' AND EXISTS (SELECT 1 FROM ctx WHERE ctx.basis = 'ordered')
             """,
         ),
         # W and N of the lines counted for the item. A pair has a fact once a line of it can count in
@@ -340,22 +348,31 @@ def _steps(as_of_literal: str) -> list[Step]:
             GROUP BY e.province, e.institution_id, e.item_id
             """,
         ),
-        # U: the item's listed substitutes, whatever item their lines count for, in the item's context.
+        # U: the item's listed substitutes, whatever item their lines count for, in the item's context. The
+        # events of listed products are picked out first (a step of its own: planned together with the
+        # contexts, DuckDB built a hash table of every institution × substitute pair and probed all events).
         Step(
-            "substituted",
-            f"""
-            SELECT e.province, e.institution_id, su.item_id,
-                   SUM(CASE WHEN e.on_day >= c.s AND e.on_day <= c.d THEN e.qty * {fac} ELSE 0 END) AS u,
-                   SUM(CASE WHEN e.on_day <= c.ly_e THEN e.qty * {fac} ELSE 0 END) AS u_ly,
-                   SUM(CASE WHEN e.on_day <= c.sd_e THEN e.qty * {fac} ELSE 0 END) AS u_sd
+            "substitute_events",
+            """
+            SELECT e.province, e.institution_id, e.product_id, su.item_id, g.batch_id, e.kind, e.on_day, e.qty
             FROM ev e
             JOIN substitutes su ON su.province = e.province AND su.product_id = e.product_id
             JOIN items g ON g.province = su.province AND g.id = su.item_id
+            """,
+        ),
+        Step(
+            "substituted",
+            f"""
+            SELECT e.province, e.institution_id, e.item_id,
+                   SUM(CASE WHEN e.on_day >= c.s AND e.on_day <= c.d THEN e.qty * {fac} ELSE 0 END) AS u,
+                   SUM(CASE WHEN e.on_day <= c.ly_e THEN e.qty * {fac} ELSE 0 END) AS u_ly,
+                   SUM(CASE WHEN e.on_day <= c.sd_e THEN e.qty * {fac} ELSE 0 END) AS u_sd
+            FROM substitute_events e
             JOIN ic c ON c.province = e.province AND c.institution_id = e.institution_id
-                 AND c.batch_id = g.batch_id
-            LEFT JOIN item_factors f ON {same_product.format(a="e", i="su.item_id")}
+                 AND c.batch_id = e.batch_id
+            LEFT JOIN item_factors f ON {same_product.format(a="e", i="e.item_id")}
             WHERE e.kind = c.basis AND e.on_day >= c.ly_s AND c.s IS NOT NULL
-            GROUP BY e.province, e.institution_id, su.item_id
+            GROUP BY e.province, e.institution_id, e.item_id
             """,
         ),
         Step(
@@ -457,12 +474,12 @@ def _steps(as_of_literal: str) -> list[Step]:
             "late_receipts",
             f"""
             SELECT l.*, COALESCE(rc.qty, 0) AS received
-            FROM (SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id,
-                         l.year_id, l.receipt_days, SUM(dv.qty) AS delivered
+            FROM (SELECT l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
+                         l.product_id, l.year_id, l.receipt_days, SUM(dv.qty) AS delivered
                   FROM lc l JOIN deliveries dv ON dv.province = l.province AND dv.line_id = l.line_id
                   WHERE dv.delivered_on < l.receipt_cut AND l.ordered_on < l.receipt_cut AND {_receipt_due("l", d)}
-                  GROUP BY l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id,
-                           l.year_id, l.receipt_days) l
+                  GROUP BY l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
+                           l.product_id, l.year_id, l.receipt_days) l
             LEFT JOIN (SELECT r.province, r.line_id, SUM(r.accepted_qty + r.rejected_qty) AS qty FROM receipts r
                        JOIN order_lines o ON o.province = r.province AND o.id = r.line_id
                        WHERE r.received_on <= {d} AND {_receipt_due("o", d)} GROUP BY r.province, r.line_id) rc
@@ -471,18 +488,26 @@ def _steps(as_of_literal: str) -> list[Step]:
             """,
         ),
         # LATE_PAYMENT: received by D, past its due date, its accepted value (to the cent, half up) not paid
-        # by D.
+        # by D. What was paid by D is the line's running total unless it was last paid after D; only those
+        # lines read their payments (monitoring.facts.LATE_PAYMENT_LINE).
         Step(
             "late_payments",
             f"""
-            SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.year_id,
-                   l.pay_days, ROUND(l.accepted_qty * l.unit_price, 2) AS payable, COALESCE(pa.amount, 0) AS paid
-            FROM lc l
-            LEFT JOIN (SELECT province, line_id, SUM(amount) AS amount FROM payments
-                       WHERE paid_on <= {d} GROUP BY province, line_id) pa
-                 ON pa.province = l.province AND pa.line_id = l.line_id
-            WHERE l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= {d}
-              AND l.payment_due_on < {d} AND ROUND(l.accepted_qty * l.unit_price, 2) > COALESCE(pa.amount, 0)
+            SELECT x.province, x.order_id, x.line_no, x.institution_id, x.item_id, x.supplier_id, x.product_id,
+                   x.year_id, x.pay_days, x.payable, x.paid
+            FROM (SELECT l.province, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
+                         l.product_id, l.year_id, l.pay_days, ROUND(l.accepted_qty * l.unit_price, 2) AS payable,
+                         CASE WHEN l.last_paid_on IS NULL OR l.last_paid_on <= {d} THEN l.paid_amount
+                              ELSE COALESCE(pa.amount, 0) END AS paid
+                  FROM lc l
+                  LEFT JOIN (SELECT pa.province, pa.line_id, SUM(pa.amount) AS amount FROM payments pa
+                             JOIN order_lines o ON o.province = pa.province AND o.id = pa.line_id
+                             WHERE o.last_paid_on > {d} AND pa.paid_on <= {d} GROUP BY pa.province, pa.line_id) pa
+                       ON pa.province = l.province AND pa.line_id = l.line_id
+                  WHERE l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= {d}
+                    AND l.payment_due_on < {d}
+                    AND (l.paid_amount < ROUND(l.accepted_qty * l.unit_price, 2) OR l.last_paid_on > {d})) x
+            WHERE x.payable > x.paid
             """,
         ),
         # ABNORMAL_ORDER candidates: lines of an item ordered in [S, D] passing the cheap necessary condition
@@ -490,8 +515,8 @@ def _steps(as_of_literal: str) -> list[Step]:
         Step(
             "abn_candidates",
             f"""
-            SELECT l.province, l.line_id, l.institution_id, l.item_id, l.supplier_id, l.product_id, l.year_id,
-                   l.qty, l.basis, l.abnormal_multiple AS k, COALESCE(pf.agreed_qty, 0) AS agreed,
+            SELECT l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
+                   l.product_id, l.year_id, l.qty, l.basis, l.abnormal_multiple AS k, COALESCE(pf.agreed_qty, 0) AS agreed,
                    {fac} AS factor, dy.a, dy.b
             FROM lc l
             JOIN days dy ON dy.on_day = l.ordered_on
@@ -677,11 +702,11 @@ def _steps(as_of_literal: str) -> list[Step]:
             """
             SELECT cp.province, c.institution_id, cp.item_id, cp.product_id, cp.year_id,
                    MAX(l.unit_price) AS price, cp.cap
-            FROM caps cp
+            FROM ln l
+            JOIN caps cp ON cp.province = l.province AND cp.product_id = l.product_id AND l.unit_price > cp.cap
             JOIN ic c ON c.province = cp.province AND c.batch_id = cp.batch_id AND c.province_id = cp.province_id
-            JOIN ln l ON l.province = c.province AND l.institution_id = c.institution_id
-                 AND l.product_id = cp.product_id
-            WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.unit_price > cp.cap
+                 AND c.institution_id = l.institution_id
+            WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s
             GROUP BY cp.province, c.institution_id, cp.item_id, cp.product_id, cp.year_id, cp.cap
             """,
         ),
@@ -829,7 +854,8 @@ def _steps(as_of_literal: str) -> list[Step]:
                     # NOT_ADMITTED (funds.findings.not_admitted): an effective agreement of the year running on
                     # D, from month admission_check_month of that year on, with no line of a supply winner
                     # of the item in the institution's province (not cancelled or rejected) ordered in
-                    # [start, D]; value = the month, threshold = admission_check_month; one per subject.
+                    # [start, D] (its latest such line is older or missing: a NOT EXISTS per agreement was
+                    # twice as slow); value = the month, threshold = admission_check_month; one per subject.
                     _alert(
                         "NOT_ADMITTED",
                         "x.institution_id",
@@ -850,15 +876,18 @@ def _steps(as_of_literal: str) -> list[Step]:
                           JOIN agreement_years y ON y.province = a.province AND y.id = a.agreement_year_id
                           JOIN ic c ON c.province = a.province AND c.institution_id = a.institution_id
                                AND c.batch_id = y.batch_id AND c.year_id = a.agreement_year_id
+                          LEFT JOIN (SELECT l.province, l.institution_id, l.item_id, w.province_id,
+                                            MAX(l.ordered_on) AS last_on
+                                     FROM ln l
+                                     JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
+                                          AND w.product_id = l.product_id
+                                     WHERE l.status NOT IN ('cancelled', 'rejected')
+                                     GROUP BY l.province, l.institution_id, l.item_id, w.province_id) m
+                               ON m.province = a.province AND m.institution_id = a.institution_id
+                               AND m.item_id = a.item_id AND m.province_id = c.province_id
                           WHERE a.status = 'effective' AND c.admission_month IS NOT NULL
                             AND c.admission_month >= c.admission_check_month
-                            AND NOT EXISTS (
-                                SELECT 1 FROM ln l
-                                JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
-                                     AND w.product_id = l.product_id
-                                WHERE l.province = a.province AND l.institution_id = a.institution_id
-                                  AND l.item_id = a.item_id AND w.province_id = c.province_id
-                                  AND l.ordered_on >= y.start AND l.status NOT IN ('cancelled', 'rejected'))) x
+                            AND (m.last_on IS NULL OR m.last_on < y.start)) x
                     """,
                     # SUBSTITUTE_LIMIT_EXCEEDED (prescribing.catalogue.limit_exceeded): a confirmed limit of D's
                     # quarter (suspended = limit 0) below the institution's use of the product from the
@@ -931,15 +960,14 @@ def _steps(as_of_literal: str) -> list[Step]:
             "alerts",
             """
             SELECT a.alert_type, a.province, i.code AS institution, g.item_code AS item, co.code AS supplier,
-                   p.code AS product, o.order_id, l.line_no, y.number AS agreement_year,
+                   p.code AS product, o.order_id, a.line_no, y.number AS agreement_year,
                    a.value_num, a.value_den, a.threshold_num, a.threshold_den, a.tier, a.tranche
             FROM alert_rows a
             LEFT JOIN institutions i ON i.province = a.province AND i.id = a.institution_id
             LEFT JOIN items g ON g.province = a.province AND g.id = a.item_id
             LEFT JOIN companies co ON co.province = a.province AND co.id = a.supplier_id
             LEFT JOIN products p ON p.province = a.province AND p.id = a.product_id
-            LEFT JOIN order_lines l ON l.province = a.province AND l.id = a.line_id
-            LEFT JOIN orders o ON o.province = l.province AND o.id = l.order_id
+            LEFT JOIN orders o ON o.province = a.province AND o.id = a.order_pk
             LEFT JOIN agreement_years y ON y.province = a.province AND y.id = a.year_id
             WHERE a.alert_type IN """
             + "("
@@ -996,6 +1024,7 @@ WORK_STEPS = {
     "ln",
     "ev",
     "bought",
+    "substitute_events",
     "substituted",
     "lc",
     "late_receipts",

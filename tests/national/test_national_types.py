@@ -246,3 +246,46 @@ def test_price_above_cap(mworld, tmp_path, as_of):
         ),
     ]
     assert _of_type(alerts, "PRICE_ABOVE_CAP") == (expected if as_of == D(2024, 6, 8) else expected[:1])
+
+
+# ---- LATE_PAYMENT with payments after D ----------------------------------------------------------------------
+# Unit price 0.12, payment due 30 days after receipt. Line A: 70 received 04-02 (payable 8.40, due 05-02), paid
+# 4.20 on 04-20 and 4.20 on 06-01. Line B: 50 received 04-05 (payable 6.00, due 05-05), paid 6.00 on 06-01.
+# On 2024-05-25 only the payments by D count: A owes 4.20, B owes 6.00 (the running totals say 8.40 and 6.00
+# paid, last on 06-01, after D: their payments are read). On 2024-06-08 both are paid. On 2024-05-02 A is due
+# that day, B later: neither is late.
+
+
+@pytest.mark.parametrize(
+    "as_of, owed", [(D(2024, 5, 25), {"A": 4.2, "B": 6}), (D(2024, 6, 8), {}), (D(2024, 5, 2), {})]
+)
+def test_late_payment_counts_only_what_was_paid_by_d(mworld, tmp_path, as_of, owed):
+    from jicai.trade.models import OrderLine, Payment
+
+    w = mworld
+    line_a = received(
+        w.other_hospital, w.product, 70, D(2024, 4, 2), item=w.item, paid=Decimal("4.20"), paid_on=D(2024, 4, 20)
+    )
+    line_b = received(w.clinic, w.product, 50, D(2024, 4, 5), item=w.item)
+    for line, amount in ((line_a, "4.20"), (line_b, "6.00")):
+        Payment.objects.create(line=line, amount=Decimal(amount), paid_on=D(2024, 6, 1))
+        OrderLine.objects.filter(pk=line.pk).update(
+            paid_amount=line.paid_amount + Decimal(amount), last_paid_on=D(2024, 6, 1)
+        )
+    alerts = assert_same_answers(as_of, tmp_path, ["duckdb"])
+    lines = {"A": line_a, "B": line_b}
+    expected = [
+        _alert(
+            "LATE_PAYMENT",
+            lines[key].institution.code,
+            w.item.item_code,
+            w.maker.code,
+            w.product.code,
+            value=value,
+            threshold=30,
+            order_id=lines[key].order.order_id,
+            line_no=1,
+        )
+        for key, value in owed.items()
+    ]
+    assert _of_type(alerts, "LATE_PAYMENT") == expected
