@@ -55,8 +55,10 @@ class DuckDBEngine:
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {compile_sql(sql, 'duckdb')}")
 
-    # Row-per-line intermediates stay views here: DuckDB streams them from Parquet again where they are read
-    # (fast) instead of holding a province's tens of millions of rows in memory.
+    # The row-per-line intermediates stay views here: DuckDB streams them from Parquet again where they are
+    # read, which measured faster than holding them (1.8 s to store a province's 13.5 M lines, 3.3 s with
+    # their contexts). The purchase events are stored: four steps read them, and each would otherwise join
+    # the receipts to the order lines again (bench/RESULTS.md, session 14).
     STREAMED = frozenset({"ln", "lc"})
 
     def work(self, name: str, sql: str, path: Path) -> None:
