@@ -179,7 +179,8 @@ def alerts_json(table: pa.Table) -> tuple[int, str]:
     string array's data buffer, so the list is that buffer without the first separator."""
     if table.num_rows == 0:
         return 0, "[]"
-    rows = alert_rows(table).take(sort_order(table))
+    # Sorted before formatting: taking the narrow columns is cheaper than taking the formatted texts.
+    rows = alert_rows(table.take(sort_order(table)))
     offsets = pa.Array.from_buffers(pa.int64(), len(rows) + 1, [None, rows.buffers()[1]], offset=rows.offset)
     text = bytearray(b"[")
     text += memoryview(rows.buffers()[2])[offsets[0].as_py() + 2 : offsets[-1].as_py()]

@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from django.apps import apps
 from django.db import models
 
@@ -23,6 +22,7 @@ from jicai.core.fields import ScaledDecimalField
 from jicai.registry.models import Region
 
 CHUNK = 50_000
+ROW_GROUP = 122_880
 
 
 @dataclass(frozen=True)
@@ -106,43 +106,63 @@ def _rows(model, columns, region: Region, path_lookup: str | None):
     return qs.order_by("pk").values_list(*columns).iterator(chunk_size=CHUNK)
 
 
+def write_parquet(target: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+    """Write the batches (pulled one at a time) as one Parquet file through DuckDB's writer, Snappy-compressed
+    in row groups of 122,880 rows. Measured on a province's export (bench/RESULTS.md, session 14): `jicai
+    national` on DuckDB took 15.0 s on these files against 17.7 s on pyarrow's zstd files (and 17.2–17.6 s
+    on pyarrow's with decimals as integers, Snappy or zstd); the files are about 20 % larger. Snappy is
+    Spark's default codec too. DuckDB runs on one thread here, so it pulls the batches on this thread (the
+    database cursor behind them belongs to it)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        con.register("export_rows", pa.RecordBatchReader.from_batches(schema, iter(batches)))
+        path = "'" + str(target).replace("'", "''") + "'"
+        con.execute(
+            f"COPY (SELECT * FROM export_rows) TO {path} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {ROW_GROUP})"
+        )
+    finally:
+        con.close()
+
+
 def _write_table(target: Path, model, region: Region, path_lookup, progress) -> int:
     columns, schema = table_schema(model)
     json_columns = {i for i, f in enumerate(model._meta.concrete_fields) if isinstance(f, models.JSONField)}
     written = 0
-    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+
+    def batch(chunk: list[tuple]) -> pa.RecordBatch:
+        cols = list(zip(*chunk, strict=True))
+        if json_columns:
+            import json
+
+            cols = [
+                [None if v is None else json.dumps(v, ensure_ascii=False) for v in c]
+                if i in json_columns
+                else c
+                for i, c in enumerate(cols)
+            ]
+        return pa.RecordBatch.from_arrays(
+            [pa.array(c, type=t) for c, t in zip(cols, schema.types, strict=True)], schema=schema
+        )
+
+    def batches():
+        nonlocal written
         chunk: list[tuple] = []
-
-        def flush():
-            nonlocal written
-            if not chunk:
-                return
-            cols = list(zip(*chunk, strict=True))
-            if json_columns:
-                import json
-
-                cols = [
-                    [None if v is None else json.dumps(v, ensure_ascii=False) for v in c]
-                    if i in json_columns
-                    else c
-                    for i, c in enumerate(cols)
-                ]
-            writer.write_table(
-                pa.Table.from_arrays(
-                    [pa.array(c, type=t) for c, t in zip(cols, schema.types, strict=True)], schema=schema
-                )
-            )
-            written += len(chunk)
-            progress(written)
-            chunk.clear()
-
         for row in _rows(model, columns, region, path_lookup):
             chunk.append(row)
             if len(chunk) >= CHUNK:
-                flush()
-        flush()
-        if written == 0:
-            writer.write_table(schema.empty_table())
+                yield batch(chunk)
+                written += len(chunk)
+                progress(written)
+                chunk = []
+        if chunk:
+            yield batch(chunk)
+            written += len(chunk)
+            progress(written)
+
+    write_parquet(target, schema, batches())
     return written
 
 
@@ -189,7 +209,8 @@ def _write_policies(target: Path, region: Region) -> int:
                 delivery_rate_tier1=tiers[0], delivery_rate_tier2=tiers[1], delivery_rate_tier3=tiers[2]
             )
             rows.append({"region_id": r.pk, "batch_id": batch.pk if batch else 0, **values})
-    pq.write_table(pa.Table.from_pylist(rows, schema=POLICY_SCHEMA), target, compression="zstd")
+    table = pa.Table.from_pylist(rows, schema=POLICY_SCHEMA)
+    write_parquet(target, POLICY_SCHEMA, table.to_batches())
     return len(rows)
 
 

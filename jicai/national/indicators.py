@@ -489,7 +489,9 @@ def _steps(as_of_literal: str) -> list[Step]:
         ),
         # LATE_PAYMENT: received by D, past its due date, its accepted value (to the cent, half up) not paid
         # by D. What was paid by D is the line's running total unless it was last paid after D; only those
-        # lines read their payments (monitoring.facts.LATE_PAYMENT_LINE).
+        # lines read their payments (monitoring.facts.LATE_PAYMENT_LINE). A line paid in full is left out
+        # without rounding its value (paid < ROUND(x, 2) ⇔ paid + 0.005 ≤ x for x ≥ 0 and paid in cents;
+        # rounding every line's value took half the step).
         Step(
             "late_payments",
             f"""
@@ -506,7 +508,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                        ON pa.province = l.province AND pa.line_id = l.line_id
                   WHERE l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= {d}
                     AND l.payment_due_on < {d}
-                    AND (l.paid_amount < ROUND(l.accepted_qty * l.unit_price, 2) OR l.last_paid_on > {d})) x
+                    AND (l.paid_amount + 0.005 <= l.accepted_qty * l.unit_price OR l.last_paid_on > {d})) x
             WHERE x.payable > x.paid
             """,
         ),

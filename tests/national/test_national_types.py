@@ -264,7 +264,13 @@ def test_late_payment_counts_only_what_was_paid_by_d(mworld, tmp_path, as_of, ow
 
     w = mworld
     line_a = received(
-        w.other_hospital, w.product, 70, D(2024, 4, 2), item=w.item, paid=Decimal("4.20"), paid_on=D(2024, 4, 20)
+        w.other_hospital,
+        w.product,
+        70,
+        D(2024, 4, 2),
+        item=w.item,
+        paid=Decimal("4.20"),
+        paid_on=D(2024, 4, 20),
     )
     line_b = received(w.clinic, w.product, 50, D(2024, 4, 5), item=w.item)
     for line, amount in ((line_a, "4.20"), (line_b, "6.00")):
