@@ -325,26 +325,29 @@ def _steps(as_of_literal: str) -> list[Step]:
         ),
         # W and N of the lines counted for the item. A pair has a fact once a line of it can count in
         # [S, D] (received basis: a receipt on or after S; ordered: ordered in [S, D]), even when 0 counted.
+        # Quantities are summed per product first and then weighed (f × Σ qty = Σ f × qty, exact decimals):
+        # the item, product, winner and factor lookups then run once per product, not once per event.
         Step(
             "bought",
             f"""
             SELECT e.province, e.institution_id, e.item_id,
-                   SUM(CASE WHEN w.product_id IS NOT NULL AND e.on_day <= c.d THEN e.qty * {fac} ELSE 0 END)
-                       AS w,
-                   SUM(CASE WHEN w.product_id IS NOT NULL AND e.on_day >= c.fw_s AND e.on_day <= c.d
-                            THEN e.qty * {fac} ELSE 0 END) AS fw,
+                   SUM(CASE WHEN w.product_id IS NOT NULL THEN e.q * {fac} ELSE 0 END) AS w,
+                   SUM(CASE WHEN w.product_id IS NOT NULL THEN e.q_fw * {fac} ELSE 0 END) AS fw,
                    SUM(CASE WHEN w.product_id IS NULL AND p.generic_name = g.generic_name
-                            AND p.dosage_form_group = g.dosage_form_group AND e.on_day <= c.d
-                            THEN e.qty * {fac} ELSE 0 END) AS n
-            FROM ev e
-            JOIN ic c ON c.province = e.province AND c.institution_id = e.institution_id
-                 AND c.batch_id = e.batch_id
+                            AND p.dosage_form_group = g.dosage_form_group THEN e.q * {fac} ELSE 0 END) AS n
+            FROM (SELECT e.province, e.institution_id, e.item_id, e.product_id, c.province_id,
+                         SUM(CASE WHEN e.on_day <= c.d THEN e.qty ELSE 0 END) AS q,
+                         SUM(CASE WHEN e.on_day >= c.fw_s AND e.on_day <= c.d THEN e.qty ELSE 0 END) AS q_fw
+                  FROM ev e
+                  JOIN ic c ON c.province = e.province AND c.institution_id = e.institution_id
+                       AND c.batch_id = e.batch_id
+                  WHERE e.kind = c.basis AND e.on_day >= c.s
+                  GROUP BY e.province, e.institution_id, e.item_id, e.product_id, c.province_id) e
             JOIN items g ON g.province = e.province AND g.id = e.item_id
             JOIN products p ON p.province = e.province AND p.id = e.product_id
             LEFT JOIN supply_winners w ON w.province = e.province AND w.item_id = e.item_id
-                 AND w.product_id = e.product_id AND w.province_id = c.province_id
+                 AND w.product_id = e.product_id AND w.province_id = e.province_id
             LEFT JOIN item_factors f ON {same_product.format(a="e", i="e.item_id")}
-            WHERE e.kind = c.basis AND e.on_day >= c.s
             GROUP BY e.province, e.institution_id, e.item_id
             """,
         ),
@@ -513,15 +516,14 @@ def _steps(as_of_literal: str) -> list[Step]:
             """,
         ),
         # ABNORMAL_ORDER candidates: lines of an item ordered in [S, D] passing the cheap necessary condition
-        # (12 × qty × f > k × agreed), with the history window of their order day.
+        # (12 × qty × f > k × agreed); the history window of their order day is looked up for these only.
         Step(
             "abn_candidates",
             f"""
             SELECT l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
                    l.product_id, l.year_id, l.qty, l.basis, l.abnormal_multiple AS k, COALESCE(pf.agreed_qty, 0) AS agreed,
-                   {fac} AS factor, dy.a, dy.b
+                   {fac} AS factor, l.ordered_on
             FROM lc l
-            JOIN days dy ON dy.on_day = l.ordered_on
             LEFT JOIN progress_facts pf ON pf.province = l.province AND pf.agreement_year_id = l.year_id
                  AND pf.institution_id = l.institution_id AND pf.item_id = l.item_id
             LEFT JOIN item_factors f ON {same_product.format(a="l", i="l.item_id")}
@@ -536,9 +538,10 @@ def _steps(as_of_literal: str) -> list[Step]:
             FROM abn_candidates x
             LEFT JOIN (SELECT x.province, x.line_id, SUM(e.qty) AS hist
                        FROM abn_candidates x
+                       JOIN days dy ON dy.on_day = x.ordered_on
                        JOIN ev e ON e.province = x.province AND e.institution_id = x.institution_id
                             AND e.product_id = x.product_id AND e.kind = x.basis
-                            AND e.on_day >= x.a AND e.on_day <= x.b
+                            AND e.on_day >= dy.a AND e.on_day <= dy.b
                        GROUP BY x.province, x.line_id) h
                  ON h.province = x.province AND h.line_id = x.line_id
             WHERE (COALESCE(h.hist, 0) > 0 OR x.agreed > 0)
