@@ -419,34 +419,50 @@ def _steps(as_of_literal: str) -> list[Step]:
             + _superseded(d, "k.province", "k.item_id"),
             "result",
         ),
-        # DeliveryFact: lines of supply winners ordered in [S, min(E, D − grace)], not cancelled; delivered by
-        # D, nothing for lines the supplier rejected.
+        # Lines of supply winners ordered in [S, D], not cancelled, per (supplier, institution, item, year): what
+        # the delivery facts count (ordered up to min(E, D − grace); delivered by D, nothing for lines the
+        # supplier rejected) and whether a line the supplier did not reject exists (NOT_ADMITTED). One pass
+        # over the lines for both.
+        Step(
+            "winner_lines",
+            f"""
+            SELECT l.province, l.supplier_id, l.institution_id, l.item_id, c.year_id,
+                   SUM(CASE WHEN l.ordered_on <= c.grace_cut THEN l.qty ELSE 0 END) AS ordered_qty,
+                   SUM(CASE WHEN l.ordered_on > c.grace_cut THEN 0
+                            WHEN l.status = 'rejected' OR l.accepted_by_supplier = FALSE THEN 0
+                            WHEN l.last_delivered_on IS NULL THEN 0
+                            WHEN l.last_delivered_on <= {d} THEN l.delivered_qty
+                            ELSE COALESCE(dd.qty, 0) END) AS delivered_qty,
+                   MAX(CASE WHEN l.ordered_on <= c.grace_cut THEN 1 ELSE 0 END) AS counted,
+                   MAX(CASE WHEN l.status <> 'rejected' THEN 1 ELSE 0 END) AS admitted
+            FROM ln l
+            JOIN ic c ON c.province = l.province AND c.institution_id = l.institution_id
+                 AND c.batch_id = l.batch_id
+            JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
+                 AND w.product_id = l.product_id AND w.province_id = c.province_id
+            LEFT JOIN (SELECT dv.province, dv.line_id, SUM(dv.qty) AS qty FROM deliveries dv
+                       JOIN order_lines o ON o.province = dv.province AND o.id = dv.line_id
+                       WHERE o.last_delivered_on > {d} AND dv.delivered_on <= {d}
+                       GROUP BY dv.province, dv.line_id) dd
+                 ON dd.province = l.province AND dd.line_id = l.line_id
+            WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s
+            GROUP BY l.province, l.supplier_id, l.institution_id, l.item_id, c.year_id
+            """,
+        ),
+        # DeliveryFact: per (supplier, institution, year) with a line ordered in [S, min(E, D − grace)].
         Step(
             "delivery_facts",
-            f"""
+            """
             SELECT x.province, x.supplier_id, x.institution_id, x.agreement_year_id, x.ordered_qty,
                    x.delivered_qty,
                    CASE WHEN x.ordered_qty > 0 THEN
                        CASE WHEN x.delivered_qty >= x.ordered_qty THEN 1.0
                             ELSE CAST(x.delivered_qty AS DOUBLE) / x.ordered_qty END END AS rate
-            FROM (SELECT l.province, l.supplier_id, l.institution_id, c.year_id AS agreement_year_id,
-                         SUM(l.qty) AS ordered_qty,
-                         SUM(CASE WHEN l.status = 'rejected' OR l.accepted_by_supplier = FALSE THEN 0
-                                  WHEN l.last_delivered_on IS NULL THEN 0
-                                  WHEN l.last_delivered_on <= {d} THEN l.delivered_qty
-                                  ELSE COALESCE(dd.qty, 0) END) AS delivered_qty
-                  FROM ln l
-                  JOIN ic c ON c.province = l.province AND c.institution_id = l.institution_id
-                       AND c.batch_id = l.batch_id
-                  JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
-                       AND w.product_id = l.product_id AND w.province_id = c.province_id
-                  LEFT JOIN (SELECT dv.province, dv.line_id, SUM(dv.qty) AS qty FROM deliveries dv
-                             JOIN order_lines o ON o.province = dv.province AND o.id = dv.line_id
-                             WHERE o.last_delivered_on > {d} AND dv.delivered_on <= {d}
-                             GROUP BY dv.province, dv.line_id) dd
-                       ON dd.province = l.province AND dd.line_id = l.line_id
-                  WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s AND l.ordered_on <= c.grace_cut
-                  GROUP BY l.province, l.supplier_id, l.institution_id, c.year_id) x
+            FROM (SELECT province, supplier_id, institution_id, year_id AS agreement_year_id,
+                         SUM(ordered_qty) AS ordered_qty, SUM(delivered_qty) AS delivered_qty
+                  FROM winner_lines
+                  GROUP BY province, supplier_id, institution_id, year_id
+                  HAVING MAX(counted) = 1) x
             """,
             "result",
         ),
@@ -859,8 +875,8 @@ def _steps(as_of_literal: str) -> list[Step]:
                     # NOT_ADMITTED (funds.findings.not_admitted): an effective agreement of the year running on
                     # D, from month admission_check_month of that year on, with no line of a supply winner
                     # of the item in the institution's province (not cancelled or rejected) ordered in
-                    # [start, D] (its latest such line is older or missing: a NOT EXISTS per agreement was
-                    # twice as slow); value = the month, threshold = admission_check_month; one per subject.
+                    # [start, D] (start = S of the context: winner_lines.admitted); value = the month,
+                    # threshold = admission_check_month; one per subject.
                     _alert(
                         "NOT_ADMITTED",
                         "x.institution_id",
@@ -881,18 +897,13 @@ def _steps(as_of_literal: str) -> list[Step]:
                           JOIN agreement_years y ON y.province = a.province AND y.id = a.agreement_year_id
                           JOIN ic c ON c.province = a.province AND c.institution_id = a.institution_id
                                AND c.batch_id = y.batch_id AND c.year_id = a.agreement_year_id
-                          LEFT JOIN (SELECT l.province, l.institution_id, l.item_id, w.province_id,
-                                            MAX(l.ordered_on) AS last_on
-                                     FROM ln l
-                                     JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
-                                          AND w.product_id = l.product_id
-                                     WHERE l.status NOT IN ('cancelled', 'rejected')
-                                     GROUP BY l.province, l.institution_id, l.item_id, w.province_id) m
+                          LEFT JOIN (SELECT province, institution_id, item_id, year_id, MAX(admitted) AS admitted
+                                     FROM winner_lines GROUP BY province, institution_id, item_id, year_id) m
                                ON m.province = a.province AND m.institution_id = a.institution_id
-                               AND m.item_id = a.item_id AND m.province_id = c.province_id
+                               AND m.item_id = a.item_id AND m.year_id = c.year_id
                           WHERE a.status = 'effective' AND c.admission_month IS NOT NULL
                             AND c.admission_month >= c.admission_check_month
-                            AND (m.last_on IS NULL OR m.last_on < y.start)) x
+                            AND (m.admitted IS NULL OR m.admitted = 0)) x
                     """,
                     # SUBSTITUTE_LIMIT_EXCEEDED (prescribing.catalogue.limit_exceeded): a confirmed limit of D's
                     # quarter (suspended = limit 0) below the institution's use of the product from the
@@ -1031,6 +1042,8 @@ WORK_STEPS = {
     "bought",
     "substitute_events",
     "substituted",
+    "agreed_src",
+    "winner_lines",
     "lc",
     "late_receipts",
     "late_payments",
