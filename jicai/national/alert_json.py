@@ -10,6 +10,8 @@ float Python prints in exponent form, |value| < 0.0001) go through run.alert_num
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pyarrow as pa
@@ -174,13 +176,29 @@ def alert_rows(table: pa.Table) -> pa.Array:
     return pc.binary_join_element_wise(*arrays, "").cast(pa.large_string())
 
 
+# Rows per slice formatted on a thread of its own: Arrow's kernels run without the GIL, one core each (795,408
+# alerts of a province: 1.4–1.7 s on one thread, 1.1 s on two).
+SLICE_ROWS = 100_000
+
+
+def _parallel_rows(table: pa.Table) -> pa.Array:
+    workers = min(os.cpu_count() or 1, -(-table.num_rows // SLICE_ROWS))
+    if workers <= 1:
+        return alert_rows(table)
+    table = table.combine_chunks()
+    size = -(-table.num_rows // workers)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(alert_rows, (table.slice(i, size) for i in range(0, table.num_rows, size))))
+    return pa.concat_arrays(parts)
+
+
 def alerts_json(table: pa.Table) -> tuple[int, str]:
     """(number of alerts, the JSON array text of the sorted alerts): the rows' texts are contiguous in the
     string array's data buffer, so the list is that buffer without the first separator."""
     if table.num_rows == 0:
         return 0, "[]"
     # Sorted before formatting: taking the narrow columns is cheaper than taking the formatted texts.
-    rows = alert_rows(table.take(sort_order(table)))
+    rows = _parallel_rows(table.take(sort_order(table)))
     offsets = pa.Array.from_buffers(pa.int64(), len(rows) + 1, [None, rows.buffers()[1]], offset=rows.offset)
     text = bytearray(b"[")
     text += memoryview(rows.buffers()[2])[offsets[0].as_py() + 2 : offsets[-1].as_py()]

@@ -137,5 +137,25 @@ def test_alerts_sorted_by_province_then_monitor_key_and_printed_as_json_dumps():
     assert '"institution": "H\\"3\\\\"' in text and '"institution": "医院"' in text
 
 
+def test_alerts_formatted_in_slices_on_threads_give_the_same_text(monkeypatch):
+    """Slices of 2 rows on 3 threads: one slice needs escaping (formatted by Python), the others not; the text
+    is the one a single slice gives, separators included."""
+    from jicai.national import alert_json
+
+    rows = [
+        _alert("910000", "LATE_RECEIPT", f"H{i}", order_id=f"O-{i}", line_no=i, value=str(i))
+        for i in range(5)
+    ] + [
+        _alert("910000", "PROGRESS_LAG", 'H"9\\'),
+        _alert("920000", "PROGRESS_LAG", "医院", value="0.0000001"),
+    ]
+    table = pa.Table.from_pylist(rows, schema=SCHEMA)
+    whole = alerts_json(table)
+    monkeypatch.setattr(alert_json, "SLICE_ROWS", 2)
+    monkeypatch.setattr(alert_json.os, "cpu_count", lambda: 3)
+    assert alerts_json(table) == whole
+    assert whole[0] == 7 and len(json.loads(whole[1])) == 7
+
+
 def test_no_alerts():
     assert alerts_json(pa.Table.from_pylist([], schema=SCHEMA)) == (0, "[]")
