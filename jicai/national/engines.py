@@ -4,7 +4,11 @@ Spark could not be given fails on DuckDB too), Spark gets it compiled by SQLGlot
 
 An engine registers the exported Parquet files (with a `province` column per folder) and the small tables
 Python made, defines views, and writes results as Parquet into the run's folder; the driver never collects
-a fact, it reads the written alerts and rankings back with pyarrow."""
+a fact, it reads the written alerts and rankings back with pyarrow.
+
+Inside the engines `province` is an integer (the folder's six-digit code as a number): every join matches on
+it, and an integer key measured 16 % less CPU for a province's run on DuckDB than the code as text (bench/
+RESULTS.md, session 14). Result files carry it as the text code again, and are read back as the integer."""
 
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ class DuckDBEngine:
     def register_parquet(self, name: str, files: dict[str, Path], columns: tuple[str, ...]) -> None:
         cols = ", ".join(f'"{c}"' for c in columns)
         parts = [
-            f"SELECT '{province}' AS province, {cols} FROM read_parquet({_quote_path(path)})"
+            f"SELECT CAST({int(province)} AS INTEGER) AS province, {cols} FROM read_parquet({_quote_path(path)})"
             for province, path in sorted(files.items())
         ]
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS " + " UNION ALL ".join(parts))
@@ -69,9 +73,13 @@ class DuckDBEngine:
 
     def result(self, name: str, sql: str, path: Path) -> None:
         self.con.execute(
-            f"COPY ({compile_sql(sql, 'duckdb')}) TO {_quote_path(path)} (FORMAT parquet, COMPRESSION zstd)"
+            f"COPY (SELECT * REPLACE (CAST(province AS VARCHAR) AS province) FROM ({compile_sql(sql, 'duckdb')}))"
+            f" TO {_quote_path(path)} (FORMAT parquet, COMPRESSION zstd)"
         )
-        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({_quote_path(path)})")
+        self.con.execute(
+            f"CREATE OR REPLACE VIEW {name} AS SELECT * REPLACE (CAST(province AS INTEGER) AS province)"
+            f" FROM read_parquet({_quote_path(path)})"
+        )
 
     def close(self) -> None:
         self.con.close()
@@ -123,7 +131,11 @@ class SparkEngine:
 
         frame = None
         for province, path in sorted(files.items()):
-            part = self.spark.read.parquet(str(path)).select(*columns).withColumn("province", F.lit(province))
+            part = (
+                self.spark.read.parquet(str(path))
+                .select(*columns)
+                .withColumn("province", F.lit(int(province)).cast("int"))
+            )
             frame = part if frame is None else frame.unionByName(part)
         self._temp_view(frame, name)
 
@@ -139,11 +151,19 @@ class SparkEngine:
     def work(self, name: str, sql: str, path: Path) -> None:
         # Written and read back (not cached): the lineage ends here, so Catalyst plans each later step
         # over a scan instead of re-optimising the whole chain, and executors may come and go.
-        self.result(name, sql, path)
-
-    def result(self, name: str, sql: str, path: Path) -> None:
         self.spark.sql(compile_sql(sql, "spark")).write.mode("overwrite").parquet(str(path))
         self._temp_view(self.spark.read.parquet(str(path)), name)
+
+    def result(self, name: str, sql: str, path: Path) -> None:
+        from pyspark.sql import functions as F
+
+        frame = self.spark.sql(compile_sql(sql, "spark")).withColumn(
+            "province", F.col("province").cast("string")
+        )
+        frame.write.mode("overwrite").parquet(str(path))
+        self._temp_view(
+            self.spark.read.parquet(str(path)).withColumn("province", F.col("province").cast("int")), name
+        )
 
     def _temp_view(self, frame, name: str) -> None:
         frame.createOrReplaceTempView(name)
@@ -158,7 +178,9 @@ def _spark_schema(schema: pa.Schema):
     from pyspark.sql import types as T
 
     def convert(t: pa.DataType):
-        if pa.types.is_int64(t) or pa.types.is_int32(t):
+        if pa.types.is_int32(t):
+            return T.IntegerType()
+        if pa.types.is_int64(t):
             return T.LongType()
         if pa.types.is_date32(t):
             return T.DateType()

@@ -84,7 +84,8 @@ def check_inputs(provinces: dict[str, Path]) -> dict[str, dict[str, Path]]:
 
 
 CTX_SCHEMA = pa.schema(
-    [("province", pa.string())]
+    # The province as an integer key (engines.py: inside the engines; the files carry the code as text).
+    [("province", pa.int32())]
     + [(c, pa.int64()) for c in ("region_id", "batch_id", "province_id", "year_id")]
     + [
         (c, pa.date32())
@@ -193,7 +194,7 @@ def build_contexts(files: dict[str, dict[str, Path]], as_of: dt.date) -> pa.Tabl
             # SUBSTITUTE_LIMIT_EXCEEDED (prescribing.catalogue.limit_exceeded): D's quarter and its first day.
             c.update(quarter=quarter_of(as_of), quarter_start=quarter_bounds(quarter_of(as_of))[0])
             rows.append(
-                {"province": code, **{f.name: c.get(f.name) for f in CTX_SCHEMA if f.name != "province"}}
+                {"province": int(code), **{f.name: c.get(f.name) for f in CTX_SCHEMA if f.name != "province"}}
             )
     return pa.Table.from_pylist(rows, schema=CTX_SCHEMA)
 
