@@ -532,7 +532,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             """,
         ),
         # ABNORMAL_ORDER candidates: lines of an item ordered in [S, D] passing the cheap necessary condition
-        # (12 × qty × f > k × agreed); the history window of their order day is looked up for these only.
+        # (12 × qty × f > k × agreed); the history window of their order day is looked up for these only. Only
+        # facts with an agreed volume are joined (a missing one gives agreed 0 all the same).
         Step(
             "abn_candidates",
             f"""
@@ -540,7 +541,9 @@ def _steps(as_of_literal: str) -> list[Step]:
                    l.product_id, l.year_id, l.qty, l.basis, l.abnormal_multiple AS k, COALESCE(pf.agreed_qty, 0) AS agreed,
                    {fac} AS factor, l.ordered_on
             FROM lc l
-            LEFT JOIN progress_facts pf ON pf.province = l.province AND pf.agreement_year_id = l.year_id
+            LEFT JOIN (SELECT province, agreement_year_id, institution_id, item_id, agreed_qty FROM progress_facts
+                       WHERE agreed_qty > 0) pf
+                 ON pf.province = l.province AND pf.agreement_year_id = l.year_id
                  AND pf.institution_id = l.institution_id AND pf.item_id = l.item_id
             LEFT JOIN item_factors f ON {same_product.format(a="l", i="l.item_id")}
             WHERE l.item_id IS NOT NULL AND l.status <> 'cancelled' AND l.ordered_on >= l.s
