@@ -59,15 +59,7 @@ def build_busy(w):
         w.other_hospital, w.product, 5, D(2024, 6, 1), item=w.item, delivered=5, delivered_on=D(2024, 6, 4)
     )
     # late payment: received 2024-04-02 (due 05-02), half paid; a line of no item too
-    received(
-        w.other_hospital,
-        w.product,
-        70,
-        D(2024, 4, 2),
-        item=w.item,
-        paid=Decimal("4.20"),
-        paid_on=D(2024, 4, 20),
-    )
+    half_paid_line(w)
     received(w.clinic, w.product, 33, D(2024, 4, 5))
     # abnormal order: agreed 120/12 = 10 per month, k = 3 → above 30
     add_line(w.clinic, w.product, 200, D(2024, 5, 3), item=w.item)
@@ -91,6 +83,20 @@ def build_busy(w):
     build_limits(w)
     build_caps(w)
     return w
+
+
+def half_paid_line(w):
+    """The other hospital's 70 of w.product (0.12 each: 8.40), received 2024-04-02 (due 05-02), 4.20 paid on
+    2024-04-20."""
+    return received(
+        w.other_hospital,
+        w.product,
+        70,
+        D(2024, 4, 2),
+        item=w.item,
+        paid=Decimal("4.20"),
+        paid_on=D(2024, 4, 20),
+    )
 
 
 def build_caps(w):

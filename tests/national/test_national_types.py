@@ -9,7 +9,7 @@ import pytest
 
 from tests import factories as f
 from tests.monitoring.conftest import agreed, received
-from tests.national.scenarios import assert_same_answers
+from tests.national.scenarios import assert_same_answers, half_paid_line
 
 D = dt.date
 
@@ -263,15 +263,7 @@ def test_late_payment_counts_only_what_was_paid_by_d(mworld, tmp_path, as_of, ow
     from jicai.trade.models import OrderLine, Payment
 
     w = mworld
-    line_a = received(
-        w.other_hospital,
-        w.product,
-        70,
-        D(2024, 4, 2),
-        item=w.item,
-        paid=Decimal("4.20"),
-        paid_on=D(2024, 4, 20),
-    )
+    line_a = half_paid_line(w)
     line_b = received(w.clinic, w.product, 50, D(2024, 4, 5), item=w.item)
     for line, amount in ((line_a, "4.20"), (line_b, "6.00")):
         Payment.objects.create(line=line, amount=Decimal(amount), paid_on=D(2024, 6, 1))
