@@ -25,7 +25,8 @@ def compile_sql(sql: str, dialect: str) -> str:
     return sqlglot.transpile(sql, read=READ_DIALECT, write=dialect, pretty=False)[0]
 
 
-def _quote_path(path: Path) -> str:
+def quote_path(path: Path) -> str:
+    """A file path as an SQL string literal."""
     return "'" + str(path).replace("'", "''") + "'"
 
 
@@ -46,7 +47,7 @@ class DuckDBEngine:
     def register_parquet(self, name: str, files: dict[str, Path], columns: tuple[str, ...]) -> None:
         cols = ", ".join(f'"{c}"' for c in columns)
         parts = [
-            f"SELECT CAST({int(province)} AS INTEGER) AS province, {cols} FROM read_parquet({_quote_path(path)})"
+            f"SELECT CAST({int(province)} AS INTEGER) AS province, {cols} FROM read_parquet({quote_path(path)})"
             for province, path in sorted(files.items())
         ]
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS " + " UNION ALL ".join(parts))
@@ -74,11 +75,11 @@ class DuckDBEngine:
     def result(self, name: str, sql: str, path: Path) -> None:
         self.con.execute(
             f"COPY (SELECT * REPLACE (CAST(province AS VARCHAR) AS province) FROM ({compile_sql(sql, 'duckdb')}))"
-            f" TO {_quote_path(path)} (FORMAT parquet, COMPRESSION zstd)"
+            f" TO {quote_path(path)} (FORMAT parquet, COMPRESSION zstd)"
         )
         self.con.execute(
             f"CREATE OR REPLACE VIEW {name} AS SELECT * REPLACE (CAST(province AS INTEGER) AS province)"
-            f" FROM read_parquet({_quote_path(path)})"
+            f" FROM read_parquet({quote_path(path)})"
         )
 
     def close(self) -> None:

@@ -2,8 +2,8 @@
 
 One file per table; the schema is the model's concrete fields (foreign keys as their `<name>_id` column), with
 money and quantities as decimal(max_digits, decimal_places), dates as date32 and timestamps in UTC. Rows are
-streamed from the database in chunks; a province is written into a temporary folder beside the target and
-renamed over it, so a reader never sees a half-written province."""
+streamed from the database in chunks into DuckDB's Parquet writer (write_parquet); a province is written into a
+temporary folder beside the target and renamed over it, so a reader never sees a half-written province."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from django.apps import apps
 from django.db import models
 
 from jicai.core.fields import ScaledDecimalField
+from jicai.national.engines import quote_path
 from jicai.registry.models import Region
 
 CHUNK = 50_000
@@ -119,9 +120,9 @@ def write_parquet(target: Path, schema: pa.Schema, batches: Iterable[pa.RecordBa
     try:
         con.execute("SET threads = 1")
         con.register("export_rows", pa.RecordBatchReader.from_batches(schema, iter(batches)))
-        path = "'" + str(target).replace("'", "''") + "'"
         con.execute(
-            f"COPY (SELECT * FROM export_rows) TO {path} (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {ROW_GROUP})"
+            f"COPY (SELECT * FROM export_rows) TO {quote_path(target)}"
+            f" (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {ROW_GROUP})"
         )
     finally:
         con.close()
