@@ -309,7 +309,8 @@ def _steps(as_of_literal: str) -> list[Step]:
         ),
         # Purchase events of both progress bases: accepted receipts by receipt day ('received'), and
         # non-cancelled order lines by order day ('ordered'). purchased(P, a, b) = Σ qty of the events of
-        # the context's basis with a ≤ on_day ≤ b (× item_factor).
+        # the context's basis with a ≤ on_day ≤ b (× item_factor). Every reader looks at days up to D only, so
+        # later receipts are left out here; the order-day events only when some context counts by order day.
         Step(
             "ev",
             f"""

@@ -20,6 +20,18 @@ def test_busy_scenario_same_answers_as_monitor(mworld, tmp_path, as_of):
         assert {a["type"] for a in alerts} == set(ALERT_TYPES)
 
 
+def test_busy_scenario_counted_by_order_day_same_answers_as_monitor(mworld, tmp_path):
+    """progress_basis = ordered for the province: the order-day purchase events (left out of the events when
+    no context counts by order day) give W, N, U and the abnormal-order history, as `jicai monitor` does."""
+    from jicai.policy.models import PolicyProfile
+
+    build_busy(mworld)
+    by_receipt = assert_same_answers(D(2024, 6, 8), tmp_path / "received", ["duckdb"])
+    PolicyProfile.objects.create(region=mworld.province, values={"progress_basis": "ordered"})
+    by_order = assert_same_answers(D(2024, 6, 8), tmp_path / "ordered", ["duckdb"])
+    assert by_order != by_receipt  # the basis changes what counts (lines ordered but not received)
+
+
 def _national(directory, *args):
     import io
 
