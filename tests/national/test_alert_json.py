@@ -137,24 +137,37 @@ def test_alerts_sorted_by_province_then_monitor_key_and_printed_as_json_dumps():
     assert '"institution": "H\\"3\\\\"' in text and '"institution": "医院"' in text
 
 
-def test_alerts_formatted_in_slices_on_threads_give_the_same_text(monkeypatch):
-    """Slices of 2 rows on 3 threads: one slice needs escaping (formatted by Python), the others not; the text
-    is the one a single slice gives, separators included."""
+def test_escapes_tranches_exact_ratios_and_batches_give_json_dumps_text(monkeypatch):
+    """Control characters, quotes and backslashes escaped as json.dumps does; tranches printed as numbers
+    when all digits; quotients SQL cannot print (exponent form, beyond 64 bits) joined in from Python; and the
+    text is the same whether DuckDB hands the rows over in one batch or in batches of 2."""
     from jicai.national import alert_json
 
     rows = [
-        _alert("910000", "LATE_RECEIPT", f"H{i}", order_id=f"O-{i}", line_no=i, value=str(i))
-        for i in range(5)
+        _alert("910000", "LATE_RECEIPT", f"H{i}", order_id=f"O-{i}", line_no=i, value=str(i)) for i in range(5)
     ] + [
-        _alert("910000", "PROGRESS_LAG", 'H"9\\'),
+        _alert("910000", "PROGRESS_LAG", 'H"9\\\n\x01\x1f'),
         _alert("920000", "PROGRESS_LAG", "医院", value="0.0000001"),
+        _alert("920000", "PROGRESS_LAG", "H7", value="0.00003"),  # 1e-05: Python's exponent form
+        _alert("920000", "PROGRESS_LAG", "H8", value="100000000000000000000"),  # beyond int64
     ]
-    table = pa.Table.from_pylist(rows, schema=SCHEMA)
-    whole = alerts_json(table)
-    monkeypatch.setattr(alert_json, "SLICE_ROWS", 2)
-    monkeypatch.setattr(alert_json.os, "cpu_count", lambda: 3)
-    assert alerts_json(table) == whole
-    assert whole[0] == 7 and len(json.loads(whole[1])) == 7
+    tranches = [None] * 5 + ["2", "007", 'A"b', ""]
+    table = pa.Table.from_pylist(
+        [r | {"tranche": t} for r, t in zip(rows, tranches, strict=True)],
+        schema=SCHEMA.append(pa.field("tranche", pa.string())),
+    )
+    count, text = alerts_json(table)
+    monkeypatch.setattr(alert_json, "BATCH_ROWS", 2)
+    assert alerts_json(table) == (count, text)
+    assert count == 9
+    printed = json.loads(text)
+    assert [a.get("tranche") for a in printed] == [None] * 5 + [2, 'A"b', None, 7]  # 920000: H7, H8, 医院
+    assert printed[5]["institution"] == 'H"9\\\n\x01\x1f'
+    assert '"institution": "H\\"9\\\\\\n\\u0001\\u001f"' in text
+    assert [a["value"] for a in printed[6:]] == [1e-05, 3.333333333333333e19, 0]
+    assert '"value": 1e-05' in text and '"value": 3.333333333333333e+19' in text
+    for alert in printed:  # every alert as json.dumps prints its dict
+        assert json.dumps(alert, ensure_ascii=False) in text
 
 
 def test_no_alerts():
