@@ -238,9 +238,14 @@ def _order_sql() -> str:
     does not depend on the engine's parallel output order. Strings compare bytewise (DuckDB's default)."""
     keys = ["a.province", "a.alert_type"]
     keys += [f"COALESCE(a.{c}, '')" for c in ("institution", "supplier", "item", "product", "order_id")]
-    keys += ["COALESCE(a.line_no, 0)", "COALESCE(CAST(a.tranche AS VARCHAR), '')", "COALESCE(a.agreement_year, 0)"]
     keys += [
-        f"COALESCE(CAST(a.{n}_num AS DOUBLE) / CAST(a.{n}_den AS DOUBLE), -1.0)" for n in RATIO_FIELDS.values()
+        "COALESCE(a.line_no, 0)",
+        "COALESCE(CAST(a.tranche AS VARCHAR), '')",
+        "COALESCE(a.agreement_year, 0)",
+    ]
+    keys += [
+        f"COALESCE(CAST(a.{n}_num AS DOUBLE) / CAST(a.{n}_den AS DOUBLE), -1.0)"
+        for n in RATIO_FIELDS.values()
     ]
     keys += ["COALESCE(a.tier, 0)"]
     return ", ".join(keys)

@@ -330,7 +330,9 @@ def write_rankings(results: Path, target: Path) -> None:
         table = pq.read_table(results / f"ranking_{level}.parquet")
         # Numbers through float() (Arrow's decimal-to-double cast is not always the nearest double).
         columns = {name: table[name].cast(pa.string()).to_pylist() for name in keys}
-        columns |= {name: [None if v is None else float(v) for v in table[name].to_pylist()] for name in MEASURES}
+        columns |= {
+            name: [None if v is None else float(v) for v in table[name].to_pylist()] for name in MEASURES
+        }
         completion = columns["completion"]
         key_texts = list(zip(*(columns[k] for k in keys), strict=True))
         order = sorted(
@@ -342,8 +344,12 @@ def write_rankings(results: Path, target: Path) -> None:
         for j, column in enumerate(("rank", *keys, *MEASURES)):
             sheet.write_string(0, j, "排名" if column == "rank" else HEADERS[column], bold)
         writers = [
-            (j, columns[name], sheet.write_string if name in keys else sheet.write_number,
-             percent if name in PERCENTS else None)
+            (
+                j,
+                columns[name],
+                sheet.write_string if name in keys else sheet.write_number,
+                percent if name in PERCENTS else None,
+            )
             for j, name in enumerate((*keys, *MEASURES), start=1)
         ]
         for row, i in enumerate(order, start=1):  # constant_memory: rows in order, each written whole

@@ -144,7 +144,8 @@ def test_escapes_tranches_exact_ratios_and_batches_give_json_dumps_text(monkeypa
     from jicai.national import alert_json
 
     rows = [
-        _alert("910000", "LATE_RECEIPT", f"H{i}", order_id=f"O-{i}", line_no=i, value=str(i)) for i in range(5)
+        _alert("910000", "LATE_RECEIPT", f"H{i}", order_id=f"O-{i}", line_no=i, value=str(i))
+        for i in range(5)
     ] + [
         _alert("910000", "PROGRESS_LAG", 'H"9\\\n\x01\x1f'),
         _alert("920000", "PROGRESS_LAG", "医院", value="0.0000001"),
