@@ -1,4 +1,4 @@
-"""alert_json: the alerts' JSON text built with Arrow compute is what json.dumps printed of the dicts."""
+"""alert_json: the alerts' JSON text DuckDB builds on the driver is what json.dumps printed of the dicts."""
 
 import json
 from decimal import Decimal as Dec
