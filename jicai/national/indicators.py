@@ -277,6 +277,24 @@ def _steps(as_of_literal: str) -> list[Step]:
         + " FROM pf x WHERE x.agreed_qty > 0 AND x.fw_ready = 1 AND x.purchased_winning * x.fw_days"
         " + x.purchased_winning_window * x.fw_remaining < x.tolerance * x.agreed_qty * x.fw_days",
     ]
+    # The line rules' conditions on a row of lc with its agreed volume and factor (line_cands). Those of
+    # LATE_PAYMENT and ABNORMAL_ORDER compare in doubles with a margin that covers their rounding: they pick a
+    # superset of the lines (decimal products of every line took half of this scan), and the exact rule runs
+    # on the candidates (late_payments: payable > paid; abnormal). A line not paid in full has paid + 0.005 ≤ x
+    # (paid < ROUND(x, 2), paid in cents), tested as paid + 0.0049 ≤ x (x has 4 places: the few more are lines
+    # of value paid + 0.0049, rounded down to paid); 12 × qty × f > agreed × k is tested less a billionth.
+    double = "CAST({} AS DOUBLE)".format
+    receipt_due = f"(x.ordered_on < x.receipt_cut AND {_receipt_due('x', d)})"
+    payment_due = (
+        f"(x.status <> 'cancelled' AND x.accepted_qty > 0 AND x.last_received_on <= {d} AND x.payment_due_on < {d}"
+        f" AND ({double('x.paid_amount')} + 0.0049 <= {double('x.accepted_qty')} * {double('x.unit_price')}"
+        f" OR x.last_paid_on > {d}))"
+    )
+    abnormal_candidate = (
+        "(x.item_id IS NOT NULL AND x.status <> 'cancelled' AND x.ordered_on >= x.s AND x.ordered_on <= x.d"
+        f" AND {double('x.qty')} * 12 * {double('x.factor')}"
+        f" > {double('x.agreed')} * {double('x.k')} * (1 - 1e-9))"
+    )
     return [
         # Every institution with the context of each started batch of its region (and batch 0).
         Step(
@@ -305,6 +323,17 @@ def _steps(as_of_literal: str) -> list[Step]:
                    l.last_delivered_on, COALESCE(g.batch_id, 0) AS batch_id
             FROM order_lines l LEFT JOIN items g ON g.province = l.province AND g.id = l.item_id
             WHERE l.ordered_on <= {d}
+            """,
+        ),
+        # Lines last delivered or paid after D: their running totals count rows after D, so their delivery or
+        # payment rows are read (for these lines only). A table of its own, so that the engines see how few
+        # they are and build the join's hash table on them, not on all the delivery rows.
+        Step(
+            "after_d",
+            f"""
+            SELECT province, line_id, CASE WHEN last_delivered_on > {d} THEN 1 ELSE 0 END AS delivered_after,
+                   CASE WHEN last_paid_on > {d} THEN 1 ELSE 0 END AS paid_after
+            FROM ln WHERE last_delivered_on > {d} OR last_paid_on > {d}
             """,
         ),
         # Purchase events of both progress bases: accepted receipts by receipt day ('received'), and
@@ -442,8 +471,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
                  AND w.product_id = l.product_id AND w.province_id = c.province_id
             LEFT JOIN (SELECT dv.province, dv.line_id, SUM(dv.qty) AS qty FROM deliveries dv
-                       JOIN order_lines o ON o.province = dv.province AND o.id = dv.line_id
-                       WHERE o.last_delivered_on > {d} AND dv.delivered_on <= {d}
+                       JOIN after_d o ON o.province = dv.province AND o.line_id = dv.line_id
+                       WHERE o.delivered_after = 1 AND dv.delivered_on <= {d}
                        GROUP BY dv.province, dv.line_id) dd
                  ON dd.province = l.province AND dd.line_id = l.line_id
             WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s
@@ -487,31 +516,57 @@ def _steps(as_of_literal: str) -> list[Step]:
                  AND c.batch_id = l.batch_id
             """,
         ),
-        # LATE_RECEIPT: delivered before D − receipt_confirm_days more than received (accepted + rejected) by D.
-        # Only lines that can be (monitoring.facts' late_receipt, from the running totals) read their deliveries
-        # and receipts.
+        # The lines a line rule may flag, read from lc in one pass (each of the rules below then reads this
+        # small table, not the 13.5 M lines of a province again), with what they need and a flag per rule:
+        # - receipt_due (LATE_RECEIPT): ordered before the receipt cut and, by the running totals, delivered and
+        #   not received in full by D (monitoring.facts' late_receipt);
+        # - payment_due (LATE_PAYMENT): received by D, past its due date, and not paid in full by its running
+        #   total or last paid after D (monitoring.facts.LATE_PAYMENT_LINE);
+        # - abnormal_candidate (ABNORMAL_ORDER): a line of an item ordered in [S, D] passing the cheap necessary
+        #   condition 12 × qty × f > k × agreed (only facts with an agreed volume are joined: a missing one
+        #   gives agreed 0 all the same).
+        Step(
+            "line_cands",
+            f"""
+            SELECT x.*,
+                   CASE WHEN {receipt_due} THEN 1 ELSE 0 END AS receipt_due,
+                   CASE WHEN {payment_due} THEN 1 ELSE 0 END AS payment_due,
+                   CASE WHEN {abnormal_candidate} THEN 1 ELSE 0 END AS abnormal_candidate
+            FROM (SELECT l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
+                         l.product_id, l.year_id, l.s, l.d, l.ordered_on, l.qty, l.unit_price, l.status,
+                         l.delivered_qty, l.accepted_qty, l.rejected_qty, l.last_received_on, l.payment_due_on,
+                         l.paid_amount, l.last_paid_on, l.receipt_cut, l.receipt_days, l.pay_days, l.basis,
+                         l.abnormal_multiple AS k, COALESCE(pf.agreed_qty, 0) AS agreed, {fac} AS factor
+                  FROM lc l
+                  LEFT JOIN (SELECT province, agreement_year_id, institution_id, item_id, agreed_qty
+                             FROM progress_facts WHERE agreed_qty > 0) pf
+                       ON pf.province = l.province AND pf.agreement_year_id = l.year_id
+                       AND pf.institution_id = l.institution_id AND pf.item_id = l.item_id
+                  LEFT JOIN item_factors f ON {same_product.format(a="l", i="l.item_id")}) x
+            WHERE {receipt_due} OR {payment_due} OR {abnormal_candidate}
+            """,
+        ),
+        # LATE_RECEIPT: delivered before D − receipt_confirm_days more than received (accepted + rejected) by D;
+        # the candidates' deliveries and receipts.
         Step(
             "late_receipts",
             f"""
             SELECT l.*, COALESCE(rc.qty, 0) AS received
             FROM (SELECT l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
                          l.product_id, l.year_id, l.receipt_days, SUM(dv.qty) AS delivered
-                  FROM lc l JOIN deliveries dv ON dv.province = l.province AND dv.line_id = l.line_id
-                  WHERE dv.delivered_on < l.receipt_cut AND l.ordered_on < l.receipt_cut AND {_receipt_due("l", d)}
+                  FROM line_cands l JOIN deliveries dv ON dv.province = l.province AND dv.line_id = l.line_id
+                  WHERE l.receipt_due = 1 AND dv.delivered_on < l.receipt_cut
                   GROUP BY l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
                            l.product_id, l.year_id, l.receipt_days) l
             LEFT JOIN (SELECT r.province, r.line_id, SUM(r.accepted_qty + r.rejected_qty) AS qty FROM receipts r
-                       JOIN order_lines o ON o.province = r.province AND o.id = r.line_id
-                       WHERE r.received_on <= {d} AND {_receipt_due("o", d)} GROUP BY r.province, r.line_id) rc
+                       JOIN line_cands o ON o.province = r.province AND o.line_id = r.line_id
+                       WHERE o.receipt_due = 1 AND r.received_on <= {d} GROUP BY r.province, r.line_id) rc
                  ON rc.province = l.province AND rc.line_id = l.line_id
             WHERE l.delivered > COALESCE(rc.qty, 0)
             """,
         ),
-        # LATE_PAYMENT: received by D, past its due date, its accepted value (to the cent, half up) not paid
-        # by D. What was paid by D is the line's running total unless it was last paid after D; only those
-        # lines read their payments (monitoring.facts.LATE_PAYMENT_LINE). A line paid in full is left out
-        # without rounding its value (paid < ROUND(x, 2) ⇔ paid + 0.005 ≤ x for x ≥ 0 and paid in cents;
-        # rounding every line's value took half the step).
+        # LATE_PAYMENT: received by D, past its due date, its accepted value (to the cent, half up) not paid by
+        # D: the line's running total unless it was last paid after D; only those lines read their payments.
         Step(
             "late_payments",
             f"""
@@ -521,34 +576,22 @@ def _steps(as_of_literal: str) -> list[Step]:
                          l.product_id, l.year_id, l.pay_days, ROUND(l.accepted_qty * l.unit_price, 2) AS payable,
                          CASE WHEN l.last_paid_on IS NULL OR l.last_paid_on <= {d} THEN l.paid_amount
                               ELSE COALESCE(pa.amount, 0) END AS paid
-                  FROM lc l
+                  FROM line_cands l
                   LEFT JOIN (SELECT pa.province, pa.line_id, SUM(pa.amount) AS amount FROM payments pa
-                             JOIN order_lines o ON o.province = pa.province AND o.id = pa.line_id
-                             WHERE o.last_paid_on > {d} AND pa.paid_on <= {d} GROUP BY pa.province, pa.line_id) pa
+                             JOIN line_cands o ON o.province = pa.province AND o.line_id = pa.line_id
+                             WHERE o.payment_due = 1 AND o.last_paid_on > {d} AND pa.paid_on <= {d}
+                             GROUP BY pa.province, pa.line_id) pa
                        ON pa.province = l.province AND pa.line_id = l.line_id
-                  WHERE l.status <> 'cancelled' AND l.accepted_qty > 0 AND l.last_received_on <= {d}
-                    AND l.payment_due_on < {d}
-                    AND (l.paid_amount + 0.005 <= l.accepted_qty * l.unit_price OR l.last_paid_on > {d})) x
+                  WHERE l.payment_due = 1) x
             WHERE x.payable > x.paid
             """,
         ),
-        # ABNORMAL_ORDER candidates: lines of an item ordered in [S, D] passing the cheap necessary condition
-        # (12 × qty × f > k × agreed); the history window of their order day is looked up for these only. Only
-        # facts with an agreed volume are joined (a missing one gives agreed 0 all the same).
         Step(
             "abn_candidates",
-            f"""
-            SELECT l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
-                   l.product_id, l.year_id, l.qty, l.basis, l.abnormal_multiple AS k, COALESCE(pf.agreed_qty, 0) AS agreed,
-                   {fac} AS factor, l.ordered_on
-            FROM lc l
-            LEFT JOIN (SELECT province, agreement_year_id, institution_id, item_id, agreed_qty FROM progress_facts
-                       WHERE agreed_qty > 0) pf
-                 ON pf.province = l.province AND pf.agreement_year_id = l.year_id
-                 AND pf.institution_id = l.institution_id AND pf.item_id = l.item_id
-            LEFT JOIN item_factors f ON {same_product.format(a="l", i="l.item_id")}
-            WHERE l.item_id IS NOT NULL AND l.status <> 'cancelled' AND l.ordered_on >= l.s
-              AND l.ordered_on <= l.d AND l.qty * 12 * {fac} > COALESCE(pf.agreed_qty, 0) * l.abnormal_multiple
+            """
+            SELECT province, line_id, order_id, line_no, institution_id, item_id, supplier_id, product_id, year_id,
+                   qty, basis, k, agreed, factor, ordered_on
+            FROM line_cands WHERE abnormal_candidate = 1
             """,
         ),
         Step(
@@ -1042,6 +1085,7 @@ WORK_STEPS = {
     "ic",
     "supply_winners",
     "ln",
+    "after_d",
     "ev",
     "bought",
     "substitute_events",
@@ -1049,9 +1093,9 @@ WORK_STEPS = {
     "agreed_src",
     "winner_lines",
     "lc",
+    "line_cands",
     "late_receipts",
     "late_payments",
-    "abn_candidates",
     "abnormal",
     "offline",
     "institution_totals",
