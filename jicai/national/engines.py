@@ -75,7 +75,7 @@ class DuckDBEngine:
     def result(self, name: str, sql: str, path: Path) -> None:
         self.con.execute(
             f"COPY (SELECT * REPLACE (CAST(province AS VARCHAR) AS province) FROM ({compile_sql(sql, 'duckdb')}))"
-            f" TO {quote_path(path)} (FORMAT parquet, COMPRESSION zstd)"
+            f" TO {quote_path(path)} (FORMAT parquet, COMPRESSION snappy)"
         )
         self.con.execute(
             f"CREATE OR REPLACE VIEW {name} AS SELECT * REPLACE (CAST(province AS INTEGER) AS province)"

@@ -496,15 +496,19 @@ def _steps(as_of_literal: str) -> list[Step]:
             """,
             "result",
         ),
+        # The progress facts with their context that some progress rule flags (stored once: the seven rules
+        # each read it).
         Step(
             "pf",
             """
-            SELECT f.*, c.year_id, c.elapsed, c.total_days, c.tolerance, c.growth, c.over_mult, c.fw_days,
-                   c.fw_remaining, c.fw_ready
-            FROM progress_facts f
-            JOIN ic c ON c.province = f.province AND c.institution_id = f.institution_id
-                 AND c.batch_id = f.batch_id AND c.year_id = f.agreement_year_id
-            """,
+            SELECT x.* FROM (
+                SELECT f.*, c.year_id, c.elapsed, c.total_days, c.tolerance, c.growth, c.over_mult, c.fw_days,
+                       c.fw_remaining, c.fw_ready
+                FROM progress_facts f
+                JOIN ic c ON c.province = f.province AND c.institution_id = f.institution_id
+                     AND c.batch_id = f.batch_id AND c.year_id = f.agreement_year_id) x
+            WHERE """
+            + " OR ".join(f"({rule.split(' FROM pf x WHERE ', 1)[1]})" for rule in progress_rules),
         ),
         # Line level: the line's own context (its item's batch, batch 0 for lines of no item).
         Step(
@@ -1096,6 +1100,7 @@ WORK_STEPS = {
     "line_cands",
     "late_receipts",
     "late_payments",
+    "pf",
     "abnormal",
     "offline",
     "institution_totals",

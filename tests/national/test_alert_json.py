@@ -32,6 +32,8 @@ def test_ratios_rounded_half_up_to_six_places_and_printed_as_python_does():
             ("0.0000004", "1"),  # rounds to 0: integer 0
             ("1234567.5", "1"),
             ("7", "0.3"),  # 23.3333333… → 23.333333
+            ("999999999.9999994", "1"),  # the largest value printed by SQL: 999999999.999999
+            ("-123456789.1234565", "1"),  # half away from zero: −123456789.123457
             ("100000000000000000000", "3"),  # beyond int64: Python prints float(33333333333333333333.333333)
             (None, "1"),
             ("1", None),
@@ -50,6 +52,8 @@ def test_ratios_rounded_half_up_to_six_places_and_printed_as_python_does():
         "0",
         "1234567.5",
         "23.333333",
+        "999999999.999999",
+        "-123456789.123457",
         "3.333333333333333e+19",
         "null",
         "null",
