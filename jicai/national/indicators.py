@@ -139,6 +139,8 @@ class Step:
     kind: str = "view"
 
 
+# Purchase event kinds (ev.kind, ic.basis_kind): by receipt day, by order day (SPEC §7 progress_basis).
+RECEIVED, ORDERED = 1, 2
 SUPPLY = "(" + ", ".join(f"'{r}'" for r in SUPPLY_ROLES) + ")"
 DEC = "DECIMAL(38, 10)"
 
@@ -299,12 +301,13 @@ def _steps(as_of_literal: str) -> list[Step]:
         # Every institution with the context of each started batch of its region (and batch 0).
         Step(
             "ic",
-            """
+            f"""
             SELECT i.province, i.id AS institution_id, c.region_id, c.batch_id, c.province_id, c.year_id,
-                   c.s, c.d, c.ly_s, c.ly_e, c.sd_e, c.s90, c.grace_cut, c.receipt_cut, c.basis, c.elapsed,
+                   c.s, c.d, c.ly_s, c.ly_e, c.sd_e, c.s90, c.grace_cut, c.receipt_cut, c.elapsed,
                    c.total_days, c.tolerance, c.over_mult, c.floor_rate, c.t1, c.t2, c.t3, c.growth,
                    c.receipt_days, c.pay_days, c.abnormal_multiple, c.fw_s, c.fw_days, c.fw_remaining,
-                   c.fw_ready, c.admission_month, c.admission_check_month, c.quarter, c.quarter_start
+                   c.fw_ready, c.admission_month, c.admission_check_month, c.quarter, c.quarter_start,
+                   CASE c.basis WHEN 'received' THEN {RECEIVED} WHEN 'ordered' THEN {ORDERED} END AS basis_kind
             FROM institutions i JOIN ctx c ON c.province = i.province AND c.region_id = i.region_id
             """,
         ),
@@ -336,19 +339,20 @@ def _steps(as_of_literal: str) -> list[Step]:
             FROM ln WHERE last_delivered_on > {d} OR last_paid_on > {d}
             """,
         ),
-        # Purchase events of both progress bases: accepted receipts by receipt day ('received'), and
-        # non-cancelled order lines by order day ('ordered'). purchased(P, a, b) = Σ qty of the events of
+        # Purchase events of both progress bases: accepted receipts by receipt day (kind RECEIVED), and
+        # non-cancelled order lines by order day (kind ORDERED). purchased(P, a, b) = Σ qty of the events of
         # the context's basis with a ≤ on_day ≤ b (× item_factor). Every reader looks at days up to D only, so
         # later receipts are left out here; the order-day events only when some context counts by order day.
+        # The kind is a number (ic.basis_kind): 13 M strings took an eighth of the step to store.
         Step(
             "ev",
             f"""
-            SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, 'received' AS kind,
+            SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, {RECEIVED} AS kind,
                    r.received_on AS on_day, r.accepted_qty AS qty
             FROM ln l JOIN receipts r ON r.province = l.province AND r.line_id = l.line_id
             WHERE r.received_on <= {d}
             UNION ALL
-            SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, 'ordered', l.ordered_on,
+            SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, {ORDERED}, l.ordered_on,
                    l.qty
             FROM ln l WHERE l.status <> 'cancelled' AND EXISTS (SELECT 1 FROM ctx WHERE ctx.basis = 'ordered')
             """,
@@ -371,7 +375,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                   FROM ev e
                   JOIN ic c ON c.province = e.province AND c.institution_id = e.institution_id
                        AND c.batch_id = e.batch_id
-                  WHERE e.kind = c.basis AND e.on_day >= c.s
+                  WHERE e.kind = c.basis_kind AND e.on_day >= c.s
                   GROUP BY e.province, e.institution_id, e.item_id, e.product_id, c.province_id) e
             JOIN items g ON g.province = e.province AND g.id = e.item_id
             JOIN products p ON p.province = e.province AND p.id = e.product_id
@@ -404,7 +408,7 @@ def _steps(as_of_literal: str) -> list[Step]:
             JOIN ic c ON c.province = e.province AND c.institution_id = e.institution_id
                  AND c.batch_id = e.batch_id
             LEFT JOIN item_factors f ON {same_product.format(a="e", i="e.item_id")}
-            WHERE e.kind = c.basis AND e.on_day >= c.ly_s AND c.s IS NOT NULL
+            WHERE e.kind = c.basis_kind AND e.on_day >= c.ly_s AND c.s IS NOT NULL
             GROUP BY e.province, e.institution_id, e.item_id
             """,
         ),
@@ -514,7 +518,7 @@ def _steps(as_of_literal: str) -> list[Step]:
         Step(
             "lc",
             """
-            SELECT l.*, c.year_id, c.s, c.d, c.basis, c.receipt_cut, c.receipt_days, c.pay_days,
+            SELECT l.*, c.year_id, c.s, c.d, c.basis_kind, c.receipt_cut, c.receipt_days, c.pay_days,
                    c.abnormal_multiple
             FROM ln l JOIN ic c ON c.province = l.province AND c.institution_id = l.institution_id
                  AND c.batch_id = l.batch_id
@@ -539,7 +543,7 @@ def _steps(as_of_literal: str) -> list[Step]:
             FROM (SELECT l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
                          l.product_id, l.year_id, l.s, l.d, l.ordered_on, l.qty, l.unit_price, l.status,
                          l.delivered_qty, l.accepted_qty, l.rejected_qty, l.last_received_on, l.payment_due_on,
-                         l.paid_amount, l.last_paid_on, l.receipt_cut, l.receipt_days, l.pay_days, l.basis,
+                         l.paid_amount, l.last_paid_on, l.receipt_cut, l.receipt_days, l.pay_days, l.basis_kind,
                          l.abnormal_multiple AS k, COALESCE(pf.agreed_qty, 0) AS agreed, {fac} AS factor
                   FROM lc l
                   LEFT JOIN (SELECT province, agreement_year_id, institution_id, item_id, agreed_qty
@@ -594,7 +598,7 @@ def _steps(as_of_literal: str) -> list[Step]:
             "abn_candidates",
             """
             SELECT province, line_id, order_id, line_no, institution_id, item_id, supplier_id, product_id, year_id,
-                   qty, basis, k, agreed, factor, ordered_on
+                   qty, basis_kind, k, agreed, factor, ordered_on
             FROM line_cands WHERE abnormal_candidate = 1
             """,
         ),
@@ -607,7 +611,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                        FROM abn_candidates x
                        JOIN days dy ON dy.on_day = x.ordered_on
                        JOIN ev e ON e.province = x.province AND e.institution_id = x.institution_id
-                            AND e.product_id = x.product_id AND e.kind = x.basis
+                            AND e.product_id = x.product_id AND e.kind = x.basis_kind
                             AND e.on_day >= dy.a AND e.on_day <= dy.b
                        GROUP BY x.province, x.line_id) h
                  ON h.province = x.province AND h.line_id = x.line_id
@@ -667,7 +671,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                              JOIN ic c ON c.province = u.province AND c.institution_id = u.institution_id
                                   AND c.batch_id = mp.batch_id) x
                        JOIN ev e ON e.province = x.province AND e.institution_id = x.institution_id
-                            AND e.product_id = x.product_id AND e.kind = 'received'
+                            AND e.product_id = x.product_id AND e.kind = {RECEIVED}
                             AND e.on_day >= x.s90 AND e.on_day <= x.d
                        GROUP BY x.province, x.institution_id, x.product_id, x.item_id) rv
                  ON rv.province = x.province AND rv.institution_id = x.institution_id
