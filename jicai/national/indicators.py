@@ -334,9 +334,9 @@ def _steps(as_of_literal: str) -> list[Step]:
         Step(
             "after_d",
             f"""
-            SELECT province, line_id, CASE WHEN last_delivered_on > {d} THEN 1 ELSE 0 END AS delivered_after,
+            SELECT province, id AS line_id, CASE WHEN last_delivered_on > {d} THEN 1 ELSE 0 END AS delivered_after,
                    CASE WHEN last_paid_on > {d} THEN 1 ELSE 0 END AS paid_after
-            FROM ln WHERE last_delivered_on > {d} OR last_paid_on > {d}
+            FROM order_lines WHERE ordered_on <= {d} AND (last_delivered_on > {d} OR last_paid_on > {d})
             """,
         ),
         # Purchase events of both progress bases: accepted receipts by receipt day (kind RECEIVED), and
@@ -499,6 +499,46 @@ def _steps(as_of_literal: str) -> list[Step]:
                   HAVING MAX(counted) = 1) x
             """,
             "result",
+        ),
+        # Rankings (province → city → institution), from the facts alone (so they come before the alerts, and
+        # the driver writes rankings.xlsx while the engine finds the alerts): completion of the agreed volumes
+        # (W over the items with an agreed volume / Σ agreed), winning share W / (W + N), delivery rate
+        # Σ delivered / Σ ordered.
+        Step(
+            "institution_totals",
+            """
+            SELECT i.province, i.code AS institution, i.name AS institution_name,
+                   COALESCE(ct.code, pr.code) AS city, COALESCE(ct.name, pr.name) AS city_name,
+                   pr.name AS province_name,
+                   COALESCE(pf.agreed, 0) AS agreed, COALESCE(pf.w_agreed, 0) AS w_agreed,
+                   COALESCE(pf.w, 0) AS w, COALESCE(pf.n, 0) AS n,
+                   COALESCE(df.ordered, 0) AS ordered, COALESCE(df.delivered, 0) AS delivered
+            FROM institutions i
+            JOIN regions r ON r.province = i.province AND r.id = i.region_id
+            JOIN regions pr ON pr.province = i.province AND pr.code = SUBSTRING(r.path, 1, 6)
+            LEFT JOIN regions ct ON ct.province = i.province AND ct.code = SUBSTRING(r.path, 8, 6)
+            LEFT JOIN (SELECT province, institution_id, SUM(agreed_qty) AS agreed,
+                              SUM(CASE WHEN agreed_qty > 0 THEN purchased_winning ELSE 0 END) AS w_agreed,
+                              SUM(purchased_winning) AS w, SUM(purchased_nonwinning) AS n
+                       FROM progress_facts GROUP BY province, institution_id) pf
+                 ON pf.province = i.province AND pf.institution_id = i.id
+            LEFT JOIN (SELECT province, institution_id, SUM(ordered_qty) AS ordered,
+                              SUM(delivered_qty) AS delivered
+                       FROM delivery_facts GROUP BY province, institution_id) df
+                 ON df.province = i.province AND df.institution_id = i.id
+            WHERE pf.institution_id IS NOT NULL OR df.institution_id IS NOT NULL
+            """,
+        ),
+        *(
+            Step(f"ranking_{level}", _ranking_sql(keys), "result")
+            for level, keys in (
+                ("province", ("province", "province_name")),
+                ("city", ("province", "province_name", "city", "city_name")),
+                (
+                    "institution",
+                    ("province", "province_name", "city", "city_name", "institution", "institution_name"),
+                ),
+            )
         ),
         # The progress facts with their context that some progress rule flags (stored once: the seven rules
         # each read it).
@@ -1047,44 +1087,6 @@ def _steps(as_of_literal: str) -> list[Step]:
             + " OR a.item_id IS NULL OR NOT "
             + _superseded(d, "a.province", "a.item_id"),
             "result",
-        ),
-        # Rankings (province → city → institution): completion of the agreed volumes (W over the items with
-        # an agreed volume / Σ agreed), winning share W / (W + N), delivery rate Σ delivered / Σ ordered.
-        Step(
-            "institution_totals",
-            """
-            SELECT i.province, i.code AS institution, i.name AS institution_name,
-                   COALESCE(ct.code, pr.code) AS city, COALESCE(ct.name, pr.name) AS city_name,
-                   pr.name AS province_name,
-                   COALESCE(pf.agreed, 0) AS agreed, COALESCE(pf.w_agreed, 0) AS w_agreed,
-                   COALESCE(pf.w, 0) AS w, COALESCE(pf.n, 0) AS n,
-                   COALESCE(df.ordered, 0) AS ordered, COALESCE(df.delivered, 0) AS delivered
-            FROM institutions i
-            JOIN regions r ON r.province = i.province AND r.id = i.region_id
-            JOIN regions pr ON pr.province = i.province AND pr.code = SUBSTRING(r.path, 1, 6)
-            LEFT JOIN regions ct ON ct.province = i.province AND ct.code = SUBSTRING(r.path, 8, 6)
-            LEFT JOIN (SELECT province, institution_id, SUM(agreed_qty) AS agreed,
-                              SUM(CASE WHEN agreed_qty > 0 THEN purchased_winning ELSE 0 END) AS w_agreed,
-                              SUM(purchased_winning) AS w, SUM(purchased_nonwinning) AS n
-                       FROM progress_facts GROUP BY province, institution_id) pf
-                 ON pf.province = i.province AND pf.institution_id = i.id
-            LEFT JOIN (SELECT province, institution_id, SUM(ordered_qty) AS ordered,
-                              SUM(delivered_qty) AS delivered
-                       FROM delivery_facts GROUP BY province, institution_id) df
-                 ON df.province = i.province AND df.institution_id = i.id
-            WHERE pf.institution_id IS NOT NULL OR df.institution_id IS NOT NULL
-            """,
-        ),
-        *(
-            Step(f"ranking_{level}", _ranking_sql(keys), "result")
-            for level, keys in (
-                ("province", ("province", "province_name")),
-                ("city", ("province", "province_name", "city", "city_name")),
-                (
-                    "institution",
-                    ("province", "province_name", "city", "city_name", "institution", "institution_name"),
-                ),
-            )
         ),
     ]
 

@@ -241,18 +241,22 @@ def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path
             engine.register_parquet(table, files[table], columns)
         engine.register_table("ctx", ctx)
         engine.register_table("days", build_days(ctx, as_of))
-        for step in indicators.steps(f"CAST('{as_of.isoformat()}' AS DATE)"):
-            say(f"{engine_name}: {step.name}")
-            if step.kind == "result":
-                engine.result(step.name, step.sql, tmp / f"{step.name}.parquet")
-            elif step.kind == "work":
-                engine.work(step.name, step.sql, tmp / "work" / f"{step.name}.parquet")
-            else:
-                engine.view(step.name, step.sql)
-        # The workbook is written (Python, under the GIL) while Arrow formats the alerts (its kernels let go
-        # of the GIL): together they take about as long as the longer one.
+        rankings = {f"ranking_{level}" for level, _title, _keys in RANKING_SHEETS}
+        # The workbook is written (Python, under the GIL) as soon as the rankings are there, while the engine
+        # (which lets go of the GIL) finds the alerts: written after them, it waited for the alerts' text.
         with ThreadPoolExecutor(1) as pool:
-            workbook = pool.submit(write_rankings, tmp, tmp / "rankings.xlsx")
+            workbook = None
+            for step in indicators.steps(f"CAST('{as_of.isoformat()}' AS DATE)"):
+                say(f"{engine_name}: {step.name}")
+                if step.kind == "result":
+                    engine.result(step.name, step.sql, tmp / f"{step.name}.parquet")
+                elif step.kind == "work":
+                    engine.work(step.name, step.sql, tmp / "work" / f"{step.name}.parquet")
+                else:
+                    engine.view(step.name, step.sql)
+                rankings.discard(step.name)
+                if not rankings and workbook is None:
+                    workbook = pool.submit(write_rankings, tmp, tmp / "rankings.xlsx")
             alert_count, alerts = alerts_json(pq.read_table(tmp / "alerts.parquet"))
             workbook.result()
         engine.close()
