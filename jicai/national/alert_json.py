@@ -284,13 +284,11 @@ def alerts_json(table: pa.Table) -> tuple[int, str]:
         ).to_arrow_table(BATCH_ROWS)
     finally:
         con.close()
-    text = bytearray(b"[")
-    for chunk in rows["t"].chunks:
-        chunk = chunk.cast(pa.large_string()) if pa.types.is_string(chunk.type) else chunk
-        offsets = pa.Array.from_buffers(
-            pa.int64(), len(chunk) + 1, [None, chunk.buffers()[1]], offset=chunk.offset
-        )
-        text += memoryview(chunk.buffers()[2])[offsets[0].as_py() : offsets[-1].as_py()]
-    text += b"]"
-    del text[1:3]  # the first row's separator
-    return rows.num_rows, text.decode()
+    parts = ["["]
+    for chunk in (c for c in rows["t"].chunks if len(c)):
+        width = pa.int64() if pa.types.is_large_string(chunk.type) else pa.int32()
+        offsets = pa.Array.from_buffers(width, len(chunk) + 1, [None, chunk.buffers()[1]], offset=chunk.offset)
+        start = offsets[0].as_py() + (2 if len(parts) == 1 else 0)  # without the first row's separator
+        parts.append(str(memoryview(chunk.buffers()[2])[start : offsets[-1].as_py()], "utf-8"))
+    parts.append("]")
+    return rows.num_rows, "".join(parts)

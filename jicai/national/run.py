@@ -257,10 +257,13 @@ def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path
                 rankings.discard(step.name)
                 if not rankings and workbook is None:
                     workbook = pool.submit(write_rankings, tmp, tmp / "rankings.xlsx")
+            # The engine is done: it frees its memory (a province's stored steps: gigabytes) on the worker
+            # while the alerts are formatted here.
+            closed = pool.submit(engine.close)
+            engine = None
             alert_count, alerts = alerts_json(pq.read_table(tmp / "alerts.parquet"))
             workbook.result()
-        engine.close()
-        engine = None
+            closed.result()
         shutil.rmtree(tmp / "work", ignore_errors=True)
         if output.exists():
             old = output.parent / f".{output.name}-old-{os.getpid()}"
