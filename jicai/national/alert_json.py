@@ -287,7 +287,9 @@ def alerts_json(table: pa.Table) -> tuple[int, str]:
     parts = ["["]
     for chunk in (c for c in rows["t"].chunks if len(c)):
         width = pa.int64() if pa.types.is_large_string(chunk.type) else pa.int32()
-        offsets = pa.Array.from_buffers(width, len(chunk) + 1, [None, chunk.buffers()[1]], offset=chunk.offset)
+        offsets = pa.Array.from_buffers(
+            width, len(chunk) + 1, [None, chunk.buffers()[1]], offset=chunk.offset
+        )
         start = offsets[0].as_py() + (2 if len(parts) == 1 else 0)  # without the first row's separator
         parts.append(str(memoryview(chunk.buffers()[2])[start : offsets[-1].as_py()], "utf-8"))
     parts.append("]")

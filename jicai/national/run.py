@@ -29,7 +29,7 @@ from jicai.monitoring.evaluate import _number
 from jicai.monitoring.facts import NO_BATCH, _context, agreement_year_for, one_year_before
 from jicai.national import indicators
 from jicai.national.alert_json import alerts_json
-from jicai.national.engines import make_engine
+from jicai.national.engines import compile_sql, make_engine
 from jicai.prescribing.rule import quarter_of
 from jicai.trade import rules as trade_rules
 
@@ -244,9 +244,11 @@ def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path
         rankings = {f"ranking_{level}" for level, _title, _keys in RANKING_SHEETS}
         # The workbook is written (Python, under the GIL) as soon as the rankings are there, while the engine
         # (which lets go of the GIL) finds the alerts: written after them, it waited for the alerts' text.
+        steps = indicators.steps(f"CAST('{as_of.isoformat()}' AS DATE)")
         with ThreadPoolExecutor(1) as pool:
+            pool.submit(lambda: [compile_sql(step.sql, engine.dialect) for step in steps])
             workbook = None
-            for step in indicators.steps(f"CAST('{as_of.isoformat()}' AS DATE)"):
+            for step in steps:
                 say(f"{engine_name}: {step.name}")
                 if step.kind == "result":
                     engine.result(step.name, step.sql, tmp / f"{step.name}.parquet")
