@@ -30,9 +30,9 @@ STRING_FIELDS = {
     "product": "product",
     "order_id": "order_id",
 }
-INT_FIELDS = {"line_no": "line_no"}
-RATIO_FIELDS = {"value": "value", "threshold": "threshold"}
-TAIL_INT_FIELDS = {"tier": "tier", "agreement_year": "agreement_year"}
+# Then these keys, each from the column of its name: line_no (an integer), value and threshold (quotients of
+# the columns `<key>_num` and `<key>_den`), tier and agreement_year (integers).
+RATIOS = ("value", "threshold")
 # Rows per Arrow batch of the formatted texts (each batch's text buffer is copied into the result once).
 BATCH_ROWS = 1_000_000
 SCALE = 10**6  # an Alert's value and threshold have 6 decimal places
@@ -137,9 +137,10 @@ def _unscaled(table: pa.Table, name: str) -> tuple[pa.Array, pa.Array]:
     return int64(num), int64(den)
 
 
-def _prepared(table: pa.Table) -> pa.Table:
-    """The alerts with the unscaled value and threshold (`value_n`, …) and a tranche column."""
-    for name in RATIO_FIELDS.values():
+def _prepared(table: pa.Table, names=RATIOS) -> pa.Table:
+    """The alerts with the unscaled numerators and denominators of the ratios `names` (`value_n`, …) and a
+    tranche column."""
+    for name in names:
         n, d = _unscaled(table, name)
         table = table.append_column(f"{name}_n", n).append_column(f"{name}_d", d)
     if "tranche" not in table.column_names:
@@ -209,8 +210,8 @@ def _quotients_view(con, table: pa.Table, names) -> None:
 
 def ratio_text(num, den) -> pa.Array:
     """JSON text of run.alert_number(num, den) for two decimal columns ("null" for a null), in their order."""
-    table = pa.table({"value_num": num, "value_den": den, "threshold_num": num, "threshold_den": den})
-    table = _prepared(table).append_column("rn", pa.array(range(len(num)), pa.int64()))
+    table = _prepared(pa.table({"value_num": num, "value_den": den}), ("value",))
+    table = table.append_column("rn", pa.array(range(len(num)), pa.int64()))
     con = _connect()
     try:
         con.register("alerts_in", table)
@@ -247,10 +248,7 @@ def _order_sql() -> str:
         "COALESCE(CAST(a.tranche AS VARCHAR), '')",
         "COALESCE(a.agreement_year, 0)",
     ]
-    keys += [
-        f"COALESCE(CAST(a.{n}_num AS DOUBLE) / CAST(a.{n}_den AS DOUBLE), -1.0)"
-        for n in RATIO_FIELDS.values()
-    ]
+    keys += [f"COALESCE(CAST(a.{n}_num AS DOUBLE) / CAST(a.{n}_den AS DOUBLE), -1.0)" for n in RATIOS]
     keys += ["COALESCE(a.tier, 0)"]
     return ", ".join(keys)
 
@@ -263,18 +261,17 @@ def alerts_json(table: pa.Table) -> tuple[int, str]:
         return 0, "[]"
     con = _connect()
     try:
-        names = tuple(RATIO_FIELDS.values())
         table = _prepared(table)
         con.register("alerts_in", table)
-        _quotients_view(con, table, names)
-        joins = _slow_ratios(con, names)
+        _quotients_view(con, table, RATIOS)
+        joins = _slow_ratios(con, RATIOS)
         fields = [
             (key, _string_sql(f"a.{c}", needs_escape(table[c]), empty_is_null=key == "order_id"))
             for key, c in STRING_FIELDS.items()
         ]
-        fields += [(key, _int_sql(f"a.{c}")) for key, c in INT_FIELDS.items()]
-        fields += [(key, _ratio_text_sql(c, bool(joins))) for key, c in RATIO_FIELDS.items()]
-        fields += [(key, _int_sql(f"a.{c}")) for key, c in TAIL_INT_FIELDS.items()]
+        fields += [("line_no", _int_sql("a.line_no"))]
+        fields += [(key, _ratio_text_sql(key, bool(joins))) for key in RATIOS]
+        fields += [(key, _int_sql(f"a.{key}")) for key in ("tier", "agreement_year")]
         parts = []
         for i, (key, value) in enumerate(fields):
             parts += [_literal((", {" if i == 0 else ", ") + f'"{key}": '), value]

@@ -215,69 +215,84 @@ def _steps(as_of_literal: str) -> list[Step]:
     d = as_of_literal
     fac = "COALESCE(f.factor, 1)"
     same_product = "f.province = {a}.province AND f.item_id = {i} AND f.product_id = {a}.product_id"
+    # The progress rules: each alert's select list over the flagged facts `pf x`, and its condition.
     progress_rules = [
-        _item_alert(
-            "PROGRESS_LAG",
-            "x.purchased_winning",
-            "x.agreed_qty",
-            "x.elapsed * x.tolerance",
-            "x.total_days",
-        )
-        + " FROM pf x WHERE x.agreed_qty > 0"
-        " AND x.purchased_winning * x.total_days < x.tolerance * x.elapsed * x.agreed_qty",
-        _item_alert(
-            "NONWINNING_EXCEEDS_WINNING",
-            "x.purchased_nonwinning",
-            "1",
-            "x.purchased_winning",
-            "1",
-        )
-        + " FROM pf x WHERE x.purchased_nonwinning > x.purchased_winning",
-        _item_alert(
-            "SUBSTITUTE_EXCEEDS_LAST_YEAR",
-            "x.purchased_substitute",
-            "1",
-            "x.substitute_last_year",
-            "1",
-        )
-        + " FROM pf x WHERE x.purchased_substitute > x.substitute_last_year",
-        _item_alert(
-            "SUBSTITUTE_GROWTH",
-            "x.purchased_substitute",
-            "1",
-            "(1 + x.growth) * x.substitute_same_days_last_year",
-            "1",
-        )
-        + " FROM pf x WHERE x.purchased_substitute > (1 + x.growth) * x.substitute_same_days_last_year",
-        _item_alert(
-            "OVER_PURCHASE",
-            "x.purchased_winning",
-            "1",
-            "x.over_mult * x.agreed_qty",
-            "1",
-        )
-        + " FROM pf x WHERE x.agreed_qty > 0 AND x.purchased_winning > x.over_mult * x.agreed_qty",
-        _item_alert(
-            "UNREPORTED_PURCHASE",
-            "x.purchased_winning + x.purchased_nonwinning + x.purchased_substitute",
-            "1",
-            "0",
-            "1",
-        )
-        + " FROM pf x WHERE (x.reported_qty IS NULL OR x.reported_qty = 0)"
-        " AND x.purchased_winning + x.purchased_nonwinning + x.purchased_substitute > 0",
+        (
+            _item_alert(
+                "PROGRESS_LAG",
+                "x.purchased_winning",
+                "x.agreed_qty",
+                "x.elapsed * x.tolerance",
+                "x.total_days",
+            ),
+            "x.agreed_qty > 0"
+            " AND x.purchased_winning * x.total_days < x.tolerance * x.elapsed * x.agreed_qty",
+        ),
+        (
+            _item_alert(
+                "NONWINNING_EXCEEDS_WINNING",
+                "x.purchased_nonwinning",
+                "1",
+                "x.purchased_winning",
+                "1",
+            ),
+            "x.purchased_nonwinning > x.purchased_winning",
+        ),
+        (
+            _item_alert(
+                "SUBSTITUTE_EXCEEDS_LAST_YEAR",
+                "x.purchased_substitute",
+                "1",
+                "x.substitute_last_year",
+                "1",
+            ),
+            "x.purchased_substitute > x.substitute_last_year",
+        ),
+        (
+            _item_alert(
+                "SUBSTITUTE_GROWTH",
+                "x.purchased_substitute",
+                "1",
+                "(1 + x.growth) * x.substitute_same_days_last_year",
+                "1",
+            ),
+            "x.purchased_substitute > (1 + x.growth) * x.substitute_same_days_last_year",
+        ),
+        (
+            _item_alert(
+                "OVER_PURCHASE",
+                "x.purchased_winning",
+                "1",
+                "x.over_mult * x.agreed_qty",
+                "1",
+            ),
+            "x.agreed_qty > 0 AND x.purchased_winning > x.over_mult * x.agreed_qty",
+        ),
+        (
+            _item_alert(
+                "UNREPORTED_PURCHASE",
+                "x.purchased_winning + x.purchased_nonwinning + x.purchased_substitute",
+                "1",
+                "0",
+                "1",
+            ),
+            "(x.reported_qty IS NULL OR x.reported_qty = 0)"
+            " AND x.purchased_winning + x.purchased_nonwinning + x.purchased_substitute > 0",
+        ),
         # SPEC §13 (policy.rules.forecast_shortfall): projected W at E = W + window W / window days × (E − D)
         # below agreed × tolerance, once D ≥ S + window; cross-multiplied by the window days. Value: the
         # projected completion; threshold: progress_tolerance.
-        _item_alert(
-            "FORECAST_SHORTFALL",
-            "x.purchased_winning * x.fw_days + x.purchased_winning_window * x.fw_remaining",
-            "x.fw_days * x.agreed_qty",
-            "x.tolerance",
-            "1",
-        )
-        + " FROM pf x WHERE x.agreed_qty > 0 AND x.fw_ready = 1 AND x.purchased_winning * x.fw_days"
-        " + x.purchased_winning_window * x.fw_remaining < x.tolerance * x.agreed_qty * x.fw_days",
+        (
+            _item_alert(
+                "FORECAST_SHORTFALL",
+                "x.purchased_winning * x.fw_days + x.purchased_winning_window * x.fw_remaining",
+                "x.fw_days * x.agreed_qty",
+                "x.tolerance",
+                "1",
+            ),
+            "x.agreed_qty > 0 AND x.fw_ready = 1 AND x.purchased_winning * x.fw_days"
+            " + x.purchased_winning_window * x.fw_remaining < x.tolerance * x.agreed_qty * x.fw_days",
+        ),
     ]
     # The line rules' conditions on a row of lc with its agreed volume and factor (line_cands). Those of
     # LATE_PAYMENT and ABNORMAL_ORDER compare in doubles with a margin that covers their rounding: they pick a
@@ -328,16 +343,12 @@ def _steps(as_of_literal: str) -> list[Step]:
             WHERE l.ordered_on <= {d}
             """,
         ),
-        # Lines last delivered or paid after D: their running totals count rows after D, so their delivery or
-        # payment rows are read (for these lines only). A table of its own, so that the engines see how few
-        # they are and build the join's hash table on them, not on all the delivery rows.
+        # Lines last delivered after D: their running totals count deliveries after D, so their delivery rows
+        # are read (for these lines only). A table of its own, so that the engines see how few they are and
+        # build the join's hash table on them, not on all the delivery rows.
         Step(
-            "after_d",
-            f"""
-            SELECT province, id AS line_id, CASE WHEN last_delivered_on > {d} THEN 1 ELSE 0 END AS delivered_after,
-                   CASE WHEN last_paid_on > {d} THEN 1 ELSE 0 END AS paid_after
-            FROM order_lines WHERE ordered_on <= {d} AND (last_delivered_on > {d} OR last_paid_on > {d})
-            """,
+            "delivered_after_d",
+            f"SELECT province, id AS line_id FROM order_lines WHERE ordered_on <= {d} AND last_delivered_on > {d}",
         ),
         # Purchase events of both progress bases: accepted receipts by receipt day (kind RECEIVED), and
         # non-cancelled order lines by order day (kind ORDERED). purchased(P, a, b) = Σ qty of the events of
@@ -475,8 +486,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
                  AND w.product_id = l.product_id AND w.province_id = c.province_id
             LEFT JOIN (SELECT dv.province, dv.line_id, SUM(dv.qty) AS qty FROM deliveries dv
-                       JOIN after_d o ON o.province = dv.province AND o.line_id = dv.line_id
-                       WHERE o.delivered_after = 1 AND dv.delivered_on <= {d}
+                       JOIN delivered_after_d o ON o.province = dv.province AND o.line_id = dv.line_id
+                       WHERE dv.delivered_on <= {d}
                        GROUP BY dv.province, dv.line_id) dd
                  ON dd.province = l.province AND dd.line_id = l.line_id
             WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s
@@ -552,7 +563,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                 JOIN ic c ON c.province = f.province AND c.institution_id = f.institution_id
                      AND c.batch_id = f.batch_id AND c.year_id = f.agreement_year_id) x
             WHERE """
-            + " OR ".join(f"({rule.split(' FROM pf x WHERE ', 1)[1]})" for rule in progress_rules),
+            + " OR ".join(f"({condition})" for _alert_sql, condition in progress_rules),
         ),
         # Line level: the line's own context (its item's batch, batch 0 for lines of no item).
         Step(
@@ -831,7 +842,7 @@ def _steps(as_of_literal: str) -> list[Step]:
         Step(
             "alert_rows",
             " UNION ALL ".join(
-                progress_rules
+                [f"{alert_sql} FROM pf x WHERE {condition}" for alert_sql, condition in progress_rules]
                 + [
                     _supplier_alert(
                         "LOW_DELIVERY_RATE",
@@ -1095,7 +1106,7 @@ WORK_STEPS = {
     "ic",
     "supply_winners",
     "ln",
-    "after_d",
+    "delivered_after_d",
     "ev",
     "bought",
     "substitute_events",
