@@ -8,11 +8,10 @@ relabelling one exported province, on DuckDB and on Spark `local[1]`/`local[2]`,
 DIR is a `jicai export` folder holding DIR/<province>/ (e.g. the province demo: `jicai export /work/natbench
 --region 370000`; the small demo for a quick check). The province is copied max(K) times into WORK under new
 province codes 910000, 920000, … (prefixes no real province uses), rewriting every column that carries the
-province code or the region path: regions.code, regions.path, the province's name (so rankings tell the
-copies apart) and institutions.code (H + region code + serial). Companies' and products' codes are national
-(the same company and product in every province) and ids are per-province (every join of the definition
-matches on province too), so they stay. Every file is copied, not linked, so K provinces are K times the
-bytes on disk and in the page cache, as real provinces would be. WORK/k<K>/ holds links to the first K.
+province code or the region path (jicai.national.relabel). Companies' and products' codes are national
+(the same company and product in every province) and ids are per province (the engines make each key
+unique across provinces, engines.py), so they stay. Every file is copied, not linked, so K provinces are K
+times the bytes on disk and in the page cache, as real provinces would be. WORK/k<K>/ holds links to the first K.
 
 Each measurement runs in its own process (Spark allows one master per process): `run_national(WORK/k<K>,
 D, engine)` timed as a whole, from checking the input files to the renamed result folder with alerts and
@@ -44,9 +43,9 @@ import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from jicai.national.relabel import relabel
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 10
@@ -60,45 +59,6 @@ def emit(**fields) -> None:
 
 def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def _relabel_column(table: pa.Table, name: str, pattern: str, replacement: str) -> pa.Table:
-    column = pc.replace_substring_regex(table.column(name), pattern=pattern, replacement=replacement)
-    return table.set_column(table.schema.get_field_index(name), table.schema.field(name), column)
-
-
-def relabel(source: Path, target: Path, old: str, new: str) -> None:
-    """Copy province folder `source` (code `old`) to `target` as province `new`: the same two-digit prefix
-    is swapped in every region code, path segment and institution code; the province's name gets the code."""
-    tmp = target.with_name(f".{target.name}-tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    a, b = old[:2], new[:2]
-    for path in sorted(source.glob("*.parquet")):
-        if path.name == "regions.parquet":
-            table = pq.read_table(path)
-            table = _relabel_column(table, "code", f"^{a}", b)
-            table = _relabel_column(table, "path", f"(^|/){a}", rf"\1{b}")
-            names = [
-                f"{n}（{new}）" if code == new else n
-                for n, code in zip(
-                    table.column("name").to_pylist(), table.column("code").to_pylist(), strict=True
-                )
-            ]
-            table = table.set_column(
-                table.schema.get_field_index("name"), table.schema.field("name"), pa.array(names, pa.string())
-            )
-            bad = [c for c in table.column("code").to_pylist() if not c.startswith(b)]
-            if bad or new not in table.column("code").to_pylist():
-                raise SystemExit(f"{path}: region codes not all under {old}: {bad[:5]}")
-            pq.write_table(table, tmp / path.name, compression="zstd")
-        elif path.name == "institutions.parquet":
-            table = _relabel_column(pq.read_table(path), "code", f"^([A-Z]*){a}", rf"\1{b}")
-            pq.write_table(table, tmp / path.name, compression="zstd")
-        else:
-            shutil.copyfile(path, tmp / path.name)
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
 
 
 def prepare(source: Path, work: Path, ks: list[int]) -> dict[int, Path]:

@@ -6,9 +6,13 @@ An engine registers the exported Parquet files (with a `province` column per fol
 Python made, defines views, and writes results as Parquet into the run's folder; the driver never collects
 a fact, it reads the written alerts and rankings back with pyarrow.
 
-Inside the engines `province` is an integer (the folder's six-digit code as a number): every join matches on
-it, and an integer key measured 16 % less CPU for a province's run on DuckDB than the code as text (bench/
-RESULTS.md, session 14). Result files carry it as the text code again, and are read back as the integer."""
+Inside the engines `province` is an integer (the folder's six-digit code as a number), and every key (an
+integer column named `id` or `*_id`) carries its province: ids are unique only within a province's database,
+so a key is the province code × 2⁴⁰ + the id (run.check_inputs makes sure every id is below 2⁴⁰), and the joins
+of indicators.py match on the key alone: a second join key (the province) cost DuckDB's hash joins about a fifth
+of their time (bench/RESULTS.md, session 15). The value 0 is no id (the batch of `ctx`'s rows for lines of no
+item, monitoring.facts.NO_BATCH) and stays 0. Result files carry the province as the text code and the ids of
+its database again, and are read back encoded."""
 
 from __future__ import annotations
 
@@ -17,9 +21,30 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlglot
 
 READ_DIALECT = "duckdb"
+KEY_SHIFT = 1 << 40
+
+
+def is_key(name: str, integer: bool) -> bool:
+    return integer and (name == "id" or name.endswith("_id"))
+
+
+def encode_keys(table: pa.Table) -> pa.Table:
+    """A small table built on the driver with its keys encoded as in the files (0 stays 0)."""
+    if "province" not in table.schema.names:
+        return table
+    import pyarrow.compute as pc
+
+    offset = pc.multiply(table["province"].cast(pa.int64()), KEY_SHIFT)
+    for i, field in enumerate(table.schema):
+        if is_key(field.name, pa.types.is_integer(field.type)):
+            column = table[field.name].cast(pa.int64())
+            encoded = pc.if_else(pc.equal(column, 0), column, pc.add(column, offset))
+            table = table.set_column(i, pa.field(field.name, pa.int64()), encoded)
+    return table
 
 
 @functools.lru_cache(maxsize=256)
@@ -50,15 +75,22 @@ class DuckDBEngine:
         self.con.execute("SET preserve_insertion_order = false")
 
     def register_parquet(self, name: str, files: dict[str, Path], columns: tuple[str, ...]) -> None:
-        cols = ", ".join(f'"{c}"' for c in columns)
-        parts = [
-            f"SELECT CAST({int(province)} AS INTEGER) AS province, {cols} FROM read_parquet({quote_path(path)})"
-            for province, path in sorted(files.items())
-        ]
+        parts = []
+        for province, path in sorted(files.items()):
+            schema = pq.read_schema(path)
+            cols = ", ".join(
+                f'"{c}" + {int(province) * KEY_SHIFT} AS "{c}"'
+                if is_key(c, pa.types.is_integer(schema.field(c).type))
+                else f'"{c}"'
+                for c in columns
+            )
+            parts.append(
+                f"SELECT CAST({int(province)} AS INTEGER) AS province, {cols} FROM read_parquet({quote_path(path)})"
+            )
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS " + " UNION ALL ".join(parts))
 
     def register_table(self, name: str, table: pa.Table) -> None:
-        self.con.register(f"{name}_arrow", table)
+        self.con.register(f"{name}_arrow", encode_keys(table))
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
         self.con.unregister(f"{name}_arrow")
 
@@ -77,13 +109,25 @@ class DuckDBEngine:
             return
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {compile_sql(sql, self.dialect)}")
 
+    INTEGERS = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"})
+
     def result(self, name: str, sql: str, path: Path) -> None:
+        query = compile_sql(sql, self.dialect)
+        keys = [
+            column
+            for column, type_, *_rest in self.con.execute(f"DESCRIBE {query}").fetchall()
+            if is_key(column, type_ in self.INTEGERS)
+        ]
+        decoded = "".join(f", {k} % {KEY_SHIFT} AS {k}" for k in keys)
         self.con.execute(
-            f"COPY (SELECT * REPLACE (CAST(province AS VARCHAR) AS province) FROM ({compile_sql(sql, self.dialect)}))"
+            f"COPY (SELECT * REPLACE (CAST(province AS VARCHAR) AS province{decoded}) FROM ({query}))"
             f" TO {quote_path(path)} (FORMAT parquet, COMPRESSION snappy)"
         )
+        encoded = "".join(
+            f", CASE WHEN {k} = 0 THEN 0 ELSE {k} + CAST(province AS BIGINT) * {KEY_SHIFT} END AS {k}" for k in keys
+        )
         self.con.execute(
-            f"CREATE OR REPLACE VIEW {name} AS SELECT * REPLACE (CAST(province AS INTEGER) AS province)"
+            f"CREATE OR REPLACE VIEW {name} AS SELECT * REPLACE (CAST(province AS INTEGER) AS province{encoded})"
             f" FROM read_parquet({quote_path(path)})"
         )
 
@@ -135,19 +179,26 @@ class SparkEngine:
 
     def register_parquet(self, name: str, files: dict[str, Path], columns: tuple[str, ...]) -> None:
         from pyspark.sql import functions as F
+        from pyspark.sql.types import IntegralType
 
         frame = None
         for province, path in sorted(files.items()):
-            part = (
-                self.spark.read.parquet(str(path))
-                .select(*columns)
-                .withColumn("province", F.lit(int(province)).cast("int"))
+            part = self.spark.read.parquet(str(path)).select(*columns)
+            part = part.select(
+                F.lit(int(province)).cast("int").alias("province"),
+                *(
+                    (F.col(f.name) + F.lit(int(province) * KEY_SHIFT)).alias(f.name)
+                    if is_key(f.name, isinstance(f.dataType, IntegralType))
+                    else F.col(f.name)
+                    for f in part.schema
+                ),
             )
             frame = part if frame is None else frame.unionByName(part)
         self._temp_view(frame, name)
 
     def register_table(self, name: str, table: pa.Table) -> None:
         # Small tables only (contexts, days): built on the driver by design.
+        table = encode_keys(table)
         self._temp_view(
             self.spark.createDataFrame(table.to_pylist(), schema=_spark_schema(table.schema)), name
         )
@@ -163,13 +214,24 @@ class SparkEngine:
 
     def result(self, name: str, sql: str, path: Path) -> None:
         from pyspark.sql import functions as F
+        from pyspark.sql.types import IntegralType
 
-        frame = self.spark.sql(compile_sql(sql, self.dialect)).withColumn(
-            "province", F.col("province").cast("string")
+        frame = self.spark.sql(compile_sql(sql, self.dialect))
+        keys = [f.name for f in frame.schema if is_key(f.name, isinstance(f.dataType, IntegralType))]
+        frame = frame.withColumns(
+            {"province": F.col("province").cast("string"), **{k: F.col(k) % KEY_SHIFT for k in keys}}
         )
         frame.write.mode("overwrite").parquet(str(path))
+        stored = self.spark.read.parquet(str(path))
+        offset = F.col("province").cast("long") * KEY_SHIFT
         self._temp_view(
-            self.spark.read.parquet(str(path)).withColumn("province", F.col("province").cast("int")), name
+            stored.withColumns(
+                {
+                    **{k: F.when(F.col(k) == 0, F.col(k)).otherwise(F.col(k) + offset) for k in keys},
+                    "province": F.col("province").cast("int"),
+                }
+            ),
+            name,
         )
 
     def _temp_view(self, frame, name: str) -> None:

@@ -86,9 +86,9 @@ INPUT_COLUMNS = {
 
 # SPEC §15: from the national start of a confirmed overlap the provincial item has no progress facts and no
 # item-level alerts; the findings about lines already placed stay (monitoring.facts.LINE_FINDINGS_OF_SUPERSEDED).
-def _superseded(d: str, province: str, item: str) -> str:
+def _superseded(d: str, item: str) -> str:
     return (
-        f"EXISTS (SELECT 1 FROM batch_overlaps ov WHERE ov.province = {province} AND ov.provincial_item_id = {item}"
+        f"EXISTS (SELECT 1 FROM batch_overlaps ov WHERE ov.provincial_item_id = {item}"
         f" AND ov.confirmed_at IS NOT NULL AND ov.applies_from <= {d})"
     )
 
@@ -214,7 +214,7 @@ def steps(as_of_literal: str) -> list[Step]:
 def _steps(as_of_literal: str) -> list[Step]:
     d = as_of_literal
     fac = "COALESCE(f.factor, 1)"
-    same_product = "f.province = {a}.province AND f.item_id = {i} AND f.product_id = {a}.product_id"
+    same_product = "f.item_id = {i} AND f.product_id = {a}.product_id"
     # The progress rules: each alert's select list over the flagged facts `pf x`, and its condition.
     progress_rules = [
         (
@@ -323,7 +323,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                    c.receipt_days, c.pay_days, c.abnormal_multiple, c.fw_s, c.fw_days, c.fw_remaining,
                    c.fw_ready, c.admission_month, c.admission_check_month, c.quarter, c.quarter_start,
                    CASE c.basis WHEN 'received' THEN {RECEIVED} WHEN 'ordered' THEN {ORDERED} END AS basis_kind
-            FROM institutions i JOIN ctx c ON c.province = i.province AND c.region_id = i.region_id
+            FROM institutions i JOIN ctx c ON c.region_id = i.region_id
             """,
         ),
         Step(
@@ -339,7 +339,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                    l.accepted_qty, l.last_received_on, l.payment_due_on, l.paid_amount, l.last_paid_on,
                    l.delivered_qty, l.rejected_qty,
                    l.last_delivered_on, COALESCE(g.batch_id, 0) AS batch_id
-            FROM order_lines l LEFT JOIN items g ON g.province = l.province AND g.id = l.item_id
+            FROM order_lines l LEFT JOIN items g ON g.id = l.item_id
             WHERE l.ordered_on <= {d}
             """,
         ),
@@ -360,7 +360,7 @@ def _steps(as_of_literal: str) -> list[Step]:
             f"""
             SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, {RECEIVED} AS kind,
                    r.received_on AS on_day, r.accepted_qty AS qty
-            FROM ln l JOIN receipts r ON r.province = l.province AND r.line_id = l.line_id
+            FROM ln l JOIN receipts r ON r.line_id = l.line_id
             WHERE r.received_on <= {d}
             UNION ALL
             SELECT l.province, l.institution_id, l.product_id, l.item_id, l.batch_id, {ORDERED}, l.ordered_on,
@@ -384,13 +384,13 @@ def _steps(as_of_literal: str) -> list[Step]:
                          SUM(CASE WHEN e.on_day <= c.d THEN e.qty ELSE 0 END) AS q,
                          SUM(CASE WHEN e.on_day >= c.fw_s AND e.on_day <= c.d THEN e.qty ELSE 0 END) AS q_fw
                   FROM ev e
-                  JOIN ic c ON c.province = e.province AND c.institution_id = e.institution_id
+                  JOIN ic c ON c.institution_id = e.institution_id
                        AND c.batch_id = e.batch_id
                   WHERE e.kind = c.basis_kind AND e.on_day >= c.s
                   GROUP BY e.province, e.institution_id, e.item_id, e.product_id, c.province_id) e
-            JOIN items g ON g.province = e.province AND g.id = e.item_id
-            JOIN products p ON p.province = e.province AND p.id = e.product_id
-            LEFT JOIN supply_winners w ON w.province = e.province AND w.item_id = e.item_id
+            JOIN items g ON g.id = e.item_id
+            JOIN products p ON p.id = e.product_id
+            LEFT JOIN supply_winners w ON w.item_id = e.item_id
                  AND w.product_id = e.product_id AND w.province_id = e.province_id
             LEFT JOIN item_factors f ON {same_product.format(a="e", i="e.item_id")}
             GROUP BY e.province, e.institution_id, e.item_id
@@ -404,8 +404,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             """
             SELECT e.province, e.institution_id, e.product_id, su.item_id, g.batch_id, e.kind, e.on_day, e.qty
             FROM ev e
-            JOIN substitutes su ON su.province = e.province AND su.product_id = e.product_id
-            JOIN items g ON g.province = su.province AND g.id = su.item_id
+            JOIN substitutes su ON su.product_id = e.product_id
+            JOIN items g ON g.id = su.item_id
             """,
         ),
         Step(
@@ -416,7 +416,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                    SUM(CASE WHEN e.on_day <= c.ly_e THEN e.qty * {fac} ELSE 0 END) AS u_ly,
                    SUM(CASE WHEN e.on_day <= c.sd_e THEN e.qty * {fac} ELSE 0 END) AS u_sd
             FROM substitute_events e
-            JOIN ic c ON c.province = e.province AND c.institution_id = e.institution_id
+            JOIN ic c ON c.institution_id = e.institution_id
                  AND c.batch_id = e.batch_id
             LEFT JOIN item_factors f ON {same_product.format(a="e", i="e.item_id")}
             WHERE e.kind = c.basis_kind AND e.on_day >= c.ly_s AND c.s IS NOT NULL
@@ -428,8 +428,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             """
             SELECT av.province, av.institution_id, av.item_id, av.agreed_qty, av.reported_qty
             FROM agreed_volumes av
-            JOIN items g ON g.province = av.province AND g.id = av.item_id
-            JOIN ic c ON c.province = av.province AND c.institution_id = av.institution_id
+            JOIN items g ON g.id = av.item_id
+            JOIN ic c ON c.institution_id = av.institution_id
                  AND c.batch_id = g.batch_id AND c.year_id = av.agreement_year_id
             """,
         ),
@@ -451,17 +451,17 @@ def _steps(as_of_literal: str) -> list[Step]:
             FROM (SELECT province, institution_id, item_id FROM bought
                   UNION SELECT province, institution_id, item_id FROM substituted
                   UNION SELECT province, institution_id, item_id FROM agreed_src) k
-            JOIN items g ON g.province = k.province AND g.id = k.item_id
-            JOIN ic c ON c.province = k.province AND c.institution_id = k.institution_id
+            JOIN items g ON g.id = k.item_id
+            JOIN ic c ON c.institution_id = k.institution_id
                  AND c.batch_id = g.batch_id
-            LEFT JOIN bought b ON b.province = k.province AND b.institution_id = k.institution_id
+            LEFT JOIN bought b ON b.institution_id = k.institution_id
                  AND b.item_id = k.item_id
-            LEFT JOIN substituted s ON s.province = k.province AND s.institution_id = k.institution_id
+            LEFT JOIN substituted s ON s.institution_id = k.institution_id
                  AND s.item_id = k.item_id
-            LEFT JOIN agreed_src a ON a.province = k.province AND a.institution_id = k.institution_id
+            LEFT JOIN agreed_src a ON a.institution_id = k.institution_id
                  AND a.item_id = k.item_id
             WHERE NOT """
-            + _superseded(d, "k.province", "k.item_id"),
+            + _superseded(d, "k.item_id"),
             "result",
         ),
         # Lines of supply winners ordered in [S, D], not cancelled, per (supplier, institution, item, year): what
@@ -481,15 +481,15 @@ def _steps(as_of_literal: str) -> list[Step]:
                    MAX(CASE WHEN l.ordered_on <= c.grace_cut THEN 1 ELSE 0 END) AS counted,
                    MAX(CASE WHEN l.status <> 'rejected' THEN 1 ELSE 0 END) AS admitted
             FROM ln l
-            JOIN ic c ON c.province = l.province AND c.institution_id = l.institution_id
+            JOIN ic c ON c.institution_id = l.institution_id
                  AND c.batch_id = l.batch_id
-            JOIN supply_winners w ON w.province = l.province AND w.item_id = l.item_id
+            JOIN supply_winners w ON w.item_id = l.item_id
                  AND w.product_id = l.product_id AND w.province_id = c.province_id
             LEFT JOIN (SELECT dv.province, dv.line_id, SUM(dv.qty) AS qty FROM deliveries dv
-                       JOIN delivered_after_d o ON o.province = dv.province AND o.line_id = dv.line_id
+                       JOIN delivered_after_d o ON o.line_id = dv.line_id
                        WHERE dv.delivered_on <= {d}
                        GROUP BY dv.province, dv.line_id) dd
-                 ON dd.province = l.province AND dd.line_id = l.line_id
+                 ON dd.line_id = l.line_id
             WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s
             GROUP BY l.province, l.supplier_id, l.institution_id, l.item_id, c.year_id
             """,
@@ -525,18 +525,18 @@ def _steps(as_of_literal: str) -> list[Step]:
                    COALESCE(pf.w, 0) AS w, COALESCE(pf.n, 0) AS n,
                    COALESCE(df.ordered, 0) AS ordered, COALESCE(df.delivered, 0) AS delivered
             FROM institutions i
-            JOIN regions r ON r.province = i.province AND r.id = i.region_id
+            JOIN regions r ON r.id = i.region_id
             JOIN regions pr ON pr.province = i.province AND pr.code = SUBSTRING(r.path, 1, 6)
             LEFT JOIN regions ct ON ct.province = i.province AND ct.code = SUBSTRING(r.path, 8, 6)
             LEFT JOIN (SELECT province, institution_id, SUM(agreed_qty) AS agreed,
                               SUM(CASE WHEN agreed_qty > 0 THEN purchased_winning ELSE 0 END) AS w_agreed,
                               SUM(purchased_winning) AS w, SUM(purchased_nonwinning) AS n
                        FROM progress_facts GROUP BY province, institution_id) pf
-                 ON pf.province = i.province AND pf.institution_id = i.id
+                 ON pf.institution_id = i.id
             LEFT JOIN (SELECT province, institution_id, SUM(ordered_qty) AS ordered,
                               SUM(delivered_qty) AS delivered
                        FROM delivery_facts GROUP BY province, institution_id) df
-                 ON df.province = i.province AND df.institution_id = i.id
+                 ON df.institution_id = i.id
             WHERE pf.institution_id IS NOT NULL OR df.institution_id IS NOT NULL
             """,
         ),
@@ -560,7 +560,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                 SELECT f.*, c.year_id, c.elapsed, c.total_days, c.tolerance, c.growth, c.over_mult, c.fw_days,
                        c.fw_remaining, c.fw_ready
                 FROM progress_facts f
-                JOIN ic c ON c.province = f.province AND c.institution_id = f.institution_id
+                JOIN ic c ON c.institution_id = f.institution_id
                      AND c.batch_id = f.batch_id AND c.year_id = f.agreement_year_id) x
             WHERE """
             + " OR ".join(f"({condition})" for _alert_sql, condition in progress_rules),
@@ -571,7 +571,7 @@ def _steps(as_of_literal: str) -> list[Step]:
             """
             SELECT l.*, c.year_id, c.s, c.d, c.basis_kind, c.receipt_cut, c.receipt_days, c.pay_days,
                    c.abnormal_multiple
-            FROM ln l JOIN ic c ON c.province = l.province AND c.institution_id = l.institution_id
+            FROM ln l JOIN ic c ON c.institution_id = l.institution_id
                  AND c.batch_id = l.batch_id
             """,
         ),
@@ -599,7 +599,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                   FROM lc l
                   LEFT JOIN (SELECT province, agreement_year_id, institution_id, item_id, agreed_qty
                              FROM progress_facts WHERE agreed_qty > 0) pf
-                       ON pf.province = l.province AND pf.agreement_year_id = l.year_id
+                       ON pf.agreement_year_id = l.year_id
                        AND pf.institution_id = l.institution_id AND pf.item_id = l.item_id
                   LEFT JOIN item_factors f ON {same_product.format(a="l", i="l.item_id")}) x
             WHERE {receipt_due} OR {payment_due} OR {abnormal_candidate}
@@ -613,14 +613,14 @@ def _steps(as_of_literal: str) -> list[Step]:
             SELECT l.*, COALESCE(rc.qty, 0) AS received
             FROM (SELECT l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
                          l.product_id, l.year_id, l.receipt_days, SUM(dv.qty) AS delivered
-                  FROM line_cands l JOIN deliveries dv ON dv.province = l.province AND dv.line_id = l.line_id
+                  FROM line_cands l JOIN deliveries dv ON dv.line_id = l.line_id
                   WHERE l.receipt_due = 1 AND dv.delivered_on < l.receipt_cut
                   GROUP BY l.province, l.line_id, l.order_id, l.line_no, l.institution_id, l.item_id, l.supplier_id,
                            l.product_id, l.year_id, l.receipt_days) l
             LEFT JOIN (SELECT r.province, r.line_id, SUM(r.accepted_qty + r.rejected_qty) AS qty FROM receipts r
-                       JOIN line_cands o ON o.province = r.province AND o.line_id = r.line_id
+                       JOIN line_cands o ON o.line_id = r.line_id
                        WHERE o.receipt_due = 1 AND r.received_on <= {d} GROUP BY r.province, r.line_id) rc
-                 ON rc.province = l.province AND rc.line_id = l.line_id
+                 ON rc.line_id = l.line_id
             WHERE l.delivered > COALESCE(rc.qty, 0)
             """,
         ),
@@ -637,10 +637,10 @@ def _steps(as_of_literal: str) -> list[Step]:
                               ELSE COALESCE(pa.amount, 0) END AS paid
                   FROM line_cands l
                   LEFT JOIN (SELECT pa.province, pa.line_id, SUM(pa.amount) AS amount FROM payments pa
-                             JOIN line_cands o ON o.province = pa.province AND o.line_id = pa.line_id
+                             JOIN line_cands o ON o.line_id = pa.line_id
                              WHERE o.payment_due = 1 AND o.last_paid_on > {d} AND pa.paid_on <= {d}
                              GROUP BY pa.province, pa.line_id) pa
-                       ON pa.province = l.province AND pa.line_id = l.line_id
+                       ON pa.line_id = l.line_id
                   WHERE l.payment_due = 1) x
             WHERE x.payable > x.paid
             """,
@@ -661,11 +661,11 @@ def _steps(as_of_literal: str) -> list[Step]:
             LEFT JOIN (SELECT x.province, x.line_id, SUM(e.qty) AS hist
                        FROM abn_candidates x
                        JOIN days dy ON dy.on_day = x.ordered_on
-                       JOIN ev e ON e.province = x.province AND e.institution_id = x.institution_id
+                       JOIN ev e ON e.institution_id = x.institution_id
                             AND e.product_id = x.product_id AND e.kind = x.basis_kind
                             AND e.on_day >= dy.a AND e.on_day <= dy.b
                        GROUP BY x.province, x.line_id) h
-                 ON h.province = x.province AND h.line_id = x.line_id
+                 ON h.line_id = x.line_id
             WHERE (COALESCE(h.hist, 0) > 0 OR x.agreed > 0)
               AND x.qty * 12 * x.factor > x.k * (CASE WHEN COALESCE(h.hist, 0) * x.factor > x.agreed
                                                       THEN COALESCE(h.hist, 0) * x.factor ELSE x.agreed END)
@@ -679,8 +679,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             """
             SELECT g.province, g.id AS item_id, g.batch_id, g.item_code, g.generic_name, g.dosage_form_group,
                    b.cycle_start, b.code AS batch_code
-            FROM items g JOIN batches b ON b.province = g.province AND b.id = g.batch_id
-            WHERE EXISTS (SELECT 1 FROM ctx c WHERE c.province = g.province AND c.batch_id = g.batch_id
+            FROM items g JOIN batches b ON b.id = g.batch_id
+            WHERE EXISTS (SELECT 1 FROM ctx c WHERE c.batch_id = g.batch_id
                           AND c.s IS NOT NULL)
             """,
         ),
@@ -698,7 +698,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                       UNION ALL
                       SELECT su.province, su.product_id, g.item_id, g.batch_id, g.cycle_start, g.batch_code,
                              g.item_code, 2
-                      FROM substitutes su JOIN live_items g ON g.province = su.province AND g.item_id = su.item_id
+                      FROM substitutes su JOIN live_items g ON g.item_id = su.item_id
                      ) m) r
             WHERE rn = 1
             """,
@@ -710,22 +710,22 @@ def _steps(as_of_literal: str) -> list[Step]:
             FROM (SELECT u.province, u.institution_id, u.product_id, mp.item_id, c.year_id, c.s90, c.d,
                          SUM(u.qty) AS used
                   FROM usage_lines u
-                  JOIN product_items mp ON mp.province = u.province AND mp.product_id = u.product_id
-                  JOIN ic c ON c.province = u.province AND c.institution_id = u.institution_id
+                  JOIN product_items mp ON mp.product_id = u.product_id
+                  JOIN ic c ON c.institution_id = u.institution_id
                        AND c.batch_id = mp.batch_id
                   WHERE u.used_on >= c.s AND u.used_on <= c.d
                   GROUP BY u.province, u.institution_id, u.product_id, mp.item_id, c.year_id, c.s90, c.d) x
             LEFT JOIN (SELECT x.province, x.institution_id, x.product_id, x.item_id, SUM(e.qty) AS qty
                        FROM (SELECT DISTINCT u.province, u.institution_id, u.product_id, mp.item_id, c.s90, c.d
                              FROM usage_lines u
-                             JOIN product_items mp ON mp.province = u.province AND mp.product_id = u.product_id
-                             JOIN ic c ON c.province = u.province AND c.institution_id = u.institution_id
+                             JOIN product_items mp ON mp.product_id = u.product_id
+                             JOIN ic c ON c.institution_id = u.institution_id
                                   AND c.batch_id = mp.batch_id) x
-                       JOIN ev e ON e.province = x.province AND e.institution_id = x.institution_id
+                       JOIN ev e ON e.institution_id = x.institution_id
                             AND e.product_id = x.product_id AND e.kind = {RECEIVED}
                             AND e.on_day >= x.s90 AND e.on_day <= x.d
                        GROUP BY x.province, x.institution_id, x.product_id, x.item_id) rv
-                 ON rv.province = x.province AND rv.institution_id = x.institution_id
+                 ON rv.institution_id = x.institution_id
                  AND rv.product_id = x.product_id AND rv.item_id = x.item_id
             WHERE x.used * {OFFLINE_RATIO_DEN} > COALESCE(rv.qty, 0) * {OFFLINE_RATIO_NUM}
             """,
@@ -742,7 +742,7 @@ def _steps(as_of_literal: str) -> list[Step]:
             FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.province, c.batch_id
                                                  ORDER BY CASE WHEN c.region_id = c.province_id THEN 0 ELSE 1 END,
                                                           r.code) AS rn
-                  FROM ctx c JOIN regions r ON r.province = c.province AND r.id = c.region_id
+                  FROM ctx c JOIN regions r ON r.id = c.region_id
                   WHERE c.batch_id <> 0) x
             WHERE rn = 1
             """,
@@ -753,18 +753,17 @@ def _steps(as_of_literal: str) -> list[Step]:
             SELECT k.province, x.manufacturer_id AS supplier_id, k.batch_id, k.year_id AS agreement_year_id,
                    k.company_report_day, COUNT(*) AS n
             FROM report_ctx k
-            JOIN batches b ON b.province = k.province AND b.id = k.batch_id
+            JOIN batches b ON b.id = k.batch_id
             JOIN (SELECT DISTINCT w.province, g.batch_id, w.province_id, p.manufacturer_id, w.item_id
                   FROM winners w
-                  JOIN items g ON g.province = w.province AND g.id = w.item_id
-                  JOIN products p ON p.province = w.province AND p.id = w.product_id
+                  JOIN items g ON g.id = w.item_id
+                  JOIN products p ON p.id = w.product_id
                   WHERE w.role IN {SUPPLY}) x
-                 ON x.province = k.province AND x.batch_id = k.batch_id AND x.province_id = k.province_id
+                 ON x.batch_id = k.batch_id AND x.province_id = k.province_id
             WHERE b.cycle_start <= k.report_due AND b.cycle_end >= k.report_month
-              AND NOT EXISTS (SELECT 1 FROM supplier_reports sr WHERE sr.province = x.province
-                              AND sr.company_id = x.manufacturer_id AND sr.item_id = x.item_id
+              AND NOT EXISTS (SELECT 1 FROM supplier_reports sr WHERE sr.company_id = x.manufacturer_id AND sr.item_id = x.item_id
                               AND sr.month = k.report_month)
-              AND NOT {_superseded(d, "x.province", "x.item_id")}
+              AND NOT {_superseded(d, "x.item_id")}
             GROUP BY k.province, x.manufacturer_id, k.batch_id, k.year_id, k.company_report_day
             """,
         ),
@@ -784,9 +783,9 @@ def _steps(as_of_literal: str) -> list[Step]:
                    ROW_NUMBER() OVER (PARTITION BY w.province, w.product_id, w.province_id
                                       ORDER BY b.cycle_start, b.code DESC, g.item_code DESC, w.role DESC) AS last_rn
             FROM winners w
-            JOIN items g ON g.province = w.province AND g.id = w.item_id
-            JOIN batches b ON b.province = g.province AND b.id = g.batch_id
-            WHERE EXISTS (SELECT 1 FROM report_ctx k WHERE k.province = g.province AND k.batch_id = g.batch_id)
+            JOIN items g ON g.id = w.item_id
+            JOIN batches b ON b.id = g.batch_id
+            WHERE EXISTS (SELECT 1 FROM report_ctx k WHERE k.batch_id = g.batch_id)
             """,
         ),
         Step(
@@ -797,12 +796,12 @@ def _steps(as_of_literal: str) -> list[Step]:
                         ELSE GREATEST(k.listing_cap_multiple * COALESCE(r.winning_price, o.own), h.highest)
                    END AS cap
             FROM cap_winners fw
-            JOIN report_ctx k ON k.province = fw.province AND k.batch_id = fw.batch_id
+            JOIN report_ctx k ON k.batch_id = fw.batch_id
             JOIN (SELECT province, product_id, MAX(winning_price) AS own FROM cap_winners
-                  GROUP BY province, product_id) o ON o.province = fw.province AND o.product_id = fw.product_id
+                  GROUP BY province, product_id) o ON o.product_id = fw.product_id
             JOIN (SELECT province, item_id, MAX(winning_price) AS highest FROM cap_winners
-                  GROUP BY province, item_id) h ON h.province = fw.province AND h.item_id = fw.item_id
-            LEFT JOIN cap_winners r ON r.province = fw.province AND r.product_id = fw.product_id
+                  GROUP BY province, item_id) h ON h.item_id = fw.item_id
+            LEFT JOIN cap_winners r ON r.product_id = fw.product_id
                  AND r.province_id = k.province_id AND r.last_rn = 1
             WHERE fw.first_rn = 1
             """,
@@ -819,7 +818,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                          ROW_NUMBER() OVER (PARTITION BY province, product_id, province_id
                                             ORDER BY valid_from DESC) AS rn
                   FROM listing_prices WHERE valid_from <= {d}) lp
-                 ON lp.province = cp.province AND lp.product_id = cp.product_id
+                 ON lp.product_id = cp.product_id
                  AND lp.province_id = cp.province_id AND lp.rn = 1
             WHERE lp.price > cp.cap
             """,
@@ -830,8 +829,8 @@ def _steps(as_of_literal: str) -> list[Step]:
             SELECT cp.province, c.institution_id, cp.item_id, cp.product_id, cp.year_id,
                    MAX(l.unit_price) AS price, cp.cap
             FROM ln l
-            JOIN caps cp ON cp.province = l.province AND cp.product_id = l.product_id AND l.unit_price > cp.cap
-            JOIN ic c ON c.province = cp.province AND c.batch_id = cp.batch_id AND c.province_id = cp.province_id
+            JOIN caps cp ON cp.product_id = l.product_id AND l.unit_price > cp.cap
+            JOIN ic c ON c.batch_id = cp.batch_id AND c.province_id = cp.province_id
                  AND c.institution_id = l.institution_id
             WHERE l.status <> 'cancelled' AND l.ordered_on >= c.s
             GROUP BY cp.province, c.institution_id, cp.item_id, cp.product_id, cp.year_id, cp.cap
@@ -854,9 +853,8 @@ def _steps(as_of_literal: str) -> list[Step]:
                         " WHEN x.delivered_qty < c.t2 * x.ordered_qty THEN 2"
                         " WHEN x.delivered_qty < c.t1 * x.ordered_qty THEN 1 END",
                     )
-                    + " FROM delivery_facts x JOIN agreement_years y ON y.province = x.province"
-                    " AND y.id = x.agreement_year_id"
-                    " JOIN ic c ON c.province = x.province AND c.institution_id = x.institution_id"
+                    + " FROM delivery_facts x JOIN agreement_years y ON y.id = x.agreement_year_id"
+                    " JOIN ic c ON c.institution_id = x.institution_id"
                     " AND c.batch_id = y.batch_id"
                     " WHERE x.ordered_qty > 0 AND x.delivered_qty < c.floor_rate * x.ordered_qty",
                     _line_alert(
@@ -908,8 +906,8 @@ def _steps(as_of_literal: str) -> list[Step]:
                     + f"""
                     FROM (SELECT a.province, a.institution_id, a.supplier_id, a.agreement_year_id, COUNT(*) AS n
                           FROM agreements a
-                          JOIN agreement_years y ON y.province = a.province AND y.id = a.agreement_year_id
-                          JOIN ic c ON c.province = a.province AND c.institution_id = a.institution_id
+                          JOIN agreement_years y ON y.id = a.agreement_year_id
+                          JOIN ic c ON c.institution_id = a.institution_id
                                AND c.batch_id = y.batch_id
                           WHERE a.status <> 'effective' AND COALESCE(a.due_date, y.sign_due) < {d}
                           GROUP BY a.province, a.institution_id, a.supplier_id, a.agreement_year_id) x
@@ -948,8 +946,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                         + f"""
                         FROM tickets x
                         WHERE x.status IN {statuses} AND x.{due} < {d}
-                          AND EXISTS (SELECT 1 FROM ic c WHERE c.province = x.province
-                                      AND c.institution_id = x.institution_id)
+                          AND EXISTS (SELECT 1 FROM ic c WHERE c.institution_id = x.institution_id)
                         """
                         for type_, statuses, due in (
                             ("TICKET_REPLY_OVERDUE", "('open', 'reopened')", "reply_due"),
@@ -975,8 +972,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                     + f"""
                     FROM prepayment_tranches x
                     WHERE x.due_on < {d} AND x.paid_amount < x.amount
-                      AND EXISTS (SELECT 1 FROM ic c WHERE c.province = x.province
-                                  AND c.institution_id = x.institution_id)
+                      AND EXISTS (SELECT 1 FROM ic c WHERE c.institution_id = x.institution_id)
                     """,
                     # NOT_ADMITTED (funds.findings.not_admitted): an effective agreement of the year running on
                     # D, from month admission_check_month of that year on, with no line of a supply winner
@@ -1000,12 +996,12 @@ def _steps(as_of_literal: str) -> list[Step]:
                     FROM (SELECT DISTINCT a.province, a.institution_id, a.item_id, c.year_id, c.admission_month,
                                  c.admission_check_month
                           FROM agreements a
-                          JOIN agreement_years y ON y.province = a.province AND y.id = a.agreement_year_id
-                          JOIN ic c ON c.province = a.province AND c.institution_id = a.institution_id
+                          JOIN agreement_years y ON y.id = a.agreement_year_id
+                          JOIN ic c ON c.institution_id = a.institution_id
                                AND c.batch_id = y.batch_id AND c.year_id = a.agreement_year_id
                           LEFT JOIN (SELECT province, institution_id, item_id, year_id, MAX(admitted) AS admitted
                                      FROM winner_lines GROUP BY province, institution_id, item_id, year_id) m
-                               ON m.province = a.province AND m.institution_id = a.institution_id
+                               ON m.institution_id = a.institution_id
                                AND m.item_id = a.item_id AND m.year_id = c.year_id
                           WHERE a.status = 'effective' AND c.admission_month IS NOT NULL
                             AND c.admission_month >= c.admission_check_month
@@ -1033,7 +1029,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                                  COALESCE(u.used, 0) AS used
                           FROM substitute_limits k
                           JOIN (SELECT DISTINCT province, institution_id, quarter, quarter_start FROM ic) q
-                               ON q.province = k.province AND q.institution_id = k.institution_id
+                               ON q.institution_id = k.institution_id
                                AND q.quarter = k.quarter
                           LEFT JOIN (SELECT u.province, u.institution_id, u.product_id, SUM(u.qty) AS used
                                      FROM usage_lines u
@@ -1041,7 +1037,7 @@ def _steps(as_of_literal: str) -> list[Step]:
                                           ON qs.province = u.province
                                      WHERE u.used_on >= qs.quarter_start AND u.used_on <= {d}
                                      GROUP BY u.province, u.institution_id, u.product_id) u
-                               ON u.province = k.province AND u.institution_id = k.institution_id
+                               ON u.institution_id = k.institution_id
                                AND u.product_id = k.product_id
                           WHERE k.status = 'confirmed') x
                     WHERE x.lim IS NOT NULL AND x.used > x.lim
@@ -1085,18 +1081,18 @@ def _steps(as_of_literal: str) -> list[Step]:
                    p.code AS product, o.order_id, a.line_no, y.number AS agreement_year,
                    a.value_num, a.value_den, a.threshold_num, a.threshold_den, a.tier, a.tranche
             FROM alert_rows a
-            LEFT JOIN institutions i ON i.province = a.province AND i.id = a.institution_id
-            LEFT JOIN items g ON g.province = a.province AND g.id = a.item_id
-            LEFT JOIN companies co ON co.province = a.province AND co.id = a.supplier_id
-            LEFT JOIN products p ON p.province = a.province AND p.id = a.product_id
-            LEFT JOIN orders o ON o.province = a.province AND o.id = a.order_pk
-            LEFT JOIN agreement_years y ON y.province = a.province AND y.id = a.year_id
+            LEFT JOIN institutions i ON i.id = a.institution_id
+            LEFT JOIN items g ON g.id = a.item_id
+            LEFT JOIN companies co ON co.id = a.supplier_id
+            LEFT JOIN products p ON p.id = a.product_id
+            LEFT JOIN orders o ON o.id = a.order_pk
+            LEFT JOIN agreement_years y ON y.id = a.year_id
             WHERE a.alert_type IN """
             + "("
             + ", ".join(f"'{t}'" for t in LINE_FINDINGS_OF_SUPERSEDED)
             + ")"
             + " OR a.item_id IS NULL OR NOT "
-            + _superseded(d, "a.province", "a.item_id"),
+            + _superseded(d, "a.item_id"),
             "result",
         ),
     ]

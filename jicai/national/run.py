@@ -21,6 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from jicai.funds.findings import _month_number
@@ -29,7 +30,7 @@ from jicai.monitoring.evaluate import _number
 from jicai.monitoring.facts import NO_BATCH, _context, agreement_year_for, one_year_before
 from jicai.national import indicators
 from jicai.national.alert_json import alerts_json
-from jicai.national.engines import compile_sql, make_engine
+from jicai.national.engines import KEY_SHIFT, compile_sql, is_key, make_engine
 from jicai.prescribing.rule import quarter_of
 from jicai.trade import rules as trade_rules
 
@@ -73,14 +74,32 @@ def check_inputs(provinces: dict[str, Path]) -> dict[str, dict[str, Path]]:
             if not path.is_file():
                 raise NationalInputError(f"缺少 Parquet 文件：{path}")
             try:
-                schema = pq.read_schema(path)
+                metadata = pq.read_metadata(path)
             except Exception as exc:  # noqa: BLE001 - any reader error means the file is unusable
                 raise NationalInputError(f"Parquet 文件损坏或无法读取：{path}（{exc}）") from None
+            schema = metadata.schema.to_arrow_schema()
             missing = [c for c in columns if c not in schema.names]
             if missing:
                 raise NationalInputError(f"Parquet 文件缺少列 {', '.join(missing)}：{path}")
+            for column in columns:
+                if is_key(column, pa.types.is_integer(schema.field(column).type)):
+                    if _largest(path, metadata, schema.get_field_index(column)) >= KEY_SHIFT:
+                        raise NationalInputError(f"Parquet 文件的 {column} 超出 2^40，无法合并各省的编号：{path}")
             files.setdefault(table, {})[code] = path
     return files
+
+
+def _largest(path: Path, metadata: pq.FileMetaData, index: int) -> int:
+    """The largest value of an integer column, from the row groups' statistics in the footer (read from the
+    column itself when a row group has none)."""
+    largest = 0
+    for group in range(metadata.num_row_groups):
+        stats = metadata.row_group(group).column(index).statistics
+        if stats is None or not stats.has_min_max:
+            column = pq.read_table(path, columns=[metadata.schema.to_arrow_schema().field(index).name]).column(0)
+            return max(largest, pc.max(column).as_py() or 0)
+        largest = max(largest, stats.max)
+    return largest
 
 
 CTX_SCHEMA = pa.schema(

@@ -89,3 +89,87 @@ def test_rankings_workbook_and_table_output(mworld, tmp_path):
     assert [r[0] for r in rows[1:]] == list(range(1, len(rows)))
     provinces = list(book["省份排名"].iter_rows(values_only=True))
     assert [r[1] for r in provinces[1:]] == ["370000"]
+
+
+def _answers_by_province(directory, engine, output):
+    """national's alerts and facts per province: {province: (alerts, progress facts, delivery facts)}."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    data = json.loads(_national(directory, "--as-of", "2024-06-08", "--engine", engine, "--output", str(output)))
+    answers = {}
+    for province in sorted({a["province"] for a in data["alerts"]}):
+        facts = [
+            sorted(
+                tuple(sorted(r.items()))
+                for r in pq.read_table(output / f"{kind}_facts.parquet").to_pylist()
+                if r["province"] == province
+            )
+            for kind in ("progress", "delivery")
+        ]
+        answers[province] = ([a for a in data["alerts"] if a["province"] == province], *facts)
+    return answers
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_provinces_whose_ids_coincide_are_kept_apart(mworld, tmp_path, request, engine):
+    """Ids are per province: two provinces whose databases use the same ids for different rows each get, run
+    together, exactly the answers they get alone (the engines' keys carry the province, engines.py)."""
+    import shutil
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from jicai.national.relabel import relabel
+    from tests.national.scenarios import export
+
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    build_busy(mworld)
+    export(tmp_path / "export")
+    shutil.copytree(tmp_path / "export" / "370000", tmp_path / "one" / "370000")
+    relabel(tmp_path / "export" / "370000", tmp_path / "other" / "910000", "370000", "910000")
+    # The other province's rows of the same ids differ: the deliveries, receipts and payments of the lines
+    # with an even id are gone.
+    for table in ("deliveries", "receipts", "payments"):
+        path = tmp_path / "other" / "910000" / f"{table}.parquet"
+        rows = pq.read_table(path)
+        pq.write_table(rows.filter(pc.equal(pc.bit_wise_and(rows["line_id"], 1), 1)), path)
+    for code in ("370000", "910000"):
+        shutil.copytree(tmp_path / ("one" if code == "370000" else "other") / code, tmp_path / "both" / code)
+
+    alone = _answers_by_province(tmp_path / "one", "duckdb", tmp_path / "out-one")
+    alone |= _answers_by_province(tmp_path / "other", "duckdb", tmp_path / "out-other")
+    together = _answers_by_province(tmp_path / "both", engine, tmp_path / "out-both")
+    assert sorted(together) == ["370000", "910000"]
+    assert together == alone
+    # the two provinces' answers differ (the same ids stand for different rows)
+    one, other = (alone[code] for code in ("370000", "910000"))
+    assert one[1] != other[1] and len(one[0]) != len(other[0])
+
+
+def test_an_id_beyond_the_keys_range_is_named_and_nothing_is_written(mworld, tmp_path):
+    """Keys are province code × 2⁴⁰ + id inside the engines: an id of 2⁴⁰ or more is refused, naming the file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+    from django.core.management import CommandError
+
+    from jicai.national.engines import KEY_SHIFT
+    from tests.national.scenarios import export
+
+    build_busy(mworld)
+    export(tmp_path)
+    path = tmp_path / "370000" / "tickets.parquet"
+    rows = pq.read_table(path)
+    rows = rows.set_column(
+        rows.schema.get_field_index("supplier_id"),
+        rows.schema.field("supplier_id"),
+        pa.array([KEY_SHIFT] * rows.num_rows, rows.schema.field("supplier_id").type),
+    )
+    pq.write_table(rows, path)
+    assert rows.num_rows and pc.max(rows["supplier_id"]).as_py() == KEY_SHIFT
+    with pytest.raises(CommandError, match=f"Parquet 文件的 supplier_id 超出 2\\^40，无法合并各省的编号：{path}"):
+        _national(tmp_path, "--as-of", "2024-06-08", "--engine", "duckdb")
+    assert not (tmp_path / "national-2024-06-08").exists()
