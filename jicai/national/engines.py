@@ -112,23 +112,17 @@ class DuckDBEngine:
     INTEGERS = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT"})
 
     def result(self, name: str, sql: str, path: Path) -> None:
-        query = compile_sql(sql, self.dialect)
+        # Kept as a table (keys encoded) for the later steps, and written with the ids of the province's database.
+        self.work(name, sql, path)
         keys = [
             column
-            for column, type_, *_rest in self.con.execute(f"DESCRIBE {query}").fetchall()
+            for column, type_, *_rest in self.con.execute(f"DESCRIBE {name}").fetchall()
             if is_key(column, type_ in self.INTEGERS)
         ]
         decoded = "".join(f", {k} % {KEY_SHIFT} AS {k}" for k in keys)
         self.con.execute(
-            f"COPY (SELECT * REPLACE (CAST(province AS VARCHAR) AS province{decoded}) FROM ({query}))"
+            f"COPY (SELECT * REPLACE (CAST(province AS VARCHAR) AS province{decoded}) FROM {name})"
             f" TO {quote_path(path)} (FORMAT parquet, COMPRESSION snappy)"
-        )
-        encoded = "".join(
-            f", CASE WHEN {k} = 0 THEN 0 ELSE {k} + CAST(province AS BIGINT) * {KEY_SHIFT} END AS {k}" for k in keys
-        )
-        self.con.execute(
-            f"CREATE OR REPLACE VIEW {name} AS SELECT * REPLACE (CAST(province AS INTEGER) AS province{encoded})"
-            f" FROM read_parquet({quote_path(path)})"
         )
 
     def close(self) -> None:

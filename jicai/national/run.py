@@ -31,6 +31,7 @@ from jicai.monitoring.facts import NO_BATCH, _context, agreement_year_for, one_y
 from jicai.national import indicators
 from jicai.national.alert_json import alerts_json
 from jicai.national.engines import KEY_SHIFT, compile_sql, is_key, make_engine
+from jicai.national.rankings import RANKING_SHEETS, write_rankings
 from jicai.prescribing.rule import quarter_of
 from jicai.trade import rules as trade_rules
 
@@ -84,7 +85,9 @@ def check_inputs(provinces: dict[str, Path]) -> dict[str, dict[str, Path]]:
             for column in columns:
                 if is_key(column, pa.types.is_integer(schema.field(column).type)):
                     if _largest(path, metadata, schema.get_field_index(column)) >= KEY_SHIFT:
-                        raise NationalInputError(f"Parquet 文件的 {column} 超出 2^40，无法合并各省的编号：{path}")
+                        raise NationalInputError(
+                            f"Parquet 文件的 {column} 超出 2^40，无法合并各省的编号：{path}"
+                        )
             files.setdefault(table, {})[code] = path
     return files
 
@@ -96,7 +99,9 @@ def _largest(path: Path, metadata: pq.FileMetaData, index: int) -> int:
     for group in range(metadata.num_row_groups):
         stats = metadata.row_group(group).column(index).statistics
         if stats is None or not stats.has_min_max:
-            column = pq.read_table(path, columns=[metadata.schema.to_arrow_schema().field(index).name]).column(0)
+            column = pq.read_table(
+                path, columns=[metadata.schema.to_arrow_schema().field(index).name]
+            ).column(0)
             return max(largest, pc.max(column).as_py() or 0)
         largest = max(largest, stats.max)
     return largest
@@ -302,88 +307,3 @@ def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path
     return NationalResult(
         as_of=as_of, provinces=sorted(provinces), alert_count=alert_count, alerts_json=alerts, output=output
     )
-
-
-RANKING_SHEETS = (
-    ("province", "省份排名", ("province", "province_name")),
-    ("city", "城市排名", ("province", "province_name", "city", "city_name")),
-    (
-        "institution",
-        "机构排名",
-        ("province", "province_name", "city", "city_name", "institution", "institution_name"),
-    ),
-)
-HEADERS = {
-    "province": "省份代码",
-    "province_name": "省份",
-    "city": "城市代码",
-    "city_name": "城市",
-    "institution": "机构代码",
-    "institution_name": "机构名称",
-    "agreed_qty": "约定采购量",
-    "purchased_winning": "中选产品采购量",
-    "purchased_nonwinning": "非中选产品采购量",
-    "completion": "完成率",
-    "winning_share": "中选产品占比",
-    "ordered_qty": "应配送订购量",
-    "delivered_qty": "已配送量",
-    "delivery_rate": "配送率",
-}
-MEASURES = (
-    "agreed_qty",
-    "purchased_winning",
-    "purchased_nonwinning",
-    "completion",
-    "winning_share",
-    "ordered_qty",
-    "delivered_qty",
-    "delivery_rate",
-)
-
-
-PERCENTS = ("completion", "winning_share", "delivery_rate")
-
-
-def write_rankings(results: Path, target: Path) -> None:
-    """One sheet per level, ranked by completion (highest first; no agreed volume last), Chinese headers.
-    Cells are written with the writer of their column's type (write_string / write_number): xlsxwriter's
-    generic write() looks at every value's type and matches strings against URL and formula patterns, which
-    took half the time of a province's 10,000 institution rows."""
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(target), {"constant_memory": True})
-    percent = book.add_format({"num_format": "0.00%"})
-    bold = book.add_format({"bold": True})
-    for level, title, keys in RANKING_SHEETS:
-        table = pq.read_table(results / f"ranking_{level}.parquet")
-        # Numbers through float() (Arrow's decimal-to-double cast is not always the nearest double).
-        columns = {name: table[name].cast(pa.string()).to_pylist() for name in keys}
-        columns |= {
-            name: [None if v is None else float(v) for v in table[name].to_pylist()] for name in MEASURES
-        }
-        completion = columns["completion"]
-        key_texts = list(zip(*(columns[k] for k in keys), strict=True))
-        order = sorted(
-            range(table.num_rows),
-            key=lambda i: (completion[i] is None, -(completion[i] or 0), *(str(v) for v in key_texts[i])),
-        )
-        sheet = book.add_worksheet(title)
-        sheet.freeze_panes(1, 0)
-        for j, column in enumerate(("rank", *keys, *MEASURES)):
-            sheet.write_string(0, j, "排名" if column == "rank" else HEADERS[column], bold)
-        writers = [
-            (
-                j,
-                columns[name],
-                sheet.write_string if name in keys else sheet.write_number,
-                percent if name in PERCENTS else None,
-            )
-            for j, name in enumerate((*keys, *MEASURES), start=1)
-        ]
-        for row, i in enumerate(order, start=1):  # constant_memory: rows in order, each written whole
-            sheet.write_number(row, 0, row)
-            for j, values, write, style in writers:
-                value = values[i]
-                if value is not None:
-                    write(row, j, value, style)
-    book.close()

@@ -97,7 +97,9 @@ def _answers_by_province(directory, engine, output):
 
     import pyarrow.parquet as pq
 
-    data = json.loads(_national(directory, "--as-of", "2024-06-08", "--engine", engine, "--output", str(output)))
+    data = json.loads(
+        _national(directory, "--as-of", "2024-06-08", "--engine", engine, "--output", str(output))
+    )
     answers = {}
     for province in sorted({a["province"] for a in data["alerts"]}):
         facts = [
@@ -170,6 +172,8 @@ def test_an_id_beyond_the_keys_range_is_named_and_nothing_is_written(mworld, tmp
     )
     pq.write_table(rows, path)
     assert rows.num_rows and pc.max(rows["supplier_id"]).as_py() == KEY_SHIFT
-    with pytest.raises(CommandError, match=f"Parquet 文件的 supplier_id 超出 2\\^40，无法合并各省的编号：{path}"):
+    with pytest.raises(
+        CommandError, match=f"Parquet 文件的 supplier_id 超出 2\\^40，无法合并各省的编号：{path}"
+    ):
         _national(tmp_path, "--as-of", "2024-06-08", "--engine", "duckdb")
     assert not (tmp_path / "national-2024-06-08").exists()
