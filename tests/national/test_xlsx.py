@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from jicai.national.xlsx import Column, Sheet, column_letters, write_workbook
+
 
 def _excel_text(text):
     """A cell's text as Excel reads it: SpreadsheetML's _xHHHH_ escapes decoded, left to right (openpyxl leaves
@@ -11,7 +13,6 @@ def _excel_text(text):
     return None if text is None else re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
 
 
-from jicai.national.xlsx import Column, Sheet, column_letters, write_workbook
 
 
 def test_column_letters():
