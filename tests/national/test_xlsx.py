@@ -13,8 +13,6 @@ def _excel_text(text):
     return None if text is None else re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
 
 
-
-
 def test_column_letters():
     assert [column_letters(i) for i in (0, 1, 25, 26, 27, 51, 52, 701, 702)] == [
         "A",
