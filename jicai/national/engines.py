@@ -8,11 +8,12 @@ a fact, it reads the written alerts and rankings back with pyarrow.
 
 Inside the engines `province` is an integer (the folder's six-digit code as a number), and every key (an
 integer column named `id` or `*_id`) carries its province: ids are unique only within a province's database,
-so a key is the province code × 2⁴⁰ + the id (run.check_inputs makes sure every id is below 2⁴⁰), and the joins
-of indicators.py match on the key alone: a second join key (the province) cost DuckDB's hash joins about a fifth
-of their time (bench/RESULTS.md, session 15). The value 0 is no id (the batch of `ctx`'s rows for lines of no
-item, monitoring.facts.NO_BATCH) and stays 0. Result files carry the province as the text code and the ids of
-its database again, and are read back encoded."""
+so a key is the province's ordinal (its place among the run's provinces, by code) × 2⁴⁰ + the id
+(run.check_inputs makes sure every id is below 2⁴⁰), and the joins of indicators.py match on the key alone: a
+second join key (the province) cost DuckDB's hash joins about a fifth of their time (bench/RESULTS.md,
+session 15). The first province's keys are its ids, unchanged (a province run alone pays nothing for the
+encoding). The value 0 is no id (the batch of `ctx`'s rows for lines of no item, monitoring.facts.NO_BATCH)
+and stays 0. Result files carry the province as the text code and the ids of its database again."""
 
 from __future__ import annotations
 
@@ -32,13 +33,19 @@ def is_key(name: str, integer: bool) -> bool:
     return integer and (name == "id" or name.endswith("_id"))
 
 
-def encode_keys(table: pa.Table) -> pa.Table:
+def key_offsets(provinces) -> dict[int, int]:
+    """Province code (as an integer) → what its keys add to its ids."""
+    return {int(code): i * KEY_SHIFT for i, code in enumerate(sorted(provinces, key=int))}
+
+
+def encode_keys(table: pa.Table, offsets: dict[int, int]) -> pa.Table:
     """A small table built on the driver with its keys encoded as in the files (0 stays 0)."""
     if "province" not in table.schema.names:
         return table
     import pyarrow.compute as pc
 
-    offset = pc.multiply(table["province"].cast(pa.int64()), KEY_SHIFT)
+    codes = pa.array(list(offsets), pa.int64())
+    offset = pc.take(pa.array(list(offsets.values()), pa.int64()), pc.index_in(table["province"], codes))
     for i, field in enumerate(table.schema):
         if is_key(field.name, pa.types.is_integer(field.type)):
             column = table[field.name].cast(pa.int64())
@@ -63,9 +70,10 @@ class DuckDBEngine:
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self):
+    def __init__(self, provinces):
         import duckdb
 
+        self.offsets = key_offsets(provinces)
         self.con = duckdb.connect()
         threads = os.environ.get("JICAI_DUCKDB_THREADS")
         if threads:
@@ -78,9 +86,10 @@ class DuckDBEngine:
         parts = []
         for province, path in sorted(files.items()):
             schema = pq.read_schema(path)
+            offset = self.offsets[int(province)]
             cols = ", ".join(
-                f'"{c}" + {int(province) * KEY_SHIFT} AS "{c}"'
-                if is_key(c, pa.types.is_integer(schema.field(c).type))
+                f'"{c}" + {offset} AS "{c}"'
+                if offset and is_key(c, pa.types.is_integer(schema.field(c).type))
                 else f'"{c}"'
                 for c in columns
             )
@@ -90,7 +99,7 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE VIEW {name} AS " + " UNION ALL ".join(parts))
 
     def register_table(self, name: str, table: pa.Table) -> None:
-        self.con.register(f"{name}_arrow", encode_keys(table))
+        self.con.register(f"{name}_arrow", encode_keys(table, self.offsets))
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
         self.con.unregister(f"{name}_arrow")
 
@@ -167,7 +176,8 @@ class SparkEngine:
     name = "spark"
     dialect = "spark"
 
-    def __init__(self, session=None):
+    def __init__(self, provinces, session=None):
+        self.offsets = key_offsets(provinces)
         self.spark = session or spark_session()
         self._views: list[str] = []
 
@@ -181,8 +191,8 @@ class SparkEngine:
             part = part.select(
                 F.lit(int(province)).cast("int").alias("province"),
                 *(
-                    (F.col(f.name) + F.lit(int(province) * KEY_SHIFT)).alias(f.name)
-                    if is_key(f.name, isinstance(f.dataType, IntegralType))
+                    (F.col(f.name) + F.lit(self.offsets[int(province)])).alias(f.name)
+                    if self.offsets[int(province)] and is_key(f.name, isinstance(f.dataType, IntegralType))
                     else F.col(f.name)
                     for f in part.schema
                 ),
@@ -192,7 +202,7 @@ class SparkEngine:
 
     def register_table(self, name: str, table: pa.Table) -> None:
         # Small tables only (contexts, days): built on the driver by design.
-        table = encode_keys(table)
+        table = encode_keys(table, self.offsets)
         self._temp_view(
             self.spark.createDataFrame(table.to_pylist(), schema=_spark_schema(table.schema)), name
         )
@@ -217,7 +227,9 @@ class SparkEngine:
         )
         frame.write.mode("overwrite").parquet(str(path))
         stored = self.spark.read.parquet(str(path))
-        offset = F.col("province").cast("long") * KEY_SHIFT
+        offset = F.lit(0)
+        for code, value in self.offsets.items():
+            offset = F.when(F.col("province").cast("int") == code, F.lit(value)).otherwise(offset)
         self._temp_view(
             stored.withColumns(
                 {
@@ -256,9 +268,10 @@ def _spark_schema(schema: pa.Schema):
     return T.StructType([T.StructField(f.name, convert(f.type), True) for f in schema])
 
 
-def make_engine(name: str):
+def make_engine(name: str, provinces):
+    """The engine `name` for a run over `provinces` (their codes: the keys' encoding depends on them)."""
     if name == "duckdb":
-        return DuckDBEngine()
+        return DuckDBEngine(provinces)
     if name == "spark":
-        return SparkEngine()
+        return SparkEngine(provinces)
     raise ValueError(name)

@@ -258,7 +258,7 @@ def run_national(directory: Path, as_of: dt.date, engine_name: str, output: Path
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
     engine = None
     try:
-        engine = make_engine(engine_name)
+        engine = make_engine(engine_name, provinces)
         for table, columns in indicators.INPUT_COLUMNS.items():
             if table == "policies":
                 continue
