@@ -146,9 +146,10 @@ def test_provinces_whose_ids_coincide_are_kept_apart(mworld, tmp_path, request, 
     together = _answers_by_province(tmp_path / "both", engine, tmp_path / "out-both")
     assert sorted(together) == ["370000", "910000"]
     assert together == alone
-    # the two provinces' answers differ (the same ids stand for different rows)
+    # the two provinces' facts differ (the same ids stand for different rows); how many alerts each has may
+    # coincide, depending on which ids the database gave
     one, other = (alone[code] for code in ("370000", "910000"))
-    assert one[1] != other[1] and len(one[0]) != len(other[0])
+    assert one[1] != other[1]
 
 
 def test_an_id_beyond_the_keys_range_is_named_and_nothing_is_written(mworld, tmp_path):
