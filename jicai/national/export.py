@@ -32,7 +32,11 @@ class Table:
     model: str  # "app_label.Model"
     # The lookup from this model to the institution's or region's path; None = master data, exported whole.
     path_lookup: str | None
+    # Columns of the row's order line carried on each row, as `line_<attname>` after the model's own fields.
+    line_columns: tuple[str, ...] = ()
 
+
+LINE_COLUMNS = ("institution_id", "product_id", "item_id", "ordered_on")
 
 # The inputs of §7: master data, batches and winners, agreements and agreed volumes, order lines with their
 # deliveries, receipts and payments, and usage.
@@ -53,7 +57,11 @@ TABLES = (
     Table("orders", "trade.Order", "institution__region__path"),
     Table("order_lines", "trade.OrderLine", "institution__region__path"),
     Table("deliveries", "trade.Delivery", "line__institution__region__path"),
-    Table("receipts", "trade.Receipt", "line__institution__region__path"),
+    # A receipt carries its line's institution, product, item and order day: the purchase events of §7 are
+    # receipts with those, and with them no engine joins a province's 13 M receipts to its 13 M lines (the
+    # national warehouse's fact rows carry their dimensions; that join was a sixth of a province's run on
+    # DuckDB, bench/RESULTS.md session 18). A receipt's line never changes, so the copies cannot drift.
+    Table("receipts", "trade.Receipt", "line__institution__region__path", LINE_COLUMNS),
     Table("payments", "trade.Payment", "line__institution__region__path"),
     Table("usage_lines", "trade.UsageLine", "institution__region__path"),
     Table("batch_overlaps", "compliance.BatchOverlap", None),
@@ -93,10 +101,17 @@ def _arrow_type(field: models.Field) -> pa.DataType:
     return pa.string()
 
 
-def table_schema(model: type[models.Model]) -> tuple[list[str], pa.Schema]:
-    fields = [f for f in model._meta.concrete_fields]
-    columns = [f.attname for f in fields]
-    schema = pa.schema([pa.field(f.attname, _arrow_type(f), nullable=True) for f in fields])
+def table_schema(
+    model: type[models.Model], line_columns: tuple[str, ...] = ()
+) -> tuple[list[str], pa.Schema]:
+    """The lookups to read and the Arrow schema: the model's concrete fields, then its line's `line_columns`."""
+    fields = [(f.attname, f.attname, f) for f in model._meta.concrete_fields]
+    if line_columns:
+        line = model._meta.get_field("line").related_model
+        by_attname = {f.attname: f for f in line._meta.concrete_fields}
+        fields += [(f"line__{name}", f"line_{name}", by_attname[name]) for name in line_columns]
+    columns = [lookup for lookup, _name, _f in fields]
+    schema = pa.schema([pa.field(name, _arrow_type(f), nullable=True) for _lookup, name, f in fields])
     return columns, schema
 
 
@@ -128,8 +143,8 @@ def write_parquet(target: Path, schema: pa.Schema, batches: Iterable[pa.RecordBa
         con.close()
 
 
-def _write_table(target: Path, model, region: Region, path_lookup, progress) -> int:
-    columns, schema = table_schema(model)
+def _write_table(target: Path, model, region: Region, table: Table, progress) -> int:
+    columns, schema = table_schema(model, table.line_columns)
     json_columns = {i for i, f in enumerate(model._meta.concrete_fields) if isinstance(f, models.JSONField)}
     written = 0
 
@@ -151,7 +166,7 @@ def _write_table(target: Path, model, region: Region, path_lookup, progress) -> 
     def batches():
         nonlocal written
         chunk: list[tuple] = []
-        for row in _rows(model, columns, region, path_lookup):
+        for row in _rows(model, columns, region, table.path_lookup):
             chunk.append(row)
             if len(chunk) >= CHUNK:
                 yield batch(chunk)
@@ -228,7 +243,7 @@ def export_province(directory: Path, region: Region, say: Callable[[str], None])
                 tmp / f"{table.name}.parquet",
                 model,
                 region,
-                table.path_lookup,
+                table,
                 lambda n, name=table.name: say(f"{region.province_code} {name}: {n} 行"),
             )
         counts["policies"] = _write_policies(tmp / "policies.parquet", region)

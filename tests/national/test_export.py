@@ -52,7 +52,20 @@ def test_export_writes_each_province_with_its_own_rows_and_types(two_provinces, 
     amounts = sorted(lines.column("amount").to_pylist())
     assert amounts == [Decimal("3.60"), Decimal("12.00")]  # 30 × 0.12, 100 × 0.12
     assert pq.read_table(sd / "deliveries.parquet").num_rows == 1
-    assert pq.read_table(sd / "receipts.parquet").num_rows == 1
+    receipts = pq.read_table(sd / "receipts.parquet")
+    assert receipts.num_rows == 1
+    # each receipt carries its line's institution, product, item and order day, typed as on the line
+    received_line = lines.filter(pa.compute.equal(lines["qty"], 100)).to_pylist()[0]
+    receipt = receipts.to_pylist()[0]
+    assert receipt["line_id"] == received_line["id"]
+    assert [receipt[f"line_{c}"] for c in ("institution_id", "product_id", "item_id", "ordered_on")] == [
+        received_line["institution_id"],
+        received_line["product_id"],
+        received_line["item_id"],
+        D(2024, 3, 10),
+    ]
+    assert receipts.schema.field("line_ordered_on").type == pa.date32()
+    assert receipts.schema.field("line_item_id").type == pa.int64()
     assert pq.read_table(sd / "payments.parquet").num_rows == 0  # empty but typed
     assert pq.read_table(sd / "agreed_volumes.parquet").column("agreed_qty").to_pylist() == [1000]
     assert sorted(pq.read_table(sd / "regions.parquet").column("code").to_pylist()) == [
