@@ -603,11 +603,14 @@ def _steps(as_of_literal: str) -> list[Step]:
         #   total or last paid after D (monitoring.facts.LATE_PAYMENT_LINE);
         # - abnormal_candidate (ABNORMAL_ORDER): a line of an item ordered in [S, D] passing the cheap necessary
         #   condition 12 × qty × f > k × agreed (only facts with an agreed volume are joined: a missing one
-        #   gives agreed 0 all the same).
+        #   gives agreed 0 all the same; a fact's year is its context's, so institution and item name it).
+        # Only the columns the rules below read are kept.
         Step(
             "line_cands",
             f"""
-            SELECT x.*,
+            SELECT x.province, x.line_id, x.order_id, x.line_no, x.institution_id, x.item_id, x.supplier_id,
+                   x.product_id, x.year_id, x.ordered_on, x.qty, x.unit_price, x.accepted_qty, x.paid_amount,
+                   x.last_paid_on, x.receipt_cut, x.receipt_days, x.pay_days, x.basis_kind, x.k, x.agreed, x.factor,
                    CASE WHEN {receipt_due} THEN 1 ELSE 0 END AS receipt_due,
                    CASE WHEN {payment_due} THEN 1 ELSE 0 END AS payment_due,
                    CASE WHEN {abnormal_candidate} THEN 1 ELSE 0 END AS abnormal_candidate
@@ -617,10 +620,9 @@ def _steps(as_of_literal: str) -> list[Step]:
                          l.paid_amount, l.last_paid_on, l.receipt_cut, l.receipt_days, l.pay_days, l.basis_kind,
                          l.abnormal_multiple AS k, COALESCE(pf.agreed_qty, 0) AS agreed, {fac} AS factor
                   FROM lc l
-                  LEFT JOIN (SELECT province, agreement_year_id, institution_id, item_id, agreed_qty
+                  LEFT JOIN (SELECT province, institution_id, item_id, agreed_qty
                              FROM progress_facts WHERE agreed_qty > 0) pf
-                       ON pf.agreement_year_id = l.year_id
-                       AND pf.institution_id = l.institution_id AND pf.item_id = l.item_id
+                       ON pf.institution_id = l.institution_id AND pf.item_id = l.item_id
                   LEFT JOIN item_factors f ON {same_product.format(a="l", i="l.item_id")}) x
             WHERE {receipt_due} OR {payment_due} OR {abnormal_candidate}
             """,
