@@ -445,41 +445,33 @@ def _steps(as_of_literal: str) -> list[Step]:
                  AND c.batch_id = g.batch_id AND c.year_id = av.agreement_year_id
             """,
         ),
-        # ProgressFact: sums rounded to the 4 places monitoring stores (its rules read the stored facts). A pair
-        # has a fact when it is in bought, substituted or agreed_src (each holds a pair at most once): the
-        # three are stacked and grouped once, each column taken from its own source (MAX over one value and
-        # NULLs), which measured faster than their union joined back to each of them.
+        # ProgressFact: sums rounded to the 4 places monitoring stores (its rules read the stored facts).
         Step(
             "progress_facts",
             """
             SELECT k.province, k.institution_id, k.item_id, c.year_id AS agreement_year_id, g.batch_id,
-                   COALESCE(k.agreed_qty, 0) AS agreed_qty, k.reported_qty,
-                   ROUND(COALESCE(k.w, 0), 4) AS purchased_winning,
-                   ROUND(COALESCE(k.n, 0), 4) AS purchased_nonwinning,
-                   ROUND(COALESCE(k.u, 0), 4) AS purchased_substitute,
-                   ROUND(COALESCE(k.u_ly, 0), 4) AS substitute_last_year,
-                   ROUND(COALESCE(k.u_sd, 0), 4) AS substitute_same_days_last_year,
-                   ROUND(COALESCE(k.fw, 0), 4) AS purchased_winning_window,
+                   COALESCE(a.agreed_qty, 0) AS agreed_qty, a.reported_qty,
+                   ROUND(COALESCE(b.w, 0), 4) AS purchased_winning,
+                   ROUND(COALESCE(b.n, 0), 4) AS purchased_nonwinning,
+                   ROUND(COALESCE(s.u, 0), 4) AS purchased_substitute,
+                   ROUND(COALESCE(s.u_ly, 0), 4) AS substitute_last_year,
+                   ROUND(COALESCE(s.u_sd, 0), 4) AS substitute_same_days_last_year,
+                   ROUND(COALESCE(b.fw, 0), 4) AS purchased_winning_window,
                    CAST(c.elapsed AS DOUBLE) / c.total_days AS time_progress,
-                   CASE WHEN k.agreed_qty > 0 THEN CAST(COALESCE(k.w, 0) AS DOUBLE) / k.agreed_qty END
+                   CASE WHEN a.agreed_qty > 0 THEN CAST(COALESCE(b.w, 0) AS DOUBLE) / a.agreed_qty END
                        AS completion
-            FROM (SELECT province, institution_id, item_id, MAX(w) AS w, MAX(n) AS n, MAX(fw) AS fw, MAX(u) AS u,
-                         MAX(u_ly) AS u_ly, MAX(u_sd) AS u_sd, MAX(agreed_qty) AS agreed_qty,
-                         MAX(reported_qty) AS reported_qty
-                  FROM (SELECT province, institution_id, item_id, w, n, fw, NULL AS u, NULL AS u_ly, NULL AS u_sd,
-                               NULL AS agreed_qty, NULL AS reported_qty
-                        FROM bought
-                        UNION ALL
-                        SELECT province, institution_id, item_id, NULL, NULL, NULL, u, u_ly, u_sd, NULL, NULL
-                        FROM substituted
-                        UNION ALL
-                        SELECT province, institution_id, item_id, NULL, NULL, NULL, NULL, NULL, NULL, agreed_qty,
-                               reported_qty
-                        FROM agreed_src) s
-                  GROUP BY province, institution_id, item_id) k
+            FROM (SELECT province, institution_id, item_id FROM bought
+                  UNION SELECT province, institution_id, item_id FROM substituted
+                  UNION SELECT province, institution_id, item_id FROM agreed_src) k
             JOIN items g ON g.id = k.item_id
             JOIN ic c ON c.institution_id = k.institution_id
                  AND c.batch_id = g.batch_id
+            LEFT JOIN bought b ON b.institution_id = k.institution_id
+                 AND b.item_id = k.item_id
+            LEFT JOIN substituted s ON s.institution_id = k.institution_id
+                 AND s.item_id = k.item_id
+            LEFT JOIN agreed_src a ON a.institution_id = k.institution_id
+                 AND a.item_id = k.item_id
             WHERE NOT """
             + _superseded(d, "k.item_id"),
             "result",

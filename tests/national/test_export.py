@@ -6,6 +6,7 @@ import io
 from decimal import Decimal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
@@ -55,7 +56,7 @@ def test_export_writes_each_province_with_its_own_rows_and_types(two_provinces, 
     receipts = pq.read_table(sd / "receipts.parquet")
     assert receipts.num_rows == 1
     # each receipt carries its line's institution, product, item and order day, typed as on the line
-    received_line = lines.filter(pa.compute.equal(lines["qty"], 100)).to_pylist()[0]
+    received_line = lines.filter(pc.equal(lines["qty"], 100)).to_pylist()[0]
     receipt = receipts.to_pylist()[0]
     assert receipt["line_id"] == received_line["id"]
     assert [receipt[f"line_{c}"] for c in ("institution_id", "product_id", "item_id", "ordered_on")] == [

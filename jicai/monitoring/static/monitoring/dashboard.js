@@ -30,7 +30,8 @@
       };
       if (data.time_progress !== null) {
         series.markLine = { symbol: "none", lineStyle: { color: "#fd7e14", type: "dashed", width: 2 },
-          // Above the line at its right end, inside the grid (at the default "end" it was clipped by the chart edge), on white so it reads over a bar.
+          // Above the line at its right end, inside the grid (at the default "end" the chart's edge clipped it),
+          // on white so that it reads over a bar.
           label: { position: "insideEndTop", color: "#b35900", backgroundColor: "rgba(255,255,255,0.85)", padding: [2, 4], formatter: "序时进度 " + data.time_progress + "%" }, data: [{ yAxis: data.time_progress }] };
       }
       return {
